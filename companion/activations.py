@@ -1,0 +1,180 @@
+r"""Activations σ with their Hermite expansions and realization-symmetry flags.
+
+Every activation carries its orthonormal Hermite coefficients
+:math:`c_k(r) = E[\sigma(rZ)\, h_k(Z)]`, :math:`h_k = He_k/\sqrt{k!}`, :math:`Z \sim N(0,1)`, so that
+:math:`\sigma(rz) = \sum_k c_k(r) h_k(z)` and, by Mehler's formula, for unit u, v,
+:math:`E[\sigma(r\,u\cdot x)\,\sigma(s\,v\cdot x)] = \sum_k c_k(r) c_k(s) (u\cdot v)^k`.
+Closed forms for ReLU and erf; Gauss–Hermite quadrature (exact for polynomials) otherwise.
+"""
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from .hermite import hermite_coefficients, hermite_e, hermite_orthonormal
+
+ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
+_QUADRATURE_NODES = 256
+
+
+@dataclass(frozen=True)
+class Activation:
+    """An activation σ: its values, derivative, symmetry flags and Hermite coefficients.
+
+    parity: "odd" (σ(−z) = −σ(z)), "even" (σ(−z) = σ(z)) or None.
+    homogeneous: σ(cz) = cσ(z) for c > 0 (so (a, w) ~ (ca, w/c)).
+    linear_part: σ(z) − σ(−z) = z (ReLU, GELU), the source of the antipodal linear family.
+    degree: polynomial degree, or None.
+    series_terms: Hermite terms used where no closed-form kernel exists (exact for polynomials).
+    """
+
+    name: str
+    fn: Callable
+    derivative: Callable
+    parity: Optional[str]
+    homogeneous: bool
+    linear_part: bool
+    degree: Optional[int]
+    series_terms: int
+    closed_coefficients: Optional[Callable] = None
+
+    def __call__(self, z):
+        return self.fn(z)
+
+    def coefficients(self, r, K=None):
+        r"""Orthonormal Hermite coefficients :math:`c_k(r)`, k < K, shape ``r.shape + (K,)``, differentiable in r ≥ 0."""
+        K = self.series_terms if K is None else int(K)
+        if K < 1:
+            raise ValueError(f"K: need at least one coefficient, got {K}")
+        r = torch.as_tensor(r, dtype=torch.get_default_dtype()) if not torch.is_tensor(r) else r
+        if self.closed_coefficients is not None:
+            return self.closed_coefficients(r, K)
+        nodes = _QUADRATURE_NODES if self.degree is None else max(8, (self.degree + K) // 2 + 2)
+        return hermite_coefficients(self.fn, r, K, n_nodes=nodes)
+
+
+def _log_double_factorial_odd(m):
+    """log m!! for odd m ≥ −1 (with (−1)!! = 1)."""
+    return math.lgamma(m + 2) - ((m + 1) / 2) * math.log(2) - math.lgamma((m + 3) / 2)
+
+
+def _relu_coefficients(r, K):
+    r"""ReLU: :math:`c_0 = r/\sqrt{2\pi}`, :math:`c_1 = r/2`, and for k ≥ 2
+    :math:`c_k = r\,\varphi(0)\, He_{k-2}(0)/\sqrt{k!}` (Gaussian integration by parts, σ'' = δ_0)."""
+    values = []
+    for k in range(K):
+        if k == 0:
+            values.append(1 / math.sqrt(2 * math.pi))
+        elif k == 1:
+            values.append(0.5)
+        elif k % 2 == 1:
+            values.append(0.0)
+        else:
+            m = k - 2  # He_m(0) = (−1)^{m/2} (m−1)!!
+            log_abs = _log_double_factorial_odd(m - 1) - 0.5 * math.log(2 * math.pi) - 0.5 * math.lgamma(k + 1)
+            values.append((-1) ** (m // 2) * math.exp(log_abs))
+    unit = torch.tensor(values, dtype=r.dtype, device=r.device)
+    return r[..., None] * unit
+
+
+def _erf_coefficients(r, K):
+    r"""erf: even coefficients vanish; for odd k, with :math:`q = 2r^2/(1+2r^2)`,
+    :math:`c_k = (-1)^{(k-1)/2} \sqrt{2/\pi}\; q^{k/2}\, (k-2)!!/\sqrt{k!}`."""
+    q = 2 * r**2 / (1 + 2 * r**2)
+    out = []
+    for k in range(K):
+        if k % 2 == 0:
+            out.append(torch.zeros_like(r))
+        else:
+            log_const = 0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2) - 0.5 * math.lgamma(k + 1)
+            # q^{k/2} written as q^{(k-1)/2} * sqrt(2) r / sqrt(1+2r^2) keeps the sign of r and a finite gradient at 0
+            root = math.sqrt(2) * r / torch.sqrt(1 + 2 * r**2)
+            out.append((-1) ** ((k - 1) // 2) * math.exp(log_const) * q ** ((k - 1) // 2) * root)
+    return torch.stack(out, dim=-1)
+
+
+def _relu(z):
+    return torch.clamp(z, min=0)
+
+
+def _relu_derivative(z):
+    return (z > 0).to(z.dtype)
+
+
+def _erf_derivative(z):
+    return (2 / math.sqrt(math.pi)) * torch.exp(-z * z)
+
+
+def _tanh_derivative(z):
+    return 1 - torch.tanh(z) ** 2
+
+
+def _gaussian_cdf(z):
+    return 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+
+
+def _gelu(z):
+    return z * _gaussian_cdf(z)
+
+
+def _gelu_derivative(z):
+    return _gaussian_cdf(z) + z * torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
+
+
+def _hermite_polynomial_activation(p):
+    def fn(z):
+        return hermite_e(z, p + 1)[..., p]
+
+    def derivative(z):
+        return p * hermite_e(z, p)[..., p - 1] if p > 0 else torch.zeros_like(z)
+
+    return Activation(name=f"he{p}", fn=fn, derivative=derivative, parity="even" if p % 2 == 0 else "odd",
+                      homogeneous=False, linear_part=False, degree=p, series_terms=p + 1)
+
+
+_NAMED = {
+    "relu": Activation("relu", _relu, _relu_derivative, None, True, True, None, 96, _relu_coefficients),
+    "erf": Activation("erf", torch.erf, _erf_derivative, "odd", False, False, None, 96, _erf_coefficients),
+    "tanh": Activation("tanh", torch.tanh, _tanh_derivative, "odd", False, False, None, 96),
+    "gelu": Activation("gelu", _gelu, _gelu_derivative, None, False, True, None, 64),
+    "quadratic": Activation("quadratic", lambda z: z * z, lambda z: 2 * z, "even", False, False, 2, 3),
+}
+
+
+def get_activation(name):
+    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through."""
+    if isinstance(name, Activation):
+        return name
+    if isinstance(name, str):
+        key = name.lower()
+        if key in _NAMED:
+            return _NAMED[key]
+        match = re.fullmatch(r"he(\d+)", key)
+        if match:
+            return _hermite_polynomial_activation(int(match.group(1)))
+    raise ValueError(f"activation: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
+
+
+def hermite_activation(beta, name="hermite"):
+    r"""The function :math:`g(z) = \sum_k \beta_k h_k(z)` (orthonormal Hermite coefficients β) as an Activation."""
+    beta = torch.as_tensor(beta, dtype=torch.float64)
+    if beta.ndim != 1 or beta.numel() == 0 or not torch.isfinite(beta).all():
+        raise ValueError("beta: need a non-empty finite 1-D vector of Hermite coefficients")
+    K = beta.numel()
+    sqrt_k = torch.sqrt(torch.arange(K, dtype=torch.float64))
+
+    def fn(z):
+        return hermite_orthonormal(z, K) @ beta.to(z)
+
+    def derivative(z):  # h_k' = sqrt(k) h_{k-1}
+        if K == 1:
+            return torch.zeros_like(z)
+        return hermite_orthonormal(z, K - 1) @ (beta[1:] * sqrt_k[1:]).to(z)
+
+    nonzero = torch.nonzero(beta).flatten()
+    odd = bool((nonzero % 2 == 1).all()) and nonzero.numel() > 0
+    even = bool((nonzero % 2 == 0).all())
+    return Activation(name=name, fn=fn, derivative=derivative, parity="odd" if odd else ("even" if even else None),
+                      homogeneous=False, linear_part=False, degree=K - 1, series_terms=K)
