@@ -1,0 +1,225 @@
+r"""Noisy gradient descent under μP: the mean-field Langevin particle system.
+
+Particles :math:`\theta_i = (a_i, w_i)`, :math:`f_N(x) = \frac1N \sum_i a_i \sigma(w_i\cdot x)`, risk
+:math:`R = \frac12 E(f_N - f^*)^2` (population) or :math:`\frac12 \frac1n \sum_j (f_N(x_j) - y_j)^2` (empirical).
+First variation :math:`V(\mu,\theta) = E[(f_\mu(x) - y)\, a\,\sigma(w\cdot x)]`, one step
+
+.. math:: \theta_i \leftarrow \theta_i - \eta\,(\nabla_\theta V(\mu_N, \theta_i) + \lambda\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
+
+which is plain GD on :math:`f_N` with per-neuron learning rate ηN, weight decay λ and Langevin noise at temperature τ;
+time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, autograd through the kernels),
+"empirical" (n samples, explicit gradient, chunked over samples and particles), "none" (V ≡ 0: Ornstein–Uhlenbeck).
+"""
+import math
+import sys
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from .activations import get_activation
+from .kernels import cross_kernel, gaussian_kernel
+
+ENGINES = ("population", "empirical", "none")
+
+
+class DivergenceError(FloatingPointError):
+    """Raised when particles become non-finite during a run."""
+
+
+@dataclass
+class Trajectory:
+    """Snapshots of a run at ``steps`` (times = steps·η): particles (T, R, N, 1+d) on the CPU, risk (T, R)."""
+
+    steps: np.ndarray
+    times: np.ndarray
+    particles: Optional[torch.Tensor]
+    risk: Optional[torch.Tensor]
+    final: torch.Tensor
+    params: dict = field(default_factory=dict)
+
+
+def split(theta):
+    """(a, W) views of particles theta (..., N, 1+d)."""
+    return theta[..., 0], theta[..., 1:]
+
+
+def network(theta, activation, X):
+    r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d): shape (R, n)."""
+    a, W = split(theta)
+    act = get_activation(activation)
+    return (act.fn(X @ W.transpose(-1, -2)) @ a[..., :, None])[..., 0] / theta.shape[-2]
+
+
+def function_inner(theta1, theta2, activation):
+    r""":math:`E_x[f_1(x) f_2(x)]` for two particle systems (exact): shape (R,)."""
+    a1, W1 = split(theta1)
+    a2, W2 = split(theta2)
+    K = gaussian_kernel(activation, W1, W2)
+    return (a1[..., :, None] * K * a2[..., None, :]).sum((-1, -2)) / (theta1.shape[-2] * theta2.shape[-2])
+
+
+def function_distance2(theta1, theta2, activation):
+    r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
+    return (function_inner(theta1, theta1, activation) - 2 * function_inner(theta1, theta2, activation)
+            + function_inner(theta2, theta2, activation))
+
+
+def population_risk(theta, activation, target):
+    r""":math:`\frac12 E(f_N - f^*)^2` exact: shape (R,)."""
+    a, W = split(theta)
+    act = get_activation(activation)
+    linear = (a * target.cross(act, W)).sum(-1) / theta.shape[-2]
+    return 0.5 * (function_inner(theta, theta, act) - 2 * linear + target.norm2().to(theta))
+
+
+def _population_grad(theta, act, target):
+    with torch.enable_grad():
+        leaf = theta.detach().requires_grad_(True)
+        risk = population_risk(leaf, act, target)
+        (grad,) = torch.autograd.grad(risk.sum(), leaf)
+    return grad * theta.shape[-2], risk.detach()
+
+
+def _empirical_grad(theta, act, X, y, chunk_size):
+    r"""Explicit :math:`\nabla_a V = \frac1n\sum_j r_j\sigma(w\cdot x_j)`, :math:`\nabla_w V = a\frac1n\sum_j r_j\sigma'(w\cdot x_j)x_j`,
+    :math:`r_j = f_N(x_j) - y_j`, in chunks of at most ``chunk_size`` (sample × particle × replica) entries."""
+    R, N, _ = theta.shape
+    a, W = split(theta)
+    n = X.shape[-2]
+    cols = min(N, max(1, chunk_size // R))
+    rows = max(1, chunk_size // (R * cols))
+    col_slices = [slice(s, s + cols) for s in range(0, N, cols)]
+    grad = torch.zeros_like(theta)
+    risk = torch.zeros(R, dtype=theta.dtype, device=theta.device)
+    Wt = W.transpose(-1, -2)
+    for start in range(0, n, rows):
+        Xc = X[..., start:start + rows, :]
+        yc = y[..., start:start + rows]
+        pre = [Xc @ Wt[..., cs] for cs in col_slices]
+        f = sum((act.fn(p) @ a[..., cs, None])[..., 0] for p, cs in zip(pre, col_slices)) / N
+        r = f - yc
+        risk += 0.5 * (r * r).sum(-1)
+        for p, cs in zip(pre, col_slices):
+            grad[..., cs, 0] += (act.fn(p) * r[..., :, None]).sum(-2)
+            grad[..., cs, 1:] += a[..., cs, None] * ((act.derivative(p) * r[..., :, None]).transpose(-1, -2) @ Xc)
+    return grad / n, risk / n
+
+
+def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**24):
+    r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,)."""
+    act = get_activation(activation)
+    if engine == "population":
+        return _population_grad(theta, act, target)
+    if engine == "empirical":
+        return _empirical_grad(theta, act, data[0], data[1], chunk_size)
+    return torch.zeros_like(theta), torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)
+
+
+def log_time_grid(steps, num=20):
+    """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
+    if steps < 1:
+        return np.array([0])
+    grid = np.unique(np.round(np.geomspace(1, steps, max(num - 1, 1))).astype(int))
+    return np.unique(np.concatenate([[0], grid, [steps]]))
+
+
+def _check_finite_number(name, value, positive=False):
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or (value <= 0 if positive else value < 0):
+        kind = "positive" if positive else "non-negative"
+        raise ValueError(f"{name}: need a finite {kind} number, got {value!r}")
+
+
+def _validate(theta0, act, target, eta, steps, lam, tau, engine, data, batch_size, record, noise_width):
+    _check_finite_number("eta", eta, positive=True)
+    _check_finite_number("lam", lam)
+    _check_finite_number("tau", tau)
+    if int(steps) != steps or steps < 0:
+        raise ValueError(f"steps: need a non-negative integer, got {steps!r}")
+    if not torch.is_tensor(theta0) or theta0.ndim != 3 or theta0.shape[-1] < 2:
+        raise ValueError("theta0: need a tensor of shape (R, N, 1+d) with d >= 1")
+    if not torch.isfinite(theta0).all():
+        raise ValueError("theta0: initial particles contain NaN or inf")
+    d = theta0.shape[-1] - 1
+    if engine not in ENGINES:
+        raise ValueError(f"engine: unknown engine {engine!r}; choose one of {ENGINES}")
+    if engine == "population" and target is None:
+        raise ValueError("target: the population engine needs a target")
+    if target is not None and target.dim != d:
+        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {d}")
+    if engine == "empirical":
+        if data is None or len(data) != 2:
+            raise ValueError("data: the empirical engine needs data = (X, y)")
+        X, y = data
+        if X.ndim not in (2, 3) or X.shape[-1] != d:
+            raise ValueError(f"data: X must have shape (n, {d}) or (R, n, {d}), got {tuple(X.shape)}")
+        if y.shape[-1] != X.shape[-2]:
+            raise ValueError(f"data: y has {y.shape[-1]} labels for {X.shape[-2]} inputs")
+        if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
+            raise ValueError("data: X or y contains NaN or inf")
+        if batch_size is not None and not (1 <= batch_size <= X.shape[-2]):
+            raise ValueError(f"batch_size: need 1 <= batch_size <= n = {X.shape[-2]}, got {batch_size}")
+    if record.size and (record.min() < 0 or record.max() > steps):
+        raise ValueError(f"record_steps: must lie in [0, steps = {steps}]")
+    if noise_width is not None and noise_width < theta0.shape[1]:
+        raise ValueError(f"noise_width: must be at least N = {theta0.shape[1]}, got {noise_width}")
+
+
+def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
+             batch_size=None, record_steps=None, seed=0, noise_width=None, keep_particles=True, progress=None,
+             chunk_size=2**24, check_every=None):
+    r"""Run T = ``steps`` noisy GD steps from ``theta0`` (R, N, 1+d) and record snapshots at ``record_steps``.
+
+    Noise: each step draws ξ of shape (R, noise_width, 1+d) from a generator seeded by ``seed`` and uses the first N
+    columns, so an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref`` is synchronously coupled
+    to the reference. Minibatches (``batch_size``) are drawn from a second generator (seed + 1), shared by replicas.
+    Non-finite particles raise :class:`DivergenceError` naming the step.
+    """
+    act = get_activation(activation)
+    record = log_time_grid(int(steps)) if record_steps is None else np.unique(np.asarray(record_steps, dtype=int))
+    _validate(theta0, act, target, eta, steps, lam, tau, engine, data, batch_size, record, noise_width)
+    theta = theta0.clone()
+    device, dtype = theta.device, theta.dtype
+    R, N, p = theta.shape
+    if target is not None:
+        target = target.to(device, dtype)
+    if data is not None:
+        data = (data[0].to(device, dtype), data[1].to(device, dtype))
+    width = noise_width or N
+    noise_gen = torch.Generator(device=device).manual_seed(int(seed))
+    batch_gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+    noise_scale = math.sqrt(2 * eta * tau)
+    check_every = check_every or (1 if device.type == "cpu" else 25)
+    record_set = set(record.tolist())
+    snapshots, risks = [], []
+    show = sys.stderr.isatty() if progress is None else progress
+    for k in tqdm(range(int(steps) + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
+        if k in record_set:
+            snapshots.append(theta.detach().cpu().clone() if keep_particles else None)
+            if target is not None:
+                with torch.no_grad():
+                    risks.append(population_risk(theta, act, target).cpu())
+        if k == steps:
+            break
+        batch = data
+        if engine == "empirical" and batch_size is not None:
+            idx = torch.randperm(data[0].shape[-2], generator=batch_gen)[:batch_size].to(device)
+            batch = (data[0][..., idx, :], data[1][..., idx])
+        grad, _ = first_variation_grad(theta, act, target, engine, batch, chunk_size)
+        with torch.no_grad():
+            theta = theta - eta * (grad + lam * theta)
+            if tau > 0:
+                xi = torch.randn(R, width, p, generator=noise_gen, device=device, dtype=dtype)
+                theta = theta + noise_scale * xi[:, :N]
+        if (k + 1) % check_every == 0 or k + 1 == steps:
+            if not torch.isfinite(theta).all():
+                raise DivergenceError(
+                    f"non-finite particles at step {k + 1} (t = {(k + 1) * eta:.4g}; checked every {check_every} steps): "
+                    f"reduce eta (now {eta}) or the initial scale")
+    return Trajectory(steps=record, times=record * eta,
+                      particles=torch.stack(snapshots) if keep_particles else None,
+                      risk=torch.stack(risks) if risks else None, final=theta,
+                      params=dict(activation=act.name, eta=eta, steps=int(steps), lam=lam, tau=tau, engine=engine,
+                                  batch_size=batch_size, seed=int(seed), noise_width=width, R=R, N=N, d=p - 1))

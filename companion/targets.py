@@ -1,0 +1,127 @@
+r"""Targets :math:`f^*(x) = \sum_m b_m\, g_m(u_m\cdot x)` and finite samples of them.
+
+Two kinds: a *teacher* network (:math:`g_m = \sigma`, any norms of :math:`u_m`) and a *ridge* target whose profiles
+are given by orthonormal Hermite coefficients, :math:`g_m(z) = \sum_k \beta_{mk} h_k(z)` with unit :math:`u_m` —
+the Barron–Hermite family, whose tail :math:`\beta_{mk}` is under the user's control.
+"""
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+
+from .activations import Activation, get_activation
+from .hermite import hermite_orthonormal
+from .kernels import _norms_and_cosines, cross_kernel, hermite_series
+
+
+@dataclass(frozen=True)
+class Target:
+    """f*(x) = Σ_m b_m g_m(u_m·x): b (M,), U (M, d); ``activation`` for a teacher, ``beta`` (M, K) for a ridge target."""
+
+    b: torch.Tensor
+    U: torch.Tensor
+    activation: Optional[Activation] = None
+    beta: Optional[torch.Tensor] = None
+
+    @property
+    def dim(self):
+        return self.U.shape[-1]
+
+    def to(self, device=None, dtype=None):
+        """The same target with its tensors moved to ``device`` / ``dtype``."""
+        move = (lambda t: None if t is None else t.to(device=device, dtype=dtype))
+        return Target(move(self.b), move(self.U), self.activation, move(self.beta))
+
+    def profile_coefficients(self, K):
+        r"""Hermite coefficients of :math:`z \mapsto g_m(|u_m| z)`: (M, K)."""
+        if self.activation is not None:
+            return self.activation.coefficients(self.U.norm(dim=-1), K)
+        beta = self.beta[:, :K]
+        return torch.nn.functional.pad(beta, (0, K - beta.shape[1]))
+
+    def __call__(self, X):
+        """f*(X) for inputs X (..., n, d): shape (..., n)."""
+        pre = X @ self.U.T
+        if self.activation is not None:
+            return self.activation.fn(pre) @ self.b
+        values = (hermite_orthonormal(pre, self.beta.shape[1]) * self.beta).sum(-1)
+        return values @ self.b
+
+    def cross(self, activation, W):
+        r""":math:`E[\sigma(w\cdot x)\, f^*(x)]` for each row w of W (..., N, d): shape (..., N)."""
+        act = get_activation(activation)
+        if W.shape[-1] != self.dim:
+            raise ValueError(f"W: input dimension {W.shape[-1]} does not match the target's {self.dim}")
+        if self.activation is not None:
+            return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
+        K = max(act.series_terms, self.beta.shape[1])
+        nw, _, _, rho = _norms_and_cosines(W, self.U.to(W))
+        return hermite_series(act.coefficients(nw, K), self.profile_coefficients(K).to(W), rho) @ self.b.to(W)
+
+    def norm2(self):
+        r""":math:`E[f^*(x)^2]`, exact."""
+        if self.activation is not None:
+            gram = cross_kernel(self.activation, self.U, self.activation, self.U)
+        else:
+            _, _, _, rho = _norms_and_cosines(self.U, self.U)
+            gram = hermite_series(self.beta, self.beta, rho)
+        return self.b @ gram @ self.b
+
+    def hermite_tensors(self, K):
+        r"""The target's Hermite tensors :math:`T^*_k = \sum_m b_m c^{g_m}_k(|u_m|)\, \hat u_m^{\otimes k}`, k < K,
+        so that :math:`E f^{*2} = \sum_k \|T^*_k\|_F^2`. Returns a list of tensors of shapes (d,)*k."""
+        coef = self.profile_coefficients(K)
+        unit = self.U / self.U.norm(dim=-1, keepdim=True)
+        tensors = []
+        power = torch.ones(self.U.shape[0], dtype=self.U.dtype, device=self.U.device)
+        for k in range(K):
+            tensors.append(torch.einsum("m,m...->...", self.b * coef[:, k], power))
+            power = power[..., None] * unit.reshape(unit.shape[0], *([1] * k), unit.shape[1])
+        return tensors
+
+
+def _as_matrix(U, name):
+    U = torch.as_tensor(U)
+    if U.ndim != 2 or U.shape[0] == 0 or not torch.isfinite(U).all():
+        raise ValueError(f"{name}: need a finite (M, d) matrix of directions, got shape {tuple(U.shape)}")
+    return U
+
+
+def _as_weights(b, M):
+    b = torch.as_tensor(b)
+    if b.shape != (M,) or not torch.isfinite(b).all():
+        raise ValueError(f"b: need {M} finite output weights, got shape {tuple(b.shape)}")
+    return b
+
+
+def teacher(activation, b, U):
+    """Teacher network f*(x) = Σ_m b_m σ(u_m·x) (no 1/M factor: put it in b)."""
+    U = _as_matrix(U, "U")
+    return Target(_as_weights(b, U.shape[0]).to(U), U, activation=get_activation(activation))
+
+
+def ridge_target(b, U, beta):
+    r"""Ridge target :math:`\sum_m b_m \sum_k \beta_{mk} h_k(\hat u_m\cdot x)`; rows of U are normalised to unit length."""
+    U = _as_matrix(U, "U")
+    norms = U.norm(dim=-1, keepdim=True)
+    if (norms == 0).any():
+        raise ValueError("U: ridge directions must be non-zero")
+    beta = torch.as_tensor(beta).to(U)
+    if beta.ndim == 1:
+        beta = beta.expand(U.shape[0], -1)
+    if beta.ndim != 2 or beta.shape[0] != U.shape[0] or not torch.isfinite(beta).all():
+        raise ValueError(f"beta: need finite (M, K) Hermite coefficients with M = {U.shape[0]}")
+    return Target(_as_weights(b, U.shape[0]).to(U), U / norms, beta=beta.clone())
+
+
+def sample_data(target, n, noise_std=0.0, generator=None):
+    """n samples x ~ N(0, I_d) with labels y = f*(x) + noise_std·ε, ε ~ N(0, 1). Returns (X (n, d), y (n,))."""
+    if int(n) != n or n < 1:
+        raise ValueError(f"n: need a positive integer sample size, got {n}")
+    if noise_std < 0:
+        raise ValueError(f"noise_std: must be non-negative, got {noise_std}")
+    dtype, device = target.U.dtype, target.U.device
+    gen = generator if generator is not None else torch.Generator(device="cpu").manual_seed(0)
+    X = torch.randn(int(n), target.dim, generator=gen, dtype=dtype, device=gen.device).to(device)
+    eps = torch.randn(int(n), generator=gen, dtype=dtype, device=gen.device).to(device)
+    return X, target(X) + noise_std * eps
