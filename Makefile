@@ -1,0 +1,51 @@
+# The companion's pipeline. `make figures` and `make test` are all a newcomer needs; `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.companion-installed
+PROFILE ?= standard
+NB ?=
+NOTEBOOKS := $(sort $(wildcard notebooks/$(NB)*.py))
+RUNS := $(patsubst notebooks/%.py,build/%.run,$(NOTEBOOKS))
+
+.PHONY: help setup figures test lab sync bench clean FORCE
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## create .venv and install the pinned dependencies, the package and its kernel
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml postBuild | $(PY)
+	$(PY) -m pip install --quiet -e .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
+	touch $@
+
+figures: $(RUNS) ## run the notebooks (NB=02 selects, PROFILE=quick|standard|paper), then the claims table and figures/README.md
+	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches notebooks/$(NB)*.py" >&2; exit 1; }
+	$(PY) -m companion.report
+
+build/%.run: notebooks/%.py $(STAMP) FORCE
+	$(PY) -m companion.runner $< --profile $(PROFILE)
+
+test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
+	$(PY) -m pytest -q -n 2 tests
+
+lab: $(STAMP) ## open JupyterLab on the notebooks, with the project's kernel
+	$(VENV)/bin/jupyter lab notebooks
+
+sync: $(STAMP) ## pair notebooks/*.py with .ipynb (jupytext --sync)
+	$(VENV)/bin/jupytext --sync notebooks/*.py
+
+bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
+	$(PY) benchmarks/bench_engine.py
+
+clean: ## remove executed notebooks (build/) and the simulation cache (.cache/)
+	rm -rf build .cache
+
+FORCE:
