@@ -118,6 +118,16 @@ def first_variation_grad(theta, activation, target=None, engine="population", da
     return torch.zeros_like(theta), torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)
 
 
+def _minibatch(data, batch_size, generators, device):
+    """Per-replica minibatches without replacement: X (R, b, d), y (R, b)."""
+    X, y = data
+    n = X.shape[-2]
+    idx = torch.stack([torch.randperm(n, generator=g)[:batch_size] for g in generators]).to(device)
+    X = X.expand(len(generators), *X.shape[-2:]) if X.ndim == 2 else X
+    y = y.expand(len(generators), n) if y.ndim == 1 else y
+    return torch.gather(X, 1, idx[..., None].expand(-1, -1, X.shape[-1])), torch.gather(y, 1, idx)
+
+
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
     if steps < 1:
@@ -172,9 +182,10 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
              chunk_size=2**24, check_every=None):
     r"""Run T = ``steps`` noisy GD steps from ``theta0`` (R, N, 1+d) and record snapshots at ``record_steps``.
 
-    Noise: each step draws ξ of shape (R, noise_width, 1+d) from a generator seeded by ``seed`` and uses the first N
-    columns, so an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref`` is synchronously coupled
-    to the reference. Minibatches (``batch_size``) are drawn from a second generator (seed + 1), shared by replicas.
+    Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
+    and its minibatches from one seeded ``seed + r + 2**31``, so replica r equals a lone run with ``seed + r``. Only
+    the first N noise columns are used: an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref``
+    is synchronously coupled to the reference.
     Non-finite particles raise :class:`DivergenceError` naming the step.
     """
     act = get_activation(activation)
@@ -188,8 +199,8 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     if data is not None:
         data = (data[0].to(device, dtype), data[1].to(device, dtype))
     width = noise_width or N
-    noise_gen = torch.Generator(device=device).manual_seed(int(seed))
-    batch_gen = torch.Generator(device="cpu").manual_seed(int(seed) + 1)
+    noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
+    batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
     check_every = check_every or (1 if device.type == "cpu" else 25)
     record_set = set(record.tolist())
@@ -205,13 +216,12 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
             break
         batch = data
         if engine == "empirical" and batch_size is not None:
-            idx = torch.randperm(data[0].shape[-2], generator=batch_gen)[:batch_size].to(device)
-            batch = (data[0][..., idx, :], data[1][..., idx])
+            batch = _minibatch(data, batch_size, batch_gens, device)
         grad, _ = first_variation_grad(theta, act, target, engine, batch, chunk_size)
         with torch.no_grad():
             theta = theta - eta * (grad + lam * theta)
             if tau > 0:
-                xi = torch.randn(R, width, p, generator=noise_gen, device=device, dtype=dtype)
+                xi = torch.stack([torch.randn(width, p, generator=g, device=device, dtype=dtype) for g in noise_gens])
                 theta = theta + noise_scale * xi[:, :N]
         if (k + 1) % check_every == 0 or k + 1 == steps:
             if not torch.isfinite(theta).all():
