@@ -1,0 +1,61 @@
+"""The setup files agree with each other: pinned packages, the README's two commands, the CI entry."""
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;]+)$")
+
+
+def pins(requirements):
+    """``{normalized name: version}`` of ``name==version`` lines; any other requirement fails the test."""
+    found = {}
+    for requirement in requirements:
+        match = PIN.match(requirement.strip())
+        assert match, f"not an exact pin: {requirement!r}"
+        found[match.group(1).lower().replace("_", "-")] = match.group(2)
+    return found
+
+
+def environment_pip_section():
+    environment = yaml.safe_load((ROOT / "environment.yml").read_text())
+    sections = [item["pip"] for item in environment["dependencies"] if isinstance(item, dict)]
+    assert len(sections) == 1, "environment.yml needs exactly one pip section"
+    return environment, sections[0]
+
+
+def test_environment_and_pyproject_pin_the_same_packages_and_versions():
+    declared = pins(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+    _, pip_section = environment_pip_section()
+    requirements = [line for line in pip_section if not line.startswith("-")]
+    binder = pins(requirements)
+    assert binder.pop("torch").endswith("+cpu"), "Binder must install the CPU-only torch build"
+    assert binder == {name: version for name, version in declared.items() if name != "torch"}
+    assert "torch" in declared and "pot" in declared
+
+
+def test_environment_installs_python_311_cpu_torch_and_the_package():
+    environment, pip_section = environment_pip_section()
+    assert "python=3.11" in environment["dependencies"]
+    assert "-e ." in pip_section
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip_section
+
+
+def test_readme_gives_exactly_the_two_commands():
+    readme = (ROOT / "README.md").read_text()
+    first_block = re.search(r"```[a-z]*\n(.*?)```", readme, re.S)
+    assert first_block, "README needs a fenced block with the commands"
+    assert [line.strip() for line in first_block.group(1).splitlines() if line.strip()] == ["make figures", "make test"]
+    assert "mybinder.org/badge_logo.svg" in readme
+
+
+def test_makefile_documents_every_target_and_ci_runs_make_test():
+    makefile = (ROOT / "Makefile").read_text()
+    phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
+    documented = set(re.findall(r"^([a-z]+):.*## ", makefile, re.M))
+    assert {"figures", "test", "lab", "sync", "bench", "clean", "help"} <= documented
+    assert set(phony) - {"FORCE"} == documented
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "set -euo pipefail" in ci and re.search(r"^make test$", ci, re.M)

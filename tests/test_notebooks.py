@@ -1,0 +1,33 @@
+"""Every notebook in notebooks/ runs end to end (jupytext + papermill, profile quick) and all its claims pass."""
+import subprocess
+import sys
+from pathlib import Path
+
+import jupytext
+import pytest
+
+from companion import claims
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_declares_profile_seed_and_device_parameters(source):
+    notebook = jupytext.read(source)
+    (cell,) = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    assigned = {line.split("=")[0].strip() for line in cell.source.splitlines() if "=" in line}
+    assert {"profile", "seed", "device"} <= assigned
+    assert 'profile = "standard"' in cell.source
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path):
+    figures = tmp_path / "figures"
+    command = [sys.executable, "-m", "companion.runner", str(source), "--profile", "quick",
+               "--figures", str(figures), "--build", str(tmp_path / "build")]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, f"{source.name} failed:\n{result.stdout}\n{result.stderr}"
+    records = claims.read_claims(figures / source.stem / "claims.json")
+    assert records, f"{source.name} records no claim"
+    assert not claims.failed_claims(records), claims.render_text(records)
