@@ -22,6 +22,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml postBuild | $(PY)
+	@echo "Installing the pinned dependencies and the package into $(VENV) (a few minutes the first time)"
 	$(PY) -m pip install --quiet -e .
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
@@ -36,8 +37,8 @@ build/%.run: notebooks/%.py $(STAMP) FORCE
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
 
-lab: $(STAMP) ## open JupyterLab on the notebooks, with the project's kernel
-	$(VENV)/bin/jupyter lab notebooks
+lab: $(STAMP) ## open JupyterLab here (.py notebooks open as notebooks), with the project's kernel
+	$(VENV)/bin/jupyter lab
 
 sync: $(STAMP) ## pair notebooks/*.py with .ipynb (jupytext --sync)
 	$(VENV)/bin/jupytext --sync notebooks/*.py
