@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion import __version__, cache, claims, report, runner
@@ -206,6 +206,7 @@ def test_notebook_cache_separates_profiles_and_seeds(isolated_outputs):
 # --- claims --------------------------------------------------------------------------------------------------
 
 
+@settings(deadline=None)
 @given(
     value=st.floats(allow_nan=False, allow_infinity=False, width=32),
     lo=st.one_of(st.none(), st.floats(-10, 10)),
