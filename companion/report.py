@@ -1,15 +1,19 @@
 """``python -m companion.report``: merge the notebooks' claims, print the claims table, regenerate figures/README.md.
 
 Reads ``<figures root>/<notebook>/claims.json`` and the figures' JSON records, writes ``<figures root>/claims.json``
-and ``<figures root>/README.md`` (every figure with its caption, provenance and the claims it supports).
+and ``<figures root>/README.md`` (every figure with its caption, provenance and the claims it supports). When the
+figures root is the repository's own, it also regenerates the marked blocks of the top-level README.md: the table of
+notebooks (title and measured run time per profile, from ``runtimes.json``) and the claims table.
 Exits with status 1 when a claim fails.
 """
 import json
 import sys
 from pathlib import Path
 
+import jupytext
+
 from companion import claims
-from companion.provenance import figures_root
+from companion.provenance import REPO_ROOT, figures_root
 
 CLAIM_COLUMNS = ("claim", "value", "expected", "result")
 
@@ -88,9 +92,61 @@ def build_report(root=None):
     return records
 
 
+def notebook_title(source):
+    """The first Markdown heading of a notebook source, without the leading #."""
+    for cell in jupytext.read(source).cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    raise ValueError(f"source: {source} has no Markdown heading")
+
+
+def _runtime(runtimes, stem, profile):
+    entry = runtimes.get(stem, {}).get(profile)
+    if entry is None:
+        return "not measured"
+    return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs)"
+
+
+def notebooks_table(sources, runtimes):
+    """Markdown table: each notebook, its title and its last measured run time per profile."""
+    lines = ["| notebook | what it shows | quick | standard | paper |", "|---|---|---|---|---|"]
+    for source in sources:
+        source = Path(source)
+        times = " | ".join(_runtime(runtimes, source.stem, profile) for profile in ("quick", "standard", "paper"))
+        lines.append(f"| [`{source.name}`](notebooks/{source.name}) | {notebook_title(source)} | {times} |")
+    return "\n".join(lines)
+
+
+def replace_block(text, name, body):
+    """``text`` with the lines between ``<!-- BEGIN name -->`` and ``<!-- END name -->`` replaced by ``body``."""
+    begin, end = f"<!-- BEGIN {name} -->", f"<!-- END {name} -->"
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ValueError(f"text: README needs exactly one '{begin}' ... '{end}' block")
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
+def update_readme(readme, records, runtimes, sources):
+    """Regenerate the notebooks and claims blocks of ``readme``."""
+    text = Path(readme).read_text()
+    text = replace_block(text, "notebooks", notebooks_table(sources, runtimes))
+    n_failed = len(claims.failed_claims(records))
+    summary = f"{len(records) - n_failed} claim checks pass, {n_failed} fail.\n\n"
+    text = replace_block(text, "claims", summary + claims.render_markdown(records, claims.COLUMNS[:5]))
+    Path(readme).write_text(text)
+
+
 def main():
     """Print the claims table; status 1 if a claim fails."""
     records = build_report()
+    root = figures_root()
+    if root.resolve() == (REPO_ROOT / "figures").resolve():
+        runtimes_path = root / "runtimes.json"
+        runtimes = json.loads(runtimes_path.read_text()) if runtimes_path.is_file() else {}
+        update_readme(REPO_ROOT / "README.md", records, runtimes, sorted((REPO_ROOT / "notebooks").glob("*.py")))
     print(claims.render_text(records))
     return 1 if claims.failed_claims(records) else 0
 

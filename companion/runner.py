@@ -5,6 +5,8 @@ The notebook writes its figures into a staging folder (through ``$COMPANION_FIGU
 succeeded does that folder replace ``figures/<stem>/``, so a failed run keeps the last good figures.
 """
 import argparse
+import fcntl
+import json
 import os
 import shutil
 import sys
@@ -16,6 +18,7 @@ import jupytext
 import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 
+from companion.cache import atomic_write_bytes
 from companion.notebook import PROFILES
 from companion.provenance import REPO_ROOT, figures_root as default_figures_root, validate_stem
 
@@ -110,6 +113,22 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
     return figures_root / stem
 
 
+def record_runtime(figures_root, stem, profile, seconds, device):
+    """Log the wall time of a successful run in ``<figures root>/runtimes.json`` under (notebook, profile).
+
+    The file is locked while it is rewritten, so parallel runs (``make -j``) do not lose each other's entries.
+    """
+    path = Path(figures_root) / "runtimes.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        runtimes = json.loads(path.read_text()) if path.is_file() else {}
+        runtimes.setdefault(stem, {})[profile] = {"seconds": round(seconds, 1), "device": device,
+                                                  "cpus": os.cpu_count()}
+        atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
+    return path
+
+
 def main(argv=None):
     """Command line: run one notebook; exit status 1 with a one-line reason when it fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -129,7 +148,9 @@ def main(argv=None):
     except (NotebookFailed, ValueError) as error:
         print(f"[{args.source.stem}] FAILED: {error}", file=sys.stderr, flush=True)
         return 1
-    print(f"[{args.source.stem}] done in {time.perf_counter() - started:.0f} s; figures in {folder}", flush=True)
+    seconds = time.perf_counter() - started
+    record_runtime(folder.parent, args.source.stem, args.profile, seconds, args.device or "auto")
+    print(f"[{args.source.stem}] done in {seconds:.0f} s; figures in {folder}", flush=True)
     return 0
 
 
