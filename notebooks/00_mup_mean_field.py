@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.dynamics import function_distance2, network, simulate
+from companion.dynamics import function_distance2, log_time_grid, network, simulate
 from companion.init import init_particles
 from companion.kernels import gaussian_kernel
 from companion.notebook import setup_notebook
@@ -269,12 +269,16 @@ LABEL_NOISE = 0.1
 X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE, generator=nb.generator(3))
 
 
+CONV_RECORD = log_time_grid(CONV_STEPS)
+
+
 def train_width(N):
-    """Particles at step 0 and after CONV_STEPS steps for CONV_REPLICAS independent initialisations of width N."""
+    """Particles (len(CONV_RECORD), R, N, 1+d) at the steps CONV_RECORD for R = CONV_REPLICAS independent
+    initialisations of width N."""
     theta0 = init_particles("gaussian", CONV_REPLICAS, N, D, scale=1 / np.sqrt(D), rng=nb.rng(100 + N),
                             dtype=nb.dtype, device=nb.device)
     run = simulate(theta0, ACTIVATION, eta=CONV_ETA, steps=CONV_STEPS, engine="empirical", data=(X_train, y_train),
-                   record_steps=[0, CONV_STEPS])
+                   record_steps=CONV_RECORD)
     return run.particles
 
 
@@ -285,7 +289,7 @@ trained = nb.cached(conv_key, lambda: {N: train_width(N) for N in CONV_WIDTHS + 
 
 
 def distances_to_reference(snapshot):
-    """E_x (f_N − f_ref)² per replica at record ``snapshot`` (0: initialisation, 1: trained), one replica at a time."""
+    """E_x (f_N − f_ref)² per replica at record ``snapshot`` (0: initialisation, −1: trained), one replica at a time."""
     reference = trained[CONV_REFERENCE][snapshot]
     rows = []
     for N in CONV_WIDTHS:
@@ -296,7 +300,7 @@ def distances_to_reference(snapshot):
 
 
 distances = nb.cached({**conv_key, "measure": "distance2"}, lambda: pd.concat(
-    [distances_to_reference(1).assign(stage="trained"), distances_to_reference(0).assign(stage="initial")],
+    [distances_to_reference(-1).assign(stage="trained"), distances_to_reference(0).assign(stage="initial")],
     ignore_index=True))
 distance_means = distances.groupby(["stage", "width"], as_index=False)["distance2"].mean()
 # At t = 0 the two networks are independent averages of i.i.d. neurons with mean-zero readout, so exactly
@@ -316,23 +320,25 @@ print(f"fitted slope of E(f_N - f_ref)^2 vs N: trained {conv_slope:.3f}, at init
 distance_means
 
 # %%
-line_direction = torch.tensor(teacher_directions[0] / TEACHER_NORM, dtype=nb.dtype, device=nb.device)
-line_s = torch.linspace(-3, 3, 121, dtype=nb.dtype, device=nb.device)
-line_X = line_s[:, None] * line_direction
-line_reference = network(trained[CONV_REFERENCE][1][:1].to(nb.device), ACTIVATION, line_X)[0]
-lines = pd.DataFrame([{"s": float(s), "width": N, "f_minus_reference": float(v)}
-                      for N in CONV_WIDTHS
-                      for s, v in zip(line_s.cpu(), (network(trained[N][1][:1].to(nb.device), ACTIVATION, line_X)[0]
-                                                     - line_reference).cpu())])
+def training_loss(N):
+    """½ (1/n) Σ_j (f_N(x_j) − y_j)² on the training set at every recorded step: (len(CONV_RECORD), R)."""
+    residual = network(trained[N].flatten(0, 1).to(nb.device), ACTIVATION, X_train) - y_train
+    return (0.5 * residual.pow(2).mean(-1)).reshape(len(CONV_RECORD), CONV_REPLICAS).cpu()
 
-fig, (ax_line, ax_rate) = plt.subplots(1, 2, figsize=(12, 4.5))
-width_colors = dict(zip(CONV_WIDTHS, palette(len(CONV_WIDTHS))))
-for N, group in lines.groupby("width"):
-    ax_line.plot(group["s"], group["f_minus_reference"], color=width_colors[N], label=f"N = {N}")
-ax_line.axhline(0, color="k", lw=0.8)
-ax_line.set(xlabel="s  (x = s·u₁, u₁ the first teacher direction)", ylabel="f_N(x) − f_ref(x)",
-            title=f"Trained width-N minus reference, along a line (replica 0, t = {CONV_STEPS * CONV_ETA:g})")
-ax_line.legend(fontsize="small")
+
+losses = pd.DataFrame([{"width": N, "time": float(step * CONV_ETA), "replica": r, "training_loss": float(value)}
+                       for N in CONV_WIDTHS + [CONV_REFERENCE]
+                       for step, row in zip(CONV_RECORD, training_loss(N)) for r, value in enumerate(row)])
+loss_means = losses.groupby(["width", "time"], as_index=False)["training_loss"].mean()
+
+fig, (ax_loss, ax_rate) = plt.subplots(1, 2, figsize=(14, 4.8))
+width_colors = dict(zip(CONV_WIDTHS + [CONV_REFERENCE], palette(len(CONV_WIDTHS) + 1)))
+for N, group in loss_means.groupby("width"):
+    ax_loss.plot(group["time"].clip(lower=CONV_ETA / 2), group["training_loss"], color=width_colors[N],
+                 lw=2.5 if N == CONV_REFERENCE else 1.2, label=f"N = {N}" + (" (reference)" if N == CONV_REFERENCE else ""))
+ax_loss.set(xscale="log", yscale="log", xlabel="time t = kη (t = 0 drawn at η/2)", ylabel="training loss (replica mean)",
+            title=f"Same hyperparameters, every width\n(n = {CONV_N_TRAIN}, η = {CONV_ETA}, label noise {LABEL_NOISE})")
+ax_loss.legend(fontsize="small")
 markers = {"trained": "o", "initial": "s"}
 for (stage, group), color in zip(distances.groupby("stage"), palette(2)):
     means = distance_means[distance_means["stage"] == stage]
@@ -346,22 +352,22 @@ initial_expected = distance_means[distance_means["stage"] == "initial"]
 ax_rate.plot(initial_expected["width"], initial_expected["expected_initial"], "k--", lw=1,
              label="exact at t = 0: v (1/N + 1/N_ref)")
 ax_rate.set(xscale="log", yscale="log", xlabel="width N", ylabel="E_x (f_N − f_ref)²",
-            title=f"Exact L² distance to N_ref = {CONV_REFERENCE} ({CONV_REPLICAS} replicas)")
+            title=f"Exact L² distance to N_ref = {CONV_REFERENCE}\n({CONV_REPLICAS} independent replicas)")
 ax_rate.set_xscale("log", base=2)
 ax_rate.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
 fig.tight_layout()
 nb.save_figure(fig, "width_convergence", data=pd.concat([distances.assign(kind="replica"),
                                                          distance_means.assign(kind="replica_mean"),
-                                                         lines.assign(kind="line")], ignore_index=True),
-               caption="At fixed hyperparameters the trained muP network converges as the width grows: the exact "
-                       "squared L2 distance to a much wider network falls like a power of N close to 1/N.",
+                                                         losses.assign(kind="training_loss")], ignore_index=True),
+               caption="At fixed hyperparameters the trained muP network converges as the width grows: training-loss "
+                       "curves collapse and the exact squared L2 distance to a much wider network falls close to 1/N.",
                params={**conv_key, "fitted_slope_trained": conv_slope, "fitted_slope_initial": init_slope})
 plt.show()
 
 # %% [markdown]
-# The left panel shows, along one line through input space, how far each trained width-N network is from the
-# reference: the gap shrinks as N grows (the trained functions themselves are visually indistinguishable, all close
-# to the teacher). The right panel quantifies the whole function. At t = 0 the measured distances sit on the exact
+# The left panel shows the training-loss curves at every width under the same hyperparameters: they collapse onto
+# the reference's curve as N grows (this is what makes a learning rate tuned at small width valid at large width).
+# The right panel measures the whole function. At t = 0 the measured distances sit on the exact
 # expectation v(1/N + 1/N_ref), which checks the distance computation; training keeps the 1/N behaviour and shrinks
 # the constant. The claim is that the squared distance decreases with N at a rate near
 # the 1/N of independent fluctuations: slope in [−1.3, −0.6] (the lower half of that window allows for the finite
