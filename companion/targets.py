@@ -54,7 +54,7 @@ class Target:
             raise ValueError(f"W: input dimension {W.shape[-1]} does not match the target's {self.dim}")
         if self.activation is not None:
             return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
-        K = max(act.series_terms, self.beta.shape[1])
+        K = self.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
         nw, _, _, rho = _norms_and_cosines(W, self.U.to(W))
         return hermite_series(act.coefficients(nw, K), self.profile_coefficients(K).to(W), rho) @ self.b.to(W)
 
