@@ -1,4 +1,5 @@
 """Every notebook in notebooks/ runs end to end (jupytext + papermill, profile quick) and all its claims pass."""
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,9 @@ def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path):
     figures = tmp_path / "figures"
     command = [sys.executable, "-m", "companion.runner", str(source), "--profile", "quick",
                "--figures", str(figures), "--build", str(tmp_path / "build")]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    # pytest-xdist runs two notebooks at once on two cores: one thread per kernel avoids oversubscription.
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
     assert result.returncode == 0, f"{source.name} failed:\n{result.stdout}\n{result.stderr}"
     records = claims.read_claims(figures / source.stem / "claims.json")
     assert records, f"{source.name} records no claim"
