@@ -94,21 +94,23 @@ def _empirical_grad(theta, act, X, y, chunk_size):
     col_slices = [slice(s, s + cols) for s in range(0, N, cols)]
     grad = torch.zeros_like(theta)
     risk = torch.zeros(R, dtype=theta.dtype, device=theta.device)
-    Wt = W.transpose(-1, -2)
+    Wt = W.transpose(-1, -2).contiguous()
     for start in range(0, n, rows):
         Xc = X[..., start:start + rows, :]
         yc = y[..., start:start + rows]
         pre = [Xc @ Wt[..., cs] for cs in col_slices]
-        f = sum((act.fn(p) @ a[..., cs, None])[..., 0] for p, cs in zip(pre, col_slices)) / N
+        acts = [act.fn(p) for p in pre]
+        f = sum((A @ a[..., cs, None])[..., 0] for A, cs in zip(acts, col_slices)) / N
         r = f - yc
         risk += 0.5 * (r * r).sum(-1)
-        for p, cs in zip(pre, col_slices):
-            grad[..., cs, 0] += (act.fn(p) * r[..., :, None]).sum(-2)
-            grad[..., cs, 1:] += a[..., cs, None] * ((act.derivative(p) * r[..., :, None]).transpose(-1, -2) @ Xc)
+        for p, A, cs in zip(pre, acts, col_slices):
+            grad[..., cs, 0] += (A.transpose(-1, -2) @ r[..., :, None])[..., 0]
+            slope = act.derivative(p).mul_(r[..., :, None])
+            grad[..., cs, 1:] += a[..., cs, None] * (slope.transpose(-1, -2) @ Xc)
     return grad / n, risk / n
 
 
-def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**24):
+def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**20):
     r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,)."""
     act = get_activation(activation)
     if engine == "population":
@@ -179,7 +181,7 @@ def _validate(theta0, act, target, eta, steps, lam, tau, engine, data, batch_siz
 
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
              batch_size=None, record_steps=None, seed=0, noise_width=None, keep_particles=True, progress=None,
-             chunk_size=2**24, check_every=None):
+             chunk_size=2**20, check_every=None):
     r"""Run T = ``steps`` noisy GD steps from ``theta0`` (R, N, 1+d) and record snapshots at ``record_steps``.
 
     Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
