@@ -12,15 +12,10 @@ import torch
 
 
 def hermite_e(z, K):
-    r"""Values :math:`He_0(z), \dots, He_{K-1}(z)`, shape ``z.shape + (K,)``, by :math:`He_{k+1} = z He_k - k He_{k-1}`."""
-    if K < 1:
-        raise ValueError(f"K: need at least one Hermite polynomial, got {K}")
-    values = [torch.ones_like(z)]
-    if K > 1:
-        values.append(z)
-    for k in range(1, K - 1):
-        values.append(z * values[k] - k * values[k - 1])
-    return torch.stack(values, dim=-1)
+    r"""Values :math:`He_0(z), \dots, He_{K-1}(z) = \sqrt{k!}\, h_k(z)`, shape ``z.shape + (K,)``."""
+    values = hermite_orthonormal(z, K)
+    log_factorials = torch.lgamma(torch.arange(1, K + 1, dtype=torch.float64))
+    return values * torch.exp(0.5 * log_factorials).to(values)
 
 
 def hermite_orthonormal(z, K):
