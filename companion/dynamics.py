@@ -31,7 +31,8 @@ class DivergenceError(FloatingPointError):
 
 @dataclass
 class Trajectory:
-    """Snapshots of a run at ``steps`` (times = steps·η): particles (T, R, N, 1+d) on the CPU, risk (T, R)."""
+    """Snapshots of a run at ``steps`` (times = steps·η): particles (T, R, N, 1+d) on the CPU (None unless kept),
+    risk (T, R) the exact population risk at each snapshot (None without a target), final particles (R, N, 1+d)."""
 
     steps: np.ndarray
     times: np.ndarray
