@@ -223,12 +223,18 @@ def _hemisphere_sign(X, tol):
     return torch.where(lead < -tol, -1.0, 1.0).to(X.dtype)
 
 
+def _exact_cdist(X, Y):
+    """Pairwise Euclidean distances from differences (torch.cdist's matrix-product shortcut for many rows loses
+    ~1e-8 relative accuracy to cancellation, which would split equal atoms)."""
+    return torch.cdist(X, Y, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def _single_linkage(X, tol):
     """Cluster labels: rows of X within distance tol of each other (transitively) share a label."""
     n = X.shape[0]
     if n == 0:
         return np.zeros(0, dtype=int)
-    close = (torch.cdist(X, X) <= tol).cpu().numpy()
+    close = (_exact_cdist(X, X) <= tol).cpu().numpy()
     labels = -np.ones(n, dtype=int)
     current = 0
     for start in range(n):
@@ -312,7 +318,7 @@ def matched_distance(form1, form2):
     n, m = A1.numel(), A2.numel()
     cost = np.zeros((n + m, n + m))
     if n and m:
-        pair = (A1[:, None] - A2[None, :]).abs() + torch.cdist(X1, X2)
+        pair = (A1[:, None] - A2[None, :]).abs() + _exact_cdist(X1, X2)
         cost[:n, :m] = pair.detach().cpu().numpy()
     cost[:n, m:] = np.abs(A1.detach().cpu().numpy())[:, None]
     cost[n:, :m] = np.abs(A2.detach().cpu().numpy())[None, :]

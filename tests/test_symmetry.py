@@ -122,6 +122,17 @@ def test_merge_and_inactive_and_particles():
     assert torch.equal(a3, a) and torch.equal(W3, X)
 
 
+def test_many_equal_atoms_merge_exactly():
+    # 40 copies: distances must come from differences (a matrix-product shortcut gives ~1e-8, above merge_tol)
+    for seed in range(12):
+        g = torch.Generator().manual_seed(seed)
+        a = torch.randn(1, generator=g, dtype=torch.float64)
+        W = 3 * torch.randn(1, 3, generator=g, dtype=torch.float64)
+        pieces_a, pieces_W = split(a, W, 0, torch.full((40,), 1 / 40, dtype=torch.float64))
+        form = canonicalize("gelu", pieces_a, pieces_W)
+        assert form.n_atoms == 1 and float(form.weights[0]) == pytest.approx(float(a[0]), rel=1e-14)
+
+
 def test_quadratic_eigen_atoms_realize_the_same_function_with_other_fourth_moments():
     a, W, _ = measure(5, 3, 1)
     lam, E = quadratic_eigen_atoms(a, W)
