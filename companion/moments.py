@@ -67,11 +67,12 @@ def log_abs_moment_1d(family, q, df=3.0):
 def _log_convolve(log_a, log_b):
     """log of the Cauchy product of two power series given by their log-coefficients (first len(log_a) terms)."""
     K = len(log_a)
-    out = np.full(K, -np.inf)
-    for k in range(K):
-        terms = log_a[:k + 1] + log_b[k::-1]
-        out[k] = np.inf if np.isposinf(terms).any() else logsumexp(terms)
-    return out
+    i = np.arange(K)
+    lag = i[:, None] - i[None, :]                                   # (k, i) -> k - i
+    terms = np.where(lag >= 0, log_a[None, :] + log_b[np.clip(lag, 0, None)], -np.inf)
+    with np.errstate(invalid="ignore"):
+        out = logsumexp(terms, axis=1)
+    return np.where(np.isposinf(terms).any(axis=1), np.inf, out)
 
 
 def _log_even_moments_iid(family, K, s, df):
