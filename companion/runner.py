@@ -19,6 +19,7 @@ import papermill
 from jupyter_client.kernelspec import KernelSpecManager
 
 from companion.cache import atomic_write_bytes
+from companion.device import resolve_device
 from companion.notebook import PROFILES
 from companion.provenance import REPO_ROOT, figures_root as default_figures_root, validate_stem
 
@@ -149,7 +150,7 @@ def main(argv=None):
         print(f"[{args.source.stem}] FAILED: {error}", file=sys.stderr, flush=True)
         return 1
     seconds = time.perf_counter() - started
-    record_runtime(folder.parent, args.source.stem, args.profile, seconds, args.device or "auto")
+    record_runtime(folder.parent, args.source.stem, args.profile, seconds, str(resolve_device(args.device or "auto")))
     print(f"[{args.source.stem}] done in {seconds:.0f} s; figures in {folder}", flush=True)
     return 0
 
