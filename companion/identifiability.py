@@ -313,14 +313,49 @@ def _canonical(activation, a, W, unit_norm, merge_tol):
     return canonicalize(activation, a, W, merge_tol=merge_tol, drop_tol=merge_tol)
 
 
+def catalecticant(T, d, k, m):
+    r"""The (M_m × M_{k−m}) catalecticant of a symmetric k-tensor given in stored form T (M_k,): for
+    :math:`T = \sum_j \lambda_j u_j^{\otimes k}` it equals :math:`\sum_j \lambda_j P_m(u_j) P_{k-m}(u_j)^\top`, with
+    P_m the stored symmetric power; its kernel holds the degree-m forms g(u) = P_m(u)·g apolar to T."""
+    if not 0 <= m <= k:
+        raise ValueError(f"m: need 0 <= m <= k = {k}, got {m}")
+    alpha_k, weight_k = multi_indices(d, k)
+    position = {tuple(row): i for i, row in enumerate(alpha_k)}
+    full = T / torch.as_tensor(weight_k, dtype=T.dtype, device=T.device)        # plain tensor entries
+    alpha_m, weight_m = multi_indices(d, m)
+    alpha_r, weight_r = multi_indices(d, k - m)
+    index = torch.as_tensor([[position[tuple(p + q)] for q in alpha_r] for p in alpha_m], device=T.device)
+    scale = torch.as_tensor(np.outer(weight_m, weight_r), dtype=T.dtype, device=T.device)
+    return full[index] * scale
+
+
+def _form_residual(form, m, S, W):
+    """Values g(ŵ_j) of the degree-m form with stored coefficients ``form`` and their Jacobian in W packed after
+    S weights: shapes (..., S) and (..., S, S(1+d))."""
+    norms = W.norm(dim=-1, keepdim=True)
+    U = W / norms
+    P, dP = _symmetric_power_and_gradient(U, m)
+    values = P @ form
+    grad = (dP * form[:, None]).sum(-2)
+    grad = (grad - (grad * U).sum(-1, keepdim=True) * U) / norms                   # chain rule through w/|w|
+    d = W.shape[-1]
+    jacobian = torch.zeros(*W.shape[:-2], S, S * (1 + d), dtype=W.dtype, device=W.device)
+    atom = torch.arange(S, device=W.device)
+    for i in range(d):
+        jacobian[..., atom, S + atom * d + i] = grad[..., i]
+    return values, jacobian
+
+
 def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm=False, max_iter=200,
-                 residual_tol=1e-9, orbit_tol=1e-5, merge_tol=1e-7, starts=None):
+                 residual_tol=1e-9, orbit_tol=1e-5, merge_tol=1e-7, starts=None, form=None):
     r"""Minimise :math:`\lVert\Phi_D(\mu') - \Phi_D(\mu)\rVert^2` over μ' with ``atoms`` atoms (default S) from
     ``restarts`` random starts (weights ±U(0.5,1.5), input weights N(0, I)), plus any packed ``starts`` (B, S'(1+d)),
     by batched Levenberg–Marquardt.
 
-    A restart converges when its relative residual is below ``residual_tol``; it lies outside μ's orbit when the
-    matched distance between canonical forms, relative to Σ|a|, exceeds ``orbit_tol``.
+    ``form`` (optional): stored coefficients of a form g of degree m (``symmetric_power(u, m) @ form``); the search is
+    then restricted to directions on its zero set by the extra residuals g(ŵ_j).
+    A restart converges when its relative residual (moments and form together) is below ``residual_tol``; it lies
+    outside μ's orbit when the matched distance between canonical forms, relative to Σ|a|, exceeds ``orbit_tol``.
     """
     act = get_activation(activation)
     _check_atoms(a, W)
@@ -331,9 +366,20 @@ def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm
     target = moment_map(act, a, W, D, unit_norm).detach()
     target_norm = max(float(target.norm()), 1e-300)
 
+    if form is not None:
+        degree = next((m for m in range(64) if multi_indices(d, m)[0].shape[0] == form.numel()), None)
+        if degree is None:
+            raise ValueError(f"form: {form.numel()} coefficients are not a form in {d} variables")
+        form = form.to(a) / form.norm()
+
     def residual_and_jacobian(x):
-        value, jacobian = moment_map_and_jacobian(act, *unpack(x, S_search), D, unit_norm)
-        return (value - target) / target_norm, jacobian / target_norm
+        a_x, W_x = unpack(x, S_search)
+        value, jacobian = moment_map_and_jacobian(act, a_x, W_x, D, unit_norm)
+        residual, jacobian = (value - target) / target_norm, jacobian / target_norm
+        if form is None:
+            return residual, jacobian
+        on_form, form_jacobian = _form_residual(form, degree, S_search, W_x)
+        return torch.cat([residual, on_form], -1), torch.cat([jacobian, form_jacobian], -2)
 
     random_starts = torch.stack([pack(*random_atoms(S_search, d, generator, dtype=a.dtype)) for _ in range(restarts)])
     if starts is not None:

@@ -5,13 +5,22 @@ import pytest
 import torch
 
 from companion.activations import get_activation
-from companion.identifiability import (gaussian_mixture_moments, l2_distance2, levenberg_marquardt,
+from companion.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, levenberg_marquardt,
                                        moment_jacobian, moment_map, moment_map_and_jacobian, moment_tensors,
                                        monte_carlo_distance2, multi_indices, numerical_rank, orbit_depth, pack,
                                        pearson_fibre, random_atoms, raw_moment, realization_norm2, symmetric_power,
                                        unpack, variety_depth)
 
 F64 = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The fibre searches are many tiny tensor ops: one thread is several times faster than a contended pool."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def gen(seed=0):
@@ -140,3 +149,26 @@ def test_bad_input_names_the_parameter():
         levenberg_marquardt(lambda x: (x, x), torch.zeros(3, dtype=F64))
     with pytest.raises(ValueError, match="S, d"):
         random_atoms(0, 2, gen())
+
+
+def test_catalecticant_of_a_power_sum_and_its_apolar_cubic():
+    a, W = random_atoms(9, 3, gen(9), unit_norm=True)
+    T6 = (a[:, None] * symmetric_power(W, 6)).sum(0)
+    C = catalecticant(T6, 3, 6, 3)
+    P3 = symmetric_power(W, 3)
+    assert torch.allclose(C, (a[:, None, None] * P3[:, :, None] * P3[:, None, :]).sum(0), atol=1e-13)
+    assert numerical_rank(C)[0] == 9
+    cubic = torch.linalg.svd(C).Vh[-1]
+    assert float((P3 @ cubic).abs().max()) < 1e-12
+
+
+def test_he6_sextic_of_rank_nine_has_a_second_real_decomposition_on_its_cubic():
+    a, W = random_atoms(9, 3, gen(5), unit_norm=True)
+    cubic = torch.linalg.svd(catalecticant(moment_tensors("he6", a, W, 6, True)[6], 3, 6, 3)).Vh[-1]
+    search = fibre_search("he6", a, W, 6, 48, gen(105), unit_norm=True, max_iter=300, form=cubic)
+    assert search.n_outside >= 1
+    a2, W2 = unpack(search.solutions[search.outside][0], 9)
+    W2 = W2 / W2.norm(dim=1, keepdim=True)
+    gap = moment_map("he6", a, W, 6, True) - moment_map("he6", a2, W2, 6, True)
+    assert float(gap.norm()) < 1e-9 * float(moment_map("he6", a, W, 6, True).norm())
+    assert abs(float(l2_distance2("he6", a, W, a2, W2))) < 1e-9 * float(realization_norm2("he6", a, W))
