@@ -35,11 +35,13 @@ def _seed_state(seed, offset):
     return np.random.SeedSequence([seed, int(offset)])
 
 
-def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None):
+def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, threads=None):
     """Validate the parameters, seed Python, NumPy and torch, pick device and dtype, apply the style.
 
     ``name`` is the notebook's file stem (its figures go to ``figures/<name>/``). ``dtype`` None means float64 on
-    CPU and float32 on CUDA. Returns the :class:`Notebook` that the rest of the notebook works through.
+    CPU and float32 on CUDA. ``threads`` None means one intra-op thread on CPU: the particle systems are small, and
+    several threads per kernel oversubscribe the cores when notebooks run in parallel (``make -j``, the tests).
+    Returns the :class:`Notebook` that the rest of the notebook works through.
     """
     from companion.device import resolve_device
 
@@ -54,6 +56,8 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+    if threads is not None or resolved.type == "cpu":
+        torch.set_num_threads(1 if threads is None else int(threads))
     apply_style()
     nb = Notebook(name=name, profile=profile, seed=seed, device=resolved, dtype=chosen_dtype)
     print(f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}")

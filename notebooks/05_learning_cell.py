@@ -62,7 +62,6 @@ from companion.style import palette
 from companion.targets import ridge_target
 
 nb = setup_notebook("05_learning_cell", profile, seed, device)
-torch.set_num_threads(1)  # small problems: one thread avoids oversubscription on shared CPUs
 COLORS = palette(8)
 
 P = nb.pick(
