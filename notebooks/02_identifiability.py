@@ -1,0 +1,655 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (companion)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 02 — Theorem 2: identifiability modulo the realization symmetry
+#
+# The abstract's second result: *"two admissible parameter measures induce the same network function in L² exactly
+# when their active components agree modulo the finite-rank realization symmetry of the architecture. The orbit
+# depth D\*_orb is separated from the moment-variety depth D\*_var."*
+#
+# The paper's definitions are not public. This notebook works with finite atomic measures
+# μ = Σ_j δ_(a_j, w_j), realizing f_μ(x) = Σ_j a_j σ(w_j·x) with x ~ N(0, I_d), and uses these operational
+# definitions, chosen here:
+#
+# - **Realization symmetries** (per σ): permutations, splitting an atom into pieces whose weights add up, adding
+#   inactive mass (zero or cancelling weights); for odd σ (a, w) ↦ (−a, −w), for even σ (a, w) ↦ (a, −w); for
+#   positively p-homogeneous σ (ReLU, z²) (a, w) ↦ (c^p a, w/c); for σ(z) − σ(−z) = z (ReLU, GELU) flipping
+#   w_j ↦ −w_j over a set J with Σ_J a_j w_j = 0 (the antipodal linear family).
+# - **Canonical active component**: each atom moved to a canonical representative (sphere for homogeneous σ,
+#   first coordinate positive where σ has a sign symmetry, the linear part Σ a_j w_j of flipped atoms kept apart
+#   for ReLU/GELU), equal atoms merged, zero weights dropped (`symmetry.canonicalize`). Two canonical forms are
+#   compared by the cheapest matching of their atoms (`symmetry.matched_distance`).
+# - **Exact L² distance**: E(f_μ − f_μ')² from the closed-form / Mehler-series Gaussian kernel, no sampling.
+# - **Moment map** Φ_D(μ) = (T_0, …, T_D) with T_k = Σ_j a_j c_k(|w_j|) ŵ_j^⊗k, c_k(r) the orthonormal Hermite
+#   coefficients of z ↦ σ(rz); then E(f_μ − f_μ')² = Σ_k ‖T_k(μ) − T_k(μ')‖².
+# - **D\*_var**: the smallest D at which the Jacobian of Φ_D at generic S-atom measures has rank S(1+d) minus the
+#   continuous symmetry dimension (S for homogeneous σ, else 0), in float64 with an SVD.
+# - **D\*_orb**: the smallest D at which a multi-start search of the fibre {μ' : Φ_D(μ') = Φ_D(μ)} (S atoms,
+#   Levenberg–Marquardt from random starts and from the points found one depth lower) finds converged points
+#   and all of them lie in μ's orbit. A converged point outside the orbit refutes D. The search can miss points,
+#   so every depth reports its restarts and success rate.
+
+# %% tags=["parameters"]
+profile = "standard"
+seed = 0
+device = "auto"
+
+# %%
+import math
+
+import matplotlib.pyplot as plt
+from matplotlib.colors import ListedColormap
+import numpy as np
+import pandas as pd
+import torch
+
+from companion.activations import get_activation
+from companion.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, moment_map, moment_tensors,
+                                       monte_carlo_distance2, numerical_rank, orbit_depth, pearson_fibre,
+                                       pearson_parameters, random_atoms, raw_moment, realization_norm2,
+                                       symmetric_power, symmetry_dimension, unpack, variety_depth)
+from companion.notebook import setup_notebook
+from companion.style import palette
+from companion.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
+
+nb = setup_notebook("02_identifiability", profile, seed, device)
+torch.set_num_threads(1)  # many tiny float64 tensor ops: one thread avoids costly hand-offs
+F64 = torch.float64
+ACTS = ("relu", "tanh", "erf", "gelu", "quadratic")
+COLORS = dict(zip(ACTS + ("he4",), palette(6)))
+
+# %% [markdown]
+# ## Sizes
+#
+# Everything here is exact or float64 algebra on CPU; the profiles differ in how many random measures, pairs,
+# table rows and fibre-search restarts they spend.
+
+# %%
+SYM_TRIALS = nb.pick(quick=6, standard=20, paper=60)
+PAIRS = nb.pick(quick=8, standard=24, paper=60)
+MC_PAIRS, MC_SAMPLES = nb.pick(quick=(3, 20_000), standard=(6, 100_000), paper=(10, 400_000))
+TABLE_ROWS = nb.pick(
+    quick=[("relu", 2, 2), ("erf", 2, 2), ("quadratic", 2, 2)],
+    standard=[("relu", 2, 2), ("relu", 3, 2), ("relu", 4, 3), ("relu", 3, 5),
+              ("tanh", 2, 1), ("tanh", 2, 2), ("tanh", 4, 3), ("tanh", 3, 5),
+              ("erf", 1, 1), ("erf", 2, 1), ("erf", 2, 2), ("erf", 3, 2), ("erf", 6, 3),
+              ("gelu", 2, 1), ("gelu", 2, 2), ("gelu", 3, 2), ("gelu", 4, 3),
+              ("quadratic", 1, 2), ("quadratic", 2, 2), ("quadratic", 4, 3)],
+    paper=[(name, S, d) for name in ACTS for S, d in [(1, 2), (2, 1), (2, 2), (3, 2), (4, 3), (6, 3), (3, 5), (6, 5)]
+           if not (d == 1 and name in ("relu", "quadratic"))])
+RESTARTS = nb.pick(quick=12, standard=16, paper=64)
+INSTANCES = nb.pick(quick=1, standard=2, paper=4)
+SEPARATED_SCAN = nb.pick(quick=8, standard=12, paper=24)
+PEARSON_RESTARTS, PEARSON_SCAN = nb.pick(quick=(32, 8), standard=(64, 12), paper=(128, 24))
+HE6_RESTARTS, HE6_SCAN = nb.pick(quick=(48, 3), standard=(128, 6), paper=(256, 16))
+
+# %% [markdown]
+# ## 1. Symmetries realize the same function
+#
+# For each activation: random measures (S = 2…5 atoms, d = 2…4), a random composition of four of the activation's
+# symmetry transforms, then the exact relative L² distance |E(f_μ − f_μ')²| / E f_μ² and the matched distance
+# between the canonical forms. Both must sit at rounding level. (ReLU's antipodal step is built from any set J by
+# adding an inactive atom at −Σ_J w_j and splitting a piece of equal weight off each atom, so that the flipped
+# pieces satisfy Σ a w = 0.)
+
+# %%
+def symmetry_rows():
+    g = nb.generator(1)
+    rows = []
+    for name in ACTS:
+        for trial in range(SYM_TRIALS):
+            S = int(torch.randint(2, 6, (1,), generator=g))
+            d = int(torch.randint(2, 5, (1,), generator=g))
+            a, W = random_atoms(S, d, g)
+            a2, W2, applied = random_symmetry(name, a, W, g, steps=4)
+            gap = float(l2_distance2(name, a, W, a2, W2)) / float(realization_norm2(name, a, W))
+            canon = matched_distance(canonicalize(name, a, W), canonicalize(name, a2, W2))
+            rows.append(dict(activation=name, trial=trial, S=S, d=d, atoms_after=a2.numel(),
+                             transforms="+".join(applied), relative_l2=abs(gap), canonical_distance=canon))
+    return pd.DataFrame(rows)
+
+
+sym = symmetry_rows()
+FLOOR = 1e-18
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=False)
+for ax, column, title in zip(axes, ["relative_l2", "canonical_distance"],
+                             ["exact relative L² distance", "matched distance of canonical forms"]):
+    for i, name in enumerate(ACTS):
+        values = np.maximum(sym.loc[sym.activation == name, column].to_numpy(), FLOOR)
+        jitter = np.random.default_rng(i).uniform(-0.15, 0.15, values.size)
+        ax.scatter(i + jitter, values, s=18, color=COLORS[name])
+    ax.axhline(np.finfo(float).eps, color="grey", ls="--", lw=1, label="float64 ε")
+    ax.set_yscale("log")
+    ax.set_ylim(FLOOR / 3, 1e-6)
+    ax.set_xticks(range(len(ACTS)), ACTS)
+    ax.set_title(title)
+axes[0].set_ylabel(f"value (zeros drawn at {FLOOR:g})")
+axes[0].legend(loc="upper left")
+fig.tight_layout()
+nb.save_figure(fig, "symmetry_invariance", data=sym,
+               caption="Random compositions of realization symmetries leave the exact L² distance and the canonical "
+                       "form unchanged to rounding, for every activation.",
+               params=dict(trials=SYM_TRIALS, steps=4))
+plt.show()
+nb.claim("symmetry transforms: largest relative L² distance", float(sym.relative_l2.max()), 0.0, 1e-12,
+         "symmetry_invariance")
+nb.claim("symmetry transforms: largest matched distance of canonical forms", float(sym.canonical_distance.max()),
+         0.0, 1e-9, "symmetry_invariance")
+sym.groupby("activation")[["relative_l2", "canonical_distance"]].max()
+
+# %% [markdown]
+# ## 2. Distinct active components are told apart
+#
+# Pairs (μ, μ') of two kinds, for the non-polynomial activations: μ' a random symmetry transform of μ, or μ' a
+# perturbation of μ (every weight moved by ε times a standard normal, ε log-uniform in [10⁻⁴, 1]). The canonical
+# distance and the exact L² distance must vanish together. The exact distances are also checked against Monte
+# Carlo over fresh Gaussian inputs.
+
+# %%
+def pair_rows():
+    g = nb.generator(2)
+    rows = []
+    for name in ACTS[:4]:
+        for k in range(PAIRS):
+            S = int(torch.randint(2, 5, (1,), generator=g))
+            d = int(torch.randint(2, 5, (1,), generator=g))
+            a, W = random_atoms(S, d, g)
+            if k % 3 == 0:
+                a2, W2, _ = random_symmetry(name, a, W, g, steps=4)
+                kind, eps = "symmetry", 0.0
+            else:
+                eps = float(10 ** (-4 + 4 * torch.rand(1, generator=g)))
+                a2 = a + eps * torch.randn(S, generator=g, dtype=F64)
+                W2 = W + eps * torch.randn(S, d, generator=g, dtype=F64)
+                kind = "perturbed"
+            norm = math.sqrt(float(realization_norm2(name, a, W)))
+            l2 = math.sqrt(max(float(l2_distance2(name, a, W, a2, W2)), 0.0)) / norm
+            canon = matched_distance(canonicalize(name, a, W), canonicalize(name, a2, W2)) / float(a.abs().sum())
+            rows.append(dict(activation=name, kind=kind, eps=eps, S=S, d=d, l2_relative=l2, canonical_relative=canon))
+    return pd.DataFrame(rows)
+
+
+def monte_carlo_rows():
+    g = nb.generator(3)
+    rows = []
+    for name in ACTS:
+        for k in range(MC_PAIRS):
+            a1, W1 = random_atoms(3, 3, g)
+            a2, W2 = random_atoms(3, 3, g)
+            exact = float(l2_distance2(name, a1, W1, a2, W2))
+            mean, err = monte_carlo_distance2(name, a1, W1, a2, W2, MC_SAMPLES, g)
+            rows.append(dict(activation=name, pair=k, exact=exact, monte_carlo=mean, stderr=err,
+                             z=(mean - exact) / err))
+    return pd.DataFrame(rows)
+
+
+pairs = pair_rows()
+mc = monte_carlo_rows()
+fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+ax = axes[0]
+for name in ACTS[:4]:
+    part = pairs[pairs.activation == name]
+    for kind, marker in [("perturbed", "o"), ("symmetry", "x")]:
+        sub = part[part.kind == kind]
+        ax.scatter(np.maximum(sub.canonical_relative, FLOOR), np.maximum(sub.l2_relative, FLOOR), marker=marker,
+                   s=22, color=COLORS[name], label=f"{name} ({kind})" if kind == "perturbed" else None)
+ax.scatter([], [], marker="x", color="grey", label="symmetry pairs")
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("canonical distance / Σ|a|")
+ax.set_ylabel("‖f_μ − f_μ'‖ / ‖f_μ‖ (exact)")
+ax.set_title(f"zero together (zeros drawn at {FLOOR:g})")
+ax.legend(fontsize=8)
+ax = axes[1]
+for name in ACTS:
+    part = mc[mc.activation == name]
+    ax.errorbar(part.exact, part.monte_carlo, yerr=2 * part.stderr, fmt="o", ms=4, color=COLORS[name], label=name)
+lim = [mc.exact.min() * 0.8, mc.exact.max() * 1.2]
+ax.plot(lim, lim, color="grey", lw=1)
+ax.set_xscale("log")
+ax.set_yscale("log")
+ax.set_xlabel("exact E(f_μ − f_μ')²")
+ax.set_ylabel(f"Monte Carlo, n = {MC_SAMPLES} (±2 s.e.)")
+ax.set_title("exact distance against sampling")
+ax.legend(fontsize=8)
+fig.tight_layout()
+nb.save_figure(fig, "distance_scatter",
+               data=pd.concat([pairs.assign(panel="pairs"), mc.assign(panel="monte_carlo")]),
+               caption="Canonical distance and exact L² distance vanish together (symmetry pairs at rounding level, "
+                       "perturbed pairs both positive), and the exact distances agree with Monte Carlo.",
+               params=dict(pairs=PAIRS, mc_pairs=MC_PAIRS, mc_samples=MC_SAMPLES))
+plt.show()
+sym_pairs, distinct = pairs[pairs.kind == "symmetry"], pairs[pairs.kind == "perturbed"]
+nb.claim("smallest L² distance of distinct pairs over largest of symmetry pairs",
+         float(distinct.l2_relative.min() / max(sym_pairs.l2_relative.max(), 1e-300)), 1e3, None, "distance_scatter")
+nb.claim("smallest canonical distance of distinct pairs over largest of symmetry pairs",
+         float(distinct.canonical_relative.min() / max(sym_pairs.canonical_relative.max(), 1e-300)), 1e3, None,
+         "distance_scatter")
+nb.claim("exact L² distance against Monte Carlo: largest |z|", float(mc.z.abs().max()), 0.0, 4.0,
+         "distance_scatter")
+
+# %% [markdown]
+# ## 3. The two depths, D\*_var and D\*_orb
+#
+# On the sphere the moment tensors are not independent: contracting T_k over one pair of indices gives
+# (c_k/c_{k−2}) T_{k−2}, so for unit directions lower tensors of the same parity add nothing; with free norms the
+# radial coefficients c_k(|w|) break this. We do not count by hand: the Jacobian rank counts the dimensions. Each
+# row: generic measures (weights ±U(0.5, 1.5), input weights N(0, I_d)); the rank profile of Φ_1, Φ_2, …; D\*_var;
+# and the fibre search at every depth from 1 up (so D\*_orb ≥ D\*_var is a check, not an assumption), with its
+# status per depth — **R** refuted (a converged point outside the orbit), **C** confirmed, **U** undecided (no
+# restart converged for some instance, even after three rounds) — and its success rate. z² realizes only T_0
+# and T_2, so no depth identifies it beyond those: both depths are ∞ there.
+
+# %%
+def depth_table():
+    rows, cells = [], []
+    for index, (name, S, d) in enumerate(TABLE_ROWS):
+        g = nb.generator(100 + index)
+        D_cap = 12 if d > 1 else 10
+        var = variety_depth(name, S, d, D_cap, g)
+        D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
+        instances = INSTANCES + (1 if d == 1 else 0)
+        orb = orbit_depth(name, S, d, D_max, g, restarts=RESTARTS, instances=instances)
+        label = f"{name} S={S} d={d}"
+        for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
+            rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
+            cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
+        rows.append(dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
+                         symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
+                         rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
+                         status="".join(s[0].upper() for s in orb.status), instances=instances,
+                         restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
+                         success_at_D_orb=orb.converged[-1] / orb.restarts[-1]))
+    return pd.DataFrame(rows), pd.DataFrame(cells)
+
+
+table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES),
+                         depth_table)
+table["separated"] = np.isfinite(table.D_orb) & (table.D_orb > table.D_var)
+table
+
+# %%
+status_code = {"refuted": 0, "confirmed": 1, "undecided": 2}
+status_colors = ["#d9d9d9", "#1b9e77", "#e6ab02"]
+labels = list(table.row)
+D_top = int(cells.D.max())
+fig, ax = plt.subplots(figsize=(9, 0.38 * len(labels) + 1.6))
+grid = np.full((len(labels), D_top), np.nan)
+for cell in cells.itertuples():
+    grid[labels.index(cell.row), cell.D - 1] = status_code[cell.status]
+ax.imshow(grid, cmap=ListedColormap(status_colors), vmin=-0.5, vmax=2.5, aspect="auto")
+for cell in cells.itertuples():
+    ax.text(cell.D - 1, labels.index(cell.row), f"{cell.converged}/{cell.restarts}", ha="center", va="center",
+            fontsize=7)
+for i, row in enumerate(table.itertuples()):
+    if math.isfinite(row.D_var) and row.D_var <= D_top:
+        ax.plot(row.D_var - 1, i, marker="|", color="black", ms=16, mew=2)
+ax.set_xticks(range(D_top), [str(D) for D in range(1, D_top + 1)])
+ax.set_yticks(range(len(labels)), [f"{r.row}  (D*_var={r.D_var:g}, D*_orb={r.D_orb:g})" for r in table.itertuples()],
+              fontsize=8)
+ax.set_xlabel("depth D (cell: converged restarts / restarts; bar: D*_var)")
+ax.grid(False)
+for code, color in zip(status_code, status_colors):
+    ax.scatter([], [], marker="s", color=color, label=code)
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+ax.set_title("fibre search status per depth")
+fig.tight_layout()
+nb.save_figure(fig, "depth_table", data=cells.merge(table, on="row", suffixes=("", "_row")),
+               caption="Fibre-search status per depth (refuted, confirmed, undecided) with converged/total restarts "
+                       "and the Jacobian-rank depth D*_var for each activation, atom count S and dimension d.",
+               params=dict(rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES))
+plt.show()
+decided = table[np.isfinite(table.D_orb) | ~np.isfinite(table.D_var)]
+gaps = [0.0 if not math.isfinite(r.D_var) and not math.isfinite(r.D_orb) else r.D_orb - r.D_var
+        for r in decided.itertuples()]
+nb.claim("D*_orb − D*_var over the rows the search decided (smallest)", float(min(gaps)), 0.0, None, "depth_table")
+nb.claim("rows the fibre search decided (fraction)", len(decided) / len(table), 0.6, 1.0, "depth_table")
+
+# %% [markdown]
+# ### A separated case: GELU, two atoms, d = 1
+#
+# In one dimension each depth adds one number. For GELU the odd Hermite coefficients above the first vanish
+# (σ(z) − σ(−z) = z), so the moments are T_0, T_1, T_2, T_4, T_6, …: with S = 2 atoms (four parameters, no
+# continuous symmetry) the Jacobian reaches full rank at D = 4 — a square polynomial system, like Pearson's below —
+# and T_5 ≡ 0 adds nothing. For some generic measures the square system has a second **real** solution outside the
+# orbit; T_6 then separates them, so D\*_var = 4 < D\*_orb = 6 there. We scan random measures and keep the first
+# with a second real preimage at depth 4, and report how many of those scanned had one.
+
+# %%
+def separated_case():
+    g = nb.generator(5)
+    scanned = []
+    for instance in range(SEPARATED_SCAN):
+        a, W = random_atoms(2, 1, g)
+        result = orbit_depth("gelu", 2, 1, 7, g, restarts=24, measures=[(a, W)])
+        hit = result.status[3] == "refuted" if len(result.status) > 3 else False
+        scanned.append(dict(instance=instance, D_orb=result.depth, status="".join(s[0].upper() for s in result.status),
+                            second_preimage_at_4=hit))
+        if hit:
+            search = next(s for s in result.searches[3] if s.n_outside)
+            b = int(torch.nonzero(search.outside).flatten()[0])
+            a2, W2 = unpack(search.solutions[b], 2)
+            return dict(a=a, W=W, a2=a2, W2=W2, D_orb=result.depth, orbit_distance=float(search.orbit_distance[b]),
+                        scanned=pd.DataFrame(scanned), success=search.success_rate, restarts=search.restarts)
+    return dict(scanned=pd.DataFrame(scanned))
+
+
+sep = nb.cached(dict(part="separated", scan=SEPARATED_SCAN), separated_case)
+sep["scanned"]
+
+# %%
+found_separated = "a2" in sep
+gelu = get_activation("gelu")
+if found_separated:
+    a, W, a2, W2 = sep["a"], sep["W"], sep["a2"], sep["W2"]
+    T1 = torch.stack([t[0] for t in moment_tensors("gelu", a, W, 8)])
+    T2 = torch.stack([t[0] for t in moment_tensors("gelu", a2, W2, 8)])
+    forms = [canonicalize("gelu", a, W), canonicalize("gelu", a2, W2)]
+    x = torch.linspace(-4, 4, 401, dtype=F64)
+    f1 = gelu.fn(x[:, None] * W[:, 0]) @ a
+    f2 = gelu.fn(x[:, None] * W2[:, 0]) @ a2
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    ax = axes[0]
+    for k, (form, name, shift) in enumerate(zip(forms, ["μ", "μ' (second preimage)"], [-0.01, 0.01])):
+        color = palette(2)[k]
+        ax.vlines(form.positions[:, 0] + shift, 0, form.weights, color=color, lw=2.5,
+                  label=f"{name}: linear part {float(form.linear[0]):+.3f}")
+        ax.scatter(form.positions[:, 0] + shift, form.weights, color=color, zorder=3)
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel("canonical w (w > 0)")
+    ax.set_ylabel("weight a")
+    ax.set_title("two real preimages (canonical forms)")
+    ax.legend(fontsize=8)
+    ax = axes[1]
+    ks = np.arange(T1.numel())
+    ax.bar(ks - 0.2, T1.abs(), width=0.4, label="|T_k(μ)|")
+    ax.bar(ks + 0.2, T2.abs(), width=0.4, label="|T_k(μ')|")
+    ax.plot(ks, (T1 - T2).abs().clamp_min(1e-18), "k.-", label="|T_k(μ) − T_k(μ')|")
+    ax.set_yscale("log")
+    ax.set_ylim(1e-18, 10)
+    ax.axvline(4.5, color="grey", ls="--", lw=1)
+    ax.set_xlabel("k")
+    ax.set_title("equal moments up to D*_var = 4 (T_5 ≡ 0)")
+    ax.legend(fontsize=8)
+    ax = axes[2]
+    ax.plot(x, f1 - f2, color="black")
+    ax.set_xlabel("x")
+    ax.set_ylabel("f_μ(x) − f_μ'(x)")
+    l2_gap = float(l2_distance2("gelu", a, W, a2, W2))
+    ax.set_title(f"different functions: E(f_μ−f_μ')² = {l2_gap:.2e}")
+    fig.tight_layout()
+    data = pd.concat([pd.DataFrame(dict(panel="moments", k=ks, T_mu=T1.numpy(), T_mu2=T2.numpy())),
+                      pd.DataFrame(dict(panel="function", x=x.numpy(), f_mu=f1.numpy(), f_mu2=f2.numpy())),
+                      pd.DataFrame(dict(panel="atoms", measure=["mu"] * 2 + ["mu2"] * 2,
+                                        w=torch.cat([W[:, 0], W2[:, 0]]).numpy(), a=torch.cat([a, a2]).numpy()))])
+    nb.save_figure(fig, "separated_gelu", data=data,
+                   caption="GELU with two atoms in d = 1: two real measures outside each other's orbit share T_0…T_5 "
+                           "(D*_var = 4) and differ at T_6, so D*_orb = 6 for this measure.",
+                   params=dict(scan=SEPARATED_SCAN, restarts=sep["restarts"]))
+    plt.show()
+    rel5 = float((T1[:6] - T2[:6]).norm() / T1[:6].norm())
+    print(f"scanned {len(sep['scanned'])} measures, {int(sep['scanned'].second_preimage_at_4.sum())} with a second "
+          f"real preimage at depth 4; success rate there {sep['success']:.2f}; orbit distance {sep['orbit_distance']:.3f}")
+    print("μ  canonical:", forms[0])
+    print("μ' canonical:", forms[1])
+    nb.claim("separated GELU case: relative moment gap through T_5", rel5, 0.0, 1e-9, "separated_gelu")
+    nb.claim("separated GELU case: |T_6(μ) − T_6(μ')| / |T_6(μ)|", float((T1[6] - T2[6]).abs() / T1[6].abs()), 1e-6,
+             None, "separated_gelu")
+    nb.claim("separated GELU case: matched distance to μ's orbit / Σ|a|", sep["orbit_distance"], 1e-3, None,
+             "separated_gelu")
+    nb.claim("separated GELU case: D*_orb − D*_var", sep["D_orb"] - 4, 1, None, "separated_gelu")
+
+# %% [markdown]
+# Both preimages are real measures (real weights, real input weights): the search runs over the reals and the
+# second preimage has moment gap at rounding level through T_5. Their functions differ — only by a small amount,
+# since the first unmatched moment is T_6 — so this is a gap between the depths, not a failure of identifiability
+# of the function.
+#
+# ### The classical analogue: Pearson's two-Gaussian moment problem
+#
+# A mixture p N(m_1, s_1²) + (1 − p) N(m_2, s_2²) has five parameters. Its first five raw moments determine them up
+# to finitely many solutions (Jacobian rank 5: the algebraic depth is 5), but generically not uniquely; the sixth
+# moment picks one (Pearson, 1894). We scan random mixtures, keep the first whose five moments admit two
+# admissible mixtures (0 < p < 1, s > 0, found by multi-start Levenberg–Marquardt), and check that six moments leave
+# one.
+
+# %%
+def pearson_case():
+    g = nb.generator(6)
+    for instance in range(PEARSON_SCAN):
+        p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=F64)
+        weights = torch.cat([p, 1 - p])
+        means = torch.randn(2, generator=g, dtype=F64)
+        sds = 0.5 + torch.rand(2, generator=g, dtype=F64)
+        five, rate5 = pearson_fibre(weights, means, sds, 5, PEARSON_RESTARTS, g)
+        if five.shape[0] >= 2:
+            six, rate6 = pearson_fibre(weights, means, sds, 6, PEARSON_RESTARTS, g)
+            return dict(instance=instance, weights=weights, means=means, sds=sds, five=five, six=six,
+                        rate5=rate5, rate6=rate6)
+    return dict(instance=None)
+
+
+pearson = nb.cached(dict(part="pearson", scan=PEARSON_SCAN, restarts=PEARSON_RESTARTS), pearson_case)
+found_pearson = pearson["instance"] is not None
+if found_pearson:
+    order = torch.argsort(pearson["means"])
+    x_truth = torch.cat([torch.logit(pearson["weights"][order][:1]), pearson["means"][order],
+                         torch.log(pearson["sds"][order])])
+    J = torch.func.jacfwd(lambda v: gaussian_mixture_moments(*pearson_parameters(v), 5))(x_truth)
+    rank5 = numerical_rank(J)[0]
+    z = torch.linspace(-6, 6, 601, dtype=F64)
+
+    def density(row):
+        p, m1, m2, s1, s2 = row.tolist()
+        gauss = lambda m, s: torch.exp(-0.5 * ((z - m) / s) ** 2) / (s * math.sqrt(2 * math.pi))
+        return p * gauss(m1, s1) + (1 - p) * gauss(m2, s2)
+
+    rows = []
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    for k, row in enumerate(pearson["five"]):
+        axes[0].plot(z, density(row), lw=2, ls=["-", "--", ":"][k % 3],
+                     label="p={:.3f}, m=({:.2f},{:.2f}), s=({:.2f},{:.2f})".format(*row.tolist()))
+        w = torch.stack([row[0], 1 - row[0]])
+        moments = gaussian_mixture_moments(w, row[1:3], row[3:5], 8)
+        rows.append(pd.DataFrame(dict(solution=k, order=np.arange(1, 9), moment=moments.numpy())))
+    axes[0].set_xlabel("x")
+    axes[0].set_title("two mixtures with the same m_1…m_5")
+    axes[0].legend(fontsize=7, loc="upper right")
+    mom = pd.concat(rows)
+    base = mom[mom.solution == 0].moment.to_numpy()
+    for k in range(1, len(pearson["five"])):
+        other = mom[mom.solution == k].moment.to_numpy()
+        axes[1].semilogy(np.arange(1, 9), np.maximum(np.abs(other - base) / np.abs(base), 1e-18), "o-",
+                         label=f"solution {k} vs 0")
+    axes[1].axvline(5.5, color="grey", ls="--", lw=1)
+    axes[1].set_xlabel("moment order k")
+    axes[1].set_ylabel("relative difference of m_k")
+    axes[1].set_title("the sixth moment separates them")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    nb.save_figure(fig, "pearson", data=mom,
+                   caption="Pearson's problem: two admissible two-Gaussian mixtures share the first five moments and "
+                           "differ from the sixth on, the one-dimensional analogue of D*_var < D*_orb.",
+                   params=dict(restarts=PEARSON_RESTARTS, scan=PEARSON_SCAN, instance=pearson["instance"]))
+    plt.show()
+    print("five moments:", pearson["five"].numpy().round(4), "success", pearson["rate5"])
+    print("six moments: ", pearson["six"].numpy().round(4), "success", pearson["rate6"])
+    nb.claim("Pearson: Jacobian rank of (m_1..m_5) in the five parameters", rank5, 5, 5, "pearson")
+    nb.claim("Pearson: admissible mixtures with the same m_1..m_5", pearson["five"].shape[0], 2, None, "pearson")
+    nb.claim("Pearson: admissible mixtures with the same m_1..m_6", pearson["six"].shape[0], 1, 1, "pearson")
+
+# %% [markdown]
+# ### The exceptional case of symmetric tensor decomposition: He_6 in d = 3 with nine atoms
+#
+# With σ = He_6 and unit directions, f depends on T_6 = Σ_j a_j √720 ŵ_j^⊗6 alone, a ternary sextic (28 numbers).
+# Nine atoms have 9 × 3 = 27 free numbers, the Jacobian has rank 27, so D\*_var = 6; yet a general sextic of rank 9
+# has **two** decompositions over ℂ (Chiantini–Ottaviani–Vannieuwenhoven). The pair is closed under complex
+# conjugation, so for real μ the second is either real or contains complex-conjugate atoms; a search over the
+# reals can only find the first kind.
+#
+# An unrestricted search converges rarely here (a few percent of restarts, mostly back to μ). Apolarity helps:
+# the 10 × 10 catalecticant of T_6 (cubics against cubics) has rank 9, its kernel is one cubic C, and every
+# nine-atom decomposition of T_6 has its directions on C. So we compute C from T_6 alone and restrict the search to
+# directions on C (extra residuals C(ŵ_j)); the moment equations are unchanged. We scan random measures and report,
+# for each, how many restarts converged and how many landed outside μ's orbit. A measure whose converged restarts
+# all return to μ probably has a complex second decomposition — not proven by a finite search.
+
+# %%
+def he6_case():
+    g = nb.generator(7)
+    scanned = []
+    var = variety_depth("he6", 9, 3, 6, g, unit_norm=True, points=1)
+    found = None
+    for instance in range(HE6_SCAN):
+        a, W = random_atoms(9, 3, g, unit_norm=True)
+        T6 = moment_tensors("he6", a, W, 6, unit_norm=True)[6]
+        C = catalecticant(T6, 3, 6, 3)
+        cubic = torch.linalg.svd(C).Vh[-1]
+        search = fibre_search("he6", a, W, 6, HE6_RESTARTS, g, unit_norm=True, max_iter=300, form=cubic)
+        scanned.append(dict(instance=instance, catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
+                            converged=int(search.converged.sum()), outside=search.n_outside))
+        if search.n_outside and found is None:
+            b = int(torch.nonzero(search.outside).flatten()[0])
+            a2, W2 = unpack(search.solutions[b], 9)
+            found = dict(a=a, W=W, a2=a2, W2=W2 / W2.norm(dim=1, keepdim=True), cubic=cubic,
+                         orbit_distance=float(search.orbit_distance[b]), catalecticant_rank=numerical_rank(C)[0])
+    return dict(var=var, scanned=pd.DataFrame(scanned), **(found or {}))
+
+
+he6 = nb.cached(dict(part="he6", scan=HE6_SCAN, restarts=HE6_RESTARTS), he6_case)
+print("rank profile", he6["var"].ranks, "target", he6["var"].target, "D*_var", he6["var"].depth)
+he6["scanned"]
+
+# %%
+if "a2" in he6:
+    a, W, a2, W2, cubic = he6["a"], he6["W"], he6["a2"], he6["W2"], he6["cubic"]
+    forms = [canonicalize("he6", a, W), canonicalize("he6", a2, W2)]
+    on_cubic = [float((symmetric_power(f.positions, 3) @ cubic).abs().max()) for f in forms]
+    T6_gap = float((moment_map("he6", a, W, 6, True) - moment_map("he6", a2, W2, 6, True)).norm()
+                   / moment_map("he6", a, W, 6, True).norm())
+    l2_rel = abs(float(l2_distance2("he6", a, W, a2, W2))) / float(realization_norm2("he6", a, W))
+    u = torch.linspace(-1, 1, 301, dtype=F64)
+    Y, Z = torch.meshgrid(u, u, indexing="xy")
+    inside = Y**2 + Z**2 < 1
+    X = torch.sqrt((1 - Y**2 - Z**2).clamp_min(0))
+    values = symmetric_power(torch.stack([X, Y, Z], dim=-1), 3) @ cubic
+    values[~inside] = float("nan")
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    ax.contour(Y.numpy(), Z.numpy(), values.numpy(), levels=[0.0], colors="grey", linewidths=1.2)
+    ax.add_patch(plt.Circle((0, 0), 1, fill=False, color="black", lw=0.8))
+    for k, (form, name, marker) in enumerate(zip(forms, ["first", "second"], ["o", "x"])):
+        P = form.positions
+        ax.scatter(P[:, 1], P[:, 2], s=40 + 40 * form.weights.abs() / form.weights.abs().max(), marker=marker,
+                   color=palette(2)[k], label=f"{name} decomposition", zorder=3, linewidths=2)
+    ax.plot([], [], color="grey", label="apolar cubic C of T_6")
+    ax.set_aspect("equal")
+    ax.set_xlabel("ŵ_2 (hemisphere ŵ_1 > 0, seen from e_1)")
+    ax.set_ylabel("ŵ_3")
+    ax.set_title(f"He_6, d = 3: two real 9-atom decompositions\nrelative T_6 gap {T6_gap:.1e}")
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    data = pd.concat([pd.DataFrame(dict(decomposition=name, weight=f.weights.numpy(), w1=f.positions[:, 0].numpy(),
+                                        w2=f.positions[:, 1].numpy(), w3=f.positions[:, 2].numpy()))
+                      for name, f in zip(["first", "second"], forms)])
+    nb.save_figure(fig, "he6_two_decompositions", data=data,
+                   caption="σ = He_6, unit directions in d = 3: two real nine-atom measures outside each other's orbit "
+                           "with the same T_6, hence the same function, both on the apolar cubic of T_6.",
+                   params=dict(restarts=HE6_RESTARTS, scan=HE6_SCAN))
+    plt.show()
+    print("first: ", forms[0])
+    print("second:", forms[1])
+    nb.claim("He_6 d=3 S=9: Jacobian rank at D = 6 equals 27 = 9·3", he6["var"].ranks[-1], 27, 27,
+             "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: relative T_6 gap of the two decompositions", T6_gap, 0.0, 1e-9, "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: relative L² distance of the two functions", l2_rel, 0.0, 1e-9, "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: matched distance between the decompositions / Σ|a|", he6["orbit_distance"], 1e-3, None,
+             "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: catalecticant rank (9 makes the apolar cubic unique)", he6["catalecticant_rank"], 9, 9,
+             "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: μ's own directions on the cubic computed from T_6 (largest |C(ŵ_j)|)", on_cubic[0], 0.0,
+             1e-10, "he6_two_decompositions")
+    nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int((he6["scanned"].outside > 0).sum()),
+             1, None, "he6_two_decompositions")
+else:
+    print("no real second decomposition found in this scan:", he6["scanned"], sep="\n")
+
+# %% [markdown]
+# The second decomposition found is **real**: nine real directions with real weights, at rounding-level T_6 gap,
+# outside μ's orbit. Because He_6 on the sphere has no moments beyond T_6, no depth separates these two
+# measures: for this polynomial σ the realization depends on T_6 only, which is the finite-rank symmetry of the
+# next section, not a contradiction of Theorem 2.
+#
+# ## 4. Finite rank: polynomial σ sees moments up to its degree only
+#
+# For σ(z) = z² the function x ↦ Σ_j a_j (w_j·x)² = xᵀMx depends on M = Σ_j a_j w_j w_jᵀ, the raw moment of
+# order 2, only: the eigen-atoms (λ_i, e_i) of M realize it with other raw moments ∫ a w^⊗k dμ for every k ≠ 2.
+# For σ = He_4, He_4(w·x) = (w·x)⁴ − 6(w·x)² + 3, so f depends on the raw moments of orders 0, 2 and 4 only; a
+# fibre search with six atoms in d = 3 (24 parameters against the 22 numbers of T_0, T_2, T_4) returns a second
+# measure with those three equal and the others, order 6 included, different.
+
+# %%
+def finite_rank_rows():
+    g = nb.generator(8)
+    a, W = random_atoms(5, 3, g)
+    lam, E = quadratic_eigen_atoms(a, W)
+    pairs_ = [("quadratic", a, W, lam, E)]
+    b_, V = random_atoms(6, 3, g)
+    search = fibre_search("he4", b_, V, 4, 24, g)
+    k = int(torch.argmax(torch.where(search.converged, search.orbit_distance, -1.0)))  # converged, farthest from μ
+    b2, V2 = unpack(search.solutions[k], 6)
+    pairs_.append(("he4", b_, V, b2, V2))
+    rows = []
+    for name, a1, W1, a2, W2 in pairs_:
+        l2_rel = abs(float(l2_distance2(name, a1, W1, a2, W2))) / float(realization_norm2(name, a1, W1))
+        for order in range(0, 8):
+            m1, m2 = raw_moment(a1, W1, order), raw_moment(a2, W2, order)
+            rows.append(dict(activation=name, order=order, relative_l2=l2_rel,
+                             raw_moment_gap=float((m1 - m2).norm() / m1.norm().clamp_min(1e-300))))
+    return pd.DataFrame(rows)
+
+
+finite = finite_rank_rows()
+fig, ax = plt.subplots(figsize=(6.4, 3.8))
+for name, part in finite.groupby("activation"):
+    ax.semilogy(part.order, part.raw_moment_gap.clip(lower=1e-18), "o-", color=COLORS[name],
+                label=f"{name}: E(f_μ−f_μ')²/E f_μ² = {part.relative_l2.iloc[0]:.1e}")
+ax.set_xlabel("order k of the raw moment ∫ a w^⊗k dμ")
+ax.set_ylabel("relative gap between μ and μ'")
+ax.set_title("same function, different higher moments")
+ax.legend(fontsize=8)
+fig.tight_layout()
+nb.save_figure(fig, "finite_rank", data=finite,
+               caption="Polynomial activations: measures with the same function (relative L² gap at rounding level) "
+                       "share the raw moments the function depends on (z²: order 2; He_4: 0, 2, 4) and differ in the "
+                       "others.",
+               params=dict())
+plt.show()
+quad, he4 = finite[finite.activation == "quadratic"], finite[finite.activation == "he4"]
+nb.claim("z²: relative L² distance between μ and its eigen-atoms", float(quad.relative_l2.iloc[0]), 0.0, 1e-12,
+         "finite_rank")
+nb.claim("z²: relative gap of the fourth raw moments", float(quad[quad.order == 4].raw_moment_gap.iloc[0]), 1e-2,
+         None, "finite_rank")
+nb.claim("He_4: relative L² distance between μ and the fibre point", float(he4.relative_l2.iloc[0]), 0.0, 1e-12,
+         "finite_rank")
+nb.claim("He_4: largest relative gap of the raw moments of orders 0, 2, 4",
+         float(he4[he4.order.isin([0, 2, 4])].raw_moment_gap.max()), 0.0, 1e-8, "finite_rank")
+nb.claim("He_4: relative gap of the sixth raw moments", float(he4[he4.order == 6].raw_moment_gap.iloc[0]), 1e-2,
+         None, "finite_rank")
+
+# %% [markdown]
+# ## Summary
+#
+# Symmetry transforms preserve the function to rounding and canonicalize to the same active component; distinct
+# active components are at positive L² distance; D\*_orb ≥ D\*_var in every decided row; strict separations appear
+# where the moment system is square (GELU in d = 1, Pearson's mixtures) or in the exceptional He_6 case.
+
+# %%
+nb.finish()
