@@ -318,6 +318,8 @@ axes[1].plot(x, np.exp(np.log(mean).mean() - chaos_fit["slope"] * np.log(x).mean
              color=palette(4)[1], alpha=0.6, label=f"slope {chaos_fit['slope']:.2f}")
 axes[1].set(xscale="log", yscale="log", xlabel="N_eff = (1/N − 1/N_ref)⁻¹", ylabel="‖f^N_t − f_t‖²",
             title="propagation of chaos")
+axes[1].set_xticks(x, [f"{v:.1f}" for v in x])
+axes[1].xaxis.set_minor_formatter(plt.NullFormatter())
 knob_rows += [dict(panel="chaos", knob=v, mean=m, lo=a, hi=b) for v, m, a, b in zip(x, mean, lo, hi)]
 
 x = opt.columns.values.astype(float)
