@@ -246,7 +246,11 @@ nb.claim("exact L² distance against Monte Carlo: largest |z|", float(mc.z.abs()
 # and the fibre search at every depth from 1 up (so D\*_orb ≥ D\*_var is a check, not an assumption), with its
 # status per depth — **R** refuted (a converged point outside the orbit), **C** confirmed, **U** undecided (no
 # restart converged for some instance, even after three rounds) — and its success rate. z² realizes only T_0
-# and T_2, so no depth identifies it beyond those: both depths are ∞ there.
+# and T_2, so no depth identifies it beyond those: both depths are ∞ there. A row is called **separated** only when
+# D\*_orb > D\*_var and every depth in between was refuted by a converged point outside the orbit; when some depth
+# in between is undecided the gap is left open (the search may have missed the orbit). For GELU with two atoms in
+# d = 2 the count is square at D = 2 (T_0, T_1, T_2: 1 + 2 + 3 = 6 numbers for 6 parameters) and T_3 ≡ 0, so a
+# second real preimage at D = 2 is refuted only by T_4.
 
 # %%
 def depth_table():
@@ -273,7 +277,15 @@ def depth_table():
 
 table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES),
                          depth_table)
-table["separated"] = np.isfinite(table.D_orb) & (table.D_orb > table.D_var)
+def separation(row):
+    """strict: D*_orb > D*_var with every depth in between refuted; open: some depth in between undecided."""
+    if not (math.isfinite(row.D_orb) and row.D_orb > row.D_var):
+        return "none"
+    between = row.status[int(row.D_var) - 1:int(row.D_orb) - 1]
+    return "strict" if set(between) == {"R"} else "open"
+
+
+table["separation"] = [separation(row) for row in table.itertuples()]
 table
 
 # %%
@@ -291,11 +303,12 @@ for cell in cells.itertuples():
             fontsize=7)
 for i, row in enumerate(table.itertuples()):
     if math.isfinite(row.D_var) and row.D_var <= D_top:
-        ax.plot(row.D_var - 1, i, marker="|", color="black", ms=16, mew=2)
+        ax.plot(row.D_var - 1.45, i, marker="|", color="black", ms=16, mew=2.5)
 ax.set_xticks(range(D_top), [str(D) for D in range(1, D_top + 1)])
-ax.set_yticks(range(len(labels)), [f"{r.row}  (D*_var={r.D_var:g}, D*_orb={r.D_orb:g})" for r in table.itertuples()],
-              fontsize=8)
-ax.set_xlabel("depth D (cell: converged restarts / restarts; bar: D*_var)")
+mark = {"strict": "  ★ separated", "open": "  (gap open)", "none": ""}
+ax.set_yticks(range(len(labels)), [f"{r.row}  (D*_var={r.D_var:g}, D*_orb={r.D_orb:g}){mark[r.separation]}"
+                                   for r in table.itertuples()], fontsize=8)
+ax.set_xlabel("depth D (cell: converged restarts / restarts; bar left of the cell: D*_var)")
 ax.grid(False)
 for code, color in zip(status_code, status_colors):
     ax.scatter([], [], marker="s", color=color, label=code)
@@ -312,6 +325,9 @@ gaps = [0.0 if not math.isfinite(r.D_var) and not math.isfinite(r.D_orb) else r.
         for r in decided.itertuples()]
 nb.claim("D*_orb − D*_var over the rows the search decided (smallest)", float(min(gaps)), 0.0, None, "depth_table")
 nb.claim("rows the fibre search decided (fraction)", len(decided) / len(table), 0.6, 1.0, "depth_table")
+if nb.profile != "quick":  # the quick table is three small rows with no square case; section 3a covers separation
+    nb.claim("rows strictly separated (D*_orb > D*_var, every depth between refuted)",
+             int((table.separation == "strict").sum()), 1, None, "depth_table")
 
 # %% [markdown]
 # ### A separated case: GELU, two atoms, d = 1
@@ -320,12 +336,14 @@ nb.claim("rows the fibre search decided (fraction)", len(decided) / len(table), 
 # (σ(z) − σ(−z) = z), so the moments are T_0, T_1, T_2, T_4, T_6, …: with S = 2 atoms (four parameters, no
 # continuous symmetry) the Jacobian reaches full rank at D = 4 — a square polynomial system, like Pearson's below —
 # and T_5 ≡ 0 adds nothing. For some generic measures the square system has a second **real** solution outside the
-# orbit; T_6 then separates them, so D\*_var = 4 < D\*_orb = 6 there. We scan random measures and keep the first
-# with a second real preimage at depth 4, and report how many of those scanned had one.
+# orbit; T_6 then separates them, so D\*_var = 4 < D\*_orb = 6 there. D\*_var is computed (Jacobian rank
+# profile below), not assumed. We scan random measures, stop at the first with a second real preimage at depth 4,
+# and report how many we scanned.
 
 # %%
 def separated_case():
     g = nb.generator(5)
+    var = variety_depth("gelu", 2, 1, 8, nb.generator(9))
     scanned = []
     for instance in range(SEPARATED_SCAN):
         a, W = random_atoms(2, 1, g)
@@ -338,11 +356,17 @@ def separated_case():
             b = int(torch.nonzero(search.outside).flatten()[0])
             a2, W2 = unpack(search.solutions[b], 2)
             return dict(a=a, W=W, a2=a2, W2=W2, D_orb=result.depth, orbit_distance=float(search.orbit_distance[b]),
-                        scanned=pd.DataFrame(scanned), success=search.success_rate, restarts=search.restarts)
-    return dict(scanned=pd.DataFrame(scanned))
+                        scanned=pd.DataFrame(scanned), success=search.success_rate, restarts=search.restarts,
+                        D_var=var.depth, ranks=var.ranks)
+    return dict(scanned=pd.DataFrame(scanned), D_var=var.depth, ranks=var.ranks)
 
 
-sep = nb.cached(dict(part="separated", scan=SEPARATED_SCAN), separated_case)
+sep = nb.cached(dict(part="separated", scan=SEPARATED_SCAN, version=2), separated_case)
+print("GELU S=2 d=1: Jacobian rank profile", sep["ranks"], "D*_var", sep["D_var"])
+nb.claim("GELU S=2 d=1: D*_var from the Jacobian rank (the depth the scan tests)", sep["D_var"], 4, 4,
+         "separated_gelu")
+nb.claim("GELU S=2 d=1: scanned measures with a second real preimage at depth 4",
+         int(sep["scanned"].second_preimage_at_4.sum()), 1, None, "separated_gelu")
 sep["scanned"]
 
 # %%
@@ -405,7 +429,7 @@ if found_separated:
              None, "separated_gelu")
     nb.claim("separated GELU case: matched distance to μ's orbit / Σ|a|", sep["orbit_distance"], 1e-3, None,
              "separated_gelu")
-    nb.claim("separated GELU case: D*_orb − D*_var", sep["D_orb"] - 4, 1, None, "separated_gelu")
+    nb.claim("separated GELU case: D*_orb − D*_var", sep["D_orb"] - sep["D_var"], 1, None, "separated_gelu")
 
 # %% [markdown]
 # Both preimages are real measures (real weights, real input weights): the search runs over the reals and the
@@ -439,6 +463,8 @@ def pearson_case():
 
 pearson = nb.cached(dict(part="pearson", scan=PEARSON_SCAN, restarts=PEARSON_RESTARTS), pearson_case)
 found_pearson = pearson["instance"] is not None
+nb.claim("Pearson: a scanned mixture whose five moments admit a second admissible mixture (found = 1)",
+         int(found_pearson), 1, 1, "pearson")
 if found_pearson:
     order = torch.argsort(pearson["means"])
     x_truth = torch.cat([torch.logit(pearson["weights"][order][:1]), pearson["means"][order],
@@ -576,10 +602,10 @@ if "a2" in he6:
              "he6_two_decompositions")
     nb.claim("He_6 d=3 S=9: μ's own directions on the cubic computed from T_6 (largest |C(ŵ_j)|)", on_cubic[0], 0.0,
              1e-10, "he6_two_decompositions")
-    nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int((he6["scanned"].outside > 0).sum()),
-             1, None, "he6_two_decompositions")
 else:
     print("no real second decomposition found in this scan:", he6["scanned"], sep="\n")
+nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int((he6["scanned"].outside > 0).sum()),
+         1, None, "he6_two_decompositions")
 
 # %% [markdown]
 # The second decomposition found is **real**: nine real directions with real weights, at rounding-level T_6 gap,
@@ -649,7 +675,8 @@ nb.claim("He_4: relative gap of the sixth raw moments", float(he4[he4.order == 6
 #
 # Symmetry transforms preserve the function to rounding and canonicalize to the same active component; distinct
 # active components are at positive L² distance; D\*_orb ≥ D\*_var in every decided row; strict separations appear
-# where the moment system is square (GELU in d = 1, Pearson's mixtures) or in the exceptional He_6 case.
+# where the moment count is exactly square at D\*_var (GELU with two atoms in d = 1 and d = 2, Pearson's mixtures)
+# and in the exceptional He_6 case, where a real second decomposition exists for some measures.
 
 # %%
 nb.finish()
