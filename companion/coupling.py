@@ -119,3 +119,31 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     constant = float(np.exp(np.mean(np.log(errors.mean(0) * n_eff))))
     return dict(slope=slope, slope_lo=float(np.percentile(boot, tail)), slope_hi=float(np.percentile(boot, 100 - tail)),
                 constant=constant)
+
+
+def fit_common_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
+    r"""One rate shared by several times: least squares of :math:`\log \bar e_t(N) = c_t + p \log N_{eff}` over all
+    times t, with a free constant c_t per time, on the replica means :math:`\bar e_t(N)` of ``errors``
+    (shape (T, R, len(N))). The bootstrap resamples replicas jointly over times and N (the runs are coupled).
+
+    Returns dict(slope, slope_lo, slope_hi)."""
+    N = np.asarray(N, dtype=np.float64)
+    errors = np.asarray(errors, dtype=np.float64)
+    if errors.ndim != 3 or errors.shape[2] != N.size or errors.shape[1] < 2:
+        raise ValueError(f"errors: need shape (T, R >= 2, {N.size})")
+    x = np.log(effective_size(N, N_ref) if np.isfinite(N_ref) else N)
+    x = x - x.mean()
+
+    def slope(sample):
+        y = np.log(sample.mean(1))
+        if not np.all(np.isfinite(y)):
+            raise ValueError("errors: a common log-log fit needs positive replica means")
+        y = y - y.mean(1, keepdims=True)
+        return float((y * x).sum() / (x * x).sum() / y.shape[0])
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, errors.shape[1], size=(int(n_boot), errors.shape[1]))
+    boot = np.array([slope(errors[:, i]) for i in idx])
+    tail = 50 * (1 - level)
+    return dict(slope=slope(errors), slope_lo=float(np.percentile(boot, tail)),
+                slope_hi=float(np.percentile(boot, 100 - tail)))
