@@ -809,9 +809,9 @@ nb.save_figure(fig, "chaos_w2", data=w2_summary,
 plt.show()
 
 # %%
-w2_at_largest_n = w2_summary[w2_summary.N == strong_cfg["Ns"][-1]]
+w2_at_largest_n = w2_summary[w2_summary.N == w2_summary.N.max()]
 for act, row in w2_at_largest_n.set_index("activation").iterrows():
-    nb.claim(f"{act}: W2²(μ^N, μ^ref) over the coupling error at N = {strong_cfg['Ns'][-1]} (cloud distance dominated "
+    nb.claim(f"{act}: W2²(μ^N, μ^ref) over the coupling error at N = {row.N:g} (cloud distance dominated "
              "by sampling, not by the O(1/N) coupling)", float(row.w2_vs_reference / row.coupling_error), 10.0, None,
              "chaos_w2")
 nb.claim("W2² between coupled particles never exceeds the coupling error (max ratio over N, replicas, activations)",
@@ -823,11 +823,16 @@ nb.claim("W2² between coupled particles never exceeds the coupling error (max r
 # * w\* read off the moment sequence reproduces the closed forms; from samples it is recoverable for Gaussian-type
 #   tails, while heavy tails and model misspecification are only detectable slowly (the estimator's failure mode).
 # * Without the data term the flow is an exact Ornstein–Uhlenbeck process and w\*(t) moves from 1/(2s²) to the Gibbs
-#   value; with the data term (erf, ReLU) the estimated w\*(t) stays near that reference and Φ_w stays bounded in t
-#   inside the propagated class, while outside it the particle estimate grows without bound in N.
+#   value, which the estimator tracks within a few per cent. With the data term (erf, ReLU) the estimate stays finite
+#   and bounded away from 0 but settles well below the OU value (about 2.5 for erf and 1.6 for ReLU against 4.9 at
+#   t = 20 in `standard`): the learned features are large-norm particles that dominate the low moments the estimator
+#   can use, so whether the far tail still decays at the rate λ/(2τ) is not resolved at these sample sizes. Φ_w stays
+#   bounded in t inside the propagated class, while outside it the particle estimate grows without bound in N.
 # * Trajectories converge at first order in η, and nested references agree at the predicted 1/N_ref − 1/N_max level.
-# * In the strong regime the coupled errors decay like 1/N_eff at every recorded time and N_eff·error stays flat;
-#   the weak regime is pre-asymptotic at these sizes; W2² between clouds is dominated by its sampling floor.
+# * In the strong regime the coupled errors decay like 1/N_eff at every recorded time (joint rate and per-time
+#   intervals); N_eff·function error stays flat after the initial sampling error is contracted, while N_eff·coupling
+#   error still grows over the horizon at λ = 0.5. The weak regime is pre-asymptotic at these sizes; W2² between
+#   clouds is dominated by its sampling floor.
 
 # %%
 nb.finish()
