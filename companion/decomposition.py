@@ -28,12 +28,11 @@ import torch
 
 from .activations import get_activation
 from .barron import hermite_tensor_norms
-from .dynamics import function_inner, simulate, split
+from .dynamics import function_distance2, function_inner, particle_blocks, simulate, split
 from .kernels import _norms_and_cosines
 from .targets import ridge_target, sample_data
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
-BLOCK = 512
 
 
 def steps_for(t, eta, name="t"):
@@ -124,24 +123,16 @@ def simulate_chain(theta0_ref, activation, target, *, N_values, datasets, pairs,
     return Chain(np.asarray(times, dtype=np.float64), reference, long_time, population, empirical, params)
 
 
-def _blocks(N):
-    return [slice(start, min(start + BLOCK, N)) for start in range(0, N, BLOCK)]
-
-
 def inner(theta1, theta2, activation):
-    r""":math:`E_x[f_1 f_2]` exactly, as ``dynamics.function_inner`` but in blocks of at most BLOCK × BLOCK particle
-    pairs, so that long-time averages of many snapshots fit in memory: NumPy array (R,)."""
-    N1, N2 = theta1.shape[-2], theta2.shape[-2]
-    theta2 = theta2.to(theta1)
+    r""":math:`E_x[f_1 f_2]` exactly (``dynamics.function_inner``, blocked): NumPy array (R,)."""
     with torch.no_grad():
-        total = sum(function_inner(theta1[..., i, :], theta2[..., j, :], activation) * ((i.stop - i.start) * (j.stop - j.start))
-                    for i in _blocks(N1) for j in _blocks(N2))
-    return (total / (N1 * N2)).cpu().numpy()
+        return function_inner(theta1, theta2.to(theta1), activation).cpu().numpy()
 
 
 def distance2(theta1, theta2, activation):
-    r""":math:`\lVert f_1 - f_2\rVert^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact (R,)."""
-    return inner(theta1, theta1, activation) - 2 * inner(theta1, theta2, activation) + inner(theta2, theta2, activation)
+    r""":math:`\lVert f_1 - f_2\rVert^2` exactly (``dynamics.function_distance2``): NumPy array (R,)."""
+    with torch.no_grad():
+        return function_distance2(theta1, theta2.to(theta1), activation).cpu().numpy()
 
 
 def residual(theta, activation, target):
@@ -232,8 +223,8 @@ def degree_errors(theta, activation, target, K):
     with torch.no_grad():
         weights = (a / N)[..., None] * act.coefficients(W.norm(dim=-1), K)                # (R, N, K)
         own = 0
-        for i in _blocks(N):
-            for j in _blocks(N):
+        for i in particle_blocks(N):
+            for j in particle_blocks(N):
                 cosines = _norms_and_cosines(W[..., i, :], W[..., j, :])[3]
                 own = own + torch.einsum("...ik,...ijk,...jk->...k", weights[..., i, :],
                                          cosines[..., None] ** degrees, weights[..., j, :])

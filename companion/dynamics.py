@@ -23,6 +23,7 @@ from .activations import get_activation
 from .kernels import cross_kernel, gaussian_kernel
 
 ENGINES = ("population", "empirical", "none")
+KERNEL_BLOCK = 512
 
 
 class DivergenceError(FloatingPointError):
@@ -54,12 +55,22 @@ def network(theta, activation, X):
     return (act.fn(X @ W.transpose(-1, -2)) @ a[..., :, None])[..., 0] / theta.shape[-2]
 
 
+def particle_blocks(N, size=KERNEL_BLOCK):
+    """Slices covering range(N) in blocks of at most ``size`` particles."""
+    return [slice(start, min(start + size, N)) for start in range(0, N, size)]
+
+
 def function_inner(theta1, theta2, activation):
-    r""":math:`E_x[f_1(x) f_2(x)]` for two particle systems (exact): shape (R,)."""
+    r""":math:`E_x[f_1(x) f_2(x)] = \frac{1}{N_1N_2}\sum_{ij} a_i a'_j K(w_i, w'_j)` for two particle systems (exact):
+    shape (R,). The kernel is formed in blocks of at most KERNEL_BLOCK × KERNEL_BLOCK pairs, so memory stays bounded."""
     a1, W1 = split(theta1)
     a2, W2 = split(theta2)
-    K = gaussian_kernel(activation, W1, W2)
-    return (a1[..., :, None] * K * a2[..., None, :]).sum((-1, -2)) / (theta1.shape[-2] * theta2.shape[-2])
+    total = 0
+    for i in particle_blocks(theta1.shape[-2]):
+        for j in particle_blocks(theta2.shape[-2]):
+            K = gaussian_kernel(activation, W1[..., i, :], W2[..., j, :])
+            total = total + (a1[..., i, None] * K * a2[..., None, j]).sum((-1, -2))
+    return total / (theta1.shape[-2] * theta2.shape[-2])
 
 
 def function_distance2(theta1, theta2, activation):

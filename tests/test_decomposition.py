@@ -6,8 +6,9 @@ import torch
 from companion import decomposition as dec
 from companion.barron import teacher_network
 from companion.coupling import iid_function_variance
-from companion.dynamics import function_distance2, network, simulate
+from companion.dynamics import KERNEL_BLOCK, function_distance2, network, simulate
 from companion.init import init_particles
+from companion.kernels import gaussian_kernel
 from companion.targets import ridge_target
 
 D = 3
@@ -24,9 +25,15 @@ def teacher_particles(target):
 
 
 def test_inner_in_blocks_matches_unblocked():
-    theta1 = init_particles("gaussian", 2, dec.BLOCK + 88, D, rng=0)
-    theta2 = init_particles("laplace", 2, dec.BLOCK + 1, D, rng=1)
-    expected = function_distance2(theta1, theta2, "erf").numpy()
+    theta1 = init_particles("gaussian", 2, KERNEL_BLOCK + 88, D, rng=0)
+    theta2 = init_particles("laplace", 2, KERNEL_BLOCK + 1, D, rng=1)
+
+    def unblocked_inner(t1, t2):
+        K = gaussian_kernel("erf", t1[..., 1:], t2[..., 1:])
+        return (t1[..., :, None, 0] * K * t2[..., None, :, 0]).sum((-1, -2)) / (t1.shape[1] * t2.shape[1])
+
+    expected = (unblocked_inner(theta1, theta1) - 2 * unblocked_inner(theta1, theta2)
+                + unblocked_inner(theta2, theta2)).numpy()
     np.testing.assert_allclose(dec.distance2(theta1, theta2, "erf"), expected, rtol=1e-10, atol=1e-14)
 
 
