@@ -61,7 +61,6 @@ from companion.style import palette
 from companion.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
 
 nb = setup_notebook("02_identifiability", profile, seed, device)
-torch.set_num_threads(1)  # many tiny float64 tensor ops: one thread avoids costly hand-offs
 F64 = torch.float64
 ACTS = ("relu", "tanh", "erf", "gelu", "quadratic")
 COLORS = dict(zip(ACTS + ("he4",), palette(6)))

@@ -44,9 +44,7 @@ from companion.init import init_particles
 from companion.notebook import setup_notebook
 from companion.targets import ridge_target
 
-nb = setup_notebook("03_sparse_dictionary", profile, seed, device)
-if nb.device.type == "cpu":
-    torch.set_num_threads(1)  # the runs are many small tensor ops: one thread avoids costly thread hand-offs
+nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
 # %% [markdown]
 # ## Sizes and the regime
