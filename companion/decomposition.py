@@ -29,7 +29,7 @@ import torch
 from .activations import get_activation
 from .barron import hermite_tensor_norms
 from .dynamics import function_distance2, function_inner, particle_blocks, simulate, split
-from .kernels import _norms_and_cosines
+from .kernels import norms_and_cosines
 from .targets import ridge_target, sample_data
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
@@ -225,11 +225,11 @@ def degree_errors(theta, activation, target, K):
         own = 0
         for i in particle_blocks(N):
             for j in particle_blocks(N):
-                cosines = _norms_and_cosines(W[..., i, :], W[..., j, :])[3]
+                cosines = norms_and_cosines(W[..., i, :], W[..., j, :])[2]
                 own = own + torch.einsum("...ik,...ijk,...jk->...k", weights[..., i, :],
                                          cosines[..., None] ** degrees, weights[..., j, :])
         target_weights = target.b[:, None] * target.profile_coefficients(K)                 # (M, K)
-        cosines = _norms_and_cosines(W, target.U)[3]
+        cosines = norms_and_cosines(W, target.U)[2]
         cross = torch.einsum("...ik,...imk,mk->...k", weights, cosines[..., None] ** degrees, target_weights)
         per_degree = own - 2 * cross + hermite_tensor_norms(target, K).to(theta) ** 2
     per_degree = per_degree.cpu().numpy()

@@ -30,17 +30,17 @@ class _ArcCosineJ(torch.autograd.Function):
         return grad_out * (math.pi - torch.arccos(rho))
 
 
-def _norms_and_cosines(W, V):
+def norms_and_cosines(W, V):
+    r"""Norms |w|, |v| and cosines :math:`\rho = \hat w\cdot\hat v` (0 where a norm vanishes): (..., N), (..., M), (..., N, M)."""
     nw = W.norm(dim=-1)
     nv = V.norm(dim=-1)
-    dots = W @ V.transpose(-1, -2)
-    rho = dots / (nw[..., :, None] * nv[..., None, :]).clamp_min(_TINY)
-    return nw, nv, dots, rho.clamp(-1.0, 1.0)
+    rho = (W @ V.transpose(-1, -2)) / (nw[..., :, None] * nv[..., None, :]).clamp_min(_TINY)
+    return nw, nv, rho.clamp(-1.0, 1.0)
 
 
 def relu_kernel(W, V):
     r"""Arc-cosine kernel: :math:`E[\mathrm{relu}(w\cdot x)\mathrm{relu}(v\cdot x)] = \frac{|w||v|}{2\pi} J(\rho)`."""
-    nw, nv, _, rho = _norms_and_cosines(W, V)
+    nw, nv, rho = norms_and_cosines(W, V)
     return nw[..., :, None] * nv[..., None, :] * _ArcCosineJ.apply(rho) / (2 * math.pi)
 
 
@@ -77,7 +77,7 @@ def cross_kernel(activation, W, activation2, V, terms=None):
     if act == act2 and act.name in _CLOSED_FORMS:
         return _CLOSED_FORMS[act.name](W, V)
     K = terms or max(act.series_terms, act2.series_terms)
-    nw, nv, _, rho = _norms_and_cosines(W, V)
+    nw, nv, rho = norms_and_cosines(W, V)
     return hermite_series(act.coefficients(nw, K), act2.coefficients(nv, K), rho)
 
 

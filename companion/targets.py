@@ -11,7 +11,7 @@ import torch
 
 from .activations import Activation, get_activation
 from .hermite import hermite_orthonormal
-from .kernels import _norms_and_cosines, cross_kernel, hermite_series
+from .kernels import cross_kernel, hermite_series, norms_and_cosines
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class Target:
         if self.activation is not None:
             return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
         K = self.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
-        nw, _, _, rho = _norms_and_cosines(W, self.U.to(W))
+        nw, _, rho = norms_and_cosines(W, self.U.to(W))
         return hermite_series(act.coefficients(nw, K), self.profile_coefficients(K).to(W), rho) @ self.b.to(W)
 
     def norm2(self):
@@ -63,7 +63,7 @@ class Target:
         if self.activation is not None:
             gram = cross_kernel(self.activation, self.U, self.activation, self.U)
         else:
-            _, _, _, rho = _norms_and_cosines(self.U, self.U)
+            _, _, rho = norms_and_cosines(self.U, self.U)
             gram = hermite_series(self.beta, self.beta, rho)
         return self.b @ gram @ self.b
 
