@@ -11,10 +11,10 @@ NB ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/$(NB)*.py))
 RUNS := $(patsubst notebooks/%.py,build/%.run,$(NOTEBOOKS))
 
-.PHONY: help setup figures test lab sync bench clean FORCE
+.PHONY: help setup figures test test-fast lab sync bench clean FORCE
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## create .venv and install the pinned dependencies, the package and its kernel
 
@@ -29,13 +29,16 @@ $(STAMP): pyproject.toml postBuild | $(PY)
 
 figures: $(RUNS) ## run the notebooks (NB=02 selects, PROFILE=quick|standard|paper), then the claims table and figures/README.md
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches notebooks/$(NB)*.py" >&2; exit 1; }
-	$(PY) -m companion.report
+	$(PY) -m companion.pipeline.report
 
 build/%.run: notebooks/%.py $(STAMP) FORCE
-	$(PY) -m companion.runner $< --profile $(PROFILE)
+	$(PY) -m companion.pipeline.runner $< --profile $(PROFILE)
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
+
+test-fast: $(STAMP) ## the test suite without the notebook runs (marker `notebook`)
+	$(PY) -m pytest -q -n 2 -m "not notebook" tests
 
 lab: $(STAMP) ## open JupyterLab here (.py notebooks open as notebooks), with the project's kernel
 	$(VENV)/bin/jupyter lab

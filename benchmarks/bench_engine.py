@@ -14,10 +14,10 @@ import time
 
 import torch
 
-from companion.device import resolve_device
-from companion.dynamics import simulate
-from companion.init import init_particles
-from companion.targets import sample_data, teacher
+from companion.pipeline.device import resolve_device
+from companion.engine.dynamics import simulate
+from companion.engine.init import init_particles
+from companion.engine.targets import sample_data, teacher
 
 D, ETA, LAM, TAU = 32, 0.01, 1e-3, 1e-4
 

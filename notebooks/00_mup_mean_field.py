@@ -36,15 +36,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.dynamics import function_distance2, log_time_grid, network, simulate
-from companion.init import init_particles
-from companion.kernels import gaussian_kernel
-from companion.notebook import setup_notebook
-from companion.parametrizations import (PARAMETRIZATIONS, QUANTITIES, QUANTITY_LABELS, coordinate_check,
+from companion.engine.dynamics import function_distance2, log_time_grid, network, simulate
+from companion.engine.init import init_particles
+from companion.engine.kernels import gaussian_kernel
+from companion.pipeline.notebook import setup_notebook
+from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, QUANTITY_LABELS, coordinate_check,
                                         engine_step, loglog_slope, mup_sgd_step, relative_step_error, scaling,
                                         width_slopes)
-from companion.style import palette
-from companion.targets import sample_data, teacher
+from companion.pipeline.style import palette
+from companion.engine.targets import sample_data, teacher
 
 nb = setup_notebook("00_mup_mean_field", profile, seed, device)
 
@@ -198,7 +198,7 @@ nb.claim("SP at fixed learning rate: width slope of |Δf_1| between the two wide
 #
 # Take particles θ_i = (a_i, w_i), build the μP network from them as `torch.nn.Parameter`s with multiplier 1/N, and
 # take one `torch.optim.SGD` step on L with learning rate ηN (and weight decay λ/N, which gives the engine's ηλθ_i).
-# Independently, run one step of `companion.dynamics.simulate` with the empirical engine on the same batch (explicit
+# Independently, run one step of `companion.engine.dynamics.simulate` with the empirical engine on the same batch (explicit
 # gradient formulas, no autograd). The two updates must agree to rounding error. The error reported is relative to
 # the size of the update, ‖θ_autograd − θ_engine‖ / ‖θ_engine − θ_0‖, computed in float64 whatever the notebook's
 # dtype, so that it measures the algebra and not the precision.

@@ -42,13 +42,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion import coupling, moments
-from companion.dynamics import simulate
-from companion.init import init_particles
-from companion.notebook import setup_notebook
-from companion.style import palette
-from companion.targets import teacher
-from companion.transport import w2_squared
+from companion.analysis import coupling, moments
+from companion.engine.dynamics import simulate
+from companion.engine.init import init_particles
+from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import palette
+from companion.engine.targets import teacher
+from companion.analysis.transport import w2_squared
 
 nb = setup_notebook("01_well_posedness", profile, seed, device)
 COLORS = palette(8)

@@ -51,14 +51,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.activations import get_activation
-from companion.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, moment_map, moment_tensors,
+from companion.engine.activations import get_activation
+from companion.analysis.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, moment_map, moment_tensors,
                                        monte_carlo_distance2, numerical_rank, orbit_depth, pearson_fibre,
                                        pearson_parameters, random_atoms, raw_moment, realization_norm2,
                                        symmetric_power, symmetry_dimension, unpack, variety_depth)
-from companion.notebook import setup_notebook
-from companion.style import palette
-from companion.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
+from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import palette
+from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
 
 nb = setup_notebook("02_identifiability", profile, seed, device)
 F64 = torch.float64

@@ -35,14 +35,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.activations import get_activation
-from companion.atoms import clustering_threshold, extract_atoms, match_directions
-from companion.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
+from companion.engine.activations import get_activation
+from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions
+from companion.analysis.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
                               index_dimension, polynomial_tail, single_index, spread_lines, teacher_network)
-from companion.dynamics import log_time_grid, simulate
-from companion.init import init_particles
-from companion.notebook import setup_notebook
-from companion.targets import ridge_target
+from companion.engine.dynamics import log_time_grid, simulate
+from companion.engine.init import init_particles
+from companion.pipeline.notebook import setup_notebook
+from companion.engine.targets import ridge_target
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
@@ -168,7 +168,7 @@ nb.claim("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # ## 2. Training to long times
 #
 # One helper runs the population engine from a standard Gaussian cloud (or from a given cloud) and caches the
-# result. Atoms are extracted with the operational rule of `companion.atoms` (its docstring has the details):
+# result. Atoms are extracted with the operational rule of `companion.analysis.atoms` (its docstring has the details):
 # compare particles modulo (a, w) ~ (−a, −w) by the orbit distance min(|w − w'|, |w + w'|); cluster by average
 # linkage at the distance **h = 0.1 + 3√(τ/λ)** (near an atom the Gibbs density has width √(τ/κ) with a curvature κ
 # that scales like λ; the floor 0.1 covers τ → 0); sum each cluster's net output weight Σ a_i/N; drop clusters

@@ -47,15 +47,15 @@ import pandas as pd
 import torch
 from scipy.stats import f_oneway
 
-from companion.barron import teacher_network
-from companion.coupling import bootstrap_mean, effective_size, fit_rate
-from companion.decomposition import (COMPONENTS, decomposition_table, degree_errors, distance2, fit_exponential_decay,
+from companion.analysis.barron import teacher_network
+from companion.analysis.coupling import bootstrap_mean, effective_size, fit_rate
+from companion.analysis.decomposition import (COMPONENTS, decomposition_table, degree_errors, distance2, fit_exponential_decay,
                                      geometric_profile, optimization_table, chaos_table, replica_datasets, residual,
                                      simulate_chain, time_average, window_steps, with_tail)
-from companion.dynamics import network, simulate
-from companion.init import init_particles
-from companion.notebook import setup_notebook
-from companion.style import palette
+from companion.engine.dynamics import network, simulate
+from companion.engine.init import init_particles
+from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import palette
 
 nb = setup_notebook("04_error_decomposition", profile, seed, device)
 

@@ -54,12 +54,12 @@ import pandas as pd
 import torch
 from scipy.special import eval_legendre, roots_legendre
 
-from companion import barron, decomposition, identifiability, moments
-from companion.activations import ACTIVATIONS, get_activation
-from companion.init import init_particles
-from companion.notebook import setup_notebook
-from companion.style import palette
-from companion.targets import ridge_target
+from companion.analysis import barron, decomposition, identifiability, moments
+from companion.engine.activations import ACTIVATIONS, get_activation
+from companion.engine.init import init_particles
+from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import palette
+from companion.engine.targets import ridge_target
 
 nb = setup_notebook("05_learning_cell", profile, seed, device)
 COLORS = palette(8)

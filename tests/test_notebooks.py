@@ -7,7 +7,7 @@ from pathlib import Path
 import jupytext
 import pytest
 
-from companion import claims
+from companion.pipeline import claims
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
@@ -22,10 +22,11 @@ def test_notebook_declares_profile_seed_and_device_parameters(source):
     assert 'profile = "standard"' in cell.source
 
 
+@pytest.mark.notebook
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
 def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path):
     figures = tmp_path / "figures"
-    command = [sys.executable, "-m", "companion.runner", str(source), "--profile", "quick",
+    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
                "--figures", str(figures), "--build", str(tmp_path / "build")]
     # pytest-xdist runs two notebooks at once on two cores: one thread per kernel avoids oversubscription.
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -1,0 +1,188 @@
+r"""Atoms of a particle cloud modulo the realization symmetry, and their matching to a teacher.
+
+A cloud θ (N, 1+d) realizes :math:`\frac1N\sum_i a_i\sigma(w_i\cdot x)`, i.e. atoms :math:`(\alpha_i, w_i)` with
+:math:`\alpha_i = a_i/N`. The extractor (an operational definition, chosen here, not the paper's):
+
+1. reduce by the activation's symmetry: positively p-homogeneous σ moves each particle to the sphere with weight
+   :math:`\alpha|w|^p`; for odd σ (a, w) ~ (−a, −w) and for even σ (a, w) ~ (a, −w), so particles are compared by
+   the orbit distance :math:`\min(|w - w'|, |w + w'|)` (which, unlike a fixed hemisphere cut, keeps a cluster that
+   straddles the cut together);
+2. cluster the reduced positions by average linkage at a distance ``threshold`` (tied to √τ by
+   :func:`clustering_threshold`);
+3. align each cluster to its heaviest member (flip the members nearer to −w_ref), sum the net output weight
+   :math:`\sum_i \alpha_i`, place the atom at the |α|-weighted mean position and record the |α|-weighted RMS spread;
+4. drop clusters with :math:`|\sum_i \alpha_i| \le \delta` (inactive mass).
+
+``symmetry.canonicalize`` then gives the atoms' canonical form (hemisphere representative, sorted), so extracted
+atoms can be compared with any other measure by ``symmetry.matched_distance``. The antipodal linear family of σ
+with σ(z) − σ(−z) = z (ReLU, GELU) is not quotiented here: use odd σ (erf, tanh) for atom counts.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import squareform
+
+from ..engine.activations import get_activation
+from .symmetry import canonicalize, homogeneity_degree
+
+LINKAGES = ("average", "single", "complete")
+
+
+@dataclass(frozen=True)
+class Atoms:
+    r"""Active atoms of a cloud, heaviest first: net weights (S,), positions (S, d), spreads (S,), member
+    counts (S,); ``labels`` (N,) gives each particle's atom index or −1 (dropped); ``dropped`` the net weights of
+    the clusters under δ."""
+
+    weights: np.ndarray
+    positions: np.ndarray
+    spreads: np.ndarray
+    sizes: np.ndarray
+    labels: np.ndarray
+    dropped: np.ndarray
+    activation: str
+
+    @property
+    def count(self):
+        return int(self.weights.size)
+
+    def canonical_form(self):
+        """The atoms' canonical form by ``symmetry.canonicalize`` (no further merging or dropping)."""
+        return canonicalize(self.activation, torch.as_tensor(self.weights), torch.as_tensor(self.positions),
+                            merge_tol=0.0, drop_tol=0.0)
+
+
+def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
+    r"""Clustering distance :math:`h = \text{floor} + \text{factor}\sqrt{\tau/\lambda}`: near an atom the Gibbs density
+    is Gaussian with width :math:`\sqrt{\tau/\kappa}`, κ the local curvature, which scales with λ; ``floor`` covers
+    τ → 0 and the finite-time spread."""
+    if not (np.isfinite(tau) and tau >= 0):
+        raise ValueError(f"tau: need a finite non-negative temperature, got {tau}")
+    if not (np.isfinite(lam) and lam > 0):
+        raise ValueError(f"lam: need a positive weight decay, got {lam}")
+    if factor < 0 or floor <= 0:
+        raise ValueError(f"floor: need floor > 0 and factor >= 0, got floor={floor}, factor={factor}")
+    return float(floor + factor * np.sqrt(tau / lam))
+
+
+def reduced_atoms(activation, theta):
+    r"""Atoms (α (N,), positions (N, d)) of a cloud θ (N, 1+d): :math:`\alpha_i = a_i/N` at :math:`w_i`, or for
+    p-homogeneous σ :math:`\alpha_i = a_i|w_i|^p/N` at :math:`w_i/|w_i|` (particles at w = 0 get weight 0 at w = 0)."""
+    theta = torch.as_tensor(theta)
+    if theta.ndim != 2 or theta.shape[-1] < 2:
+        raise ValueError(f"theta: need a cloud of shape (N, 1+d) with d >= 1, got {tuple(theta.shape)}")
+    if not torch.isfinite(theta).all():
+        raise ValueError("theta: the cloud contains NaN or inf")
+    theta = theta.detach().to("cpu", torch.float64).numpy()
+    alpha, W = theta[:, 0] / theta.shape[0], theta[:, 1:].copy()
+    p = homogeneity_degree(activation)
+    if p is not None:
+        norms = np.linalg.norm(W, axis=1)
+        alive = norms > 0
+        alpha = np.where(alive, alpha * norms**p, 0.0)
+        W[alive] /= norms[alive, None]
+    return alpha, W
+
+
+def orbit_distances(activation, W):
+    r"""Pairwise distances between positions modulo the sign symmetry: :math:`\min(|w-w'|, |w+w'|)` for odd or even
+    σ, :math:`|w - w'|` otherwise. Shape (N, N)."""
+    act = get_activation(activation)
+    W = np.asarray(W, dtype=np.float64)
+    sq = (W**2).sum(1)
+    direct = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * W @ W.T, 0, None))
+    if act.parity is None:
+        return direct
+    flipped = np.sqrt(np.clip(sq[:, None] + sq[None, :] + 2 * W @ W.T, 0, None))
+    return np.minimum(direct, flipped)
+
+
+def _cluster_labels(distances, threshold, method):
+    n = distances.shape[0]
+    if n == 1:
+        return np.zeros(1, dtype=int)
+    condensed = squareform(distances, checks=False)
+    return fcluster(linkage(condensed, method=method), t=threshold, criterion="distance") - 1
+
+
+def extract_atoms(activation, theta, threshold, delta, linkage_method="average"):
+    """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
+    (see the module docstring)."""
+    act = get_activation(activation)
+    if not (np.isfinite(threshold) and threshold > 0):
+        raise ValueError(f"threshold: need a positive clustering distance, got {threshold}")
+    if not (np.isfinite(delta) and delta >= 0):
+        raise ValueError(f"delta: need a non-negative weight cut, got {delta}")
+    if linkage_method not in LINKAGES:
+        raise ValueError(f"linkage_method: choose one of {LINKAGES}, got {linkage_method!r}")
+    alpha, W = reduced_atoms(act, theta)
+    labels = _cluster_labels(orbit_distances(act, W), threshold, linkage_method)
+    atoms, dropped = [], []
+    member_of = -np.ones(len(alpha), dtype=int)
+    for c in range(labels.max() + 1):
+        members = np.nonzero(labels == c)[0]
+        a_c, W_c = alpha[members], W[members]
+        if act.parity is not None:
+            ref = W_c[np.argmax(np.abs(a_c))]
+            sign = np.where(W_c @ ref < 0, -1.0, 1.0)
+            W_c = W_c * sign[:, None]
+            a_c = a_c * sign if act.parity == "odd" else a_c
+        net = a_c.sum()
+        if abs(net) <= delta:
+            dropped.append(net)
+            continue
+        mass = np.abs(a_c) + 1e-300
+        centre = (mass[:, None] * W_c).sum(0) / mass.sum()
+        spread = np.sqrt((mass * ((W_c - centre) ** 2).sum(1)).sum() / mass.sum())
+        atoms.append((net, centre, spread, members))
+    atoms.sort(key=lambda atom: -abs(atom[0]))
+    for index, (_, _, _, members) in enumerate(atoms):
+        member_of[members] = index
+    d = W.shape[1]
+    return Atoms(weights=np.array([atom[0] for atom in atoms]),
+                 positions=np.array([atom[1] for atom in atoms]).reshape(-1, d),
+                 spreads=np.array([atom[2] for atom in atoms]),
+                 sizes=np.array([len(atom[3]) for atom in atoms], dtype=int),
+                 labels=member_of, dropped=np.array(dropped), activation=act.name)
+
+
+@dataclass(frozen=True)
+class Matching:
+    r"""Teacher directions matched to atom directions: ``pairs`` (k, 2) of (teacher index, atom index), ``angles``
+    (k,) in radians between matched directions (modulo sign for odd or even σ), unmatched counts on both sides."""
+
+    pairs: np.ndarray
+    angles: np.ndarray
+    unmatched_teacher: int
+    unmatched_atoms: int
+
+    @property
+    def max_angle(self):
+        """Largest matched angle; π/2 when no pair exists."""
+        return float(self.angles.max()) if self.angles.size else float(np.pi / 2)
+
+
+def match_directions(activation, positions, teacher_directions):
+    r"""Match atom positions (S, d) to teacher directions (M, d) by the assignment minimizing the total angle
+    between unit directions (modulo sign for odd or even σ)."""
+    act = get_activation(activation)
+    P = np.asarray(positions, dtype=np.float64)
+    U = np.asarray(teacher_directions, dtype=np.float64)
+    if U.ndim != 2 or U.shape[0] == 0:
+        raise ValueError(f"teacher_directions: need a non-empty (M, d) array, got shape {U.shape}")
+    if P.ndim != 2 or (P.shape[0] and P.shape[1] != U.shape[1]):
+        raise ValueError(f"positions: need shape (S, {U.shape[1]}), got {P.shape}")
+    if P.shape[0] == 0:
+        return Matching(np.zeros((0, 2), dtype=int), np.zeros(0), U.shape[0], 0)
+    unit_p = P / np.clip(np.linalg.norm(P, axis=1, keepdims=True), 1e-300, None)
+    unit_u = U / np.linalg.norm(U, axis=1, keepdims=True)
+    cosines = unit_u @ unit_p.T
+    if act.parity is not None:
+        cosines = np.abs(cosines)
+    angles = np.arccos(np.clip(cosines, -1.0, 1.0))
+    rows, cols = linear_sum_assignment(angles)
+    return Matching(pairs=np.stack([rows, cols], axis=1), angles=angles[rows, cols],
+                    unmatched_teacher=U.shape[0] - len(rows), unmatched_atoms=P.shape[0] - len(cols))

@@ -1,0 +1,158 @@
+r"""Barron–Hermite targets with controllable Hermite tails, the coefficient-threshold number and the atom bound.
+
+A Barron–Hermite target is :math:`f^*(x) = \sum_m b_m g_m(u_m\cdot x)` whose profiles have orthonormal Hermite
+coefficients :math:`\beta_{mk}` (``targets.ridge_target``); a teacher network is the case :math:`g_m = \sigma`
+(``targets.teacher``). Its Hermite tensors are :math:`T^*_k = \sum_m b_m c_k^{g_m}(|u_m|)\,\hat u_m^{\otimes k}` and
+
+.. math:: \lVert T^*_k\rVert_F^2 = \sum_{m,m'} b_m b_{m'}\, c_k(m)\, c_k(m')\, (\hat u_m\cdot\hat u_{m'})^k,
+
+which needs no tensor of d^k entries. Operational definitions used by notebook 03:
+
+- coefficient-threshold number :math:`K(\varepsilon)` = the largest degree k with :math:`\lVert T^*_k\rVert_F > \varepsilon`;
+- Carathéodory-type bound :math:`S^*(\varepsilon) = \binom{r + K}{K} + 1` with r the dimension of the index space
+  span{u_m}: :math:`\binom{r+K}{K}` counts the polynomials of degree ≤ K in r variables, and Carathéodory's theorem
+  in that many dimensions adds one. For a single-index target (r = 1) the bound quoted is K + 1: the moments
+  (T_0, …, T_K) along one line are K + 1 numbers, and a signed combination needs at most as many atoms as the
+  dimension of the space it spans (the linear, not the convex, Carathéodory count).
+"""
+import math
+
+import numpy as np
+import torch
+
+from ..engine.targets import ridge_target, teacher
+
+DEGREE_SETS = ("all", "odd", "even")
+SIGN_PATTERNS = ("positive", "alternating")
+_GOLDEN = (1 + math.sqrt(5)) / 2
+
+
+def _degree_mask(K, degrees):
+    if degrees not in DEGREE_SETS:
+        raise ValueError(f"degrees: choose one of {DEGREE_SETS}, got {degrees!r}")
+    k = np.arange(K)
+    if degrees == "odd":
+        return k % 2 == 1
+    if degrees == "even":
+        return k % 2 == 0
+    return np.ones(K, dtype=bool)
+
+
+def _normalised(values, K, degrees, signs):
+    mask = _degree_mask(K, degrees)
+    if signs not in SIGN_PATTERNS:
+        raise ValueError(f"signs: choose one of {SIGN_PATTERNS}, got {signs!r}")
+    k = np.arange(K)
+    sign = (-1.0) ** (k // 2) if signs == "alternating" else np.ones(K)
+    beta = np.where(mask, sign * values, 0.0)
+    norm = np.sqrt((beta**2).sum())
+    if norm == 0:
+        raise ValueError(f"K: no degree below {K} is in the set {degrees!r}")
+    return torch.as_tensor(beta / norm, dtype=torch.float64)
+
+
+def geometric_tail(rate, K, degrees="odd", signs="alternating"):
+    r"""Profile coefficients :math:`\beta_k \propto s_k\,\text{rate}^k` on the chosen degrees k < K, unit L² norm.
+
+    ``signs`` "alternating" sets :math:`s_k = (-1)^{\lfloor k/2\rfloor}`, the sign pattern of erf's and tanh's own
+    coefficients (so odd-σ students can realize the profile with positive weights); "positive" sets s_k = 1."""
+    if not 0 < rate < 1:
+        raise ValueError(f"rate: need 0 < rate < 1 for a geometric tail, got {rate}")
+    if int(K) != K or K < 2:
+        raise ValueError(f"K: need an integer number of coefficients >= 2, got {K}")
+    return _normalised(float(rate) ** np.arange(K), int(K), degrees, signs)
+
+
+def polynomial_tail(power, K, degrees="odd", signs="alternating"):
+    r"""Profile coefficients :math:`\beta_k \propto s_k\,(k+1)^{-\text{power}}` on the chosen degrees k < K, unit L²
+    norm; ``signs`` as in :func:`geometric_tail`."""
+    if not power > 0:
+        raise ValueError(f"power: need a positive decay exponent, got {power}")
+    if int(K) != K or K < 2:
+        raise ValueError(f"K: need an integer number of coefficients >= 2, got {K}")
+    return _normalised((np.arange(K) + 1.0) ** (-float(power)), int(K), degrees, signs)
+
+
+def spread_lines(M, d):
+    r"""M unit directions in :math:`\mathbb{R}^d`, pairwise far apart modulo sign: M ≤ d, the standard basis
+    (orthogonal); d = 2, angles πm/M + π/(4M); d = 3 and M ≤ 6, the icosahedron's axes (pairwise angle 63.4°).
+    Shape (M, d)."""
+    if int(M) != M or M < 1:
+        raise ValueError(f"M: need a positive integer, got {M}")
+    if int(d) != d or d < 1:
+        raise ValueError(f"d: need a positive integer, got {d}")
+    if M <= d:
+        return torch.eye(int(d), dtype=torch.float64)[: int(M)]
+    if d == 2:
+        angles = np.pi * np.arange(M) / M + np.pi / (4 * M)
+        return torch.as_tensor(np.stack([np.cos(angles), np.sin(angles)], axis=1))
+    if d == 3 and M <= 6:
+        g = _GOLDEN
+        axes = np.array([[0, 1, g], [0, -1, g], [1, g, 0], [-1, g, 0], [g, 0, 1], [g, 0, -1]], dtype=float)
+        return torch.as_tensor(axes[:M] / np.linalg.norm(axes[:M], axis=1, keepdims=True))
+    raise ValueError(f"M: {M} spread directions are defined for M <= d, d = 2, or d = 3 with M <= 6; got d = {d}")
+
+
+def teacher_network(activation, M, d, weights=1.0, scale=1.0):
+    r"""Teacher :math:`\sum_{m<M} b_m\,\sigma(\text{scale}\;u_m\cdot x)` on the directions of :func:`spread_lines`."""
+    U = spread_lines(M, d) * float(scale)
+    b = torch.as_tensor(weights, dtype=torch.float64).expand(int(M)).clone()
+    return teacher(activation, b, U)
+
+
+def single_index(beta, d, direction=None):
+    r"""Single-index Barron–Hermite target :math:`g(u\cdot x)`, :math:`g = \sum_k \beta_k h_k`, u the first basis
+    vector unless ``direction`` is given."""
+    u = torch.eye(int(d), dtype=torch.float64)[:1] if direction is None else torch.as_tensor(direction)[None, :]
+    return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
+
+
+def hermite_tensor_norms(target, K):
+    r""":math:`\lVert T^*_k\rVert_F` for k < K by the Gram identity in the module docstring: shape (K,)."""
+    if int(K) != K or K < 1:
+        raise ValueError(f"K: need a positive number of degrees, got {K}")
+    coef = target.profile_coefficients(int(K)).to(torch.float64)          # (M, K)
+    unit = target.U / target.U.norm(dim=-1, keepdim=True)
+    cosines = (unit @ unit.T).to(torch.float64)                           # (M, M)
+    weighted = target.b.to(torch.float64)[:, None] * coef                 # (M, K)
+    powers = cosines[None] ** torch.arange(int(K), dtype=torch.float64)[:, None, None]
+    squares = torch.einsum("mk,kmn,nk->k", weighted, powers, weighted)
+    return squares.clamp_min(0).sqrt()
+
+
+def coefficient_threshold(target, eps, K_max=160):
+    r""":math:`K(\varepsilon)` = the largest degree k < K_max with :math:`\lVert T^*_k\rVert_F > \varepsilon` (−1 if none).
+
+    Raises ValueError when one of the two highest degrees computed still exceeds ε (K_max too small to see the tail
+    fall below ε for both parities)."""
+    if not eps > 0:
+        raise ValueError(f"eps: need a positive threshold, got {eps}")
+    norms = hermite_tensor_norms(target, K_max).numpy()
+    if (norms[-2:] > eps).any():
+        raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps}; raise K_max")
+    above = np.nonzero(norms > eps)[0]
+    return int(above[-1]) if above.size else -1
+
+
+def index_dimension(target, rtol=1e-10):
+    """r = dim span{u_m}, the numerical rank of the target's direction matrix."""
+    singular = torch.linalg.svdvals(target.U.to(torch.float64))
+    return int((singular > rtol * singular[0]).sum())
+
+
+def atom_bound(K, r):
+    r""":math:`S^* = \binom{r+K}{K} + 1` for r ≥ 2 and K + 1 for r = 1 (see the module docstring); 0 when K < 0."""
+    if int(r) != r or r < 1:
+        raise ValueError(f"r: need a positive index dimension, got {r}")
+    if int(K) != K:
+        raise ValueError(f"K: need an integer degree, got {K}")
+    if K < 0:
+        return 0
+    return int(K) + 1 if r == 1 else math.comb(int(r) + int(K), int(K)) + 1
+
+
+def sparsity_bound(target, eps, K_max=160):
+    """(K(ε), r, S*(ε)) for a target."""
+    K = coefficient_threshold(target, eps, K_max)
+    r = index_dimension(target)
+    return K, r, atom_bound(K, r)

@@ -1,0 +1,293 @@
+r"""The four-term error decomposition of a trained network along a synchronously coupled chain.
+
+The chain, all members sharing the initial particles and the Langevin noise:
+
+- :math:`\hat f`: N particles trained on n samples (empirical engine) up to time t;
+- :math:`f^N_t`: the same N particles trained on the population risk (population engine);
+- :math:`f_t`: the reference of :math:`N_{ref} \gg N` particles (population engine), whose first N particles start
+  where the N-systems start and receive the same noise (``theta0_ref[:, :N]``, same seed, ``noise_width = N_ref``);
+- :math:`f_\infty`: the reference at long time, averaged over a late window (f is linear in μ, so the time average
+  is the network formed by all the window's snapshots together); the average damps the reference's own
+  stationary fluctuation;
+- :math:`f^*`: the target.
+
+Telescoping, :math:`\hat f - f^* = (\hat f - f^N_t) + (f^N_t - f_t) + (f_t - f_\infty) + (f_\infty - f^*)`, and
+Cauchy–Schwarz, :math:`(\sum_{i=1}^4 x_i)^2 \le 4 \sum_i x_i^2`, give
+
+.. math:: \lVert \hat f - f^*\rVert^2 \le (\textstyle\sum_i \lVert g_i \rVert)^2 \le 4 \sum_i \lVert g_i\rVert^2
+
+for the statistical, propagation-of-chaos, optimization and sparse-residual components :math:`g_i`. All norms are
+exact :math:`L^2(N(0, I_d))` norms (the closed-form kernels of ``dynamics.function_inner``, evaluated in blocks,
+and ``Target.cross``/``norm2``); nothing is sampled.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..engine.activations import get_activation
+from .barron import hermite_tensor_norms
+from ..engine.dynamics import function_distance2, function_inner, particle_blocks, simulate, split
+from ..engine.kernels import norms_and_cosines
+from ..engine.targets import ridge_target, sample_data
+
+COMPONENTS = ("statistical", "chaos", "optimization", "residual")
+
+
+def steps_for(t, eta, name="t"):
+    """The number of steps k with k·η = t; ValueError naming ``name`` unless t is a non-negative multiple of η."""
+    steps = np.round(np.asarray(t, dtype=np.float64) / eta)
+    if np.any(steps < 0) or not np.allclose(steps * eta, t, rtol=0, atol=1e-9 * max(1.0, eta)):
+        raise ValueError(f"{name}: need non-negative multiples of eta = {eta}, got {t}")
+    return steps.astype(int)
+
+
+def replica_datasets(target, R, n, noise_std, generator):
+    """R independent training sets of n samples each: X (R, n, d), y (R, n) with y = f*(x) + noise_std·ε."""
+    if int(R) != R or R < 1:
+        raise ValueError(f"R: need a positive number of replicas, got {R}")
+    X, y = sample_data(target, int(R) * int(n), noise_std, generator)
+    return X.reshape(int(R), int(n), -1), y.reshape(int(R), int(n))
+
+
+def window_steps(t_inf, window, eta, snapshots):
+    """``snapshots`` step indices evenly spaced over the late window [t_inf − window, t_inf], always ending at t_inf."""
+    if not 0 < window <= t_inf:
+        raise ValueError(f"window: need 0 < window <= t_inf = {t_inf}, got {window}")
+    if int(snapshots) != snapshots or snapshots < 1:
+        raise ValueError(f"snapshots: need a positive integer, got {snapshots}")
+    last = int(steps_for(t_inf, eta, "t_inf"))
+    first = last - int(round(window / eta))
+    return np.unique(np.round(np.linspace(last, first, int(snapshots))).astype(int))
+
+
+def time_average(particles):
+    r"""The network :math:`\frac1S\sum_s f_{\theta(t_s)}` of S snapshots (S, R, N, 1+d), as one system (R, S·N, 1+d)."""
+    S, R, N, p = particles.shape
+    return particles.permute(1, 0, 2, 3).reshape(R, S * N, p)
+
+
+@dataclass
+class Chain:
+    """Particles of the coupled chain at the recorded ``times`` (T,).
+
+    reference (T, R, N_ref, 1+d): f_t; long_time (R, S·N_ref, 1+d): f_∞; population {N: (T, R, N, 1+d)}: f^N_t;
+    empirical {(n, N): (T, R, N, 1+d)}: f̂.
+    """
+
+    times: np.ndarray
+    reference: torch.Tensor
+    long_time: torch.Tensor
+    population: dict
+    empirical: dict
+    params: dict
+
+
+def simulate_chain(theta0_ref, activation, target, *, N_values, datasets, pairs, eta, times, t_inf, window, lam,
+                   tau, seed=0, snapshots=8):
+    r"""Run every member of the chain from the reference cloud ``theta0_ref`` (R, N_ref, 1+d).
+
+    ``N_values``: the N-system sizes (population engine, each N < N_ref); ``datasets``: {n: (X (R, n, d), y (R, n))};
+    ``pairs``: the (n, N) combinations trained on data (empirical engine, full batch). Everything is recorded at
+    ``times`` (multiples of η, at most t_inf); f_∞ averages ``snapshots`` reference snapshots over
+    [t_inf − window, t_inf].
+    """
+    R, N_ref, _ = theta0_ref.shape
+    N_values = sorted({int(N) for N in N_values} | {int(N) for _, N in pairs})
+    if any(N < 1 or N >= N_ref for N in N_values):
+        raise ValueError(f"N_values: need 1 <= N < N_ref = {N_ref}, got {N_values}")
+    missing = sorted({n for n, _ in pairs} - set(datasets))
+    if missing:
+        raise ValueError(f"pairs: no dataset for n = {missing}")
+    record = steps_for(times, eta, "times")
+    late = window_steps(t_inf, window, eta, snapshots)
+    if record.max() > late[-1]:
+        raise ValueError(f"times: must not exceed t_inf = {t_inf}")
+    common = dict(eta=eta, lam=lam, tau=tau, seed=seed, noise_width=N_ref)
+    ref = simulate(theta0_ref, activation, target, steps=int(late[-1]), record_steps=np.union1d(record, late),
+                   **common)
+    at = {int(s): k for k, s in enumerate(ref.steps)}
+    reference = ref.particles[[at[int(s)] for s in record]]
+    long_time = time_average(ref.particles[[at[int(s)] for s in late]])
+    population, empirical = {}, {}
+    for N in N_values:
+        population[N] = simulate(theta0_ref[:, :N], activation, target, steps=int(record.max()),
+                                 record_steps=record, **common).particles
+    for n, N in pairs:
+        empirical[(int(n), int(N))] = simulate(theta0_ref[:, :N], activation, target, engine="empirical",
+                                               data=datasets[n], steps=int(record.max()), record_steps=record,
+                                               **common).particles
+    params = dict(eta=eta, lam=lam, tau=tau, seed=seed, t_inf=t_inf, window=window, snapshots=len(late),
+                  N_ref=N_ref, R=R, activation=get_activation(activation).name)
+    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, population, empirical, params)
+
+
+def inner(theta1, theta2, activation):
+    r""":math:`E_x[f_1 f_2]` exactly (``dynamics.function_inner``, blocked): NumPy array (R,)."""
+    with torch.no_grad():
+        return function_inner(theta1, theta2.to(theta1), activation).cpu().numpy()
+
+
+def distance2(theta1, theta2, activation):
+    r""":math:`\lVert f_1 - f_2\rVert^2` exactly (``dynamics.function_distance2``): NumPy array (R,)."""
+    with torch.no_grad():
+        return function_distance2(theta1, theta2.to(theta1), activation).cpu().numpy()
+
+
+def residual(theta, activation, target):
+    r""":math:`\lVert f_\theta - f^*\rVert^2 = \langle f,f\rangle - 2\frac1N\sum_i a_i E[\sigma(w_i\cdot x) f^*(x)]
+    + E f^{*2}`, exact: NumPy array (R,)."""
+    a, W = split(theta)
+    with torch.no_grad():
+        target = target.to(theta.device, theta.dtype)
+        linear = (a * target.cross(activation, W)).mean(-1).cpu().numpy()
+        return inner(theta, theta, activation) - 2 * linear + float(target.norm2())
+
+
+def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
+    r"""The four components and the total for one point of the chain, each a NumPy array over replicas (R,):
+    statistical :math:`\lVert\hat f - f^N_t\rVert^2`, chaos :math:`\lVert f^N_t - f_t\rVert^2`, optimization
+    :math:`\lVert f_t - f_\infty\rVert^2`, residual :math:`\lVert f_\infty - f^*\rVert^2`, total
+    :math:`\lVert\hat f - f^*\rVert^2` (computed directly, not from the components)."""
+    return dict(statistical=distance2(theta_hat, theta_pop, activation),
+                chaos=distance2(theta_pop, theta_ref, activation),
+                optimization=distance2(theta_ref, theta_inf, activation),
+                residual=residual(theta_inf, activation, target),
+                total=residual(theta_hat, activation, target))
+
+
+def with_bounds(frame):
+    r"""Add ``sum`` (of the four components), ``triangle`` :math:`(\sum_i \sqrt{c_i})^2` and ``bound`` (4 × sum)
+    to a frame holding the components; :math:`\text{total} \le \text{triangle} \le \text{bound}` always."""
+    frame = frame.copy()
+    parts = frame[list(COMPONENTS)].clip(lower=0)
+    frame["sum"] = parts.sum(axis=1)
+    frame["triangle"] = np.sqrt(parts).sum(axis=1) ** 2
+    frame["bound"] = 4 * frame["sum"]
+    return frame
+
+
+def decomposition_table(chain, activation, target, pairs=None):
+    """Long table, one row per replica, (n, N) pair and recorded time, of the components, total and bounds."""
+    pairs = list(chain.empirical) if pairs is None else [(int(n), int(N)) for n, N in pairs]
+    res = residual(chain.long_time, activation, target)
+    rows = []
+    for k, t in enumerate(chain.times):
+        opt = distance2(chain.reference[k], chain.long_time, activation)
+        chaos = {N: distance2(chain.population[N][k], chain.reference[k], activation) for N in {N for _, N in pairs}}
+        for n, N in pairs:
+            hat = chain.empirical[(n, N)][k]
+            stat = distance2(hat, chain.population[N][k], activation)
+            total = residual(hat, activation, target)
+            for r in range(len(res)):
+                rows.append(dict(replica=r, n=n, N=N, t=float(t), statistical=stat[r], chaos=chaos[N][r],
+                                 optimization=opt[r], residual=res[r], total=total[r]))
+    return with_bounds(pd.DataFrame(rows))
+
+
+def chaos_table(chain, activation):
+    """Long table (replica, N, t, chaos) of :math:`\\lVert f^N_t - f_t\\rVert^2` for every simulated N."""
+    rows = []
+    for N, particles in chain.population.items():
+        for k, t in enumerate(chain.times):
+            values = distance2(particles[k], chain.reference[k], activation)
+            rows += [dict(replica=r, N=N, t=float(t), chaos=v) for r, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def optimization_table(chain, activation):
+    """Long table (replica, t, optimization) of :math:`\\lVert f_t - f_\\infty\\rVert^2` at every recorded time."""
+    rows = []
+    for k, t in enumerate(chain.times):
+        values = distance2(chain.reference[k], chain.long_time, activation)
+        rows += [dict(replica=r, t=float(t), optimization=v) for r, v in enumerate(values)]
+    return pd.DataFrame(rows)
+
+
+def degree_errors(theta, activation, target, K):
+    r"""Per-degree split of :math:`\lVert f_\theta - f^*\rVert^2 = \sum_k \lVert T_k(\mu) - T^*_k\rVert_F^2`
+    (Parseval in the Hermite basis), with :math:`T_k(\mu) = \frac1N\sum_i a_i c_k(|w_i|)\,\hat w_i^{\otimes k}`, so
+    :math:`\langle T_k(\mu), T_k(\mu')\rangle_F = \frac{1}{NN'}\sum_{ij} a_i a'_j c_k(|w_i|) c_k(|w'_j|)(\hat w_i\cdot\hat w'_j)^k`.
+
+    Returns (R, K + 1): column k < K is :math:`\lVert T_k(\mu) - T^*_k\rVert_F^2`, the last column the rest
+    (degrees ≥ K, by difference with the exact residual), so each row sums to :func:`residual`."""
+    if int(K) != K or K < 1:
+        raise ValueError(f"K: need a positive number of degrees, got {K}")
+    K = int(K)
+    act = get_activation(activation)
+    target = target.to(theta.device, theta.dtype)
+    a, W = split(theta)
+    N = theta.shape[-2]
+    degrees = torch.arange(K, dtype=theta.dtype, device=theta.device)
+    with torch.no_grad():
+        weights = (a / N)[..., None] * act.coefficients(W.norm(dim=-1), K)                # (R, N, K)
+        own = 0
+        for i in particle_blocks(N):
+            for j in particle_blocks(N):
+                cosines = norms_and_cosines(W[..., i, :], W[..., j, :])[2]
+                own = own + torch.einsum("...ik,...ijk,...jk->...k", weights[..., i, :],
+                                         cosines[..., None] ** degrees, weights[..., j, :])
+        target_weights = target.b[:, None] * target.profile_coefficients(K)                 # (M, K)
+        cosines = norms_and_cosines(W, target.U)[2]
+        cross = torch.einsum("...ik,...imk,mk->...k", weights, cosines[..., None] ** degrees, target_weights)
+        per_degree = own - 2 * cross + hermite_tensor_norms(target, K).to(theta) ** 2
+    per_degree = per_degree.cpu().numpy()
+    rest = residual(theta, act, target) - per_degree.sum(-1)
+    return np.concatenate([per_degree, rest[..., None]], axis=-1)
+
+
+def hermite_tail(target, K):
+    r"""The target's Hermite tail beyond degree K: :math:`\sum_{k > K} \lVert T^*_k\rVert_F^2
+    = E f^{*2} - \sum_{k \le K} \lVert T^*_k\rVert_F^2`, exact."""
+    if int(K) != K or K < 0:
+        raise ValueError(f"K: need a non-negative integer degree, got {K}")
+    head = (hermite_tensor_norms(target, int(K) + 1).to(torch.float64) ** 2).sum()
+    return float(target.norm2().to(torch.float64) - head)
+
+
+def with_tail(head, direction, beta, K=64):
+    r"""The target :math:`f^* + \sum_k \beta_k h_k(u\cdot x)` as one ridge target: each profile of ``head`` by its
+    first K orthonormal Hermite coefficients (the head's own tail beyond K is dropped:
+    :func:`hermite_tail` (head, K − 1) says how much), plus one profile β along the unit vector ``direction``."""
+    beta = torch.as_tensor(beta, dtype=head.U.dtype)
+    if beta.ndim != 1 or beta.numel() > K:
+        raise ValueError(f"beta: need a 1-D vector of at most K = {K} Hermite coefficients, got shape {tuple(beta.shape)}")
+    u = torch.as_tensor(direction, dtype=head.U.dtype)
+    if u.shape != (head.dim,) or not torch.isclose(u.norm(), torch.ones((), dtype=u.dtype)):
+        raise ValueError(f"direction: need a unit vector in R^{head.dim}")
+    profiles = torch.cat([head.profile_coefficients(K), torch.nn.functional.pad(beta, (0, K - beta.numel()))[None]])
+    directions = torch.cat([head.U / head.U.norm(dim=-1, keepdim=True), u[None]])
+    return ridge_target(torch.cat([head.b, torch.ones(1, dtype=head.b.dtype)]), directions, profiles)
+
+
+def geometric_profile(rate, degrees, K=64):
+    r"""Hermite coefficients :math:`\beta_k = \text{rate}^k` on the given degrees, 0 elsewhere (length K): a tail whose
+    mass :math:`\sum_k \beta_k^2` decays at the geometric rate rate²."""
+    if not 0 < rate < 1:
+        raise ValueError(f"rate: need 0 < rate < 1, got {rate}")
+    degrees = np.asarray(degrees, dtype=int)
+    if degrees.ndim != 1 or np.any(degrees < 0) or np.any(degrees >= K):
+        raise ValueError(f"degrees: need degrees in [0, K = {K})")
+    beta = np.zeros(K)
+    beta[degrees] = float(rate) ** degrees
+    return torch.as_tensor(beta)
+
+
+def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
+    r"""Rate κ of :math:`\bar v(t) \approx C e^{-\kappa t}` (least squares of log of the replica mean against t) with a
+    percentile bootstrap interval over replicas; ``values`` (R, T). Returns dict(rate, rate_lo, rate_hi)."""
+    times = np.asarray(times, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim != 2 or values.shape[1] != times.size or values.shape[0] < 2 or times.size < 2:
+        raise ValueError(f"values: need shape (R >= 2, {times.size}) with at least two times")
+    if np.any(values.mean(0) <= 0):
+        raise ValueError("values: an exponential fit needs positive replica means")
+
+    def rate(sample):
+        return -float(np.polyfit(times, np.log(sample.mean(0)), 1)[0])
+
+    rng = np.random.default_rng(seed)
+    boot = [rate(values[rng.integers(0, len(values), len(values))]) for _ in range(int(n_boot))]
+    tail = 50 * (1 - level)
+    return dict(rate=rate(values), rate_lo=float(np.percentile(boot, tail)), rate_hi=float(np.percentile(boot, 100 - tail)))

@@ -1,0 +1,280 @@
+r"""Moment sequences of initial laws, the maximal admissible weight w*, and the weighted moment functional Φ_w.
+
+Operational definition (the paper's own is not public). For a law μ of θ ∈ R^D and a power p ∈ {2, 1} take
+:math:`m_k = \int |\theta|^{pk}\, d\mu` and :math:`\sum_k w^k m_k / k! = \int e^{w|\theta|^p} d\mu =: \Phi_w(\mu)`.
+The weighted class is :math:`M_w = \{\mu : \Phi_w(\mu) < \infty\}` and
+
+.. math:: w^*(\mu) = \sup\{w : \mu \in M_w\} = 1 \big/ \limsup_k (m_k / k!)^{1/k}
+
+(Cauchy–Hadamard). p = 2 is the sub-Gaussian class ("subgaussian"), p = 1 the sub-exponential one
+("subexponential"). Families follow :func:`companion.engine.init.init_particles`: θ_j = s_j ξ_j with per-coordinate scales
+s = (a_scale, scale, ..., scale) and ξ Gaussian, Laplace(0, 1), Student-t(df) (i.i.d. coordinates) or uniform on
+the unit ball of R^D.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+FAMILIES = ("gaussian", "ball", "laplace", "student_t")
+VARIANTS = {"subgaussian": 2, "subexponential": 1}
+
+
+def _power(variant):
+    if variant not in VARIANTS:
+        raise ValueError(f"variant: choose one of {tuple(VARIANTS)}, got {variant!r}")
+    return VARIANTS[variant]
+
+
+def _check_family(family, df):
+    if family not in FAMILIES:
+        raise ValueError(f"family: choose one of {FAMILIES}, got {family!r}")
+    if family == "student_t" and not (np.isfinite(df) and df > 0):
+        raise ValueError(f"df: Student-t needs positive finite degrees of freedom, got {df}")
+
+
+def _scales(scales):
+    s = np.atleast_1d(np.asarray(scales, dtype=np.float64))
+    if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"scales: need a non-empty 1-D array of positive finite per-coordinate scales, got {scales!r}")
+    return s
+
+
+def init_scales(d, scale=1.0, a_scale=1.0):
+    """Per-coordinate scales (a_scale, scale, ..., scale) of :func:`companion.engine.init.init_particles` in R^{1+d}."""
+    if int(d) != d or d < 1:
+        raise ValueError(f"d: need a positive integer, got {d}")
+    return _scales(np.concatenate([[a_scale], np.full(int(d), scale)]))
+
+
+def log_abs_moment_1d(family, q, df=3.0):
+    r""":math:`\log E|\xi|^q` for one standard coordinate ξ (Gaussian, Laplace(0,1) or Student-t(df)); inf if infinite."""
+    q = np.asarray(q, dtype=np.float64)
+    if family == "gaussian":
+        return 0.5 * q * math.log(2) + gammaln((q + 1) / 2) - 0.5 * math.log(math.pi)
+    if family == "laplace":
+        return gammaln(q + 1)
+    if family == "student_t":
+        finite = q < df
+        qf = np.where(finite, q, 0.0)
+        value = (0.5 * qf * math.log(df) + gammaln((qf + 1) / 2) + gammaln((df - qf) / 2)
+                 - 0.5 * math.log(math.pi) - gammaln(df / 2))
+        return np.where(finite, value, np.inf)
+    raise ValueError(f"family: no one-dimensional coordinate law for {family!r}")
+
+
+def _log_convolve(log_a, log_b):
+    """log of the Cauchy product of two power series given by their log-coefficients (first len(log_a) terms)."""
+    K = len(log_a)
+    i = np.arange(K)
+    lag = i[:, None] - i[None, :]                                   # (k, i) -> k - i
+    terms = np.where(lag >= 0, log_a[None, :] + log_b[np.clip(lag, 0, None)], -np.inf)
+    with np.errstate(invalid="ignore"):
+        out = logsumexp(terms, axis=1)
+    return np.where(np.isposinf(terms).any(axis=1), np.inf, out)
+
+
+def _log_even_moments_iid(family, K, s, df):
+    r"""Exact :math:`\log E|\theta|^{2k}`, k < K, for independent coordinates θ_j = s_j ξ_j: the generating function
+    :math:`\sum_k E|\theta|^{2k} x^k / k! = \prod_j \sum_i E\theta_j^{2i} x^i / i!` (multinomial expansion)."""
+    i = np.arange(K, dtype=np.float64)
+    series = None
+    for sj in s:
+        coord = log_abs_moment_1d(family, 2 * i, df) + 2 * i * math.log(sj) - gammaln(i + 1)
+        series = coord if series is None else _log_convolve(series, coord)
+    return series + gammaln(i + 1)
+
+
+def _odd_order_bounds(log_even, K):
+    r"""Bounds on :math:`\log m_q`, q < K, from the exact even moments :math:`\log m_{2j}` (``log_even[j]``) and the
+    log-convexity of q ↦ log m_q: exact at even q; at odd q, above by the neighbours' mean and below by
+    :math:`\log m_q \ge \frac{q}{q-1}\log m_{q-1}` (Lyapunov) and :math:`\log m_q \ge (3\log m_{q+1} - \log m_{q+3})/2`."""
+    lower, upper = np.empty(K), np.empty(K)
+    for q in range(K):
+        if q % 2 == 0:
+            lower[q] = upper[q] = log_even[q // 2]
+            continue
+        below, above, above2 = log_even[(q - 1) // 2], log_even[(q + 1) // 2], log_even[(q + 3) // 2]
+        upper[q] = 0.5 * (below + above)
+        candidates = [-np.inf if np.isinf(above2) else 1.5 * above - 0.5 * above2]
+        if q >= 3:
+            candidates.append(q / (q - 1) * below)
+        lower[q] = max(candidates)
+    return lower, upper
+
+
+def log_moment_bounds(family, variant, K, scales, df=3.0):
+    r"""Lower and upper bounds on :math:`\log m_k = \log E|\theta|^{pk}`, k = 0..K-1; equal where the moment is exact.
+
+    Exact: the ball (isotropic scales), the isotropic Gaussian (χ_D moments), and every i.i.d. family at even
+    powers of |θ| (multinomial expansion), so always for p = 2. Odd powers (p = 1) lie between log-convexity bounds
+    built from the exact even ones (tight: they share the growth rate); Student-t moments are infinite exactly
+    from order df on. Returns two arrays of shape (K,), entries +inf where infinite.
+    """
+    p = _power(variant)
+    _check_family(family, df)
+    if int(K) != K or K < 2:
+        raise ValueError(f"K: need an integer K >= 2, got {K}")
+    K = int(K)
+    s = _scales(scales)
+    D = s.size
+    q = p * np.arange(K, dtype=np.float64)
+    if family == "ball":
+        base = math.log(D) - np.log(D + q)
+        return base + q * math.log(s.min()), base + q * math.log(s.max())
+    if family == "gaussian" and np.all(s == s[0]):
+        exact = 0.5 * q * math.log(2) + gammaln((D + q) / 2) - gammaln(D / 2) + q * math.log(s[0])
+        return exact, exact
+    if p == 2:
+        exact = _log_even_moments_iid(family, K, s, df)
+        return exact, exact
+    lower, upper = _odd_order_bounds(_log_even_moments_iid(family, K // 2 + 3, s, df), K)
+    if family == "student_t":
+        lower[q >= df] = np.inf
+        upper[q >= df] = np.inf
+    return lower, upper
+
+
+def root_test(log_m):
+    r"""Cauchy–Hadamard sequence :math:`w^*_k = (m_k/k!)^{-1/k}` for k = 1..K-1 from :math:`\log m_k`, k = 0..K-1.
+
+    :math:`w^* = \liminf_k w^*_k`; entries are 0 where m_k is infinite."""
+    log_m = np.asarray(log_m, dtype=np.float64)
+    k = np.arange(1, log_m.size, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        return np.exp(-(log_m[1:] - gammaln(k + 1)) / k)
+
+
+def w_star_closed_form(family, variant, scales, df=3.0):
+    r"""Closed-form w* with s_max the largest coordinate scale. Sub-Gaussian (p = 2): Gaussian :math:`1/(2 s_{max}^2)`,
+    ball ∞, Laplace 0, Student-t 0. Sub-exponential (p = 1): Gaussian ∞, ball ∞, Laplace :math:`1/s_{max}`,
+    Student-t 0."""
+    p = _power(variant)
+    _check_family(family, df)
+    s_max = _scales(scales).max()
+    if family == "ball":
+        return math.inf
+    if family == "student_t":
+        return 0.0
+    if family == "gaussian":
+        return 1 / (2 * s_max ** 2) if p == 2 else math.inf
+    return 0.0 if p == 2 else 1 / s_max
+
+
+def _radial_samples(theta, variant):
+    """|θ|^p of every particle, pooled over all leading dimensions, as a float64 NumPy vector."""
+    p = _power(variant)
+    x = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
+    if x.ndim < 2 or x.shape[-1] < 1 or x.size == 0:
+        raise ValueError("theta: need particles of shape (..., n, D)")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("theta: particles contain NaN or inf")
+    return np.linalg.norm(x.reshape(-1, x.shape[-1]), axis=-1) ** p
+
+
+def empirical_log_moments(theta, variant, K):
+    r""":math:`\log \hat m_k = \log \frac1n\sum_i |\theta_i|^{pk}`, k < K, pooled over all leading dimensions of θ."""
+    z = _radial_samples(theta, variant)
+    with np.errstate(divide="ignore"):
+        log_z = np.log(z)
+    k = np.arange(int(K), dtype=np.float64)
+    return logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(z.size)
+
+
+@dataclass(frozen=True)
+class WStarEstimate:
+    """Estimated w* (inf when the fitted growth rate is <= 0), the growth rate 1/w*, and the moments used."""
+
+    w_star: float
+    growth_rate: float
+    k_max: int
+    n: int
+
+
+def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
+    r"""Estimate w* from samples θ (..., n, D) by extrapolating the moment-growth ratios.
+
+    With :math:`z = |\theta|^p` and empirical moments :math:`\hat m_k`, the ratios
+    :math:`g_k = \hat m_{k+1} / ((k+1)\hat m_k)` tend to the growth rate 1/w*. For a Gamma(α, 1/w) law of z (which
+    covers |θ|² under an isotropic Gaussian in any dimension) :math:`g_k = (1 + (α-1)/(k+1))/w` exactly, so a
+    least-squares line of :math:`g_k` against 1/(k+1) is extrapolated to k = ∞. Moments are used up to the largest
+    k ≤ ``k_cap`` (default ⌈log n⌉) whose sample relative standard error is at most ``rel_se`` (at least k = 2).
+
+    Failure mode: any finite sample has compact support, so only these few moments carry information; heavy tails
+    whose higher moments are infinite (Student-t) or grow super-geometrically (Laplace, p = 2) are seen only through
+    low moments and the estimate tends to its true value 0 only logarithmically in n.
+    """
+    if not (rel_se > 0):
+        raise ValueError(f"rel_se: need a positive tolerance, got {rel_se}")
+    z = _radial_samples(theta, variant)
+    n = z.size
+    if n < 8:
+        raise ValueError(f"theta: need at least 8 particles to estimate w*, got {n}")
+    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else int(k_cap)
+    if k_cap < 2:
+        raise ValueError(f"k_cap: need at least 2 moments beyond m_0, got {k_cap}")
+    with np.errstate(divide="ignore"):
+        log_z = np.log(z)
+    k = np.arange(k_cap + 1, dtype=np.float64)
+    log_m = logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(n)
+    log_m2 = logsumexp(2 * k[:, None] * log_z[None, :], axis=1) - math.log(n)
+    rel_var = np.expm1(np.clip(log_m2 - 2 * log_m, 0, 700)) / n
+    usable = np.nonzero(np.sqrt(rel_var) > rel_se)[0]
+    k_max = k_cap if usable.size == 0 else max(2, int(usable[0]) - 1)
+    kk = np.arange(k_max, dtype=np.float64)
+    ratios = np.exp(log_m[1:k_max + 1] - log_m[:k_max]) / (kk + 1)
+    slope, intercept = np.polyfit(1 / (kk + 1), ratios, 1)
+    w_star = 1 / intercept if intercept > 0 else math.inf
+    return WStarEstimate(w_star=float(w_star), growth_rate=float(intercept), k_max=int(k_max), n=int(n))
+
+
+def log_phi_w(theta, w, variant="subgaussian"):
+    r""":math:`\log \Phi_w(\mu_N) = \log \frac1N\sum_i e^{w|\theta_i|^p}` per system: θ (..., N, D) -> (...).
+
+    A plain average: unbiased for Φ_w(μ) when the particles are i.i.d. from μ, but its variance is infinite once
+    w > w*/2, so use it only well inside the class (or to show growth in N outside it)."""
+    p = _power(variant)
+    if not np.isfinite(w):
+        raise ValueError(f"w: need a finite weight, got {w}")
+    x = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
+    if x.ndim < 2:
+        raise ValueError("theta: need particles of shape (..., N, D)")
+    z = np.linalg.norm(x, axis=-1) ** p
+    return logsumexp(w * z, axis=-1) - math.log(z.shape[-1])
+
+
+def phi_w_gaussian(w, variances):
+    r"""Exact :math:`\Phi_w = E e^{w|\theta|^2} = \prod_j (1 - 2 w v_j)^{-1/2}` for θ ~ N(0, diag(v)); inf if
+    :math:`w \ge 1/(2 v_{max})`. ``variances`` (..., D) gives one value per leading index."""
+    v = np.asarray(variances, dtype=np.float64)
+    if np.any(v <= 0) or not np.all(np.isfinite(v)):
+        raise ValueError("variances: need positive finite variances")
+    factor = 1 - 2 * w * v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.exp(-0.5 * np.log(np.where(factor > 0, factor, 1.0)).sum(-1))
+    return np.where((factor > 0).all(-1), value, np.inf)
+
+
+def ou_variance(var0, eta, lam, tau, steps):
+    r"""Exact per-coordinate variance of the data-free flow θ ← (1 - ηλ)θ + √(2ητ)ξ from N(0, diag(var0)):
+    :math:`v_{k+1} = (1-\eta\lambda)^2 v_k + 2\eta\tau`, returned at the given step indices, shape (len(steps), D)."""
+    v0 = np.atleast_1d(np.asarray(var0, dtype=np.float64))
+    if np.any(v0 < 0) or not np.all(np.isfinite(v0)):
+        raise ValueError("var0: need non-negative finite variances")
+    if not (eta > 0 and lam >= 0 and tau >= 0):
+        raise ValueError(f"eta, lam, tau: need eta > 0, lam >= 0, tau >= 0, got {eta}, {lam}, {tau}")
+    k = np.atleast_1d(np.asarray(steps))
+    if np.any(k < 0) or np.any(k != np.round(k)):
+        raise ValueError("steps: need non-negative integer step indices")
+    c = (1 - eta * lam) ** 2
+    k = k.astype(np.float64)[:, None]
+    if c == 1:
+        return v0 + 2 * eta * tau * k
+    return c ** k * v0 + 2 * eta * tau * (1 - c ** k) / (1 - c)
+
+
+def ou_w_star(var0, eta, lam, tau, steps):
+    r"""w*(t) = 1/(2 max_j v_j(t)) of the data-free flow (sub-Gaussian); tends to the Gibbs value
+    λ(1 - ηλ/2)/(2τ) (λ/(2τ) as η → 0)."""
+    return 1 / (2 * ou_variance(var0, eta, lam, tau, steps).max(-1))

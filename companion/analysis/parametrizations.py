@@ -1,0 +1,209 @@
+r"""A width-N two-layer network in three parametrizations, and the measurements of a coordinate check.
+
+The network is :math:`f(x) = \alpha_N \sum_{i=1}^N a_i\,\sigma(w_i\cdot x)` with :math:`a_i \sim N(0, s_a^2)`,
+:math:`w_i \sim N(0, I_d/d)` and plain SGD with learning rates :math:`\eta_a, \eta_w` on :math:`a` and :math:`W`.
+With a base width :math:`N_0` and a base learning rate η the three parametrizations are (all equal at N = N_0):
+
+============  ======================  ======================  ====================
+              multiplier α_N          init std s_a            learning rate η_a = η_w
+============  ======================  ======================  ====================
+μP            1/N                     1                       η N
+NTK           1/√(N N_0)              1                       η N_0
+SP            1/N_0                   √(N_0/N)                η N_0
+============  ======================  ======================  ====================
+
+μP is the mean-field scaling of :mod:`companion.engine.dynamics` (one SGD step is one engine step, per-neuron rate ηN);
+NTK keeps the function update Θ(1) but moves each w_i by O(1/√N) (lazy); SP at a fixed learning rate makes the
+function update grow like N. The input dimension d does not scale with width.
+"""
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from ..engine.activations import get_activation
+from ..engine.dynamics import simulate, split
+
+PARAMETRIZATIONS = ("mup", "ntk", "sp")
+QUANTITIES = ("feature", "feature_update", "output", "output_update")
+QUANTITY_LABELS = {
+    "feature": r"mean $|w_i\cdot x|$",
+    "feature_update": r"mean $|\Delta(w_i\cdot x)|$",
+    "output": r"mean $|f(x)|$",
+    "output_update": r"mean $|\Delta f(x)|$",
+}
+
+
+@dataclass(frozen=True)
+class Scaling:
+    """Multiplier α_N, init standard deviations of a and of each coordinate of w, SGD learning rates of a and W."""
+
+    multiplier: float
+    a_std: float
+    w_std: float
+    lr_a: float
+    lr_w: float
+
+
+def _positive_integer(name, value):
+    if isinstance(value, bool) or int(value) != value or value < 1:
+        raise ValueError(f"{name}: need a positive integer, got {value!r}")
+    return int(value)
+
+
+def _positive_number(name, value):
+    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name}: need a finite positive number, got {value!r}")
+    return float(value)
+
+
+def scaling(parametrization, N, d, eta, base_width=64):
+    """The :class:`Scaling` of ``parametrization`` ("mup", "ntk", "sp") at width N, input dimension d, base rate η."""
+    N, d = _positive_integer("N", N), _positive_integer("d", d)
+    base_width = _positive_integer("base_width", base_width)
+    eta = _positive_number("eta", eta)
+    w_std = 1 / math.sqrt(d)
+    if parametrization == "mup":
+        return Scaling(1 / N, 1.0, w_std, eta * N, eta * N)
+    if parametrization == "ntk":
+        return Scaling(1 / math.sqrt(N * base_width), 1.0, w_std, eta * base_width, eta * base_width)
+    if parametrization == "sp":
+        return Scaling(1 / base_width, math.sqrt(base_width / N), w_std, eta * base_width, eta * base_width)
+    raise ValueError(f"parametrization: unknown {parametrization!r}; choose one of {PARAMETRIZATIONS}")
+
+
+class TwoLayerNetwork(torch.nn.Module):
+    r""":math:`f(x) = \alpha\sum_i a_i\sigma(w_i\cdot x)` with ``torch.nn.Parameter`` a (N,) and W (N, d)."""
+
+    def __init__(self, a, W, activation, multiplier):
+        super().__init__()
+        if a.ndim != 1 or W.ndim != 2 or W.shape[0] != a.shape[0]:
+            raise ValueError(f"W: need a of shape (N,) and W of shape (N, d), got {tuple(a.shape)} and {tuple(W.shape)}")
+        self.a = torch.nn.Parameter(a.detach().clone())
+        self.W = torch.nn.Parameter(W.detach().clone())
+        self.activation = get_activation(activation)
+        self.multiplier = _positive_number("multiplier", multiplier)
+
+    def features(self, X):
+        """Pre-activations h_ij = w_i·x_j for X (n, d): shape (n, N)."""
+        return X @ self.W.T
+
+    def forward(self, X):
+        """f(x_j) for X (n, d): shape (n,)."""
+        return self.multiplier * (self.activation.fn(self.features(X)) @ self.a)
+
+    def particles(self):
+        """The parameters as engine particles θ_i = (a_i, w_i): a detached (N, 1+d) tensor."""
+        return torch.cat([self.a.detach()[:, None], self.W.detach()], dim=1)
+
+
+def initial_network(parametrization, N, d, activation, eta, *, rng, base_width=64, dtype=torch.float64,
+                    device="cpu"):
+    """A freshly initialised width-N network and its SGD optimiser (per-layer rates of :func:`scaling`).
+
+    ``rng`` is a seed or a NumPy Generator; draws are made on the CPU so every device starts from the same weights.
+    """
+    s = scaling(parametrization, N, d, eta, base_width)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    a = torch.as_tensor(s.a_std * rng.standard_normal(N), dtype=dtype, device=device)
+    W = torch.as_tensor(s.w_std * rng.standard_normal((N, d)), dtype=dtype, device=device)
+    net = TwoLayerNetwork(a, W, activation, s.multiplier)
+    optimizer = torch.optim.SGD([{"params": [net.a], "lr": s.lr_a}, {"params": [net.W], "lr": s.lr_w}])
+    return net, optimizer
+
+
+def squared_loss(net, X, y):
+    r""":math:`L = \frac12\frac1n\sum_j (f(x_j) - y_j)^2`."""
+    residual = net(X) - y
+    return 0.5 * (residual * residual).mean()
+
+
+def _sgd_step(net, optimizer, X, y):
+    optimizer.zero_grad()
+    squared_loss(net, X, y).backward()
+    optimizer.step()
+
+
+def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, steps=3, base_width=64):
+    r"""Train each width for ``steps`` full-batch SGD steps on the same batch (X, y), from ``seeds`` initialisations.
+
+    Returns a long DataFrame (parametrization, width, seed, t, quantity, value) with, at every t = 0..steps,
+    feature = mean|w_i·x_j|, feature_update = mean|(w_i(t) − w_i(0))·x_j|, output = mean|f_t(x_j)| and
+    output_update = mean|f_t(x_j) − f_0(x_j)| (means over neurons i and inputs j; updates are 0 at t = 0).
+    """
+    steps = _positive_integer("steps", steps)
+    widths = [_positive_integer("widths", N) for N in widths]
+    if not widths or not list(seeds):
+        raise ValueError("widths: need at least one width and one seed")
+    if X.ndim != 2 or y.shape != (X.shape[0],):
+        raise ValueError(f"X: need X (n, d) and y (n,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    rows = []
+    for N in widths:
+        for seed in seeds:
+            net, optimizer = initial_network(parametrization, N, X.shape[1], activation, eta,
+                                             rng=np.random.default_rng([int(seed), N]), base_width=base_width,
+                                             dtype=X.dtype, device=X.device)
+            with torch.no_grad():
+                h0, f0 = net.features(X), net(X)
+            for t in range(steps + 1):
+                if t > 0:
+                    _sgd_step(net, optimizer, X, y)
+                with torch.no_grad():
+                    h, f = net.features(X), net(X)
+                    values = (h.abs().mean(), (h - h0).abs().mean(), f.abs().mean(), (f - f0).abs().mean())
+                rows += [(parametrization, N, int(seed), t, q, float(v)) for q, v in zip(QUANTITIES, values)]
+    return pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"])
+
+
+def loglog_slope(x, y):
+    """Least-squares slope of log y against log x (positive x and y; at least two distinct x)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
+        raise ValueError("x: need two 1-D arrays of equal length with at least two distinct x")
+    if not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))):
+        raise ValueError("y: log-log fit needs positive finite values")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def width_slopes(check):
+    """Log–log slope in width of the seed-averaged value, per (parametrization, quantity, t); updates at t ≥ 1 only."""
+    mean = check.groupby(["parametrization", "quantity", "t", "width"], as_index=False)["value"].mean()
+    mean = mean[~(mean["quantity"].str.endswith("_update") & (mean["t"] == 0))]
+    rows = [(*key, loglog_slope(group["width"], group["value"]))
+            for key, group in mean.groupby(["parametrization", "quantity", "t"])]
+    return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope"])
+
+
+def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):
+    r"""One autograd SGD step on the μP network built from particles θ (N, 1+d): ``torch.optim.SGD`` on
+    :math:`\frac12\frac1n\sum_j(f(x_j)-y_j)^2` with learning rate ηN and weight decay λ/N, i.e.
+    :math:`\theta_i \leftarrow \theta_i - \eta N\,\partial_{\theta_i} L - \eta\lambda\theta_i`. Returns the new (N, 1+d)."""
+    if not torch.is_tensor(theta) or theta.ndim != 2 or theta.shape[1] < 2:
+        raise ValueError("theta: need a tensor of particles of shape (N, 1+d)")
+    eta = _positive_number("eta", eta)
+    if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
+        raise ValueError(f"lam: need a finite non-negative number, got {lam!r}")
+    N = theta.shape[0]
+    a, W = split(theta)
+    net = TwoLayerNetwork(a, W, activation, 1 / N)
+    optimizer = torch.optim.SGD(net.parameters(), lr=eta * N, weight_decay=lam / N)
+    _sgd_step(net, optimizer, X, y)
+    return net.particles()
+
+
+def engine_step(theta, activation, X, y, eta, lam=0.0):
+    """One step of :func:`companion.engine.dynamics.simulate` (empirical engine, full batch, no noise) from θ (N, 1+d)."""
+    run = simulate(theta[None], activation, eta=eta, steps=1, lam=lam, engine="empirical", data=(X, y),
+                   record_steps=[1], keep_particles=False, progress=False)
+    return run.final[0]
+
+
+def relative_step_error(theta0, theta1, theta2):
+    r""":math:`\|\theta_1 - \theta_2\| / \|\theta_2 - \theta_0\|`: the disagreement of two updates of θ0,
+    relative to the size of the update (not of θ, which would hide errors in a small step)."""
+    size = torch.linalg.norm(theta2 - theta0)
+    if size == 0:
+        raise ValueError("theta2: the reference update is zero, so a relative error is undefined")
+    return float(torch.linalg.norm(theta1 - theta2) / size)

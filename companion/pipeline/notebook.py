@@ -1,0 +1,164 @@
+"""The notebooks' one entry point: profile, seeds, device, dtype, style, figures, cache and claims.
+
+A notebook starts with ``nb = setup_notebook(name, profile, seed, device)``, sizes its experiments with
+``nb.pick(quick=..., standard=..., paper=...)``, saves each figure with ``nb.save_figure``, checks each claim with
+``nb.claim`` and ends with ``nb.finish()``.
+"""
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import torch
+
+from companion.pipeline import cache, claims, provenance
+from companion.pipeline.paths import PROFILES, cache_root, figures_root
+from companion.pipeline.style import apply_style
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def _resolve_dtype(dtype, device):
+    if dtype is None:
+        return torch.float64 if device.type == "cpu" else torch.float32
+    if isinstance(dtype, str) and dtype in DTYPES:
+        return DTYPES[dtype]
+    if dtype in DTYPES.values():
+        return dtype
+    raise ValueError(f"dtype: expected None, 'float32', 'float64' or a torch float dtype, got {dtype!r}")
+
+
+def _seed_state(seed, offset):
+    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
+        raise ValueError(f"offset: expected a non-negative integer, got {offset!r}")
+    return np.random.SeedSequence([seed, int(offset)])
+
+
+def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, threads=None):
+    """Validate the parameters, seed Python, NumPy and torch, pick device and dtype, apply the style.
+
+    ``name`` is the notebook's file stem (its figures go to ``figures/<name>/``). ``dtype`` None means float64 on
+    CPU and float32 on CUDA. ``threads`` None means one intra-op thread on CPU: the particle systems are small, and
+    several threads per kernel oversubscribe the cores when notebooks run in parallel (``make -j``, the tests).
+    Returns the :class:`Notebook` that the rest of the notebook works through.
+    """
+    from companion.pipeline.device import resolve_device
+
+    provenance.validate_stem(name, "name")
+    if profile not in PROFILES:
+        raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    seed = int(seed)
+    resolved = resolve_device(device)
+    chosen_dtype = _resolve_dtype(dtype, resolved)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if threads is not None or resolved.type == "cpu":
+        torch.set_num_threads(1 if threads is None else int(threads))
+    apply_style()
+    nb = Notebook(name=name, profile=profile, seed=seed, device=resolved, dtype=chosen_dtype)
+    print(f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}")
+    return nb
+
+
+@dataclass
+class Notebook:
+    """State of one notebook run; create it with :func:`setup_notebook`."""
+
+    name: str
+    profile: str
+    seed: int
+    device: torch.device
+    dtype: torch.dtype
+    started: float = field(default_factory=time.perf_counter)
+    git: dict = field(default_factory=provenance.git_state)
+    figures: list = field(default_factory=list)
+    claims: list = field(default_factory=list)
+
+    @property
+    def figures_dir(self):
+        """Where this notebook's figures and claims go: ``<figures root>/<name>``."""
+        return figures_root() / self.name
+
+    def pick(self, *, quick, standard, paper):
+        """The value given for the current profile."""
+        return {"quick": quick, "standard": standard, "paper": paper}[self.profile]
+
+    def generator(self, offset=0):
+        """A torch.Generator on ``nb.device`` seeded from (seed, offset): distinct offsets give independent streams."""
+        state = _seed_state(self.seed, offset).generate_state(1, dtype=np.uint64)[0]
+        return torch.Generator(device=self.device).manual_seed(int(state))
+
+    def rng(self, offset=0):
+        """A NumPy Generator seeded from (seed, offset)."""
+        return np.random.default_rng(_seed_state(self.seed, offset))
+
+    def elapsed(self):
+        """Seconds since :func:`setup_notebook`."""
+        return time.perf_counter() - self.started
+
+    def save_figure(self, fig, stem, *, data, caption, params=None):
+        """Save ``fig`` as PNG and PDF with its plotted ``data`` (CSV) and provenance (JSON) in :attr:`figures_dir`.
+
+        ``params`` holds the figure's own parameters (sizes, rates, ...); the record adds the notebook, profile,
+        seed, device, dtype, git revision, package versions and wall time. Returns the JSON path.
+        """
+        provenance.validate_stem(stem)
+        if stem not in self.figures:
+            self.figures.append(stem)
+        record = {
+            "notebook": self.name,
+            "profile": self.profile,
+            "seed": self.seed,
+            "parameters": provenance.jsonable(params or {}, "params"),
+            "device": str(self.device),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "git_revision": self.git["revision"],
+            "git_dirty": self.git["dirty"],
+            "packages": provenance.package_versions(),
+            "wall_time_s": round(self.elapsed(), 3),
+            "order": self.figures.index(stem),
+        }
+        return provenance.save_figure(fig, self.figures_dir, stem, data=data, caption=caption, record=record)
+
+    def cached(self, key, compute):
+        """``compute()``'s result, cached on disk under ``key`` plus the notebook, profile, seed, device and dtype."""
+        full_key = {
+            "notebook": self.name,
+            "profile": self.profile,
+            "seed": self.seed,
+            "device": self.device.type,
+            "dtype": str(self.dtype),
+            "parameters": key,
+        }
+        return cache.cached(full_key, compute, directory=cache_root() / self.name)
+
+    def claim(self, claim, value, lo, hi, figure):
+        """Check ``lo <= value <= hi`` (None: open bound) for the claim that ``figure`` supports; print and record it.
+
+        Recording the same claim text again replaces the earlier record (a re-run cell).
+        """
+        provenance.validate_stem(figure, "figure")
+        record = {**claims.check_claim(self.name, claim, value, lo, hi, figure), "profile": self.profile}
+        self.claims[:] = [old for old in self.claims if old["claim"] != record["claim"]] + [record]
+        verdict = "pass" if record["passed"] else "FAIL"
+        print(f"[{verdict}] {record['claim']}: {claims.table_rows([record])[0][2]} (expected {claims.expected_range(record)})")
+        return record
+
+    def finish(self):
+        """Write ``claims.json`` beside the figures, return the claims as a DataFrame, and raise AssertionError
+        listing the failed claims if any (after writing). Every claim must name a figure this run saved."""
+        unknown = sorted({record["figure"] for record in self.claims} - set(self.figures))
+        if unknown:
+            raise ValueError(f"figure: claims refer to figures this notebook did not save: {unknown}")
+        claims.write_claims(self.figures_dir / "claims.json", self.claims)
+        failed = claims.failed_claims(self.claims)
+        if failed:
+            listing = "\n".join(f"  - {record['claim']}: {claims.table_rows([record])[0][2]} "
+                                f"(expected {claims.expected_range(record)})" for record in failed)
+            raise AssertionError(f"{self.name}: {len(failed)} of {len(self.claims)} claims failed:\n{listing}")
+        print(f"{self.name}: all {len(self.claims)} claims pass ({self.elapsed():.1f} s)")
+        return pd.DataFrame(claims.table_rows(self.claims), columns=claims.COLUMNS)

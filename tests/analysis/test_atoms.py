@@ -1,0 +1,141 @@
+import numpy as np
+import pytest
+import torch
+
+from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions, orbit_distances
+from companion.analysis.symmetry import canonicalize, matched_distance
+
+PLANTED_W = np.array([[1.0, 0.2, -0.3], [-0.4, 1.1, 0.5], [0.3, -0.2, 0.9]])
+PLANTED_NET = np.array([0.8, -0.5, 0.3])
+
+
+def planted_cloud(rng, per_atom=40, jitter=0.01, flip=True, inactive=20):
+    """Particles jittered around the planted atoms, each atom's net weight PLANTED_NET (in units of a/N); half of
+    the particles sign-flipped (a, w) -> (-a, -w); plus an inactive group whose a cancel exactly."""
+    N = per_atom * len(PLANTED_NET) + inactive
+    rows = []
+    for w, net in zip(PLANTED_W, PLANTED_NET):
+        a = np.full(per_atom, net * N / per_atom)
+        W = w + jitter * rng.standard_normal((per_atom, 3))
+        rows.append(np.column_stack([a, W]))
+    a_inactive = np.tile([2.0, -2.0], inactive // 2)
+    W_inactive = np.array([-1.5, -1.5, 0.0]) + jitter * rng.standard_normal((inactive, 3))
+    rows.append(np.column_stack([a_inactive, W_inactive]))
+    theta = np.concatenate(rows)
+    if flip:
+        sign = np.where(rng.random(N) < 0.5, -1.0, 1.0)
+        theta = theta * sign[:, None]
+    return torch.as_tensor(theta[rng.permutation(N)])
+
+
+def test_planted_atoms_are_recovered_with_their_weights():
+    rng = np.random.default_rng(0)
+    atoms = extract_atoms("erf", planted_cloud(rng), threshold=0.1, delta=0.05)
+    assert atoms.count == 3
+    assert np.allclose(atoms.weights * np.sign(atoms.weights), np.abs(PLANTED_NET), atol=1e-12)
+    match = match_directions("erf", atoms.positions, PLANTED_W)
+    assert match.unmatched_atoms == 0 and match.unmatched_teacher == 0
+    assert match.max_angle < 0.03
+    assert len(atoms.dropped) == 1 and abs(atoms.dropped[0]) < 1e-12
+    assert np.all(atoms.labels[atoms.labels >= 0] < 3) and np.sum(atoms.labels == -1) == 20
+
+
+def test_canonical_form_matches_the_planted_measure():
+    """Up to the jitter, the extracted canonical form is the canonical form of the planted atoms."""
+    rng = np.random.default_rng(1)
+    atoms = extract_atoms("tanh", planted_cloud(rng, jitter=1e-4), threshold=0.05, delta=0.05)
+    planted = canonicalize("tanh", torch.as_tensor(PLANTED_NET), torch.as_tensor(PLANTED_W))
+    assert matched_distance(atoms.canonical_form(), planted) < 1e-3
+
+
+def test_symmetric_copies_merge_only_with_the_symmetry():
+    """(a, w) and (-a, -w) realize the same neuron for odd σ and merge; without the sign symmetry (ReLU, on the
+    sphere) they are two atoms."""
+    theta = torch.tensor([[1.0, 0.0, 1.0], [-1.0, 0.0, -1.0]], dtype=torch.float64)
+    odd = extract_atoms("erf", theta, threshold=0.1, delta=0.0)
+    assert odd.count == 1 and odd.weights[0] == pytest.approx(1.0)
+    relu = extract_atoms("relu", theta, threshold=0.1, delta=0.0)
+    assert relu.count == 2
+
+
+def test_even_activation_flips_w_only():
+    """Even σ (He_2, not homogeneous): (a, w) ~ (a, -w), weights add without a sign change; the 2-homogeneous
+    z² also moves to the sphere with weight a|w|²/N."""
+    theta = torch.tensor([[1.0, 0.5, 1.0], [1.0, -0.5, -1.0]], dtype=torch.float64)
+    atoms = extract_atoms("he2", theta, threshold=0.1, delta=0.0)
+    assert atoms.count == 1 and atoms.weights[0] == pytest.approx(1.0)
+    squared = extract_atoms("quadratic", theta, threshold=0.1, delta=0.0)
+    assert squared.count == 1 and squared.weights[0] == pytest.approx(1.25)
+
+
+def test_cluster_on_the_hemisphere_boundary_stays_one_atom():
+    """A cluster around w = (0, 1, 0) has first coordinates of both signs; a fixed hemisphere cut would split it."""
+    rng = np.random.default_rng(2)
+    W = np.array([0.0, 1.0, 0.0]) + 0.02 * rng.standard_normal((50, 3))
+    theta = torch.as_tensor(np.column_stack([np.ones(50), W]))
+    atoms = extract_atoms("erf", theta, threshold=0.2, delta=0.1)
+    assert atoms.count == 1 and atoms.weights[0] == pytest.approx(1.0)
+    assert abs(atoms.positions[0] @ [0, 1, 0]) == pytest.approx(1.0, abs=0.01)
+
+
+def test_homogeneous_rescaling_merges_on_the_sphere():
+    """ReLU: (a, w) ~ (a c, w / c); both copies sit at w/|w| with weight a|w|/N."""
+    theta = torch.tensor([[2.0, 0.0, 3.0], [6.0, 0.0, 1.0]], dtype=torch.float64)
+    atoms = extract_atoms("relu", theta, threshold=0.1, delta=0.0)
+    assert atoms.count == 1
+    assert atoms.weights[0] == pytest.approx((2.0 * 3.0 + 6.0 * 1.0) / 2)
+    assert np.allclose(atoms.positions[0], [0.0, 1.0])
+
+
+def test_spread_is_the_jitter_width():
+    """Isotropic jitter s in d = 3 around one atom gives an RMS distance s√3."""
+    rng = np.random.default_rng(3)
+    s = 0.02
+    W = np.array([1.0, 0.0, 0.0]) + s * rng.standard_normal((4000, 3))
+    theta = torch.as_tensor(np.column_stack([np.ones(4000), W]))
+    atoms = extract_atoms("erf", theta, threshold=0.5, delta=0.1)
+    assert atoms.spreads[0] == pytest.approx(s * np.sqrt(3), rel=0.03)
+
+
+def test_delta_cut_and_threshold_move_the_count():
+    rng = np.random.default_rng(4)
+    theta = planted_cloud(rng, flip=False)
+    assert extract_atoms("erf", theta, threshold=0.1, delta=0.4).count == 2       # drops the 0.3 atom
+    assert extract_atoms("erf", theta, threshold=5.0, delta=0.05).count == 1      # merges everything
+
+
+def test_orbit_distance_is_sign_invariant():
+    W = np.array([[1.0, 2.0], [-1.0, -2.0], [0.5, 0.0]])
+    D = orbit_distances("tanh", W)
+    assert D[0, 1] == pytest.approx(0.0, abs=1e-12)
+    assert D[0, 2] == pytest.approx(D[1, 2])
+    assert orbit_distances("relu", W)[0, 1] == pytest.approx(2 * np.sqrt(5))
+
+
+def test_matching_counts_the_unmatched():
+    U = np.array([[1.0, 0.0], [0.0, 1.0]])
+    positions = np.array([[0.0, -2.0], [1.0, 0.1], [0.7, 0.7]])
+    match = match_directions("erf", positions, U)
+    assert match.unmatched_atoms == 1 and match.unmatched_teacher == 0
+    assert sorted(match.angles.round(6)) == sorted([0.0, round(float(np.arctan(0.1)), 6)])
+    empty = match_directions("erf", np.zeros((0, 2)), U)
+    assert empty.unmatched_teacher == 2 and empty.max_angle == pytest.approx(np.pi / 2)
+
+
+def test_threshold_rule_and_bad_inputs():
+    assert clustering_threshold(1e-4, 0.01, factor=3.0, floor=0.1) == pytest.approx(0.4)
+    with pytest.raises(ValueError, match="tau"):
+        clustering_threshold(-1.0, 0.1)
+    with pytest.raises(ValueError, match="lam"):
+        clustering_threshold(1e-3, 0.0)
+    theta = torch.zeros(3, 3, dtype=torch.float64)
+    with pytest.raises(ValueError, match="threshold"):
+        extract_atoms("erf", theta, threshold=0.0, delta=0.1)
+    with pytest.raises(ValueError, match="delta"):
+        extract_atoms("erf", theta, threshold=0.1, delta=-1.0)
+    with pytest.raises(ValueError, match="theta"):
+        extract_atoms("erf", torch.zeros(3), threshold=0.1, delta=0.1)
+    with pytest.raises(ValueError, match="linkage_method"):
+        extract_atoms("erf", theta, threshold=0.1, delta=0.1, linkage_method="ward")
+    with pytest.raises(ValueError, match="teacher_directions"):
+        match_directions("erf", np.ones((2, 2)), np.zeros((0, 2)))

@@ -1,0 +1,205 @@
+"""Tests for companion.analysis.decomposition: each component on a case with a known answer, and the bound on random cases."""
+import numpy as np
+import pytest
+import torch
+
+from companion.analysis import decomposition as dec
+from companion.analysis.barron import teacher_network
+from companion.analysis.coupling import iid_function_variance
+from companion.engine.dynamics import KERNEL_BLOCK, function_distance2, network, simulate
+from companion.engine.init import init_particles
+from companion.engine.kernels import gaussian_kernel
+from companion.engine.targets import ridge_target
+
+D = 3
+
+
+@pytest.fixture(scope="module")
+def head():
+    return teacher_network("erf", 2, D, weights=torch.tensor([1.0, -1.0]), scale=1.5)
+
+
+def teacher_particles(target):
+    """Two particles (a_i, w_i) = (2 b_i, u_i): the network (1/2) Σ a_i erf(w_i·x) is the teacher exactly."""
+    return torch.cat([2 * target.b[:, None], target.U], dim=1)[None]
+
+
+def test_inner_in_blocks_matches_unblocked():
+    theta1 = init_particles("gaussian", 2, KERNEL_BLOCK + 88, D, rng=0)
+    theta2 = init_particles("laplace", 2, KERNEL_BLOCK + 1, D, rng=1)
+
+    def unblocked_inner(t1, t2):
+        K = gaussian_kernel("erf", t1[..., 1:], t2[..., 1:])
+        return (t1[..., :, None, 0] * K * t2[..., None, :, 0]).sum((-1, -2)) / (t1.shape[1] * t2.shape[1])
+
+    expected = (unblocked_inner(theta1, theta1) - 2 * unblocked_inner(theta1, theta2)
+                + unblocked_inner(theta2, theta2)).numpy()
+    np.testing.assert_allclose(dec.distance2(theta1, theta2, "erf"), expected, rtol=1e-10, atol=1e-14)
+
+
+def test_residual_matches_monte_carlo(head):
+    theta = init_particles("gaussian", 1, 30, D, scale=0.8, rng=2)
+    X = torch.randn(2**18, D, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
+    squares = (network(theta, "erf", X)[0] - head(X)) ** 2
+    standard_error = float(squares.std() / np.sqrt(len(X)))
+    assert abs(dec.residual(theta, "erf", head)[0] - float(squares.mean())) < 5 * standard_error
+
+
+def test_time_average_is_the_mean_of_the_snapshot_networks():
+    snapshots = init_particles("gaussian", 3, 5, D, rng=4).reshape(3, 1, 5, D + 1).expand(3, 2, 5, D + 1)
+    X = torch.randn(50, D, dtype=torch.float64)
+    averaged = network(dec.time_average(snapshots), "erf", X)
+    expected = torch.stack([network(s, "erf", X) for s in snapshots]).mean(0)
+    torch.testing.assert_close(averaged, expected)
+
+
+def test_residual_is_zero_for_a_realized_target_and_quadratic_in_weight_decay(head):
+    theta = teacher_particles(head)
+    assert dec.residual(theta, "erf", head)[0] == pytest.approx(0, abs=1e-12)
+    biased = {lam: dec.residual(simulate(theta, "erf", head, eta=0.05, steps=200, lam=lam).final, "erf", head)[0]
+              for lam in (1e-3, 1e-2)}
+    assert biased[1e-3] < 1e-4
+    # linear response: the particles move by O(lambda), so the residual is O(lambda^2)
+    assert 50 < biased[1e-2] / biased[1e-3] < 200
+
+
+def test_statistical_term_vanishes_like_one_over_n(head):
+    theta0 = init_particles("gaussian", 4, 8, D, scale=0.5, rng=5)
+    common = dict(eta=0.05, steps=20, lam=0.1, tau=0.01, seed=1, noise_width=32)
+    population = simulate(theta0, "erf", head, **common).final
+    generator = torch.Generator().manual_seed(6)
+    sizes = [16, 256, 4096]
+    stat = []
+    for n in sizes:
+        data = dec.replica_datasets(head, 4, n, 0.1, generator)
+        empirical = simulate(theta0, "erf", head, engine="empirical", data=data, **common).final
+        stat.append(dec.distance2(empirical, population, "erf").mean())
+    slope = np.polyfit(np.log(sizes), np.log(stat), 1)[0]
+    assert -1.25 < slope < -0.75
+    assert stat[-1] < 1e-4
+
+
+def test_chaos_at_time_zero_is_the_iid_variance_over_effective_size():
+    R, N, N_ref = 400, 4, 64
+    theta = init_particles("gaussian", R, N_ref, D, scale=0.7, rng=7)
+    chaos = dec.distance2(theta[:, :N], theta, "erf")
+    V = iid_function_variance(theta, "erf")
+    expected = (1 / N - 1 / N_ref) * V
+    assert abs(chaos.mean() - expected) < 4 * chaos.std() / np.sqrt(R)
+
+
+def test_optimization_term_is_zero_at_t_inf_and_at_a_stationary_point(head):
+    theta0 = init_particles("gaussian", 2, 8, D, scale=0.5, rng=8)
+    chain = dec.simulate_chain(theta0, "erf", head, N_values=[2], datasets={}, pairs=[], eta=0.1, times=[0.5, 2.0],
+                               t_inf=2.0, window=1.0, lam=0.1, tau=0.01, snapshots=1)
+    assert dec.optimization_table(chain, "erf").query("t == 2.0")["optimization"].abs().max() < 1e-12
+    # started at the teacher with lambda = tau = 0, every member of the chain stays at f*
+    still = dec.simulate_chain(teacher_particles(head).repeat(1, 2, 1), "erf", head, N_values=[2], datasets={},
+                               pairs=[], eta=0.1, times=[0.5, 1.0], t_inf=2.0, window=1.0, lam=0.0, tau=0.0)
+    assert dec.optimization_table(still, "erf")["optimization"].abs().max() < 1e-12
+    assert dec.residual(still.long_time, "erf", head)[0] < 1e-12
+
+
+def random_case(seed):
+    rng = np.random.default_rng(seed)
+    target = teacher_network("erf", int(rng.integers(1, 3)), D, weights=torch.tensor(rng.normal(size=1)),
+                             scale=float(rng.uniform(0.5, 2)))
+    N_ref, N, n = 16, int(rng.integers(1, 8)), int(rng.integers(8, 64))
+    theta0 = init_particles(str(rng.choice(["gaussian", "laplace", "student_t"])), 2, N_ref, D,
+                            scale=float(rng.uniform(0.2, 2)), rng=seed)
+    data = dec.replica_datasets(target, 2, n, float(rng.uniform(0, 0.5)), torch.Generator().manual_seed(seed))
+    chain = dec.simulate_chain(theta0, "erf", target, N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
+                               times=[0.1, 0.5, 1.0], t_inf=2.0, window=1.0, lam=float(rng.uniform(0, 0.5)),
+                               tau=float(rng.uniform(0, 0.05)), seed=seed, snapshots=3)
+    return chain, target
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_bound_holds_on_random_cases(seed):
+    chain, target = random_case(seed)
+    table = dec.decomposition_table(chain, "erf", target)
+    assert len(table) == 2 * 3
+    assert (table["total"] <= table["triangle"] * (1 + 1e-9) + 1e-12).all()
+    assert (table["triangle"] <= table["bound"] + 1e-12).all()
+    assert (table[list(dec.COMPONENTS)] >= -1e-12).all().all()
+
+
+def test_components_are_the_distances_along_the_chain(head):
+    chain, target = random_case(11)
+    (n, N), = chain.empirical
+    hat, pop, ref = chain.empirical[(n, N)][-1], chain.population[N][-1], chain.reference[-1]
+    values = dec.components(hat, pop, ref, chain.long_time, "erf", target)
+    np.testing.assert_allclose(values["statistical"], function_distance2(hat, pop, "erf").numpy(), atol=1e-12)
+    np.testing.assert_allclose(values["chaos"], function_distance2(pop, ref, "erf").numpy(), atol=1e-12)
+    row = dec.decomposition_table(chain, "erf", target).query(f"t == {chain.times[-1]}").sort_values("replica")
+    for name in dec.COMPONENTS + ("total",):
+        np.testing.assert_allclose(row[name].values, values[name], atol=1e-12)
+
+
+def test_even_tail_leaves_an_odd_student_unchanged_and_passes_into_the_residual(head):
+    beta = dec.geometric_profile(0.7, range(2, 32, 2), K=32)
+    direction = torch.eye(D, dtype=torch.float64)[2]
+    target = dec.with_tail(head, direction, beta, K=32)
+    truncated_head = dec.with_tail(head, direction, torch.zeros(1), K=32)   # same head profiles, no tail
+    theta0 = init_particles("gaussian", 2, 12, D, scale=0.5, rng=9)
+    common = dict(eta=0.05, steps=40, lam=0.1, tau=0.01, seed=2)
+    plain = simulate(theta0, "erf", truncated_head, **common).final
+    tailed = simulate(theta0, "erf", target, **common).final
+    torch.testing.assert_close(tailed, plain, rtol=0, atol=1e-12)
+    excess = dec.residual(plain, "erf", target) - dec.residual(plain, "erf", truncated_head)
+    np.testing.assert_allclose(excess, float((beta**2).sum()), rtol=1e-6)
+
+
+def test_with_tail_adds_an_orthogonal_tail(head):
+    beta = dec.geometric_profile(0.6, range(3, 40, 2), K=64)
+    target = dec.with_tail(head, torch.eye(D, dtype=torch.float64)[2], beta)
+    assert float(target.norm2() - head.norm2()) == pytest.approx(float((beta**2).sum()), rel=1e-6)
+    assert dec.hermite_tail(head, 63) < 1e-7
+    assert dec.hermite_tail(target, 1) - dec.hermite_tail(head, 1) == pytest.approx(float((beta**2).sum()), rel=1e-6)
+
+
+def test_degree_errors_sum_to_the_residual_and_are_exact_for_a_polynomial_student():
+    target = ridge_target(torch.ones(1, dtype=torch.float64), torch.eye(D, dtype=torch.float64)[:1],
+                          dec.geometric_profile(0.6, range(1, 12, 2), K=12))
+    theta = init_particles("gaussian", 2, 20, D, scale=0.7, rng=10)
+    for activation in ("erf", "he3"):
+        split = dec.degree_errors(theta, activation, target, 6)
+        np.testing.assert_allclose(split.sum(-1), dec.residual(theta, activation, target), rtol=1e-10)
+        assert (split[:, :-1] > -1e-12).all()
+    # a degree-3 polynomial network has no Hermite component above 3: the rest is the target's own tail
+    split = dec.degree_errors(theta, "he3", target, 6)
+    np.testing.assert_allclose(split[:, -1], dec.hermite_tail(target, 5), rtol=1e-8)
+
+
+def test_fit_exponential_decay_recovers_a_known_rate():
+    times = np.linspace(0, 4, 9)
+    noise = np.random.default_rng(0).lognormal(0, 0.05, size=(6, times.size))
+    fit = dec.fit_exponential_decay(times, 2.0 * np.exp(-0.7 * times) * noise)
+    assert fit["rate_lo"] <= fit["rate"] <= fit["rate_hi"]
+    assert fit["rate"] == pytest.approx(0.7, abs=0.03)
+
+
+def test_window_steps():
+    np.testing.assert_array_equal(dec.window_steps(2.0, 1.0, 0.1, 3), [10, 15, 20])
+    np.testing.assert_array_equal(dec.window_steps(2.0, 1.0, 0.1, 1), [20])
+
+
+def test_bad_input_names_the_parameter(head):
+    theta0 = init_particles("gaussian", 2, 8, D, rng=0)
+    common = dict(datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5, lam=0.1, tau=0.0)
+    with pytest.raises(ValueError, match="times"):
+        dec.simulate_chain(theta0, "erf", head, N_values=[2], **{**common, "times": [0.55]})
+    with pytest.raises(ValueError, match="N_values"):
+        dec.simulate_chain(theta0, "erf", head, N_values=[8], **common)
+    with pytest.raises(ValueError, match="pairs"):
+        dec.simulate_chain(theta0, "erf", head, N_values=[2], **{**common, "pairs": [(16, 2)]})
+    with pytest.raises(ValueError, match="window"):
+        dec.window_steps(1.0, 2.0, 0.1, 3)
+    with pytest.raises(ValueError, match="direction"):
+        dec.with_tail(head, torch.ones(D, dtype=torch.float64), torch.ones(4))
+    with pytest.raises(ValueError, match="rate"):
+        dec.geometric_profile(1.5, [3])
+    with pytest.raises(ValueError, match="K"):
+        dec.degree_errors(theta0, "erf", head, 0)
+    with pytest.raises(ValueError, match="values"):
+        dec.fit_exponential_decay([0, 1], np.ones((1, 2)))

@@ -1,0 +1,387 @@
+"""The pipeline pieces: profiles and seeds, figures with provenance, the cache, claims, the report, the runner."""
+import json
+import math
+import os
+import subprocess
+import sys
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from companion import __version__
+from companion.pipeline import cache, claims, report, runner
+from companion.pipeline.notebook import PROFILES, setup_notebook
+
+
+def line_figure(nb, stem="line", n=3):
+    fig, ax = plt.subplots()
+    ax.plot(range(n))
+    path = nb.save_figure(fig, stem, data=pd.DataFrame({"x": range(n)}), caption=f"{n} points.", params={"n": n})
+    plt.close(fig)
+    return path
+
+
+# --- profiles, seeds, device ---------------------------------------------------------------------------------
+
+
+def test_setup_validates_its_parameters():
+    with pytest.raises(ValueError, match="profile"):
+        setup_notebook("00_x", profile="fast")
+    with pytest.raises(ValueError, match="seed"):
+        setup_notebook("00_x", seed=-1)
+    with pytest.raises(ValueError, match="name"):
+        setup_notebook("00 x/é")
+    with pytest.raises(ValueError, match="dtype"):
+        setup_notebook("00_x", dtype="float16")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_pick_follows_the_profile(profile):
+    nb = setup_notebook("00_x", profile=profile, device="cpu")
+    assert nb.pick(quick="q", standard="s", paper="p") == profile[0]
+
+
+def test_cpu_defaults_to_float64_and_dtype_can_be_chosen():
+    assert setup_notebook("00_x", device="cpu").dtype == torch.float64
+    assert setup_notebook("00_x", device="cpu", dtype="float32").dtype == torch.float32
+
+
+def test_generators_are_reproducible_and_offsets_independent():
+    nb = setup_notebook("00_x", seed=7, device="cpu")
+    first = torch.randn(5, generator=nb.generator(1), dtype=nb.dtype)
+    assert torch.equal(first, torch.randn(5, generator=nb.generator(1), dtype=nb.dtype))
+    assert not torch.equal(first, torch.randn(5, generator=nb.generator(2), dtype=nb.dtype))
+    assert nb.rng(3).normal() == nb.rng(3).normal() != nb.rng(4).normal()
+    other_seed = setup_notebook("00_x", seed=8, device="cpu")
+    assert not torch.equal(first, torch.randn(5, generator=other_seed.generator(1), dtype=nb.dtype))
+    with pytest.raises(ValueError, match="offset"):
+        nb.generator(-1)
+
+
+# --- figures with provenance ---------------------------------------------------------------------------------
+
+
+def test_save_figure_writes_png_pdf_csv_and_metadata(isolated_outputs):
+    nb = setup_notebook("00_x", profile="quick", seed=3, device="cpu")
+    json_path = line_figure(nb)
+    folder = isolated_outputs / "figures" / "00_x"
+    assert json_path == folder / "line.json"
+    for suffix in ("png", "pdf", "csv", "json"):
+        assert (folder / f"line.{suffix}").stat().st_size > 0
+    assert pd.read_csv(folder / "line.csv")["x"].tolist() == [0, 1, 2]
+    record = json.loads(json_path.read_text())
+    assert record["notebook"] == "00_x" and record["profile"] == "quick" and record["seed"] == 3
+    assert record["parameters"] == {"n": 3} and record["caption"] == "3 points."
+    assert record["device"] == "cpu" and record["dtype"] == "float64" and record["wall_time_s"] >= 0
+    assert {"torch", "numpy", "POT", "seaborn", "matplotlib", "python"} <= set(record["packages"])
+    assert record["packages"]["companion"] == __version__
+    assert "git_revision" in record and "git_dirty" in record
+
+
+@pytest.mark.parametrize("stem", ["", "a/b", "figure é", "-lead", "x" * 101, "a.b"])
+def test_figure_stems_must_be_plain_ascii(stem):
+    nb = setup_notebook("00_x", device="cpu")
+    with pytest.raises(ValueError, match="stem"):
+        line_figure(nb, stem=stem)
+
+
+def test_save_figure_needs_a_dataframe_and_a_caption():
+    nb = setup_notebook("00_x", device="cpu")
+    fig = plt.figure()
+    with pytest.raises(ValueError, match="data"):
+        nb.save_figure(fig, "f", data=[1, 2], caption="c")
+    with pytest.raises(ValueError, match="caption"):
+        nb.save_figure(fig, "f", data=pd.DataFrame({"x": [1]}), caption=" ")
+    with pytest.raises(ValueError, match="params"):
+        nb.save_figure(fig, "f", data=pd.DataFrame({"x": [1]}), caption="c", params={"f": object()})
+    plt.close(fig)
+
+
+# --- cache ---------------------------------------------------------------------------------------------------
+
+
+class Counter:
+    def __init__(self, value):
+        self.value, self.calls = value, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.value
+
+
+def entries(directory):
+    return sorted(directory.glob("*.pkl"))
+
+
+def test_cache_computes_once_per_key(tmp_path):
+    compute = Counter(np.arange(4.0))
+    for _ in range(2):
+        np.testing.assert_array_equal(cache.cached({"n": 4, "lr": 0.1}, compute, tmp_path), np.arange(4.0))
+    assert compute.calls == 1
+    cache.cached({"lr": 0.1, "n": 4}, compute, tmp_path)  # same key, other order
+    assert compute.calls == 1
+    cache.cached({"n": 5, "lr": 0.1}, compute, tmp_path)
+    assert compute.calls == 2 and len(entries(tmp_path)) == 2
+
+
+def test_cache_key_includes_the_package(tmp_path, monkeypatch):
+    compute = Counter(1)
+    cache.cached({"n": 1}, compute, tmp_path)
+    monkeypatch.setattr(cache, "package_fingerprint", lambda: "another version")
+    cache.cached({"n": 1}, compute, tmp_path)
+    assert compute.calls == 2
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "garbage", "empty"])
+def test_corrupt_cache_entry_is_detected_and_recomputed(tmp_path, damage):
+    cache.cached({"n": 1}, Counter({"a": torch.ones(3)}), tmp_path)
+    (path,) = entries(tmp_path)
+    blob = path.read_bytes()
+    damaged = {
+        "flip": blob[:-5] + bytes([blob[-5] ^ 0xFF]) + blob[-4:],
+        "truncate": blob[: len(blob) // 2],
+        "garbage": b"not a cache entry",
+        "empty": b"",
+    }[damage]
+    path.write_bytes(damaged)
+    compute = Counter({"a": torch.zeros(3)})
+    with pytest.warns(RuntimeWarning, match="recomputing"):
+        value = cache.cached({"n": 1}, compute, tmp_path)
+    assert compute.calls == 1 and torch.equal(value["a"], torch.zeros(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert torch.equal(cache.cached({"n": 1}, Counter(None), tmp_path)["a"], torch.zeros(3))
+
+
+def test_interrupted_write_keeps_the_old_entry_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    cache.cached({"n": 1}, Counter("old"), tmp_path)
+    (path,) = entries(tmp_path)
+    canonical = cache.canonical_key({"n": 1})
+
+    def interrupted(source, destination):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cache.store_entry(path, canonical, "new")
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == [path]
+    assert cache.load_entry(path, canonical) == "old"
+
+
+def test_failed_computation_stores_nothing(tmp_path):
+    def fail():
+        raise RuntimeError("diverged")
+
+    with pytest.raises(RuntimeError):
+        cache.cached({"n": 1}, fail, tmp_path)
+    assert not tmp_path.exists() or not list(tmp_path.iterdir())
+
+
+def test_cache_rejects_keys_without_a_canonical_form(tmp_path):
+    with pytest.raises(ValueError, match="key"):
+        cache.cached({"f": object()}, Counter(1), tmp_path)
+    with pytest.raises(ValueError, match="key"):
+        cache.cached({}, Counter(1), tmp_path)
+    with pytest.raises(ValueError, match="compute"):
+        cache.cached({"n": 1}, 3, tmp_path)
+
+
+def test_notebook_cache_separates_profiles_and_seeds(isolated_outputs):
+    compute = Counter(1)
+    setup_notebook("00_x", profile="quick", device="cpu").cached({"n": 1}, compute)
+    setup_notebook("00_x", profile="quick", device="cpu").cached({"n": 1}, compute)
+    assert compute.calls == 1
+    setup_notebook("00_x", profile="standard", device="cpu").cached({"n": 1}, compute)
+    setup_notebook("00_x", profile="quick", seed=1, device="cpu").cached({"n": 1}, compute)
+    assert compute.calls == 3
+    assert len(entries(isolated_outputs / "cache" / "00_x")) == 3
+
+
+# --- claims --------------------------------------------------------------------------------------------------
+
+
+@settings(deadline=None)
+@given(
+    value=st.floats(allow_nan=False, allow_infinity=False, width=32),
+    lo=st.one_of(st.none(), st.floats(-10, 10)),
+    hi=st.one_of(st.none(), st.floats(10, 20)),
+)
+def test_claim_passes_exactly_inside_its_range(value, lo, hi):
+    if lo is None and hi is None:
+        return
+    record = claims.check_claim("00_x", "c", value, lo, hi, "f")
+    assert record["passed"] == ((lo is None or value >= lo) and (hi is None or value <= hi))
+
+
+def test_claim_validation_and_nan():
+    assert not claims.check_claim("00_x", "c", math.nan, 0, 1, "f")["passed"]
+    assert claims.check_claim("00_x", "c", torch.tensor(0.5), 0, 1, "f")["value"] == 0.5
+    with pytest.raises(ValueError, match="hi"):
+        claims.check_claim("00_x", "c", 1, 2, 1, "f")
+    with pytest.raises(ValueError, match="lo"):
+        claims.check_claim("00_x", "c", 1, None, None, "f")
+    with pytest.raises(ValueError, match="value"):
+        claims.check_claim("00_x", "c", "big", 0, 1, "f")
+    with pytest.raises(ValueError, match="claim"):
+        claims.check_claim("00_x", "", 1, 0, 1, "f")
+
+
+def test_finish_writes_claims_then_raises_on_failures(isolated_outputs):
+    nb = setup_notebook("00_x", profile="quick", device="cpu")
+    line_figure(nb)
+    nb.claim("slope is -1", -1.02, -1.2, -0.8, "line")
+    nb.claim("error is small", 0.5, None, 1e-3, "line")
+    nb.claim("error is small", 0.5, None, 1e-3, "line")  # a re-run cell replaces, not duplicates
+    with pytest.raises(AssertionError, match="1 of 2 claims failed") as failure:
+        nb.finish()
+    assert "error is small" in str(failure.value) and "slope" not in str(failure.value)
+    written = claims.read_claims(isolated_outputs / "figures" / "00_x" / "claims.json")
+    assert [(r["claim"], r["passed"], r["profile"]) for r in written] == [
+        ("slope is -1", True, "quick"),
+        ("error is small", False, "quick"),
+    ]
+
+
+def test_finish_returns_the_table_and_checks_figure_names(isolated_outputs):
+    nb = setup_notebook("00_x", device="cpu")
+    line_figure(nb)
+    nb.claim("ok", 1, 0, 2, "line")
+    table = nb.finish()
+    assert table["result"].tolist() == ["pass"]
+    nb.claim("ghost", 1, 0, 2, "missing_figure")
+    with pytest.raises(ValueError, match="missing_figure"):
+        nb.finish()
+
+
+def write_notebook_claims(root, notebook, values):
+    records = [claims.check_claim(notebook, f"claim {i}", v, 0, 1, "line") for i, v in enumerate(values)]
+    return claims.write_claims(root / notebook / "claims.json", records)
+
+
+def test_merge_orders_by_notebook_and_refuses_duplicates(tmp_path):
+    paths = [write_notebook_claims(tmp_path, "02_b", [0.5]), write_notebook_claims(tmp_path, "01_a", [0.1, 2])]
+    merged = claims.merge_claims(paths)
+    assert [(r["notebook"], r["claim"]) for r in merged] == [("01_a", "claim 0"), ("01_a", "claim 1"), ("02_b", "claim 0")]
+    copy = tmp_path / "copy.json"
+    copy.write_text(paths[0].read_text())
+    with pytest.raises(ValueError, match="02_b"):
+        claims.merge_claims([paths[0], copy])
+
+
+def test_tables_show_every_claim_and_the_count():
+    records = [
+        claims.check_claim("01_a", "a | b", 0.5, 0, 1, "fig"),
+        claims.check_claim("01_a", "tail", 3.0, None, 1, "fig"),
+    ]
+    text = claims.render_text(records)
+    assert "a | b" in text and "FAIL" in text and "<= 1" in text and text.endswith("claims: 1 pass, 1 fail")
+    markdown = claims.render_markdown(records, ("claim", "result"))
+    assert "a \\| b" in markdown and markdown.count("\n") == 3
+
+
+# --- report --------------------------------------------------------------------------------------------------
+
+
+def test_report_merges_claims_and_lists_every_figure_with_its_claims(isolated_outputs, capsys):
+    for name in ("01_a", "00_b"):
+        nb = setup_notebook(name, device="cpu")
+        line_figure(nb, "first")
+        line_figure(nb, "second", n=4)
+        nb.claim(f"{name} holds", 0.5, 0, 1, "second")
+        nb.finish()
+    root = isolated_outputs / "figures"
+    assert report.main() == 0
+    printed = capsys.readouterr().out
+    assert "00_b holds" in printed and "claims: 2 pass, 0 fail" in printed
+    merged = json.loads((root / "claims.json").read_text())
+    assert [r["notebook"] for r in merged["claims"]] == ["00_b", "01_a"] and merged["failed"] == 0
+    readme = (root / "README.md").read_text()
+    assert readme.index("## 00_b") < readme.index("## 01_a")
+    assert readme.index("01_a/first.png") < readme.index("01_a/second.png") < readme.index("01_a holds")
+    assert "4 points." in readme and "No claim check rests on this figure." in readme
+
+
+def test_report_fails_when_a_claim_fails(isolated_outputs):
+    write_notebook_claims(isolated_outputs / "figures", "03_c", [5.0])
+    assert report.main() == 1
+
+
+# --- runner --------------------------------------------------------------------------------------------------
+
+TINY_NOTEBOOK = """\
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (companion)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # A throwaway notebook
+
+# %% tags=["parameters"]
+profile = "standard"
+seed = 0
+device = "auto"
+
+# %%
+import matplotlib.pyplot as plt
+import pandas as pd
+from companion.pipeline.notebook import setup_notebook
+
+nb = setup_notebook("99_tiny", profile, seed, device)
+n = nb.pick(quick=3, standard=5, paper=7)
+fig, ax = plt.subplots()
+ax.plot(range(n))
+nb.save_figure(fig, "line", data=pd.DataFrame({{"x": range(n)}}), caption="{caption}", params={{"n": n}})
+nb.claim("the quick profile draws three points", n, {lo}, {hi}, "line")
+
+# %%
+nb.finish()
+"""
+
+
+def run_notebook(source, figures, build):
+    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
+               "--figures", str(figures), "--build", str(build)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def test_runner_installs_figures_on_success_and_keeps_them_on_failure(tmp_path):
+    source, figures, build = tmp_path / "99_tiny.py", tmp_path / "out", tmp_path / "build"
+    source.write_text(TINY_NOTEBOOK.format(caption="Good run.", lo=3, hi=3))
+    good = run_notebook(source, figures, build)
+    assert good.returncode == 0, good.stderr
+    folder = figures / "99_tiny"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "claims.json", "line.csv", "line.json", "line.pdf", "line.png"]
+    assert json.loads((folder / "line.json").read_text())["profile"] == "quick"
+    assert [r["passed"] for r in claims.read_claims(folder / "claims.json")] == [True]
+    assert (build / "99_tiny.ipynb").is_file()
+    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
+    kept = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    source.write_text(TINY_NOTEBOOK.format(caption="Bad run.", lo=4, hi=4))
+    bad = run_notebook(source, figures, build)
+    assert bad.returncode == 1
+    assert "99_tiny.py failed in cell" in bad.stderr and "nb.finish()" in bad.stderr
+    assert "AssertionError" in bad.stderr and "the quick profile draws three points" in bad.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == kept
+    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
+
+
+def test_runner_needs_exactly_one_parameters_cell(tmp_path):
+    source = tmp_path / "99_tiny.py"
+    source.write_text(TINY_NOTEBOOK.format(caption="c", lo=3, hi=3).replace(' tags=["parameters"]', ""))
+    with pytest.raises(ValueError, match="parameters"):
+        runner.convert(source, tmp_path / "out.ipynb")
