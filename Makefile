@@ -19,6 +19,9 @@ help: ## list the targets
 setup: $(STAMP) ## create .venv and install the pinned dependencies, the package and its kernel
 
 $(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+	  echo "error: the companion needs Python >= 3.11, but PYTHON=$(PYTHON) is $$($(PYTHON) --version 2>&1)." >&2; \
+	  echo "Install Python 3.11 or newer and run e.g. 'make figures PYTHON=python3.11'." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(STAMP): pyproject.toml postBuild | $(PY)
