@@ -53,7 +53,18 @@ def test_update_readme_fills_both_blocks(tmp_path):
     readme.write_text("<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n<!-- BEGIN claims -->\n<!-- END claims -->\n")
     source = tmp_path / "01_b.py"
     source.write_text('# %% [markdown]\n# # 01 — B\n')
-    record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f")
+    record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f", profile="quick")
     update_readme(readme, [record], {}, [source])
     text = readme.read_text()
-    assert "01 — B" in text and "1 claim checks pass, 0 fail" in text and "| 01_b | c | 1 | [0, 2] | pass |" in text
+    assert "01 — B" in text and "Claim checks: 1 pass, 0 fail (profile quick)." in text
+    assert "| notebook | profile | claim | value | expected | result |" in text
+    assert "| 01_b | quick | c | 1 | [0, 2] | pass |" in text
+
+
+def test_committed_figures_and_claims_are_the_standard_profile():
+    records = [json.loads(path.read_text()) for path in (ROOT / "figures").glob("*/*.json")
+               if path.name != "claims.json"]
+    assert records, "no committed figure records in figures/"
+    assert {record["profile"] for record in records} == {"standard"}
+    merged = json.loads((ROOT / "figures" / "claims.json").read_text())["claims"]
+    assert merged and {record["profile"] for record in merged} == {"standard"}
