@@ -170,10 +170,12 @@ def runtime_text(entry):
     by older runs are said to be unknown."""
     if entry is None:
         return "not measured"
-    cache = f"{entry['cache']} cache" if "cache" in entry else "cache state not recorded"
-    jobs = entry.get("jobs")
-    concurrency = {None: "concurrency not recorded", 1: "serial"}.get(jobs, f"make -j{'' if jobs == 'unlimited' else jobs}")
-    return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs, {cache}, {concurrency})"
+    if "cache" in entry and "jobs" in entry:
+        jobs = entry["jobs"]
+        labels = f"{entry['cache']} cache, " + ("serial" if jobs == 1 else f"make -j{'' if jobs == 'unlimited' else jobs}")
+    else:
+        labels = "cache state and concurrency not recorded"
+    return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs, {labels})"
 
 
 def notebooks_table(sources, runtimes):

@@ -213,7 +213,8 @@ def test_runtimes_are_labelled_with_cache_state_and_concurrency(tmp_path, monkey
     assert report.runtime_text(entry).endswith("CPUs, warm cache, make -j2)")
     assert report.runtime_text({**entry, "cache": "cold", "jobs": 1}).endswith("CPUs, cold cache, serial)")
     assert report.runtime_text({"seconds": 3, "device": "cpu", "cpus": 2}) == (
-        "3 s (cpu, 2 CPUs, cache state not recorded, concurrency not recorded)")
+        "3 s (cpu, 2 CPUs, cache state and concurrency not recorded)")
+    assert report.runtime_text({**entry, "jobs": "unlimited"}).endswith("warm cache, make -j)")
     with pytest.raises(ValueError, match="cache"):
         runner.record_runtime(tmp_path, "00_a", "quick", 1.0, "cpu", "lukewarm")
 
