@@ -28,7 +28,7 @@ from companion.pipeline import claims
 from companion.pipeline.cache import atomic_write_bytes
 from companion.pipeline.device import resolve_device
 from companion.pipeline.paths import PROFILES, build_root, cache_root, figures_root as default_figures_root
-from companion.pipeline.provenance import figures_lock, validate_stem
+from companion.pipeline.provenance import figures_lock, git_state, validate_stem
 from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
@@ -41,12 +41,19 @@ class NotebookFailed(RuntimeError):
     """A notebook did not run to the end; the message names the notebook, the cell and its failing line."""
 
 
-class IPCKernelManager(AsyncKernelManager):
-    """A kernel manager that talks to the kernel over local IPC sockets instead of unencrypted TCP."""
+def ipc_kernel_manager(folder):
+    """A kernel manager class that talks to the kernel over IPC sockets in ``folder`` instead of plain TCP.
 
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.transport = "ipc"
+    The socket paths are absolute (``<folder>/kernel-<n>``), so the kernel (working in the notebook's folder)
+    and the runner find the same files, and concurrent runs with their own folders never collide.
+    """
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = str(Path(folder).resolve() / "kernel")
+
+    return IPCKernelManager
 
 
 @dataclass(frozen=True)
@@ -216,16 +223,17 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     saved_environment = os.environ.get("COMPANION_FIGURES")
     os.environ["COMPANION_FIGURES"] = str(staging)
     try:
-        papermill.execute_notebook(
-            str(converted),
-            str(executed),
-            parameters=parameters,
-            kernel_name=kernel,
-            language="python",
-            cwd=str(source.parent),
-            progress_bar=False,
-            kernel_manager_class=IPCKernelManager,
-        )
+        with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(converted),
+                str(executed),
+                parameters=parameters,
+                kernel_name=kernel,
+                language="python",
+                cwd=str(source.parent),
+                progress_bar=False,
+                kernel_manager_class=ipc_kernel_manager(sockets),
+            )
     except papermill.PapermillExecutionError as error:
         if not ended_with_failed_claims(error, staging / source.stem):
             raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
@@ -237,6 +245,60 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
             os.environ["COMPANION_FIGURES"] = saved_environment
         for line in notebook_warnings(executed) if executed.is_file() else []:
             print(f"[{source.stem}] {line}", file=sys.stderr, flush=True)
+
+
+def claim_outcomes(folder):
+    """``(claim, value, lo, hi, passed)`` of every claim recorded in ``folder``'s claims.json (empty if none)."""
+    path = Path(folder) / "claims.json"
+    records = claims.read_claims(path) if path.is_file() else []
+    return [(r["claim"], r["value"], r["lo"], r["hi"], r["passed"]) for r in records]
+
+
+def differences(recorded, rerun):
+    """What differs between two figure folders of one notebook: the figures saved, the bytes of their CSV
+    data, and the claims (values, ranges, verdicts). Empty when the rerun left every number unchanged."""
+    data = [{path.name: path.read_bytes() for path in Path(folder).glob("*.csv")} for folder in (recorded, rerun)]
+    found = []
+    if sorted(data[0]) != sorted(data[1]):
+        found.append(f"figures: recorded {sorted(data[0])}, rerun {sorted(data[1])}")
+    found += [f"{name}: data differ" for name in sorted(set(data[0]) & set(data[1])) if data[0][name] != data[1][name]]
+    if claim_outcomes(recorded) != claim_outcomes(rerun):
+        found.append("claims.json: claim values or verdicts differ")
+    return found
+
+
+def record_verified(folder, revision):
+    """Add ``revision`` to ``verified_unchanged_at`` of every figure record in ``folder`` (once; atomic writes)."""
+    for path in sorted(Path(folder).glob("*.json")):
+        if path.name == "claims.json":
+            continue
+        record = json.loads(path.read_text())
+        if revision not in record.setdefault("verified_unchanged_at", []):
+            record["verified_unchanged_at"].append(revision)
+            atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+
+
+def verify_unchanged(source, profile, figures_root, build_dir, kernel, parameters):
+    """Rerun ``source`` into ``<build_dir>/verify`` and, when its data and claims equal those recorded in
+    ``figures_root/<stem>`` and the tree is clean, add HEAD to their ``verified_unchanged_at``.
+
+    Returns the list of differences (empty: verified and recorded). ValueError when the tree has uncommitted
+    changes (a verification must name a commit).
+    """
+    state = git_state()
+    if state["dirty"] is not False or not state["revision"]:
+        raise ValueError("source: verifying needs a clean, committed tree (commit first); git reports "
+                         f"revision {state['revision']}, dirty {state['dirty']}")
+    build_dir = Path(build_dir) if build_dir is not None else build_root()
+    recorded = (Path(figures_root) if figures_root is not None else default_figures_root(profile)) / Path(source).stem
+    scratch = build_dir / "verify"
+    shutil.rmtree(scratch / Path(source).stem, ignore_errors=True)
+    run = execute_notebook(source, profile, scratch, build_dir, kernel, parameters)
+    found = differences(recorded, run.folder)
+    if not found:
+        with figures_lock(recorded.parent):
+            record_verified(recorded, state["revision"])
+    return found
 
 
 def cache_state(stem):
@@ -284,9 +346,14 @@ def main(argv=None):
                              "profile and <repo>/build/figures/<profile> for the others)")
     parser.add_argument("--build", type=Path, help="folder for executed notebooks (default <repo>/build)")
     parser.add_argument("--kernel", default=KERNEL, help="Jupyter kernel name (default: the project's)")
+    parser.add_argument("--verify", action="store_true",
+                        help="rerun into <build>/verify and, if the data and claims equal the recorded ones, add "
+                             "HEAD to the recorded figures' verified_unchanged_at instead of replacing them")
     args = parser.parse_args(argv)
     overrides = {name: value for name, value in (("seed", args.seed), ("device", args.device)) if value is not None}
     stem = args.source.stem
+    if args.verify:
+        return verify_main(args, overrides)
     cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
     print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
@@ -308,6 +375,22 @@ def main(argv=None):
         return CLAIMS_FAILED_STATUS
     print(f"[{stem}] done in {seconds:.0f} s; {len(run.claims)} claims pass; figures in {run.folder}", flush=True)
     return 0
+
+
+
+def verify_main(args, overrides):
+    """``--verify``: status 0 when the rerun left the numbers unchanged (and HEAD was recorded), 1 otherwise."""
+    stem = args.source.stem
+    try:
+        found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
+    except (NotebookFailed, ValueError) as error:
+        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
+        return 1
+    for line in found:
+        print(f"[{stem}] changed: {line}", file=sys.stderr, flush=True)
+    print(f"[{stem}] " + ("rerun differs; figures left as they were (regenerate them)" if found else
+                          "rerun leaves every number unchanged; HEAD added to verified_unchanged_at"), flush=True)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -255,3 +255,26 @@ def test_runner_needs_exactly_one_parameters_cell(tmp_path):
     source.write_text(source.read_text().replace(' tags=["parameters"]', ""))
     with pytest.raises(ValueError, match="parameters"):
         runner.convert(source, tmp_path / "out.ipynb")
+
+
+def figure_folder(folder, csv=b"x\n1\n", value=1.0):
+    folder.mkdir(parents=True)
+    (folder / "line.csv").write_bytes(csv)
+    (folder / "line.json").write_text(json.dumps({"stem": "line", "git_revision": "a" * 40}))
+    claims.write_claims(folder / "claims.json", [claims.check_claim("00_a", "c", value, 0, 2, "line")])
+    return folder
+
+
+def test_verification_compares_data_and_claims_and_records_the_revision(tmp_path):
+    recorded = figure_folder(tmp_path / "recorded")
+    assert runner.differences(recorded, figure_folder(tmp_path / "same")) == []
+    assert runner.differences(recorded, figure_folder(tmp_path / "data", csv=b"x\n2\n")) == ["line.csv: data differ"]
+    assert runner.differences(recorded, figure_folder(tmp_path / "claim", value=1.5)) == [
+        "claims.json: claim values or verdicts differ"]
+    other = figure_folder(tmp_path / "other")
+    (other / "line.csv").rename(other / "curve.csv")
+    assert runner.differences(recorded, other)[0].startswith("figures: recorded ['line.csv'], rerun ['curve.csv']")
+    for _ in range(2):
+        runner.record_verified(recorded, "b" * 40)
+    assert json.loads((recorded / "line.json").read_text())["verified_unchanged_at"] == ["b" * 40]
+    assert "verified_unchanged_at" not in json.loads((recorded / "claims.json").read_text())
