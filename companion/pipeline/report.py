@@ -103,13 +103,15 @@ def stale_figures(root, repo=REPO_ROOT):
 
 
 def provenance_line(record):
-    """One line: profile, seed, device, dtype, git revision, wall time."""
+    """One line: profile, seed, device, dtype, git revision (and later revisions verified to leave the numbers
+    unchanged), wall time."""
     revision = (record.get("git_revision") or "unknown")[:10]
     if record.get("git_dirty"):
         revision += " (uncommitted changes)"
+    verified = "".join(f", verified unchanged at `{later[:10]}`" for later in record.get("verified_unchanged_at", []))
     return (
         f"profile `{record['profile']}`, seed {record['seed']}, {record['device']} {record['dtype']}, "
-        f"revision `{revision}`, {record['wall_time_s']:.0f} s into the notebook"
+        f"revision `{revision}`{verified}, {record['wall_time_s']:.0f} s into the notebook"
     )
 
 

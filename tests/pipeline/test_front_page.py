@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.pipeline.report import notebooks_table, replace_block, update_readme
+from companion.pipeline.report import notebooks_table, provenance_line, replace_block, update_readme
 from companion.pipeline.runner import record_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,3 +68,11 @@ def test_committed_figures_and_claims_are_the_standard_profile():
     assert {record["profile"] for record in records} == {"standard"}
     merged = json.loads((ROOT / "figures" / "claims.json").read_text())["claims"]
     assert merged and {record["profile"] for record in merged} == {"standard"}
+
+
+def test_provenance_line_names_the_revision_its_state_and_later_verifications():
+    record = dict(profile="standard", seed=0, device="cpu", dtype="float64", git_revision="a" * 40,
+                  git_dirty=False, wall_time_s=3.2)
+    assert provenance_line(record) == "profile `standard`, seed 0, cpu float64, revision `aaaaaaaaaa`, 3 s into the notebook"
+    record.update(git_dirty=True, verified_unchanged_at=["b" * 40])
+    assert "revision `aaaaaaaaaa (uncommitted changes)`, verified unchanged at `bbbbbbbbbb`, 3 s" in provenance_line(record)

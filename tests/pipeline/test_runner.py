@@ -278,3 +278,25 @@ def test_verification_compares_data_and_claims_and_records_the_revision(tmp_path
         runner.record_verified(recorded, "b" * 40)
     assert json.loads((recorded / "line.json").read_text())["verified_unchanged_at"] == ["b" * 40]
     assert "verified_unchanged_at" not in json.loads((recorded / "claims.json").read_text())
+
+
+class FakeExecutionError:
+    """The attributes of papermill's PapermillExecutionError that the runner reads."""
+
+    def __init__(self, source, traceback, exec_count=4):
+        self.source, self.traceback, self.exec_count = source, traceback, exec_count
+        self.ename, self.evalue = "ValueError", "bad value"
+
+
+def test_failing_cell_names_the_line_of_the_failing_cell(tmp_path):
+    cell = "a = 1\nb = compute(a)\nc = 3"
+    notebook = tmp_path / "00_x.py"
+    notebook.write_text(f"# %%\nimport x\n\n# %%\n{cell}\n")
+    frames = ["\x1b[31mValueError\x1b[39m Traceback", "Cell \x1b[32mIn[4], line 2\x1b[39m\n----> 2 b = compute(a)",
+              "File lib.py:9, in compute(a)"]
+    assert runner.failing_cell(FakeExecutionError(cell, frames), notebook) == (
+        f"{notebook}:6 (cell In [4], line 2) `b = compute(a)`: ValueError: bad value")
+    assert runner.failing_cell(FakeExecutionError(cell, frames)) == "cell In [4], line 2 `b = compute(a)`: ValueError: bad value"
+    elsewhere = ["Cell In[2], line 7\n----> 7 helper()"]  # a frame of another cell: no line of this one is known
+    assert runner.failing_cell(FakeExecutionError(cell, elsewhere), notebook) == (
+        "cell In [4] `a = 1`: ValueError: bad value")
