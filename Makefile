@@ -73,7 +73,7 @@ sync: $(STAMP) ## pair notebooks/*.py with .ipynb (jupytext --sync)
 bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
 	$(PY) benchmarks/bench_engine.py
 
-clean: ## remove executed notebooks (build/) and the simulation cache (.cache/)
+clean: ## remove build/ (executed notebooks, quick and paper results) and the simulation cache (.cache/)
 	rm -rf build .cache
 
 FORCE:
