@@ -7,9 +7,30 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.companion-installed
 PROFILE ?= standard
+ifeq ($(filter $(PROFILE),quick standard paper),)
+$(error PROFILE=$(PROFILE): choose one of quick, standard, paper)
+endif
+# Committed results are the standard profile's; the others go to build/figures/<profile> unless FIGURES says otherwise.
+ifeq ($(PROFILE),standard)
+FIGURES ?= figures
+else
+FIGURES ?= build/figures/$(PROFILE)
+endif
+NOTEBOOK_DIR ?= notebooks
+BUILD ?= build
+README ?=
+ALL_NOTEBOOKS := $(sort $(wildcard $(NOTEBOOK_DIR)/[0-9]*.py))
 NB ?=
-NOTEBOOKS := $(sort $(wildcard notebooks/$(NB)*.py))
-RUNS := $(patsubst notebooks/%.py,build/%.run,$(NOTEBOOKS))
+ifeq ($(NB),)
+NOTEBOOKS := $(ALL_NOTEBOOKS)
+else
+NOTEBOOKS := $(filter $(NOTEBOOK_DIR)/$(NB)_%.py $(NOTEBOOK_DIR)/$(NB).py,$(ALL_NOTEBOOKS))
+ifneq ($(words $(NOTEBOOKS)),1)
+$(error NB=$(NB) matches $(words $(NOTEBOOKS)) notebooks; NB is one notebook number: $(foreach source,$(ALL_NOTEBOOKS),$(firstword $(subst _, ,$(notdir $(source))))))
+endif
+endif
+RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
+CLAIMS_FAILED := 2
 
 .PHONY: help setup figures test test-fast lab sync bench clean FORCE
 
@@ -30,12 +51,15 @@ $(STAMP): pyproject.toml postBuild | $(PY)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 
-figures: $(RUNS) ## run the notebooks (NB=02 selects, PROFILE=quick|standard|paper), then the claims table and figures/README.md
-	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches notebooks/$(NB)*.py" >&2; exit 1; }
-	$(PY) -m companion.pipeline.report
+figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder), then the claims tables
+	@test -n "$(NOTEBOOKS)" || { echo "no notebook in $(NOTEBOOK_DIR)" >&2; exit 1; }
+	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README))
 
-build/%.run: notebooks/%.py $(STAMP) FORCE
-	$(PY) -m companion.pipeline.runner $< --profile $(PROFILE)
+# A run whose claims fail (runner status $(CLAIMS_FAILED)) has installed and recorded them: the report still runs,
+# shows them as FAIL and exits non-zero. A notebook that raises stops make here.
+$(BUILD)/%.run: $(NOTEBOOK_DIR)/%.py $(STAMP) FORCE
+	$(PY) -m companion.pipeline.runner $< --profile $(PROFILE) --figures $(FIGURES) --build $(BUILD) \
+		|| test $$? -eq $(CLAIMS_FAILED)
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
@@ -52,7 +76,7 @@ sync: $(STAMP) ## pair notebooks/*.py with .ipynb (jupytext --sync)
 bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
 	$(PY) benchmarks/bench_engine.py
 
-clean: ## remove executed notebooks (build/) and the simulation cache (.cache/)
+clean: ## remove build/ (executed notebooks, quick and paper results) and the simulation cache (.cache/)
 	rm -rf build .cache
 
 FORCE:

@@ -3,7 +3,16 @@ import json
 import math
 from pathlib import Path
 
-COLUMNS = ("notebook", "claim", "value", "expected", "result", "figure")
+from companion.pipeline.cache import atomic_write_bytes
+
+COLUMNS = ("notebook", "claim", "value", "expected", "result", "figure", "profile")
+
+
+class ClaimsFailed(AssertionError):
+    """Raised by a notebook's ``nb.finish()`` after it recorded its claims, when some of them failed.
+
+    The runner treats it as a result, not a crash: the run's figures and claims are installed.
+    """
 
 
 def _bound(value, parameter):
@@ -56,8 +65,7 @@ def write_claims(path, records):
     n_failed = len(failed_claims(records))
     document = {"claims": records, "passed": len(records) - n_failed, "failed": n_failed}
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=2, allow_nan=False) + "\n")
+    atomic_write_bytes(path, (json.dumps(document, indent=2, allow_nan=False) + "\n").encode())
     return path
 
 
@@ -111,24 +119,33 @@ def table_rows(records):
             expected_range(record),
             "pass" if record["passed"] else "FAIL",
             record["figure"],
+            record.get("profile") or "not recorded",
         )
         for record in records
     ]
 
 
+def summary(records):
+    """How many claims pass and fail, and under which profiles they were measured: ``3 pass, 1 fail (profile
+    quick)``."""
+    n_failed = len(failed_claims(records))
+    profiles = sorted({record.get("profile") or "not recorded" for record in records})
+    measured = f" (profile {', '.join(profiles)})" if profiles else ""
+    return f"{len(records) - n_failed} pass, {n_failed} fail{measured}"
+
+
 def render_text(records):
-    """The claims as an aligned plain-text table with a closing count line."""
+    """The claims as an aligned plain-text table, then the :func:`summary` line."""
     rows = [COLUMNS, *table_rows(records)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.insert(1, "  ".join("-" * width for width in widths))
-    n_failed = len(failed_claims(records))
-    lines.append(f"claims: {len(records) - n_failed} pass, {n_failed} fail")
+    lines.append(f"claims: {summary(records)}")
     return "\n".join(lines)
 
 
 def render_markdown(records, columns=COLUMNS):
-    """The claims as a Markdown table restricted to ``columns`` (a subset of :data:`COLUMNS`)."""
+    """The claims as a Markdown table of ``columns`` (names from :data:`COLUMNS`, in the order given)."""
     indices = [COLUMNS.index(column) for column in columns]
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for row in table_rows(records):

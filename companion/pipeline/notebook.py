@@ -80,8 +80,8 @@ class Notebook:
 
     @property
     def figures_dir(self):
-        """Where this notebook's figures and claims go: ``<figures root>/<name>``."""
-        return figures_root() / self.name
+        """Where this notebook's figures and claims go: ``<figures root of the profile>/<name>``."""
+        return figures_root(self.profile) / self.name
 
     def pick(self, *, quick, standard, paper):
         """The value given for the current profile."""
@@ -149,8 +149,9 @@ class Notebook:
         return record
 
     def finish(self):
-        """Write ``claims.json`` beside the figures, return the claims as a DataFrame, and raise AssertionError
-        listing the failed claims if any (after writing). Every claim must name a figure this run saved."""
+        """Write ``claims.json`` beside the figures, return the claims as a DataFrame, and raise
+        :class:`claims.ClaimsFailed` (an AssertionError) listing the failed claims if any (after writing).
+        Every claim must name a figure this run saved."""
         unknown = sorted({record["figure"] for record in self.claims} - set(self.figures))
         if unknown:
             raise ValueError(f"figure: claims refer to figures this notebook did not save: {unknown}")
@@ -159,6 +160,6 @@ class Notebook:
         if failed:
             listing = "\n".join(f"  - {record['claim']}: {claims.table_rows([record])[0][2]} "
                                 f"(expected {claims.expected_range(record)})" for record in failed)
-            raise AssertionError(f"{self.name}: {len(failed)} of {len(self.claims)} claims failed:\n{listing}")
+            raise claims.ClaimsFailed(f"{self.name}: {len(failed)} of {len(self.claims)} claims failed:\n{listing}")
         print(f"{self.name}: all {len(self.claims)} claims pass ({self.elapsed():.1f} s)")
         return pd.DataFrame(claims.table_rows(self.claims), columns=claims.COLUMNS)

@@ -5,11 +5,26 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
 PROFILES = ("quick", "standard", "paper")
+COMMITTED_PROFILE = "standard"
 
 
-def figures_root():
-    """Folder that holds one sub-folder per notebook: ``$COMPANION_FIGURES`` if set, else ``<repo>/figures``."""
-    return Path(os.environ.get("COMPANION_FIGURES") or REPO_ROOT / "figures")
+def committed_figures_root():
+    """The committed results: ``<repo>/figures``, made with the ``standard`` profile."""
+    return REPO_ROOT / "figures"
+
+
+def figures_root(profile=COMMITTED_PROFILE):
+    """Folder that holds one sub-folder per notebook for results of ``profile``.
+
+    ``$COMPANION_FIGURES`` if set (asked explicitly); else ``<repo>/figures`` for the committed ``standard``
+    profile and ``<repo>/build/figures/<profile>`` for the others, which thus never replace committed results.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
+    explicit = os.environ.get("COMPANION_FIGURES")
+    if explicit:
+        return Path(explicit)
+    return committed_figures_root() if profile == COMMITTED_PROFILE else build_root() / "figures" / profile
 
 
 def cache_root():

@@ -1,7 +1,8 @@
 """Figures with provenance: PNG and PDF, the plotted data as CSV, and a JSON record of how they were made."""
+import contextlib
+import fcntl
 import json
 import math
-import os
 import platform
 import re
 import subprocess
@@ -18,6 +19,8 @@ from companion.pipeline.paths import REPO_ROOT
 STEM_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 RECORDED_PACKAGES = ("torch", "numpy", "scipy", "POT", "seaborn", "matplotlib", "pandas")
 FIGURE_SUFFIXES = (".png", ".pdf", ".csv", ".json")
+GENERATED_BLOCK = re.compile(r"(<!-- BEGIN ([\w-]+) -->\n).*?(<!-- END \2 -->)", re.S)
+LOCK_NAME = "install.lock"
 
 
 def validate_stem(stem, parameter="stem"):
@@ -66,21 +69,52 @@ def package_versions():
     return versions
 
 
+def without_generated_blocks(text):
+    """``text`` with the body of every ``<!-- BEGIN name -->`` ... ``<!-- END name -->`` block emptied."""
+    return GENERATED_BLOCK.sub(r"\1\3", text)
+
+
 def git_state(root=REPO_ROOT):
     """``{"revision": sha or None, "dirty": bool or None}`` of the repository at ``root``.
 
-    Generated figures do not make the tree dirty: ``figures/`` is left out of the check.
+    What the pipeline itself writes does not make the tree dirty: ``figures/`` is left out of the check, and
+    README.md counts as changed only outside its generated blocks. None means git could not tell.
     """
     def git(*args):
         result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
-        return result.stdout.strip() if result.returncode == 0 else None
+        return result.stdout if result.returncode == 0 else None
 
     try:
         revision = git("rev-parse", "HEAD")
-        status = git("status", "--porcelain", "--", ".", ":(exclude)figures") if revision else None
+        status = git("status", "--porcelain", "--", ".", ":(exclude)figures", ":(exclude)README.md")
+        committed_readme = git("show", "HEAD:README.md")
     except OSError:
-        revision, status = None, None
-    return {"revision": revision, "dirty": None if status is None else bool(status)}
+        return {"revision": None, "dirty": None}
+    if revision is None or status is None:
+        return {"revision": revision and revision.strip(), "dirty": None}
+    readme = Path(root) / "README.md"
+    current_readme = readme.read_text() if readme.is_file() else None
+    readme_changed = (committed_readme is None) != (current_readme is None) or (
+        current_readme is not None
+        and without_generated_blocks(current_readme) != without_generated_blocks(committed_readme))
+    return {"revision": revision.strip(), "dirty": bool(status.strip()) or readme_changed}
+
+
+@contextlib.contextmanager
+def figures_lock(root):
+    """Hold an exclusive ``fcntl`` lock on ``<root>/install.lock`` (released on exit, or when the process dies).
+
+    Every change to a figures root (installing a notebook's folder, merging claims, run times, READMEs) happens
+    under it, so parallel runs (``make -j``) never see each other's half-done installs.
+    """
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / LOCK_NAME, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield root
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def save_figure(fig, directory, stem, *, data, caption, record):

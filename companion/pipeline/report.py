@@ -2,25 +2,48 @@
 
 Reads ``<figures root>/<notebook>/claims.json`` and the figures' JSON records, writes ``<figures root>/claims.json``
 and ``<figures root>/README.md`` (every figure with its caption, provenance and the claims it supports). When the
-figures root is the repository's own, it also regenerates the marked blocks of the top-level README.md: the table of
-notebooks (title and measured run time per profile, from ``runtimes.json``) and the claims table.
-Exits with status 1 when a claim fails.
+figures root is the committed one (``<repo>/figures``), or ``--readme`` names a file, it also regenerates the
+marked blocks of that README: the table of notebooks (title and measured run time per profile, labelled with cache
+state and concurrency, from ``runtimes.json``) and the claims table. Every file is written atomically under the
+figures root's lock. Exits with status 1 when a claim fails.
 """
+import argparse
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import jupytext
 
 from companion.pipeline import claims
-from companion.pipeline.paths import NOTEBOOKS_DIR, REPO_ROOT, figures_root
+from companion.pipeline.cache import atomic_write_bytes
+from companion.pipeline.paths import NOTEBOOKS_DIR, PROFILES, REPO_ROOT, committed_figures_root, figures_root
+from companion.pipeline.provenance import figures_lock
 
-CLAIM_COLUMNS = ("claim", "value", "expected", "result")
+FIGURE_CLAIM_COLUMNS = ("profile", "claim", "value", "expected", "result")
+README_CLAIM_COLUMNS = ("notebook", "profile", "claim", "value", "expected", "result")
+
+
+def write_text(path, text):
+    """Write ``text`` (UTF-8) to ``path`` atomically: readers see the old file or the new one, never a part."""
+    atomic_write_bytes(path, text.encode())
 
 
 def notebook_folders(root):
     """The per-notebook folders under ``root``, sorted (hidden folders left out)."""
     return sorted(path for path in Path(root).iterdir() if path.is_dir() and not path.name.startswith("."))
+
+
+def write_merged_claims(root):
+    """Merge ``<root>/<notebook>/claims.json`` into ``<root>/claims.json``; return the merged records.
+
+    Call it under :func:`figures_lock` of ``root``.
+    """
+    root = Path(root)
+    records = claims.merge_claims(sorted(folder / "claims.json" for folder in notebook_folders(root)
+                                         if (folder / "claims.json").is_file()))
+    claims.write_claims(root / "claims.json", records)
+    return records
 
 
 def figure_records(folder):
@@ -29,14 +52,66 @@ def figure_records(folder):
     return sorted(records, key=lambda record: (record.get("order", 0), record["stem"]))
 
 
+def git_output(repo, *args):
+    """``git -C repo args...``: ``(exit status, stdout)``; RuntimeError naming the problem when git cannot run."""
+    try:
+        result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+    except OSError as err:
+        raise RuntimeError(f"repo: cannot run git ({err}); checking figures against the code needs git") from err
+    return result.returncode, result.stdout.strip()
+
+
+def contains(repo, ancestor, revision):
+    """Whether commit ``revision`` contains commit ``ancestor`` (equal, or a descendant); None when ``revision``
+    is not a commit of ``repo``."""
+    status, _ = git_output(repo, "merge-base", "--is-ancestor", ancestor, revision)
+    return {0: True, 1: False}.get(status)
+
+
+def stale_figures(root, repo=REPO_ROOT):
+    """Why figures under ``root`` may not match the code of ``repo``'s HEAD: one line per such figure.
+
+    A figure matches when the last commit that changed ``companion/`` or its notebook's source is contained in
+    the revision that made it (recorded with a clean tree), or in one of its ``verified_unchanged_at`` revisions:
+    later commits at which a rerun was checked to leave its numbers unchanged. Needs git and the full history
+    (RuntimeError otherwise, never a silent pass).
+    """
+    status, shallow = git_output(repo, "rev-parse", "--is-shallow-repository")
+    if status != 0:
+        raise RuntimeError(f"repo: {repo} is not a git repository; checking figures against the code needs its history")
+    if shallow == "true":
+        raise RuntimeError(f"repo: {repo} is a shallow clone; `git fetch --unshallow` brings the history this check reads")
+    problems = []
+    for folder in notebook_folders(root):
+        for record in figure_records(folder):
+            name = f"{folder.name}/{record['stem']}"
+            _, last_change = git_output(repo, "log", "-1", "--format=%H", "--", "companion",
+                                        f"notebooks/{record['notebook']}.py")
+            made = [record["git_revision"]] if record.get("git_revision") and record.get("git_dirty") is False else []
+            checked = [*made, *record.get("verified_unchanged_at", [])]
+            verdicts = [contains(repo, last_change, revision) for revision in checked]
+            if not last_change:
+                problems.append(f"{name}: no commit of {repo} changed companion/ or notebooks/{record['notebook']}.py")
+            elif None in verdicts:
+                problems.append(f"{name}: revision(s) {checked} are not all commits of this repository")
+            elif not any(verdicts):
+                how = ("made from uncommitted changes" if record.get("git_dirty") is not False
+                       else f"made at {str(record.get('git_revision'))[:10]}")
+                problems.append(f"{name}: {how}, older than {last_change[:10]}, the last commit that changed "
+                                f"companion/ or notebooks/{record['notebook']}.py")
+    return problems
+
+
 def provenance_line(record):
-    """One line: profile, seed, device, dtype, git revision, wall time."""
+    """One line: profile, seed, device, dtype, git revision (and later revisions verified to leave the numbers
+    unchanged), wall time."""
     revision = (record.get("git_revision") or "unknown")[:10]
     if record.get("git_dirty"):
         revision += " (uncommitted changes)"
+    verified = "".join(f", verified unchanged at `{later[:10]}`" for later in record.get("verified_unchanged_at", []))
     return (
         f"profile `{record['profile']}`, seed {record['seed']}, {record['device']} {record['dtype']}, "
-        f"revision `{revision}`, {record['wall_time_s']:.0f} s into the notebook"
+        f"revision `{revision}`{verified}, {record['wall_time_s']:.0f} s into the notebook"
     )
 
 
@@ -55,7 +130,7 @@ def figure_section(folder, record, figure_claims):
         "",
     ]
     if figure_claims:
-        lines += [claims.render_markdown(figure_claims, CLAIM_COLUMNS), ""]
+        lines += [claims.render_markdown(figure_claims, FIGURE_CLAIM_COLUMNS), ""]
     else:
         lines += ["No claim check rests on this figure.", ""]
     return lines
@@ -63,14 +138,16 @@ def figure_section(folder, record, figure_claims):
 
 def render_readme(root, records):
     """The text of figures/README.md for the figures under ``root`` and the merged claim ``records``."""
-    n_failed = len(claims.failed_claims(records))
+    failed = claims.failed_claims(records)
     lines = [
         "# Figures",
         "",
         "Generated by `python -m companion.pipeline.report` (the end of `make figures`); do not edit by hand.",
-        f"Claim checks: {len(records) - n_failed} pass, {n_failed} fail (all of them in [claims.json](claims.json)).",
+        f"Claim checks: {claims.summary(records)}; all of them in [claims.json](claims.json).",
         "",
     ]
+    if failed:
+        lines += ["Failed claim checks:", "", claims.render_markdown(failed, README_CLAIM_COLUMNS), ""]
     for folder in notebook_folders(root):
         lines += [f"## {folder.name}", ""]
         notebook_claims = [record for record in records if record["notebook"] == folder.name]
@@ -78,18 +155,6 @@ def render_readme(root, records):
             supported = [claim for claim in notebook_claims if claim["figure"] == record["stem"]]
             lines += figure_section(folder, record, supported)
     return "\n".join(lines).rstrip() + "\n"
-
-
-def build_report(root=None):
-    """Merge the claims under ``root`` (default the figures root) into claims.json, write README.md; return the
-    merged records."""
-    root = Path(root) if root is not None else figures_root()
-    root.mkdir(parents=True, exist_ok=True)
-    records = claims.merge_claims(sorted(folder / "claims.json" for folder in notebook_folders(root)
-                                         if (folder / "claims.json").is_file()))
-    claims.write_claims(root / "claims.json", records)
-    (root / "README.md").write_text(render_readme(root, records))
-    return records
 
 
 def notebook_title(source):
@@ -102,19 +167,25 @@ def notebook_title(source):
     raise ValueError(f"source: {source} has no Markdown heading")
 
 
-def _runtime(runtimes, stem, profile):
-    entry = runtimes.get(stem, {}).get(profile)
+def runtime_text(entry):
+    """A run time with what it depends on: ``29 s (cpu, 2 CPUs, cold cache, serial)``; labels not recorded
+    by older runs are said to be unknown."""
     if entry is None:
         return "not measured"
-    return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs)"
+    if "cache" in entry and "jobs" in entry:
+        jobs = entry["jobs"]
+        labels = f"{entry['cache']} cache, " + ("serial" if jobs == 1 else f"make -j{'' if jobs == 'unlimited' else jobs}")
+    else:
+        labels = "cache state and concurrency not recorded"
+    return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs, {labels})"
 
 
 def notebooks_table(sources, runtimes):
     """Markdown table: each notebook, its title and its last measured run time per profile."""
-    lines = ["| notebook | what it shows | quick | standard | paper |", "|---|---|---|---|---|"]
+    lines = ["| notebook | what it shows | " + " | ".join(PROFILES) + " |", "|---|---|" + "---|" * len(PROFILES)]
     for source in sources:
         source = Path(source)
-        times = " | ".join(_runtime(runtimes, source.stem, profile) for profile in ("quick", "standard", "paper"))
+        times = " | ".join(runtime_text(runtimes.get(source.stem, {}).get(profile)) for profile in PROFILES)
         lines.append(f"| [`{source.name}`](notebooks/{source.name}) | {notebook_title(source)} | {times} |")
     return "\n".join(lines)
 
@@ -130,25 +201,49 @@ def replace_block(text, name, body):
 
 
 def update_readme(readme, records, runtimes, sources):
-    """Regenerate the notebooks and claims blocks of ``readme``."""
+    """Regenerate the notebooks and claims blocks of ``readme`` (written atomically)."""
     text = Path(readme).read_text()
     text = replace_block(text, "notebooks", notebooks_table(sources, runtimes))
-    n_failed = len(claims.failed_claims(records))
-    summary = f"{len(records) - n_failed} claim checks pass, {n_failed} fail.\n\n"
-    text = replace_block(text, "claims", summary + claims.render_markdown(records, claims.COLUMNS[:5]))
-    Path(readme).write_text(text)
+    body = f"Claim checks: {claims.summary(records)}.\n\n" + claims.render_markdown(records, README_CLAIM_COLUMNS)
+    write_text(readme, replace_block(text, "claims", body))
 
 
-def main():
+def build_report(root=None, readme=None, sources=None):
+    """Under the lock of ``root`` (default the figures root): merge the claims into claims.json, write README.md,
+    and regenerate the blocks of ``readme`` from ``sources`` (default the repository's notebooks) if given.
+    Returns the merged records."""
+    root = Path(root) if root is not None else figures_root()
+    with figures_lock(root):
+        records = write_merged_claims(root)
+        write_text(root / "README.md", render_readme(root, records))
+        if readme is not None:
+            runtimes_path = root / "runtimes.json"
+            runtimes = json.loads(runtimes_path.read_text()) if runtimes_path.is_file() else {}
+            sources = sorted(NOTEBOOKS_DIR.glob("*.py")) if sources is None else sources
+            update_readme(readme, records, runtimes, sources)
+    return records
+
+
+def main(argv=None):
     """Print the claims table; status 1 if a claim fails."""
-    records = build_report()
-    root = figures_root()
-    if root.resolve() == (REPO_ROOT / "figures").resolve():
-        runtimes_path = root / "runtimes.json"
-        runtimes = json.loads(runtimes_path.read_text()) if runtimes_path.is_file() else {}
-        update_readme(REPO_ROOT / "README.md", records, runtimes, sorted(NOTEBOOKS_DIR.glob("*.py")))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--figures", type=Path, help="figures root (default $COMPANION_FIGURES or <repo>/figures)")
+    parser.add_argument("--readme", type=Path,
+                        help="README whose generated blocks to rewrite (default: <repo>/README.md when the figures "
+                             "root is <repo>/figures, else none)")
+    parser.add_argument("--notebooks", type=Path, help="folder of the notebook sources (default <repo>/notebooks)")
+    args = parser.parse_args(argv)
+    root = args.figures if args.figures is not None else figures_root()
+    readme = args.readme
+    if readme is None and root.resolve() == committed_figures_root().resolve():
+        readme = REPO_ROOT / "README.md"
+    sources = sorted(args.notebooks.glob("*.py")) if args.notebooks is not None else None
+    records = build_report(root, readme, sources)
     print(claims.render_text(records))
-    return 1 if claims.failed_claims(records) else 0
+    failed = claims.failed_claims(records)
+    if failed:
+        print(f"{len(failed)} claim check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,33 +1,72 @@
-"""Execute one notebook source: jupytext to ``.ipynb``, papermill with the profile, figures moved in on success.
+"""Execute one notebook source: jupytext to ``.ipynb``, papermill with the profile, figures installed when it ends.
 
-``python -m companion.pipeline.runner notebooks/02_x.py --profile quick`` is what ``make figures`` runs for each notebook.
-The notebook writes its figures into a staging folder (through ``$COMPANION_FIGURES``); only when every cell
-succeeded does that folder replace ``figures/<stem>/``, so a failed run keeps the last good figures.
+``python -m companion.pipeline.runner notebooks/02_x.py --profile quick`` is what ``make figures`` runs for each
+notebook. The notebook writes its figures into a staging folder (through ``$COMPANION_FIGURES``). When it runs to
+the end, that folder replaces ``<figures root>/<stem>/`` and the merged ``claims.json`` is rewritten, also when some
+claims failed (a failed claim is a result: it is recorded with ``passed: false``). When a cell raises anything
+else, the last good figures stay. Exit status: 0 all claims pass, 2 the run ended with failed claims (installed),
+1 the notebook did not run to the end.
 """
 import argparse
-import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import jupytext
+import nbformat
 import papermill
+from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
+from companion.pipeline import claims
 from companion.pipeline.cache import atomic_write_bytes
 from companion.pipeline.device import resolve_device
-from companion.pipeline.paths import PROFILES, build_root, figures_root as default_figures_root
-from companion.pipeline.provenance import validate_stem
+from companion.pipeline.paths import PROFILES, build_root, cache_root, figures_root as default_figures_root
+from companion.pipeline.provenance import figures_lock, git_state, validate_stem
+from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
+CLAIMS_FAILED_STATUS = 2
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
 
 class NotebookFailed(RuntimeError):
-    """A notebook did not run to the end; the message names the notebook and the cell."""
+    """A notebook did not run to the end; the message names the notebook, the cell and its failing line."""
+
+
+def ipc_kernel_manager(folder):
+    """A kernel manager class that talks to the kernel over IPC sockets in ``folder`` instead of plain TCP.
+
+    The socket paths are absolute (``<folder>/kernel-<n>``), so the kernel (working in the notebook's folder)
+    and the runner find the same files, and concurrent runs with their own folders never collide.
+    """
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.transport = "ipc"
+            self.ip = str(Path(folder).resolve() / "kernel")
+
+    return IPCKernelManager
+
+
+@dataclass(frozen=True)
+class Run:
+    """A notebook that ran to the end: its installed figures folder and its claim records."""
+
+    folder: Path
+    claims: list
+
+    @property
+    def failed(self):
+        """The claims that did not pass."""
+        return claims.failed_claims(self.claims)
 
 
 def parameters_cell_count(notebook):
@@ -45,15 +84,76 @@ def convert(source, destination):
     return destination
 
 
-def failing_cell(error):
-    """The cell behind a papermill execution error: its execution count, first source line and the error."""
-    first_line = next((line.strip() for line in str(error.source).splitlines() if line.strip()), "")
+def failing_line(error):
+    """``(line number in the cell, text of that line)`` where ``error`` (a papermill execution error) was raised.
+
+    Read from the traceback's last frame in the failing cell (``Cell In[n], line k``); falls back to the cell's
+    first non-blank line (line None) when the traceback names no line of that cell.
+    """
+    lines = str(error.source).splitlines()
+    traceback = ANSI_ESCAPE.sub("", "\n".join(error.traceback or []))
+    numbers = [int(k) for n, k in re.findall(r"Cell In\s*\[(\d+)\], line (\d+)", traceback)
+               if str(n) == str(error.exec_count)]
+    if numbers and 1 <= numbers[-1] <= len(lines):
+        return numbers[-1], lines[numbers[-1] - 1].strip()
+    return None, next((line.strip() for line in lines if line.strip()), "")
+
+
+def failing_cell(error, source=None):
+    """The cell behind a papermill execution error: where it failed (the notebook source's line when ``source``
+    holds the cell verbatim), the failing source line and the error."""
+    number, text = failing_line(error)
+    where = f"cell In [{error.exec_count}]"
+    if number is not None:
+        where += f", line {number}"
+        file_text = Path(source).read_text() if source is not None else ""
+        offset = file_text.find(str(error.source)) if error.source else -1
+        if offset >= 0:
+            where = f"{source}:{file_text[:offset].count(chr(10)) + number} ({where})"
     message = "\n".join(str(error.evalue).strip().splitlines()[:20])
-    return f"cell In [{error.exec_count}] `{first_line}`: {error.ename}: {message}"
+    return f"{where} `{text}`: {error.ename}: {message}"
+
+
+def notebook_warnings(executed):
+    """The warning lines (``...Warning: ...``) that the cells of the executed notebook at ``executed`` wrote to
+    stderr, in order, each once (the corrupt-cache warning among them)."""
+    found = []
+    for cell in nbformat.read(executed, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                for line in output.get("text", "").splitlines():
+                    if WARNING_LINE.search(line) and line.strip() not in found:
+                        found.append(line.strip())
+    return found
+
+
+def remove_stale_staging(build_dir, stem):
+    """Remove ``<build_dir>/<stem>.figures.<pid>.*`` staging folders whose process is gone (killed runs).
+
+    A folder whose name carries no process id is from an older runner and is removed too.
+    """
+    for folder in Path(build_dir).glob(f"{stem}.figures.*"):
+        parts = folder.name[len(stem) + len(".figures."):].split(".", 1)
+        if folder.is_dir() and not (parts[0].isdigit() and process_alive(int(parts[0]))):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def process_alive(pid):
+    """Whether a process with id ``pid`` exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def install_figures(staging, destination):
-    """Replace the folder ``destination`` by ``staging`` (the old one is removed only once the new one is there)."""
+    """Replace the folder ``destination`` by ``staging``; call it under :func:`figures_lock` of its parent.
+
+    The old folder is moved aside first and removed only once the new one is in place.
+    """
     destination.parent.mkdir(parents=True, exist_ok=True)
     previous = destination.with_name(f".{destination.name}.previous")
     shutil.rmtree(previous, ignore_errors=True)
@@ -63,12 +163,30 @@ def install_figures(staging, destination):
     shutil.rmtree(previous, ignore_errors=True)
 
 
+def install_and_merge(staging, figures_root, stem):
+    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>`` and rewrite the merged
+    ``claims.json``. Returns the notebook's claim records."""
+    claims_path = Path(figures_root) / stem / "claims.json"
+    with figures_lock(figures_root):
+        install_figures(staging, claims_path.parent)
+        write_merged_claims(figures_root)
+        return claims.read_claims(claims_path) if claims_path.is_file() else []
+
+
+def ended_with_failed_claims(error, staged):
+    """Whether papermill's ``error`` is ``nb.finish()`` reporting failed claims it has written into ``staged``."""
+    path = staged / "claims.json"
+    return error.ename == claims.ClaimsFailed.__name__ and path.is_file() and bool(
+        claims.failed_claims(claims.read_claims(path)))
+
+
 def execute_notebook(source, profile="standard", figures_root=None, build_dir=None, kernel=KERNEL, parameters=None):
     """Run the notebook ``source`` with papermill under ``profile`` and install its figures.
 
     Executed notebooks go to ``build_dir`` (default ``<repo>/build``), figures to ``figures_root/<stem>/``
-    (default ``$COMPANION_FIGURES`` or ``<repo>/figures``). ``parameters`` adds papermill parameters (``seed``, ``device``).
-    Returns the figures folder; raises NotebookFailed naming the notebook and cell.
+    (default :func:`companion.pipeline.paths.figures_root` of the profile). ``parameters`` adds papermill
+    parameters (``seed``, ``device``). Returns a :class:`Run` (its ``failed`` claims are installed and recorded);
+    raises NotebookFailed naming the notebook, cell and line when a cell raised anything but failed claims.
     """
     source = Path(source)
     stem = validate_stem(source.stem, "source")
@@ -78,81 +196,201 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
     if kernel not in KernelSpecManager().find_kernel_specs():
         raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
-    figures_root = Path(figures_root) if figures_root is not None else default_figures_root()
+    figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
     build_dir = Path(build_dir) if build_dir is not None else build_root()
     build_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
     executed = build_dir / f"{stem}.ipynb"
-    staging = Path(tempfile.mkdtemp(prefix=f"{stem}.figures.", dir=build_dir))
+    staging = Path(tempfile.mkdtemp(prefix=f"{stem}.figures.{os.getpid()}.", dir=build_dir))
+    try:
+        run_papermill(source, converted, executed, staging, kernel, {"profile": profile, **(parameters or {})})
+        written = sorted(path.name for path in staging.iterdir())
+        if written != [stem]:
+            raise NotebookFailed(f"{source}: wrote figure folders {written}, expected ['{stem}'] "
+                                 f"(setup_notebook's name must be the file stem)")
+        records = install_and_merge(staging / stem, figures_root, stem)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Run(figures_root / stem, records)
+
+
+def run_papermill(source, converted, executed, staging, kernel, parameters):
+    """Execute ``converted`` into ``executed`` with figures going to ``staging`` (``$COMPANION_FIGURES``), and
+    print the warnings its cells wrote. Returns normally when it ran to the end, failed claims included;
+    raises NotebookFailed (cell, line, error) otherwise."""
+    executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
     saved_environment = os.environ.get("COMPANION_FIGURES")
     os.environ["COMPANION_FIGURES"] = str(staging)
     try:
-        papermill.execute_notebook(
-            str(converted),
-            str(executed),
-            parameters={"profile": profile, **(parameters or {})},
-            kernel_name=kernel,
-            language="python",
-            cwd=str(source.parent),
-            progress_bar=False,
-        )
-        written = sorted(path.name for path in staging.iterdir())
-        if written != [stem]:
-            raise NotebookFailed(
-                f"{source}: wrote figure folders {written}, expected ['{stem}'] "
-                f"(setup_notebook's name must be the file stem)"
+        with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
+            papermill.execute_notebook(
+                str(converted),
+                str(executed),
+                parameters=parameters,
+                kernel_name=kernel,
+                language="python",
+                cwd=str(source.parent),
+                progress_bar=False,
+                kernel_manager_class=ipc_kernel_manager(sockets),
             )
-        install_figures(staging / stem, figures_root / stem)
     except papermill.PapermillExecutionError as error:
-        raise NotebookFailed(f"{source} failed in {failing_cell(error)}\n  executed notebook: {executed}") from error
+        if not ended_with_failed_claims(error, staging / source.stem):
+            raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
+                                 f"  executed notebook: {executed}") from error
     finally:
         if saved_environment is None:
             os.environ.pop("COMPANION_FIGURES", None)
         else:
             os.environ["COMPANION_FIGURES"] = saved_environment
-        shutil.rmtree(staging, ignore_errors=True)
-    return figures_root / stem
+        for line in notebook_warnings(executed) if executed.is_file() else []:
+            print(f"[{source.stem}] {line}", file=sys.stderr, flush=True)
 
 
-def record_runtime(figures_root, stem, profile, seconds, device):
-    """Log the wall time of a successful run in ``<figures root>/runtimes.json`` under (notebook, profile).
+def claim_outcomes(folder):
+    """``(claim, value, lo, hi, passed)`` of every claim recorded in ``folder``'s claims.json (empty if none)."""
+    path = Path(folder) / "claims.json"
+    records = claims.read_claims(path) if path.is_file() else []
+    return [(r["claim"], r["value"], r["lo"], r["hi"], r["passed"]) for r in records]
 
-    The file is locked while it is rewritten, so parallel runs (``make -j``) do not lose each other's entries.
+
+def differences(recorded, rerun):
+    """What differs between two figure folders of one notebook: the figures saved, the bytes of their CSV
+    data, and the claims (values, ranges, verdicts). Empty when the rerun left every number unchanged."""
+    data = [{path.name: path.read_bytes() for path in Path(folder).glob("*.csv")} for folder in (recorded, rerun)]
+    found = []
+    if sorted(data[0]) != sorted(data[1]):
+        found.append(f"figures: recorded {sorted(data[0])}, rerun {sorted(data[1])}")
+    found += [f"{name}: data differ" for name in sorted(set(data[0]) & set(data[1])) if data[0][name] != data[1][name]]
+    if claim_outcomes(recorded) != claim_outcomes(rerun):
+        found.append("claims.json: claim values or verdicts differ")
+    return found
+
+
+def record_verified(folder, revision):
+    """Add ``revision`` to ``verified_unchanged_at`` of every figure record in ``folder`` (once; atomic writes)."""
+    for path in sorted(Path(folder).glob("*.json")):
+        if path.name == "claims.json":
+            continue
+        record = json.loads(path.read_text())
+        if revision not in record.setdefault("verified_unchanged_at", []):
+            record["verified_unchanged_at"].append(revision)
+            atomic_write_bytes(path, (json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
+
+
+def verify_unchanged(source, profile, figures_root, build_dir, kernel, parameters):
+    """Rerun ``source`` into ``<build_dir>/verify`` and, when its data and claims equal those recorded in
+    ``figures_root/<stem>`` and the tree is clean, add HEAD to their ``verified_unchanged_at``.
+
+    Returns the list of differences (empty: verified and recorded). ValueError when the tree has uncommitted
+    changes (a verification must name a commit).
     """
+    state = git_state()
+    if state["dirty"] is not False or not state["revision"]:
+        raise ValueError("source: verifying needs a clean, committed tree (commit first); git reports "
+                         f"revision {state['revision']}, dirty {state['dirty']}")
+    build_dir = Path(build_dir) if build_dir is not None else build_root()
+    recorded = (Path(figures_root) if figures_root is not None else default_figures_root(profile)) / Path(source).stem
+    scratch = build_dir / "verify"
+    shutil.rmtree(scratch / Path(source).stem, ignore_errors=True)
+    run = execute_notebook(source, profile, scratch, build_dir, kernel, parameters)
+    found = differences(recorded, run.folder)
+    if not found:
+        with figures_lock(recorded.parent):
+            record_verified(recorded, state["revision"])
+    return found
+
+
+def cache_state(stem):
+    """``"warm"`` when the notebook's cache folder holds entries before the run, else ``"cold"``."""
+    folder = cache_root() / stem
+    return "warm" if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")) else "cold"
+
+
+def make_jobs(makeflags=None):
+    """How many jobs ``make`` may run at once, read from ``$MAKEFLAGS``: 1 when serial or not under make,
+    an int for ``-jN``, ``"unlimited"`` for a bare ``-j``."""
+    makeflags = os.environ.get("MAKEFLAGS", "") if makeflags is None else makeflags
+    match = re.search(r"(?:^|\s)-j(\d*)(?=\s|$)", makeflags)
+    if match is None:
+        return 1
+    return int(match.group(1)) if match.group(1) else "unlimited"
+
+
+def record_runtime(figures_root, stem, profile, seconds, device, cache="cold", jobs=1):
+    """Log the wall time of a run in ``<figures root>/runtimes.json`` under (notebook, profile), labelled with
+    the cache state at the start (``cold``/``warm``) and the ``make -j`` level it ran under (``jobs``).
+
+    The figures root's lock is held while the file is rewritten, so parallel runs do not lose entries.
+    """
+    if cache not in ("cold", "warm"):
+        raise ValueError(f"cache: expected 'cold' or 'warm', got {cache!r}")
     path = Path(figures_root) / "runtimes.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with figures_lock(figures_root):
         runtimes = json.loads(path.read_text()) if path.is_file() else {}
         runtimes.setdefault(stem, {})[profile] = {"seconds": round(seconds, 1), "device": device,
-                                                  "cpus": os.cpu_count()}
+                                                  "cpus": os.cpu_count(), "cache": cache, "jobs": jobs}
         atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
     return path
 
 
 def main(argv=None):
-    """Command line: run one notebook; exit status 1 with a one-line reason when it fails."""
+    """Command line: run one notebook; exit status 0, 2 (claims failed, recorded) or 1 (did not run to the end)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="notebook source, e.g. notebooks/00_mup_mean_field.py")
     parser.add_argument("--profile", default="standard", choices=PROFILES)
     parser.add_argument("--seed", type=int, help="override the notebook's seed parameter")
     parser.add_argument("--device", help="override the notebook's device parameter (auto, cpu, cuda)")
-    parser.add_argument("--figures", type=Path, help="figures root (default $COMPANION_FIGURES or <repo>/figures)")
+    parser.add_argument("--figures", type=Path,
+                        help="figures root (default $COMPANION_FIGURES, else <repo>/figures for the standard "
+                             "profile and <repo>/build/figures/<profile> for the others)")
     parser.add_argument("--build", type=Path, help="folder for executed notebooks (default <repo>/build)")
     parser.add_argument("--kernel", default=KERNEL, help="Jupyter kernel name (default: the project's)")
+    parser.add_argument("--verify", action="store_true",
+                        help="rerun into <build>/verify and, if the data and claims equal the recorded ones, add "
+                             "HEAD to the recorded figures' verified_unchanged_at instead of replacing them")
     args = parser.parse_args(argv)
     overrides = {name: value for name, value in (("seed", args.seed), ("device", args.device)) if value is not None}
+    stem = args.source.stem
+    if args.verify:
+        return verify_main(args, overrides)
+    cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
-    print(f"[{args.source.stem}] running with profile {args.profile}", flush=True)
+    print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
+          f"{'serial' if jobs == 1 else f'make -j{jobs}'})", flush=True)
     try:
-        folder = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
+        run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     except (NotebookFailed, ValueError) as error:
-        print(f"[{args.source.stem}] FAILED: {error}", file=sys.stderr, flush=True)
+        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
         return 1
     seconds = time.perf_counter() - started
-    record_runtime(folder.parent, args.source.stem, args.profile, seconds, str(resolve_device(args.device or "auto")))
-    print(f"[{args.source.stem}] done in {seconds:.0f} s; figures in {folder}", flush=True)
+    record_runtime(run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")),
+                   cache, jobs)
+    if run.failed:
+        for record in run.failed:
+            print(f"[{stem}] FAIL {record['claim']}: {claims.table_rows([record])[0][2]} "
+                  f"(expected {claims.expected_range(record)})", file=sys.stderr, flush=True)
+        print(f"[{stem}] {len(run.failed)} of {len(run.claims)} claims FAILED in {seconds:.0f} s; figures and "
+              f"claims recorded in {run.folder}", file=sys.stderr, flush=True)
+        return CLAIMS_FAILED_STATUS
+    print(f"[{stem}] done in {seconds:.0f} s; {len(run.claims)} claims pass; figures in {run.folder}", flush=True)
     return 0
+
+
+
+def verify_main(args, overrides):
+    """``--verify``: status 0 when the rerun left the numbers unchanged (and HEAD was recorded), 1 otherwise."""
+    stem = args.source.stem
+    try:
+        found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
+    except (NotebookFailed, ValueError) as error:
+        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
+        return 1
+    for line in found:
+        print(f"[{stem}] changed: {line}", file=sys.stderr, flush=True)
+    print(f"[{stem}] " + ("rerun differs; figures left as they were (regenerate them)" if found else
+                          "rerun leaves every number unchanged; HEAD added to verified_unchanged_at"), flush=True)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

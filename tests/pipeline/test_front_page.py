@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from companion.pipeline.report import notebooks_table, replace_block, update_readme
+from companion.pipeline.report import notebooks_table, provenance_line, replace_block, update_readme
 from companion.pipeline.runner import record_runtime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +53,26 @@ def test_update_readme_fills_both_blocks(tmp_path):
     readme.write_text("<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n<!-- BEGIN claims -->\n<!-- END claims -->\n")
     source = tmp_path / "01_b.py"
     source.write_text('# %% [markdown]\n# # 01 — B\n')
-    record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f")
+    record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f", profile="quick")
     update_readme(readme, [record], {}, [source])
     text = readme.read_text()
-    assert "01 — B" in text and "1 claim checks pass, 0 fail" in text and "| 01_b | c | 1 | [0, 2] | pass |" in text
+    assert "01 — B" in text and "Claim checks: 1 pass, 0 fail (profile quick)." in text
+    assert "| notebook | profile | claim | value | expected | result |" in text
+    assert "| 01_b | quick | c | 1 | [0, 2] | pass |" in text
+
+
+def test_committed_figures_and_claims_are_the_standard_profile():
+    records = [json.loads(path.read_text()) for path in (ROOT / "figures").glob("*/*.json")
+               if path.name != "claims.json"]
+    assert records, "no committed figure records in figures/"
+    assert {record["profile"] for record in records} == {"standard"}
+    merged = json.loads((ROOT / "figures" / "claims.json").read_text())["claims"]
+    assert merged and {record["profile"] for record in merged} == {"standard"}
+
+
+def test_provenance_line_names_the_revision_its_state_and_later_verifications():
+    record = dict(profile="standard", seed=0, device="cpu", dtype="float64", git_revision="a" * 40,
+                  git_dirty=False, wall_time_s=3.2)
+    assert provenance_line(record) == "profile `standard`, seed 0, cpu float64, revision `aaaaaaaaaa`, 3 s into the notebook"
+    record.update(git_dirty=True, verified_unchanged_at=["b" * 40])
+    assert "revision `aaaaaaaaaa (uncommitted changes)`, verified unchanged at `bbbbbbbbbb`, 3 s" in provenance_line(record)

@@ -2,8 +2,6 @@
 import json
 import math
 import os
-import subprocess
-import sys
 import warnings
 
 import matplotlib.pyplot as plt
@@ -15,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion import __version__
-from companion.pipeline import cache, claims, report, runner
+from companion.pipeline import cache, claims, report
 from companion.pipeline.notebook import PROFILES, setup_notebook
 
 
@@ -239,7 +237,7 @@ def test_finish_writes_claims_then_raises_on_failures(isolated_outputs):
     nb.claim("slope is -1", -1.02, -1.2, -0.8, "line")
     nb.claim("error is small", 0.5, None, 1e-3, "line")
     nb.claim("error is small", 0.5, None, 1e-3, "line")  # a re-run cell replaces, not duplicates
-    with pytest.raises(AssertionError, match="1 of 2 claims failed") as failure:
+    with pytest.raises(claims.ClaimsFailed, match="1 of 2 claims failed") as failure:
         nb.finish()
     assert "error is small" in str(failure.value) and "slope" not in str(failure.value)
     written = claims.read_claims(isolated_outputs / "figures" / "00_x" / "claims.json")
@@ -281,9 +279,13 @@ def test_tables_show_every_claim_and_the_count():
         claims.check_claim("01_a", "tail", 3.0, None, 1, "fig"),
     ]
     text = claims.render_text(records)
-    assert "a | b" in text and "FAIL" in text and "<= 1" in text and text.endswith("claims: 1 pass, 1 fail")
-    markdown = claims.render_markdown(records, ("claim", "result"))
-    assert "a \\| b" in markdown and markdown.count("\n") == 3
+    assert "a | b" in text and "FAIL" in text and "<= 1" in text
+    assert text.endswith("claims: 1 pass, 1 fail (profile not recorded)")
+    markdown = claims.render_markdown(records, ("result", "claim"))
+    assert "a \\| b" in markdown and markdown.count("\n") == 3 and markdown.startswith("| result | claim |")
+    records[0]["profile"], records[1]["profile"] = "quick", "standard"
+    assert claims.summary(records) == "1 pass, 1 fail (profile quick, standard)"
+    assert claims.render_markdown(records[:1], ("profile", "result")).endswith("| quick | pass |")
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -297,91 +299,21 @@ def test_report_merges_claims_and_lists_every_figure_with_its_claims(isolated_ou
         nb.claim(f"{name} holds", 0.5, 0, 1, "second")
         nb.finish()
     root = isolated_outputs / "figures"
-    assert report.main() == 0
+    assert report.main([]) == 0
     printed = capsys.readouterr().out
-    assert "00_b holds" in printed and "claims: 2 pass, 0 fail" in printed
+    assert "00_b holds" in printed and "claims: 2 pass, 0 fail (profile standard)" in printed
     merged = json.loads((root / "claims.json").read_text())
     assert [r["notebook"] for r in merged["claims"]] == ["00_b", "01_a"] and merged["failed"] == 0
     readme = (root / "README.md").read_text()
     assert readme.index("## 00_b") < readme.index("## 01_a")
     assert readme.index("01_a/first.png") < readme.index("01_a/second.png") < readme.index("01_a holds")
     assert "4 points." in readme and "No claim check rests on this figure." in readme
+    assert "| profile | claim | value | expected | result |" in readme and "| standard | 01_a holds |" in readme
 
 
 def test_report_fails_when_a_claim_fails(isolated_outputs):
-    write_notebook_claims(isolated_outputs / "figures", "03_c", [5.0])
-    assert report.main() == 1
-
-
-# --- runner --------------------------------------------------------------------------------------------------
-
-TINY_NOTEBOOK = """\
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3 (companion)
-#     language: python
-#     name: python3
-# ---
-
-# %% [markdown]
-# # A throwaway notebook
-
-# %% tags=["parameters"]
-profile = "standard"
-seed = 0
-device = "auto"
-
-# %%
-import matplotlib.pyplot as plt
-import pandas as pd
-from companion.pipeline.notebook import setup_notebook
-
-nb = setup_notebook("99_tiny", profile, seed, device)
-n = nb.pick(quick=3, standard=5, paper=7)
-fig, ax = plt.subplots()
-ax.plot(range(n))
-nb.save_figure(fig, "line", data=pd.DataFrame({{"x": range(n)}}), caption="{caption}", params={{"n": n}})
-nb.claim("the quick profile draws three points", n, {lo}, {hi}, "line")
-
-# %%
-nb.finish()
-"""
-
-
-def run_notebook(source, figures, build):
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
-               "--figures", str(figures), "--build", str(build)]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
-def test_runner_installs_figures_on_success_and_keeps_them_on_failure(tmp_path):
-    source, figures, build = tmp_path / "99_tiny.py", tmp_path / "out", tmp_path / "build"
-    source.write_text(TINY_NOTEBOOK.format(caption="Good run.", lo=3, hi=3))
-    good = run_notebook(source, figures, build)
-    assert good.returncode == 0, good.stderr
-    folder = figures / "99_tiny"
-    assert sorted(p.name for p in folder.iterdir()) == [
-        "claims.json", "line.csv", "line.json", "line.pdf", "line.png"]
-    assert json.loads((folder / "line.json").read_text())["profile"] == "quick"
-    assert [r["passed"] for r in claims.read_claims(folder / "claims.json")] == [True]
-    assert (build / "99_tiny.ipynb").is_file()
-    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
-    kept = {p.name: p.read_bytes() for p in folder.iterdir()}
-
-    source.write_text(TINY_NOTEBOOK.format(caption="Bad run.", lo=4, hi=4))
-    bad = run_notebook(source, figures, build)
-    assert bad.returncode == 1
-    assert "99_tiny.py failed in cell" in bad.stderr and "nb.finish()" in bad.stderr
-    assert "AssertionError" in bad.stderr and "the quick profile draws three points" in bad.stderr
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == kept
-    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
-
-
-def test_runner_needs_exactly_one_parameters_cell(tmp_path):
-    source = tmp_path / "99_tiny.py"
-    source.write_text(TINY_NOTEBOOK.format(caption="c", lo=3, hi=3).replace(' tags=["parameters"]', ""))
-    with pytest.raises(ValueError, match="parameters"):
-        runner.convert(source, tmp_path / "out.ipynb")
+    write_notebook_claims(isolated_outputs / "figures", "03_c", [5.0, 0.5])
+    assert report.main([]) == 1
+    readme = (isolated_outputs / "figures" / "README.md").read_text()
+    assert "Claim checks: 1 pass, 1 fail (profile not recorded)" in readme
+    assert "Failed claim checks:" in readme and "| 03_c | not recorded | claim 0 | 5 | [0, 1] | FAIL |" in readme

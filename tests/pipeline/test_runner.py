@@ -1,0 +1,302 @@
+"""The runner and `make figures`: failed claims installed and shown, errors with their source line, stale staging
+folders removed, installs safe under concurrency, profiles kept apart, NB selecting exactly one notebook."""
+import json
+import multiprocessing
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from companion.pipeline import claims, paths, report, runner
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TINY_NOTEBOOK = """\
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#   kernelspec:
+#     display_name: Python 3 (companion)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 99 — A throwaway notebook
+
+# %% tags=["parameters"]
+profile = "standard"
+seed = 0
+device = "auto"
+
+# %%
+import warnings
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import companion.engine.dynamics  # imports tqdm.auto inside the kernel
+from companion.pipeline.notebook import setup_notebook
+
+nb = setup_notebook("99_tiny", profile, seed, device)
+n = nb.pick(quick=3, standard=5, paper=7)
+fig, ax = plt.subplots()
+ax.plot(range(n))
+nb.save_figure(fig, "line", data=pd.DataFrame({{"x": range(n)}}), caption="{caption}", params={{"n": n}})
+nb.claim("the quick profile draws three points", n, {lo}, {hi}, "line")
+
+# %%
+warnings.warn("cache entry /tmp/x.pkl is unusable (checksum mismatch); recomputing it", RuntimeWarning)
+checked = n + 1
+broken = {broken}
+
+# %%
+nb.finish()
+"""
+
+
+def tiny_notebook(folder, caption="Good run.", lo=3, hi=3, broken="checked"):
+    folder.mkdir(parents=True, exist_ok=True)
+    source = folder / "99_tiny.py"
+    source.write_text(TINY_NOTEBOOK.format(caption=caption, lo=lo, hi=hi, broken=broken))
+    return source
+
+
+def run_notebook(source, figures, build):
+    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
+               "--figures", str(figures), "--build", str(build)]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+def folder_bytes(folder):
+    return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+README_TEMPLATE = """# A front page
+
+<!-- BEGIN notebooks -->
+<!-- END notebooks -->
+
+<!-- BEGIN claims -->
+<!-- END claims -->
+"""
+
+
+@pytest.mark.notebook
+def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_figures(tmp_path):
+    """Two runs of a throwaway notebook: `make figures` with a claim that fails, then the runner on a cell that
+    raises."""
+    notebooks, figures, build = tmp_path / "nbs", tmp_path / "out", tmp_path / "build"
+    tiny_notebook(notebooks, lo=4, hi=4)
+    readme = tmp_path / "README.md"
+    readme.write_text(README_TEMPLATE)
+    stamp = tmp_path / "installed"  # stands for .venv's install stamp: newer than pyproject.toml
+    stamp.touch()
+    command = ["make", "-C", str(ROOT), "--no-print-directory", "figures", "NB=99", "PROFILE=quick",
+               f"NOTEBOOK_DIR={notebooks}", f"FIGURES={figures}", f"BUILD={build}", f"README={readme}",
+               f"PY={sys.executable}", f"STAMP={stamp}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert re.search(r"^99_tiny +the quick profile draws three points +3 +\[4, 4\] +FAIL +line +quick$",
+                     result.stdout, re.M), output
+    assert "claims: 0 pass, 1 fail (profile quick)" in result.stdout
+    # the run's figures and claims are installed, the claim recorded as failed
+    assert (figures / "99_tiny" / "line.png").is_file()
+    (record,) = claims.read_claims(figures / "99_tiny" / "claims.json")
+    assert record["passed"] is False and record["value"] == 3 and record["profile"] == "quick"
+    merged = json.loads((figures / "claims.json").read_text())
+    assert merged["failed"] == 1 and merged["claims"] == [record]
+    row = "the quick profile draws three points | 3 | [4, 4] | FAIL |"
+    front_page = readme.read_text()
+    assert f"| 99_tiny | quick | {row}" in front_page and "Claim checks: 0 pass, 1 fail (profile quick)." in front_page
+    assert "(notebooks/99_tiny.py) | 99 — A throwaway notebook | " in front_page and "cold cache, serial" in front_page
+    figures_readme = (figures / "README.md").read_text()
+    assert f"| quick | {row}" in figures_readme and "Claim checks: 0 pass, 1 fail (profile quick)" in figures_readme
+    runtime = json.loads((figures / "runtimes.json").read_text())["99_tiny"]["quick"]
+    assert runtime["cache"] == "cold" and runtime["jobs"] == 1
+    # the cells' warnings reach the output; the kernel's TCP warning and tqdm's IProgress warning do not
+    assert "[99_tiny] " in result.stderr and "RuntimeWarning: cache entry /tmp/x.pkl is unusable" in result.stderr
+    assert "without encryption" not in output
+    assert "IProgress" not in (build / "99_tiny.ipynb").read_text()
+
+    kept = folder_bytes(figures / "99_tiny")
+    source = tiny_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
+    bad = run_notebook(source, figures, build)
+    assert bad.returncode == 1
+    line = source.read_text().splitlines().index("broken = 1 / (n - 3)") + 1
+    assert f"99_tiny.py:{line} (cell In [" in bad.stderr and ", line 3) `broken = 1 / (n - 3)`" in bad.stderr
+    assert "ZeroDivisionError" in bad.stderr
+    assert folder_bytes(figures / "99_tiny") == kept
+    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
+
+
+def test_make_nb_must_select_exactly_one_notebook():
+    def dry_run(*variables):
+        return subprocess.run(["make", "-C", str(ROOT), "-n", "figures", *variables], capture_output=True,
+                              text=True, check=False)
+
+    numbers = sorted(source.name[:2] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
+    for bad in ("0", "5", "9", "0*"):
+        result = dry_run(f"NB={bad}")
+        assert result.returncode != 0
+        assert f"NB={bad} matches" in result.stderr and " ".join(numbers) in result.stderr
+    selected = dry_run("NB=05")
+    assert selected.returncode == 0, selected.stderr
+    assert selected.stdout.count("companion.pipeline.runner") == 1 and "notebooks/05_" in selected.stdout
+    assert dry_run("PROFILE=fast").returncode != 0
+
+
+def test_make_keeps_other_profiles_out_of_the_committed_figures():
+    def report_line(*variables):
+        result = subprocess.run(["make", "-C", str(ROOT), "-n", "figures", "NB=05", *variables],
+                                capture_output=True, text=True, check=True)
+        return [line for line in result.stdout.splitlines() if "companion.pipeline.report" in line][0]
+
+    assert "--figures build/figures/quick " in report_line("PROFILE=quick")
+    assert "--figures build/figures/paper " in report_line("PROFILE=paper")
+    assert "--figures figures " in report_line()
+    assert "--figures figures " in report_line("PROFILE=quick", "FIGURES=figures")  # asked explicitly
+
+
+def test_figures_root_follows_the_profile(monkeypatch):
+    monkeypatch.delenv("COMPANION_FIGURES")
+    assert paths.figures_root() == paths.figures_root("standard") == ROOT / "figures"
+    assert paths.figures_root("quick") == ROOT / "build" / "figures" / "quick"
+    monkeypatch.setenv("COMPANION_FIGURES", "/tmp/elsewhere")
+    assert paths.figures_root("quick") == Path("/tmp/elsewhere")
+    with pytest.raises(ValueError, match="profile"):
+        paths.figures_root("fast")
+
+
+def test_report_touches_the_front_page_only_for_the_committed_figures(tmp_path, monkeypatch):
+    figures = tmp_path / "quick"
+    claims.write_claims(figures / "00_a" / "claims.json", [claims.check_claim("00_a", "c", 1, 0, 2, "f")])
+    touched = []
+    monkeypatch.setattr(report, "update_readme", lambda *args: touched.append(args))
+    assert report.main(["--figures", str(figures)]) == 0
+    assert touched == [] and (figures / "README.md").is_file()
+
+
+def test_stale_staging_folders_of_dead_runs_are_removed(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = [tmp_path / f"99_tiny.figures.{dead.pid}.abc", tmp_path / "99_tiny.figures.k2j4_x"]
+    alive = [tmp_path / f"99_tiny.figures.{os.getpid()}.xyz", tmp_path / f"98_other.figures.{dead.pid}.abc"]
+    for folder in stale + alive:
+        (folder / "99_tiny").mkdir(parents=True)
+    runner.remove_stale_staging(tmp_path, "99_tiny")
+    assert [folder.exists() for folder in stale + alive] == [False, False, True, True]
+
+
+def test_make_jobs_reads_the_j_level_from_makeflags():
+    assert runner.make_jobs("") == 1
+    assert runner.make_jobs("s") == 1
+    assert runner.make_jobs("s -j2 --jobserver-auth=3,4") == 2
+    assert runner.make_jobs("ks -j") == "unlimited"
+    assert runner.make_jobs("k --jobserver-auth=fifo:/tmp/x") == 1
+
+
+def test_runtimes_are_labelled_with_cache_state_and_concurrency(tmp_path, monkeypatch):
+    monkeypatch.setenv("COMPANION_CACHE", str(tmp_path / "cache"))
+    assert runner.cache_state("00_a") == "cold"
+    (tmp_path / "cache" / "00_a").mkdir(parents=True)
+    assert runner.cache_state("00_a") == "cold"
+    (tmp_path / "cache" / "00_a" / "entry.pkl").write_bytes(b"x")
+    assert runner.cache_state("00_a") == "warm"
+    runner.record_runtime(tmp_path, "00_a", "quick", 12.0, "cpu", "warm", 2)
+    entry = json.loads((tmp_path / "runtimes.json").read_text())["00_a"]["quick"]
+    assert report.runtime_text(entry).endswith("CPUs, warm cache, make -j2)")
+    assert report.runtime_text({**entry, "cache": "cold", "jobs": 1}).endswith("CPUs, cold cache, serial)")
+    assert report.runtime_text({"seconds": 3, "device": "cpu", "cpus": 2}) == (
+        "3 s (cpu, 2 CPUs, cache state and concurrency not recorded)")
+    assert report.runtime_text({**entry, "jobs": "unlimited"}).endswith("warm cache, make -j)")
+    with pytest.raises(ValueError, match="cache"):
+        runner.record_runtime(tmp_path, "00_a", "quick", 1.0, "cpu", "lukewarm")
+
+
+def install_many(root, stem, count, errors):
+    """Stage and install a one-claim folder ``count`` times; put any exception's text into ``errors``."""
+    try:
+        for i in range(count):
+            staging = Path(root).parent / f"staging-{stem}-{os.getpid()}-{i}"
+            claims.write_claims(staging / "claims.json", [claims.check_claim(stem, f"run {i}", 1, 0, 2, "f")])
+            (staging / "f.csv").write_text(f"x\n{i}\n")
+            runner.install_and_merge(staging, root, stem)
+    except Exception as err:  # reported to the parent, which fails the test with it
+        errors.put(f"{type(err).__name__}: {err}")
+
+
+def test_concurrent_installs_never_fail_and_leave_a_consistent_merge(tmp_path):
+    root = tmp_path / "figures"
+    context = multiprocessing.get_context("fork")
+    errors = context.Queue()
+    workers = [context.Process(target=install_many, args=(root, stem, 150, errors))
+               for stem in ("00_a", "00_a", "01_b", "01_b")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    found = [errors.get() for _ in range(errors.qsize())] if not errors.empty() else []
+    assert not found, found
+    assert [worker.exitcode for worker in workers] == [0, 0, 0, 0]
+    assert sorted(p.name for p in root.iterdir()) == ["00_a", "01_b", "claims.json", "install.lock"]
+    merged = claims.read_claims(root / "claims.json")
+    assert [r["notebook"] for r in merged] == ["00_a", "01_b"]
+    assert merged == [*claims.read_claims(root / "00_a" / "claims.json"), *claims.read_claims(root / "01_b" / "claims.json")]
+
+
+def test_runner_needs_exactly_one_parameters_cell(tmp_path):
+    source = tiny_notebook(tmp_path)
+    source.write_text(source.read_text().replace(' tags=["parameters"]', ""))
+    with pytest.raises(ValueError, match="parameters"):
+        runner.convert(source, tmp_path / "out.ipynb")
+
+
+def figure_folder(folder, csv=b"x\n1\n", value=1.0):
+    folder.mkdir(parents=True)
+    (folder / "line.csv").write_bytes(csv)
+    (folder / "line.json").write_text(json.dumps({"stem": "line", "git_revision": "a" * 40}))
+    claims.write_claims(folder / "claims.json", [claims.check_claim("00_a", "c", value, 0, 2, "line")])
+    return folder
+
+
+def test_verification_compares_data_and_claims_and_records_the_revision(tmp_path):
+    recorded = figure_folder(tmp_path / "recorded")
+    assert runner.differences(recorded, figure_folder(tmp_path / "same")) == []
+    assert runner.differences(recorded, figure_folder(tmp_path / "data", csv=b"x\n2\n")) == ["line.csv: data differ"]
+    assert runner.differences(recorded, figure_folder(tmp_path / "claim", value=1.5)) == [
+        "claims.json: claim values or verdicts differ"]
+    other = figure_folder(tmp_path / "other")
+    (other / "line.csv").rename(other / "curve.csv")
+    assert runner.differences(recorded, other)[0].startswith("figures: recorded ['line.csv'], rerun ['curve.csv']")
+    for _ in range(2):
+        runner.record_verified(recorded, "b" * 40)
+    assert json.loads((recorded / "line.json").read_text())["verified_unchanged_at"] == ["b" * 40]
+    assert "verified_unchanged_at" not in json.loads((recorded / "claims.json").read_text())
+
+
+class FakeExecutionError:
+    """The attributes of papermill's PapermillExecutionError that the runner reads."""
+
+    def __init__(self, source, traceback, exec_count=4):
+        self.source, self.traceback, self.exec_count = source, traceback, exec_count
+        self.ename, self.evalue = "ValueError", "bad value"
+
+
+def test_failing_cell_names_the_line_of_the_failing_cell(tmp_path):
+    cell = "a = 1\nb = compute(a)\nc = 3"
+    notebook = tmp_path / "00_x.py"
+    notebook.write_text(f"# %%\nimport x\n\n# %%\n{cell}\n")
+    frames = ["\x1b[31mValueError\x1b[39m Traceback", "Cell \x1b[32mIn[4], line 2\x1b[39m\n----> 2 b = compute(a)",
+              "File lib.py:9, in compute(a)"]
+    assert runner.failing_cell(FakeExecutionError(cell, frames), notebook) == (
+        f"{notebook}:6 (cell In [4], line 2) `b = compute(a)`: ValueError: bad value")
+    assert runner.failing_cell(FakeExecutionError(cell, frames)) == "cell In [4], line 2 `b = compute(a)`: ValueError: bad value"
+    elsewhere = ["Cell In[2], line 7\n----> 7 helper()"]  # a frame of another cell: no line of this one is known
+    assert runner.failing_cell(FakeExecutionError(cell, elsewhere), notebook) == (
+        "cell In [4] `a = 1`: ValueError: bad value")
