@@ -5,6 +5,9 @@ import pytest
 import torch
 
 from companion.engine.activations import get_activation
+from companion.analysis.symmetry import atoms_from_particles, particles_from_atoms
+from companion.engine.dynamics import function_distance2
+from companion.engine.kernels import gaussian_kernel
 from companion.analysis.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, levenberg_marquardt,
                                        moment_jacobian, moment_map, moment_map_and_jacobian, moment_tensors,
                                        monte_carlo_distance2, multi_indices, numerical_rank, orbit_depth, pack,
@@ -46,6 +49,20 @@ def test_l2_distance_matches_the_moment_series_and_monte_carlo_for_erf():
     mean, err = monte_carlo_distance2("erf", a1, W1, a2, W2, 200_000, g)
     assert abs(mean - exact) < 5 * err
     assert float(realization_norm2("erf", a1, W1)) == pytest.approx(float(l2_distance2("erf", a1, W1, a1[:0], W1[:0])))
+
+
+@pytest.mark.parametrize("act", ["erf", "relu", "he3"])
+def test_atomic_l2_geometry_is_the_networks_one(act):
+    """An atomic measure and the particle cloud (S a_j, w_j) are one function: the same norms and distances."""
+    g = gen(4)
+    a1, W1 = random_atoms(3, 2, g)
+    a2, W2 = random_atoms(5, 2, g)
+    theta1, theta2 = particles_from_atoms(a1, W1), particles_from_atoms(a2, W2)
+    torch.testing.assert_close(atoms_from_particles(theta1)[0], a1, rtol=1e-15, atol=0)
+    assert float(realization_norm2(act, a1, W1)) == pytest.approx(float(a1 @ gaussian_kernel(act, W1, W1) @ a1),
+                                                                 rel=1e-13)
+    assert float(l2_distance2(act, a1, W1, a2, W2)) == pytest.approx(
+        float(function_distance2(theta1[None], theta2[None], act)[0]), rel=1e-12)
 
 
 def test_symmetric_power_stores_the_frobenius_norm_and_the_entries():
