@@ -418,6 +418,16 @@ class OrbitDepth:
     outside: tuple
     searches: tuple              # per depth, the FibreSearch objects of every instance and round
 
+    def separation(self, variety_depth):
+        """How D*_orb exceeds D*_var = ``variety_depth``: "strict" when D*_orb > D*_var and every depth
+        D*_var ≤ D < D*_orb was scanned and refuted, "open" when one of them was undecided or not scanned, "none"
+        when D*_orb ≤ D*_var or D*_orb is infinite."""
+        if not (math.isfinite(self.depth) and self.depth > variety_depth):
+            return "none"
+        between = [s for D, s in zip(self.depths, self.status) if variety_depth <= D < self.depth]
+        scanned = len(between) == self.depth - variety_depth
+        return "strict" if scanned and set(between) == {"refuted"} else "open"
+
 
 def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, unit_norm=False, D_min=1,
                 rounds=3, measures=None, warm=True, **search_kw):
