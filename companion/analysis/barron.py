@@ -114,10 +114,10 @@ def supports(activation, D_max, nodes=2000, rtol=1e-8):
     k ↦ k − 2. Returns (on_gauss, on_sphere, closed), two boolean arrays (D_max + 1,) and a bool.
 
     Gaussian x ~ N(0, I_d) and a unit w: σ(w·x) = Σ_k c_k(1) h_k(w·x), so on_gauss[k] is c_k(1) ≠ 0.
-    x uniform on the sphere of radius √3 in R^3: t = ŵ·x/√3 is uniform on [−1, 1] and σ(√3 t) = Σ_k g_k P_k(t) with
-    the Legendre (= Gegenbauer at d = 3) coefficients :math:`g_k = \frac{2k+1}{2}\int_{-1}^1 \sigma(\sqrt3 t) P_k(t)\,dt`
-    (Gauss–Legendre quadrature with ``nodes`` nodes), so on_sphere[k] is g_k ≠ 0. "≠ 0" means above ``rtol`` times
-    the largest coefficient of the same kind."""
+    x uniform on the sphere of radius √3 in R^3: t = ŵ·x/√3 is uniform on [−1, 1] and
+    σ(√3 t) = Σ_k g_k P_k(t) with the Legendre (= Gegenbauer at d = 3) coefficients
+    :math:`g_k = \frac{2k+1}{2}\int_{-1}^1 \sigma(\sqrt3 t) P_k(t)\,dt` (Gauss–Legendre quadrature with ``nodes``
+    nodes), so on_sphere[k] is g_k ≠ 0. "≠ 0" means above ``rtol`` times the largest coefficient of the same kind."""
     act = get_activation(activation)
     hermite = act.coefficients(torch.tensor(1.0, dtype=torch.float64), D_max + 1).numpy()
     t, weights = roots_legendre(nodes)

@@ -4,7 +4,8 @@ An N-system run from ``theta0_ref[:, :N]`` with the reference's seed and ``noise
 particles and noise with particles i ≤ N of the reference. Measured per replica:
 coupling error :math:`\frac1N\sum_{i\le N}|\theta_i^N - \theta_i^{ref}|^2` and function error
 :math:`E_\rho(f_N - f_{ref})^2` (exact). With nested coupling the leading term is :math:`C(1/N - 1/N_{ref})`, so
-rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`.
+rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`. :func:`coupled_run` runs a
+reference and its nested systems from explicit seeds and sizes; the statistics are those of :mod:`.statistics`.
 """
 from dataclasses import dataclass
 

@@ -8,7 +8,8 @@ from companion.engine.activations import get_activation
 from companion.analysis.symmetry import atoms_from_particles, particles_from_atoms
 from companion.engine.dynamics import function_distance2
 from companion.engine.kernels import gaussian_kernel
-from companion.analysis.identifiability import (OrbitDepth, catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, levenberg_marquardt,
+from companion.analysis.identifiability import (OrbitDepth, catalecticant, fibre_search, gaussian_mixture_moments,
+                                       l2_distance2, levenberg_marquardt,
                                        moment_jacobian, moment_map, moment_map_and_jacobian, moment_tensors,
                                        monte_carlo_distance2, multi_indices, numerical_rank, orbit_depth, pack,
                                        pearson_fibre, random_atoms, raw_moment, realization_norm2, symmetric_power,
