@@ -50,6 +50,12 @@ def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta,
     θ_ref(0)[:, :N] with the reference's ``seed`` and ``noise_width = N_ref``, so it shares its initial particles and
     noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at ``record_steps``."""
     act = get_activation(activation)
+    outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
+    if outside:
+        raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
+    missing = sorted({n for n, _ in pairs} - set(datasets or {}))
+    if missing:
+        raise ValueError(f"pairs: no dataset for n = {missing}")
     theta0 = init_particles(family, R, N_ref, d, scale=scale, a_scale=a_scale, df=df, atoms=atoms, rng=init_seed,
                             dtype=dtype, device=device)
     common = dict(eta=eta, lam=lam, tau=tau, seed=seed)

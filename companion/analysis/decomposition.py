@@ -101,9 +101,6 @@ def simulate_chain(activation, target, *, R, N_ref, d, init_seed, N_values, data
     N_values = sorted({int(N) for N in N_values} | {int(N) for _, N in pairs})
     if any(N < 1 or N >= N_ref for N in N_values):
         raise ValueError(f"N_values: need 1 <= N < N_ref = {N_ref}, got {N_values}")
-    missing = sorted({n for n, _ in pairs} - set(datasets))
-    if missing:
-        raise ValueError(f"pairs: no dataset for n = {missing}")
     record = steps_for(times, eta, "times")
     late = window_steps(t_inf, window, eta, snapshots)
     if record.max() > late[-1]:
@@ -129,8 +126,8 @@ def distance2(theta1, theta2, activation):
 
 
 def residual(theta, activation, target):
-    r""":math:`\lVert f_\theta - f^*\rVert^2 = 2R(\theta)`, twice the exact population risk
-    (``dynamics.population_risk``): NumPy array (R,)."""
+    r""":math:`\lVert f_\theta - f^*\rVert^2`, exact: twice the population risk
+    :math:`\frac12 E(f_\theta - f^*)^2` of ``dynamics.population_risk``. NumPy array (R,)."""
     target = target.to(theta.device, theta.dtype)
     with torch.no_grad():
         return (2 * population_risk(theta, get_activation(activation), target)).cpu().numpy()

@@ -126,3 +126,9 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     # synchronous coupling: the same start, then apart once the reference feels its other particles
     errors = coupling.coupling_error(run.population[4][[0, 2]], run.reference.particles[:2])  # steps 0 and 6
     assert np.all(errors[0] == 0) and np.all(errors[1] > 0)
+    common = dict(activation="erf", target=target, R=2, N_ref=16, d=2, init_seed=0, seed=0, eta=0.1, steps=1,
+                  record_steps=[1])
+    with pytest.raises(ValueError, match="sizes"):
+        coupling.coupled_run(sizes=[32], **common)
+    with pytest.raises(ValueError, match="pairs"):
+        coupling.coupled_run(sizes=[4], pairs=[(16, 4)], **common)
