@@ -43,6 +43,7 @@ import pandas as pd
 import torch
 
 from companion.analysis import coupling, moments
+from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
 from companion.pipeline.notebook import setup_notebook
@@ -127,9 +128,10 @@ print(sizes)
 FAMILY_LABELS = {"gaussian": "Gaussian", "ball": "uniform ball", "laplace": "Laplace",
                  "student_t": "Student-t (df=5)", "student_t30": "Student-t (df=30)"}
 K_ROOT = nb.pick(quick=1000, standard=2000, paper=4000)
+ROOT_FAMILIES = [family for family in FAMILY_LABELS if family in moments.FAMILIES]
 rows = []
 for variant in moments.VARIANTS:
-    for family in moments.FAMILIES:
+    for family in ROOT_FAMILIES:
         lower, upper = moments.log_moment_bounds(family, variant, K_ROOT, SCALES, df=5.0)
         root_lo, root_hi = moments.root_test(upper), moments.root_test(lower)
         closed = moments.w_star_closed_form(family, variant, SCALES, df=5.0)
@@ -140,7 +142,7 @@ root_table = pd.DataFrame(rows)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
 for ax, variant in zip(axes, moments.VARIANTS):
-    for color, family in zip(COLORS, moments.FAMILIES):
+    for color, family in zip(COLORS, ROOT_FAMILIES):
         part = root_table[(root_table.variant == variant) & (root_table.family == family)]
         shown = part.root_test_high > 0
         ax.fill_between(part.k[shown], part.root_test_low[shown].clip(lower=1e-3), part.root_test_high[shown],
@@ -350,16 +352,16 @@ def record_steps_for(horizon):
 
 
 def run_coupled(activation, regime):
-    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise)."""
+    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise); the
+    initial cloud is drawn from the stream of nb.rng(2)."""
     cfg = sizes["chaos"][regime]
     steps, record = record_steps_for(cfg["horizon"])
-    theta0 = init_particles("gaussian", cfg["R"], cfg["N_ref"], D_IN, **NETWORK_INIT, rng=nb.rng(2), dtype=nb.dtype,
-                            device=nb.device)
-    common = dict(eta=ETA, steps=steps, record_steps=record, seed=nb.seed + 100, **REGIMES[regime])
-    ref = simulate(theta0, activation, TARGET, **common)
-    systems = {N: simulate(theta0[:, :N].clone(), activation, TARGET, noise_width=cfg["N_ref"], **common).particles
-               for N in cfg["Ns"]}
-    return dict(times=ref.times, ref=ref.particles, risk=ref.risk, systems=systems)
+    run = coupling.coupled_run(activation=activation, target=TARGET, R=cfg["R"], N_ref=cfg["N_ref"], d=D_IN,
+                               sizes=cfg["Ns"], init_seed=(nb.seed, 2), seed=nb.seed + 100, eta=ETA, steps=steps,
+                               record_steps=record, **REGIMES[regime], **NETWORK_INIT, dtype=nb.dtype,
+                               device=nb.device)
+    return dict(times=run.reference.times, ref=run.reference.particles, risk=run.reference.risk,
+                systems=run.population)
 
 
 runs = {(act, regime): nb.cached(dict(step="coupled", activation=act, regime=regime, eta=ETA, init=NETWORK_INIT,
@@ -478,7 +480,7 @@ for act in RUN_ACTIVATIONS:
              float(part.phi.max() / part.phi.iloc[0]), 0.0, 2.0, "phi_w")
 ou_out = phi_growth[(phi_growth.source == "OU particles") & (phi_growth.w == W_OUT)]
 nb.claim(f"OU: log-log slope in n of the particle estimate of Φ_w at w = {W_OUT} (outside: grows without bound)",
-         coupling.fit_power_law(ou_out.n, ou_out.phi)[0], 0.3, None, "phi_w")
+         loglog_fit(ou_out.n, ou_out.phi)[0], 0.3, None, "phi_w")
 
 # %% [markdown]
 # ## 3. Well-posedness
@@ -523,29 +525,29 @@ eta_table = pd.DataFrame(eta_rows)
 
 # %%
 def run_references():
+    """The largest reference and the smaller ones nested in it (initial cloud from the stream of nb.rng(4))."""
     sizes_ref = sizes["ref_sizes"]
     steps, record = record_steps_for(sizes["ref_horizon"])
-    theta0 = init_particles("gaussian", sizes["ref_R"], sizes_ref[-1], D_IN, **NETWORK_INIT, rng=nb.rng(4),
-                            dtype=nb.dtype, device=nb.device)
-    common = dict(eta=ETA, steps=steps, record_steps=record, seed=nb.seed + 200, noise_width=sizes_ref[-1], **strong)
-    return {N: simulate(theta0[:, :N].clone(), "erf", TARGET, **common) for N in sizes_ref}
+    run = coupling.coupled_run(activation="erf", target=TARGET, R=sizes["ref_R"], N_ref=sizes_ref[-1], d=D_IN,
+                               sizes=sizes_ref[:-1], init_seed=(nb.seed, 4), seed=nb.seed + 200, eta=ETA, steps=steps,
+                               record_steps=record, **strong, **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
+    return dict(times=run.reference.times, largest=run.reference.particles, nested=run.population)
 
 
 references = nb.cached(dict(step="references", sizes=sizes["ref_sizes"], R=sizes["ref_R"], T=sizes["ref_horizon"],
-                            eta=ETA, **strong), run_references)
-largest = references[sizes["ref_sizes"][-1]]
+                            eta=ETA, **strong, result="coupled_run"), run_references)
 ref_rows = []
 for N in sizes["ref_sizes"][:-1]:
-    errors = [coupling.function_errors([references[N].particles[ti]], largest.particles[ti], "erf")[0]
-              for ti in range(len(largest.times))]
-    for t, err in zip(largest.times, errors):
+    errors = [coupling.function_errors([references["nested"][N][ti]], references["largest"][ti], "erf")[0]
+              for ti in range(len(references["times"]))]
+    for t, err in zip(references["times"], errors):
         ref_rows.append(dict(N_ref=N, t=t, function_distance2=err.mean(), low=err.min(), high=err.max(),
                              scaled=err.mean() / (1 / N - 1 / sizes["ref_sizes"][-1])))
 ref_table = pd.DataFrame(ref_rows)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for color, (act, part) in zip(COLORS, eta_table.groupby("activation")):
-    slope, intercept = coupling.fit_power_law(part.eta - ETA_FINE, part.rms_distance)
+    slope, intercept = loglog_fit(part.eta - ETA_FINE, part.rms_distance)
     axes[0].errorbar(part.eta - ETA_FINE, part.rms_distance, yerr=[part.rms_distance - part.low,
                      part.high - part.rms_distance], marker="o", color=color, capsize=3,
                      label=f"{act}: slope {slope:.2f}")
@@ -569,7 +571,7 @@ plt.show()
 # %%
 for act, part in eta_table.groupby("activation"):
     nb.claim(f"{act}: order of the time-discretisation error (slope of RMS distance vs η)",
-             coupling.fit_power_law(part.eta - ETA_FINE, part.rms_distance)[0], 0.8, 1.2, "well_posedness")
+             loglog_fit(part.eta - ETA_FINE, part.rms_distance)[0], 0.8, 1.2, "well_posedness")
 scaled_range = ref_table.groupby("t").scaled.agg(lambda s: s.max() / s.min()).max()
 nb.claim("Nested references: max over t of the spread (max/min across N_ref) of E(f_Nref − f_max)² / (1/N_ref − 1/N_max)"
          " — 1 for an exact 1/N_ref law, N_max/N_min if references did not improve", float(scaled_range), 1.0, 3.0,
@@ -633,7 +635,7 @@ for (act, regime), run in runs.items():
                                        iid_line=iid_variance[act] / n_eff[j] if t == 0 else np.nan))
             fit = coupling.fit_rate(cfg["Ns"], errors[ti], cfg["N_ref"], seed=ti)
             fit_rows.append(dict(activation=act, regime=regime, kind=kind, t=t, **fit,
-                                 slope_in_N=coupling.fit_power_law(cfg["Ns"], errors[ti].mean(0))[0]))
+                                 slope_in_N=loglog_fit(cfg["Ns"], errors[ti].mean(0))[0]))
 chaos = pd.DataFrame(error_rows)
 fits = pd.DataFrame(fit_rows)
 fits.pivot_table(index=["regime", "activation", "t"], columns="kind", values="slope").round(2)
@@ -793,7 +795,7 @@ fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
 for ax, (act, part) in zip(axes, w2_summary.groupby("activation")):
     for color, column, label in zip(COLORS, ("w2_vs_reference", "w2_vs_coupled", "coupling_error"),
                                      ("W2²(μ^N, μ^ref)", "W2²(μ^N, first N of ref)", "coupling error")):
-        slope = coupling.fit_power_law(part.N, part[column])[0]
+        slope = loglog_fit(part.N, part[column])[0]
         ax.plot(part.N, part[column], marker="o", color=color, label=f"{label}: slope {slope:.2f}")
     ax.plot(part.N, part.w2_vs_reference.iloc[0] * (part.N / part.N.iloc[0]) ** (-2 / 5), color="gray", ls=":",
             label="N^(−2/5) (Fournier–Guillin, D = 5)")

@@ -270,21 +270,12 @@ def depth_table():
                          rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
                          status="".join(s[0].upper() for s in orb.status), instances=instances,
                          restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
-                         success_at_D_orb=orb.converged[-1] / orb.restarts[-1]))
+                         success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth)))
     return pd.DataFrame(rows), pd.DataFrame(cells)
 
 
-table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES),
-                         depth_table)
-def separation(row):
-    """strict: D*_orb > D*_var with every depth in between refuted; open: some depth in between undecided."""
-    if not (math.isfinite(row.D_orb) and row.D_orb > row.D_var):
-        return "none"
-    between = row.status[int(row.D_var) - 1:int(row.D_orb) - 1]
-    return "strict" if set(between) == {"R"} else "open"
-
-
-table["separation"] = [separation(row) for row in table.itertuples()]
+table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES,
+                              columns="with separation"), depth_table)
 table
 
 # %%

@@ -27,16 +27,14 @@ seed = 0
 device = "auto"
 
 # %%
-import dataclasses
-
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 import numpy as np
 import pandas as pd
 import torch
 
-from companion.engine.activations import get_activation
 from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions
+from companion.analysis.statistics import loglog_fit
 from companion.analysis.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
                               index_dimension, polynomial_tail, single_index, spread_lines, teacher_network)
 from companion.engine.dynamics import log_time_grid, simulate
@@ -176,14 +174,6 @@ nb.claim("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # `symmetry.canonicalize`. Section 6 moves h and δ.
 
 # %%
-def student(target):
-    """erf, with its Hermite series cut at a ridge target's last degree. Exact: the cross term E[σ(w·x) f*(x)] is a
-    Mehler series that stops where the target's coefficients do (the student–student kernel keeps erf's closed form);
-    the engine would otherwise sum erf's 96 default terms at every step."""
-    erf = get_activation(ACTIVATION)
-    return erf if target.beta is None else dataclasses.replace(erf, series_terms=target.beta.shape[1])
-
-
 def run(name, target, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None, offset=0):
     """Cached noisy-GD run: times, particles (T, R, N, 1+d) as float64 numpy, risk (T, R), final cloud."""
     steps = int(round(horizon / ETA))
@@ -195,7 +185,7 @@ def run(name, target, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None, offset
             theta0 = init_particles("gaussian", R, N, target.dim, rng=nb.rng(2 * offset), dtype=nb.dtype, device=nb.device)
         else:
             theta0 = torch.as_tensor(start["particles"][-1]).to(nb.device, nb.dtype)
-        trajectory = simulate(theta0, student(target), target, eta=ETA, steps=steps, lam=lam, tau=tau,
+        trajectory = simulate(theta0, ACTIVATION, target, eta=ETA, steps=steps, lam=lam, tau=tau,
                               seed=int(nb.rng(2 * offset + 1).integers(2**31)), record_steps=log_time_grid(steps, 14),
                               progress=False)
         return dict(times=trajectory.times, particles=trajectory.particles.to(torch.float64).numpy(),
@@ -315,7 +305,7 @@ for tau, result in relaxed.items():
                         for j, (s, n) in enumerate(zip(atoms.spreads, atoms.sizes)) if n >= 3]
 spread_df = pd.DataFrame(spread_rows)
 fit = spread_df[spread_df.fitted]
-slope, intercept = np.polyfit(np.log(fit.tau), np.log(fit.spread), 1)
+slope, intercept = loglog_fit(fit.tau, fit.spread)
 ratio = fit.groupby("tau").spread.mean() / np.sqrt(fit.groupby("tau").spread.mean().index)
 
 fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -480,7 +470,7 @@ for lam, result in by_lam.items():
         lam_rows.append(dict(lam=lam, replica=r, count=atoms.count, max_angle=match.max_angle,
                              residual=float(np.sqrt(2 * result["risk"][-1, r]))))
 lam_df = pd.DataFrame(lam_rows)
-lam_slope, lam_intercept = np.polyfit(np.log(lam_df.lam), np.log(lam_df.max_angle), 1)
+lam_slope, lam_intercept = loglog_fit(lam_df.lam, lam_df.max_angle)
 
 fig, ax = plt.subplots(figsize=(6, 4.5))
 ax.loglog(lam_df.lam, lam_df.max_angle, "o", label="largest matched angle")

@@ -48,6 +48,7 @@ import torch
 from scipy.stats import f_oneway
 
 from companion.analysis.barron import teacher_network
+from companion.analysis.statistics import loglog_slope
 from companion.analysis.coupling import bootstrap_mean, effective_size, fit_rate
 from companion.analysis.decomposition import (COMPONENTS, decomposition_table, degree_errors, distance2, fit_exponential_decay,
                                      geometric_profile, optimization_table, chaos_table, replica_datasets, residual,
@@ -117,13 +118,13 @@ LINE = np.linspace(-3, 3, 121)
 
 
 def run_chain():
-    theta0 = init_particles("gaussian", REPLICAS, N_REF, D, scale=INIT_SCALE, rng=nb.rng(0), dtype=nb.dtype,
-                            device=nb.device)
     datasets = {n: replica_datasets(head, REPLICAS, n, LABEL_NOISE, nb.generator(1 + i))
                 for i, n in enumerate(SAMPLE_SIZES)}
-    chain = simulate_chain(theta0, ACTIVATION, head, N_values=WIDTHS, datasets=datasets, pairs=PAIRS, eta=ETA,
-                           times=TIMES, t_inf=T_INF, window=WINDOW, lam=LAM, tau=TAU, seed=nb.seed,
-                           snapshots=SNAPSHOTS)
+    # the reference cloud is drawn from the stream of nb.rng(0)
+    chain = simulate_chain(ACTIVATION, head, R=REPLICAS, N_ref=N_REF, d=D, init_seed=(nb.seed, 0), scale=INIT_SCALE,
+                           N_values=WIDTHS, datasets=datasets, pairs=PAIRS, eta=ETA, times=TIMES, t_inf=T_INF,
+                           window=WINDOW, lam=LAM, tau=TAU, seed=nb.seed, snapshots=SNAPSHOTS, dtype=nb.dtype,
+                           device=nb.device)
     # the chain's members along the line x = s e_1, replica 0, at the smallest n and the smallest N, t = 2
     k = list(chain.times).index(2)
     X = torch.zeros(len(LINE), D, dtype=nb.dtype, device=nb.device)
@@ -293,7 +294,7 @@ chaos_fit = fit_rate(chaos.columns.values, chaos.values, N_ref=N_REF, seed=nb.se
 opt = main["optimization"].pivot_table(index="replica", columns="t", values="optimization")
 opt_fit = fit_exponential_decay(opt.columns.values, opt.values, seed=nb.seed)
 odd_tails = tails[tails["parity"] == "odd"].groupby("rate")[["tail", "excess"]].mean()
-tail_slope = float(np.polyfit(np.log(odd_tails["tail"]), np.log(odd_tails["excess"]), 1)[0])
+tail_slope = loglog_slope(odd_tails["tail"], odd_tails["excess"])
 
 fig, axes = plt.subplots(1, 4, figsize=(17, 4))
 knob_rows = []

@@ -52,10 +52,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from scipy.special import eval_legendre, roots_legendre
 
 from companion.analysis import barron, decomposition, identifiability, moments
-from companion.engine.activations import ACTIVATIONS, get_activation
+from companion.engine.activations import ACTIVATIONS
 from companion.engine.init import init_particles
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
@@ -133,21 +132,9 @@ depths
 # with g_k ≠ 0 to the set with Hermite coefficient c_k(1) ≠ 0 (relative threshold 1e-8).
 
 # %%
-def supports(name, D_max, d_sphere=3, nodes=2000, rtol=1e-8):
-    act = get_activation(name)
-    hermite = act.coefficients(torch.tensor(1.0, dtype=torch.float64), D_max + 1).numpy()
-    t, weights = roots_legendre(nodes)
-    values = act.fn(torch.as_tensor(math.sqrt(d_sphere) * t)).numpy()
-    legendre = np.array([(2 * k + 1) / 2 * np.sum(weights * values * eval_legendre(k, t)) for k in range(D_max + 1)])
-    on_gauss = np.abs(hermite) > rtol * np.abs(hermite).max()
-    on_sphere = np.abs(legendre) > rtol * np.abs(legendre).max()
-    closed = all(not on_gauss[k] or on_gauss[k - 2] for k in range(2, D_max + 1))
-    return on_gauss, on_sphere, closed
-
-
 support_rows = []
 for name in ACTIVATIONS:
-    on_gauss, on_sphere, closed = supports(name, P["D_max"])
+    on_gauss, on_sphere, closed = barron.supports(name, P["D_max"])
     support_rows.append(dict(activation=name, gaussian_support=[int(k) for k in np.nonzero(on_gauss)[0]],
                              sphere_support=[int(k) for k in np.nonzero(on_sphere)[0]],
                              same_support=bool((on_gauss == on_sphere).all()), closed_under_k_minus_2=closed))
@@ -168,7 +155,7 @@ reference_U = barron.spread_lines(2, 2)
 
 
 def realisable_target(name):
-    on_gauss, _, _ = supports(name, REF_K - 1)
+    on_gauss, _, _ = barron.supports(name, REF_K - 1)
     beta = reference_beta * torch.as_tensor(on_gauss, dtype=torch.float64)
     return ridge_target(torch.ones(2, dtype=torch.float64), reference_U, beta)
 
@@ -237,10 +224,11 @@ def chain_summary():
     tgt = barron.teacher_network("erf", 2, 2, weights=1.0)
     sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
                     paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))
-    theta0 = init_particles("gaussian", sizes["R"], sizes["N_ref"], 2, scale=0.5, a_scale=1.0, rng=nb.rng(50))
     datasets = {n: decomposition.replica_datasets(tgt, sizes["R"], n, 0.1, nb.generator(60 + i))
                 for i, n in enumerate(sizes["n"])}
-    chain = decomposition.simulate_chain(theta0, "erf", tgt, N_values=[sizes["N"]], datasets=datasets,
+    # the reference cloud is drawn from the stream of nb.rng(50)
+    chain = decomposition.simulate_chain("erf", tgt, R=sizes["R"], N_ref=sizes["N_ref"], d=2, init_seed=(nb.seed, 50),
+                                         scale=0.5, a_scale=1.0, N_values=[sizes["N"]], datasets=datasets,
                                          pairs=[(n, sizes["N"]) for n in sizes["n"]], eta=0.05, times=[1.0, 4.0],
                                          t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=nb.seed, snapshots=4)
     return decomposition.decomposition_table(chain, "erf", tgt)

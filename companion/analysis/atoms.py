@@ -26,7 +26,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
-from .symmetry import canonicalize, homogeneity_degree
+from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")
 
@@ -71,6 +71,7 @@ def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
 def reduced_atoms(activation, theta):
     r"""Atoms (α (N,), positions (N, d)) of a cloud θ (N, 1+d): :math:`\alpha_i = a_i/N` at :math:`w_i`, or for
     p-homogeneous σ :math:`\alpha_i = a_i|w_i|^p/N` at :math:`w_i/|w_i|` (particles at w = 0 get weight 0 at w = 0)."""
+    activation = get_activation(activation)
     theta = torch.as_tensor(theta)
     if theta.ndim != 2 or theta.shape[-1] < 2:
         raise ValueError(f"theta: need a cloud of shape (N, 1+d) with d >= 1, got {tuple(theta.shape)}")
@@ -91,13 +92,11 @@ def orbit_distances(activation, W):
     r"""Pairwise distances between positions modulo the sign symmetry: :math:`\min(|w-w'|, |w+w'|)` for odd or even
     σ, :math:`|w - w'|` otherwise. Shape (N, N)."""
     act = get_activation(activation)
-    W = np.asarray(W, dtype=np.float64)
-    sq = (W**2).sum(1)
-    direct = np.sqrt(np.clip(sq[:, None] + sq[None, :] - 2 * W @ W.T, 0, None))
+    W = torch.as_tensor(np.asarray(W, dtype=np.float64))
+    direct = pairwise_distances(W, W).numpy()
     if act.parity is None:
         return direct
-    flipped = np.sqrt(np.clip(sq[:, None] + sq[None, :] + 2 * W @ W.T, 0, None))
-    return np.minimum(direct, flipped)
+    return np.minimum(direct, pairwise_distances(W, -W).numpy())
 
 
 def _cluster_labels(distances, threshold, method):

@@ -19,7 +19,9 @@ import math
 
 import numpy as np
 import torch
+from scipy.special import eval_legendre, roots_legendre
 
+from ..engine.activations import get_activation
 from ..engine.targets import ridge_target, teacher
 
 DEGREE_SETS = ("all", "odd", "even")
@@ -105,6 +107,26 @@ def single_index(beta, d, direction=None):
     vector unless ``direction`` is given."""
     u = torch.eye(int(d), dtype=torch.float64)[:1] if direction is None else torch.as_tensor(direction)[None, :]
     return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
+
+
+def supports(activation, D_max, nodes=2000, rtol=1e-8):
+    r"""Degrees k ≤ D_max on which σ has weight under two input laws, and whether the Gaussian one is closed under
+    k ↦ k − 2. Returns (on_gauss, on_sphere, closed), two boolean arrays (D_max + 1,) and a bool.
+
+    Gaussian x ~ N(0, I_d) and a unit w: σ(w·x) = Σ_k c_k(1) h_k(w·x), so on_gauss[k] is c_k(1) ≠ 0.
+    x uniform on the sphere of radius √3 in R^3: t = ŵ·x/√3 is uniform on [−1, 1] and
+    σ(√3 t) = Σ_k g_k P_k(t) with the Legendre (= Gegenbauer at d = 3) coefficients
+    :math:`g_k = \frac{2k+1}{2}\int_{-1}^1 \sigma(\sqrt3 t) P_k(t)\,dt` (Gauss–Legendre quadrature with ``nodes``
+    nodes), so on_sphere[k] is g_k ≠ 0. "≠ 0" means above ``rtol`` times the largest coefficient of the same kind."""
+    act = get_activation(activation)
+    hermite = act.coefficients(torch.tensor(1.0, dtype=torch.float64), D_max + 1).numpy()
+    t, weights = roots_legendre(nodes)
+    values = act.fn(torch.as_tensor(math.sqrt(3) * t)).numpy()
+    legendre = np.array([(2 * k + 1) / 2 * np.sum(weights * values * eval_legendre(k, t)) for k in range(D_max + 1)])
+    on_gauss = np.abs(hermite) > rtol * np.abs(hermite).max()
+    on_sphere = np.abs(legendre) > rtol * np.abs(legendre).max()
+    closed = all(not on_gauss[k] or on_gauss[k - 2] for k in range(2, D_max + 1))
+    return on_gauss, on_sphere, closed
 
 
 def hermite_tensor_norms(target, K):

@@ -4,13 +4,19 @@ An N-system run from ``theta0_ref[:, :N]`` with the reference's seed and ``noise
 particles and noise with particles i ≤ N of the reference. Measured per replica:
 coupling error :math:`\frac1N\sum_{i\le N}|\theta_i^N - \theta_i^{ref}|^2` and function error
 :math:`E_\rho(f_N - f_{ref})^2` (exact). With nested coupling the leading term is :math:`C(1/N - 1/N_{ref})`, so
-rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`.
+rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`. :func:`coupled_run` runs a
+reference and its nested systems from explicit seeds and sizes; the statistics are those of :mod:`.statistics`.
 """
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
-from ..engine.dynamics import function_inner, split
+from ..engine.activations import get_activation
+from ..engine.dynamics import Trajectory, function_distance2, simulate, split
+from ..engine.init import init_particles
 from ..engine.kernels import gaussian_kernel
+from .statistics import bootstrap, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -19,6 +25,48 @@ def _as_tensor(theta, name):
     if theta.ndim < 2 or theta.shape[-1] < 2:
         raise ValueError(f"{name}: need particles of shape (..., N, 1+d)")
     return theta
+
+
+@dataclass
+class CoupledRun:
+    """A reference and its synchronously coupled N-systems: ``reference`` the reference's :class:`Trajectory`
+    (particles (T_ref, R, N_ref, 1+d)); ``population`` {N: particles (T, R, N, 1+d)} of the population engine;
+    ``empirical`` {(n, N): particles (T, R, N, 1+d)} of the empirical engine (full batch) on ``datasets[n]``."""
+
+    reference: Trajectory
+    population: dict
+    empirical: dict
+
+
+def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0,
+                tau=0.0, family="gaussian", scale=1.0, a_scale=1.0, df=3.0, atoms=None, reference_steps=None,
+                reference_record_steps=None, datasets=None, pairs=(), dtype=torch.float64, device="cpu"):
+    r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled.
+
+    The reference cloud θ_ref(0) (R, N_ref, 1+d) is ``init_particles(family, R, N_ref, d, scale, a_scale, df, atoms,
+    rng=init_seed)``; the reference runs ``reference_steps`` (default ``steps``) noisy GD steps recorded at
+    ``reference_record_steps`` (default ``record_steps``). Each N-system, N in ``sizes`` (population engine) and
+    (n, N) in ``pairs`` (empirical engine on ``datasets[n]`` = (X (R, n, d), y (R, n))), starts from
+    θ_ref(0)[:, :N] with the reference's ``seed`` and ``noise_width = N_ref``, so it shares its initial particles and
+    noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at ``record_steps``."""
+    act = get_activation(activation)
+    outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
+    if outside:
+        raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
+    missing = sorted({n for n, _ in pairs} - set(datasets or {}))
+    if missing:
+        raise ValueError(f"pairs: no dataset for n = {missing}")
+    theta0 = init_particles(family, R, N_ref, d, scale=scale, a_scale=a_scale, df=df, atoms=atoms, rng=init_seed,
+                            dtype=dtype, device=device)
+    common = dict(eta=eta, lam=lam, tau=tau, seed=seed)
+    nested = dict(steps=steps, record_steps=record_steps, noise_width=N_ref, **common)
+    reference = simulate(theta0, act, target, steps=steps if reference_steps is None else reference_steps,
+                         record_steps=record_steps if reference_record_steps is None else reference_record_steps,
+                         **common)
+    population = {N: simulate(theta0[:, :N].clone(), act, target, **nested).particles for N in sizes}
+    empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
+                                  **nested).particles for n, N in pairs}
+    return CoupledRun(reference, population, empirical)
 
 
 def coupling_error(theta, theta_ref):
@@ -33,18 +81,13 @@ def coupling_error(theta, theta_ref):
 
 
 def function_errors(systems, theta_ref, activation):
-    r""":math:`E_x(f_{\theta} - f_{ref})^2`, exact, for each θ in ``systems`` (each (R, N, 1+d)) against θ_ref
-    (R, N_ref, 1+d): list of NumPy arrays (R,). Same value as ``dynamics.function_distance2``, with the reference's
-    own inner product computed once."""
+    r""":math:`E_x(f_{\theta} - f_{ref})^2`, exact (``dynamics.function_distance2``), for each θ in ``systems``
+    (each (R, N, 1+d)) against θ_ref (R, N_ref, 1+d): list of NumPy arrays (R,)."""
+    act = get_activation(activation)
     theta_ref = _as_tensor(theta_ref, "theta_ref")
     with torch.no_grad():
-        ref_norm2 = function_inner(theta_ref, theta_ref, activation)
-        errors = []
-        for theta in systems:
-            theta = _as_tensor(theta, "systems").to(theta_ref)
-            errors.append((function_inner(theta, theta, activation) - 2 * function_inner(theta, theta_ref, activation)
-                           + ref_norm2).cpu().numpy())
-    return errors
+        return [function_distance2(_as_tensor(theta, "systems").to(theta_ref), theta_ref, act).cpu().numpy()
+                for theta in systems]
 
 
 def iid_function_variance(theta, activation):
@@ -59,7 +102,7 @@ def iid_function_variance(theta, activation):
         raise ValueError(f"theta: need at least 2 particles, got {M}")
     a, W = split(theta)
     with torch.no_grad():
-        K = gaussian_kernel(activation, W, W)
+        K = gaussian_kernel(get_activation(activation), W, W)
         weighted = a[..., :, None] * K * a[..., None, :]
         diagonal = torch.diagonal(weighted, dim1=-2, dim2=-1).sum(-1)
         off_diagonal = weighted.sum((-1, -2)) - diagonal
@@ -77,27 +120,7 @@ def effective_size(N, N_ref):
 
 def bootstrap_mean(values, n_boot=2000, level=0.9, seed=0):
     """Mean over axis 0 (replicas) with a percentile bootstrap interval: (mean, lo, hi), each of shape values.shape[1:]."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim < 1 or values.shape[0] < 2:
-        raise ValueError("values: need at least 2 replicas along axis 0")
-    if not 0 < level < 1:
-        raise ValueError(f"level: need 0 < level < 1, got {level}")
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, values.shape[0], size=(int(n_boot), values.shape[0]))
-    boot = values[idx].mean(1)
-    tail = 50 * (1 - level)
-    return values.mean(0), np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
-
-
-def fit_power_law(x, y):
-    """Least-squares line through (log x, log y): (slope, intercept), y ≈ exp(intercept)·x^slope."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.size < 2:
-        raise ValueError("y: need at least two points, one per x")
-    if np.any(x <= 0) or np.any(y <= 0):
-        raise ValueError("y: a log-log fit needs positive x and y")
-    slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
-    return float(slope), float(intercept)
+    return bootstrap(values, lambda sample: sample.mean(0), n_boot=n_boot, level=level, seed=seed)
 
 
 def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
@@ -111,14 +134,9 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     if errors.ndim != 2 or errors.shape[1] != N.size or errors.shape[0] < 2:
         raise ValueError(f"errors: need shape (R >= 2, {N.size})")
     n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
-    slope, _ = fit_power_law(n_eff, errors.mean(0))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, errors.shape[0], size=(int(n_boot), errors.shape[0]))
-    boot = np.array([fit_power_law(n_eff, errors[i].mean(0))[0] for i in idx])
-    tail = 50 * (1 - level)
+    slope, lo, hi = replica_loglog_fit(n_eff, errors, n_boot=n_boot, level=level, seed=seed)
     constant = float(np.exp(np.mean(np.log(errors.mean(0) * n_eff))))
-    return dict(slope=slope, slope_lo=float(np.percentile(boot, tail)), slope_hi=float(np.percentile(boot, 100 - tail)),
-                constant=constant)
+    return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
 
 
 def fit_common_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
@@ -141,9 +159,5 @@ def fit_common_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
         y = y - y.mean(1, keepdims=True)
         return float((y * x).sum() / (x * x).sum() / y.shape[0])
 
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, errors.shape[1], size=(int(n_boot), errors.shape[1]))
-    boot = np.array([slope(errors[:, i]) for i in idx])
-    tail = 50 * (1 - level)
-    return dict(slope=slope(errors), slope_lo=float(np.percentile(boot, tail)),
-                slope_hi=float(np.percentile(boot, 100 - tail)))
+    value, lo, hi = bootstrap(errors, slope, axis=1, n_boot=n_boot, level=level, seed=seed)
+    return dict(slope=value, slope_lo=float(lo), slope_hi=float(hi))

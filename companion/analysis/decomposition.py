@@ -27,10 +27,12 @@ import pandas as pd
 import torch
 
 from ..engine.activations import get_activation
-from .barron import hermite_tensor_norms
-from ..engine.dynamics import function_distance2, function_inner, particle_blocks, simulate, split
+from ..engine.dynamics import function_distance2, particle_blocks, population_risk, split
 from ..engine.kernels import norms_and_cosines
 from ..engine.targets import ridge_target, sample_data
+from .barron import hermite_tensor_norms
+from .coupling import coupled_run
+from .statistics import bootstrap
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
@@ -84,49 +86,37 @@ class Chain:
     params: dict
 
 
-def simulate_chain(theta0_ref, activation, target, *, N_values, datasets, pairs, eta, times, t_inf, window, lam,
-                   tau, seed=0, snapshots=8):
-    r"""Run every member of the chain from the reference cloud ``theta0_ref`` (R, N_ref, 1+d).
+def simulate_chain(activation, target, *, R, N_ref, d, init_seed, N_values, datasets, pairs, eta, times, t_inf,
+                   window, lam, tau, seed=0, snapshots=8, family="gaussian", scale=1.0, a_scale=1.0, df=3.0,
+                   atoms=None, dtype=torch.float64, device="cpu"):
+    r"""Run every member of the chain (one :func:`coupling.coupled_run`) from the reference cloud
+    ``init_particles(family, R, N_ref, d, scale, a_scale, df, atoms, rng=init_seed)``.
 
     ``N_values``: the N-system sizes (population engine, each N < N_ref); ``datasets``: {n: (X (R, n, d), y (R, n))};
     ``pairs``: the (n, N) combinations trained on data (empirical engine, full batch). Everything is recorded at
     ``times`` (multiples of η, at most t_inf); f_∞ averages ``snapshots`` reference snapshots over
     [t_inf − window, t_inf].
     """
-    R, N_ref, _ = theta0_ref.shape
+    act = get_activation(activation)
     N_values = sorted({int(N) for N in N_values} | {int(N) for _, N in pairs})
     if any(N < 1 or N >= N_ref for N in N_values):
         raise ValueError(f"N_values: need 1 <= N < N_ref = {N_ref}, got {N_values}")
-    missing = sorted({n for n, _ in pairs} - set(datasets))
-    if missing:
-        raise ValueError(f"pairs: no dataset for n = {missing}")
     record = steps_for(times, eta, "times")
     late = window_steps(t_inf, window, eta, snapshots)
     if record.max() > late[-1]:
         raise ValueError(f"times: must not exceed t_inf = {t_inf}")
-    common = dict(eta=eta, lam=lam, tau=tau, seed=seed, noise_width=N_ref)
-    ref = simulate(theta0_ref, activation, target, steps=int(late[-1]), record_steps=np.union1d(record, late),
-                   **common)
+    run = coupled_run(activation=act, target=target, R=R, N_ref=N_ref, d=d, sizes=N_values, init_seed=init_seed,
+                      seed=seed, eta=eta, steps=int(record.max()), record_steps=record, lam=lam, tau=tau,
+                      family=family, scale=scale, a_scale=a_scale, df=df, atoms=atoms, reference_steps=int(late[-1]),
+                      reference_record_steps=np.union1d(record, late), datasets=datasets,
+                      pairs=[(int(n), int(N)) for n, N in pairs], dtype=dtype, device=device)
+    ref = run.reference
     at = {int(s): k for k, s in enumerate(ref.steps)}
     reference = ref.particles[[at[int(s)] for s in record]]
     long_time = time_average(ref.particles[[at[int(s)] for s in late]])
-    population, empirical = {}, {}
-    for N in N_values:
-        population[N] = simulate(theta0_ref[:, :N], activation, target, steps=int(record.max()),
-                                 record_steps=record, **common).particles
-    for n, N in pairs:
-        empirical[(int(n), int(N))] = simulate(theta0_ref[:, :N], activation, target, engine="empirical",
-                                               data=datasets[n], steps=int(record.max()), record_steps=record,
-                                               **common).particles
     params = dict(eta=eta, lam=lam, tau=tau, seed=seed, t_inf=t_inf, window=window, snapshots=len(late),
-                  N_ref=N_ref, R=R, activation=get_activation(activation).name)
-    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, population, empirical, params)
-
-
-def inner(theta1, theta2, activation):
-    r""":math:`E_x[f_1 f_2]` exactly (``dynamics.function_inner``, blocked): NumPy array (R,)."""
-    with torch.no_grad():
-        return function_inner(theta1, theta2.to(theta1), activation).cpu().numpy()
+                  N_ref=N_ref, R=R, activation=act.name)
+    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params)
 
 
 def distance2(theta1, theta2, activation):
@@ -136,13 +126,11 @@ def distance2(theta1, theta2, activation):
 
 
 def residual(theta, activation, target):
-    r""":math:`\lVert f_\theta - f^*\rVert^2 = \langle f,f\rangle - 2\frac1N\sum_i a_i E[\sigma(w_i\cdot x) f^*(x)]
-    + E f^{*2}`, exact: NumPy array (R,)."""
-    a, W = split(theta)
+    r""":math:`\lVert f_\theta - f^*\rVert^2`, exact: twice the population risk
+    :math:`\frac12 E(f_\theta - f^*)^2` of ``dynamics.population_risk``. NumPy array (R,)."""
+    target = target.to(theta.device, theta.dtype)
     with torch.no_grad():
-        target = target.to(theta.device, theta.dtype)
-        linear = (a * target.cross(activation, W)).mean(-1).cpu().numpy()
-        return inner(theta, theta, activation) - 2 * linear + float(target.norm2())
+        return (2 * population_risk(theta, get_activation(activation), target)).cpu().numpy()
 
 
 def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
@@ -150,6 +138,7 @@ def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
     statistical :math:`\lVert\hat f - f^N_t\rVert^2`, chaos :math:`\lVert f^N_t - f_t\rVert^2`, optimization
     :math:`\lVert f_t - f_\infty\rVert^2`, residual :math:`\lVert f_\infty - f^*\rVert^2`, total
     :math:`\lVert\hat f - f^*\rVert^2` (computed directly, not from the components)."""
+    activation = get_activation(activation)
     return dict(statistical=distance2(theta_hat, theta_pop, activation),
                 chaos=distance2(theta_pop, theta_ref, activation),
                 optimization=distance2(theta_ref, theta_inf, activation),
@@ -170,6 +159,7 @@ def with_bounds(frame):
 
 def decomposition_table(chain, activation, target, pairs=None):
     """Long table, one row per replica, (n, N) pair and recorded time, of the components, total and bounds."""
+    activation = get_activation(activation)
     pairs = list(chain.empirical) if pairs is None else [(int(n), int(N)) for n, N in pairs]
     res = residual(chain.long_time, activation, target)
     rows = []
@@ -188,6 +178,7 @@ def decomposition_table(chain, activation, target, pairs=None):
 
 def chaos_table(chain, activation):
     """Long table (replica, N, t, chaos) of :math:`\\lVert f^N_t - f_t\\rVert^2` for every simulated N."""
+    activation = get_activation(activation)
     rows = []
     for N, particles in chain.population.items():
         for k, t in enumerate(chain.times):
@@ -198,6 +189,7 @@ def chaos_table(chain, activation):
 
 def optimization_table(chain, activation):
     """Long table (replica, t, optimization) of :math:`\\lVert f_t - f_\\infty\\rVert^2` at every recorded time."""
+    activation = get_activation(activation)
     rows = []
     for k, t in enumerate(chain.times):
         values = distance2(chain.reference[k], chain.long_time, activation)
@@ -287,7 +279,5 @@ def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
     def rate(sample):
         return -float(np.polyfit(times, np.log(sample.mean(0)), 1)[0])
 
-    rng = np.random.default_rng(seed)
-    boot = [rate(values[rng.integers(0, len(values), len(values))]) for _ in range(int(n_boot))]
-    tail = 50 * (1 - level)
-    return dict(rate=rate(values), rate_lo=float(np.percentile(boot, tail)), rate_hi=float(np.percentile(boot, 100 - tail)))
+    value, lo, hi = bootstrap(values, rate, n_boot=n_boot, level=level, seed=seed)
+    return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))

@@ -25,8 +25,8 @@ import numpy as np
 import torch
 
 from ..engine.activations import get_activation
-from ..engine.kernels import gaussian_kernel
-from .symmetry import canonicalize, homogeneity_degree, matched_distance
+from ..engine.dynamics import function_inner
+from .symmetry import canonicalize, homogeneity_degree, matched_distance, particles_from_atoms
 
 
 def _check_atoms(a, W):
@@ -37,18 +37,19 @@ def _check_atoms(a, W):
 
 
 def l2_distance2(activation, a1, W1, a2, W2):
-    r"""Exact :math:`E_x(f_{\mu_1}(x) - f_{\mu_2}(x))^2` from the Gaussian kernel (closed forms / Hermite series)."""
+    r"""Exact :math:`E_x(f_{\mu_1}(x) - f_{\mu_2}(x))^2`: :func:`realization_norm2` of the signed measure
+    :math:`\mu_1 - \mu_2` (atoms of both, weights a1 and −a2)."""
     _check_atoms(a1, W1)
     _check_atoms(a2, W2)
-    a = torch.cat([a1, -a2], dim=-1)
-    W = torch.cat([W1, W2], dim=-2)
-    return (a[..., None, :] @ gaussian_kernel(activation, W, W) @ a[..., :, None])[..., 0, 0]
+    return realization_norm2(activation, torch.cat([a1, -a2], dim=-1), torch.cat([W1, W2], dim=-2))
 
 
 def realization_norm2(activation, a, W):
-    r""":math:`E_x f_\mu(x)^2`."""
+    r""":math:`E_x f_\mu(x)^2 = \sum_{ij} a_i a_j K(w_i, w_j)`, exact: ``dynamics.function_inner`` of the particles
+    that realize μ (``symmetry.particles_from_atoms``)."""
     _check_atoms(a, W)
-    return (a[..., None, :] @ gaussian_kernel(activation, W, W) @ a[..., :, None])[..., 0, 0]
+    theta = particles_from_atoms(a, W)
+    return function_inner(theta, theta, get_activation(activation))
 
 
 def monte_carlo_distance2(activation, a1, W1, a2, W2, n, generator):
@@ -229,6 +230,7 @@ def variety_depth(activation, S, d, D_max, generator, points=2, unit_norm=False,
     """D*_var: the smallest D ≤ D_max with Jacobian rank of Φ_D = S(1+d) − symmetry dimension at every point
     (the scan stops there). Singular values count above rtol × the largest singular value of the depth-D_max
     Jacobian at the same point (Φ_D is a sub-vector of Φ_{D_max}, so this is one scale for all depths)."""
+    activation = get_activation(activation)
     target = S * (1 + d) - symmetry_dimension(activation, S, unit_norm)
     atoms = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(points)]
     scales = [float(torch.linalg.matrix_norm(moment_jacobian(activation, a, W, D_max, unit_norm), ord=2))
@@ -415,6 +417,16 @@ class OrbitDepth:
     converged: tuple
     outside: tuple
     searches: tuple              # per depth, the FibreSearch objects of every instance and round
+
+    def separation(self, variety_depth):
+        """How D*_orb exceeds D*_var = ``variety_depth``: "strict" when D*_orb > D*_var and every depth
+        D*_var ≤ D < D*_orb was scanned and refuted, "open" when one of them was undecided or not scanned, "none"
+        when D*_orb ≤ D*_var or D*_orb is infinite."""
+        if not (math.isfinite(self.depth) and self.depth > variety_depth):
+            return "none"
+        between = [s for D, s in zip(self.depths, self.status) if variety_depth <= D < self.depth]
+        scanned = len(between) == self.depth - variety_depth
+        return "strict" if scanned and set(between) == {"refuted"} else "open"
 
 
 def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, unit_norm=False, D_min=1,

@@ -25,6 +25,7 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import simulate, split
+from .statistics import loglog_slope
 
 PARAMETRIZATIONS = ("mup", "ntk", "sp")
 QUANTITIES = ("feature", "feature_update", "output", "output_update")
@@ -133,6 +134,7 @@ def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, s
     feature = mean|w_i·x_j|, feature_update = mean|(w_i(t) − w_i(0))·x_j|, output = mean|f_t(x_j)| and
     output_update = mean|f_t(x_j) − f_0(x_j)| (means over neurons i and inputs j; updates are 0 at t = 0).
     """
+    activation = get_activation(activation)
     steps = _positive_integer("steps", steps)
     widths = [_positive_integer("widths", N) for N in widths]
     if not widths or not list(seeds):
@@ -155,16 +157,6 @@ def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, s
                     values = (h.abs().mean(), (h - h0).abs().mean(), f.abs().mean(), (f - f0).abs().mean())
                 rows += [(parametrization, N, int(seed), t, q, float(v)) for q, v in zip(QUANTITIES, values)]
     return pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"])
-
-
-def loglog_slope(x, y):
-    """Least-squares slope of log y against log x (positive x and y; at least two distinct x)."""
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
-        raise ValueError("x: need two 1-D arrays of equal length with at least two distinct x")
-    if not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))):
-        raise ValueError("y: log-log fit needs positive finite values")
-    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
 
 
 def width_slopes(check):

@@ -52,6 +52,13 @@ def atoms_from_particles(theta):
     return theta[:, 0] / theta.shape[0], theta[:, 1:]
 
 
+def particles_from_atoms(a, W):
+    r"""The particle cloud θ (..., S, 1+d) with θ_j = (S a_j, w_j), whose mean-field network
+    :math:`\frac1S\sum_j (S a_j)\sigma(w_j\cdot x)` is the atomic measure's :math:`\sum_j a_j\sigma(w_j\cdot x)`
+    (the inverse of :func:`atoms_from_particles`)."""
+    return torch.cat([W.shape[-2] * a[..., None], W], dim=-1)
+
+
 def _check_atoms(a, W):
     if W.ndim != 2:
         raise ValueError(f"W: need shape (S, d), got {tuple(W.shape)}")
@@ -93,7 +100,7 @@ def permute(a, W, order):
     return a[order], W[order]
 
 
-def split(a, W, index, fractions):
+def split_atom(a, W, index, fractions):
     """Atom ``index`` replaced by pieces with weights a_index · fractions (fractions sum to 1, any signs)."""
     _check_atoms(a, W)
     fractions = torch.as_tensor(fractions, dtype=a.dtype, device=a.device)
@@ -181,7 +188,7 @@ def random_symmetry(activation, a, W, generator, steps=4):
             pieces = 2 + int(torch.randint(2, (1,), generator=generator))
             raw = torch.randn(pieces, generator=generator, **opts)
             fractions = torch.cat([raw[:-1], (1 - raw[:-1].sum()).reshape(1)])
-            a, W = split(a, W, index, fractions)
+            a, W = split_atom(a, W, index, fractions)
         elif name == "inactive":
             W_new = torch.randn(1 + int(torch.randint(2, (1,), generator=generator)), d, generator=generator, **opts)
             a, W = add_inactive(a, W, W_new, cancelling=bool(torch.randint(2, (1,), generator=generator)))
@@ -223,9 +230,9 @@ def _hemisphere_sign(X, tol):
     return torch.where(lead < -tol, -1.0, 1.0).to(X.dtype)
 
 
-def _exact_cdist(X, Y):
-    """Pairwise Euclidean distances from differences (torch.cdist's matrix-product shortcut for many rows loses
-    ~1e-8 relative accuracy to cancellation, which would split equal atoms)."""
+def pairwise_distances(X, Y):
+    """Pairwise Euclidean distances |x_i − y_j| (..., n, m) from differences (torch.cdist's matrix-product shortcut
+    for many rows loses ~1e-8 relative accuracy to cancellation, which would split equal atoms)."""
     return torch.cdist(X, Y, compute_mode="donot_use_mm_for_euclid_dist")
 
 
@@ -234,7 +241,7 @@ def _single_linkage(X, tol):
     n = X.shape[0]
     if n == 0:
         return np.zeros(0, dtype=int)
-    close = (_exact_cdist(X, X) <= tol).cpu().numpy()
+    close = (pairwise_distances(X, X) <= tol).cpu().numpy()
     labels = -np.ones(n, dtype=int)
     current = 0
     for start in range(n):
@@ -318,7 +325,7 @@ def matched_distance(form1, form2):
     n, m = A1.numel(), A2.numel()
     cost = np.zeros((n + m, n + m))
     if n and m:
-        pair = (A1[:, None] - A2[None, :]).abs() + _exact_cdist(X1, X2)
+        pair = (A1[:, None] - A2[None, :]).abs() + pairwise_distances(X1, X2)
         cost[:n, :m] = pair.detach().cpu().numpy()
     cost[:n, m:] = np.abs(A1.detach().cpu().numpy())[:, None]
     cost[n:, :m] = np.abs(A2.detach().cpu().numpy())[None, :]

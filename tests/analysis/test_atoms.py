@@ -112,6 +112,16 @@ def test_orbit_distance_is_sign_invariant():
     assert orbit_distances("relu", W)[0, 1] == pytest.approx(2 * np.sqrt(5))
 
 
+def test_orbit_distances_are_exact_for_equal_and_opposite_positions():
+    # a matrix-product shortcut |w|² + |w'|² − 2w·w' leaves ~1e-8 between equal rows of norm ~1e3
+    W = np.array([[1e3, 2e3 / 3, 1 / 7], [1e3, 2e3 / 3, 1 / 7], [-1e3, -2e3 / 3, -1 / 7], [0.3, -0.1, 2.0]])
+    D = orbit_distances("tanh", W)
+    assert D[0, 1] == D[0, 2] == D[1, 2] == 0.0 and np.all(np.diag(D) == 0.0)
+    expected = np.minimum(np.linalg.norm(W[:, None] - W[None], axis=-1), np.linalg.norm(W[:, None] + W[None], axis=-1))
+    np.testing.assert_allclose(D, expected, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(orbit_distances("relu", W), np.linalg.norm(W[:, None] - W[None], axis=-1), rtol=1e-15)
+
+
 def test_matching_counts_the_unmatched():
     U = np.array([[1.0, 0.0], [0.0, 1.0]])
     positions = np.array([[0.0, -2.0], [1.0, 0.1], [0.7, 0.7]])

@@ -6,7 +6,7 @@ import torch
 
 from companion.engine.activations import get_activation
 from companion.analysis.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
-                              index_dimension, polynomial_tail, single_index, sparsity_bound, spread_lines,
+                              index_dimension, polynomial_tail, single_index, sparsity_bound, spread_lines, supports,
                               teacher_network)
 from companion.engine.targets import ridge_target, teacher
 
@@ -107,3 +107,20 @@ def test_bad_inputs_raise():
         spread_lines(7, 3)
     with pytest.raises(ValueError, match="r"):
         atom_bound(2, 0)
+
+
+@pytest.mark.parametrize("activation, gauss, sphere, closed", [
+    # z² = h_0 + √2 h_2; on the sphere 3t² = P_0 + 2 P_2
+    ("quadratic", {0, 2}, {0, 2}, True),
+    # h_3 alone; on the sphere h_3(√3 t) = (3/√2)(t³ − t) = (3/√2)(2/5)(P_3 − P_1): degree 1 appears
+    ("he3", {3}, {1, 3}, False),
+    # ReLU: degrees 0, 1 and the even ones, both ways (max(t, 0) has no odd Legendre term beyond P_1)
+    ("relu", {0, 1, 2, 4, 6}, {0, 1, 2, 4, 6}, True),
+    # erf is odd and not a polynomial: every odd degree
+    ("erf", {1, 3, 5}, {1, 3, 5}, True),
+])
+def test_supports_by_hand(activation, gauss, sphere, closed):
+    on_gauss, on_sphere, is_closed = supports(activation, 6)
+    assert set(np.nonzero(on_gauss)[0]) == gauss
+    assert set(np.nonzero(on_sphere)[0]) == sphere
+    assert is_closed is closed

@@ -47,9 +47,8 @@ def test_nested_function_error_at_time_zero_is_the_iid_line():
     assert error == pytest.approx((1 / N - 1 / N_ref) * variance, rel=0.15)
 
 
-def test_power_law_and_nested_rate_fits():
+def test_nested_rate_fit():
     N = np.array([8.0, 16, 32, 64])
-    assert coupling.fit_power_law(N, 3 * N ** -1.5) == pytest.approx((-1.5, np.log(3)))
     N_ref, C = 256, 0.7
     rng = np.random.default_rng(0)
     errors = C * (1 / N - 1 / N_ref) * np.exp(0.1 * rng.standard_normal((40, N.size)))
@@ -61,8 +60,6 @@ def test_power_law_and_nested_rate_fits():
     np.testing.assert_allclose(coupling.effective_size([8, 16], 16 * 4), [64 / 7, 64 / 3])
     with pytest.raises(ValueError, match="N"):
         coupling.effective_size([8, 64], 64)
-    with pytest.raises(ValueError, match="y"):
-        coupling.fit_power_law([1.0, 2.0], [1.0, -1.0])
 
 
 def test_bootstrap_mean_interval():
@@ -106,3 +103,32 @@ def test_common_rate_shares_one_slope_across_times():
     assert coupling.fit_common_rate(N, steeper, N_ref)["slope"] < -1.3
     with pytest.raises(ValueError, match="errors"):
         coupling.fit_common_rate(N, errors[0], N_ref)
+
+
+def test_coupled_run_is_the_reference_and_its_nested_systems():
+    target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64))
+    data = (torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+            torch.randn(2, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
+    run = coupling.coupled_run(activation="erf", target=target, R=2, N_ref=16, d=2, sizes=[4, 8], init_seed=(0, 2),
+                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05, scale=0.5,
+                               reference_steps=10, reference_record_steps=[0, 6, 10], datasets={16: data},
+                               pairs=[(16, 4)])
+    theta0 = init_particles("gaussian", 2, 16, 2, scale=0.5, rng=np.random.default_rng(np.random.SeedSequence([0, 2])))
+    common = dict(eta=0.1, lam=0.5, tau=0.05, seed=5, progress=False)
+    reference = simulate(theta0, "erf", target, steps=10, record_steps=[0, 6, 10], **common)
+    torch.testing.assert_close(run.reference.particles, reference.particles, rtol=0, atol=0)
+    nested = dict(steps=6, record_steps=[0, 3, 6], noise_width=16, **common)
+    for N in (4, 8):
+        alone = simulate(theta0[:, :N], "erf", target, **nested).particles
+        torch.testing.assert_close(run.population[N], alone, rtol=0, atol=0)
+    empirical = simulate(theta0[:, :4], "erf", target, engine="empirical", data=data, **nested).particles
+    torch.testing.assert_close(run.empirical[(16, 4)], empirical, rtol=0, atol=0)
+    # synchronous coupling: the same start, then apart once the reference feels its other particles
+    errors = coupling.coupling_error(run.population[4][[0, 2]], run.reference.particles[:2])  # steps 0 and 6
+    assert np.all(errors[0] == 0) and np.all(errors[1] > 0)
+    common = dict(activation="erf", target=target, R=2, N_ref=16, d=2, init_seed=0, seed=0, eta=0.1, steps=1,
+                  record_steps=[1])
+    with pytest.raises(ValueError, match="sizes"):
+        coupling.coupled_run(sizes=[32], **common)
+    with pytest.raises(ValueError, match="pairs"):
+        coupling.coupled_run(sizes=[4], pairs=[(16, 4)], **common)

@@ -89,15 +89,18 @@ def test_chaos_at_time_zero_is_the_iid_variance_over_effective_size():
 
 
 def test_optimization_term_is_zero_at_t_inf_and_at_a_stationary_point(head):
-    theta0 = init_particles("gaussian", 2, 8, D, scale=0.5, rng=8)
-    chain = dec.simulate_chain(theta0, "erf", head, N_values=[2], datasets={}, pairs=[], eta=0.1, times=[0.5, 2.0],
-                               t_inf=2.0, window=1.0, lam=0.1, tau=0.01, snapshots=1)
+    chain = dec.simulate_chain("erf", head, R=2, N_ref=8, d=D, init_seed=8, scale=0.5, N_values=[2], datasets={},
+                               pairs=[], eta=0.1, times=[0.5, 2.0], t_inf=2.0, window=1.0, lam=0.1, tau=0.01,
+                               snapshots=1)
     assert dec.optimization_table(chain, "erf").query("t == 2.0")["optimization"].abs().max() < 1e-12
-    # started at the teacher with lambda = tau = 0, every member of the chain stays at f*
-    still = dec.simulate_chain(teacher_particles(head).repeat(1, 2, 1), "erf", head, N_values=[2], datasets={},
-                               pairs=[], eta=0.1, times=[0.5, 1.0], t_inf=2.0, window=1.0, lam=0.0, tau=0.0)
+    # every particle at the one neuron (b, u) of a teacher, with lambda = tau = 0: every member stays at f*
+    single = teacher_network("erf", 1, D, weights=0.8, scale=1.5)
+    neuron = torch.cat([single.b, single.U[0]])[None]
+    still = dec.simulate_chain("erf", single, R=1, N_ref=4, d=D, init_seed=0, family="atomic", atoms=neuron,
+                               N_values=[2], datasets={}, pairs=[], eta=0.1, times=[0.5, 1.0], t_inf=2.0, window=1.0,
+                               lam=0.0, tau=0.0)
     assert dec.optimization_table(still, "erf")["optimization"].abs().max() < 1e-12
-    assert dec.residual(still.long_time, "erf", head)[0] < 1e-12
+    assert dec.residual(still.long_time, "erf", single)[0] < 1e-12
 
 
 def random_case(seed):
@@ -105,12 +108,12 @@ def random_case(seed):
     target = teacher_network("erf", int(rng.integers(1, 3)), D, weights=torch.tensor(rng.normal(size=1)),
                              scale=float(rng.uniform(0.5, 2)))
     N_ref, N, n = 16, int(rng.integers(1, 8)), int(rng.integers(8, 64))
-    theta0 = init_particles(str(rng.choice(["gaussian", "laplace", "student_t"])), 2, N_ref, D,
-                            scale=float(rng.uniform(0.2, 2)), rng=seed)
+    cloud = dict(family=str(rng.choice(["gaussian", "laplace", "student_t"])), R=2, N_ref=N_ref, d=D,
+                 scale=float(rng.uniform(0.2, 2)), init_seed=seed)
     data = dec.replica_datasets(target, 2, n, float(rng.uniform(0, 0.5)), torch.Generator().manual_seed(seed))
-    chain = dec.simulate_chain(theta0, "erf", target, N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
+    chain = dec.simulate_chain("erf", target, N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
                                times=[0.1, 0.5, 1.0], t_inf=2.0, window=1.0, lam=float(rng.uniform(0, 0.5)),
-                               tau=float(rng.uniform(0, 0.05)), seed=seed, snapshots=3)
+                               tau=float(rng.uniform(0, 0.05)), seed=seed, snapshots=3, **cloud)
     return chain, target
 
 
@@ -185,14 +188,14 @@ def test_window_steps():
 
 
 def test_bad_input_names_the_parameter(head):
-    theta0 = init_particles("gaussian", 2, 8, D, rng=0)
-    common = dict(datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5, lam=0.1, tau=0.0)
+    common = dict(R=2, N_ref=8, d=D, init_seed=0, datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5,
+                  lam=0.1, tau=0.0)
     with pytest.raises(ValueError, match="times"):
-        dec.simulate_chain(theta0, "erf", head, N_values=[2], **{**common, "times": [0.55]})
+        dec.simulate_chain("erf", head, N_values=[2], **{**common, "times": [0.55]})
     with pytest.raises(ValueError, match="N_values"):
-        dec.simulate_chain(theta0, "erf", head, N_values=[8], **common)
+        dec.simulate_chain("erf", head, N_values=[8], **common)
     with pytest.raises(ValueError, match="pairs"):
-        dec.simulate_chain(theta0, "erf", head, N_values=[2], **{**common, "pairs": [(16, 2)]})
+        dec.simulate_chain("erf", head, N_values=[2], **{**common, "pairs": [(16, 2)]})
     with pytest.raises(ValueError, match="window"):
         dec.window_steps(1.0, 2.0, 0.1, 3)
     with pytest.raises(ValueError, match="direction"):
@@ -200,6 +203,6 @@ def test_bad_input_names_the_parameter(head):
     with pytest.raises(ValueError, match="rate"):
         dec.geometric_profile(1.5, [3])
     with pytest.raises(ValueError, match="K"):
-        dec.degree_errors(theta0, "erf", head, 0)
+        dec.degree_errors(init_particles("gaussian", 2, 8, D, rng=0), "erf", head, 0)
     with pytest.raises(ValueError, match="values"):
         dec.fit_exponential_decay([0, 1], np.ones((1, 2)))

@@ -5,7 +5,11 @@ import pytest
 import torch
 
 from companion.engine.activations import get_activation
-from companion.analysis.identifiability import (catalecticant, fibre_search, gaussian_mixture_moments, l2_distance2, levenberg_marquardt,
+from companion.analysis.symmetry import atoms_from_particles, particles_from_atoms
+from companion.engine.dynamics import function_distance2
+from companion.engine.kernels import gaussian_kernel
+from companion.analysis.identifiability import (OrbitDepth, catalecticant, fibre_search, gaussian_mixture_moments,
+                                       l2_distance2, levenberg_marquardt,
                                        moment_jacobian, moment_map, moment_map_and_jacobian, moment_tensors,
                                        monte_carlo_distance2, multi_indices, numerical_rank, orbit_depth, pack,
                                        pearson_fibre, random_atoms, raw_moment, realization_norm2, symmetric_power,
@@ -46,6 +50,20 @@ def test_l2_distance_matches_the_moment_series_and_monte_carlo_for_erf():
     mean, err = monte_carlo_distance2("erf", a1, W1, a2, W2, 200_000, g)
     assert abs(mean - exact) < 5 * err
     assert float(realization_norm2("erf", a1, W1)) == pytest.approx(float(l2_distance2("erf", a1, W1, a1[:0], W1[:0])))
+
+
+@pytest.mark.parametrize("act", ["erf", "relu", "he3"])
+def test_atomic_l2_geometry_is_the_networks_one(act):
+    """An atomic measure and the particle cloud (S a_j, w_j) are one function: the same norms and distances."""
+    g = gen(4)
+    a1, W1 = random_atoms(3, 2, g)
+    a2, W2 = random_atoms(5, 2, g)
+    theta1, theta2 = particles_from_atoms(a1, W1), particles_from_atoms(a2, W2)
+    torch.testing.assert_close(atoms_from_particles(theta1)[0], a1, rtol=1e-15, atol=0)
+    assert float(realization_norm2(act, a1, W1)) == pytest.approx(float(a1 @ gaussian_kernel(act, W1, W1) @ a1),
+                                                                 rel=1e-13)
+    assert float(l2_distance2(act, a1, W1, a2, W2)) == pytest.approx(
+        float(function_distance2(theta1[None], theta2[None], act)[0]), rel=1e-12)
 
 
 def test_symmetric_power_stores_the_frobenius_norm_and_the_entries():
@@ -172,3 +190,23 @@ def test_he6_sextic_of_rank_nine_has_a_second_real_decomposition_on_its_cubic():
     gap = moment_map("he6", a, W, 6, True) - moment_map("he6", a2, W2, 6, True)
     assert float(gap.norm()) < 1e-9 * float(moment_map("he6", a, W, 6, True).norm())
     assert abs(float(l2_distance2("he6", a, W, a2, W2))) < 1e-9 * float(realization_norm2("he6", a, W))
+
+
+def orbit_result(depths, status):
+    """An OrbitDepth with the given statuses per depth (search totals left empty)."""
+    confirmed = [D for D, s in zip(depths, status) if s == "confirmed"]
+    return OrbitDepth(depth=confirmed[0] if confirmed else math.inf, depths=tuple(depths), status=tuple(status),
+                      restarts=(), converged=(), outside=(), searches=())
+
+
+@pytest.mark.parametrize("depths, status, D_var, expected", [
+    ((1, 2, 3, 4), ("refuted", "refuted", "refuted", "confirmed"), 2, "strict"),      # D = 2, 3 refuted
+    ((1, 2, 3, 4), ("refuted", "undecided", "refuted", "confirmed"), 2, "open"),     # D = 2 undecided
+    ((1, 2, 3), ("undecided", "refuted", "confirmed"), 2, "strict"),                 # below D*_var does not count
+    ((3, 4), ("refuted", "confirmed"), 2, "open"),                                   # D = 2 never scanned
+    ((1, 2), ("refuted", "confirmed"), 2, "none"),                                   # D*_orb = D*_var
+    ((1, 2, 3), ("refuted", "refuted", "refuted"), 2, "none"),                       # D*_orb = inf
+    ((1, 2), ("refuted", "confirmed"), math.inf, "none"),
+])
+def test_separation_of_the_orbit_depth_from_the_variety_depth(depths, status, D_var, expected):
+    assert orbit_result(depths, status).separation(D_var) == expected

@@ -148,3 +148,14 @@ def test_ou_variance_matches_the_data_free_engine():
     estimate = moments.estimate_w_star(run.particles[-1], "subgaussian").w_star
     assert estimate == pytest.approx(moments.ou_w_star(np.full(3, 0.64), eta, lam, tau, [40])[0], rel=0.15)
     assert torch.isfinite(run.particles).all()
+
+
+def test_moment_families_are_the_engines_initial_laws():
+    """One definition: every family of init_particles but the atomic one, which has no law to take moments of."""
+    from companion.engine import init
+    assert moments.FAMILIES == tuple(family for family in init.FAMILIES if family != "atomic")
+    for family in moments.FAMILIES:
+        init.init_particles(family, 1, 2, 1, rng=0)
+        assert moments.w_star_closed_form(family, "subgaussian", [1.0, 1.0]) >= 0
+    with pytest.raises(ValueError, match="family"):
+        moments.w_star_closed_form("atomic", "subgaussian", [1.0, 1.0])

@@ -5,13 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from companion.engine.dynamics import network
 from companion.engine.init import init_particles
 from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, TwoLayerNetwork, coordinate_check,
-                                        engine_step, initial_network, loglog_slope, mup_sgd_step,
+                                        engine_step, initial_network, mup_sgd_step,
                                         relative_step_error, scaling, width_slopes)
 from companion.engine.targets import sample_data, teacher
 
@@ -140,22 +138,6 @@ def test_coordinate_check_rejects_bad_input(data):
         coordinate_check("mup", [16], [0], X, y[:-1], "erf", 0.5)
     with pytest.raises(ValueError, match="parametrization"):
         coordinate_check("lazy", [16], [0], X, y, "erf", 0.5)
-
-
-@settings(max_examples=30, deadline=None)
-@given(exponent=st.floats(-2, 2), constant=st.floats(0.01, 100))
-def test_loglog_slope_recovers_power_laws(exponent, constant):
-    x = np.array([16.0, 64.0, 256.0, 1024.0])
-    assert loglog_slope(x, constant * x**exponent) == pytest.approx(exponent, abs=1e-9)
-
-
-@pytest.mark.parametrize("x, y, parameter", [
-    ([1.0, 1.0], [1.0, 2.0], "x"), ([1.0, 2.0], [1.0], "x"), ([1.0, 2.0], [0.0, 1.0], "y"),
-    ([1.0, 2.0], [1.0, float("inf")], "y"),
-])
-def test_loglog_slope_rejects_bad_input(x, y, parameter):
-    with pytest.raises(ValueError, match=parameter):
-        loglog_slope(x, y)
 
 
 def test_width_slopes_fit_seed_means_and_skip_updates_at_start():

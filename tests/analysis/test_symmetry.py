@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from companion.engine.kernels import gaussian_kernel
 from companion.analysis.symmetry import (add_inactive, antipodal_flip, atoms_from_particles, canonicalize,
                                 homogeneity_degree, matched_distance, merge_atoms, permute, quadratic_eigen_atoms,
-                                random_symmetry, rescale, sign_flip, split, symmetry_names)
+                                random_symmetry, rescale, sign_flip, split_atom, symmetry_names)
 
 ACTS = ("relu", "tanh", "erf", "gelu", "quadratic", "he3")
 
@@ -91,7 +91,7 @@ def test_transforms_reject_what_the_activation_does_not_allow():
     with pytest.raises(ValueError, match="subset"):
         antipodal_flip("relu", a, W, [0, 1])
     with pytest.raises(ValueError, match="fractions"):
-        split(a, W, 0, [0.5, 0.4])
+        split_atom(a, W, 0, [0.5, 0.4])
     with pytest.raises(ValueError, match="order"):
         permute(a, W, [0, 0, 1])
     with pytest.raises(ValueError, match="scales"):
@@ -128,7 +128,7 @@ def test_many_equal_atoms_merge_exactly():
         g = torch.Generator().manual_seed(seed)
         a = torch.randn(1, generator=g, dtype=torch.float64)
         W = 3 * torch.randn(1, 3, generator=g, dtype=torch.float64)
-        pieces_a, pieces_W = split(a, W, 0, torch.full((40,), 1 / 40, dtype=torch.float64))
+        pieces_a, pieces_W = split_atom(a, W, 0, torch.full((40,), 1 / 40, dtype=torch.float64))
         form = canonicalize("gelu", pieces_a, pieces_W)
         assert form.n_atoms == 1 and float(form.weights[0]) == pytest.approx(float(a[0]), rel=1e-14)
 

@@ -1,0 +1,54 @@
+r"""Statistics over replicas: the percentile bootstrap and the least-squares log–log fit with its interval.
+
+Replicas are independent runs stacked along one axis. Runs that share replicas (coupled systems, several times of
+one run) are resampled jointly: one draw of replica indices per resample serves every other axis.
+
+- :func:`bootstrap`: a statistic T of the replicas and its percentile interval, the (50(1 − level),
+  50(1 + level)) percentiles of T over ``n_boot`` resamples of the R replicas with replacement;
+- :func:`loglog_fit`: least squares of :math:`\log y = c + p\log x`, i.e. :math:`y \approx e^c x^p`;
+- :func:`replica_loglog_fit`: p for the replica mean :math:`\bar y(x)`, with its bootstrap interval.
+"""
+import numpy as np
+
+
+def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
+    """Percentile bootstrap over the replicas along ``axis`` of ``values``: (T(values), lo, hi), where ``statistic``
+    T maps an array of the same shape to a number or an array and lo, hi are percentiles of T over the resamples
+    (resample b takes the replicas ``rng.integers(0, R, R)`` of ``numpy.random.default_rng(seed)``, b = 1..n_boot)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim <= axis or values.shape[axis] < 2:
+        raise ValueError(f"values: need at least 2 replicas along axis {axis}")
+    if not 0 < level < 1:
+        raise ValueError(f"level: need 0 < level < 1, got {level}")
+    R = values.shape[axis]
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, R, size=(int(n_boot), R))
+    boot = np.array([statistic(np.take(values, i, axis=axis)) for i in idx])
+    tail = 50 * (1 - level)
+    return statistic(values), np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
+
+
+def loglog_fit(x, y):
+    """Least-squares line through (log x, log y): (slope, intercept), y ≈ exp(intercept)·x^slope (positive finite
+    x and y; at least two distinct x)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
+        raise ValueError("x: need two 1-D arrays of equal length with at least two distinct x")
+    if not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))):
+        raise ValueError("y: log-log fit needs positive finite values")
+    slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
+    return float(slope), float(intercept)
+
+
+def loglog_slope(x, y):
+    """The slope of :func:`loglog_fit`."""
+    return loglog_fit(x, y)[0]
+
+
+def replica_loglog_fit(x, values, n_boot=2000, level=0.9, seed=0):
+    r"""Log–log slope of the replica mean :math:`\bar y(x)` of ``values`` (R, len(x)) against x, with the percentile
+    bootstrap interval over replicas (jointly over x: the runs at different x share replicas).
+    Returns (slope, lo, hi) as floats."""
+    slope, lo, hi = bootstrap(values, lambda sample: loglog_slope(x, sample.mean(0)), n_boot=n_boot, level=level,
+                              seed=seed)
+    return slope, float(lo), float(hi)
