@@ -8,10 +8,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.companion-installed
 PROFILE ?= standard
 NB ?=
+SCHEDULER ?=
 NOTEBOOKS := $(sort $(wildcard notebooks/$(NB)*.py))
 RUNS := $(patsubst notebooks/%.py,build/%.run,$(NOTEBOOKS))
 
-.PHONY: help setup figures test test-fast lab sync bench clean FORCE
+.PHONY: help setup figures test test-fast lab sync bench clean clean-cache-stale cache-info FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -27,12 +28,12 @@ $(STAMP): pyproject.toml postBuild | $(PY)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 
-figures: $(RUNS) ## run the notebooks (NB=02 selects, PROFILE=quick|standard|paper), then the claims table and figures/README.md
+figures: $(RUNS) ## run the notebooks (NB=02 selects, PROFILE=quick|standard|paper, SCHEDULER=tcp://host:8786 runs tasks on Dask), then the claims table and figures/README.md
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook matches notebooks/$(NB)*.py" >&2; exit 1; }
 	$(PY) -m companion.pipeline.report
 
 build/%.run: notebooks/%.py $(STAMP) FORCE
-	$(PY) -m companion.pipeline.runner $< --profile $(PROFILE)
+	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.runner $< --profile $(PROFILE)
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
@@ -51,5 +52,11 @@ bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
 
 clean: ## remove executed notebooks (build/) and the simulation cache (.cache/)
 	rm -rf build .cache
+
+clean-cache-stale: $(STAMP) ## remove cache entries that no notebook run's current keys reach
+	$(PY) -m companion.pipeline.cache clean-stale
+
+cache-info: $(STAMP) ## print the cache's size (entries, MB, stale)
+	$(PY) -m companion.pipeline.cache info
 
 FORCE:
