@@ -14,12 +14,15 @@ writes ``<run>.running.json``). An entry that no manifest names, or whose notebo
 """
 import argparse
 import hashlib
+import io
 import json
 import os
 import pickle
 import tempfile
 import warnings
 from pathlib import Path
+
+import torch
 
 from companion.pipeline import fingerprint
 from companion.pipeline.paths import NOTEBOOKS_DIR, cache_root
@@ -71,9 +74,36 @@ def atomic_write_bytes(path, data):
         raise
 
 
+def _rebuild_tensor(raw, dtype, shape, device, requires_grad):
+    """The tensor written by :class:`_CanonicalPickler`."""
+    dtype = getattr(torch, dtype)
+    flat = torch.frombuffer(bytearray(raw), dtype=dtype) if raw else torch.empty(0, dtype=dtype)
+    return flat.reshape(shape).to(device).requires_grad_(requires_grad)
+
+
+class _CanonicalPickler(pickle.Pickler):
+    """Pickles a dense torch tensor by its bytes, dtype, shape and device, so that equal values give equal files
+    (torch's own pickle names storages by memory address, and keeps the whole storage of a view)."""
+
+    def reducer_override(self, obj):
+        if type(obj) is not torch.Tensor or obj.layout != torch.strided:
+            return NotImplemented
+        flat = obj.detach().to("cpu").contiguous().reshape(-1)
+        raw = flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+        return _rebuild_tensor, (raw, str(obj.dtype).removeprefix("torch."), tuple(obj.shape), str(obj.device),
+                                 obj.requires_grad)
+
+
+def dumps(value):
+    """``value`` pickled with tensors in canonical form: equal values give equal bytes."""
+    buffer = io.BytesIO()
+    _CanonicalPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return buffer.getvalue()
+
+
 def store_entry(path, canonical, value):
-    """Write one entry: header, checksum, pickle of ``{"key": canonical, "value": value}``."""
-    payload = pickle.dumps({"key": canonical, "value": value}, protocol=pickle.HIGHEST_PROTOCOL)
+    """Write one entry: header, checksum, pickle (:func:`dumps`) of ``{"key": canonical, "value": value}``."""
+    payload = dumps({"key": canonical, "value": value})
     checksum = hashlib.sha256(payload).hexdigest().encode()
     atomic_write_bytes(path, MAGIC + checksum + b"\n" + payload)
 

@@ -298,13 +298,15 @@ def _run_on_cluster(fn, pending, settings, modules, address):
         key = f"{fn.__name__}-{hashlib.sha256(canonical.encode()).hexdigest()}"
         futures[client.submit(execute, fn, kwargs, *settings, modules, key=key, pure=False)] = canonical
     try:
-        for future in as_completed(futures):
+        for future in as_completed(list(futures), loop=client.loop):
             canonical = futures[future]
             if future.status == "error":
                 error = future.exception()
                 trace = "".join(traceback.format_tb(future.traceback()))
                 raise _failure(fn, pending[canonical], f"on the Dask cluster at {address}", error, trace) from error
-            yield canonical, future.result()
+            value = future.result()
+            future.release()  # the worker may drop it: the notebook stores it now
+            yield canonical, value
     finally:
         client.cancel([future for future in futures if not future.done()])
 
