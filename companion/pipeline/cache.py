@@ -95,10 +95,20 @@ class _CanonicalPickler(pickle.Pickler):
 
 
 def dumps(value):
-    """``value`` pickled with tensors in canonical form: equal values give equal bytes."""
-    buffer = io.BytesIO()
-    _CanonicalPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
-    return buffer.getvalue()
+    """``value`` pickled with tensors in canonical form and, unless it is self-referential, without the memo
+    (``Pickler.fast``: equal objects are written out each time, so the bytes do not depend on which of them were
+    the same object, e.g. the repeated strings of a DataFrame that travelled from a Dask worker)."""
+    for fast in (True, False):
+        buffer = io.BytesIO()
+        pickler = _CanonicalPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+        pickler.fast = fast
+        try:
+            pickler.dump(value)
+        except ValueError:  # fast mode refuses recursive structures: pickle those with the memo
+            if not fast:
+                raise
+            continue
+        return buffer.getvalue()
 
 
 def store_entry(path, canonical, value):

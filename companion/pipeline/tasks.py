@@ -33,7 +33,7 @@ notebook takes ``$COMPANION_SCHEDULER``, e.g. ``tcp://host:8786``; ``make figure
 missing tasks are submitted to that Dask scheduler through ``distributed.Client`` and gathered as they finish; each
 result is stored in the cache as soon as it arrives, so after a crash, a killed worker or a lost connection a rerun
 submits only what is missing. Workers run with the notebook's torch thread count and default dtype, and check that
-they import the same engine/analysis source as the key says (else :class:`WorkerMismatch`). A task that raises
+they import the same engine/analysis source and versions as the key says (else :class:`WorkerMismatch`). A task that raises
 fails with :class:`TaskFailed` naming the function, its arguments and the (remote) traceback.
 """
 import builtins
@@ -245,13 +245,17 @@ def task_key(fn, kwargs, *, dtype, device, inspected=None):
 # --- running -------------------------------------------------------------------------------------------------
 
 
-def execute(fn, kwargs, threads, default_dtype, modules):
+def execute(fn, kwargs, threads, default_dtype, modules, environment):
     """Run ``fn(**kwargs)`` with ``threads`` torch threads and ``default_dtype``, after checking that this process
-    imports engine/analysis source with the digests ``modules`` (the function Dask workers run)."""
+    imports engine/analysis source with the digests ``modules`` and has the versions ``environment`` (the function
+    Dask workers run; the notebook's key assumes both)."""
     differing = sorted(name for name, digest in modules.items() if fingerprint.module_digest(name) != digest)
     if differing:
         raise WorkerMismatch(f"this worker's source of {differing} differs from the notebook's: restart the "
                              "workers on the notebook's checkout")
+    if fingerprint.environment() != environment:
+        raise WorkerMismatch(f"this worker has {fingerprint.environment()}, the notebook {environment}: install "
+                             "the same pinned versions on the workers")
     saved = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(threads)
     torch.set_default_dtype(default_dtype)
@@ -280,23 +284,23 @@ def _failure(fn, kwargs, where, error, trace):
                       f"{where} traceback:\n{trace}")
 
 
-def _run_here(fn, pending, settings, modules):
+def _run_here(fn, pending, settings):
     for canonical, kwargs in pending.items():
         try:
-            value = execute(fn, kwargs, *settings, modules)
+            value = execute(fn, kwargs, *settings)
         except Exception as error:
             raise _failure(fn, kwargs, "in-process", error, traceback.format_exc()) from error
         yield canonical, value
 
 
-def _run_on_cluster(fn, pending, settings, modules, address):
+def _run_on_cluster(fn, pending, settings, address):
     from distributed import as_completed
 
     client = client_for(address)
     futures = {}
     for canonical, kwargs in pending.items():
         key = f"{fn.__name__}-{hashlib.sha256(canonical.encode()).hexdigest()}"
-        futures[client.submit(execute, fn, kwargs, *settings, modules, key=key, pure=False)] = canonical
+        futures[client.submit(execute, fn, kwargs, *settings, key=key, pure=False)] = canonical
     try:
         for future in as_completed(list(futures), loop=client.loop):
             canonical = futures[future]
@@ -338,9 +342,9 @@ def run_tasks(fn, calls, *, directory, dtype, device, scheduler=None, manifest=N
         else:
             pending[canonical] = kwargs
     if pending:
-        settings = (torch.get_num_threads(), torch.get_default_dtype())
-        stream = _run_here(fn, pending, settings, modules) if scheduler is None else \
-            _run_on_cluster(fn, pending, settings, modules, scheduler)
+        settings = (torch.get_num_threads(), torch.get_default_dtype(), modules, fingerprint.environment())
+        stream = _run_here(fn, pending, settings) if scheduler is None else \
+            _run_on_cluster(fn, pending, settings, scheduler)
         for canonical, value in stream:
             cache.store_entry(cache.entry_path(directory, canonical), canonical, value)
             values[canonical] = value

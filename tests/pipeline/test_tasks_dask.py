@@ -18,7 +18,7 @@ from distributed import LocalCluster
 
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
-from companion.pipeline import tasks
+from companion.pipeline import fingerprint, tasks
 
 ROOT = Path(__file__).resolve().parents[2]
 CPU = torch.device("cpu")
@@ -82,6 +82,19 @@ def test_cluster_gives_the_same_bits_and_cache_entries_as_in_process(cluster, tm
     assert entries(tmp_path / "here") == entries(tmp_path / "there") and len(entries(tmp_path / "here")) == 6
 
 
+def test_a_dataframe_task_gives_the_same_cache_entries_in_process_and_on_the_cluster(cluster, tmp_path):
+    from companion.analysis.parametrizations import coordinate_check
+
+    X, y = sweep(steps=1)[0]["X"], sweep(steps=1)[0]["y"]
+    calls = [dict(parametrization=p, widths=[8, 16], seeds=[0, 1], X=X, y=y, activation="erf", eta=0.5, steps=2)
+             for p in ("mup", "sp")]
+    here = tasks.run_tasks(coordinate_check, calls, directory=tmp_path / "here", dtype=torch.float64, device=CPU)
+    there = tasks.run_tasks(coordinate_check, calls, directory=tmp_path / "there", dtype=torch.float64, device=CPU,
+                            scheduler=cluster.scheduler_address)
+    assert all(a.equals(b) for a, b in zip(here, there))
+    assert entries(tmp_path / "here") == entries(tmp_path / "there") and len(entries(tmp_path / "here")) == 2
+
+
 def test_only_missing_tasks_are_submitted(cluster, tmp_path, capsys):
     calls = sweep(steps=20)
     run(calls[:4], tmp_path)
@@ -124,13 +137,18 @@ def test_a_task_raising_on_a_worker_names_the_task_its_arguments_and_the_remote_
     assert 'raise ValueError(f"width {N} diverged")' in message  # the worker's traceback
 
 
-def test_a_worker_importing_other_engine_source_is_refused(cluster, tmp_path):
+@pytest.mark.parametrize("other", ["source", "versions"])
+def test_a_worker_with_other_engine_source_or_versions_is_refused(cluster, other):
     calls = sweep(steps=2, count=1)
-    inspected = tasks.check_pure(noisy_run)
-    digests = {name: "0" * 64 for name in inspected[1]}
-    future = tasks.client_for(cluster.scheduler_address).submit(tasks.execute, noisy_run, calls[0], 1,
-                                                                torch.float64, digests, pure=False)
-    with pytest.raises(tasks.WorkerMismatch, match="restart the workers"):
+    modules = fingerprint.source_digests(tasks.check_pure(noisy_run)[1])
+    environment = fingerprint.environment()
+    if other == "source":
+        modules = {name: "0" * 64 for name in modules}
+    else:
+        environment = {**environment, "torch": "0.0"}
+    future = tasks.client_for(cluster.scheduler_address).submit(tasks.execute, noisy_run, calls[0], 1, torch.float64,
+                                                                modules, environment, pure=False)
+    with pytest.raises(tasks.WorkerMismatch, match="restart the workers" if other == "source" else "same pinned"):
         future.result()
 
 
