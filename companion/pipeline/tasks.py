@@ -24,7 +24,7 @@ recomputes; editing a plotting cell, the report or a pipeline module does not.
 
 **No hidden state.** Before its first run a task's code is inspected (:func:`check_pure`, from the global names its
 bytecode loads, nested code included): every global it reads must be a module, a builtin, a function or class
-defined in a module, or another function of the same notebook (checked in turn, its source keyed). A notebook
+defined in another module, or another function of the same notebook (checked in turn, its source keyed). A notebook
 global holding data (``X_train``, ``CONV_STEPS``), a closure or a global write raises :class:`HiddenStateError`
 naming the function and the names: pass them as arguments instead.
 
@@ -33,8 +33,8 @@ notebook takes ``$COMPANION_SCHEDULER``, e.g. ``tcp://host:8786``; ``make figure
 missing tasks are submitted to that Dask scheduler through ``distributed.Client`` and gathered as they finish; each
 result is stored in the cache as soon as it arrives, so after a crash, a killed worker or a lost connection a rerun
 submits only what is missing. Workers run with the notebook's torch thread count and default dtype, and check that
-they import the same engine/analysis source and versions as the key says (else :class:`WorkerMismatch`). A task that raises
-fails with :class:`TaskFailed` naming the function, its arguments and the (remote) traceback.
+they import the same engine/analysis source and versions as the key says (else :class:`WorkerMismatch`). A task
+that raises fails with :class:`TaskFailed` naming the function, its arguments and the (remote) traceback.
 """
 import builtins
 import dis
