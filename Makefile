@@ -21,6 +21,7 @@ BUILD ?= build
 README ?=
 ALL_NOTEBOOKS := $(sort $(wildcard $(NOTEBOOK_DIR)/[0-9]*.py))
 NB ?=
+SCHEDULER ?=
 ifeq ($(NB),)
 NOTEBOOKS := $(ALL_NOTEBOOKS)
 else
@@ -32,7 +33,7 @@ endif
 RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 CLAIMS_FAILED := 2
 
-.PHONY: help setup figures test test-fast lab sync bench clean FORCE
+.PHONY: help setup figures test test-fast lab sync bench clean clean-cache-stale cache-info FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -51,14 +52,14 @@ $(STAMP): pyproject.toml postBuild | $(PY)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 
-figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder), then the claims tables
+figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder, SCHEDULER=tcp://host:8786 runs tasks on Dask), then the claims tables
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook in $(NOTEBOOK_DIR)" >&2; exit 1; }
 	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README))
 
 # A run whose claims fail (runner status $(CLAIMS_FAILED)) has installed and recorded them: the report still runs,
 # shows them as FAIL and exits non-zero. A notebook that raises stops make here.
 $(BUILD)/%.run: $(NOTEBOOK_DIR)/%.py $(STAMP) FORCE
-	$(PY) -m companion.pipeline.runner $< --profile $(PROFILE) --figures $(FIGURES) --build $(BUILD) \
+	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.runner $< --profile $(PROFILE) --figures $(FIGURES) --build $(BUILD) \
 		|| test $$? -eq $(CLAIMS_FAILED)
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
@@ -78,5 +79,11 @@ bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
 
 clean: ## remove build/ (executed notebooks, quick and paper results) and the simulation cache (.cache/)
 	rm -rf build .cache
+
+clean-cache-stale: $(STAMP) ## remove cache entries that no notebook run's current keys reach
+	$(PY) -m companion.pipeline.cache clean-stale
+
+cache-info: $(STAMP) ## print the cache's size (entries, MB, stale)
+	$(PY) -m companion.pipeline.cache info
 
 FORCE:

@@ -102,12 +102,12 @@ CHECK_BATCH = 64
 X_check, y_check = sample_data(target, CHECK_BATCH, generator=nb.generator(1))
 print(f"batch of {CHECK_BATCH}: mean |y| = {y_check.abs().mean():.3f}")
 
-check = nb.cached(
-    {"experiment": "coordinate_check", "widths": CHECK_WIDTHS, "seeds": CHECK_SEEDS, "steps": CHECK_STEPS,
-     "eta": CHECK_ETA, "batch": CHECK_BATCH, "d": D, "activation": ACTIVATION, "base_width": BASE_WIDTH},
-    lambda: pd.concat([coordinate_check(p, CHECK_WIDTHS, [seed * 1000 + s for s in CHECK_SEEDS], X_check, y_check,
-                                        ACTIVATION, CHECK_ETA, steps=CHECK_STEPS, base_width=BASE_WIDTH)
-                       for p in PARAMETRIZATIONS], ignore_index=True))
+# One task per parametrization (nb.map: cached under a key derived from the function, the package source it reaches
+# and these arguments; run in-process or, with $COMPANION_SCHEDULER, on a Dask cluster).
+check = pd.concat(nb.map(coordinate_check, [
+    dict(parametrization=p, widths=CHECK_WIDTHS, seeds=[seed * 1000 + s for s in CHECK_SEEDS], X=X_check, y=y_check,
+         activation=ACTIVATION, eta=CHECK_ETA, steps=CHECK_STEPS, base_width=BASE_WIDTH)
+    for p in PARAMETRIZATIONS]), ignore_index=True)
 slopes = width_slopes(check)
 slopes.pivot_table(index=["parametrization", "quantity"], columns="t", values="slope").round(3)
 
@@ -272,36 +272,39 @@ X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE, gene
 CONV_RECORD = log_time_grid(CONV_STEPS)
 
 
-def train_width(N):
-    """Particles (len(CONV_RECORD), R, N, 1+d) at the steps CONV_RECORD for R = CONV_REPLICAS independent
-    initialisations of width N."""
-    theta0 = init_particles("gaussian", CONV_REPLICAS, N, D, scale=1 / np.sqrt(D), rng=nb.rng(100 + N),
-                            dtype=nb.dtype, device=nb.device)
-    run = simulate(theta0, ACTIVATION, eta=CONV_ETA, steps=CONV_STEPS, engine="empirical", data=(X_train, y_train),
-                   record_steps=CONV_RECORD)
+def train_width(N, replicas, d, activation, eta, steps, record_steps, X, y, entropy, dtype, device):
+    """Particles (len(record_steps), replicas, N, 1+d) at ``record_steps`` of full-batch μP gradient descent on
+    (X, y), for ``replicas`` independent initialisations w ~ N(0, I_d/d), a ~ N(0, 1) drawn from the seed
+    ``entropy`` (a task: every input is an argument)."""
+    theta0 = init_particles("gaussian", replicas, N, d, scale=1 / np.sqrt(d),
+                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+    run = simulate(theta0, activation, eta=eta, steps=steps, engine="empirical", data=(X, y),
+                   record_steps=record_steps)
     return run.particles
 
 
-conv_key = {"experiment": "width_convergence", "widths": CONV_WIDTHS, "reference": CONV_REFERENCE,
-            "replicas": CONV_REPLICAS, "n": CONV_N_TRAIN, "eta": CONV_ETA, "steps": CONV_STEPS,
-            "label_noise": LABEL_NOISE, "d": D, "activation": ACTIVATION}
-trained = nb.cached(conv_key, lambda: {N: train_width(N) for N in CONV_WIDTHS + [CONV_REFERENCE]})
+def replica_distances(particles, reference, activation):
+    """E_x (f_N − f_ref)² for each replica r of ``particles`` (R, N, 1+d) against ``reference`` (R, N_ref, 1+d)."""
+    return [float(function_distance2(particles[r:r + 1], reference[r:r + 1], activation))
+            for r in range(len(particles))]
 
 
-def distances_to_reference(snapshot):
-    """E_x (f_N − f_ref)² per replica at record ``snapshot`` (0: initialisation, −1: trained), one replica at a time."""
-    reference = trained[CONV_REFERENCE][snapshot]
-    rows = []
-    for N in CONV_WIDTHS:
-        for r in range(CONV_REPLICAS):
-            distance = function_distance2(trained[N][snapshot][r:r + 1], reference[r:r + 1], ACTIVATION)
-            rows.append({"width": N, "replica": r, "distance2": float(distance)})
-    return pd.DataFrame(rows)
-
-
-distances = nb.cached({**conv_key, "measure": "distance2"}, lambda: pd.concat(
-    [distances_to_reference(-1).assign(stage="trained"), distances_to_reference(0).assign(stage="initial")],
-    ignore_index=True))
+conv_params = {"experiment": "width_convergence", "widths": CONV_WIDTHS, "reference": CONV_REFERENCE,
+               "replicas": CONV_REPLICAS, "n": CONV_N_TRAIN, "eta": CONV_ETA, "steps": CONV_STEPS, "label_noise": LABEL_NOISE, "d": D, "activation": ACTIVATION}
+CONV_ALL = CONV_WIDTHS + [CONV_REFERENCE]
+trained = dict(zip(CONV_ALL, nb.map(train_width, [
+    dict(N=N, replicas=CONV_REPLICAS, d=D, activation=ACTIVATION, eta=CONV_ETA, steps=CONV_STEPS,
+         record_steps=CONV_RECORD, X=X_train, y=y_train, entropy=[nb.seed, 100 + N], dtype=nb.dtype,
+         device=nb.device) for N in CONV_ALL])))
+# Distances at the trained (−1) and initial (0) record, every width against the reference, one replica at a time.
+STAGES = {"trained": -1, "initial": 0}
+distance_calls = [(stage, N) for stage in STAGES for N in CONV_WIDTHS]
+distances = pd.DataFrame([
+    {"width": N, "replica": r, "distance2": value, "stage": stage}
+    for (stage, N), values in zip(distance_calls, nb.map(replica_distances, [
+        dict(particles=trained[N][STAGES[stage]], reference=trained[CONV_REFERENCE][STAGES[stage]],
+             activation=ACTIVATION) for stage, N in distance_calls]))
+    for r, value in enumerate(values)])
 distance_means = distances.groupby(["stage", "width"], as_index=False)["distance2"].mean()
 # At t = 0 the two networks are independent averages of i.i.d. neurons with mean-zero readout, so exactly
 # E(f_N − f_ref)² = (1/N + 1/N_ref) v with v = E[a²] E_w E_x σ(w·x)² = E_w E_x σ(w·x)² (a ~ N(0, 1)); v is a
@@ -327,12 +330,12 @@ def training_loss(N):
 
 
 losses = pd.DataFrame([{"width": N, "time": float(step * CONV_ETA), "replica": r, "training_loss": float(value)}
-                       for N in CONV_WIDTHS + [CONV_REFERENCE]
+                       for N in CONV_ALL
                        for step, row in zip(CONV_RECORD, training_loss(N)) for r, value in enumerate(row)])
 loss_means = losses.groupby(["width", "time"], as_index=False)["training_loss"].mean()
 
 fig, (ax_loss, ax_rate) = plt.subplots(1, 2, figsize=(14, 4.8))
-width_colors = dict(zip(CONV_WIDTHS + [CONV_REFERENCE], palette(len(CONV_WIDTHS) + 1)))
+width_colors = dict(zip(CONV_ALL, palette(len(CONV_WIDTHS) + 1)))
 for N, group in loss_means.groupby("width"):
     ax_loss.plot(group["time"].clip(lower=CONV_ETA / 2), group["training_loss"], color=width_colors[N],
                  lw=2.5 if N == CONV_REFERENCE else 1.2, label=f"N = {N}" + (" (reference)" if N == CONV_REFERENCE else ""))
@@ -361,7 +364,7 @@ nb.save_figure(fig, "width_convergence", data=pd.concat([distances.assign(kind="
                                                          losses.assign(kind="training_loss")], ignore_index=True),
                caption="At fixed hyperparameters the trained muP network converges as the width grows: training-loss "
                        "curves collapse and the exact squared L2 distance to a much wider network falls close to 1/N.",
-               params={**conv_key, "fitted_slope_trained": conv_slope, "fitted_slope_initial": init_slope})
+               params={**conv_params, "fitted_slope_trained": conv_slope, "fitted_slope_initial": init_slope})
 plt.show()
 
 # %% [markdown]

@@ -1,9 +1,12 @@
 """The notebooks' one entry point: profile, seeds, device, dtype, style, figures, cache and claims.
 
 A notebook starts with ``nb = setup_notebook(name, profile, seed, device)``, sizes its experiments with
-``nb.pick(quick=..., standard=..., paper=...)``, saves each figure with ``nb.save_figure``, checks each claim with
-``nb.claim`` and ends with ``nb.finish()``.
+``nb.pick(quick=..., standard=..., paper=...)``, runs its expensive work as tasks with ``nb.map(fn, calls)`` /
+``nb.run(fn, **kwargs)`` (:mod:`companion.pipeline.tasks`: derived cache keys, optional Dask scheduler from
+``$COMPANION_SCHEDULER``), saves each figure with ``nb.save_figure``, checks each claim with ``nb.claim`` and ends
+with ``nb.finish()``.
 """
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -12,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.pipeline import cache, claims, provenance
+from companion.pipeline import cache, claims, provenance, tasks
 from companion.pipeline.paths import PROFILES, cache_root, figures_root
 from companion.pipeline.style import apply_style
 
@@ -35,13 +38,21 @@ def _seed_state(seed, offset):
     return np.random.SeedSequence([seed, int(offset)])
 
 
-def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, threads=None):
+def _resolve_scheduler(scheduler):
+    scheduler = scheduler if scheduler is not None else os.environ.get("COMPANION_SCHEDULER") or None
+    if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
+        raise ValueError(f"scheduler: expected a Dask scheduler address such as 'tcp://host:8786' (or None / "
+                         f"$COMPANION_SCHEDULER unset: run in-process), got {scheduler!r}")
+    return scheduler
+
+
+def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, threads=None, scheduler=None):
     """Validate the parameters, seed Python, NumPy and torch, pick device and dtype, apply the style.
 
     ``name`` is the notebook's file stem (its figures go to ``figures/<name>/``). ``dtype`` None means float64 on
     CPU and float32 on CUDA. ``threads`` None means one intra-op thread on CPU: the particle systems are small, and
     several threads per kernel oversubscribe the cores when notebooks run in parallel (``make -j``, the tests).
-    Returns the :class:`Notebook` that the rest of the notebook works through.
+    ``scheduler`` None means ``$COMPANION_SCHEDULER`` if set, else tasks run in this process. Returns the :class:`Notebook` that the rest of the notebook works through.
     """
     from companion.pipeline.device import resolve_device
 
@@ -51,6 +62,7 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
     seed = int(seed)
+    scheduler = _resolve_scheduler(scheduler)
     resolved = resolve_device(device)
     chosen_dtype = _resolve_dtype(dtype, resolved)
     random.seed(seed)
@@ -59,8 +71,9 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
     if threads is not None or resolved.type == "cpu":
         torch.set_num_threads(1 if threads is None else int(threads))
     apply_style()
-    nb = Notebook(name=name, profile=profile, seed=seed, device=resolved, dtype=chosen_dtype)
-    print(f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}")
+    nb = Notebook(name=name, profile=profile, seed=seed, device=resolved, dtype=chosen_dtype, scheduler=scheduler)
+    print(f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}"
+          + (f" scheduler={scheduler}" if scheduler else ""))
     return nb
 
 
@@ -73,10 +86,21 @@ class Notebook:
     seed: int
     device: torch.device
     dtype: torch.dtype
+    scheduler: str = None
     started: float = field(default_factory=time.perf_counter)
     git: dict = field(default_factory=provenance.git_state)
     figures: list = field(default_factory=list)
     claims: list = field(default_factory=list)
+    manifest: cache.RunManifest = None
+
+    def __post_init__(self):
+        run = f"{self.profile}-seed{self.seed}-{self.device.type}-{str(self.dtype).removeprefix('torch.')}"
+        self.manifest = cache.RunManifest(self.cache_dir, run)
+
+    @property
+    def cache_dir(self):
+        """This notebook's cache folder: ``<cache root>/<name>``."""
+        return cache_root() / self.name
 
     @property
     def figures_dir(self):
@@ -124,8 +148,23 @@ class Notebook:
         }
         return provenance.save_figure(fig, self.figures_dir, stem, data=data, caption=caption, record=record)
 
+    def map(self, fn, calls):
+        """``[fn(**call) for call in calls]`` as cached tasks (:func:`companion.pipeline.tasks.run_tasks`): in this
+        process, or on the Dask scheduler :attr:`scheduler`. ``fn`` is a module-level function of its keyword
+        arguments; keys are derived from its source, what it reaches, the arguments, dtype, device and versions."""
+        return tasks.run_tasks(fn, calls, directory=self.cache_dir, dtype=self.dtype, device=self.device,
+                               scheduler=self.scheduler, manifest=self.manifest)
+
+    def run(self, fn, **kwargs):
+        """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
+        return self.map(fn, [kwargs])[0]
+
     def cached(self, key, compute):
-        """``compute()``'s result, cached on disk under ``key`` plus the notebook, profile, seed, device and dtype."""
+        """``compute()``'s result, cached on disk under ``key`` plus the notebook, profile, seed, device and dtype
+        (and :func:`companion.pipeline.cache.package_fingerprint`: engine/analysis source and versions).
+
+        Prefer :meth:`map`/:meth:`run`: here a change to data that ``compute`` reads but ``key`` omits is not seen.
+        """
         full_key = {
             "notebook": self.name,
             "profile": self.profile,
@@ -134,7 +173,8 @@ class Notebook:
             "dtype": str(self.dtype),
             "parameters": key,
         }
-        return cache.cached(full_key, compute, directory=cache_root() / self.name)
+        self.manifest.record(cache.entry_path(self.cache_dir, cache.canonical_key(full_key)))
+        return cache.cached(full_key, compute, directory=self.cache_dir)
 
     def claim(self, claim, value, lo, hi, figure):
         """Check ``lo <= value <= hi`` (None: open bound) for the claim that ``figure`` supports; print and record it.
@@ -156,6 +196,8 @@ class Notebook:
         if unknown:
             raise ValueError(f"figure: claims refer to figures this notebook did not save: {unknown}")
         claims.write_claims(self.figures_dir / "claims.json", self.claims)
+        self.manifest.complete()
+        print(cache.size_line())
         failed = claims.failed_claims(self.claims)
         if failed:
             listing = "\n".join(f"  - {record['claim']}: {claims.table_rows([record])[0][2]} "
