@@ -11,13 +11,15 @@ import torch
 
 from ..engine.dynamics import function_inner, split
 from ..engine.kernels import gaussian_kernel
+from ..engine.validation import float_array, float_tensor
 
 
 def _as_tensor(theta, name):
-    if not torch.is_tensor(theta):
-        theta = torch.as_tensor(np.asarray(theta, dtype=np.float64))
-    if theta.ndim < 2 or theta.shape[-1] < 2:
-        raise ValueError(f"{name}: need particles of shape (..., N, 1+d)")
+    """Particles (..., N, 1+d), d >= 1, as a finite float tensor (NumPy input as float64)."""
+    theta = float_tensor(name, theta if torch.is_tensor(theta) else float_array(name, theta),
+                         shape=(..., None, None), label="(..., N, 1+d)")
+    if theta.shape[-1] < 2:
+        raise ValueError(f"{name}: need particles of shape (..., N, 1+d) with d >= 1, got {tuple(theta.shape)}")
     return theta
 
 
