@@ -162,7 +162,21 @@ def _radial_samples(theta, variant):
     """|θ|^p of every particle, pooled over all leading dimensions, as a float64 NumPy vector."""
     p = _power(variant)
     x = float_array("theta", theta, shape=(..., None, None), label="(..., n, D)")
-    return np.linalg.norm(x.reshape(-1, x.shape[-1]), axis=-1) ** p
+    return _powered_norms(x.reshape(-1, x.shape[-1]), p)
+
+
+def _powered_norms(x, p):
+    """|θ|^p of each row of the finite array x (..., D), refusing values that overflow float64."""
+    z = np.linalg.norm(x, axis=-1) ** p
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"theta: |θ|^{p} overflows float64 for some particle; rescale the cloud")
+    return z
+
+
+def _powers_of_log(k, log_z):
+    """k_i log z_j (k, n) with 0 · log 0 = 0, so that a particle at the origin counts once in the moment m_0."""
+    with np.errstate(invalid="ignore"):
+        return np.where(k[:, None] == 0, 0.0, k[:, None] * log_z[None, :])
 
 
 def empirical_log_moments(theta, variant, K):
@@ -172,7 +186,7 @@ def empirical_log_moments(theta, variant, K):
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(K, dtype=np.float64)
-    return logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(z.size)
+    return logsumexp(_powers_of_log(k, log_z), axis=1) - math.log(z.size)
 
 
 @dataclass(frozen=True)
@@ -210,8 +224,8 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(k_cap + 1, dtype=np.float64)
-    log_m = logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(n)
-    log_m2 = logsumexp(2 * k[:, None] * log_z[None, :], axis=1) - math.log(n)
+    log_m = logsumexp(_powers_of_log(k, log_z), axis=1) - math.log(n)
+    log_m2 = logsumexp(_powers_of_log(2 * k, log_z), axis=1) - math.log(n)
     rel_var = np.expm1(np.clip(log_m2 - 2 * log_m, 0, 700)) / n
     usable = np.nonzero(np.sqrt(rel_var) > rel_se)[0]
     k_max = k_cap if usable.size == 0 else max(2, int(usable[0]) - 1)
@@ -229,8 +243,7 @@ def log_phi_w(theta, w, variant="subgaussian"):
     w > w*/2, so use it only well inside the class (or to show growth in N outside it)."""
     p = _power(variant)
     w = finite_number("w", w)
-    x = float_array("theta", theta, shape=(..., None, None), label="(..., N, D)")
-    z = np.linalg.norm(x, axis=-1) ** p
+    z = _powered_norms(float_array("theta", theta, shape=(..., None, None), label="(..., N, D)"), p)
     return logsumexp(w * z, axis=-1) - math.log(z.shape[-1])
 
 

@@ -58,4 +58,7 @@ def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torc
     xi = _standard_draws(family, rng, R, N, d + 1, df, atoms, weights)
     if family != "atomic":
         xi = xi * np.concatenate([[a_scale], np.full(d, scale)])
-    return torch.as_tensor(xi, dtype=dtype).to(device)
+    theta = torch.as_tensor(xi, dtype=dtype)
+    if not torch.isfinite(theta).all():
+        raise ValueError(f"scale: particles overflow {dtype} (scale = {scale}, a_scale = {a_scale}); use smaller scales")
+    return theta.to(device)

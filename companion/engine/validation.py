@@ -38,9 +38,12 @@ def integer(name, value, minimum=None, maximum=None):
     """``value`` as a Python int in [minimum, maximum] (either bound optional). Accepts Python and NumPy integers and
     integral finite floats (3.0); refuses bool, 1.9, NaN, inf, strings and None."""
     value = _scalar(value)
-    bounds = " ".join(part for part in (f">= {minimum}" if minimum is not None else "",
-                                        f"<= {maximum}" if maximum is not None else "") if part)
-    expected = f"an integer {bounds}".rstrip()
+    if minimum is not None and maximum is not None:
+        expected = f"an integer in [{minimum}, {maximum}]"
+    elif minimum is not None or maximum is not None:
+        expected = f"an integer >= {minimum}" if maximum is None else f"an integer <= {maximum}"
+    else:
+        expected = "an integer"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: need {expected}, got {describe(value)}")
     if isinstance(value, numbers.Integral):
