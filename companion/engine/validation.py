@@ -97,47 +97,52 @@ def _check_shape(name, shape, spec, label):
     with ... (any leading dimensions, possibly none)."""
     if spec is None:
         return
-    spec = tuple(spec)
-    lead = spec[:1] == (Ellipsis,)
+    lead = len(spec) > 0 and spec[0] is Ellipsis
     tail = spec[1:] if lead else spec
-    ok = len(shape) >= len(tail) if lead else len(shape) == len(tail)
-    ok = ok and all(want is None or have == want for have, want in zip(shape[len(shape) - len(tail):], tail))
+    offset = len(shape) - len(tail)
+    ok = offset >= 0 and (lead or offset == 0)
+    for index, want in enumerate(tail):
+        if not ok:
+            break
+        ok = want is None or shape[offset + index] == want
     if not ok:
         wanted = label or "(" + ", ".join("..." if s is Ellipsis else ("*" if s is None else str(s)) for s in spec) + ")"
         raise ValueError(f"{name}: need shape {wanted}, got shape {tuple(shape)}")
 
 
-def _check_contents(name, array, finite, nonempty, isfinite):
-    if nonempty and any(size == 0 for size in array.shape):
-        raise ValueError(f"{name}: need a non-empty array, got shape {tuple(array.shape)}")
-    if finite and not bool(isfinite(array).all()):
-        raise ValueError(f"{name}: contains NaN or inf")
+def _as_tensor(name, value):
+    """A non-tensor (NumPy array, nested list, scalar) as a tensor by torch's own conversion (Python floats take the
+    default dtype, NumPy arrays keep theirs), refusing text, None, objects and ragged lists."""
+    if isinstance(value, (str, bytes, dict, set)) or value is None:
+        raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name}: need a real array or tensor (a ragged list?), got {describe(value)}") from error
+    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
+    return torch.as_tensor(array if isinstance(value, np.ndarray) else value)
 
 
 def float_tensor(name, value, shape=None, label=None, dtype=None, finite=True, nonempty=True):
     """``value`` as a floating torch tensor: floating tensors pass through unchanged (same object, dtype, device,
     autograd graph) unless ``dtype`` is given; integer tensors, NumPy arrays and nested lists are converted
     (integers to ``dtype`` or torch's default dtype). ``shape`` as in ``_check_shape`` (``label`` names it in the
-    message, e.g. "(R, N, 1+d)"); ``finite`` refuses NaN/inf; ``nonempty`` refuses a zero-size dimension."""
-    if isinstance(value, (str, bytes, dict, set)) or value is None:
-        raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
+    message, e.g. "(R, N, 1+d)"); ``finite`` refuses NaN/inf; ``nonempty`` refuses a zero-size dimension.
+    Cheap for a floating tensor with ``finite=False`` (no device synchronisation), so kernels can call it."""
     if not torch.is_tensor(value):
-        try:
-            array = np.asarray(value)
-        except (ValueError, TypeError) as error:
-            raise ValueError(f"{name}: need a real array or tensor (a ragged list?), got {describe(value)}") from error
-        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+        value = _as_tensor(name, value)
+    if not value.is_floating_point():
+        if value.dtype == torch.bool or value.is_complex():
             raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
-        # torch's own conversion: Python floats take the default dtype, NumPy arrays keep theirs
-        value = torch.as_tensor(array if isinstance(value, np.ndarray) else value)
-    if value.dtype == torch.bool or value.is_complex():
-        raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
-    if dtype is not None:
+        value = value.to(dtype or torch.get_default_dtype())
+    elif dtype is not None:
         value = value.to(dtype)
-    elif not value.is_floating_point():
-        value = value.to(torch.get_default_dtype())
-    _check_shape(name, tuple(value.shape), shape, label)
-    _check_contents(name, value, finite, nonempty, torch.isfinite)
+    _check_shape(name, value.shape, shape, label)
+    if nonempty and 0 in value.shape:
+        raise ValueError(f"{name}: need a non-empty array, got shape {tuple(value.shape)}")
+    if finite and not bool(torch.isfinite(value).all()):
+        raise ValueError(f"{name}: contains NaN or inf")
     return value
 
 
