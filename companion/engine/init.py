@@ -46,6 +46,9 @@ def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torc
     """
     family = choice("family", family, FAMILIES)
     R, N, d = positive_int("R", R), positive_int("N", N), positive_int("d", d)
+    if R * N * (d + 1) >= np.iinfo(np.intp).max:
+        largest = max((R, "R"), (N, "N"), (d, "d"))[1]
+        raise ValueError(f"{largest}: a cloud of R·N·(1+d) = {R * N * (d + 1)} numbers cannot be indexed")
     scale = finite_number("scale", scale, nonnegative=True)
     a_scale = finite_number("a_scale", a_scale, nonnegative=True)
     if family == "student_t":

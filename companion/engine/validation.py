@@ -13,8 +13,11 @@ import numbers
 import numpy as np
 import torch
 
-__all__ = ["integer", "positive_int", "nonneg_int", "finite_number", "choice", "float_tensor", "float_array",
+__all__ = ["describe", "integer", "positive_int", "nonneg_int", "finite_number", "choice", "float_tensor", "float_array",
            "integer_array", "atomic_measure"]
+
+
+_INT64_LIMIT = 2 ** 63
 
 
 def describe(value):
@@ -35,8 +38,9 @@ def _scalar(value):
 
 
 def integer(name, value, minimum=None, maximum=None):
-    """``value`` as a Python int in [minimum, maximum] (either bound optional). Accepts Python and NumPy integers and
-    integral finite floats (3.0); refuses bool, 1.9, NaN, inf, strings and None."""
+    """``value`` as a Python int in [minimum, maximum] (either bound optional) that fits in 64 bits (torch and NumPy
+    sizes and seeds). Accepts Python and NumPy integers and integral finite floats (3.0); refuses bool, 1.9, NaN,
+    inf, strings and None."""
     value = _scalar(value)
     if minimum is not None and maximum is not None:
         expected = f"an integer in [{minimum}, {maximum}]"
@@ -54,6 +58,8 @@ def integer(name, value, minimum=None, maximum=None):
         raise ValueError(f"{name}: need {expected}, got {describe(value)}")
     if (minimum is not None and resolved < minimum) or (maximum is not None and resolved > maximum):
         raise ValueError(f"{name}: need {expected}, got {resolved}")
+    if not -_INT64_LIMIT <= resolved < _INT64_LIMIT:
+        raise ValueError(f"{name}: need {expected} that fits in 64 bits, got {resolved}")
     return resolved
 
 
@@ -76,7 +82,10 @@ def finite_number(name, value, positive=False, nonnegative=False, below=None):
     expected = "a finite number" + (" " + " and ".join(conditions) if conditions else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: need {expected}, got {describe(value)}")
-    resolved = float(value)
+    try:
+        resolved = float(value)
+    except OverflowError:  # a Python int beyond float range
+        resolved = math.inf
     if (not math.isfinite(resolved) or (positive and not resolved > 0) or (nonnegative and not resolved >= 0)
             or (below is not None and not resolved < below)):
         raise ValueError(f"{name}: need {expected}, got {value!r}")

@@ -9,7 +9,7 @@ from companion.engine.validation import (atomic_measure, choice, finite_number, 
 
 
 @pytest.mark.parametrize("value, expected", [(3, 3), (np.int64(3), 3), (np.uint8(3), 3), (3.0, 3), (np.float32(3), 3),
-                                             (torch.tensor(3), 3), (np.array(3), 3), (10 ** 30, 10 ** 30)])
+                                             (torch.tensor(3), 3), (np.array(3), 3), (2 ** 63 - 1, 2 ** 63 - 1)])
 def test_integer_accepts_integers_and_integral_floats(value, expected):
     resolved = integer("k", value)
     assert resolved == expected and type(resolved) is int
@@ -21,6 +21,13 @@ def test_integer_accepts_integers_and_integral_floats(value, expected):
 def test_integer_refuses_non_integers_naming_the_parameter(value, error):
     with pytest.raises(error, match=r"^steps: need an integer, got "):
         integer("steps", value)
+
+
+def test_integer_fits_in_64_bits():
+    with pytest.raises(ValueError, match=r"^seed: need an integer that fits in 64 bits, got 9223372036854775808$"):
+        integer("seed", 2 ** 63)
+    with pytest.raises(ValueError, match=r"^N: need an integer >= 1 that fits in 64 bits"):
+        positive_int("N", 1e300)
 
 
 def test_integer_bounds():
@@ -43,7 +50,7 @@ def test_finite_number_accepts_numpy_and_tensor_scalars():
 @pytest.mark.parametrize("value, kw, error", [
     (0.0, dict(positive=True), ValueError), (-1e-300, dict(nonnegative=True), ValueError),
     (1.0, dict(below=1), ValueError), (math.nan, {}, ValueError), (math.inf, {}, ValueError),
-    (np.float64("nan"), {}, ValueError), (True, {}, TypeError), (None, {}, TypeError), ("0.1", {}, TypeError),
+    (np.float64("nan"), {}, ValueError), (10 ** 400, {}, ValueError), (True, {}, TypeError), (None, {}, TypeError), ("0.1", {}, TypeError),
     ([0.1], {}, TypeError), (torch.ones(2), {}, TypeError), (1 + 0j, {}, TypeError)])
 def test_finite_number_refuses(value, kw, error):
     with pytest.raises(error, match=r"^eta: need a finite number"):
