@@ -308,6 +308,8 @@ CASES = {
     "orbit restarts=0": (lambda: idf.orbit_depth("erf", 2, 2, 2, gen(), restarts=0), "restarts"),
     "orbit D_max=1.5": (lambda: idf.orbit_depth("erf", 2, 2, 1.5, gen()), "D_max"),
     "orbit d=0": (lambda: idf.orbit_depth("erf", 2, 0, 2, gen()), "d"),
+    "unpack S=0": (lambda: idf.unpack(torch.ones(6, dtype=F64), 0), "S"),
+    "unpack S=1.5": (lambda: idf.unpack(torch.ones(6, dtype=F64), 1.5), "S"),
     "random_atoms S=0": (lambda: idf.random_atoms(0, 2, gen()), "S"),
     "monte carlo n=1": (lambda: idf.monte_carlo_distance2("erf", A, W, A, W, 1, gen()), "n"),
     # symmetry
@@ -336,6 +338,8 @@ CASES = {
     "w2 dims": (lambda: transport.w2_squared(np.ones((3, 2)), np.ones((3, 3))), "y"),
     "w2 max_iter=0": (lambda: transport.w2_squared(np.ones((3, 2)), np.ones((3, 2)), max_iter=0), "max_iter"),
     "w2 str": (lambda: transport.w2_squared("x", np.ones((3, 2))), "x"),
+    "w2 batch scalar": (lambda: transport.w2_squared_batch(1.0, np.ones((2, 3, 2))), "x"),
+    "w2 batch replicas": (lambda: transport.w2_squared_batch(np.ones((2, 3, 2)), np.ones((3, 3, 2))), "y"),
     "w2 gaussian S1 nan": (lambda: transport.w2_squared_gaussian([0.0], [[NAN]], [0.0], [[1.0]]), "S1"),
     # barron
     "geometric rate=1": (lambda: barron.geometric_tail(1.0, 8), "rate"),
@@ -361,6 +365,7 @@ CASES = {
     "coupling theta nan": (lambda: coupling.coupling_error(with_nan(theta()), theta()), "theta"),
     "coupling theta 1-D": (lambda: coupling.coupling_error(np.ones(3), theta()), "theta"),
     "iid variance M=1": (lambda: coupling.iid_function_variance(theta(N=1), "erf"), "theta"),
+    "effective size str": (lambda: coupling.effective_size("8", 16), "N"),
     "effective size N>=N_ref": (lambda: coupling.effective_size([8, 16], 16), "N"),
 }
 

@@ -71,7 +71,7 @@ def iid_function_variance(theta, activation):
 
 def effective_size(N, N_ref):
     r""":math:`N_{eff} = (1/N - 1/N_{ref})^{-1}` (N_ref = inf gives N); needs N < N_ref."""
-    N = np.asarray(N, dtype=np.float64)
+    N = float_array("N", N)
     if np.any(N < 1) or np.any(N >= N_ref):
         raise ValueError(f"N: need 1 <= N < N_ref = {N_ref}, got {N}")
     return 1 / (1 / N - 1 / N_ref)

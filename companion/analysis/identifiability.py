@@ -185,6 +185,7 @@ def pack(a, W):
 
 def unpack(x, S):
     """Inverse of ``pack`` for S atoms."""
+    S = positive_int("S", S)
     d = x.shape[-1] // S - 1
     if x.shape[-1] != S * (1 + d) or d < 1:
         raise ValueError(f"x: length {x.shape[-1]} is not S(1+d) for S = {S}")

@@ -39,6 +39,8 @@ def w2_squared(x, y, max_iter=1_000_000):
 
 def w2_squared_batch(x, y, max_iter=1_000_000):
     """:func:`w2_squared` for each replica of clouds x (R, n, D) and y (R, m, D): array (R,)."""
+    x = float_array("x", x, shape=(None, None, None), label="(R, n, D)")
+    y = float_array("y", y, shape=(None, None, None), label="(R, m, D)")
     if len(x) != len(y):
         raise ValueError(f"y: {len(y)} replicas for x's {len(x)}")
     return np.array([w2_squared(xr, yr, max_iter) for xr, yr in zip(x, y)])

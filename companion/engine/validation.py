@@ -128,7 +128,14 @@ def _as_tensor(name, value):
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise ValueError(f"{name}: need a real array or tensor (a ragged list?), got {describe(value)}") from error
-    if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
+    if array.dtype == object:  # e.g. a pandas Index of Python ints: numbers in an object array mean numbers
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) for v in array.flat):
+            raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
+        try:
+            return torch.as_tensor(array.astype(np.float64))
+        except OverflowError as error:
+            raise ValueError(f"{name}: an entry overflows float64, got {describe(value)}") from error
+    if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
     return torch.as_tensor(array if isinstance(value, np.ndarray) else value)
 

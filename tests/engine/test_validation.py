@@ -89,6 +89,7 @@ def test_float_tensor_converts_integers_lists_and_numpy():
     finally:
         torch.set_default_dtype(previous)
     assert float_tensor("U", np.ones(2, dtype=np.float32)).dtype == torch.float32   # NumPy keeps its dtype
+    assert float_tensor("N", np.array([8, 16], dtype=object)).tolist() == [8.0, 16.0]  # a pandas Index's values
 
 
 def test_float_tensor_shapes():
