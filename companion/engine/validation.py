@@ -1,6 +1,6 @@
 """Resolve the arguments of public functions once, at entry: each helper checks one argument and returns it in the
 form the computation uses, or raises an error whose message starts with the parameter's name and says what was
-expected and what was given (``"steps: need a non-negative integer, got 1.5 (float)"``).
+expected and what was given (``"steps: need an integer >= 0, got 1.5 (float)"``).
 
 TypeError when the kind of value is wrong (a string for a number, a float tensor expected and a dict given),
 ValueError when the kind is right and the value is not (a negative count, NaN, a wrong shape). Values with an
