@@ -26,6 +26,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
+from ..engine.validation import choice, finite_number, float_array, float_tensor
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")
@@ -59,12 +60,10 @@ def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
     r"""Clustering distance :math:`h = \text{floor} + \text{factor}\sqrt{\tau/\lambda}`: near an atom the Gibbs density
     is Gaussian with width :math:`\sqrt{\tau/\kappa}`, κ the local curvature, which scales with λ; ``floor`` covers
     τ → 0 and the finite-time spread."""
-    if not (np.isfinite(tau) and tau >= 0):
-        raise ValueError(f"tau: need a finite non-negative temperature, got {tau}")
-    if not (np.isfinite(lam) and lam > 0):
-        raise ValueError(f"lam: need a positive weight decay, got {lam}")
-    if factor < 0 or floor <= 0:
-        raise ValueError(f"floor: need floor > 0 and factor >= 0, got floor={floor}, factor={factor}")
+    tau = finite_number("tau", tau, nonnegative=True)
+    lam = finite_number("lam", lam, positive=True)
+    factor = finite_number("factor", factor, nonnegative=True)
+    floor = finite_number("floor", floor, positive=True)
     return float(floor + factor * np.sqrt(tau / lam))
 
 
@@ -72,12 +71,9 @@ def reduced_atoms(activation, theta):
     r"""Atoms (α (N,), positions (N, d)) of a cloud θ (N, 1+d): :math:`\alpha_i = a_i/N` at :math:`w_i`, or for
     p-homogeneous σ :math:`\alpha_i = a_i|w_i|^p/N` at :math:`w_i/|w_i|` (particles at w = 0 get weight 0 at w = 0)."""
     activation = get_activation(activation)
-    theta = torch.as_tensor(theta)
-    if theta.ndim != 2 or theta.shape[-1] < 2:
+    theta = float_array("theta", theta, shape=(None, None), label="(N, 1+d) with N >= 1")
+    if theta.shape[-1] < 2:
         raise ValueError(f"theta: need a cloud of shape (N, 1+d) with d >= 1, got {tuple(theta.shape)}")
-    if not torch.isfinite(theta).all():
-        raise ValueError("theta: the cloud contains NaN or inf")
-    theta = theta.detach().to("cpu", torch.float64).numpy()
     alpha, W = theta[:, 0] / theta.shape[0], theta[:, 1:].copy()
     p = homogeneity_degree(activation)
     if p is not None:
@@ -111,12 +107,9 @@ def extract_atoms(activation, theta, threshold, delta, linkage_method="average")
     """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
     (see the module docstring)."""
     act = get_activation(activation)
-    if not (np.isfinite(threshold) and threshold > 0):
-        raise ValueError(f"threshold: need a positive clustering distance, got {threshold}")
-    if not (np.isfinite(delta) and delta >= 0):
-        raise ValueError(f"delta: need a non-negative weight cut, got {delta}")
-    if linkage_method not in LINKAGES:
-        raise ValueError(f"linkage_method: choose one of {LINKAGES}, got {linkage_method!r}")
+    threshold = finite_number("threshold", threshold, positive=True)
+    delta = finite_number("delta", delta, nonnegative=True)
+    linkage_method = choice("linkage_method", linkage_method, LINKAGES)
     alpha, W = reduced_atoms(act, theta)
     labels = _cluster_labels(orbit_distances(act, W), threshold, linkage_method)
     atoms, dropped = [], []
@@ -168,10 +161,10 @@ def match_directions(activation, positions, teacher_directions):
     r"""Match atom positions (S, d) to teacher directions (M, d) by the assignment minimizing the total angle
     between unit directions (modulo sign for odd or even σ)."""
     act = get_activation(activation)
-    P = np.asarray(positions, dtype=np.float64)
-    U = np.asarray(teacher_directions, dtype=np.float64)
-    if U.ndim != 2 or U.shape[0] == 0:
-        raise ValueError(f"teacher_directions: need a non-empty (M, d) array, got shape {U.shape}")
+    U = float_array("teacher_directions", teacher_directions, shape=(None, None), label="(M, d), M >= 1")
+    if not np.all(np.linalg.norm(U, axis=1) > 0):
+        raise ValueError("teacher_directions: a direction is zero")
+    P = float_array("positions", positions, nonempty=False)
     if P.ndim != 2 or (P.shape[0] and P.shape[1] != U.shape[1]):
         raise ValueError(f"positions: need shape (S, {U.shape[1]}), got {P.shape}")
     if P.shape[0] == 0:

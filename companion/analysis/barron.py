@@ -22,16 +22,21 @@ import torch
 from scipy.special import eval_legendre, roots_legendre
 
 from ..engine.activations import get_activation
-from ..engine.targets import ridge_target, teacher
+from ..engine.targets import Target, ridge_target, teacher
+from ..engine.validation import choice, describe, finite_number, float_tensor, integer, positive_int
 
 DEGREE_SETS = ("all", "odd", "even")
 SIGN_PATTERNS = ("positive", "alternating")
 _GOLDEN = (1 + math.sqrt(5)) / 2
 
 
+def _check_target(target):
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
+
+
 def _degree_mask(K, degrees):
-    if degrees not in DEGREE_SETS:
-        raise ValueError(f"degrees: choose one of {DEGREE_SETS}, got {degrees!r}")
+    choice("degrees", degrees, DEGREE_SETS)
     k = np.arange(K)
     if degrees == "odd":
         return k % 2 == 1
@@ -42,8 +47,7 @@ def _degree_mask(K, degrees):
 
 def _normalised(values, K, degrees, signs):
     mask = _degree_mask(K, degrees)
-    if signs not in SIGN_PATTERNS:
-        raise ValueError(f"signs: choose one of {SIGN_PATTERNS}, got {signs!r}")
+    choice("signs", signs, SIGN_PATTERNS)
     k = np.arange(K)
     sign = (-1.0) ** (k // 2) if signs == "alternating" else np.ones(K)
     beta = np.where(mask, sign * values, 0.0)
@@ -58,33 +62,26 @@ def geometric_tail(rate, K, degrees="odd", signs="alternating"):
 
     ``signs`` "alternating" sets :math:`s_k = (-1)^{\lfloor k/2\rfloor}`, the sign pattern of erf's and tanh's own
     coefficients (so odd-σ students can realize the profile with positive weights); "positive" sets s_k = 1."""
-    if not 0 < rate < 1:
-        raise ValueError(f"rate: need 0 < rate < 1 for a geometric tail, got {rate}")
-    if int(K) != K or K < 2:
-        raise ValueError(f"K: need an integer number of coefficients >= 2, got {K}")
-    return _normalised(float(rate) ** np.arange(K), int(K), degrees, signs)
+    rate = finite_number("rate", rate, positive=True, below=1)
+    K = integer("K", K, minimum=2)
+    return _normalised(rate ** np.arange(K), K, degrees, signs)
 
 
 def polynomial_tail(power, K, degrees="odd", signs="alternating"):
     r"""Profile coefficients :math:`\beta_k \propto s_k\,(k+1)^{-\text{power}}` on the chosen degrees k < K, unit L²
     norm; ``signs`` as in :func:`geometric_tail`."""
-    if not power > 0:
-        raise ValueError(f"power: need a positive decay exponent, got {power}")
-    if int(K) != K or K < 2:
-        raise ValueError(f"K: need an integer number of coefficients >= 2, got {K}")
-    return _normalised((np.arange(K) + 1.0) ** (-float(power)), int(K), degrees, signs)
+    power = finite_number("power", power, positive=True)
+    K = integer("K", K, minimum=2)
+    return _normalised((np.arange(K) + 1.0) ** (-power), K, degrees, signs)
 
 
 def spread_lines(M, d):
     r"""M unit directions in :math:`\mathbb{R}^d`, pairwise far apart modulo sign: M ≤ d, the standard basis
     (orthogonal); d = 2, angles πm/M + π/(4M); d = 3 and M ≤ 6, the icosahedron's axes (pairwise angle 63.4°).
     Shape (M, d)."""
-    if int(M) != M or M < 1:
-        raise ValueError(f"M: need a positive integer, got {M}")
-    if int(d) != d or d < 1:
-        raise ValueError(f"d: need a positive integer, got {d}")
+    M, d = positive_int("M", M), positive_int("d", d)
     if M <= d:
-        return torch.eye(int(d), dtype=torch.float64)[: int(M)]
+        return torch.eye(d, dtype=torch.float64)[:M]
     if d == 2:
         angles = np.pi * np.arange(M) / M + np.pi / (4 * M)
         return torch.as_tensor(np.stack([np.cos(angles), np.sin(angles)], axis=1))
@@ -97,15 +94,20 @@ def spread_lines(M, d):
 
 def teacher_network(activation, M, d, weights=1.0, scale=1.0):
     r"""Teacher :math:`\sum_{m<M} b_m\,\sigma(\text{scale}\;u_m\cdot x)` on the directions of :func:`spread_lines`."""
-    U = spread_lines(M, d) * float(scale)
-    b = torch.as_tensor(weights, dtype=torch.float64).expand(int(M)).clone()
+    U = spread_lines(M, d) * finite_number("scale", scale)
+    b = torch.as_tensor(weights, dtype=torch.float64)
+    if b.ndim > 1 or b.numel() not in (1, U.shape[0]):
+        raise ValueError(f"weights: need a number or {U.shape[0]} output weights, got shape {tuple(b.shape)}")
+    b = b.expand(U.shape[0]).clone()
     return teacher(activation, b, U)
 
 
 def single_index(beta, d, direction=None):
     r"""Single-index Barron–Hermite target :math:`g(u\cdot x)`, :math:`g = \sum_k \beta_k h_k`, u the first basis
     vector unless ``direction`` is given."""
-    u = torch.eye(int(d), dtype=torch.float64)[:1] if direction is None else torch.as_tensor(direction)[None, :]
+    d = positive_int("d", d)
+    u = torch.eye(d, dtype=torch.float64)[:1] if direction is None else float_tensor(
+        "direction", direction, shape=(d,), label=f"({d},)")[None, :]
     return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
 
 
@@ -131,13 +133,13 @@ def supports(activation, D_max, nodes=2000, rtol=1e-8):
 
 def hermite_tensor_norms(target, K):
     r""":math:`\lVert T^*_k\rVert_F` for k < K by the Gram identity in the module docstring: shape (K,)."""
-    if int(K) != K or K < 1:
-        raise ValueError(f"K: need a positive number of degrees, got {K}")
-    coef = target.profile_coefficients(int(K)).to(torch.float64)          # (M, K)
+    _check_target(target)
+    K = positive_int("K", K)
+    coef = target.profile_coefficients(K).to(torch.float64)          # (M, K)
     unit = target.U / target.U.norm(dim=-1, keepdim=True)
     cosines = (unit @ unit.T).to(torch.float64)                           # (M, M)
     weighted = target.b.to(torch.float64)[:, None] * coef                 # (M, K)
-    powers = cosines[None] ** torch.arange(int(K), dtype=torch.float64)[:, None, None]
+    powers = cosines[None] ** torch.arange(K, dtype=torch.float64)[:, None, None]
     squares = torch.einsum("mk,kmn,nk->k", weighted, powers, weighted)
     return squares.clamp_min(0).sqrt()
 
@@ -147,8 +149,8 @@ def coefficient_threshold(target, eps, K_max=160):
 
     Raises ValueError when one of the two highest degrees computed still exceeds ε (K_max too small to see the tail
     fall below ε for both parities)."""
-    if not eps > 0:
-        raise ValueError(f"eps: need a positive threshold, got {eps}")
+    eps = finite_number("eps", eps, positive=True)
+    K_max = integer("K_max", K_max, minimum=2)
     norms = hermite_tensor_norms(target, K_max).numpy()
     if (norms[-2:] > eps).any():
         raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps}; raise K_max")
@@ -158,19 +160,18 @@ def coefficient_threshold(target, eps, K_max=160):
 
 def index_dimension(target, rtol=1e-10):
     """r = dim span{u_m}, the numerical rank of the target's direction matrix."""
+    _check_target(target)
+    rtol = finite_number("rtol", rtol, positive=True)
     singular = torch.linalg.svdvals(target.U.to(torch.float64))
     return int((singular > rtol * singular[0]).sum())
 
 
 def atom_bound(K, r):
     r""":math:`S^* = \binom{r+K}{K} + 1` for r ≥ 2 and K + 1 for r = 1 (see the module docstring); 0 when K < 0."""
-    if int(r) != r or r < 1:
-        raise ValueError(f"r: need a positive index dimension, got {r}")
-    if int(K) != K:
-        raise ValueError(f"K: need an integer degree, got {K}")
+    r, K = positive_int("r", r), integer("K", K)
     if K < 0:
         return 0
-    return int(K) + 1 if r == 1 else math.comb(int(r) + int(K), int(K)) + 1
+    return K + 1 if r == 1 else math.comb(r + K, K) + 1
 
 
 def sparsity_bound(target, eps, K_max=160):

@@ -16,14 +16,16 @@ from ..engine.activations import get_activation
 from ..engine.dynamics import Trajectory, function_distance2, simulate, split
 from ..engine.init import init_particles
 from ..engine.kernels import gaussian_kernel
+from ..engine.validation import float_array, float_tensor
 from .statistics import bootstrap, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
-    if not torch.is_tensor(theta):
-        theta = torch.as_tensor(np.asarray(theta, dtype=np.float64))
-    if theta.ndim < 2 or theta.shape[-1] < 2:
-        raise ValueError(f"{name}: need particles of shape (..., N, 1+d)")
+    """Particles (..., N, 1+d), d >= 1, as a finite float tensor (NumPy input as float64)."""
+    theta = float_tensor(name, theta if torch.is_tensor(theta) else float_array(name, theta),
+                         shape=(..., None, None), label="(..., N, 1+d)")
+    if theta.shape[-1] < 2:
+        raise ValueError(f"{name}: need particles of shape (..., N, 1+d) with d >= 1, got {tuple(theta.shape)}")
     return theta
 
 
@@ -112,7 +114,7 @@ def iid_function_variance(theta, activation):
 
 def effective_size(N, N_ref):
     r""":math:`N_{eff} = (1/N - 1/N_{ref})^{-1}` (N_ref = inf gives N); needs N < N_ref."""
-    N = np.asarray(N, dtype=np.float64)
+    N = float_array("N", N)
     if np.any(N < 1) or np.any(N >= N_ref):
         raise ValueError(f"N: need 1 <= N < N_ref = {N_ref}, got {N}")
     return 1 / (1 / N - 1 / N_ref)

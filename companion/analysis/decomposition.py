@@ -30,6 +30,7 @@ from ..engine.activations import get_activation
 from ..engine.dynamics import function_distance2, particle_blocks, population_risk, split
 from ..engine.kernels import norms_and_cosines
 from ..engine.targets import ridge_target, sample_data
+from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
 from .barron import hermite_tensor_norms
 from .coupling import coupled_run
 from .statistics import bootstrap
@@ -39,7 +40,8 @@ COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
 def steps_for(t, eta, name="t"):
     """The number of steps k with k·η = t; ValueError naming ``name`` unless t is a non-negative multiple of η."""
-    steps = np.round(np.asarray(t, dtype=np.float64) / eta)
+    eta = finite_number("eta", eta, positive=True)
+    steps = np.round(float_array(name, t, nonempty=False) / eta)
     if np.any(steps < 0) or not np.allclose(steps * eta, t, rtol=0, atol=1e-9 * max(1.0, eta)):
         raise ValueError(f"{name}: need non-negative multiples of eta = {eta}, got {t}")
     return steps.astype(int)
@@ -47,21 +49,21 @@ def steps_for(t, eta, name="t"):
 
 def replica_datasets(target, R, n, noise_std, generator):
     """R independent training sets of n samples each: X (R, n, d), y (R, n) with y = f*(x) + noise_std·ε."""
-    if int(R) != R or R < 1:
-        raise ValueError(f"R: need a positive number of replicas, got {R}")
-    X, y = sample_data(target, int(R) * int(n), noise_std, generator)
-    return X.reshape(int(R), int(n), -1), y.reshape(int(R), int(n))
+    R, n = positive_int("R", R), positive_int("n", n)
+    X, y = sample_data(target, R * n, noise_std, generator)
+    return X.reshape(R, n, -1), y.reshape(R, n)
 
 
 def window_steps(t_inf, window, eta, snapshots):
     """``snapshots`` step indices evenly spaced over the late window [t_inf − window, t_inf], always ending at t_inf."""
-    if not 0 < window <= t_inf:
+    t_inf = finite_number("t_inf", t_inf, positive=True)
+    window = finite_number("window", window, positive=True)
+    if not window <= t_inf:
         raise ValueError(f"window: need 0 < window <= t_inf = {t_inf}, got {window}")
-    if int(snapshots) != snapshots or snapshots < 1:
-        raise ValueError(f"snapshots: need a positive integer, got {snapshots}")
+    snapshots = positive_int("snapshots", snapshots)
     last = int(steps_for(t_inf, eta, "t_inf"))
     first = last - int(round(window / eta))
-    return np.unique(np.round(np.linspace(last, first, int(snapshots))).astype(int))
+    return np.unique(np.round(np.linspace(last, first, snapshots)).astype(int))
 
 
 def time_average(particles):
@@ -204,9 +206,7 @@ def degree_errors(theta, activation, target, K):
 
     Returns (R, K + 1): column k < K is :math:`\lVert T_k(\mu) - T^*_k\rVert_F^2`, the last column the rest
     (degrees ≥ K, by difference with the exact residual), so each row sums to :func:`residual`."""
-    if int(K) != K or K < 1:
-        raise ValueError(f"K: need a positive number of degrees, got {K}")
-    K = int(K)
+    K = positive_int("K", K)
     act = get_activation(activation)
     target = target.to(theta.device, theta.dtype)
     a, W = split(theta)
@@ -232,9 +232,8 @@ def degree_errors(theta, activation, target, K):
 def hermite_tail(target, K):
     r"""The target's Hermite tail beyond degree K: :math:`\sum_{k > K} \lVert T^*_k\rVert_F^2
     = E f^{*2} - \sum_{k \le K} \lVert T^*_k\rVert_F^2`, exact."""
-    if int(K) != K or K < 0:
-        raise ValueError(f"K: need a non-negative integer degree, got {K}")
-    head = (hermite_tensor_norms(target, int(K) + 1).to(torch.float64) ** 2).sum()
+    K = nonneg_int("K", K)
+    head = (hermite_tensor_norms(target, K + 1).to(torch.float64) ** 2).sum()
     return float(target.norm2().to(torch.float64) - head)
 
 
@@ -256,11 +255,9 @@ def with_tail(head, direction, beta, K=64):
 def geometric_profile(rate, degrees, K=64):
     r"""Hermite coefficients :math:`\beta_k = \text{rate}^k` on the given degrees, 0 elsewhere (length K): a tail whose
     mass :math:`\sum_k \beta_k^2` decays at the geometric rate rate²."""
-    if not 0 < rate < 1:
-        raise ValueError(f"rate: need 0 < rate < 1, got {rate}")
-    degrees = np.asarray(degrees, dtype=int)
-    if degrees.ndim != 1 or np.any(degrees < 0) or np.any(degrees >= K):
-        raise ValueError(f"degrees: need degrees in [0, K = {K})")
+    rate = finite_number("rate", rate, positive=True, below=1)
+    K = positive_int("K", K)
+    degrees = integer_array("degrees", degrees, minimum=0, maximum=K - 1, nonempty=False)
     beta = np.zeros(K)
     beta[degrees] = float(rate) ** degrees
     return torch.as_tensor(beta)

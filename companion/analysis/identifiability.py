@@ -26,37 +26,52 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import function_inner
+from ..engine.validation import atomic_measure, describe, finite_number, integer, nonneg_int, positive_int
 from .symmetry import canonicalize, homogeneity_degree, matched_distance, particles_from_atoms
 
 
-def _check_atoms(a, W):
-    if W.ndim < 2:
-        raise ValueError(f"W: need shape (..., S, d), got {tuple(W.shape)}")
-    if a.shape != W.shape[:-1]:
-        raise ValueError(f"a: need shape {tuple(W.shape[:-1])} to match W, got {tuple(a.shape)}")
+def _check_generator(generator):
+    if not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: need a torch.Generator, got {describe(generator)}")
+
+
+def _two_measures(a1, W1, a2, W2):
+    """Two batched atomic measures of one input dimension, as tensors of one dtype."""
+    a1, W1 = atomic_measure(a1, W1, batched=True, names=("a1", "W1"))
+    a2, W2 = atomic_measure(a2, W2, batched=True, names=("a2", "W2"))
+    if W2.shape[-1] != W1.shape[-1]:
+        raise ValueError(f"W2: input dimension {W2.shape[-1]} does not match W1's {W1.shape[-1]}")
+    if W2.dtype != W1.dtype:
+        raise TypeError(f"W2: dtype {W2.dtype} does not match W1's {W1.dtype}")
+    return a1, W1, a2, W2
 
 
 def l2_distance2(activation, a1, W1, a2, W2):
-    r"""Exact :math:`E_x(f_{\mu_1}(x) - f_{\mu_2}(x))^2`: :func:`realization_norm2` of the signed measure
+    r"""Exact :math:`E_x(f_{\mu_1}(x) - f_{\mu_2}(x))^2`: the squared norm of the signed measure
     :math:`\mu_1 - \mu_2` (atoms of both, weights a1 and −a2)."""
-    _check_atoms(a1, W1)
-    _check_atoms(a2, W2)
-    return realization_norm2(activation, torch.cat([a1, -a2], dim=-1), torch.cat([W1, W2], dim=-2))
+    activation = get_activation(activation)
+    a1, W1, a2, W2 = _two_measures(a1, W1, a2, W2)
+    return _norm2(activation, torch.cat([a1, -a2], dim=-1), torch.cat([W1, W2], dim=-2))
 
 
 def realization_norm2(activation, a, W):
-    r""":math:`E_x f_\mu(x)^2 = \sum_{ij} a_i a_j K(w_i, w_j)`, exact: ``dynamics.function_inner`` of the particles
-    that realize μ (``symmetry.particles_from_atoms``)."""
-    _check_atoms(a, W)
+    r""":math:`E_x f_\mu(x)^2 = \sum_{ij} a_i a_j K(w_i, w_j)`, exact."""
+    activation = get_activation(activation)
+    a, W = atomic_measure(a, W, batched=True)
+    return _norm2(activation, a, W)
+
+
+def _norm2(act, a, W):
+    """``dynamics.function_inner`` of the particles that realize the atomic measure (``symmetry.particles_from_atoms``)."""
     theta = particles_from_atoms(a, W)
-    return function_inner(theta, theta, get_activation(activation))
+    return function_inner(theta, theta, act)
 
 
 def monte_carlo_distance2(activation, a1, W1, a2, W2, n, generator):
     r"""Monte Carlo estimate of :math:`E(f_1 - f_2)^2` from n Gaussian inputs: (mean, standard error)."""
     act = get_activation(activation)
-    if n < 2:
-        raise ValueError(f"n: need at least 2 samples, got {n}")
+    a1, W1, a2, W2 = _two_measures(a1, W1, a2, W2)
+    n = integer("n", n, minimum=2)
     X = torch.randn(n, W1.shape[-1], generator=generator, dtype=W1.dtype)
     diff = act.fn(X @ W1.T) @ a1 - act.fn(X @ W2.T) @ a2
     sq = diff * diff
@@ -66,8 +81,7 @@ def monte_carlo_distance2(activation, a1, W1, a2, W2, n, generator):
 @lru_cache(maxsize=256)
 def multi_indices(d, k):
     """Multi-indices α ∈ ℕ^d with |α| = k (M, d) and the weights √(k!/α!) (M,), as numpy arrays."""
-    if d < 1 or k < 0:
-        raise ValueError(f"d, k: need d >= 1 and k >= 0, got {d}, {k}")
+    d, k = positive_int("d", d), nonneg_int("k", k)
     rows = []
     for combo in combinations_with_replacement(range(d), k):
         rows.append(np.bincount(np.asarray(combo, dtype=int), minlength=d))
@@ -118,9 +132,8 @@ def moment_tensors(activation, a, W, D, unit_norm=False):
     ``unit_norm``: use c_k(1) (atoms on the sphere; W is normalised first).
     """
     act = get_activation(activation)
-    _check_atoms(a, W)
-    if D < 0:
-        raise ValueError(f"D: need D >= 0, got {D}")
+    a, W = atomic_measure(a, W, batched=True, nonzero=True)
+    D = nonneg_int("D", D)
     norms = W.norm(dim=-1)
     directions = W / norms[..., None]
     radii = torch.ones_like(norms) if unit_norm else norms
@@ -134,9 +147,8 @@ def moment_map_and_jacobian(activation, a, W, D, unit_norm=False):
     :math:`\partial T_k/\partial w_j = a_j[c_k'(r_j)\,\hat w_j^{\otimes k}\otimes\hat w_j
     + c_k(r_j)\,\partial(\hat w^{\otimes k})(I-\hat w_j\hat w_j^\top)/r_j]`, with c_k' from forward-mode AD."""
     act = get_activation(activation)
-    _check_atoms(a, W)
-    if D < 0:
-        raise ValueError(f"D: need D >= 0, got {D}")
+    a, W = atomic_measure(a, W, batched=True, finite=False)  # finite values are the caller's: LM trial points
+    D = nonneg_int("D", D)
     norms = W.norm(dim=-1)
     u = W / norms[..., None]
     if unit_norm:
@@ -166,7 +178,8 @@ def moment_map(activation, a, W, D, unit_norm=False):
 
 def raw_moment(a, W, k):
     r"""Stored :math:`\int a\, w^{\otimes k}\, d\mu = \sum_j a_j w_j^{\otimes k}` (no activation), shape (..., M_k)."""
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W, batched=True)
+    k = nonneg_int("k", k)
     return (a[..., None] * symmetric_power(W, k)).sum(dim=-2)
 
 
@@ -177,6 +190,7 @@ def pack(a, W):
 
 def unpack(x, S):
     """Inverse of ``pack`` for S atoms."""
+    S = positive_int("S", S)
     d = x.shape[-1] // S - 1
     if x.shape[-1] != S * (1 + d) or d < 1:
         raise ValueError(f"x: length {x.shape[-1]} is not S(1+d) for S = {S}")
@@ -185,6 +199,7 @@ def unpack(x, S):
 
 def moment_jacobian(activation, a, W, D, unit_norm=False):
     """Jacobian of Φ_D with respect to (a, W) packed, in float64, shape (Σ_k M_k, S(1+d))."""
+    a, W = atomic_measure(a, W, batched=True, nonzero=True)
     return moment_map_and_jacobian(activation, a.to(torch.float64), W.to(torch.float64), D, unit_norm)[1]
 
 
@@ -205,8 +220,7 @@ def symmetry_dimension(activation, S, unit_norm=False):
 
 def random_atoms(S, d, generator, dtype=torch.float64, unit_norm=False):
     """A generic atomic measure: weights ±U(0.5, 1.5), input weights N(0, I_d) (normalised if ``unit_norm``)."""
-    if S < 1 or d < 1:
-        raise ValueError(f"S, d: need S >= 1 and d >= 1, got {S}, {d}")
+    S, d = positive_int("S", S), positive_int("d", d)
     sign = torch.where(torch.rand(S, generator=generator) < 0.5, -1.0, 1.0).to(dtype)
     a = sign * (0.5 + torch.rand(S, generator=generator, dtype=dtype))
     W = torch.randn(S, d, generator=generator, dtype=dtype)
@@ -230,6 +244,10 @@ def variety_depth(activation, S, d, D_max, generator, points=2, unit_norm=False,
     """D*_var: the smallest D ≤ D_max with Jacobian rank of Φ_D = S(1+d) − symmetry dimension at every point
     (the scan stops there). Singular values count above rtol × the largest singular value of the depth-D_max
     Jacobian at the same point (Φ_D is a sub-vector of Φ_{D_max}, so this is one scale for all depths)."""
+    S, d, D_max, points = positive_int("S", S), positive_int("d", d), positive_int("D_max", D_max), positive_int(
+        "points", points)
+    rtol = finite_number("rtol", rtol, positive=True)
+    _check_generator(generator)
     activation = get_activation(activation)
     target = S * (1 + d) - symmetry_dimension(activation, S, unit_norm)
     atoms = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(points)]
@@ -360,9 +378,9 @@ def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm
     outside μ's orbit when the matched distance between canonical forms, relative to Σ|a|, exceeds ``orbit_tol``.
     """
     act = get_activation(activation)
-    _check_atoms(a, W)
-    if restarts < 1:
-        raise ValueError(f"restarts: need at least one, got {restarts}")
+    a, W = atomic_measure(a, W, nonzero=True)
+    D, restarts = nonneg_int("D", D), positive_int("restarts", restarts)
+    _check_generator(generator)
     S, d = W.shape
     S_search = S if atoms is None else int(atoms)
     target = moment_map(act, a, W, D, unit_norm).detach()
@@ -436,6 +454,11 @@ def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, un
     ``rounds`` batches of ``restarts``. Points found in the fibre at depth D−1 (which contains the fibre at D) are
     added as starts at depth D (``warm``, at most ``restarts`` of them)."""
     act = get_activation(activation)
+    S, d, D_max = positive_int("S", S), positive_int("d", d), positive_int("D_max", D_max)
+    D_min = positive_int("D_min", D_min, maximum=D_max)
+    restarts, instances, rounds = (positive_int("restarts", restarts), positive_int("instances", instances),
+                                   positive_int("rounds", rounds))
+    _check_generator(generator)
     if measures is None:
         measures = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(instances)]
     depths, status, totals, conv, outs, searches = [], [], [], [], [], []
@@ -469,8 +492,7 @@ def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, un
 def gaussian_mixture_moments(weights, means, sds, K):
     r"""Raw moments :math:`m_1..m_K` of :math:`\sum_i p_i N(m_i, s_i^2)`, by
     :math:`E X^k = m\,E X^{k-1} + (k-1)s^2 E X^{k-2}` per component; shape (..., K)."""
-    if K < 1:
-        raise ValueError(f"K: need at least one moment, got {K}")
+    K = positive_int("K", K)
     prev, cur = torch.ones_like(means), means
     out = [cur]
     for k in range(2, K + 1):

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from ..engine import init
+from ..engine.validation import choice, finite_number, float_array, integer, integer_array, positive_int
 
 # The initial laws of init.FAMILIES with a moment sequence here: every one but "atomic" (a cloud of given atoms).
 FAMILIES = tuple(family for family in init.FAMILIES if family != "atomic")
@@ -25,30 +26,26 @@ VARIANTS = {"subgaussian": 2, "subexponential": 1}
 
 
 def _power(variant):
-    if variant not in VARIANTS:
-        raise ValueError(f"variant: choose one of {tuple(VARIANTS)}, got {variant!r}")
-    return VARIANTS[variant]
+    return VARIANTS[choice("variant", variant, tuple(VARIANTS))]
 
 
 def _check_family(family, df):
-    if family not in FAMILIES:
-        raise ValueError(f"family: choose one of {FAMILIES}, got {family!r}")
-    if family == "student_t" and not (np.isfinite(df) and df > 0):
-        raise ValueError(f"df: Student-t needs positive finite degrees of freedom, got {df}")
+    choice("family", family, FAMILIES)
+    if family == "student_t":
+        finite_number("df", df, positive=True)
 
 
 def _scales(scales):
-    s = np.atleast_1d(np.asarray(scales, dtype=np.float64))
-    if s.ndim != 1 or s.size == 0 or not np.all(np.isfinite(s)) or np.any(s <= 0):
+    s = np.atleast_1d(float_array("scales", scales))
+    if s.ndim != 1 or np.any(s <= 0):
         raise ValueError(f"scales: need a non-empty 1-D array of positive finite per-coordinate scales, got {scales!r}")
     return s
 
 
 def init_scales(d, scale=1.0, a_scale=1.0):
     """Per-coordinate scales (a_scale, scale, ..., scale) of :func:`companion.engine.init.init_particles` in R^{1+d}."""
-    if int(d) != d or d < 1:
-        raise ValueError(f"d: need a positive integer, got {d}")
-    return _scales(np.concatenate([[a_scale], np.full(int(d), scale)]))
+    d = positive_int("d", d)
+    return _scales(np.concatenate([[finite_number("a_scale", a_scale)], np.full(d, finite_number("scale", scale))]))
 
 
 def log_abs_moment_1d(family, q, df=3.0):
@@ -117,9 +114,7 @@ def log_moment_bounds(family, variant, K, scales, df=3.0):
     """
     p = _power(variant)
     _check_family(family, df)
-    if int(K) != K or K < 2:
-        raise ValueError(f"K: need an integer K >= 2, got {K}")
-    K = int(K)
+    K = integer("K", K, minimum=2)
     s = _scales(scales)
     D = s.size
     q = p * np.arange(K, dtype=np.float64)
@@ -168,21 +163,32 @@ def w_star_closed_form(family, variant, scales, df=3.0):
 def _radial_samples(theta, variant):
     """|θ|^p of every particle, pooled over all leading dimensions, as a float64 NumPy vector."""
     p = _power(variant)
-    x = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
-    if x.ndim < 2 or x.shape[-1] < 1 or x.size == 0:
-        raise ValueError("theta: need particles of shape (..., n, D)")
-    if not np.all(np.isfinite(x)):
-        raise ValueError("theta: particles contain NaN or inf")
-    return np.linalg.norm(x.reshape(-1, x.shape[-1]), axis=-1) ** p
+    x = float_array("theta", theta, shape=(..., None, None), label="(..., n, D)")
+    return _powered_norms(x.reshape(-1, x.shape[-1]), p)
+
+
+def _powered_norms(x, p):
+    """|θ|^p of each row of the finite array x (..., D), refusing values that overflow float64."""
+    z = np.linalg.norm(x, axis=-1) ** p
+    if not np.all(np.isfinite(z)):
+        raise ValueError(f"theta: |θ|^{p} overflows float64 for some particle; rescale the cloud")
+    return z
+
+
+def _powers_of_log(k, log_z):
+    """k_i log z_j (k, n) with 0 · log 0 = 0, so that a particle at the origin counts once in the moment m_0."""
+    with np.errstate(invalid="ignore"):
+        return np.where(k[:, None] == 0, 0.0, k[:, None] * log_z[None, :])
 
 
 def empirical_log_moments(theta, variant, K):
     r""":math:`\log \hat m_k = \log \frac1n\sum_i |\theta_i|^{pk}`, k < K, pooled over all leading dimensions of θ."""
     z = _radial_samples(theta, variant)
+    K = positive_int("K", K)
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
-    k = np.arange(int(K), dtype=np.float64)
-    return logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(z.size)
+    k = np.arange(K, dtype=np.float64)
+    return logsumexp(_powers_of_log(k, log_z), axis=1) - math.log(z.size)
 
 
 @dataclass(frozen=True)
@@ -208,20 +214,20 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     whose higher moments are infinite (Student-t) or grow super-geometrically (Laplace, p = 2) are seen only through
     low moments and the estimate tends to its true value 0 only logarithmically in n.
     """
-    if not (rel_se > 0):
-        raise ValueError(f"rel_se: need a positive tolerance, got {rel_se}")
+    rel_se = finite_number("rel_se", rel_se, positive=True)
     z = _radial_samples(theta, variant)
     n = z.size
     if n < 8:
         raise ValueError(f"theta: need at least 8 particles to estimate w*, got {n}")
-    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else int(k_cap)
-    if k_cap < 2:
-        raise ValueError(f"k_cap: need at least 2 moments beyond m_0, got {k_cap}")
+    if not np.any(z > 0):
+        raise ValueError("theta: every particle is at the origin, so the moment ratios are 0/0; w* of a point mass "
+                         "at 0 is infinite")
+    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else integer("k_cap", k_cap, minimum=2)
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(k_cap + 1, dtype=np.float64)
-    log_m = logsumexp(k[:, None] * log_z[None, :], axis=1) - math.log(n)
-    log_m2 = logsumexp(2 * k[:, None] * log_z[None, :], axis=1) - math.log(n)
+    log_m = logsumexp(_powers_of_log(k, log_z), axis=1) - math.log(n)
+    log_m2 = logsumexp(_powers_of_log(2 * k, log_z), axis=1) - math.log(n)
     rel_var = np.expm1(np.clip(log_m2 - 2 * log_m, 0, 700)) / n
     usable = np.nonzero(np.sqrt(rel_var) > rel_se)[0]
     k_max = k_cap if usable.size == 0 else max(2, int(usable[0]) - 1)
@@ -238,20 +244,17 @@ def log_phi_w(theta, w, variant="subgaussian"):
     A plain average: unbiased for Φ_w(μ) when the particles are i.i.d. from μ, but its variance is infinite once
     w > w*/2, so use it only well inside the class (or to show growth in N outside it)."""
     p = _power(variant)
-    if not np.isfinite(w):
-        raise ValueError(f"w: need a finite weight, got {w}")
-    x = np.asarray(theta.detach().cpu() if hasattr(theta, "detach") else theta, dtype=np.float64)
-    if x.ndim < 2:
-        raise ValueError("theta: need particles of shape (..., N, D)")
-    z = np.linalg.norm(x, axis=-1) ** p
+    w = finite_number("w", w)
+    z = _powered_norms(float_array("theta", theta, shape=(..., None, None), label="(..., N, D)"), p)
     return logsumexp(w * z, axis=-1) - math.log(z.shape[-1])
 
 
 def phi_w_gaussian(w, variances):
     r"""Exact :math:`\Phi_w = E e^{w|\theta|^2} = \prod_j (1 - 2 w v_j)^{-1/2}` for θ ~ N(0, diag(v)); inf if
     :math:`w \ge 1/(2 v_{max})`. ``variances`` (..., D) gives one value per leading index."""
-    v = np.asarray(variances, dtype=np.float64)
-    if np.any(v <= 0) or not np.all(np.isfinite(v)):
+    w = finite_number("w", w)
+    v = float_array("variances", variances, shape=(..., None), label="(..., D)")
+    if np.any(v <= 0):
         raise ValueError("variances: need positive finite variances")
     factor = 1 - 2 * w * v
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -262,14 +265,12 @@ def phi_w_gaussian(w, variances):
 def ou_variance(var0, eta, lam, tau, steps):
     r"""Exact per-coordinate variance of the data-free flow θ ← (1 - ηλ)θ + √(2ητ)ξ from N(0, diag(var0)):
     :math:`v_{k+1} = (1-\eta\lambda)^2 v_k + 2\eta\tau`, returned at the given step indices, shape (len(steps), D)."""
-    v0 = np.atleast_1d(np.asarray(var0, dtype=np.float64))
-    if np.any(v0 < 0) or not np.all(np.isfinite(v0)):
+    v0 = np.atleast_1d(float_array("var0", var0))
+    if np.any(v0 < 0):
         raise ValueError("var0: need non-negative finite variances")
-    if not (eta > 0 and lam >= 0 and tau >= 0):
-        raise ValueError(f"eta, lam, tau: need eta > 0, lam >= 0, tau >= 0, got {eta}, {lam}, {tau}")
-    k = np.atleast_1d(np.asarray(steps))
-    if np.any(k < 0) or np.any(k != np.round(k)):
-        raise ValueError("steps: need non-negative integer step indices")
+    eta = finite_number("eta", eta, positive=True)
+    lam, tau = finite_number("lam", lam, nonnegative=True), finite_number("tau", tau, nonnegative=True)
+    k = integer_array("steps", steps, minimum=0)
     c = (1 - eta * lam) ** 2
     k = k.astype(np.float64)[:, None]
     if c == 1:

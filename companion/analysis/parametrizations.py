@@ -25,6 +25,7 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import simulate, split
+from ..engine.validation import finite_number, positive_int
 from .statistics import loglog_slope
 
 PARAMETRIZATIONS = ("mup", "ntk", "sp")
@@ -48,23 +49,11 @@ class Scaling:
     lr_w: float
 
 
-def _positive_integer(name, value):
-    if isinstance(value, bool) or int(value) != value or value < 1:
-        raise ValueError(f"{name}: need a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive_number(name, value):
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name}: need a finite positive number, got {value!r}")
-    return float(value)
-
-
 def scaling(parametrization, N, d, eta, base_width=64):
     """The :class:`Scaling` of ``parametrization`` ("mup", "ntk", "sp") at width N, input dimension d, base rate η."""
-    N, d = _positive_integer("N", N), _positive_integer("d", d)
-    base_width = _positive_integer("base_width", base_width)
-    eta = _positive_number("eta", eta)
+    N, d = positive_int("N", N), positive_int("d", d)
+    base_width = positive_int("base_width", base_width)
+    eta = finite_number("eta", eta, positive=True)
     w_std = 1 / math.sqrt(d)
     if parametrization == "mup":
         return Scaling(1 / N, 1.0, w_std, eta * N, eta * N)
@@ -85,7 +74,7 @@ class TwoLayerNetwork(torch.nn.Module):
         self.a = torch.nn.Parameter(a.detach().clone())
         self.W = torch.nn.Parameter(W.detach().clone())
         self.activation = get_activation(activation)
-        self.multiplier = _positive_number("multiplier", multiplier)
+        self.multiplier = finite_number("multiplier", multiplier, positive=True)
 
     def features(self, X):
         """Pre-activations h_ij = w_i·x_j for X (n, d): shape (n, N)."""
@@ -135,8 +124,8 @@ def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, s
     output_update = mean|f_t(x_j) − f_0(x_j)| (means over neurons i and inputs j; updates are 0 at t = 0).
     """
     activation = get_activation(activation)
-    steps = _positive_integer("steps", steps)
-    widths = [_positive_integer("widths", N) for N in widths]
+    steps = positive_int("steps", steps)
+    widths = [positive_int("widths", N) for N in widths]
     if not widths or not list(seeds):
         raise ValueError("widths: need at least one width and one seed")
     if X.ndim != 2 or y.shape != (X.shape[0],):
@@ -174,9 +163,8 @@ def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):
     :math:`\theta_i \leftarrow \theta_i - \eta N\,\partial_{\theta_i} L - \eta\lambda\theta_i`. Returns the new (N, 1+d)."""
     if not torch.is_tensor(theta) or theta.ndim != 2 or theta.shape[1] < 2:
         raise ValueError("theta: need a tensor of particles of shape (N, 1+d)")
-    eta = _positive_number("eta", eta)
-    if not (isinstance(lam, (int, float)) and math.isfinite(lam) and lam >= 0):
-        raise ValueError(f"lam: need a finite non-negative number, got {lam!r}")
+    eta = finite_number("eta", eta, positive=True)
+    lam = finite_number("lam", lam, nonnegative=True)
     N = theta.shape[0]
     a, W = split(theta)
     net = TwoLayerNetwork(a, W, activation, 1 / N)

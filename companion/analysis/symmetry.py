@@ -24,6 +24,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from ..engine.activations import get_activation
+from ..engine.validation import atomic_measure, finite_number, float_tensor
 
 
 @dataclass(frozen=True)
@@ -59,13 +60,6 @@ def particles_from_atoms(a, W):
     return torch.cat([W.shape[-2] * a[..., None], W], dim=-1)
 
 
-def _check_atoms(a, W):
-    if W.ndim != 2:
-        raise ValueError(f"W: need shape (S, d), got {tuple(W.shape)}")
-    if a.ndim != 1 or a.shape[0] != W.shape[0]:
-        raise ValueError(f"a: need shape ({W.shape[0]},) to match W, got {tuple(a.shape)}")
-
-
 def homogeneity_degree(activation):
     """p with σ(cz) = c^p σ(z) for all c > 0 (1 for ReLU, the degree for a monomial polynomial), else None."""
     act = get_activation(activation)
@@ -93,7 +87,7 @@ def symmetry_names(activation):
 
 def permute(a, W, order):
     """Atoms reordered by the permutation ``order`` (S,)."""
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     order = torch.as_tensor(order, dtype=torch.long, device=a.device)
     if sorted(order.tolist()) != list(range(a.shape[0])):
         raise ValueError(f"order: need a permutation of range({a.shape[0]})")
@@ -102,7 +96,7 @@ def permute(a, W, order):
 
 def split_atom(a, W, index, fractions):
     """Atom ``index`` replaced by pieces with weights a_index · fractions (fractions sum to 1, any signs)."""
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     fractions = torch.as_tensor(fractions, dtype=a.dtype, device=a.device)
     if fractions.ndim != 1 or fractions.numel() < 1 or abs(float(fractions.sum()) - 1) > 1e-12:
         raise ValueError("fractions: need a non-empty vector summing to 1")
@@ -116,9 +110,8 @@ def split_atom(a, W, index, fractions):
 
 def add_inactive(a, W, W_new, cancelling=False):
     """Atoms at ``W_new`` added with weight 0, or (``cancelling``) as pairs of weights +1 and −1 at each point."""
-    _check_atoms(a, W)
-    if W_new.ndim != 2 or W_new.shape[1] != W.shape[1]:
-        raise ValueError(f"W_new: need shape (M, {W.shape[1]}), got {tuple(W_new.shape)}")
+    a, W = atomic_measure(a, W)
+    W_new = float_tensor("W_new", W_new, shape=(None, W.shape[1]), label=f"(M, {W.shape[1]})", nonempty=False).to(W)
     if cancelling:
         ones = torch.ones(W_new.shape[0], dtype=a.dtype, device=a.device)
         return torch.cat([a, ones, -ones]), torch.cat([W, W_new, W_new])
@@ -128,7 +121,7 @@ def add_inactive(a, W, W_new, cancelling=False):
 def sign_flip(activation, a, W, mask):
     """Odd σ: (a, w) ↦ (−a, −w); even σ: (a, w) ↦ (a, −w); applied to the atoms where ``mask`` is true."""
     act = get_activation(activation)
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     if act.parity not in ("odd", "even"):
         raise ValueError(f"activation: {act.name} is neither odd nor even, so it has no sign flip")
     mask = torch.as_tensor(mask, dtype=torch.bool, device=a.device)
@@ -139,7 +132,7 @@ def sign_flip(activation, a, W, mask):
 def rescale(activation, a, W, scales):
     """Positively p-homogeneous σ: (a_j, w_j) ↦ (c_j^p a_j, w_j / c_j) with c_j = ``scales``_j > 0."""
     act = get_activation(activation)
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     p = homogeneity_degree(act)
     if p is None:
         raise ValueError(f"activation: {act.name} is not positively homogeneous, so it has no rescaling")
@@ -153,7 +146,7 @@ def antipodal_flip(activation, a, W, subset, atol=1e-10):
     r"""σ(z) − σ(−z) = z: flip w_j ↦ −w_j for j in ``subset``, which leaves f unchanged iff
     :math:`\sum_{j\in J} a_j w_j = 0` (checked to ``atol`` relative to Σ_J |a_j||w_j|)."""
     act = get_activation(activation)
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     if not act.linear_part:
         raise ValueError(f"activation: {act.name} does not satisfy σ(z) − σ(−z) = z")
     subset = torch.as_tensor(subset, dtype=torch.long, device=a.device)
@@ -174,7 +167,7 @@ def random_symmetry(activation, a, W, generator, steps=4):
     pieces of weight t, which satisfy Σ t w = 0.
     """
     act = get_activation(activation)
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     names = symmetry_names(act)
     applied = []
     opts = dict(dtype=a.dtype, device=a.device)
@@ -261,7 +254,7 @@ def _single_linkage(X, tol):
 def merge_atoms(a, X, tol):
     """Atoms whose positions lie within ``tol`` (single linkage) merged: weights summed, position the
     |weight|-weighted mean of the cluster (the plain mean where all weights vanish)."""
-    _check_atoms(a, X)
+    a, X = atomic_measure(a, X, names=("a", "X"))
     labels = torch.as_tensor(_single_linkage(X, tol), device=a.device)
     n = int(labels.max()) + 1 if labels.numel() else 0
     weights = torch.zeros(n, dtype=a.dtype, device=a.device).index_add(0, labels, a)
@@ -280,9 +273,9 @@ def canonicalize(activation, a, W, merge_tol=1e-8, drop_tol=1e-10):
     Atoms at w = 0 are a constant a σ(0) and merge into one atom (dropped when σ(0) = 0).
     """
     act = get_activation(activation)
-    _check_atoms(a, W)
-    if merge_tol < 0 or drop_tol < 0:
-        raise ValueError("merge_tol: tolerances must be non-negative")
+    a, W = atomic_measure(a, W)
+    merge_tol = finite_number("merge_tol", merge_tol, nonnegative=True)
+    drop_tol = finite_number("drop_tol", drop_tol, nonnegative=True)
     p = homogeneity_degree(act)
     norms = W.norm(dim=1)
     if p is not None:
@@ -341,7 +334,7 @@ def matched_distance(form1, form2):
 def quadratic_eigen_atoms(a, W):
     r"""For σ(z) = z² the realization is :math:`x^\top M x` with :math:`M = \sum_j a_j w_j w_j^\top`; the d atoms
     (λ_i, e_i) of M's eigendecomposition realize the same function with different higher moments."""
-    _check_atoms(a, W)
+    a, W = atomic_measure(a, W)
     M = (a[:, None, None] * W[:, :, None] * W[:, None, :]).sum(0)
     eigenvalues, eigenvectors = torch.linalg.eigh(M)
     return eigenvalues, eigenvectors.T

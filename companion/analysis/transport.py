@@ -10,27 +10,28 @@ import numpy as np
 import ot
 import scipy.linalg
 
+from ..engine.validation import float_array, positive_int
+
 
 def _cloud(x, name):
-    x = np.asarray(x.detach().cpu() if hasattr(x, "detach") else x, dtype=np.float64)
+    x = float_array(name, x)
     if x.ndim == 1:
         x = x[:, None]
-    if x.ndim != 2 or x.shape[0] == 0:
+    if x.ndim != 2:
         raise ValueError(f"{name}: need a point cloud of shape (n, D), got shape {x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name}: points contain NaN or inf")
     return x
 
 
 def w2_squared(x, y, max_iter=1_000_000):
     r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D)."""
     x, y = _cloud(x, "x"), _cloud(y, "y")
+    max_iter = positive_int("max_iter", max_iter)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"y: dimension {y.shape[1]} does not match x's {x.shape[1]}")
     cost = ot.dist(x, y, metric="sqeuclidean")
     a = np.full(x.shape[0], 1 / x.shape[0])
     b = np.full(y.shape[0], 1 / y.shape[0])
-    value, log = ot.emd2(a, b, cost, numItermax=int(max_iter), log=True)
+    value, log = ot.emd2(a, b, cost, numItermax=max_iter, log=True)
     if log.get("warning"):
         raise RuntimeError(f"max_iter: the network simplex did not converge ({log['warning']}); raise max_iter")
     return float(value)
@@ -38,13 +39,15 @@ def w2_squared(x, y, max_iter=1_000_000):
 
 def w2_squared_batch(x, y, max_iter=1_000_000):
     """:func:`w2_squared` for each replica of clouds x (R, n, D) and y (R, m, D): array (R,)."""
+    x = float_array("x", x, shape=(None, None, None), label="(R, n, D)")
+    y = float_array("y", y, shape=(None, None, None), label="(R, m, D)")
     if len(x) != len(y):
         raise ValueError(f"y: {len(y)} replicas for x's {len(x)}")
     return np.array([w2_squared(xr, yr, max_iter) for xr, yr in zip(x, y)])
 
 
 def _psd_sqrt(S, name):
-    S = np.atleast_2d(np.asarray(S, dtype=np.float64))
+    S = np.atleast_2d(float_array(name, S))
     if S.ndim != 2 or S.shape[0] != S.shape[1] or not np.allclose(S, S.T):
         raise ValueError(f"{name}: need a symmetric square covariance matrix")
     values, vectors = np.linalg.eigh(S)
@@ -55,8 +58,8 @@ def _psd_sqrt(S, name):
 
 def w2_squared_gaussian(m1, S1, m2, S2):
     r""":math:`W_2^2(N(m_1,S_1), N(m_2,S_2)) = |m_1-m_2|^2 + \mathrm{tr}(S_1 + S_2 - 2(S_2^{1/2} S_1 S_2^{1/2})^{1/2})`."""
-    m1 = np.atleast_1d(np.asarray(m1, dtype=np.float64))
-    m2 = np.atleast_1d(np.asarray(m2, dtype=np.float64))
+    m1 = np.atleast_1d(float_array("m1", m1))
+    m2 = np.atleast_1d(float_array("m2", m2))
     root2 = _psd_sqrt(S2, "S2")
     S1 = np.atleast_2d(np.asarray(S1, dtype=np.float64))
     _psd_sqrt(S1, "S1")

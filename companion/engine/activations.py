@@ -14,6 +14,7 @@ from typing import Callable, Optional
 import torch
 
 from .hermite import hermite_coefficients, hermite_e, hermite_orthonormal
+from .validation import describe, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
 _QUADRATURE_NODES = 256
@@ -45,9 +46,7 @@ class Activation:
 
     def coefficients(self, r, K=None):
         r"""Orthonormal Hermite coefficients :math:`c_k(r)`, k < K, shape ``r.shape + (K,)``, differentiable in r ≥ 0."""
-        K = self.series_terms if K is None else int(K)
-        if K < 1:
-            raise ValueError(f"K: need at least one coefficient, got {K}")
+        K = self.series_terms if K is None else positive_int("K", K)
         r = torch.as_tensor(r, dtype=torch.get_default_dtype()) if not torch.is_tensor(r) else r
         if self.closed_coefficients is not None:
             return self.closed_coefficients(r, K)
@@ -154,6 +153,8 @@ def get_activation(name):
         match = re.fullmatch(r"he(\d+)", key)
         if match:
             return _hermite_polynomial_activation(int(match.group(1)))
+    else:
+        raise TypeError(f"activation: need a name such as 'erf' or an Activation, got {describe(name)}")
     raise ValueError(f"activation: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
 
 

@@ -21,6 +21,9 @@ from tqdm.auto import tqdm
 
 from .activations import get_activation
 from .kernels import cross_kernel, gaussian_kernel
+from .targets import Target
+from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
+                         positive_int)
 
 ENGINES = ("population", "empirical", "none")
 KERNEL_BLOCK = 512
@@ -150,45 +153,66 @@ def log_time_grid(steps, num=20):
     return np.unique(np.concatenate([[0], grid, [steps]]))
 
 
-def _check_finite_number(name, value, positive=False):
-    if not isinstance(value, (int, float)) or not math.isfinite(value) or (value <= 0 if positive else value < 0):
-        kind = "positive" if positive else "non-negative"
-        raise ValueError(f"{name}: need a finite {kind} number, got {value!r}")
+def _check_data(data, R, d):
+    """The empirical engine's data (X (n, d) or (R, n, d), y (n,) or (R, n)) as finite float tensors, n >= 1."""
+    if data is None:
+        raise ValueError("data: the empirical engine needs data = (X, y), got None")
+    if not isinstance(data, (tuple, list)) or len(data) != 2:
+        raise TypeError(f"data: the empirical engine needs data = (X, y), got {describe(data)}")
+    X = float_tensor("data", data[0], finite=False, nonempty=False)
+    y = float_tensor("data", data[1], finite=False, nonempty=False)
+    if X.ndim not in (2, 3) or X.shape[-1] != d or (X.ndim == 3 and X.shape[0] != R):
+        raise ValueError(f"data: X must have shape (n, {d}) or ({R}, n, {d}), got {tuple(X.shape)}")
+    if X.shape[-2] == 0:
+        raise ValueError("data: need at least one sample, got n = 0")
+    if y.ndim not in (1, 2) or y.shape[-1] != X.shape[-2] or (y.ndim == 2 and y.shape[0] != R):
+        raise ValueError(f"data: y must have shape ({X.shape[-2]},) or ({R}, {X.shape[-2]}) for X of shape "
+                         f"{tuple(X.shape)}, got {tuple(y.shape)}")
+    if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
+        raise ValueError("data: X or y contains NaN or inf")
+    return X, y
 
 
-def _validate(theta0, act, target, eta, steps, lam, tau, engine, data, batch_size, record, noise_width):
-    _check_finite_number("eta", eta, positive=True)
-    _check_finite_number("lam", lam)
-    _check_finite_number("tau", tau)
-    if int(steps) != steps or steps < 0:
-        raise ValueError(f"steps: need a non-negative integer, got {steps!r}")
-    if not torch.is_tensor(theta0) or theta0.ndim != 3 or theta0.shape[-1] < 2:
-        raise ValueError("theta0: need a tensor of shape (R, N, 1+d) with d >= 1")
-    if not torch.isfinite(theta0).all():
-        raise ValueError("theta0: initial particles contain NaN or inf")
-    d = theta0.shape[-1] - 1
-    if engine not in ENGINES:
-        raise ValueError(f"engine: unknown engine {engine!r}; choose one of {ENGINES}")
+def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width,
+              chunk_size, check_every):
+    """Every argument of :func:`simulate` resolved (numbers as int/float, theta0 and data as float tensors, record
+    steps as an int array), or an error naming the argument."""
+    eta = finite_number("eta", eta, positive=True)
+    lam = finite_number("lam", lam, nonnegative=True)
+    tau = finite_number("tau", tau, nonnegative=True)
+    steps = nonneg_int("steps", steps)
+    seed = integer("seed", seed)
+    chunk_size = positive_int("chunk_size", chunk_size)
+    check_every = None if check_every is None else positive_int("check_every", check_every)
+    theta0 = float_tensor("theta0", theta0, shape=(None, None, None), label="(R, N, 1+d)", nonempty=False)
+    R, N, p = theta0.shape
+    if R == 0 or N == 0 or p < 2:
+        raise ValueError(f"theta0: need shape (R, N, 1+d) with R, N >= 1 and d >= 1, got {tuple(theta0.shape)}")
+    engine = choice("engine", engine, ENGINES)
+    if target is not None and not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (companion.teacher or ridge_target) or None, got {describe(target)}")
     if engine == "population" and target is None:
         raise ValueError("target: the population engine needs a target")
-    if target is not None and target.dim != d:
-        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {d}")
+    if target is not None and target.dim != p - 1:
+        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {p - 1}")
     if engine == "empirical":
-        if data is None or len(data) != 2:
-            raise ValueError("data: the empirical engine needs data = (X, y)")
-        X, y = data
-        if X.ndim not in (2, 3) or X.shape[-1] != d:
-            raise ValueError(f"data: X must have shape (n, {d}) or (R, n, {d}), got {tuple(X.shape)}")
-        if y.shape[-1] != X.shape[-2]:
-            raise ValueError(f"data: y has {y.shape[-1]} labels for {X.shape[-2]} inputs")
-        if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
-            raise ValueError("data: X or y contains NaN or inf")
-        if batch_size is not None and not (1 <= batch_size <= X.shape[-2]):
-            raise ValueError(f"batch_size: need 1 <= batch_size <= n = {X.shape[-2]}, got {batch_size}")
-    if record.size and (record.min() < 0 or record.max() > steps):
-        raise ValueError(f"record_steps: must lie in [0, steps = {steps}]")
-    if noise_width is not None and noise_width < theta0.shape[1]:
-        raise ValueError(f"noise_width: must be at least N = {theta0.shape[1]}, got {noise_width}")
+        data = _check_data(data, R, p - 1)
+    elif data is not None:
+        raise ValueError(f"data: only the empirical engine uses data, got data with engine = {engine!r}")
+    if batch_size is not None:
+        if engine != "empirical":
+            raise ValueError(f"batch_size: only the empirical engine uses minibatches, got batch_size = "
+                             f"{batch_size!r} with engine = {engine!r}")
+        batch_size = positive_int("batch_size", batch_size, maximum=data[0].shape[-2])
+    record = log_time_grid(steps) if record_steps is None else np.unique(
+        integer_array("record_steps", record_steps, minimum=0, maximum=steps))
+    if noise_width is not None:
+        noise_width = positive_int("noise_width", noise_width)
+        if noise_width < N:
+            raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
+    if not torch.isfinite(theta0).all():
+        raise ValueError("theta0: initial particles contain NaN or inf")
+    return theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every
 
 
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
@@ -203,8 +227,9 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     Non-finite particles raise :class:`DivergenceError` naming the step.
     """
     act = get_activation(activation)
-    record = log_time_grid(int(steps)) if record_steps is None else np.unique(np.asarray(record_steps, dtype=int))
-    _validate(theta0, act, target, eta, steps, lam, tau, engine, data, batch_size, record, noise_width)
+    theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every = _validate(
+        theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width, chunk_size,
+        check_every)
     theta = theta0.clone()
     device, dtype = theta.device, theta.dtype
     R, N, p = theta.shape

@@ -10,6 +10,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
+from .validation import positive_int
+
 
 def hermite_e(z, K):
     r"""Values :math:`He_0(z), \dots, He_{K-1}(z) = \sqrt{k!}\, h_k(z)`, shape ``z.shape + (K,)``."""
@@ -21,8 +23,7 @@ def hermite_e(z, K):
 def hermite_orthonormal(z, K):
     r"""Values :math:`h_k(z) = He_k(z)/\sqrt{k!}` for k < K, computed by the stable normalised recurrence
     :math:`h_{k+1} = (z h_k - \sqrt{k}\, h_{k-1})/\sqrt{k+1}`."""
-    if K < 1:
-        raise ValueError(f"K: need at least one Hermite polynomial, got {K}")
+    K = positive_int("K", K)
     values = [torch.ones_like(z)]
     if K > 1:
         values.append(z)
@@ -39,9 +40,7 @@ def _gauss_hermite_numpy(n):
 
 def gauss_hermite(n, dtype=torch.float64, device="cpu"):
     r"""Nodes and weights with :math:`\sum_q w_q g(z_q) \approx E[g(Z)]`, exact for polynomials of degree < 2n."""
-    if n < 1:
-        raise ValueError(f"n: need at least one quadrature node, got {n}")
-    nodes, weights = _gauss_hermite_numpy(int(n))
+    nodes, weights = _gauss_hermite_numpy(positive_int("n", n))
     return (torch.as_tensor(nodes, dtype=dtype, device=device),
             torch.as_tensor(weights, dtype=dtype, device=device))
 

@@ -9,6 +9,8 @@ and the first N particles of an N_ref cloud are an N-particle cloud (nested coup
 import numpy as np
 import torch
 
+from .validation import choice, describe, finite_number, float_array, positive_int, seed
+
 FAMILIES = ("gaussian", "laplace", "student_t", "ball", "atomic")
 
 
@@ -18,39 +20,48 @@ def _standard_draws(family, rng, R, N, p, df, atoms, weights):
     if family == "laplace":
         return rng.laplace(size=(R, N, p))
     if family == "student_t":
-        if not df > 0:
-            raise ValueError(f"df: Student-t needs positive degrees of freedom, got {df}")
         return rng.standard_t(df, size=(R, N, p))
     if family == "ball":
         direction = rng.standard_normal((R, N, p))
         direction /= np.linalg.norm(direction, axis=-1, keepdims=True)
         return direction * rng.random((R, N, 1)) ** (1.0 / p)
-    atoms = np.asarray(atoms, dtype=np.float64)
-    if atoms.ndim != 2 or atoms.shape[1] != p or not np.isfinite(atoms).all():
-        raise ValueError(f"atoms: need a finite (S, {p}) array of atoms (a, w), got shape {atoms.shape}")
-    probs = np.full(len(atoms), 1 / len(atoms)) if weights is None else np.asarray(weights, dtype=np.float64)
+    return atoms[rng.choice(len(atoms), size=(R, N), p=weights)]
+
+
+def _atomic_law(atoms, weights, p):
+    """Atoms (S, p) as a finite float64 array and their probabilities (S,) (uniform when ``weights`` is None)."""
+    atoms = float_array("atoms", atoms, shape=(None, p), label=f"(S, {p}) of atoms (a, w)")
+    probs = np.full(len(atoms), 1 / len(atoms)) if weights is None else float_array("weights", weights)
     if probs.shape != (len(atoms),) or (probs < 0).any() or not np.isclose(probs.sum(), 1):
-        raise ValueError("weights: need one non-negative probability per atom, summing to 1")
-    return atoms[rng.choice(len(atoms), size=(R, N), p=probs)]
+        raise ValueError(f"weights: need {len(atoms)} non-negative probabilities (one per atom) summing to 1, "
+                         f"got {describe(weights)}")
+    return atoms, probs
 
 
 def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
                    df=3.0, atoms=None, weights=None):
     """R replicas of N particles in dimension d: tensor (R, N, 1+d), column 0 the output weight a.
 
-    ``rng`` is a seed or a ``numpy.random.Generator``; ``scale``/``a_scale`` multiply w and a (ignored for "atomic").
+    ``rng`` is a seed (an integer or a sequence of integers) or a ``numpy.random.Generator``; ``scale``/``a_scale`` multiply w and a (ignored for "atomic").
     """
-    if family not in FAMILIES:
-        raise ValueError(f"family: unknown initialisation {family!r}; choose one of {FAMILIES}")
-    for name, value in (("R", R), ("N", N), ("d", d)):
-        if int(value) != value or value < 1:
-            raise ValueError(f"{name}: need a positive integer, got {value}")
-    if not (np.isfinite(scale) and scale >= 0):
-        raise ValueError(f"scale: need a finite non-negative scale, got {scale}")
-    if not (np.isfinite(a_scale) and a_scale >= 0):
-        raise ValueError(f"a_scale: need a finite non-negative scale, got {a_scale}")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    xi = _standard_draws(family, rng, int(R), int(N), int(d) + 1, df, atoms, weights)
+    family = choice("family", family, FAMILIES)
+    R, N, d = positive_int("R", R), positive_int("N", N), positive_int("d", d)
+    if R * N * (d + 1) >= np.iinfo(np.intp).max:
+        largest = max((R, "R"), (N, "N"), (d, "d"))[1]
+        raise ValueError(f"{largest}: a cloud of R·N·(1+d) = {R * N * (d + 1)} numbers cannot be indexed")
+    scale = finite_number("scale", scale, nonnegative=True)
+    a_scale = finite_number("a_scale", a_scale, nonnegative=True)
+    if family == "student_t":
+        df = finite_number("df", df, positive=True)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype: need a floating torch dtype such as torch.float64, got {describe(dtype)}")
+    if family == "atomic":
+        atoms, weights = _atomic_law(atoms, weights, d + 1)
+    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(seed("rng", rng))
+    xi = _standard_draws(family, rng, R, N, d + 1, df, atoms, weights)
     if family != "atomic":
-        xi = xi * np.concatenate([[a_scale], np.full(int(d), scale)])
-    return torch.as_tensor(xi, dtype=dtype).to(device)
+        xi = xi * np.concatenate([[a_scale], np.full(d, scale)])
+    theta = torch.as_tensor(xi, dtype=dtype)
+    if not torch.isfinite(theta).all():
+        raise ValueError(f"scale: particles overflow {dtype} (scale = {scale}, a_scale = {a_scale}); use smaller scales")
+    return theta.to(device)

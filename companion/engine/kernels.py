@@ -10,6 +10,7 @@ import math
 import torch
 
 from .activations import get_activation
+from .validation import float_tensor, positive_int
 
 _TINY = 1e-30
 
@@ -82,5 +83,15 @@ def cross_kernel(activation, W, activation2, V, terms=None):
 
 
 def gaussian_kernel(activation, W, V, terms=None):
-    r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M)."""
-    return cross_kernel(activation, W, activation, V, terms)
+    r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M).
+
+    Floating tensors pass unchecked for values (no device sync in the inner loops); integer or NumPy inputs are
+    converted."""
+    act = get_activation(activation)
+    W = float_tensor("W", W, shape=(..., None, None), label="(..., N, d)", finite=False, nonempty=False)
+    V = float_tensor("V", V, shape=(..., None, None), label="(..., M, d)", finite=False, nonempty=False,
+                     dtype=None if torch.is_tensor(V) and V.is_floating_point() else W.dtype)
+    if V.dtype != W.dtype:
+        raise TypeError(f"V: dtype {V.dtype} does not match W's {W.dtype}")
+    terms = None if terms is None else positive_int("terms", terms)
+    return cross_kernel(act, W, act, V, terms)

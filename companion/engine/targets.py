@@ -12,6 +12,7 @@ import torch
 from .activations import Activation, get_activation
 from .hermite import hermite_orthonormal
 from .kernels import cross_kernel, hermite_series, norms_and_cosines
+from .validation import describe, finite_number, float_tensor, positive_int
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,16 @@ class Target:
 
     def profile_coefficients(self, K):
         r"""Hermite coefficients of :math:`z \mapsto g_m(|u_m| z)`: (M, K)."""
+        K = positive_int("K", K)
         if self.activation is not None:
             return self.activation.coefficients(self.U.norm(dim=-1), K)
         beta = self.beta[:, :K]
         return torch.nn.functional.pad(beta, (0, K - beta.shape[1]))
 
     def __call__(self, X):
-        """f*(X) for inputs X (..., n, d): shape (..., n)."""
+        """f*(X) for inputs X (..., n, d): shape (..., n). Integer or NumPy inputs are converted to U's dtype."""
+        X = float_tensor("X", X, shape=(..., None, self.dim), label=f"(..., n, {self.dim})", nonempty=False,
+                         dtype=None if torch.is_tensor(X) and X.dtype == self.U.dtype else self.U.dtype)
         pre = X @ self.U.T
         if self.activation is not None:
             return self.activation.fn(pre) @ self.b
@@ -50,8 +54,8 @@ class Target:
     def cross(self, activation, W):
         r""":math:`E[\sigma(w\cdot x)\, f^*(x)]` for each row w of W (..., N, d): shape (..., N)."""
         act = get_activation(activation)
-        if W.shape[-1] != self.dim:
-            raise ValueError(f"W: input dimension {W.shape[-1]} does not match the target's {self.dim}")
+        W = float_tensor("W", W, shape=(..., None, self.dim), label=f"(..., N, {self.dim})", finite=False,
+                         nonempty=False)
         if self.activation is not None:
             return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
         K = self.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
@@ -70,6 +74,7 @@ class Target:
     def hermite_tensors(self, K):
         r"""The target's Hermite tensors :math:`T^*_k = \sum_m b_m c^{g_m}_k(|u_m|)\, \hat u_m^{\otimes k}`, k < K,
         so that :math:`E f^{*2} = \sum_k \|T^*_k\|_F^2`. Returns a list of tensors of shapes (d,)*k."""
+        K = positive_int("K", K)
         coef = self.profile_coefficients(K)
         unit = self.U / self.U.norm(dim=-1, keepdim=True)
         tensors = []
@@ -81,23 +86,20 @@ class Target:
 
 
 def _as_matrix(U, name):
-    U = torch.as_tensor(U)
-    if U.ndim != 2 or U.shape[0] == 0 or not torch.isfinite(U).all():
-        raise ValueError(f"{name}: need a finite (M, d) matrix of directions, got shape {tuple(U.shape)}")
-    return U
+    """A finite (M, d) matrix of directions, M, d >= 1, as a float tensor (integer entries take the default dtype)."""
+    return float_tensor(name, U, shape=(None, None), label="(M, d) of directions")
 
 
 def _as_weights(b, M):
-    b = torch.as_tensor(b)
-    if b.shape != (M,) or not torch.isfinite(b).all():
-        raise ValueError(f"b: need {M} finite output weights, got shape {tuple(b.shape)}")
-    return b
+    """M finite output weights as a float tensor."""
+    return float_tensor("b", b, shape=(M,), label=f"({M},) of output weights")
 
 
 def teacher(activation, b, U):
     """Teacher network f*(x) = Σ_m b_m σ(u_m·x) (no 1/M factor: put it in b)."""
+    act = get_activation(activation)
     U = _as_matrix(U, "U")
-    return Target(_as_weights(b, U.shape[0]).to(U), U, activation=get_activation(activation))
+    return Target(_as_weights(b, U.shape[0]).to(U), U, activation=act)
 
 
 def ridge_target(b, U, beta):
@@ -106,22 +108,25 @@ def ridge_target(b, U, beta):
     norms = U.norm(dim=-1, keepdim=True)
     if (norms == 0).any():
         raise ValueError("U: ridge directions must be non-zero")
-    beta = torch.as_tensor(beta).to(U)
+    beta = float_tensor("beta", beta).to(U)
     if beta.ndim == 1:
         beta = beta.expand(U.shape[0], -1)
-    if beta.ndim != 2 or beta.shape[0] != U.shape[0] or not torch.isfinite(beta).all():
-        raise ValueError(f"beta: need finite (M, K) Hermite coefficients with M = {U.shape[0]}")
+    if beta.ndim != 2 or beta.shape[0] != U.shape[0]:
+        raise ValueError(f"beta: need finite (K,) or ({U.shape[0]}, K) Hermite coefficients, got shape "
+                         f"{tuple(beta.shape)}")
     return Target(_as_weights(b, U.shape[0]).to(U), U / norms, beta=beta.clone())
 
 
 def sample_data(target, n, noise_std=0.0, generator=None):
     """n samples x ~ N(0, I_d) with labels y = f*(x) + noise_std·ε, ε ~ N(0, 1). Returns (X (n, d), y (n,))."""
-    if int(n) != n or n < 1:
-        raise ValueError(f"n: need a positive integer sample size, got {n}")
-    if noise_std < 0:
-        raise ValueError(f"noise_std: must be non-negative, got {noise_std}")
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
+    n = positive_int("n", n)
+    noise_std = finite_number("noise_std", noise_std, nonnegative=True)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator: need a torch.Generator or None, got {describe(generator)}")
     dtype, device = target.U.dtype, target.U.device
     gen = generator if generator is not None else torch.Generator(device="cpu").manual_seed(0)
-    X = torch.randn(int(n), target.dim, generator=gen, dtype=dtype, device=gen.device).to(device)
-    eps = torch.randn(int(n), generator=gen, dtype=dtype, device=gen.device).to(device)
+    X = torch.randn(n, target.dim, generator=gen, dtype=dtype, device=gen.device).to(device)
+    eps = torch.randn(n, generator=gen, dtype=dtype, device=gen.device).to(device)
     return X, target(X) + noise_std * eps

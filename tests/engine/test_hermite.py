@@ -101,7 +101,7 @@ def test_quadrature_coefficients_are_differentiable():
     assert grad.item() == pytest.approx(numeric.item(), rel=1e-6)
 
 
-@pytest.mark.parametrize("bad", ["sigmoid", "he", 3])
-def test_unknown_activation(bad):
-    with pytest.raises(ValueError, match="activation"):
+@pytest.mark.parametrize("bad, error", [("sigmoid", ValueError), ("he", ValueError), (3, TypeError)])
+def test_unknown_activation(bad, error):
+    with pytest.raises(error, match="activation"):
         get_activation(bad)
