@@ -7,7 +7,8 @@ First variation :math:`V(\mu,\theta) = E[(f_\mu(x) - y)\, a\,\sigma(w\cdot x)]`,
 .. math:: \theta_i \leftarrow \theta_i - \eta\,(\nabla_\theta V(\mu_N, \theta_i) + \lambda\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
 
 which is plain GD on :math:`f_N` with per-neuron learning rate ηN, weight decay λ and Langevin noise at temperature τ;
-time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, autograd through the kernels),
+time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, explicit gradients of the kernels in
+:mod:`companion.engine.gradients`; ``_population_grad``, autograd through the kernels, is their reference),
 "empirical" (n samples, explicit gradient, chunked over samples and particles), "none" (V ≡ 0: Ornstein–Uhlenbeck).
 """
 import math
@@ -20,7 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .activations import get_activation
-from .kernels import cross_kernel, gaussian_kernel
+from .gradients import population_grad, split
+from .kernels import gaussian_kernel
 
 ENGINES = ("population", "empirical", "none")
 KERNEL_BLOCK = 512
@@ -43,11 +45,6 @@ class Trajectory:
     params: dict = field(default_factory=dict)
 
 
-def split(theta):
-    """(a, W) views of particles theta (..., N, 1+d)."""
-    return theta[..., 0], theta[..., 1:]
-
-
 def network(theta, activation, X):
     r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d): shape (R, n)."""
     a, W = split(theta)
@@ -63,12 +60,13 @@ def particle_blocks(N, size=KERNEL_BLOCK):
 def function_inner(theta1, theta2, activation):
     r""":math:`E_x[f_1(x) f_2(x)] = \frac{1}{N_1N_2}\sum_{ij} a_i a'_j K(w_i, w'_j)` for two particle systems (exact):
     shape (R,). The kernel is formed in blocks of at most KERNEL_BLOCK × KERNEL_BLOCK pairs, so memory stays bounded."""
+    act = get_activation(activation)
     a1, W1 = split(theta1)
     a2, W2 = split(theta2)
     total = 0
     for i in particle_blocks(theta1.shape[-2]):
         for j in particle_blocks(theta2.shape[-2]):
-            K = gaussian_kernel(activation, W1[..., i, :], W2[..., j, :])
+            K = gaussian_kernel(act, W1[..., i, :], W2[..., j, :])
             total = total + (a1[..., i, None] * K * a2[..., None, j]).sum((-1, -2))
     return total / (theta1.shape[-2] * theta2.shape[-2])
 
@@ -88,6 +86,8 @@ def population_risk(theta, activation, target):
 
 
 def _population_grad(theta, act, target):
+    r"""The reference for :func:`companion.engine.gradients.population_grad`: :math:`N\,\nabla_\theta R` by autograd
+    through :func:`population_risk`, and R."""
     with torch.enable_grad():
         leaf = theta.detach().requires_grad_(True)
         risk = population_risk(leaf, act, target)
@@ -123,10 +123,14 @@ def _empirical_grad(theta, act, X, y, chunk_size):
 
 
 def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**20):
-    r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,)."""
+    r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,).
+
+    "population": explicit gradients of the exact kernels (:func:`companion.engine.gradients.population_grad`, blocks
+    of ``gradients.ENTRY_BUDGET`` replica × pair entries); "empirical": blocks of ``chunk_size`` (replica × sample ×
+    particle) entries."""
     act = get_activation(activation)
     if engine == "population":
-        return _population_grad(theta, act, target)
+        return population_grad(theta, act, target)
     if engine == "empirical":
         return _empirical_grad(theta, act, data[0], data[1], chunk_size)
     return torch.zeros_like(theta), torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)

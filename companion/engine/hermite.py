@@ -56,3 +56,12 @@ def hermite_coefficients(fn, r, K, n_nodes=200):
     nodes, weights = gauss_hermite(n_nodes, dtype=r.dtype, device=r.device)
     basis = hermite_orthonormal(nodes, K) * weights[:, None]          # (q, K)
     return fn(r[..., None] * nodes) @ basis                           # (..., K)
+
+
+def hermite_coefficient_slopes(derivative, r, K, n_nodes=200):
+    r"""Radial derivatives :math:`c_k'(r) = E[\sigma'(rZ)\, Z\, h_k(Z)]` of :func:`hermite_coefficients` (``derivative``
+    is σ'), by the same Gauss–Hermite rule, so that they are the exact derivatives of the quadrature coefficients."""
+    r = torch.as_tensor(r)
+    nodes, weights = gauss_hermite(n_nodes, dtype=r.dtype, device=r.device)
+    basis = hermite_orthonormal(nodes, K) * (weights * nodes)[:, None]
+    return derivative(r[..., None] * nodes) @ basis
