@@ -146,6 +146,25 @@ def _minibatch(data, batch_size, generators, device):
     return torch.gather(X, 1, idx[..., None].expand(-1, -1, X.shape[-1])), torch.gather(y, 1, idx)
 
 
+NOISE_BUDGET = 2**22
+
+
+def _noise_steps(generators, steps, shape, dtype, device):
+    """Noise ξ (R, *shape) for each of ``steps`` steps, replica r from ``generators[r]``. Where the stream allows it
+    (CPU, 16 | numel: torch then draws a batch exactly as the consecutive single draws), many steps are drawn per call,
+    up to NOISE_BUDGET numbers, so the values equal one draw per step."""
+    per_step = math.prod(shape)
+    batch = 1
+    if device.type == "cpu" and per_step % 16 == 0:
+        batch = max(1, min(steps, NOISE_BUDGET // (per_step * len(generators))))
+    done = 0
+    while done < steps:
+        n = min(batch, steps - done)
+        drawn = torch.stack([torch.randn(n, *shape, generator=g, device=device, dtype=dtype) for g in generators], 1)
+        yield from drawn
+        done += n
+
+
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
     if steps < 1:
@@ -203,8 +222,12 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
     and its minibatches from one seeded ``seed + r + 2**31``, so replica r equals a lone run with ``seed + r``. Only
     the first N noise columns are used: an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref``
-    is synchronously coupled to the reference.
-    Non-finite particles raise :class:`DivergenceError` naming the step.
+    is synchronously coupled to the reference. Noise is drawn for many steps at once where that leaves each
+    generator's stream unchanged (:func:`_noise_steps`), so the numbers are those of one draw per step; replica r's
+    noise equals a lone run's bit for bit (its arithmetic too, up to the last bit of batched BLAS products).
+    Non-finite particles raise :class:`DivergenceError` naming the first non-finite step; the flag stays on the
+    device and is read every ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every
+    step. The population engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
     act = get_activation(activation)
     record = log_time_grid(int(steps)) if record_steps is None else np.unique(np.asarray(record_steps, dtype=int))
@@ -220,32 +243,39 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
     batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
+    noise = _noise_steps(noise_gens, int(steps), (width, p), dtype, device) if tau > 0 else None
     check_every = check_every or (1 if device.type == "cpu" else 25)
+    first_bad = torch.zeros((), dtype=torch.long, device=device)  # first non-finite step, 0 while none (no sync)
     record_set = set(record.tolist())
     snapshots, risks = [], []
     show = sys.stderr.isatty() if progress is None else progress
     for k in tqdm(range(int(steps) + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
+        grad = risk = None
+        if k < steps:
+            batch = data
+            if engine == "empirical" and batch_size is not None:
+                batch = _minibatch(data, batch_size, batch_gens, device)
+            grad, risk = first_variation_grad(theta, act, target, engine, batch, chunk_size)
         if k in record_set:
             snapshots.append(theta.detach().cpu().clone() if keep_particles else None)
             if target is not None:
-                with torch.no_grad():
-                    risks.append(population_risk(theta, act, target).cpu())
+                if engine != "population" or risk is None:  # the population step's kernel sums carry the exact risk
+                    with torch.no_grad():
+                        risk = population_risk(theta, act, target)
+                risks.append(risk.cpu())
         if k == steps:
             break
-        batch = data
-        if engine == "empirical" and batch_size is not None:
-            batch = _minibatch(data, batch_size, batch_gens, device)
-        grad, _ = first_variation_grad(theta, act, target, engine, batch, chunk_size)
         with torch.no_grad():
             theta = theta - eta * (grad + lam * theta)
-            if tau > 0:
-                xi = torch.stack([torch.randn(width, p, generator=g, device=device, dtype=dtype) for g in noise_gens])
-                theta = theta + noise_scale * xi[:, :N]
+            if noise is not None:
+                theta = theta + noise_scale * next(noise)[:, :N]
+        first_bad.masked_fill_(first_bad.eq(0) & ~torch.isfinite(theta).all(), k + 1)
         if (k + 1) % check_every == 0 or k + 1 == steps:
-            if not torch.isfinite(theta).all():
+            if first_bad.item():
+                bad = first_bad.item()
                 raise DivergenceError(
-                    f"non-finite particles at step {k + 1} (t = {(k + 1) * eta:.4g}; checked every {check_every} steps): "
-                    f"reduce eta (now {eta}) or the initial scale")
+                    f"non-finite particles at step {bad} (t = {bad * eta:.4g}): reduce eta (now {eta}) or the initial "
+                    f"scale")
     return Trajectory(steps=record, times=record * eta,
                       particles=torch.stack(snapshots) if keep_particles else None,
                       risk=torch.stack(risks) if risks else None, final=theta,

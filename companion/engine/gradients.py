@@ -27,7 +27,7 @@ import math
 import torch
 
 from .activations import get_activation
-from .kernels import norms_and_cosines
+from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: each block matrix stays in cache
 _CLOSED = ("erf", "relu")
@@ -150,11 +150,11 @@ class _Sums:
         self.alpha = W.new_zeros(W.shape[:-1])
         self.beta = torch.zeros_like(W)
 
-    def add(self, rows, parts):
+    def add(self, reps, rows, parts):
         value, alpha, beta = parts
-        self.value[..., rows] += value
-        self.alpha[..., rows] += alpha
-        self.beta[..., rows, :] += beta
+        self.value[reps, rows] += value
+        self.alpha[reps, rows] += alpha
+        self.beta[reps, rows, :] += beta
 
     def slope(self, W):
         r""":math:`\sum_j c_j\,\partial_1 K(w_i, v_j) = w_i \sum_j\alpha_{ij}c_j + \sum_j\beta_{ij}c_j v_j`."""
@@ -166,19 +166,25 @@ def _blocks(n, size):
 
 
 def _self_sums(kind, act, a, W, budget):
-    r"""Self-interaction sums over j of :math:`K(w_i, w_j)\,a_j` (and slopes), each unordered block pair once."""
+    r"""Self-interaction sums over j of :math:`K(w_i, w_j)\,a_j` (and slopes), each unordered block pair once.
+
+    Blocks of b = min(N, √budget) particles, over as many replicas at once as keep R'·b² ≤ budget: the partition does
+    not depend on R, so a replica's arithmetic (and result, bit for bit) is the same alone or in a batch."""
     R, N = a.shape
     P = _prepare(kind, act, W, act.series_terms)
     sums = _Sums(W)
-    blocks = _blocks(N, max(1, min(N, math.isqrt(max(1, budget // R)))))
-    for bi, I in enumerate(blocks):
-        PI = _take(P, I)
-        for J in blocks[bi:]:
-            both = J != I
-            rows, cols = _BLOCKS[kind](PI, _take(P, J) if both else PI, a[..., J], a[..., I] if both else None)
-            sums.add(I, rows)
-            if both:
-                sums.add(J, cols)
+    size = max(1, min(N, math.isqrt(budget)))
+    blocks = _blocks(N, size)
+    for reps in _blocks(R, max(1, budget // size**2)):
+        Pr, ar = tuple(None if t is None else t[reps] for t in P), a[reps]
+        for bi, I in enumerate(blocks):
+            PI = _take(Pr, I)
+            for J in blocks[bi:]:
+                both = J != I
+                rows, cols = _BLOCKS[kind](PI, _take(Pr, J) if both else PI, ar[..., J], ar[..., I] if both else None)
+                sums.add(reps, I, rows)
+                if both:
+                    sums.add(reps, J, cols)
     return sums
 
 
@@ -199,7 +205,7 @@ def _target_sums(act, W, target, budget):
     sums = _Sums(W)
     for I in _blocks(W.shape[-2], max(1, budget // (math.prod(W.shape[:-2]) * U.shape[0]))):
         rows, _ = _BLOCKS[kind](_take(P, I), Q, b, None)
-        sums.add(I, rows)
+        sums.add(slice(None), I, rows)
     return sums
 
 
@@ -209,6 +215,10 @@ def population_grad(theta, activation, target, budget=ENTRY_BUDGET):
     act = get_activation(activation)
     if int(budget) != budget or budget < 1:
         raise ValueError(f"budget: need a positive integer number of entries per block, got {budget!r}")
+    if not torch.is_tensor(theta) or theta.ndim != 3 or theta.shape[-1] < 2:
+        raise ValueError("theta: need a tensor of shape (R, N, 1+d) with d >= 1")
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
     a, W = split(theta)
     N = theta.shape[-2]
     own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget))
