@@ -73,8 +73,9 @@ def function_inner(theta1, theta2, activation):
 
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
-    return (function_inner(theta1, theta1, activation) - 2 * function_inner(theta1, theta2, activation)
-            + function_inner(theta2, theta2, activation))
+    act = get_activation(activation)
+    return (function_inner(theta1, theta1, act) - 2 * function_inner(theta1, theta2, act)
+            + function_inner(theta2, theta2, act))
 
 
 def population_risk(theta, activation, target):
