@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import torch
 
-from .hermite import hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
+from .hermite import graded_coefficients, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
 _QUADRATURE_NODES = 256
@@ -58,6 +58,8 @@ class Activation:
         r, K, nodes = self._arguments(r, K)
         if self.closed_coefficients is not None:
             return self.closed_coefficients(r, K)
+        if self.degree is None:
+            return graded_coefficients(self.fn, r, K, parity=self.parity)
         return hermite_coefficients(self.fn, r, K, n_nodes=nodes)
 
     def coefficient_slopes(self, r, K=None):
@@ -65,6 +67,8 @@ class Activation:
         r, K, nodes = self._arguments(r, K)
         if self.closed_slopes is not None:
             return self.closed_slopes(r, K)
+        if self.degree is None:
+            return graded_coefficients(self.fn, r, K, slope=self.derivative, parity=self.parity)
         return hermite_coefficient_slopes(self.derivative, r, K, n_nodes=nodes)
 
 
