@@ -29,7 +29,7 @@ import torch
 from .activations import get_activation
 from .targets import Target
 
-ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: each block matrix stays in cache
+ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
 _CLOSED = ("erf", "relu")
 _TINY = 1e-30
 
@@ -168,8 +168,9 @@ def _blocks(n, size):
 def _self_sums(kind, act, a, W, budget):
     r"""Self-interaction sums over j of :math:`K(w_i, w_j)\,a_j` (and slopes), each unordered block pair once.
 
-    Blocks of b = min(N, √budget) particles, over as many replicas at once as keep R'·b² ≤ budget: the partition does
-    not depend on R, so a replica's arithmetic (and result, bit for bit) is the same alone or in a batch."""
+    Blocks of b = min(N, √budget) particles, over as many replicas at once as keep R'·b² ≤ budget: the partition and
+    the order of the sums do not depend on R, so a replica's arithmetic is the same alone or in a batch (torch does
+    not promise batched matrix products bit-identical across batch sizes; measured differences are in the last bit)."""
     R, N = a.shape
     P = _prepare(kind, act, W, act.series_terms)
     sums = _Sums(W)
