@@ -1,25 +1,35 @@
-"""Time the particle engine against what a user would otherwise write, in one run on this machine.
+"""Time the particle engine against what a user would otherwise write, side by side in one run on this machine.
 
-Baseline: a plain ``torch.nn`` two-layer module (f = a·σ(Wx)/N), autograd, ``torch.optim.SGD`` with learning rate ηN
-and weight decay, plus added Gaussian noise — the same noisy GD step as the engine. Ceiling: the matmul floor, three
-products of 2·n·N·d flops at the sgemm rate measured here. Also R batched replicas against R sequential runs.
+Population engine (exact arcsine kernel, erf teacher, d = 4): the explicit gradient
+(``gradients.population_grad``) against its autograd reference (``dynamics._population_grad``), a
+``jax.jit(jax.vmap(jax.grad(risk)))`` step with the same closed-form kernel (dense) and a KeOps LazyTensor reduction
+of the same kernel (autograd through KeOps), per replica at R = 1 and R = 16, N ∈ {64, …, 4096}, float64 and float32;
+the peak memory of one explicit step at N = 16384. JAX and KeOps are the optional ``bench`` extra: absent, they are
+skipped with a message. Empirical engine (ReLU, d = 32, float32): against a ``torch.nn`` module + autograd + SGD.
 
-    python benchmarks/bench_engine.py [--quick] [--device cpu|cuda] [--json out.json]
+    python benchmarks/bench_engine.py [--quick] [--device cpu|cuda] [--threads 1] [--json benchmarks/results.json]
 """
 import argparse
 import json
 import math
+import os
 import platform
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import torch
 
-from companion.pipeline.device import resolve_device
-from companion.engine.dynamics import simulate
+from companion.engine.dynamics import _population_grad, simulate
+from companion.engine.gradients import population_grad
 from companion.engine.init import init_particles
 from companion.engine.targets import sample_data, teacher
+from companion.pipeline.device import resolve_device
 
-D, ETA, LAM, TAU = 32, 0.01, 1e-3, 1e-4
+D_POP, D_EMP, ETA, LAM, TAU = 4, 32, 0.01, 1e-3, 1e-4
+REFERENCE_ENTRIES = 2**24  # the dense references (autograd, JAX, KeOps) run where R·N² is at most this
+HERE = Path(__file__).resolve().parent
 
 
 def _sync(device):
@@ -27,9 +37,11 @@ def _sync(device):
         torch.cuda.synchronize()
 
 
-def _best_of(fn, device, repeats):
-    """Best wall time of ``repeats`` calls (the least-disturbed measurement on a noisy machine)."""
-    fn()
+def _best_of(fn, device, repeats, warm=True):
+    """Best wall time of ``repeats`` calls after one warm-up call (the least-disturbed measurement on a noisy machine;
+    7 repeats where R·N² ≤ 2²⁰, 3 up to 2²², 1 beyond, without warm-up for the explicit engine there)."""
+    if warm:
+        fn()
     best = math.inf
     for _ in range(repeats):
         _sync(device)
@@ -40,18 +52,144 @@ def _best_of(fn, device, repeats):
     return best
 
 
-def matmul_rate(device, dtype, size=2048):
-    """Measured flop rate of a square matmul: the machine's ceiling for the engine."""
-    A = torch.randn(size, size, device=device, dtype=dtype)
-    B = torch.randn(size, size, device=device, dtype=dtype)
-    return 2 * size**3 / _best_of(lambda: A @ B, device, 3)
+def _population_problem(R, N, dtype, device):
+    gen = torch.Generator().manual_seed(0)
+    U = torch.randn(2, D_POP, generator=gen, dtype=torch.float64) / math.sqrt(D_POP)
+    target = teacher("erf", torch.tensor([0.5, -0.5], dtype=torch.float64), U).to(device, dtype)
+    theta = init_particles("gaussian", R, N, D_POP, scale=1.0, rng=1, dtype=dtype, device=device)
+    return theta, target
+
+
+def _jax_step(target, dtype):
+    """jit(vmap(grad(risk))) of the same risk with the same closed-form arcsine kernel, dense; None without JAX."""
+    try:
+        import jax
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+
+    U = jnp.asarray(target.U.cpu().double().numpy(), dtype=dtype)
+    b = jnp.asarray(target.b.cpu().double().numpy(), dtype=dtype)
+    norm2 = float(target.norm2())
+
+    def kernel(X, Y):
+        ax, ay = 1 + 2 * (X * X).sum(-1), 1 + 2 * (Y * Y).sum(-1)
+        return (2 / math.pi) * jnp.arcsin(2 * (X @ Y.T) / jnp.sqrt(ax[:, None] * ay[None, :]))
+
+    def risk(theta):
+        a, W = theta[:, 0], theta[:, 1:]
+        N = theta.shape[0]
+        return 0.5 * (a @ kernel(W, W) @ a / N**2 - 2 * a @ kernel(W, U) @ b / N + norm2)
+
+    step = jax.jit(jax.vmap(jax.grad(risk)))
+    return lambda theta: step(theta).block_until_ready()
+
+
+def _keops_grad(target):
+    """Autograd through a KeOps LazyTensor sum of the same arcsine kernel; None without pykeops."""
+    try:
+        from pykeops.torch import LazyTensor
+    except ImportError:
+        return None
+    U, b = target.U, target.b
+
+    def grad(theta):
+        leaf = theta.detach().requires_grad_(True)
+        a, W = leaf[..., 0], leaf[..., 1:]
+        A = 1 + 2 * (W * W).sum(-1, keepdim=True)
+        Wi, Wj = LazyTensor(W[:, :, None, :]), LazyTensor(W[:, None, :, :])
+        Ai, Aj = LazyTensor(A[:, :, None, :]), LazyTensor(A[:, None, :, :])
+        aj = LazyTensor(a[:, None, :, None])
+        K = (2 * (Wi | Wj) * (Ai * Aj).rsqrt()).asin() * (2 / math.pi)
+        quad = (K * aj).sum(dim=2)[..., 0]
+        N = theta.shape[1]
+        cross = (2 / math.pi) * torch.arcsin(2 * (W @ U.T) / torch.sqrt(A * (1 + 2 * (U * U).sum(-1))[None, None]))
+        risk = 0.5 * ((a * quad).sum(-1) / N**2 - 2 * (cross @ b * a).sum(-1) / N + target.norm2())
+        (g,) = torch.autograd.grad(risk.sum(), leaf)
+        return g
+    return grad
+
+
+def bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keops):
+    rows = []
+    for dtype in dtypes:
+        for R in replicas:
+            for N in widths:
+                theta, target = _population_problem(R, N, dtype, device)
+                entries = R * N * N
+                reps = repeats if entries <= 2**20 else (min(repeats, 3) if entries <= 2**22 else 1)
+                row = dict(bench="population", dtype=str(dtype).split(".")[-1], R=R, N=N)
+                explicit, _ = population_grad(theta, "erf", target)
+                row["explicit_s"] = _best_of(lambda: population_grad(theta, "erf", target), device, reps,
+                                             warm=entries <= 2**22)
+                if entries <= REFERENCE_ENTRIES:
+                    act = target.activation
+                    reference, _ = _population_grad(theta, act, target)
+                    row["autograd_s"] = _best_of(lambda: _population_grad(theta, act, target), device, reps)
+                    row["max_rel_diff_autograd"] = ((explicit - reference).norm() / reference.norm()).item()
+                    if use_jax is not None and device.type == "cpu":
+                        import numpy as np
+                        step = use_jax(target, np.float64 if dtype == torch.float64 else np.float32)
+                        if step is not None:
+                            import jax.numpy as jnp
+                            x = jnp.asarray(theta.cpu().numpy())
+                            got = torch.as_tensor(np.asarray(step(x))).to(explicit) * N
+                            row["jax_s"] = _best_of(lambda: step(x), device, reps)
+                            row["max_rel_diff_jax"] = ((got - explicit).norm() / explicit.norm()).item()
+                    if use_keops is not None:
+                        keops = use_keops(target)
+                        got = keops(theta) * N
+                        row["keops_s"] = _best_of(lambda: keops(theta), device, reps)
+                        row["max_rel_diff_keops"] = ((got - explicit).norm() / explicit.norm()).item()
+                for key in ("explicit_s", "autograd_s", "jax_s", "keops_s"):
+                    if key in row:
+                        row[key.replace("_s", "_per_replica_ms")] = 1e3 * row[key] / R
+                rows.append(row)
+                print(_population_line(row), flush=True)
+    return rows
+
+
+def _population_line(row):
+    def cell(key):
+        return f"{row[key]:10.3f}" if key in row else f"{'-':>10}"
+
+    def ratio(key):
+        return f"{row[key] / row['explicit_s']:8.2f}" if key in row else f"{'-':>8}"
+    return (f"{row['dtype']:<8}{row['R']:>4}{row['N']:>6}{cell('explicit_per_replica_ms')}{cell('autograd_per_replica_ms')}"
+            f"{cell('jax_per_replica_ms')}{cell('keops_per_replica_ms')}{ratio('autograd_s')}{ratio('jax_s')}"
+            f"{ratio('keops_s')}")
+
+
+def peak_memory(N, dtype):
+    """Peak resident memory (MiB) of one explicit population step at width N, measured in a fresh process."""
+    code = f"""
+import resource, torch, sys
+sys.path.insert(0, {str(HERE.parent)!r})
+torch.set_num_threads(1)
+from benchmarks.bench_engine import _population_problem
+from companion.engine.gradients import population_grad
+theta, target = _population_problem(1, {N}, torch.{dtype}, torch.device("cpu"))
+population_grad(theta[:, :64], "erf", target)
+before = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0])
+with open("/proc/self/clear_refs", "w") as fh:
+    fh.write("5")
+population_grad(theta, "erf", target)
+peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
+print((peak - before) / 1024, before / 1024)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    step_mib, base_mib = map(float, out.stdout.split())
+    return dict(bench="peak_memory", N=N, dtype=dtype, R=1, step_peak_mib=step_mib, process_mib=base_mib,
+                dense_kernel_mib=N * N * (8 if dtype == "float64" else 4) / 2**20)
 
 
 def baseline_steps(X, y, theta, steps):
     """What a user would write: nn.Module + autograd + SGD(lr = ηN, weight_decay = λ) + Langevin noise."""
     N = theta.shape[1]
-    model = torch.nn.Sequential(torch.nn.Linear(D, N, bias=False), torch.nn.ReLU(), torch.nn.Linear(N, 1, bias=False))
-    model = model.to(device=X.device, dtype=X.dtype)
+    model = torch.nn.Sequential(torch.nn.Linear(D_EMP, N, bias=False), torch.nn.ReLU(),
+                                torch.nn.Linear(N, 1, bias=False)).to(device=X.device, dtype=X.dtype)
     with torch.no_grad():
         model[0].weight.copy_(theta[0, :, 1:])
         model[2].weight.copy_(theta[0, :, 0][None])
@@ -70,80 +208,64 @@ def baseline_steps(X, y, theta, steps):
     return run
 
 
-def engine_steps(theta, activation, target, steps, **kwargs):
-    return lambda: simulate(theta, activation, target, eta=ETA, steps=steps, lam=LAM, tau=TAU, record_steps=[],
-                            keep_particles=False, progress=False, **kwargs)
-
-
-def bench_empirical(device, dtype, sizes, repeats):
+def bench_empirical(device, sizes, repeats):
     rows = []
-    rate = matmul_rate(device, dtype)
-    tgt = teacher("relu", torch.ones(2) / 2, torch.randn(2, D) / math.sqrt(D)).to(device, dtype)
+    dtype = torch.float32
+    tgt = teacher("relu", torch.ones(2) / 2, torch.randn(2, D_EMP) / math.sqrt(D_EMP)).to(device, dtype)
     for n, N in sizes:
         X, y = sample_data(tgt, n, generator=torch.Generator(device=device).manual_seed(0))
-        theta = init_particles("gaussian", 1, N, D, scale=1 / math.sqrt(D), rng=0, dtype=dtype, device=device)
+        theta = init_particles("gaussian", 1, N, D_EMP, scale=1 / math.sqrt(D_EMP), rng=0, dtype=dtype, device=device)
         steps = max(2, int(2e8 // (n * N)))
-        t_engine = _best_of(engine_steps(theta, "relu", None, steps, engine="empirical", data=(X, y)), device, repeats) / steps
+        engine = lambda: simulate(theta, "relu", eta=ETA, steps=steps, lam=LAM, tau=TAU, engine="empirical",
+                                  data=(X, y), record_steps=[], keep_particles=False, progress=False)
+        t_engine = _best_of(engine, device, repeats) / steps
         t_base = _best_of(baseline_steps(X, y, theta, steps), device, repeats) / steps
-        floor = 3 * 2 * n * N * D / rate
-        rows.append(dict(bench="empirical", n=n, N=N, engine_steps_per_s=1 / t_engine, baseline_steps_per_s=1 / t_base,
-                         speedup=t_base / t_engine, engine_over_floor=t_engine / floor))
-    return rows, rate
-
-
-def bench_population(device, dtype, widths, repeats):
-    rows = []
-    tgt = teacher("erf", torch.ones(2) / 2, torch.randn(2, D) / math.sqrt(D)).to(device, dtype)
-    for N in widths:
-        theta = init_particles("gaussian", 1, N, D, scale=1 / math.sqrt(D), rng=0, dtype=dtype, device=device)
-        steps = max(2, int(2e7 // N**2))
-        t_engine = _best_of(engine_steps(theta, "erf", tgt, steps, engine="population"), device, repeats) / steps
-        rows.append(dict(bench="population", n=0, N=N, engine_steps_per_s=1 / t_engine))
+        rows.append(dict(bench="empirical", dtype="float32", n=n, N=N, engine_ms=1e3 * t_engine,
+                         baseline_ms=1e3 * t_base, speedup=t_base / t_engine))
+        print(f"empirical n = N = {N:>5}: engine {1e3 * t_engine:8.3f} ms, nn+autograd {1e3 * t_base:8.3f} ms, "
+              f"ratio {t_base / t_engine:5.2f}", flush=True)
     return rows
-
-
-def bench_replicas(device, dtype, R, N, steps, repeats):
-    tgt = teacher("erf", torch.ones(2) / 2, torch.randn(2, D) / math.sqrt(D)).to(device, dtype)
-    theta = init_particles("gaussian", R, N, D, scale=1 / math.sqrt(D), rng=0, dtype=dtype, device=device)
-    batched = engine_steps(theta, "erf", tgt, steps, engine="population")
-    sequential = lambda: [engine_steps(theta[r:r + 1], "erf", tgt, steps, engine="population")() for r in range(R)]
-    t_batched = _best_of(batched, device, repeats)
-    t_sequential = _best_of(sequential, device, repeats)
-    return dict(bench="replicas", n=0, N=N, R=R, batched_s=t_batched, sequential_s=t_sequential,
-                speedup=t_sequential / t_batched)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes only (a smoke run)")
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--json", help="write the results to this file")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (the issue's measurements used 1)")
+    parser.add_argument("--no-jax", action="store_true")
+    parser.add_argument("--no-keops", action="store_true")
+    parser.add_argument("--json", default=str(HERE / "results.json"), help="where to write the results")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
-    dtype = torch.float32
-    torch.manual_seed(0)
+    use_jax = None if args.no_jax else _jax_step
+    use_keops = None if args.no_keops else _keops_grad
+    for name, factory, module in (("JAX", use_jax, "jax"), ("KeOps", use_keops, "pykeops")):
+        if factory is not None:
+            try:
+                __import__(module)
+            except ImportError:
+                print(f"{name} is not installed (pip install -e '.[bench]'): skipped")
     if args.quick:
-        sizes, widths, repeats = [(316, 316), (1024, 1024)], [128, 256], 2
+        widths, replicas, dtypes, repeats, sizes, memory_N = [64, 256], [1, 16], [torch.float64], 2, [(316, 316)], 2048
     else:
-        sizes, widths, repeats = [(316, 316), (1024, 1024), (4096, 4096), (10_000, 10_000)], [256, 1024, 2048], 3
-    rows, rate = bench_empirical(device, dtype, sizes, repeats)
-    rows += bench_population(device, dtype, widths, repeats)
-    rows.append(bench_replicas(device, dtype, R=16, N=64, steps=20, repeats=repeats))
+        widths, replicas, dtypes, repeats = [64, 256, 1024, 2048, 4096], [1, 16], [torch.float64, torch.float32], 7
+        sizes, memory_N = [(316, 316), (1024, 1024), (4096, 4096)], 16384
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}, float32, d = {D}")
-    print(f"matmul ceiling: {rate / 1e9:.1f} GFLOP/s")
-    print(f"{'bench':<11}{'n':>7}{'N':>7}{'engine st/s':>13}{'autograd st/s':>15}{'ratio':>8}{'x floor':>9}")
-    for row in rows:
-        if row["bench"] == "replicas":
-            print(f"replicas    R = {row['R']}, N = {row['N']}: batched {row['batched_s']:.3f} s, "
-                  f"sequential {row['sequential_s']:.3f} s, ratio {row['speedup']:.1f}")
-            continue
-        base = f"{row['baseline_steps_per_s']:15.2f}{row['speedup']:8.2f}{row['engine_over_floor']:9.2f}" \
-            if "speedup" in row else f"{'-':>15}{'-':>8}{'-':>9}"
-        print(f"{row['bench']:<11}{row['n']:>7}{row['N']:>7}{row['engine_steps_per_s']:13.2f}{base}")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump(dict(device=str(device), matmul_flops=rate, rows=rows), fh, indent=2)
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}, d = {D_POP} (population), {D_EMP} (empirical)")
+    print("population step, ms per replica; ratios = other / explicit (> 1: the explicit engine is faster)")
+    print(f"{'dtype':<8}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'keops':>10}{'x auto':>8}"
+          f"{'x jax':>8}{'x keops':>8}")
+    rows = bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keops)
+    rows += bench_empirical(device, sizes, repeats)
+    if device.type == "cpu":
+        rows.append(peak_memory(memory_N, "float64"))
+        print(f"peak memory of one explicit step, N = {memory_N}, float64: {rows[-1]['step_peak_mib']:.0f} MiB "
+              f"(a dense N x N kernel alone: {rows[-1]['dense_kernel_mib']:.0f} MiB)")
+    with open(args.json, "w") as fh:
+        json.dump(dict(device=str(device), threads=torch.get_num_threads(), torch=torch.__version__, rows=rows), fh,
+                  indent=2)
+    print(f"wrote {args.json}")
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ Closed forms for ReLU and erf; Gauss–Hermite quadrature (exact for polynomials
 """
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch
 
-from .hermite import hermite_coefficients, hermite_e, hermite_orthonormal
+from .hermite import graded_coefficients, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
 from .validation import describe, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
@@ -40,18 +41,34 @@ class Activation:
     degree: Optional[int]
     series_terms: int
     closed_coefficients: Optional[Callable] = None
+    closed_slopes: Optional[Callable] = None
 
     def __call__(self, z):
         return self.fn(z)
 
-    def coefficients(self, r, K=None):
-        r"""Orthonormal Hermite coefficients :math:`c_k(r)`, k < K, shape ``r.shape + (K,)``, differentiable in r ≥ 0."""
+    def _arguments(self, r, K):
         K = self.series_terms if K is None else positive_int("K", K)
         r = torch.as_tensor(r, dtype=torch.get_default_dtype()) if not torch.is_tensor(r) else r
+        nodes = _QUADRATURE_NODES if self.degree is None else max(8, (self.degree + K) // 2 + 2)
+        return r, K, nodes
+
+    def coefficients(self, r, K=None):
+        r"""Orthonormal Hermite coefficients :math:`c_k(r)`, k < K, shape ``r.shape + (K,)``, differentiable in r ≥ 0."""
+        r, K, nodes = self._arguments(r, K)
         if self.closed_coefficients is not None:
             return self.closed_coefficients(r, K)
-        nodes = _QUADRATURE_NODES if self.degree is None else max(8, (self.degree + K) // 2 + 2)
+        if self.degree is None:
+            return graded_coefficients(self.fn, r, K, parity=self.parity)
         return hermite_coefficients(self.fn, r, K, n_nodes=nodes)
+
+    def coefficient_slopes(self, r, K=None):
+        r"""Their radial derivatives :math:`c_k'(r) = E[\sigma'(rZ)\,Z\,h_k(Z)]`, shape ``r.shape + (K,)`` (no autograd)."""
+        r, K, nodes = self._arguments(r, K)
+        if self.closed_slopes is not None:
+            return self.closed_slopes(r, K)
+        if self.degree is None:
+            return graded_coefficients(self.fn, r, K, slope=self.derivative, parity=self.parity)
+        return hermite_coefficient_slopes(self.derivative, r, K, n_nodes=nodes)
 
 
 def _log_double_factorial_odd(m):
@@ -59,9 +76,9 @@ def _log_double_factorial_odd(m):
     return math.lgamma(m + 2) - ((m + 1) / 2) * math.log(2) - math.lgamma((m + 3) / 2)
 
 
-def _relu_coefficients(r, K):
-    r"""ReLU: :math:`c_0 = r/\sqrt{2\pi}`, :math:`c_1 = r/2`, and for k ≥ 2
-    :math:`c_k = r\,\varphi(0)\, He_{k-2}(0)/\sqrt{k!}` (Gaussian integration by parts, σ'' = δ_0)."""
+def _relu_unit_coefficients(K, like):
+    r"""ReLU at r = 1: :math:`c_0 = 1/\sqrt{2\pi}`, :math:`c_1 = 1/2`, and for k ≥ 2
+    :math:`c_k = \varphi(0)\, He_{k-2}(0)/\sqrt{k!}` (Gaussian integration by parts, σ'' = δ_0); c_k(r) = r c_k(1)."""
     values = []
     for k in range(K):
         if k == 0:
@@ -74,24 +91,42 @@ def _relu_coefficients(r, K):
             m = k - 2  # He_m(0) = (−1)^{m/2} (m−1)!!
             log_abs = _log_double_factorial_odd(m - 1) - 0.5 * math.log(2 * math.pi) - 0.5 * math.lgamma(k + 1)
             values.append((-1) ** (m // 2) * math.exp(log_abs))
-    unit = torch.tensor(values, dtype=r.dtype, device=r.device)
-    return r[..., None] * unit
+    return torch.tensor(values, dtype=like.dtype, device=like.device)
+
+
+def _relu_coefficients(r, K):
+    return r[..., None] * _relu_unit_coefficients(K, r)
+
+
+def _relu_slopes(r, K):
+    return _relu_unit_coefficients(K, r).expand(*r.shape, K)
+
+
+def _erf_constants(K):
+    r"""(k, :math:`C_k = (-1)^{(k-1)/2}\sqrt{2/\pi}\,(k-2)!!/\sqrt{k!}`) for the odd k < K."""
+    return [(k, (-1) ** ((k - 1) // 2) * math.exp(0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2)
+                                                   - 0.5 * math.lgamma(k + 1))) for k in range(1, K, 2)]
+
+
+def _erf_series(r, K, slope):
+    r"""erf: even coefficients vanish; for odd k, with :math:`u = \sqrt2\, r/\sqrt{1+2r^2}` (so u² = q = 2r²/(1+2r²)),
+    :math:`c_k = C_k u^k` and :math:`c_k' = k\,C_k u^{k-1}\,\sqrt2\,(1+2r^2)^{-3/2}`.
+    u^k is written q^{(k-1)/2}·u, which keeps the sign of r and a finite gradient at 0."""
+    q = 2 * r**2 / (1 + 2 * r**2)
+    root = math.sqrt(2) * r / torch.sqrt(1 + 2 * r**2)
+    du = math.sqrt(2) * (1 + 2 * r**2) ** -1.5
+    out = [torch.zeros_like(r) for _ in range(K)]
+    for k, const in _erf_constants(K):
+        out[k] = const * k * q ** ((k - 1) // 2) * du if slope else const * q ** ((k - 1) // 2) * root
+    return torch.stack(out, dim=-1)
 
 
 def _erf_coefficients(r, K):
-    r"""erf: even coefficients vanish; for odd k, with :math:`q = 2r^2/(1+2r^2)`,
-    :math:`c_k = (-1)^{(k-1)/2} \sqrt{2/\pi}\; q^{k/2}\, (k-2)!!/\sqrt{k!}`."""
-    q = 2 * r**2 / (1 + 2 * r**2)
-    out = []
-    for k in range(K):
-        if k % 2 == 0:
-            out.append(torch.zeros_like(r))
-        else:
-            log_const = 0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2) - 0.5 * math.lgamma(k + 1)
-            # q^{k/2} written as q^{(k-1)/2} * sqrt(2) r / sqrt(1+2r^2) keeps the sign of r and a finite gradient at 0
-            root = math.sqrt(2) * r / torch.sqrt(1 + 2 * r**2)
-            out.append((-1) ** ((k - 1) // 2) * math.exp(log_const) * q ** ((k - 1) // 2) * root)
-    return torch.stack(out, dim=-1)
+    return _erf_series(r, K, slope=False)
+
+
+def _erf_slopes(r, K):
+    return _erf_series(r, K, slope=True)
 
 
 def _relu(z):
@@ -122,7 +157,9 @@ def _gelu_derivative(z):
     return _gaussian_cdf(z) + z * torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
 
+@lru_cache(maxsize=None)
 def _hermite_polynomial_activation(p):
+    """He_p as an Activation, built once per degree (so ``get_activation('he3') is get_activation('he3')``)."""
     def fn(z):
         return hermite_e(z, p + 1)[..., p]
 
@@ -134,8 +171,8 @@ def _hermite_polynomial_activation(p):
 
 
 _NAMED = {
-    "relu": Activation("relu", _relu, _relu_derivative, None, True, True, None, 96, _relu_coefficients),
-    "erf": Activation("erf", torch.erf, _erf_derivative, "odd", False, False, None, 96, _erf_coefficients),
+    "relu": Activation("relu", _relu, _relu_derivative, None, True, True, None, 96, _relu_coefficients, _relu_slopes),
+    "erf": Activation("erf", torch.erf, _erf_derivative, "odd", False, False, None, 96, _erf_coefficients, _erf_slopes),
     "tanh": Activation("tanh", torch.tanh, _tanh_derivative, "odd", False, False, None, 96),
     "gelu": Activation("gelu", _gelu, _gelu_derivative, None, False, True, None, 64),
     "quadratic": Activation("quadratic", lambda z: z * z, lambda z: 2 * z, "even", False, False, 2, 3),
@@ -143,7 +180,9 @@ _NAMED = {
 
 
 def get_activation(name):
-    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through."""
+    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through.
+
+    The same name always gives the same object, so public functions resolve once at their entry and pass it on."""
     if isinstance(name, Activation):
         return name
     if isinstance(name, str):

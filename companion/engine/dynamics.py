@@ -7,7 +7,8 @@ First variation :math:`V(\mu,\theta) = E[(f_\mu(x) - y)\, a\,\sigma(w\cdot x)]`,
 .. math:: \theta_i \leftarrow \theta_i - \eta\,(\nabla_\theta V(\mu_N, \theta_i) + \lambda\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
 
 which is plain GD on :math:`f_N` with per-neuron learning rate ηN, weight decay λ and Langevin noise at temperature τ;
-time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, autograd through the kernels),
+time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, explicit gradients of the kernels in
+:mod:`companion.engine.gradients`; ``_population_grad``, autograd through the kernels, is their reference),
 "empirical" (n samples, explicit gradient, chunked over samples and particles), "none" (V ≡ 0: Ornstein–Uhlenbeck).
 """
 import math
@@ -20,7 +21,8 @@ import torch
 from tqdm.auto import tqdm
 
 from .activations import get_activation
-from .kernels import cross_kernel, gaussian_kernel
+from .gradients import population_grad, split
+from .kernels import gaussian_kernel
 from .targets import Target
 from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
                          positive_int)
@@ -46,11 +48,6 @@ class Trajectory:
     params: dict = field(default_factory=dict)
 
 
-def split(theta):
-    """(a, W) views of particles theta (..., N, 1+d)."""
-    return theta[..., 0], theta[..., 1:]
-
-
 def network(theta, activation, X):
     r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d): shape (R, n)."""
     a, W = split(theta)
@@ -66,20 +63,22 @@ def particle_blocks(N, size=KERNEL_BLOCK):
 def function_inner(theta1, theta2, activation):
     r""":math:`E_x[f_1(x) f_2(x)] = \frac{1}{N_1N_2}\sum_{ij} a_i a'_j K(w_i, w'_j)` for two particle systems (exact):
     shape (R,). The kernel is formed in blocks of at most KERNEL_BLOCK × KERNEL_BLOCK pairs, so memory stays bounded."""
+    act = get_activation(activation)
     a1, W1 = split(theta1)
     a2, W2 = split(theta2)
     total = 0
     for i in particle_blocks(theta1.shape[-2]):
         for j in particle_blocks(theta2.shape[-2]):
-            K = gaussian_kernel(activation, W1[..., i, :], W2[..., j, :])
+            K = gaussian_kernel(act, W1[..., i, :], W2[..., j, :])
             total = total + (a1[..., i, None] * K * a2[..., None, j]).sum((-1, -2))
     return total / (theta1.shape[-2] * theta2.shape[-2])
 
 
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
-    return (function_inner(theta1, theta1, activation) - 2 * function_inner(theta1, theta2, activation)
-            + function_inner(theta2, theta2, activation))
+    act = get_activation(activation)
+    return (function_inner(theta1, theta1, act) - 2 * function_inner(theta1, theta2, act)
+            + function_inner(theta2, theta2, act))
 
 
 def population_risk(theta, activation, target):
@@ -91,6 +90,8 @@ def population_risk(theta, activation, target):
 
 
 def _population_grad(theta, act, target):
+    r"""The reference for :func:`companion.engine.gradients.population_grad`: :math:`N\,\nabla_\theta R` by autograd
+    through :func:`population_risk`, and R."""
     with torch.enable_grad():
         leaf = theta.detach().requires_grad_(True)
         risk = population_risk(leaf, act, target)
@@ -126,10 +127,14 @@ def _empirical_grad(theta, act, X, y, chunk_size):
 
 
 def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**20):
-    r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,)."""
+    r""":math:`\nabla_\theta V(\mu_N, \theta_i)` for every particle: (R, N, 1+d), and the risk the engine sees (R,).
+
+    "population": explicit gradients of the exact kernels (:func:`companion.engine.gradients.population_grad`, blocks
+    of ``gradients.ENTRY_BUDGET`` replica × pair entries); "empirical": blocks of ``chunk_size`` (replica × sample ×
+    particle) entries."""
     act = get_activation(activation)
     if engine == "population":
-        return _population_grad(theta, act, target)
+        return population_grad(theta, act, target)
     if engine == "empirical":
         return _empirical_grad(theta, act, data[0], data[1], chunk_size)
     return torch.zeros_like(theta), torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)
@@ -143,6 +148,25 @@ def _minibatch(data, batch_size, generators, device):
     X = X.expand(len(generators), *X.shape[-2:]) if X.ndim == 2 else X
     y = y.expand(len(generators), n) if y.ndim == 1 else y
     return torch.gather(X, 1, idx[..., None].expand(-1, -1, X.shape[-1])), torch.gather(y, 1, idx)
+
+
+NOISE_BUDGET = 2**22
+
+
+def _noise_steps(generators, steps, shape, dtype, device):
+    """Noise ξ (R, *shape) for each of ``steps`` steps, replica r from ``generators[r]``. Where the stream allows it
+    (CPU, 16 | numel: torch then draws a batch exactly as the consecutive single draws), many steps are drawn per call,
+    up to NOISE_BUDGET numbers, so the values equal one draw per step."""
+    per_step = math.prod(shape)
+    batch = 1
+    if device.type == "cpu" and per_step % 16 == 0:
+        batch = max(1, min(steps, NOISE_BUDGET // (per_step * len(generators))))
+    done = 0
+    while done < steps:
+        n = min(batch, steps - done)
+        drawn = torch.stack([torch.randn(n, *shape, generator=g, device=device, dtype=dtype) for g in generators], 1)
+        yield from drawn
+        done += n
 
 
 def log_time_grid(steps, num=20):
@@ -223,8 +247,12 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
     and its minibatches from one seeded ``seed + r + 2**31``, so replica r equals a lone run with ``seed + r``. Only
     the first N noise columns are used: an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref``
-    is synchronously coupled to the reference.
-    Non-finite particles raise :class:`DivergenceError` naming the step.
+    is synchronously coupled to the reference. Noise is drawn for many steps at once where that leaves each
+    generator's stream unchanged (:func:`_noise_steps`), so the numbers are those of one draw per step; replica r's
+    noise equals a lone run's bit for bit (its arithmetic too, up to the last bit of batched BLAS products).
+    Non-finite particles raise :class:`DivergenceError` naming the first non-finite step; the flag stays on the
+    device and is read every ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every
+    step. The population engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
     act = get_activation(activation)
     theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every = _validate(
@@ -241,32 +269,39 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
     batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
+    noise = _noise_steps(noise_gens, int(steps), (width, p), dtype, device) if tau > 0 else None
     check_every = check_every or (1 if device.type == "cpu" else 25)
+    first_bad = torch.zeros((), dtype=torch.long, device=device)  # first non-finite step, 0 while none (no sync)
     record_set = set(record.tolist())
     snapshots, risks = [], []
     show = sys.stderr.isatty() if progress is None else progress
     for k in tqdm(range(int(steps) + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
+        grad = risk = None
+        if k < steps:
+            batch = data
+            if engine == "empirical" and batch_size is not None:
+                batch = _minibatch(data, batch_size, batch_gens, device)
+            grad, risk = first_variation_grad(theta, act, target, engine, batch, chunk_size)
         if k in record_set:
             snapshots.append(theta.detach().cpu().clone() if keep_particles else None)
             if target is not None:
-                with torch.no_grad():
-                    risks.append(population_risk(theta, act, target).cpu())
+                if engine != "population" or risk is None:  # the population step's kernel sums carry the exact risk
+                    with torch.no_grad():
+                        risk = population_risk(theta, act, target)
+                risks.append(risk.cpu())
         if k == steps:
             break
-        batch = data
-        if engine == "empirical" and batch_size is not None:
-            batch = _minibatch(data, batch_size, batch_gens, device)
-        grad, _ = first_variation_grad(theta, act, target, engine, batch, chunk_size)
         with torch.no_grad():
             theta = theta - eta * (grad + lam * theta)
-            if tau > 0:
-                xi = torch.stack([torch.randn(width, p, generator=g, device=device, dtype=dtype) for g in noise_gens])
-                theta = theta + noise_scale * xi[:, :N]
+            if noise is not None:
+                theta = theta + noise_scale * next(noise)[:, :N]
+        first_bad.masked_fill_(first_bad.eq(0) & ~torch.isfinite(theta).all(), k + 1)
         if (k + 1) % check_every == 0 or k + 1 == steps:
-            if not torch.isfinite(theta).all():
+            if first_bad.item():
+                bad = first_bad.item()
                 raise DivergenceError(
-                    f"non-finite particles at step {k + 1} (t = {(k + 1) * eta:.4g}; checked every {check_every} steps): "
-                    f"reduce eta (now {eta}) or the initial scale")
+                    f"non-finite particles at step {bad} (t = {bad * eta:.4g}): reduce eta (now {eta}) or the initial "
+                    f"scale")
     return Trajectory(steps=record, times=record * eta,
                       particles=torch.stack(snapshots) if keep_particles else None,
                       risk=torch.stack(risks) if risks else None, final=theta,

@@ -55,3 +55,64 @@ def hermite_coefficients(fn, r, K, n_nodes=200):
     nodes, weights = gauss_hermite(n_nodes, dtype=r.dtype, device=r.device)
     basis = hermite_orthonormal(nodes, K) * weights[:, None]          # (q, K)
     return fn(r[..., None] * nodes) @ basis                           # (..., K)
+
+
+def hermite_coefficient_slopes(derivative, r, K, n_nodes=200):
+    r"""Radial derivatives :math:`c_k'(r) = E[\sigma'(rZ)\, Z\, h_k(Z)]` of :func:`hermite_coefficients` (``derivative``
+    is σ'), by the same Gauss–Hermite rule, so that they are the exact derivatives of the quadrature coefficients."""
+    r = torch.as_tensor(r)
+    nodes, weights = gauss_hermite(n_nodes, dtype=r.dtype, device=r.device)
+    basis = hermite_orthonormal(nodes, K) * (weights * nodes)[:, None]
+    return derivative(r[..., None] * nodes) @ basis
+
+
+_PANEL_NODES = 16
+_PANEL_WIDTH = 0.4
+
+
+@lru_cache(maxsize=32)
+def _graded_rule_numpy(K, scale):
+    """Composite 16-point Gauss–Legendre on [−L, L], L = √(4K+2) + 7, panels 0.5/scale wide near 0 (8 a side),
+    doubling up to 0.4, then 0.4 wide; weights include the Gaussian density."""
+    L = math.sqrt(4 * K + 2) + 7
+    edges, edge, width = [0.0], 0.0, 0.5 / scale
+    for _ in range(8):
+        edge += width
+        edges.append(edge)
+    while edge < L:
+        width = min(2 * width, _PANEL_WIDTH)
+        edge += width
+        edges.append(edge)
+    x, w = np.polynomial.legendre.leggauss(_PANEL_NODES)
+    a, b = np.array(edges[:-1])[:, None], np.array(edges[1:])[:, None]
+    half_nodes = ((a + b) / 2 + (b - a) / 2 * x).ravel()
+    half_weights = ((b - a) / 2 * w).ravel() * np.exp(-half_nodes**2 / 2) / math.sqrt(2 * math.pi)
+    return np.concatenate([-half_nodes[::-1], half_nodes]), np.concatenate([half_weights[::-1], half_weights])
+
+
+def graded_rule(K, r_max, dtype=torch.float64, device="cpu"):
+    r"""Nodes and weights with :math:`\sum_q w_q g(z_q) \approx E[g(Z)]` for :math:`g(z) = \sigma(rz)\,h_k(z)`, k < K,
+    σ analytic with singularities at distance ∝ 1/r from the real axis (tanh: iπ/2r), r ≤ r_max: panels near 0 shrink
+    like 1/r_max (r_max rounded up to a power of 2, at least 1, so that few rules are built)."""
+    scale = 2.0 ** max(0, math.ceil(math.log2(max(float(r_max), 1.0))))
+    nodes, weights = _graded_rule_numpy(int(K), scale)
+    return (torch.as_tensor(nodes, dtype=dtype, device=device), torch.as_tensor(weights, dtype=dtype, device=device))
+
+
+def graded_coefficients(fn, r, K, slope=None, parity=None):
+    r""":math:`c_k(r) = E[fn(rZ)\,h_k(Z)]` by :func:`graded_rule`, or with ``slope`` = σ' the radial derivatives
+    :math:`c_k'(r) = E[\sigma'(rZ)\,Z\,h_k(Z)]`: shape ``r.shape + (K,)``, differentiable in r. For ``parity`` "odd" or
+    "even" only the half line z > 0 and the coefficients of that parity are computed (the others vanish; the slopes'
+    integrand σ'(rz)·z·h_k(z) has the parity of σ·h_k too)."""
+    r = torch.as_tensor(r)
+    nodes, weights = graded_rule(K, r.detach().abs().max().item() if r.numel() else 1.0, r.dtype, r.device)
+    weights = weights if slope is None else weights * nodes
+    if parity is None:
+        return (fn if slope is None else slope)(r[..., None] * nodes) @ (hermite_orthonormal(nodes, K) * weights[:, None])
+    half = nodes.numel() // 2
+    nodes, weights = nodes[half:], 2 * weights[half:]
+    ks = torch.arange(1 if parity == "odd" else 0, K, 2, device=r.device)
+    basis = hermite_orthonormal(nodes, K)[:, ks] * weights[:, None]
+    out = torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
+    out[..., ks] = (fn if slope is None else slope)(r[..., None] * nodes) @ basis
+    return out

@@ -3,7 +3,8 @@ r"""Exact Gaussian expectations :math:`E_{x\sim N(0,I_d)}[\sigma(w\cdot x)\,\sig
 Closed forms: erf (arcsine kernel) and ReLU (arc-cosine kernel of order 1), for any norms.
 Otherwise Mehler's formula :math:`\sum_k c_k(|w|)\,c^{(2)}_k(|v|)\,\rho^k`, :math:`\rho = \hat w\cdot\hat v`,
 summed by Horner's rule (truncated at the activation's ``series_terms``; exact for polynomials).
-All functions are differentiable in their inputs, so gradients in w come from autograd.
+All functions are differentiable in their inputs: autograd through them is the reference for the explicit gradients
+of :mod:`companion.engine.gradients`, which the engine uses.
 """
 import math
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from companion.engine.activations import get_activation
-from companion.engine.dynamics import (DivergenceError, first_variation_grad, function_distance2, log_time_grid, network,
-                                population_risk, simulate)
+from companion.engine.dynamics import (DivergenceError, _noise_steps, first_variation_grad, function_distance2,
+                                       log_time_grid, network, population_risk, simulate)
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
 from companion.engine.targets import sample_data, teacher
@@ -96,6 +96,31 @@ def test_replicas_equal_separate_runs(target):
         torch.testing.assert_close(alone.final[0], batched.final[r], atol=1e-13, rtol=0)
 
 
+@pytest.mark.parametrize("N", [12, 7])  # 12·4 noise numbers a step are drawn many steps at once, 7·4 one step at a time
+def test_replica_noise_equals_a_lone_run_bit_for_bit(N):
+    theta = _theta(R=3, N=N)
+    kwargs = dict(engine="none", eta=0.05, steps=40, lam=0.1, tau=0.01, progress=False)
+    batched = simulate(theta, "erf", seed=10, **kwargs)
+    for r in range(3):
+        assert torch.equal(simulate(theta[r:r + 1], "erf", seed=10 + r, **kwargs).final[0], batched.final[r])
+
+
+def test_noise_drawn_in_batches_equals_one_draw_per_step():
+    """50 steps of 8 × 4 numbers come in one draw per replica; the values are those of 50 single draws."""
+    batched = torch.stack(list(_noise_steps([torch.Generator().manual_seed(s) for s in (3, 4)], 50, (8, 4),
+                                            torch.float64, torch.device("cpu"))))
+    gens = [torch.Generator().manual_seed(s) for s in (3, 4)]
+    single = torch.stack([torch.stack([torch.randn(8, 4, generator=g) for g in gens]) for _ in range(50)])
+    assert torch.equal(batched, single)
+
+
+def test_recorded_risk_is_the_population_risk(target):
+    theta = _theta()
+    run = simulate(theta, "relu", target, eta=0.05, steps=12, tau=0.01, record_steps=[0, 5, 12], seed=2, progress=False)
+    for particles, risk in zip(run.particles, run.risk):
+        torch.testing.assert_close(risk, population_risk(particles, "relu", target), rtol=1e-13, atol=0)
+
+
 def test_minibatch_replicas_equal_separate_runs(target):
     theta = _theta(R=2, N=12)
     X, y = sample_data(target, 50, generator=torch.Generator().manual_seed(5))
@@ -163,3 +188,14 @@ def test_bad_particles_and_target_dimension(target):
 def test_divergence_stops_with_the_step(target):
     with pytest.raises(DivergenceError, match=r"step \d+.*reduce eta"):
         simulate(_theta(scale=3.0), "quadratic", target, eta=50.0, steps=200, progress=False)
+
+
+def test_divergence_names_the_first_bad_step_when_checked_rarely(target):
+    """The first non-finite step is kept on the device and read at the checks, so it is exact for any check_every."""
+    theta = _theta(scale=3.0)
+    messages = []
+    for check_every in (1, 7):
+        with pytest.raises(DivergenceError) as info:
+            simulate(theta, "quadratic", target, eta=50.0, steps=200, progress=False, check_every=check_every)
+        messages.append(str(info.value))
+    assert messages[0] == messages[1]

@@ -105,3 +105,20 @@ def test_quadrature_coefficients_are_differentiable():
 def test_unknown_activation(bad, error):
     with pytest.raises(error, match="activation"):
         get_activation(bad)
+
+
+def test_get_activation_resolves_a_name_to_one_object():
+    assert get_activation("he3") is get_activation("HE3")
+    assert get_activation("tanh") is get_activation("tanh")
+    act = get_activation("gelu")
+    assert get_activation(act) is act
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS + ("he4",))
+def test_coefficient_slopes_are_the_radial_derivatives(name):
+    """c_k'(r) without autograd equals autograd through c_k(r)."""
+    act = get_activation(name)
+    r = torch.tensor([0.05, 0.7, 2.5, 10.0], requires_grad=True)
+    c = act.coefficients(r, 10)
+    auto = torch.stack([torch.autograd.grad(c[:, k].sum(), r, retain_graph=True)[0] for k in range(10)], dim=-1)
+    torch.testing.assert_close(act.coefficient_slopes(r.detach(), 10), auto, rtol=1e-12, atol=1e-12 * auto.abs().max())
