@@ -249,7 +249,7 @@ CASES = {
     # function_distance2, population_risk, network (through the kernel and target checks)
     "distance activation": (lambda: function_distance2(theta(), theta(), "nope"), "activation"),
     "risk activation": (lambda: population_risk(theta(), 5, tgt()), "activation"),
-    "risk wrong d": (lambda: population_risk(theta(d=3), "erf", tgt()), "W"),
+    "risk wrong d": (lambda: population_risk(theta(d=3), "erf", tgt()), "target"),
     "network activation": (lambda: network(theta(), None, torch.ones(4, 2, dtype=F64)), "activation"),
     # moments
     "w* zeros": (lambda: moments.estimate_w_star(torch.zeros(1, 50, 3)), "theta"),
@@ -391,9 +391,7 @@ def test_battery_size():
     (lambda: function_distance2(theta(), theta(d=3), "erf"), "function_distance2 with d 2 vs 3 names V"),
     (lambda: population_risk(theta(), "erf", "target"), "population_risk(target=str) fails in an attribute"),
 ], ids=["log_time_grid", "network", "function_distance2", "population_risk"])
-@pytest.mark.xfail(strict=True, reason="entry checks of dynamics.network/function_distance2/population_risk/"
-                                        "log_time_grid belong to the dynamics rewrite (not edited on this branch)")
-def test_known_unnamed_errors_in_dynamics(call, reason):
+def test_dynamics_entry_checks_name_the_parameter(call, reason):
     with pytest.raises((ValueError, TypeError)) as info:
         call()
     assert str(info.value).split(":")[0] in ("steps", "X", "theta1", "theta2", "target", "theta")

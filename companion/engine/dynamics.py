@@ -48,8 +48,25 @@ class Trajectory:
     params: dict = field(default_factory=dict)
 
 
+def _particles(name, theta):
+    """Particles (..., N, 1+d) with N >= 1 and d >= 1 as a floating tensor (no finiteness check: no device sync)."""
+    theta = float_tensor(name, theta, shape=(..., None, None), label="(..., N, 1+d)", finite=False)
+    if theta.shape[-1] < 2:
+        raise ValueError(f"{name}: need particles of shape (..., N, 1+d) with d >= 1, got shape {tuple(theta.shape)}")
+    return theta
+
+
+def _same_dimension(theta1, theta2, names=("theta1", "theta2")):
+    if theta1.shape[-1] != theta2.shape[-1]:
+        raise ValueError(f"{names[1]}: particles in dimension d = {theta2.shape[-1] - 1} do not match {names[0]}'s "
+                         f"d = {theta1.shape[-1] - 1}")
+
+
 def network(theta, activation, X):
     r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d): shape (R, n)."""
+    theta = _particles("theta", theta)
+    X = float_tensor("X", X, shape=(..., None, theta.shape[-1] - 1), label=f"(n, {theta.shape[-1] - 1}) or (R, n, "
+                     f"{theta.shape[-1] - 1}) matching the particles' d", finite=False)
     a, W = split(theta)
     act = get_activation(activation)
     return (act.fn(X @ W.transpose(-1, -2)) @ a[..., :, None])[..., 0] / theta.shape[-2]
@@ -77,12 +94,19 @@ def function_inner(theta1, theta2, activation):
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
     act = get_activation(activation)
+    theta1, theta2 = _particles("theta1", theta1), _particles("theta2", theta2)
+    _same_dimension(theta1, theta2)
     return (function_inner(theta1, theta1, act) - 2 * function_inner(theta1, theta2, act)
             + function_inner(theta2, theta2, act))
 
 
 def population_risk(theta, activation, target):
     r""":math:`\frac12 E(f_N - f^*)^2` exact: shape (R,)."""
+    theta = _particles("theta", theta)
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (companion.teacher or ridge_target), got {describe(target)}")
+    if target.dim != theta.shape[-1] - 1:
+        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {theta.shape[-1] - 1}")
     a, W = split(theta)
     act = get_activation(activation)
     linear = (a * target.cross(act, W)).sum(-1) / theta.shape[-2]
@@ -171,6 +195,7 @@ def _noise_steps(generators, steps, shape, dtype, device):
 
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
+    steps, num = nonneg_int("steps", steps), positive_int("num", num)
     if steps < 1:
         return np.array([0])
     grid = np.unique(np.round(np.geomspace(1, steps, max(num - 1, 1))).astype(int))
