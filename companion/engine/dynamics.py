@@ -12,6 +12,7 @@ time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, ex
 "empirical" (n samples, explicit gradient, chunked over samples and particles), "none" (V ≡ 0: Ornstein–Uhlenbeck).
 """
 import math
+import os
 import sys
 from dataclasses import dataclass, field
 from typing import Optional
@@ -264,6 +265,16 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
     return theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every
 
 
+def progress_default():
+    """Whether ``simulate(progress=None)`` shows a progress bar: ``$COMPANION_PROGRESS`` ("1"/"0") when set (the
+    notebook runner sets "0", so executed notebooks and logs carry no bars), else on in an interactive Jupyter kernel
+    (a widget bar through tqdm.auto) or when stderr is a terminal."""
+    setting = os.environ.get("COMPANION_PROGRESS")
+    if setting is not None:
+        return setting.strip().lower() not in ("", "0", "false", "no", "off")
+    return "ipykernel" in sys.modules or sys.stderr.isatty()
+
+
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
              batch_size=None, record_steps=None, seed=0, noise_width=None, keep_particles=True, progress=None,
              chunk_size=2**20, check_every=None):
@@ -299,7 +310,7 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     first_bad = torch.zeros((), dtype=torch.long, device=device)  # first non-finite step, 0 while none (no sync)
     record_set = set(record.tolist())
     snapshots, risks = [], []
-    show = sys.stderr.isatty() if progress is None else progress
+    show = progress_default() if progress is None else bool(progress)
     for k in tqdm(range(int(steps) + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
         grad = risk = None
         if k < steps:

@@ -220,8 +220,10 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     print the warnings its cells wrote. Returns normally when it ran to the end, failed claims included;
     raises NotebookFailed (cell, line, error) otherwise."""
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
-    saved_environment = os.environ.get("COMPANION_FIGURES")
+    # The kernel inherits the environment: figures go to staging, and no progress bars in executed notebooks and logs.
+    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS")}
     os.environ["COMPANION_FIGURES"] = str(staging)
+    os.environ.setdefault("COMPANION_PROGRESS", "0")
     try:
         with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
             papermill.execute_notebook(
@@ -239,10 +241,11 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
             raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
                                  f"  executed notebook: {executed}") from error
     finally:
-        if saved_environment is None:
-            os.environ.pop("COMPANION_FIGURES", None)
-        else:
-            os.environ["COMPANION_FIGURES"] = saved_environment
+        for name, value in saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         for line in notebook_warnings(executed) if executed.is_file() else []:
             print(f"[{source.stem}] {line}", file=sys.stderr, flush=True)
 

@@ -199,3 +199,11 @@ def test_divergence_names_the_first_bad_step_when_checked_rarely(target):
             simulate(theta, "quadratic", target, eta=50.0, steps=200, progress=False, check_every=check_every)
         messages.append(str(info.value))
     assert messages[0] == messages[1]
+
+
+def test_progress_default_follows_the_environment(monkeypatch):
+    from companion.engine.dynamics import progress_default
+    monkeypatch.setenv("COMPANION_PROGRESS", "0")
+    assert progress_default() is False
+    monkeypatch.setenv("COMPANION_PROGRESS", "1")
+    assert progress_default() is True
