@@ -21,6 +21,7 @@ BUILD ?= build
 README ?=
 ALL_NOTEBOOKS := $(sort $(wildcard $(NOTEBOOK_DIR)/[0-9]*.py))
 NB ?=
+TORCH_INDEX ?=
 SCHEDULER ?=
 ifeq ($(NB),)
 NOTEBOOKS := $(ALL_NOTEBOOKS)
@@ -46,9 +47,12 @@ $(PY):
 	  echo "Install Python 3.11 or newer and run e.g. 'make figures PYTHON=python3.11'." >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): pyproject.toml postBuild | $(PY)
-	@echo "Installing the pinned dependencies and the package into $(VENV) (a few minutes the first time)"
-	$(PY) -m pip install --quiet -e .
+# TORCH_INDEX=https://download.pytorch.org/whl/cpu installs the CPU-only torch build first (on Linux the default index
+# serves the CUDA build, several GB); without it, pip takes torch from the default index.
+$(STAMP): pyproject.toml requirements.lock postBuild | $(PY)
+	@echo "Installing the locked dependencies and the package into $(VENV) (a few minutes the first time)"
+	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) -c requirements.lock torch)
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[notebooks,test,dask]'
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 

@@ -26,20 +26,40 @@ def environment_pip_section():
     return environment, sections[0]
 
 
-def test_environment_and_pyproject_pin_the_same_packages_and_versions():
-    declared = pins(tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"])
+def lock_pins():
+    lines = (ROOT / "requirements.lock").read_text().splitlines()
+    return pins(line for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_environment_pins_exactly_the_lock():
     _, pip_section = environment_pip_section()
-    requirements = [line for line in pip_section if not line.startswith("-")]
-    binder = pins(requirements)
+    binder = pins(line for line in pip_section if not line.startswith("-"))
     assert binder.pop("torch").endswith("+cpu"), "Binder must install the CPU-only torch build"
-    assert binder == {name: version for name, version in declared.items() if name != "torch"}
-    assert "torch" in declared and "pot" in declared
+    locked = lock_pins()
+    assert binder == {name: version for name, version in locked.items() if name != "torch"}
+    assert locked["torch"] == "2.13.0" and "pot" in locked
+
+
+def test_pyproject_gives_ranges_that_the_lock_satisfies():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    requirements = [Requirement(text) for text in project["dependencies"]]
+    requirements += [Requirement(text) for name in ("notebooks", "test", "dask") for text in extras[name]]
+    locked = lock_pins()
+    for requirement in requirements:
+        name = requirement.name.lower()
+        assert name in locked, f"{name} is a dependency but requirements.lock does not pin it"
+        assert locked[name] in requirement.specifier, f"lock {name}=={locked[name]} outside {requirement.specifier}"
+        assert not str(requirement.specifier).startswith("=="), f"{name}: the package gives a range, the lock pins"
+    assert {r.name.lower() for r in requirements} == set(locked), "the lock pins exactly the declared packages"
 
 
 def test_environment_installs_python_311_cpu_torch_and_the_package():
     environment, pip_section = environment_pip_section()
     assert "python=3.11" in environment["dependencies"]
-    assert "-e ." in pip_section
+    assert "-e .[notebooks,test,dask]" in pip_section
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip_section
 
 
