@@ -46,6 +46,10 @@ class Activation:
     def __call__(self, z):
         return self.fn(z)
 
+    def cache_state(self):
+        """The plain data that determine this activation: its name (``get_activation(name)`` rebuilds it)."""
+        return {"name": self.name}
+
     def _arguments(self, r, K):
         K = self.series_terms if K is None else positive_int("K", K)
         r = torch.as_tensor(r, dtype=torch.get_default_dtype()) if not torch.is_tensor(r) else r

@@ -28,6 +28,11 @@ class Target:
     def dim(self):
         return self.U.shape[-1]
 
+    def cache_state(self):
+        """The plain data that determine this target (tensors and the activation's name), e.g. for cache keys."""
+        return {"b": self.b, "U": self.U, "activation": None if self.activation is None else self.activation.name,
+                "beta": self.beta}
+
     def to(self, device=None, dtype=None):
         """The same target with its tensors moved to ``device`` / ``dtype``."""
         move = (lambda t: None if t is None else t.to(device=device, dtype=dtype))

@@ -2,7 +2,8 @@
 
 A **task** is a module-level function (in ``companion.engine``/``companion.analysis``, or defined in a notebook
 cell) called with keyword arguments that are plain values (None, bool, int, float, str, lists, tuples, dicts with
-str keys), torch tensors, NumPy arrays, torch dtypes or devices. A notebook runs tasks through its
+str keys), torch tensors, NumPy arrays, torch dtypes or devices, or engine objects that say what determines them
+through a ``cache_state()`` method (``Target``, ``Activation``). A notebook runs tasks through its
 :class:`~companion.pipeline.notebook.Notebook`::
 
     def train(N, replicas, X, y, entropy, dtype, device):          # a notebook cell, module level
@@ -104,8 +105,12 @@ def canonical_value(value, name):
         if not all(isinstance(key, str) for key in value):
             raise TypeError(f"{name}: dictionary keys must be strings, got {list(value)!r}")
         return {"dict": {key: canonical_value(item, f"{name}[{key!r}]") for key, item in sorted(value.items())}}
+    if callable(getattr(value, "cache_state", None)):  # engine objects such as Target and Activation
+        kind = f"{type(value).__module__}.{type(value).__qualname__}"
+        return {"object": kind, "state": canonical_value(value.cache_state(), f"{name}.cache_state()")}
     raise TypeError(f"{name}: a task argument must be a plain value (None, bool, int, float, str, list, tuple, "
-                    f"dict), a tensor, an array, a dtype or a device; got {type(value).__name__}")
+                    f"dict), a tensor, an array, a dtype, a device or an object with cache_state() (a Target, an "
+                    f"Activation); got {type(value).__name__}")
 
 
 def _short(value):

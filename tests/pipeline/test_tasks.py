@@ -118,6 +118,18 @@ def test_equal_arrays_give_equal_keys_and_arrays_are_keyed_by_bytes():
         tasks.canonical_value(torch.tensor(0.3, dtype=torch.float64), "x")
 
 
+def test_targets_and_activations_are_task_arguments_keyed_by_what_determines_them():
+    from companion.engine import get_activation, teacher
+
+    one = tasks.canonical_value(teacher("erf", [1.0, 1.0], torch.eye(3)[:2]), "target")
+    assert one == tasks.canonical_value(teacher("erf", [1.0, 1.0], torch.eye(3)[:2].clone()), "target")
+    assert one != tasks.canonical_value(teacher("relu", [1.0, 1.0], torch.eye(3)[:2]), "target")
+    assert one != tasks.canonical_value(teacher("erf", [1.0, 0.5], torch.eye(3)[:2]), "target")
+    assert tasks.canonical_value(get_activation("he3"), "a") != tasks.canonical_value(get_activation("he4"), "a")
+    with pytest.raises(TypeError, match="^target: a task argument"):
+        tasks.canonical_value(object(), "target")
+
+
 def test_editing_the_task_or_a_helper_it_calls_invalidates_editing_other_cells_does_not(tmp_path):
     base = key(load_notebook(tmp_path / "a").train, call())
     plotting_edited = NOTEBOOK_SOURCE.replace("ax.plot([1, 2, 3])", "ax.plot([3, 2, 1], 'k--')") + "\nZ = 1\n"
