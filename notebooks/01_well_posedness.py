@@ -82,7 +82,14 @@ RUN_ACTIVATIONS = ("erf", "relu")
 SCALES = moments.init_scales(D_IN, INIT_SCALE, INIT_SCALE)
 NETWORK_INIT = dict(scale=0.5, a_scale=1.0)
 NETWORK_SCALES = moments.init_scales(D_IN, **NETWORK_INIT)
-TARGET = teacher("erf", torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]).to(nb.device, nb.dtype)
+# The teacher enters the tasks as its tensors (a Target is not a plain task argument) and is built by erf_teacher.
+TEACHER_B, TEACHER_U = torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]
+
+
+def erf_teacher(b, U, dtype, device):
+    """The erf teacher f*(x) = Σ_m b_m erf(u_m·x) on ``device`` in ``dtype``."""
+    return teacher("erf", b, U).to(device, dtype)
+
 
 sizes = nb.pick(
     quick=dict(estimator_n=[200, 2000, 20000], estimator_draws=6, ou_R=4, ou_N=1500,
@@ -191,21 +198,26 @@ nb.claim(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
 # overshoots w\* = 2 by about half.
 
 # %%
-def estimator_table():
+def estimator_rows(family, df, n, d, scale, entropies):
+    """w* estimates (both variants) of one sample of n particles per entry of ``entropies`` (its SeedSequence
+    entropy), drawn from ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``."""
     rows = []
-    for family, df in (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0)):
-        for n_index, n in enumerate(sizes["estimator_n"]):
-            for draw in range(sizes["estimator_draws"]):
-                cloud = init_particles(family.removesuffix("30"), 1, n, D_IN, scale=INIT_SCALE, a_scale=INIT_SCALE,
-                                       df=df, rng=nb.rng(1000 + 100 * n_index + draw))
-                for variant in moments.VARIANTS:
-                    est = moments.estimate_w_star(cloud, variant)
-                    rows.append(dict(family=family, variant=variant, n=n, draw=draw, w_star=est.w_star,
-                                     growth_rate=est.growth_rate, k_max=est.k_max))
-    return pd.DataFrame(rows)
+    for draw, entropy in enumerate(entropies):
+        cloud = init_particles(family.removesuffix("30"), 1, n, d, scale=scale, a_scale=scale, df=df,
+                               rng=np.random.default_rng(np.random.SeedSequence(entropy)))
+        for variant in moments.VARIANTS:
+            est = moments.estimate_w_star(cloud, variant)
+            rows.append(dict(family=family, variant=variant, n=n, draw=draw, w_star=est.w_star,
+                             growth_rate=est.growth_rate, k_max=est.k_max))
+    return rows
 
 
-estimates = nb.cached(dict(step="estimator", n=sizes["estimator_n"], draws=sizes["estimator_draws"]), estimator_table)
+# One task per (family, n); draw k at the i-th n uses the stream nb.rng(1000 + 100 i + k).
+ESTIMATOR_FAMILIES = (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0))
+estimates = pd.DataFrame([row for rows in nb.map(estimator_rows, [
+    dict(family=family, df=df, n=n, d=D_IN, scale=INIT_SCALE,
+         entropies=[[nb.seed, 1000 + 100 * n_index + draw] for draw in range(sizes["estimator_draws"])])
+    for family, df in ESTIMATOR_FAMILIES for n_index, n in enumerate(sizes["estimator_n"])]) for row in rows])
 # Quantiles are taken on the growth rate 1/w* (finite; <= 0 means w* = inf) and mapped back to w*.
 summary = (estimates.groupby(["variant", "family", "n"]).growth_rate.quantile([0.1, 0.5, 0.9]).unstack()
            .reset_index())
@@ -312,17 +324,22 @@ ou_record = np.unique(np.concatenate([[0], np.round(np.geomspace(1, ou_steps, 12
 OU_INITS = {"isotropic": dict(scale=INIT_SCALE, a_scale=INIT_SCALE), "network": NETWORK_INIT}
 
 
-def run_ou(init):
-    theta0 = init_particles("gaussian", sizes["ou_R"], sizes["ou_N"], D_IN, **init, rng=nb.rng(1), dtype=nb.dtype,
-                            device=nb.device)
-    return simulate(theta0, "erf", None, eta=ETA, steps=ou_steps, engine="none", record_steps=ou_record,
-                    seed=nb.seed + 11, **strong).particles
+def run_ou(R, N, d, scale, a_scale, entropy, eta, steps, record_steps, seed, lam, tau, dtype, device):
+    """Noisy GD with the data term off (an Ornstein–Uhlenbeck chain) from N(0, diag(a_scale², scale² I_d)) drawn
+    from the SeedSequence ``entropy``: particles (len(record_steps), R, N, 1+d)."""
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
+                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+    return simulate(theta0, "erf", None, eta=eta, steps=steps, engine="none", record_steps=record_steps, seed=seed,
+                    lam=lam, tau=tau).particles
 
 
-ou_particles, ou_rows = {}, []
+# Both initialisations draw from the stream nb.rng(1).
+ou_particles = dict(zip(OU_INITS, nb.map(run_ou, [
+    dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, entropy=[nb.seed, 1], eta=ETA, steps=ou_steps,
+         record_steps=ou_record, seed=nb.seed + 11, **strong, dtype=nb.dtype, device=nb.device)
+    for init in OU_INITS.values()])))
+ou_rows = []
 for name, init in OU_INITS.items():
-    ou_particles[name] = nb.cached(dict(step="ou", init=init, R=sizes["ou_R"], N=sizes["ou_N"], steps=ou_steps,
-                                        eta=ETA, **strong), lambda: run_ou(init))
     exact = moments.ou_w_star(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"], ou_record)
     for ti, step in enumerate(ou_record):
         per_replica = [moments.estimate_w_star(ou_particles[name][ti, r]).w_star for r in range(sizes["ou_R"])]
@@ -351,22 +368,31 @@ def record_steps_for(horizon):
     return steps, np.unique(np.concatenate([np.round(times[times <= horizon] / ETA), [steps]]).astype(int))
 
 
-def run_coupled(activation, regime):
-    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise); the
-    initial cloud is drawn from the stream of nb.rng(2)."""
-    cfg = sizes["chaos"][regime]
-    steps, record = record_steps_for(cfg["horizon"])
-    run = coupling.coupled_run(activation=activation, target=TARGET, R=cfg["R"], N_ref=cfg["N_ref"], d=D_IN,
-                               sizes=cfg["Ns"], init_seed=(nb.seed, 2), seed=nb.seed + 100, eta=ETA, steps=steps,
-                               record_steps=record, **REGIMES[regime], **NETWORK_INIT, dtype=nb.dtype,
-                               device=nb.device)
+def run_coupled(activation, teacher_b, teacher_U, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam,
+                tau, scale, a_scale, dtype, device):
+    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise), learning
+    the erf teacher (teacher_b, teacher_U): ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and
+    its N-systems ``systems``."""
+    run = coupling.coupled_run(activation=activation, target=erf_teacher(teacher_b, teacher_U, dtype, device), R=R,
+                               N_ref=N_ref, d=d, sizes=sizes, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
+                               record_steps=record_steps, lam=lam, tau=tau, scale=scale, a_scale=a_scale,
+                               dtype=dtype, device=device)
     return dict(times=run.reference.times, ref=run.reference.particles, risk=run.reference.risk,
                 systems=run.population)
 
 
-runs = {(act, regime): nb.cached(dict(step="coupled", activation=act, regime=regime, eta=ETA, init=NETWORK_INIT,
-                                      **sizes["chaos"][regime]), lambda: run_coupled(act, regime))
-        for regime in REGIMES for act in RUN_ACTIVATIONS}
+def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, stream, seed):
+    """The arguments of run_coupled in the network initialisation: initial cloud from the stream nb.rng(stream)."""
+    steps, record = record_steps_for(horizon)
+    return dict(activation=activation, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=R, N_ref=N_ref, d=D_IN, sizes=Ns,
+                init_seed=(nb.seed, stream), seed=seed, eta=ETA, steps=steps, record_steps=record, **regime_params,
+                **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
+
+
+RUN_KEYS = [(act, regime) for regime in REGIMES for act in RUN_ACTIVATIONS]
+runs = dict(zip(RUN_KEYS, nb.map(run_coupled, [
+    coupled_call(act, REGIMES[regime], **sizes["chaos"][regime], stream=2, seed=nb.seed + 100)
+    for act, regime in RUN_KEYS])))
 print({key: f"risk {run['risk'][0].mean():.3f} -> {run['risk'][-1].mean():.3f}" for key, run in runs.items()})
 
 
@@ -494,23 +520,31 @@ ETA_VALUES = [0.2, 0.1, 0.05, 0.025]
 ETA_FINE = ETA_VALUES[-1] / 8
 
 
-def run_eta_convergence(activation):
-    theta0 = init_particles("gaussian", sizes["eta_R"], sizes["eta_N"], D_IN, **NETWORK_INIT, rng=nb.rng(3),
-                            dtype=nb.dtype, device=nb.device)
+def run_eta_convergence(activation, teacher_b, teacher_U, R, N, d, scale, a_scale, entropy, etas, horizon, lam, tau,
+                        dtype, device):
+    """Final particles at time ``horizon`` for each step in ``etas`` (``{eta: (R, N, 1+d)}`` on the CPU), all from
+    one initial cloud drawn from the SeedSequence ``entropy``, learning the erf teacher (teacher_b, teacher_U)."""
+    target = erf_teacher(teacher_b, teacher_U, dtype, device)
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
+                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
     finals = {}
-    for eta in ETA_VALUES + [ETA_FINE]:
-        steps = int(round(sizes["eta_horizon"] / eta))
-        if not math.isclose(steps * eta, sizes["eta_horizon"]):
-            raise ValueError(f"eta_horizon: {sizes['eta_horizon']} is not a whole number of steps of {eta}")
-        finals[eta] = simulate(theta0, activation, TARGET, eta=eta, steps=steps, lam=0.5, tau=0.0,
+    for eta in etas:
+        steps = int(round(horizon / eta))
+        if not math.isclose(steps * eta, horizon):
+            raise ValueError(f"horizon: {horizon} is not a whole number of steps of {eta}")
+        finals[eta] = simulate(theta0, activation, target, eta=eta, steps=steps, lam=lam, tau=tau,
                                record_steps=[steps]).final.cpu()
     return finals
 
 
+# Both activations start from the stream nb.rng(3).
+eta_finals = nb.map(run_eta_convergence, [
+    dict(activation=act, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=sizes["eta_R"], N=sizes["eta_N"], d=D_IN,
+         **NETWORK_INIT, entropy=[nb.seed, 3], etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
+         tau=0.0, dtype=nb.dtype, device=nb.device)
+    for act in RUN_ACTIVATIONS])
 eta_rows = []
-for act in RUN_ACTIVATIONS:
-    finals = nb.cached(dict(step="eta", activation=act, N=sizes["eta_N"], R=sizes["eta_R"], T=sizes["eta_horizon"],
-                            etas=ETA_VALUES + [ETA_FINE]), lambda: run_eta_convergence(act))
+for act, finals in zip(RUN_ACTIVATIONS, eta_finals):
     for eta in ETA_VALUES:
         rms = np.sqrt(coupling.coupling_error(finals[eta], finals[ETA_FINE]))
         eta_rows.append(dict(activation=act, eta=eta, rms_distance=rms.mean(), low=rms.min(), high=rms.max()))
@@ -524,18 +558,11 @@ eta_table = pd.DataFrame(eta_rows)
 # against N_eff = (1/N − 1/N_ref)⁻¹; fitting against N would give slopes steeper than −1 because of the −1/N_ref term.
 
 # %%
-def run_references():
-    """The largest reference and the smaller ones nested in it (initial cloud from the stream of nb.rng(4))."""
-    sizes_ref = sizes["ref_sizes"]
-    steps, record = record_steps_for(sizes["ref_horizon"])
-    run = coupling.coupled_run(activation="erf", target=TARGET, R=sizes["ref_R"], N_ref=sizes_ref[-1], d=D_IN,
-                               sizes=sizes_ref[:-1], init_seed=(nb.seed, 4), seed=nb.seed + 200, eta=ETA, steps=steps,
-                               record_steps=record, **strong, **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
-    return dict(times=run.reference.times, largest=run.reference.particles, nested=run.population)
-
-
-references = nb.cached(dict(step="references", sizes=sizes["ref_sizes"], R=sizes["ref_R"], T=sizes["ref_horizon"],
-                            eta=ETA, **strong, result="coupled_run"), run_references)
+# The largest reference and the smaller ones nested in it (initial cloud from the stream nb.rng(4)).
+nested_run = nb.run(run_coupled, **coupled_call("erf", strong, N_ref=sizes["ref_sizes"][-1], R=sizes["ref_R"],
+                                                Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"], stream=4,
+                                                seed=nb.seed + 200))
+references = dict(times=nested_run["times"], largest=nested_run["ref"], nested=nested_run["systems"])
 ref_rows = []
 for N in sizes["ref_sizes"][:-1]:
     errors = [coupling.function_errors([references["nested"][N][ti]], references["largest"][ti], "erf")[0]
