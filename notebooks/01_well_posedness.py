@@ -82,7 +82,7 @@ RUN_ACTIVATIONS = ("erf", "relu")
 SCALES = moments.init_scales(D_IN, INIT_SCALE, INIT_SCALE)
 NETWORK_INIT = dict(scale=0.5, a_scale=1.0)
 NETWORK_SCALES = moments.init_scales(D_IN, **NETWORK_INIT)
-# The teacher enters the tasks as its tensors (a Target is not a plain task argument) and is built by erf_teacher.
+# The teacher enters the tasks as its tensors and is built inside each task, on its device and dtype, by erf_teacher.
 TEACHER_B, TEACHER_U = torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]
 
 
