@@ -85,7 +85,14 @@ ACTIVATION = "erf"
 LAM, TAU, ETA = 0.1, 0.01, 0.05
 LABEL_NOISE = 0.1
 INIT_SCALE = 0.5
-head = teacher_network(ACTIVATION, 2, D, weights=torch.tensor([1.0, -1.0]), scale=1.5).to(nb.device, nb.dtype)
+
+
+def head_target(activation, d, dtype, device):
+    """The head target f*(x) = σ(1.5 x₁) − σ(1.5 x₂): a teacher of two atoms (built inside each task too)."""
+    return teacher_network(activation, 2, d, weights=torch.tensor([1.0, -1.0]), scale=1.5).to(device, dtype)
+
+
+head = head_target(ACTIVATION, D, nb.dtype, nb.device)
 
 REPLICAS = nb.pick(quick=8, standard=12, paper=32)
 N_REF = nb.pick(quick=128, standard=256, paper=1024)
@@ -99,9 +106,6 @@ SNAPSHOTS = nb.pick(quick=8, standard=12, paper=16)
 T_LATE = TIMES[-1]
 GRID = [(n, N, t) for n in (SAMPLE_SIZES[0], SAMPLE_SIZES[-1]) for N in (WIDTHS[0], N_BASE) for t in (1, T_LATE)]
 PAIRS = sorted({(n, N_BASE) for n in SAMPLE_SIZES} | {(n, N) for n, N, _ in GRID})
-chain_key = dict(experiment="chain", d=D, activation=ACTIVATION, lam=LAM, tau=TAU, eta=ETA, noise=LABEL_NOISE,
-                 init_scale=INIT_SCALE, R=REPLICAS, N_ref=N_REF, widths=WIDTHS, n=SAMPLE_SIZES, pairs=PAIRS,
-                 times=TIMES, t_inf=T_INF, snapshots=SNAPSHOTS)
 print(f"{REPLICAS} replicas, N_ref = {N_REF}, N in {WIDTHS}, n in {SAMPLE_SIZES}, t in {TIMES}, T_inf = {T_INF}")
 
 # %% [markdown]
@@ -117,39 +121,47 @@ MC_SAMPLES = nb.pick(quick=2**16, standard=2**18, paper=2**20)
 LINE = np.linspace(-3, 3, 121)
 
 
-def run_chain():
-    datasets = {n: replica_datasets(head, REPLICAS, n, LABEL_NOISE, nb.generator(1 + i))
-                for i, n in enumerate(SAMPLE_SIZES)}
-    # the reference cloud is drawn from the stream of nb.rng(0)
-    chain = simulate_chain(ACTIVATION, head, R=REPLICAS, N_ref=N_REF, d=D, init_seed=(nb.seed, 0), scale=INIT_SCALE,
-                           N_values=WIDTHS, datasets=datasets, pairs=PAIRS, eta=ETA, times=TIMES, t_inf=T_INF,
-                           window=WINDOW, lam=LAM, tau=TAU, seed=nb.seed, snapshots=SNAPSHOTS, dtype=nb.dtype,
-                           device=nb.device)
+def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, init_seed, init_scale, eta, times,
+              t_inf, window, lam, tau, seed, snapshots, N_base, t_late, line, mc_inputs, dtype, device):
+    """The coupled chain (one ``simulate_chain``) for the training sets ``datasets`` (one (X, y) per sample size),
+    its decomposition tables, the members along the line x = s e₁ (s in ``line``) and a Monte Carlo check of the
+    exact total error on the fresh inputs ``mc_inputs``."""
+    head = head_target(activation, d, dtype, device)
+    chain = simulate_chain(activation, head, R=R, N_ref=N_ref, d=d, init_seed=init_seed, scale=init_scale,
+                           N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta,
+                           times=times, t_inf=t_inf, window=window, lam=lam, tau=tau, seed=seed, snapshots=snapshots,
+                           dtype=dtype, device=device)
     # the chain's members along the line x = s e_1, replica 0, at the smallest n and the smallest N, t = 2
     k = list(chain.times).index(2)
-    X = torch.zeros(len(LINE), D, dtype=nb.dtype, device=nb.device)
-    X[:, 0] = torch.as_tensor(LINE)
-    members = {"f̂ (empirical)": chain.empirical[(SAMPLE_SIZES[0], WIDTHS[0])][k],
-               "f^N_t (population)": chain.population[WIDTHS[0]][k], "f_t (reference)": chain.reference[k],
+    X = torch.zeros(len(line), d, dtype=dtype, device=device)
+    X[:, 0] = torch.as_tensor(line)
+    members = {"f̂ (empirical)": chain.empirical[(sample_sizes[0], widths[0])][k],
+               "f^N_t (population)": chain.population[widths[0]][k], "f_t (reference)": chain.reference[k],
                "f_∞ (long time)": chain.long_time}
     with torch.no_grad():
-        curves = {name: network(theta[:1].to(X), ACTIVATION, X)[0].cpu().numpy() for name, theta in members.items()}
+        curves = {name: network(theta[:1].to(X), activation, X)[0].cpu().numpy() for name, theta in members.items()}
         curves["f* (target)"] = head(X).cpu().numpy()
     slices = pd.DataFrame([dict(s=s, member=name, value=v) for name, values in curves.items()
-                           for s, v in zip(LINE, values)])
-    # Monte Carlo check of the exact total error at (n, N, t) = (largest n, N_BASE, T_LATE)
-    hat = chain.empirical[(SAMPLE_SIZES[-1], N_BASE)][list(chain.times).index(T_LATE)]
-    Xmc = torch.randn(MC_SAMPLES, D, generator=nb.generator(99), dtype=nb.dtype, device=nb.device)
+                           for s, v in zip(line, values)])
+    # Monte Carlo check of the exact total error at (n, N, t) = (largest n, N_base, t_late)
+    hat = chain.empirical[(sample_sizes[-1], N_base)][list(chain.times).index(t_late)]
     with torch.no_grad():
-        sq = (network(hat, ACTIVATION, Xmc) - head(Xmc)) ** 2
-    mc = pd.DataFrame(dict(replica=range(REPLICAS), exact=residual(hat, ACTIVATION, head),
+        sq = (network(hat, activation, mc_inputs) - head(mc_inputs)) ** 2
+    mc = pd.DataFrame(dict(replica=range(R), exact=residual(hat, activation, head),
                            monte_carlo=sq.mean(-1).cpu().numpy(),
-                           standard_error=(sq.std(-1) / np.sqrt(MC_SAMPLES)).cpu().numpy()))
-    return dict(table=decomposition_table(chain, ACTIVATION, head), chaos=chaos_table(chain, ACTIVATION),
-                optimization=optimization_table(chain, ACTIVATION), slices=slices, mc=mc, times=chain.times)
+                           standard_error=(sq.std(-1) / np.sqrt(len(mc_inputs))).cpu().numpy()))
+    return dict(table=decomposition_table(chain, activation, head), chaos=chaos_table(chain, activation),
+                optimization=optimization_table(chain, activation), slices=slices, mc=mc, times=chain.times)
 
 
-main = nb.cached(chain_key, run_chain)
+datasets = [replica_datasets(head, REPLICAS, n, LABEL_NOISE, nb.generator(1 + i)) for i, n in enumerate(SAMPLE_SIZES)]
+mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.generator(99), dtype=nb.dtype, device=nb.device)
+# the reference cloud is drawn from the stream of nb.rng(0)
+main = nb.run(run_chain, activation=ACTIVATION, d=D, R=REPLICAS, N_ref=N_REF, widths=WIDTHS,
+              sample_sizes=SAMPLE_SIZES, datasets=datasets, pairs=PAIRS, init_seed=(nb.seed, 0),
+              init_scale=INIT_SCALE, eta=ETA, times=TIMES, t_inf=T_INF, window=WINDOW, lam=LAM, tau=TAU,
+              seed=nb.seed, snapshots=SNAPSHOTS, N_base=N_BASE, t_late=T_LATE, line=LINE, mc_inputs=mc_inputs,
+              dtype=nb.dtype, device=nb.device)
 table = main["table"]
 print(table.groupby(["n", "N", "t"])[list(COMPONENTS) + ["total", "bound"]].mean().round(5).to_string())
 
@@ -190,19 +202,19 @@ nb.claim("exact L2 total error vs Monte Carlo on fresh inputs: largest |differen
 # distance is the discretization error of the drift. It must sit well below every component measured above.
 
 # %%
-def step_size_gaps():
-    theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.rng(0), dtype=nb.dtype,
-                            device=nb.device)
-    runs = {}
-    for eta in (ETA, ETA / 2):
-        steps = np.round(np.asarray(TIMES) / eta).astype(int)
-        runs[eta] = simulate(theta0, ACTIVATION, head, eta=eta, steps=int(steps.max()), lam=LAM, tau=0.0,
-                             record_steps=steps).particles
-    return pd.DataFrame([dict(replica=r, t=t, gap=g) for k, t in enumerate(TIMES)
-                         for r, g in enumerate(distance2(runs[ETA][k], runs[ETA / 2][k], ACTIVATION))])
+def zero_noise_run(theta0, activation, d, eta, times, lam, dtype, device):
+    """Particles at ``times`` of noiseless (τ = 0) gradient descent with step ``eta`` on the head target."""
+    steps = np.round(np.asarray(times) / eta).astype(int)
+    return simulate(theta0, activation, head_target(activation, d, dtype, device), eta=eta, steps=int(steps.max()),
+                    lam=lam, tau=0.0, record_steps=steps).particles
 
 
-gaps = nb.cached({**chain_key, "experiment": "step_size"}, step_size_gaps)
+theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.rng(0), dtype=nb.dtype,
+                        device=nb.device)
+coarse, fine = nb.map(zero_noise_run, [dict(theta0=theta0, activation=ACTIVATION, d=D, eta=eta, times=TIMES, lam=LAM,
+                                            dtype=nb.dtype, device=nb.device) for eta in (ETA, ETA / 2)])
+gaps = pd.DataFrame([dict(replica=r, t=t, gap=g) for k, t in enumerate(TIMES)
+                     for r, g in enumerate(distance2(coarse[k], fine[k], ACTIVATION))])
 component_means = table.groupby(["n", "N", "t"])[list(COMPONENTS)].mean()
 smallest = float(component_means.min().min())
 gap_means = gaps.groupby("t")["gap"].mean()
@@ -242,47 +254,55 @@ TAIL_REPLICAS = nb.pick(quick=2, standard=2, paper=4)
 TAIL_K = 64
 ODD, EVEN = list(range(3, TAIL_K, 2)), list(range(2, TAIL_K, 2))
 DEGREES_SHOWN = 8
-tail_direction = torch.eye(D, dtype=nb.dtype)[2]
-tail_key = dict(experiment="tails", rates=TAIL_RATES, N=TAIL_N, R=TAIL_REPLICAS, K=TAIL_K, t_inf=T_INF,
-                snapshots=SNAPSHOTS, lam=LAM, tau=TAU, eta=ETA, init_scale=INIT_SCALE)
+LONG_TIME = dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU, seed=nb.seed)
 
 
-def long_time_cloud(theta0, target):
-    late = window_steps(T_INF, WINDOW, ETA, SNAPSHOTS)
-    run = simulate(theta0, ACTIVATION, target, eta=ETA, steps=int(late[-1]), lam=LAM, tau=TAU, record_steps=late,
-                   seed=nb.seed)
+def long_time_cloud(theta0, activation, target, t_inf, window, eta, snapshots, lam, tau, seed):
+    """f_∞ from ``theta0``: the time average of ``snapshots`` snapshots over [t_inf − window, t_inf]."""
+    late = window_steps(t_inf, window, eta, snapshots)
+    run = simulate(theta0, activation, target, eta=eta, steps=int(late[-1]), lam=lam, tau=tau, record_steps=late,
+                   seed=seed)
     return time_average(run.particles)
 
 
-def run_tails():
-    theta0 = init_particles("gaussian", TAIL_REPLICAS, TAIL_N, D, scale=INIT_SCALE, rng=nb.rng(10), dtype=nb.dtype,
-                            device=nb.device)
-    head_cloud = long_time_cloud(theta0, head)
-    head_residual = residual(head_cloud, ACTIVATION, head)
-    head_degrees = degree_errors(head_cloud, ACTIVATION, head, DEGREES_SHOWN)
-    rows, degree_rows = [], []
-    for parity, degrees in (("odd", ODD), ("even", EVEN)):
-        for rate in TAIL_RATES:
-            beta = geometric_profile(rate, degrees, TAIL_K)
-            target = with_tail(head, tail_direction, beta, TAIL_K).to(nb.device, nb.dtype)
-            # an odd student's V(mu, theta) never sees the even part of f*: the head-only run is the run
-            cloud = long_time_cloud(theta0, target) if parity == "odd" else head_cloud
-            values = residual(cloud, ACTIVATION, target)
-            excess = degree_errors(cloud, ACTIVATION, target, DEGREES_SHOWN) - head_degrees
-            for r in range(TAIL_REPLICAS):
-                rows.append(dict(parity=parity, rate=rate, replica=r, tail=float((beta**2).sum()),
-                                 residual=values[r], head_residual=head_residual[r]))
-            for k in range(DEGREES_SHOWN + 1):
-                degree_rows.append(dict(parity=parity, rate=rate, degree=k if k < DEGREES_SHOWN else f"≥{k}",
-                                        excess=float(excess[:, k].mean()),
-                                        tail=float((beta[k:] ** 2).sum() if k == DEGREES_SHOWN else beta[k] ** 2)))
-    frame = pd.DataFrame(rows)
-    frame["excess"] = frame["residual"] - frame["head_residual"]
-    return dict(tails=frame, degrees=pd.DataFrame(degree_rows))
+def head_limit(theta0, activation, d, degrees_shown, flow, dtype, device):
+    """The head target's long-time cloud (``flow``: the arguments of ``long_time_cloud``), its residual and its
+    per-degree errors."""
+    head = head_target(activation, d, dtype, device)
+    cloud = long_time_cloud(theta0, activation, head, **flow)
+    return dict(cloud=cloud, residual=residual(cloud, activation, head),
+                degrees=degree_errors(cloud, activation, head, degrees_shown))
 
 
-tails_run = nb.cached(tail_key, run_tails)
-tails = tails_run["tails"]
+def tail_point(parity, rate, degrees, theta0, head_run, activation, d, tail_K, degrees_shown, flow, dtype, device):
+    """Residual rows and per-degree excess rows for the head plus the tail β_k = ρ^k on ``degrees`` along e₃;
+    ``head_run`` is ``head_limit``'s result from the same ``theta0``."""
+    beta = geometric_profile(rate, degrees, tail_K)
+    target = with_tail(head_target(activation, d, dtype, device), torch.eye(d, dtype=dtype)[2], beta,
+                       tail_K).to(device, dtype)
+    # an odd student's V(mu, theta) never sees the even part of f*: the head-only run is the run
+    cloud = long_time_cloud(theta0, activation, target, **flow) if parity == "odd" else head_run["cloud"]
+    values = residual(cloud, activation, target)
+    excess = degree_errors(cloud, activation, target, degrees_shown) - head_run["degrees"]
+    rows = [dict(parity=parity, rate=rate, replica=r, tail=float((beta**2).sum()), residual=values[r],
+                 head_residual=head_run["residual"][r]) for r in range(len(theta0))]
+    degree_rows = [dict(parity=parity, rate=rate, degree=k if k < degrees_shown else f"≥{k}",
+                        excess=float(excess[:, k].mean()),
+                        tail=float((beta[k:] ** 2).sum() if k == degrees_shown else beta[k] ** 2))
+                   for k in range(degrees_shown + 1)]
+    return rows, degree_rows
+
+
+theta0 = init_particles("gaussian", TAIL_REPLICAS, TAIL_N, D, scale=INIT_SCALE, rng=nb.rng(10), dtype=nb.dtype,
+                        device=nb.device)
+shared = dict(theta0=theta0, activation=ACTIVATION, d=D, degrees_shown=DEGREES_SHOWN, flow=LONG_TIME, dtype=nb.dtype,
+              device=nb.device)
+head_run = nb.run(head_limit, **shared)
+points = nb.map(tail_point, [dict(parity=parity, rate=rate, degrees=degrees, head_run=head_run, tail_K=TAIL_K, **shared)
+                             for parity, degrees in (("odd", ODD), ("even", EVEN)) for rate in TAIL_RATES])
+tails = pd.DataFrame([row for rows, _ in points for row in rows])
+tails["excess"] = tails["residual"] - tails["head_residual"]
+degrees = pd.DataFrame([row for _, rows in points for row in rows])
 print(tails.groupby(["parity", "rate"])[["tail", "residual", "excess"]].mean().round(5).to_string())
 
 # %%
@@ -433,21 +453,23 @@ FLAT_REPLICAS = nb.pick(quick=2, standard=2, paper=4)
 inits = [(family, s) for family in FAMILIES for s in SCALES]
 
 
-def run_flatness():
-    theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.rng(20 + i),
-                                       dtype=nb.dtype, device=nb.device) for i, (family, s) in enumerate(inits)])
-    cloud = long_time_cloud(theta0, head)
-    start, end = residual(theta0, ACTIVATION, head), residual(cloud, ACTIVATION, head)
-    return pd.DataFrame([dict(family=family, scale=s, replica=r, initial=start[i * FLAT_REPLICAS + r],
-                              residual=end[i * FLAT_REPLICAS + r])
-                         for i, (family, s) in enumerate(inits) for r in range(FLAT_REPLICAS)])
+def flatness(theta0, inits, replicas, activation, d, flow, dtype, device):
+    """Initial and long-time residual of the head target for ``replicas`` consecutive replicas of ``theta0`` per
+    (family, scale) of ``inits``, all trained as one batch."""
+    head = head_target(activation, d, dtype, device)
+    cloud = long_time_cloud(theta0, activation, head, **flow)
+    start, end = residual(theta0, activation, head), residual(cloud, activation, head)
+    return pd.DataFrame([dict(family=family, scale=s, replica=r, initial=start[i * replicas + r],
+                              residual=end[i * replicas + r])
+                         for i, (family, s) in enumerate(inits) for r in range(replicas)])
 
 
-flat = nb.cached(dict(experiment="flatness", families=FAMILIES, scales=SCALES, N=FLAT_N, R=FLAT_REPLICAS, t_inf=T_INF,
-                      snapshots=SNAPSHOTS, lam=LAM, tau=TAU, eta=ETA), run_flatness)
+theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.rng(20 + i),
+                                   dtype=nb.dtype, device=nb.device) for i, (family, s) in enumerate(inits)])
+flat = nb.run(flatness, theta0=theta0, inits=inits, replicas=FLAT_REPLICAS, activation=ACTIVATION, d=D, flow=LONG_TIME,
+              dtype=nb.dtype, device=nb.device)
 per_init = flat.groupby(["family", "scale"])[["initial", "residual"]].mean()
 spread = float((per_init["residual"].max() - per_init["residual"].min()) / per_init["residual"].mean())
-degrees = tails_run["degrees"]
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 for i, family in enumerate(FAMILIES):

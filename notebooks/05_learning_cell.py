@@ -81,24 +81,22 @@ P
 # `n_samples` particles.
 
 # %%
-scales = moments.init_scales(P["d"], INIT_SCALE, INIT_SCALE)
+def w_star_row(family, n_samples, d, init_scale, df, lam, tau, init_seed):
+    """w* of ``family`` at ``init_scale``: closed forms (sub-Gaussian, sub-exponential), the estimate from
+    ``n_samples`` particles drawn from ``init_seed``, and the flow value min(w*, λ/(2τ))."""
+    scales = moments.init_scales(d, init_scale, init_scale)
+    theta = init_particles(family, 1, n_samples, d, scale=init_scale, a_scale=init_scale, rng=init_seed, df=df)
+    estimate = moments.estimate_w_star(theta)
+    closed = moments.w_star_closed_form(family, "subgaussian", scales, df=df)
+    return dict(init=family, w_star=closed,
+                w_star_subexponential=moments.w_star_closed_form(family, "subexponential", scales, df=df),
+                w_star_estimate=estimate.w_star, estimate_k_max=estimate.k_max,
+                w_star_flow=min(closed, lam / (2 * tau)))
 
 
-def w_star_rows():
-    rows = []
-    for k, family in enumerate(FAMILIES):
-        theta = init_particles(family, 1, P["n_samples"], P["d"], scale=INIT_SCALE, a_scale=INIT_SCALE,
-                               rng=nb.rng(k), df=DF)
-        estimate = moments.estimate_w_star(theta)
-        closed = moments.w_star_closed_form(family, "subgaussian", scales, df=DF)
-        rows.append(dict(init=family, w_star=closed,
-                         w_star_subexponential=moments.w_star_closed_form(family, "subexponential", scales, df=DF),
-                         w_star_estimate=estimate.w_star, estimate_k_max=estimate.k_max,
-                         w_star_flow=min(closed, LAM / (2 * TAU))))
-    return pd.DataFrame(rows)
-
-
-w_table = nb.cached(dict(part="w_star", **P), w_star_rows)
+w_table = pd.DataFrame(nb.map(w_star_row, [dict(family=family, n_samples=P["n_samples"], d=P["d"],
+                                                init_scale=INIT_SCALE, df=DF, lam=LAM, tau=TAU, init_seed=(nb.seed, k))
+                                           for k, family in enumerate(FAMILIES)]))
 w_table
 
 # %% [markdown]
@@ -109,19 +107,19 @@ w_table
 # its finite-rank moments: both depths are ∞ there, which is the "finite rank" statement of Theorem 2.
 
 # %%
-def depth_rows():
-    rows = []
-    for k, name in enumerate(ACTIVATIONS):
-        gen = torch.Generator().manual_seed(1000 * nb.seed + k)
-        var = identifiability.variety_depth(name, P["S"], P["d"], P["D_max"], gen)
-        start = int(var.depth) if math.isfinite(var.depth) else 1
-        orb = identifiability.orbit_depth(name, P["S"], P["d"], P["D_max"], gen, restarts=P["restarts"], D_min=start)
-        rows.append(dict(activation=name, D_var=var.depth, D_orb=orb.depth, searched_depths=len(orb.depths),
-                         restarts=sum(orb.restarts), converged=sum(orb.converged), outside_orbit=sum(orb.outside)))
-    return pd.DataFrame(rows)
+def depth_row(activation, S, d, D_max, restarts, generator_seed):
+    """D*_var and D*_orb of ``activation`` (one torch generator seeded with ``generator_seed`` for both searches)."""
+    gen = torch.Generator().manual_seed(generator_seed)
+    var = identifiability.variety_depth(activation, S, d, D_max, gen)
+    start = int(var.depth) if math.isfinite(var.depth) else 1
+    orb = identifiability.orbit_depth(activation, S, d, D_max, gen, restarts=restarts, D_min=start)
+    return dict(activation=activation, D_var=var.depth, D_orb=orb.depth, searched_depths=len(orb.depths),
+                restarts=sum(orb.restarts), converged=sum(orb.converged), outside_orbit=sum(orb.outside))
 
 
-depths = nb.cached(dict(part="depths", **P), depth_rows)
+depths = pd.DataFrame(nb.map(depth_row, [dict(activation=name, S=P["S"], d=P["d"], D_max=P["D_max"],
+                                              restarts=P["restarts"], generator_seed=1000 * nb.seed + k)
+                                         for k, name in enumerate(ACTIVATIONS)]))
 depths
 
 # %% [markdown]
@@ -220,21 +218,29 @@ plt.show()
 # (erf teacher, d = 2), stacked, against the measured total and the bound 4 × sum.
 
 # %%
-def chain_summary():
-    tgt = barron.teacher_network("erf", 2, 2, weights=1.0)
-    sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
-                    paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))
-    datasets = {n: decomposition.replica_datasets(tgt, sizes["R"], n, 0.1, nb.generator(60 + i))
-                for i, n in enumerate(sizes["n"])}
-    # the reference cloud is drawn from the stream of nb.rng(50)
-    chain = decomposition.simulate_chain("erf", tgt, R=sizes["R"], N_ref=sizes["N_ref"], d=2, init_seed=(nb.seed, 50),
-                                         scale=0.5, a_scale=1.0, N_values=[sizes["N"]], datasets=datasets,
-                                         pairs=[(n, sizes["N"]) for n in sizes["n"]], eta=0.05, times=[1.0, 4.0],
-                                         t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=nb.seed, snapshots=4)
+def summary_teacher():
+    """The summary chain's target: an erf teacher of two unit-weight atoms in d = 2."""
+    return barron.teacher_network("erf", 2, 2, weights=1.0)
+
+
+def chain_summary(R, N_ref, N, sample_sizes, datasets, init_seed, seed):
+    """Decomposition table of a small coupled chain on ``summary_teacher`` (one (X, y) of ``datasets`` per sample
+    size)."""
+    tgt = summary_teacher()
+    chain = decomposition.simulate_chain("erf", tgt, R=R, N_ref=N_ref, d=2, init_seed=init_seed, scale=0.5,
+                                         a_scale=1.0, N_values=[N], datasets=dict(zip(sample_sizes, datasets)),
+                                         pairs=[(n, N) for n in sample_sizes], eta=0.05, times=[1.0, 4.0],
+                                         t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=seed, snapshots=4)
     return decomposition.decomposition_table(chain, "erf", tgt)
 
 
-chain_table = nb.cached(dict(part="chain", profile=profile), chain_summary)
+sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
+                paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))
+datasets = [decomposition.replica_datasets(summary_teacher(), sizes["R"], n, 0.1, nb.generator(60 + i))
+            for i, n in enumerate(sizes["n"])]
+# the reference cloud is drawn from the stream of nb.rng(50)
+chain_table = nb.run(chain_summary, R=sizes["R"], N_ref=sizes["N_ref"], N=sizes["N"], sample_sizes=sizes["n"],
+                     datasets=datasets, init_seed=(nb.seed, 50), seed=nb.seed)
 
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 ax = axes[0, 0]
