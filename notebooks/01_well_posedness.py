@@ -5,7 +5,7 @@
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
-#     name: python3
+#     name: companion
 # ---
 
 # %% [markdown]

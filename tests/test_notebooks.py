@@ -35,3 +35,11 @@ def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path):
     records = claims.read_claims(figures / source.stem / "claims.json")
     assert records, f"{source.name} records no claim"
     assert not claims.failed_claims(records), claims.render_text(records)
+
+
+@pytest.mark.parametrize("source", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
+def test_notebook_header_names_the_registered_companion_kernel(source):
+    kernelspec = jupytext.read(source).metadata["kernelspec"]
+    postbuild = (ROOT / "postBuild").read_text()
+    assert kernelspec["name"] == "companion" and "--name companion" in postbuild
+    assert f'--display-name "{kernelspec["display_name"]}"' in postbuild
