@@ -61,6 +61,14 @@ from companion.pipeline.style import palette
 from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
 
 nb = setup_notebook("02_identifiability", profile, seed, device)
+
+
+def torch_generator(entropy, device):
+    """The torch.Generator that ``nb.generator(offset)`` gives for ``entropy = [nb.seed, offset]``: seeded with the
+    first 64-bit word of ``SeedSequence(entropy)`` (for tasks, which take their seeds as arguments)."""
+    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator(device=device).manual_seed(int(state))
+
 F64 = torch.float64
 ACTS = ("relu", "tanh", "erf", "gelu", "quadratic")
 COLORS = dict(zip(ACTS + ("he4",), palette(6)))
@@ -252,30 +260,37 @@ nb.claim("exact L² distance against Monte Carlo: largest |z|", float(mc.z.abs()
 # second real preimage at D = 2 is refuted only by T_4.
 
 # %%
-def depth_table():
-    rows, cells = [], []
-    for index, (name, S, d) in enumerate(TABLE_ROWS):
-        g = nb.generator(100 + index)
-        D_cap = 12 if d > 1 else 10
-        var = variety_depth(name, S, d, D_cap, g)
-        D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
-        instances = INSTANCES + (1 if d == 1 else 0)
-        orb = orbit_depth(name, S, d, D_max, g, restarts=RESTARTS, instances=instances)
-        label = f"{name} S={S} d={d}"
-        for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
-            rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
-            cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
-        rows.append(dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
-                         symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
-                         rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
-                         status="".join(s[0].upper() for s in orb.status), instances=instances,
-                         restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
-                         success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth)))
-    return pd.DataFrame(rows), pd.DataFrame(cells)
+def depth_row(name, S, d, restarts, instances, entropy, device):
+    """One row of the depth table (a task): the Jacobian rank profile and D*_var of Φ_D for generic S-atom measures
+    in d dimensions, then the fibre search at every depth up to D*_var + 3 (3 when D*_var = ∞), with ``instances``
+    measures (one more for d = 1) and ``restarts`` restarts per round. Returns (row, cells): the row's summary and
+    one dict per depth searched."""
+    g = torch_generator(entropy, device)
+    D_cap = 12 if d > 1 else 10
+    var = variety_depth(name, S, d, D_cap, g)
+    D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
+    instances = instances + (1 if d == 1 else 0)
+    orb = orbit_depth(name, S, d, D_max, g, restarts=restarts, instances=instances)
+    label = f"{name} S={S} d={d}"
+    cells = []
+    for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
+        rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
+        cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
+    row = dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
+               symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
+               rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
+               status="".join(s[0].upper() for s in orb.status), instances=instances,
+               restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
+               success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth))
+    return row, cells
 
 
-table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES,
-                              columns="with separation"), depth_table)
+# one task per row, each with its own stream (seed, 100 + row index)
+depth_rows = nb.map(depth_row, [dict(name=name, S=S, d=d, restarts=RESTARTS, instances=INSTANCES,
+                                     entropy=[nb.seed, 100 + index], device=nb.device)
+                                for index, (name, S, d) in enumerate(TABLE_ROWS)])
+table = pd.DataFrame([row for row, _ in depth_rows])
+cells = pd.DataFrame([cell for _, row_cells in depth_rows for cell in row_cells])
 table
 
 # %%
@@ -331,11 +346,13 @@ if nb.profile != "quick":  # the quick table is three small rows with no square 
 # and report how many we scanned.
 
 # %%
-def separated_case():
-    g = nb.generator(5)
-    var = variety_depth("gelu", 2, 1, 8, nb.generator(9))
+def separated_case(scan, entropy, var_entropy, device):
+    """Scan ``scan`` random two-atom GELU measures in d = 1 (one stream, ``entropy``) for the first with a second
+    real preimage at depth 4; D*_var from the Jacobian at generic points drawn from ``var_entropy``."""
+    g = torch_generator(entropy, device)
+    var = variety_depth("gelu", 2, 1, 8, torch_generator(var_entropy, device))
     scanned = []
-    for instance in range(SEPARATED_SCAN):
+    for instance in range(scan):
         a, W = random_atoms(2, 1, g)
         result = orbit_depth("gelu", 2, 1, 7, g, restarts=24, measures=[(a, W)])
         hit = result.status[3] == "refuted" if len(result.status) > 3 else False
@@ -351,7 +368,8 @@ def separated_case():
     return dict(scanned=pd.DataFrame(scanned), D_var=var.depth, ranks=var.ranks)
 
 
-sep = nb.cached(dict(part="separated", scan=SEPARATED_SCAN, version=2), separated_case)
+sep = nb.run(separated_case, scan=SEPARATED_SCAN, entropy=[nb.seed, 5], var_entropy=[nb.seed, 9],
+             device=nb.device)
 print("GELU S=2 d=1: Jacobian rank profile", sep["ranks"], "D*_var", sep["D_var"])
 nb.claim("GELU S=2 d=1: D*_var from the Jacobian rank (the depth the scan tests)", sep["D_var"], 4, 4,
          "separated_gelu")
@@ -436,22 +454,25 @@ if found_separated:
 # one.
 
 # %%
-def pearson_case():
-    g = nb.generator(6)
-    for instance in range(PEARSON_SCAN):
-        p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=F64)
+def pearson_case(scan, restarts, entropy, device):
+    """Scan ``scan`` random two-Gaussian mixtures (one stream, ``entropy``) for the first whose five moments admit
+    two admissible mixtures (``restarts`` Levenberg–Marquardt starts), then search its six-moment fibre."""
+    g = torch_generator(entropy, device)
+    for instance in range(scan):
+        p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=torch.float64)
         weights = torch.cat([p, 1 - p])
-        means = torch.randn(2, generator=g, dtype=F64)
-        sds = 0.5 + torch.rand(2, generator=g, dtype=F64)
-        five, rate5 = pearson_fibre(weights, means, sds, 5, PEARSON_RESTARTS, g)
+        means = torch.randn(2, generator=g, dtype=torch.float64)
+        sds = 0.5 + torch.rand(2, generator=g, dtype=torch.float64)
+        five, rate5 = pearson_fibre(weights, means, sds, 5, restarts, g)
         if five.shape[0] >= 2:
-            six, rate6 = pearson_fibre(weights, means, sds, 6, PEARSON_RESTARTS, g)
+            six, rate6 = pearson_fibre(weights, means, sds, 6, restarts, g)
             return dict(instance=instance, weights=weights, means=means, sds=sds, five=five, six=six,
                         rate5=rate5, rate6=rate6)
     return dict(instance=None)
 
 
-pearson = nb.cached(dict(part="pearson", scan=PEARSON_SCAN, restarts=PEARSON_RESTARTS), pearson_case)
+pearson = nb.run(pearson_case, scan=PEARSON_SCAN, restarts=PEARSON_RESTARTS, entropy=[nb.seed, 6],
+                 device=nb.device)
 found_pearson = pearson["instance"] is not None
 nb.claim("Pearson: a scanned mixture whose five moments admit a second admissible mixture (found = 1)",
          int(found_pearson), 1, 1, "pearson")
@@ -519,17 +540,20 @@ if found_pearson:
 # all return to μ probably has a complex second decomposition — not proven by a finite search.
 
 # %%
-def he6_case():
-    g = nb.generator(7)
+def he6_case(scan, restarts, entropy, device):
+    """D*_var of He_6 with nine unit atoms in d = 3, then ``scan`` random measures (one stream, ``entropy``), each
+    with a fibre search of ``restarts`` starts restricted to the apolar cubic of its T_6; keeps the first real
+    second decomposition found."""
+    g = torch_generator(entropy, device)
     scanned = []
     var = variety_depth("he6", 9, 3, 6, g, unit_norm=True, points=1)
     found = None
-    for instance in range(HE6_SCAN):
+    for instance in range(scan):
         a, W = random_atoms(9, 3, g, unit_norm=True)
         T6 = moment_tensors("he6", a, W, 6, unit_norm=True)[6]
         C = catalecticant(T6, 3, 6, 3)
         cubic = torch.linalg.svd(C).Vh[-1]
-        search = fibre_search("he6", a, W, 6, HE6_RESTARTS, g, unit_norm=True, max_iter=300, form=cubic)
+        search = fibre_search("he6", a, W, 6, restarts, g, unit_norm=True, max_iter=300, form=cubic)
         scanned.append(dict(instance=instance, catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
                             converged=int(search.converged.sum()), outside=search.n_outside))
         if search.n_outside and found is None:
@@ -540,7 +564,7 @@ def he6_case():
     return dict(var=var, scanned=pd.DataFrame(scanned), **(found or {}))
 
 
-he6 = nb.cached(dict(part="he6", scan=HE6_SCAN, restarts=HE6_RESTARTS), he6_case)
+he6 = nb.run(he6_case, scan=HE6_SCAN, restarts=HE6_RESTARTS, entropy=[nb.seed, 7], device=nb.device)
 print("rank profile", he6["var"].ranks, "target", he6["var"].target, "D*_var", he6["var"].depth)
 he6["scanned"]
 
