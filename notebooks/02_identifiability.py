@@ -61,6 +61,29 @@ from companion.pipeline.style import palette
 from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
 
 nb = setup_notebook("02_identifiability", profile, seed, device)
+
+
+def torch_generator(entropy, device):
+    """The torch.Generator that ``nb.generator(offset)`` gives for ``entropy = [nb.seed, offset]``: seeded with the
+    first 64-bit word of ``SeedSequence(entropy)`` (for tasks, which take their seeds as arguments)."""
+    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
+    return torch.Generator(device=device).manual_seed(int(state))
+
+
+def scan_until(fn, calls, found):
+    """``nb.map(fn, calls)`` in chunks, stopped after the first chunk with a result for which ``found(result)``
+    holds: the results up to and including the first such one (all of them if none). Chunks of one task in this
+    process (nothing to gain from more), of eight on a Dask scheduler. Every call is an independent task with its own
+    stream, so the chunking decides how much is computed, never a value."""
+    chunk = 1 if nb.scheduler is None else 8
+    results = []
+    for start in range(0, len(calls), chunk):
+        results += nb.map(fn, calls[start:start + chunk])
+        hits = [k for k, result in enumerate(results) if found(result)]
+        if hits:
+            return results[:hits[0] + 1]
+    return results
+
 F64 = torch.float64
 ACTS = ("relu", "tanh", "erf", "gelu", "quadratic")
 COLORS = dict(zip(ACTS + ("he4",), palette(6)))
@@ -252,30 +275,37 @@ nb.claim("exact L² distance against Monte Carlo: largest |z|", float(mc.z.abs()
 # second real preimage at D = 2 is refuted only by T_4.
 
 # %%
-def depth_table():
-    rows, cells = [], []
-    for index, (name, S, d) in enumerate(TABLE_ROWS):
-        g = nb.generator(100 + index)
-        D_cap = 12 if d > 1 else 10
-        var = variety_depth(name, S, d, D_cap, g)
-        D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
-        instances = INSTANCES + (1 if d == 1 else 0)
-        orb = orbit_depth(name, S, d, D_max, g, restarts=RESTARTS, instances=instances)
-        label = f"{name} S={S} d={d}"
-        for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
-            rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
-            cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
-        rows.append(dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
-                         symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
-                         rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
-                         status="".join(s[0].upper() for s in orb.status), instances=instances,
-                         restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
-                         success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth)))
-    return pd.DataFrame(rows), pd.DataFrame(cells)
+def depth_row(name, S, d, restarts, instances, entropy, device):
+    """One row of the depth table (a task): the Jacobian rank profile and D*_var of Φ_D for generic S-atom measures
+    in d dimensions, then the fibre search at every depth up to D*_var + 3 (3 when D*_var = ∞), with ``instances``
+    measures (one more for d = 1) and ``restarts`` restarts per round. Returns (row, cells): the row's summary and
+    one dict per depth searched."""
+    g = torch_generator(entropy, device)
+    D_cap = 12 if d > 1 else 10
+    var = variety_depth(name, S, d, D_cap, g)
+    D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
+    instances = instances + (1 if d == 1 else 0)
+    orb = orbit_depth(name, S, d, D_max, g, restarts=restarts, instances=instances)
+    label = f"{name} S={S} d={d}"
+    cells = []
+    for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
+        rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
+        cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
+    row = dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
+               symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
+               rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
+               status="".join(s[0].upper() for s in orb.status), instances=instances,
+               restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
+               success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth))
+    return row, cells
 
 
-table, cells = nb.cached(dict(part="depth_table", rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES,
-                              columns="with separation"), depth_table)
+# one task per row, each with its own stream (seed, 100 + row index)
+depth_rows = nb.map(depth_row, [dict(name=name, S=S, d=d, restarts=RESTARTS, instances=INSTANCES,
+                                     entropy=[nb.seed, 100 + index], device=nb.device)
+                                for index, (name, S, d) in enumerate(TABLE_ROWS)])
+table = pd.DataFrame([row for row, _ in depth_rows])
+cells = pd.DataFrame([cell for _, row_cells in depth_rows for cell in row_cells])
 table
 
 # %%
@@ -328,30 +358,33 @@ if nb.profile != "quick":  # the quick table is three small rows with no square 
 # and T_5 ≡ 0 adds nothing. For some generic measures the square system has a second **real** solution outside the
 # orbit; T_6 then separates them, so D\*_var = 4 < D\*_orb = 6 there. D\*_var is computed (Jacobian rank
 # profile below), not assumed. We scan random measures, stop at the first with a second real preimage at depth 4,
-# and report how many we scanned.
+# and report how many we scanned. Each scanned measure is one task with its own random stream (seed, 5, k), as are
+# the mixtures of the Pearson scan and the measures of the He_6 scan below, and the rows of the table above.
 
 # %%
-def separated_case():
-    g = nb.generator(5)
-    var = variety_depth("gelu", 2, 1, 8, nb.generator(9))
-    scanned = []
-    for instance in range(SEPARATED_SCAN):
-        a, W = random_atoms(2, 1, g)
-        result = orbit_depth("gelu", 2, 1, 7, g, restarts=24, measures=[(a, W)])
-        hit = result.status[3] == "refuted" if len(result.status) > 3 else False
-        scanned.append(dict(instance=instance, D_orb=result.depth, status="".join(s[0].upper() for s in result.status),
-                            second_preimage_at_4=hit))
-        if hit:
-            search = next(s for s in result.searches[3] if s.n_outside)
-            b = int(torch.nonzero(search.outside).flatten()[0])
-            a2, W2 = unpack(search.solutions[b], 2)
-            return dict(a=a, W=W, a2=a2, W2=W2, D_orb=result.depth, orbit_distance=float(search.orbit_distance[b]),
-                        scanned=pd.DataFrame(scanned), success=search.success_rate, restarts=search.restarts,
-                        D_var=var.depth, ranks=var.ranks)
-    return dict(scanned=pd.DataFrame(scanned), D_var=var.depth, ranks=var.ranks)
+def separated_instance(entropy, device):
+    """One scanned measure (a task): a random two-atom GELU measure in d = 1 and its fibre search at depths 1…7
+    (24 restarts a round), both from the stream ``entropy``. Returns (row, preimage): the scan's row and, when depth 4
+    is refuted, the second real preimage found there (else None)."""
+    g = torch_generator(entropy, device)
+    a, W = random_atoms(2, 1, g)
+    result = orbit_depth("gelu", 2, 1, 7, g, restarts=24, measures=[(a, W)])
+    hit = result.status[3] == "refuted" if len(result.status) > 3 else False
+    row = dict(D_orb=result.depth, status="".join(s[0].upper() for s in result.status), second_preimage_at_4=hit)
+    if not hit:
+        return row, None
+    search = next(s for s in result.searches[3] if s.n_outside)
+    b = int(torch.nonzero(search.outside).flatten()[0])
+    a2, W2 = unpack(search.solutions[b], 2)
+    return row, dict(a=a, W=W, a2=a2, W2=W2, D_orb=result.depth, orbit_distance=float(search.orbit_distance[b]),
+                     success=search.success_rate, restarts=search.restarts)
 
 
-sep = nb.cached(dict(part="separated", scan=SEPARATED_SCAN, version=2), separated_case)
+separated_var = variety_depth("gelu", 2, 1, 8, nb.generator(9))
+separated_runs = scan_until(separated_instance, [dict(entropy=[nb.seed, 5, k], device=nb.device)
+                                                 for k in range(SEPARATED_SCAN)], found=lambda run: run[1] is not None)
+sep = dict(scanned=pd.DataFrame([dict(instance=k, **row) for k, (row, _) in enumerate(separated_runs)]),
+           D_var=separated_var.depth, ranks=separated_var.ranks, **(separated_runs[-1][1] or {}))
 print("GELU S=2 d=1: Jacobian rank profile", sep["ranks"], "D*_var", sep["D_var"])
 nb.claim("GELU S=2 d=1: D*_var from the Jacobian rank (the depth the scan tests)", sep["D_var"], 4, 4,
          "separated_gelu")
@@ -436,22 +469,26 @@ if found_separated:
 # one.
 
 # %%
-def pearson_case():
-    g = nb.generator(6)
-    for instance in range(PEARSON_SCAN):
-        p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=F64)
-        weights = torch.cat([p, 1 - p])
-        means = torch.randn(2, generator=g, dtype=F64)
-        sds = 0.5 + torch.rand(2, generator=g, dtype=F64)
-        five, rate5 = pearson_fibre(weights, means, sds, 5, PEARSON_RESTARTS, g)
-        if five.shape[0] >= 2:
-            six, rate6 = pearson_fibre(weights, means, sds, 6, PEARSON_RESTARTS, g)
-            return dict(instance=instance, weights=weights, means=means, sds=sds, five=five, six=six,
-                        rate5=rate5, rate6=rate6)
-    return dict(instance=None)
+def pearson_instance(restarts, entropy, device):
+    """One scanned mixture (a task): p ~ U(0.2, 0.8), means N(0, 1), standard deviations 0.5 + U(0, 1) and the
+    fibre of its first five moments (``restarts`` Levenberg–Marquardt starts), all from the stream ``entropy``; when
+    that fibre holds two admissible mixtures, also the fibre of six moments. Returns their dict, or None."""
+    g = torch_generator(entropy, device)
+    p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=torch.float64)
+    weights = torch.cat([p, 1 - p])
+    means = torch.randn(2, generator=g, dtype=torch.float64)
+    sds = 0.5 + torch.rand(2, generator=g, dtype=torch.float64)
+    five, rate5 = pearson_fibre(weights, means, sds, 5, restarts, g)
+    if five.shape[0] < 2:
+        return None
+    six, rate6 = pearson_fibre(weights, means, sds, 6, restarts, g)
+    return dict(weights=weights, means=means, sds=sds, five=five, six=six, rate5=rate5, rate6=rate6)
 
 
-pearson = nb.cached(dict(part="pearson", scan=PEARSON_SCAN, restarts=PEARSON_RESTARTS), pearson_case)
+pearson_runs = scan_until(pearson_instance, [dict(restarts=PEARSON_RESTARTS, entropy=[nb.seed, 6, k], device=nb.device)
+                                             for k in range(PEARSON_SCAN)], found=lambda run: run is not None)
+pearson = dict(instance=None) if pearson_runs[-1] is None else \
+    dict(instance=len(pearson_runs) - 1, **pearson_runs[-1])
 found_pearson = pearson["instance"] is not None
 nb.claim("Pearson: a scanned mixture whose five moments admit a second admissible mixture (found = 1)",
          int(found_pearson), 1, 1, "pearson")
@@ -519,28 +556,33 @@ if found_pearson:
 # all return to μ probably has a complex second decomposition — not proven by a finite search.
 
 # %%
-def he6_case():
-    g = nb.generator(7)
-    scanned = []
-    var = variety_depth("he6", 9, 3, 6, g, unit_norm=True, points=1)
-    found = None
-    for instance in range(HE6_SCAN):
-        a, W = random_atoms(9, 3, g, unit_norm=True)
-        T6 = moment_tensors("he6", a, W, 6, unit_norm=True)[6]
-        C = catalecticant(T6, 3, 6, 3)
-        cubic = torch.linalg.svd(C).Vh[-1]
-        search = fibre_search("he6", a, W, 6, HE6_RESTARTS, g, unit_norm=True, max_iter=300, form=cubic)
-        scanned.append(dict(instance=instance, catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
-                            converged=int(search.converged.sum()), outside=search.n_outside))
-        if search.n_outside and found is None:
-            b = int(torch.nonzero(search.outside).flatten()[0])
-            a2, W2 = unpack(search.solutions[b], 9)
-            found = dict(a=a, W=W, a2=a2, W2=W2 / W2.norm(dim=1, keepdim=True), cubic=cubic,
-                         orbit_distance=float(search.orbit_distance[b]), catalecticant_rank=numerical_rank(C)[0])
-    return dict(var=var, scanned=pd.DataFrame(scanned), **(found or {}))
+def he6_instance(restarts, entropy, device):
+    """One scanned measure (a task): nine random unit atoms in d = 3 and a fibre search of T_6 with ``restarts``
+    starts restricted to the apolar cubic of T_6, both from the stream ``entropy``. Returns (row, second): the
+    scan's row and, when a converged restart lies outside μ's orbit, the first such decomposition (else None)."""
+    g = torch_generator(entropy, device)
+    a, W = random_atoms(9, 3, g, unit_norm=True)
+    T6 = moment_tensors("he6", a, W, 6, unit_norm=True)[6]
+    C = catalecticant(T6, 3, 6, 3)
+    cubic = torch.linalg.svd(C).Vh[-1]
+    search = fibre_search("he6", a, W, 6, restarts, g, unit_norm=True, max_iter=300, form=cubic)
+    row = dict(catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
+               converged=int(search.converged.sum()), outside=search.n_outside)
+    if not search.n_outside:
+        return row, None
+    b = int(torch.nonzero(search.outside).flatten()[0])
+    a2, W2 = unpack(search.solutions[b], 9)
+    return row, dict(a=a, W=W, a2=a2, W2=W2 / W2.norm(dim=1, keepdim=True), cubic=cubic,
+                     orbit_distance=float(search.orbit_distance[b]), catalecticant_rank=numerical_rank(C)[0])
 
 
-he6 = nb.cached(dict(part="he6", scan=HE6_SCAN, restarts=HE6_RESTARTS), he6_case)
+# the rank profile draws from (seed, 7), measure k from (seed, 7, 1 + k): SeedSequence pads its entropy with zeros,
+# so (seed, 7, 0) would repeat the rank profile's stream
+he6_runs = nb.map(he6_instance, [dict(restarts=HE6_RESTARTS, entropy=[nb.seed, 7, 1 + k], device=nb.device)
+                                 for k in range(HE6_SCAN)])
+he6 = dict(var=variety_depth("he6", 9, 3, 6, nb.generator(7), unit_norm=True, points=1),
+           scanned=pd.DataFrame([dict(instance=k, **row) for k, (row, _) in enumerate(he6_runs)]),
+           **next((second for _, second in he6_runs if second is not None), {}))
 print("rank profile", he6["var"].ranks, "target", he6["var"].target, "D*_var", he6["var"].depth)
 he6["scanned"]
 

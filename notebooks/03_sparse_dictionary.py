@@ -40,7 +40,8 @@ from companion.analysis.barron import (atom_bound, coefficient_threshold, geomet
 from companion.engine.dynamics import log_time_grid, simulate
 from companion.engine.init import init_particles
 from companion.pipeline.notebook import setup_notebook
-from companion.engine.targets import ridge_target
+from companion.engine.activations import get_activation
+from companion.engine.targets import Target, ridge_target
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
@@ -174,25 +175,41 @@ nb.claim("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # `symmetry.canonicalize`. Section 6 moves h and δ.
 
 # %%
-def run(name, target, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None, offset=0):
-    """Cached noisy-GD run: times, particles (T, R, N, 1+d) as float64 numpy, risk (T, R), final cloud."""
-    steps = int(round(horizon / ETA))
-    key = dict(target=name, N=N, lam=lam, tau=tau, horizon=horizon, eta=ETA, R=R, offset=offset,
-               start=None if start is None else start["key"])
+def train(target, N, replicas, eta, lam, tau, horizon, activation, init_entropy, noise_entropy, dtype, device,
+          start=None):
+    """Noisy-GD run (a task): ``replicas`` clouds of N particles from a standard Gaussian drawn from
+    ``init_entropy`` (or the given ``start`` cloud (R, N, 1+d)), trained on ``target`` (the fields of a
+    :class:`Target`, ``activation`` by name) for ``horizon / eta`` steps with weight decay ``lam`` and temperature
+    ``tau``, the noise seeded from ``noise_entropy``. Returns times, particles (T, R, N, 1+d) as float64 numpy and
+    risk (T, R)."""
+    steps = int(round(horizon / eta))
+    f_star = Target(target["b"], target["U"], None if target["activation"] is None else
+                    get_activation(target["activation"]), target["beta"])
+    if start is None:
+        theta0 = init_particles("gaussian", replicas, N, f_star.dim,
+                                rng=np.random.default_rng(np.random.SeedSequence(init_entropy)), dtype=dtype,
+                                device=device)
+    else:
+        theta0 = torch.as_tensor(start).to(device, dtype)
+    trajectory = simulate(theta0, activation, f_star, eta=eta, steps=steps, lam=lam, tau=tau,
+                          seed=int(np.random.default_rng(np.random.SeedSequence(noise_entropy)).integers(2**31)),
+                          record_steps=log_time_grid(steps, 14), progress=False)
+    return dict(times=trajectory.times, particles=trajectory.particles.to(torch.float64).numpy(),
+                risk=trajectory.risk.to(torch.float64).numpy())
 
-    def compute():
-        if start is None:
-            theta0 = init_particles("gaussian", R, N, target.dim, rng=nb.rng(2 * offset), dtype=nb.dtype, device=nb.device)
-        else:
-            theta0 = torch.as_tensor(start["particles"][-1]).to(nb.device, nb.dtype)
-        trajectory = simulate(theta0, ACTIVATION, target, eta=ETA, steps=steps, lam=lam, tau=tau,
-                              seed=int(nb.rng(2 * offset + 1).integers(2**31)), record_steps=log_time_grid(steps, 14),
-                              progress=False)
-        return dict(times=trajectory.times, particles=trajectory.particles.to(torch.float64).numpy(),
-                    risk=trajectory.risk.to(torch.float64).numpy())
 
-    result = nb.cached(key, compute)
-    return {**result, "key": key}
+def train_call(target, offset, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None):
+    """The arguments of one :func:`train` task: the notebook's sizes, its streams (seed, 2·offset) for the initial
+    cloud and (seed, 2·offset + 1) for the noise, and ``start`` the final cloud of an earlier run (or None)."""
+    # fresh dense copies: the task key reads a tensor's bytes through a flat view, which fails on the stride-0
+    # (expanded) one-element b of a one-neuron teacher
+    dense = (lambda t: None if t is None else torch.empty(t.shape, dtype=t.dtype, device=t.device).copy_(t))
+    fields = dict(b=dense(target.b), U=dense(target.U), beta=dense(target.beta),
+                  activation=None if target.activation is None else target.activation.name)
+    return dict(target=fields, N=N, replicas=R, eta=ETA, lam=lam, tau=tau, horizon=horizon, activation=ACTIVATION,
+                init_entropy=None if start is not None else [nb.seed, 2 * offset],
+                noise_entropy=[nb.seed, 2 * offset + 1], dtype=nb.dtype, device=nb.device,
+                start=None if start is None else start["particles"][-1])
 
 
 def atoms_of(cloud, target, tau=TAU, lam=LAM, h_mult=1.0, delta_mult=1.0):
@@ -201,7 +218,8 @@ def atoms_of(cloud, target, tau=TAU, lam=LAM, h_mult=1.0, delta_mult=1.0):
     return extract_atoms(ACTIVATION, cloud, threshold, delta)
 
 
-runs = {name: run(name, target, offset=10 * i) for i, (name, target) in enumerate(TARGETS.items())}
+runs = dict(zip(TARGETS, nb.map(train, [train_call(target, offset=10 * i)
+                                     for i, target in enumerate(TARGETS.values())])))
 print(f"{len(runs)} runs ready ({nb.elapsed():.1f} s)")
 
 # %% [markdown]
@@ -295,8 +313,9 @@ nb.claim("final clouds (d = 2, 3): smallest share of Σ|a| on atoms matched to t
 # %%
 base = runs["teacher M=2"]
 target2 = TARGETS["teacher M=2"]
-relaxed = {tau: run("teacher M=2", target2, tau=tau, horizon=RELAX, start=base, offset=500 + i)
-           for i, tau in enumerate(TAUS + [TAU_BREAK])}
+relaxed = dict(zip(TAUS + [TAU_BREAK], nb.map(train, [train_call(target2, tau=tau, horizon=RELAX, start=base,
+                                                                 offset=500 + i)
+                                                      for i, tau in enumerate(TAUS + [TAU_BREAK])])))
 spread_rows = []
 for tau, result in relaxed.items():
     for r in range(R):
@@ -336,8 +355,9 @@ nb.claim("mean spread/√τ is constant across τ: max/min over τ", ratio.max()
 # widths N (teacher M = 2). Early on the cloud is a spread of many weak clusters; weight decay then merges them.
 
 # %%
-by_N = {n: runs["teacher M=2"] if n == N else run("teacher M=2", target2, N=n, offset=700 + i)
-        for i, n in enumerate(N_GRID)}
+other_N = [(i, n) for i, n in enumerate(N_GRID) if n != N]
+by_N = dict(zip([n for _, n in other_N], nb.map(train, [train_call(target2, N=n, offset=700 + i) for i, n in other_N])))
+by_N = {n: runs["teacher M=2"] if n == N else by_N[n] for n in N_GRID}
 count_rows = []
 for name in ("teacher M=2", "teacher M=3"):
     result, target = runs[name], TARGETS[name]
@@ -459,9 +479,10 @@ nb.claim(f"teacher atoms' largest matched direction error at λ = {LAM} (rad)", 
 # max(1/2, 0.02/λ) (merging runs at a rate ∝ λ, so λt ≥ 12 everywhere).
 
 # %%
-by_lam = {lam: runs["teacher M=2"] if lam == LAM else
-          run("teacher M=2", target2, lam=lam, horizon=HORIZON * max(0.5, LAM / lam), offset=900 + i)
-          for i, lam in enumerate(LAMS)}
+other_lams = [(i, lam) for i, lam in enumerate(LAMS) if lam != LAM]
+by_lam = dict(zip([lam for _, lam in other_lams], nb.map(train, [
+    train_call(target2, lam=lam, horizon=HORIZON * max(0.5, LAM / lam), offset=900 + i) for i, lam in other_lams])))
+by_lam = {lam: runs["teacher M=2"] if lam == LAM else by_lam[lam] for lam in LAMS}
 lam_rows = []
 for lam, result in by_lam.items():
     for r in range(R):
