@@ -201,10 +201,7 @@ def train(target, N, replicas, eta, lam, tau, horizon, activation, init_entropy,
 def train_call(target, offset, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None):
     """The arguments of one :func:`train` task: the notebook's sizes, its streams (seed, 2·offset) for the initial
     cloud and (seed, 2·offset + 1) for the noise, and ``start`` the final cloud of an earlier run (or None)."""
-    # fresh dense copies: the task key reads a tensor's bytes through a flat view, which fails on the stride-0
-    # (expanded) one-element b of a one-neuron teacher
-    dense = (lambda t: None if t is None else torch.empty(t.shape, dtype=t.dtype, device=t.device).copy_(t))
-    fields = dict(b=dense(target.b), U=dense(target.U), beta=dense(target.beta),
+    fields = dict(b=target.b, U=target.U, beta=target.beta,
                   activation=None if target.activation is None else target.activation.name)
     return dict(target=fields, N=N, replicas=R, eta=ETA, lam=lam, tau=tau, horizon=horizon, activation=ACTIVATION,
                 init_entropy=None if start is not None else [nb.seed, 2 * offset],

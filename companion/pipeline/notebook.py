@@ -159,23 +159,6 @@ class Notebook:
         """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
         return self.map(fn, [kwargs])[0]
 
-    def cached(self, key, compute):
-        """``compute()``'s result, cached on disk under ``key`` plus the notebook, profile, seed, device and dtype
-        (and :func:`companion.pipeline.cache.package_fingerprint`: engine/analysis source and versions).
-
-        Prefer :meth:`map`/:meth:`run`: here a change to data that ``compute`` reads but ``key`` omits is not seen.
-        """
-        full_key = {
-            "notebook": self.name,
-            "profile": self.profile,
-            "seed": self.seed,
-            "device": self.device.type,
-            "dtype": str(self.dtype),
-            "parameters": key,
-        }
-        self.manifest.record(cache.entry_path(self.cache_dir, cache.canonical_key(full_key)))
-        return cache.cached(full_key, compute, directory=self.cache_dir)
-
     def claim(self, claim, value, lo, hi, figure):
         """Check ``lo <= value <= hi`` (None: open bound) for the claim that ``figure`` supports; print and record it.
 

@@ -88,7 +88,8 @@ def canonical_value(value, name):
     if isinstance(value, np.generic):
         return {"numpy": str(value.dtype), "value": canonical_value(value.item(), name)}
     if isinstance(value, torch.Tensor):
-        flat = value.detach().to("cpu").contiguous().reshape(-1)
+        # A fresh dense copy: an expanded tensor (stride 0) can be "contiguous" yet not viewable as bytes.
+        flat = torch.empty(value.numel(), dtype=value.dtype).copy_(value.detach().reshape(-1))
         raw = flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
         return {"tensor": _array_digest(raw, str(value.dtype), value.shape, str(value.device))}
     if isinstance(value, np.ndarray):

@@ -108,6 +108,8 @@ def test_key_depends_on_dtype_device_default_dtype_and_versions(tmp_path, monkey
 
 
 def test_equal_arrays_give_equal_keys_and_arrays_are_keyed_by_bytes():
+    expanded = torch.ones(1, dtype=torch.float64).expand(1)  # stride 0, "contiguous"
+    assert tasks.canonical_value(expanded, "x") == tasks.canonical_value(torch.ones(1, dtype=torch.float64), "x")
     first = tasks.canonical_value(np.arange(6.0).reshape(2, 3), "x")
     assert first == tasks.canonical_value(np.arange(6.0).reshape(2, 3).copy(order="F"), "x")
     assert first != tasks.canonical_value(np.arange(6.0).reshape(3, 2), "x")
@@ -162,7 +164,7 @@ def test_editing_a_reached_engine_module_invalidates_a_pipeline_module_does_not(
     fingerprint.module_digest.cache_clear()
     assert key(module.train, call()) != base
     assert key(module.draw, {"N": 3}) == unreached  # draw reaches no package module
-    assert cache.package_fingerprint() != legacy  # nb.cached keys see engine edits too
+    assert cache.package_fingerprint() != legacy  # cache.cached keys see engine edits too
 
 
 def test_layer_function_as_task_is_keyed_by_its_module(fresh_digests, monkeypatch):
