@@ -10,22 +10,24 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 MARKER = "<!-- runnable -->"
+MARKER_LINE = re.compile(r"^<!-- runnable -->$", re.M)
 RUNNABLE = re.compile(r"^<!-- runnable -->\n```sh\n(.*?)^```$", re.M | re.S)
 # make setup's inputs: set older than the environment's install stamp, so that make installs nothing in the clone.
 SETUP_INPUTS = ("pyproject.toml", "requirements.lock", "postBuild")
 
 
 def runnable_blocks(text):
-    """The shell blocks of ``text`` marked runnable; ValueError when a marker is not followed by a ```sh block."""
-    blocks = RUNNABLE.findall(text)
-    if len(blocks) != text.count(MARKER):
-        raise ValueError(f"text: each '{MARKER}' must be followed by a ```sh fenced block "
-                         f"({text.count(MARKER)} markers, {len(blocks)} blocks)")
+    """The shell blocks of ``text`` marked runnable; ValueError when a marker line is not followed by a ```sh
+    block (a marker quoted inside a line of prose is not a marker)."""
+    blocks, markers = RUNNABLE.findall(text), len(MARKER_LINE.findall(text))
+    if len(blocks) != markers:
+        raise ValueError(f"text: each '{MARKER}' line must be followed by a ```sh fenced block "
+                         f"({markers} markers, {len(blocks)} blocks)")
     return blocks
 
 
 def test_runnable_blocks_are_found_and_a_stray_marker_is_refused():
-    text = f"a\n{MARKER}\n```sh\necho 1\necho 2\n```\n\n```sh\nnot marked\n```\n{MARKER}\n```sh\nls\n```\n"
+    text = f"a, quoting {MARKER} in prose\n{MARKER}\n```sh\necho 1\necho 2\n```\n\n```sh\nnot marked\n```\n{MARKER}\n```sh\nls\n```\n"
     assert runnable_blocks(text) == ["echo 1\necho 2\n", "ls\n"]
     with pytest.raises(ValueError, match="text"):
         runnable_blocks(f"{MARKER}\n    indented\n")
