@@ -206,7 +206,8 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
     if kernel not in KernelSpecManager().find_kernel_specs():
         raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
-    build_dir = Path(build_dir) if build_dir is not None else build_root()
+    # Absolute: the kernel works in the notebook's folder, and writes to the staging folder inside build_dir.
+    build_dir = (Path(build_dir) if build_dir is not None else build_root()).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
