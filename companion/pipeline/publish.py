@@ -8,13 +8,16 @@ removed or made stable, so that a rerun gives a diff only where an output change
 - each cell's papermill metadata (start/end times, durations, status) and ``execution`` timestamps;
 - cell ids (nbformat makes random ones when jupytext converts): the i-th cell gets ``cell-<i>``;
 - execution counts: the executed code cells are numbered 1, 2, ..., n in order (their ``execute_result`` outputs
-  carry the same number), whatever the kernel counted.
+  carry the same number), whatever the kernel counted;
+- the checkout's absolute path in printed text (warnings name their source file): ``<repo>/companion/x.py``
+  becomes ``companion/x.py``.
 """
 from pathlib import Path
 
 import nbformat
 
 from companion.pipeline.cache import atomic_write_bytes
+from companion.pipeline.paths import REPO_ROOT
 
 EXECUTED_FOLDER = "notebooks"
 VOLATILE_CELL_METADATA = ("papermill", "execution", "ExecuteTime")
@@ -25,9 +28,15 @@ def executed_path(figures_root, stem):
     return Path(figures_root) / EXECUTED_FOLDER / f"{stem}.ipynb"
 
 
-def strip_volatile(notebook):
-    """Remove or renumber, in place, what differs between two runs with the same outputs (module docstring);
-    returns ``notebook``."""
+def relative_text(text, root):
+    """``text`` (a string or nbformat's list of lines) with every ``<root>/`` prefix removed."""
+    prefix = f"{Path(root).resolve()}/"
+    return [line.replace(prefix, "") for line in text] if isinstance(text, list) else text.replace(prefix, "")
+
+
+def strip_volatile(notebook, root=REPO_ROOT):
+    """Remove or renumber, in place, what differs between two runs with the same outputs, and make paths under
+    the checkout ``root`` relative (module docstring); returns ``notebook``."""
     papermill = notebook.metadata.pop("papermill", None)
     if papermill and "parameters" in papermill:
         notebook.metadata["papermill"] = {"parameters": papermill["parameters"]}
@@ -46,6 +55,10 @@ def strip_volatile(notebook):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "execute_result":
                 output["execution_count"] = count
+            if "text" in output:
+                output["text"] = relative_text(output["text"], root)
+            if "text/plain" in output.get("data", {}):
+                output["data"]["text/plain"] = relative_text(output["data"]["text/plain"], root)
     return notebook
 
 

@@ -55,18 +55,18 @@ def synthetic_executed():
                           execution={"iopub.execute_input": "2026-12-01T10:00:01"})
     unexecuted = nbformat.v4.new_code_cell("x = 1")
     second = nbformat.v4.new_code_cell("print(3)", execution_count=12)
-    second.outputs = [nbformat.v4.new_output("stream", name="stdout", text="3\n")]
+    second.outputs = [nbformat.v4.new_output("stream", name="stderr", text="/work/repo/companion/x.py:3: Warning\n")]
     notebook.cells = [markdown, first, unexecuted, second]
     return notebook
 
 
 def test_strip_volatile_keeps_outputs_and_parameters_and_numbers_the_executed_cells():
-    notebook = publish.strip_volatile(synthetic_executed())
+    notebook = publish.strip_volatile(synthetic_executed(), root="/work/repo")
     assert notebook.metadata["papermill"] == {"parameters": {"profile": "standard"}}
     assert [cell.get("execution_count") for cell in notebook.cells] == [None, 1, None, 2]
     assert notebook.cells[1].outputs[0]["execution_count"] == 1 and notebook.cells[1].outputs[0]["data"] == {
         "text/plain": "2"}
-    assert notebook.cells[3].outputs[0]["text"] == "3\n"
+    assert notebook.cells[3].outputs[0]["text"] == "companion/x.py:3: Warning\n"
     assert [cell["id"] for cell in notebook.cells] == ["cell-0", "cell-1", "cell-2", "cell-3"]
     assert all("papermill" not in cell.metadata and "execution" not in cell.metadata for cell in notebook.cells)
     nbformat.validate(notebook)
