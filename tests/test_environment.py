@@ -5,6 +5,8 @@ from pathlib import Path
 
 import yaml
 
+from companion.pipeline import report
+
 ROOT = Path(__file__).resolve().parents[1]
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;]+)$")
 
@@ -68,7 +70,11 @@ def test_readme_gives_exactly_the_two_commands():
     first_block = re.search(r"```[a-z]*\n(.*?)```", readme, re.S)
     assert first_block, "README needs a fenced block with the commands"
     assert [line.strip() for line in first_block.group(1).splitlines() if line.strip()] == ["make figures", "make test"]
-    assert "mybinder.org/badge_logo.svg" in readme
+    launch = readme.split("<!-- BEGIN launch -->\n")[1].split("\n<!-- END launch -->")[0]
+    binder = re.search(r"mybinder\.org/v2/gh/([^/]+/[^/]+)/", launch)
+    expected = report.launch_text(f"https://github.com/{binder.group(1)}" if binder else None)
+    assert launch == expected, "the launch line is a Binder badge of a GitHub repository or the local launch"
+    assert "OWNER/REPO" not in readme
 
 
 def test_makefile_documents_every_target_and_ci_runs_make_test():

@@ -3,12 +3,16 @@
 Reads ``<figures root>/<notebook>/claims.json`` and the figures' JSON records, writes ``<figures root>/claims.json``
 and ``<figures root>/README.md`` (every figure with its caption, provenance and the claims it supports). When the
 figures root is the committed one (``<repo>/figures``), or ``--readme`` names a file, it also regenerates the
-marked blocks of that README: the table of notebooks (title and measured run time per profile, labelled with cache
-state and concurrency, from ``runtimes.json``) and the claims table. Every file is written atomically under the
+marked blocks of that README: the launch line (a Binder badge when the ``origin`` remote is on GitHub, else how
+to launch locally), the table of notebooks (title, a link to the executed notebook where one is published, and
+measured run time per profile, labelled with cache state and concurrency, from ``runtimes.json``) and the claims
+table. Every file is written atomically under the
 figures root's lock. Exits with status 1 when a claim fails.
 """
 import argparse
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +23,7 @@ from companion.pipeline import claims
 from companion.pipeline.cache import atomic_write_bytes
 from companion.pipeline.paths import NOTEBOOKS_DIR, PROFILES, REPO_ROOT, committed_figures_root, figures_root
 from companion.pipeline.provenance import figures_lock
+from companion.pipeline.publish import EXECUTED_FOLDER, executed_path
 
 FIGURE_CLAIM_COLUMNS = ("profile", "claim", "value", "expected", "result")
 README_CLAIM_COLUMNS = ("notebook", "profile", "claim", "value", "expected", "result")
@@ -30,8 +35,9 @@ def write_text(path, text):
 
 
 def notebook_folders(root):
-    """The per-notebook folders under ``root``, sorted (hidden folders left out)."""
-    return sorted(path for path in Path(root).iterdir() if path.is_dir() and not path.name.startswith("."))
+    """The per-notebook folders under ``root``, sorted (hidden folders and the executed notebooks' folder left out)."""
+    return sorted(path for path in Path(root).iterdir()
+                  if path.is_dir() and not path.name.startswith(".") and path.name != EXECUTED_FOLDER)
 
 
 def write_merged_claims(root):
@@ -180,14 +186,62 @@ def runtime_text(entry):
     return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs, {labels})"
 
 
-def notebooks_table(sources, runtimes):
-    """Markdown table: each notebook, its title and its last measured run time per profile."""
+def notebooks_table(sources, runtimes, executed=None):
+    """Markdown table: each notebook (linked to its executed version where ``executed``, a mapping from stem to
+    link, has one), its title and its last measured run time per profile."""
+    executed = executed or {}
     lines = ["| notebook | what it shows | " + " | ".join(PROFILES) + " |", "|---|---|" + "---|" * len(PROFILES)]
     for source in sources:
         source = Path(source)
         times = " | ".join(runtime_text(runtimes.get(source.stem, {}).get(profile)) for profile in PROFILES)
-        lines.append(f"| [`{source.name}`](notebooks/{source.name}) | {notebook_title(source)} | {times} |")
+        link = f"[`{source.name}`](notebooks/{source.name})"
+        if source.stem in executed:
+            link += f" · [executed]({executed[source.stem]})"
+        lines.append(f"| {link} | {notebook_title(source)} | {times} |")
     return "\n".join(lines)
+
+
+def executed_links(root, sources, readme):
+    """``{stem: link relative to readme's folder}`` for each source whose executed notebook is published under
+    the figures ``root``."""
+    links = {}
+    for source in sources:
+        path = executed_path(root, Path(source).stem)
+        if path.is_file():
+            links[Path(source).stem] = Path(os.path.relpath(path.resolve(), Path(readme).resolve().parent)).as_posix()
+    return links
+
+
+GITHUB_REMOTE = re.compile(r"^(?:https://(?:[^@/]+@)?github\.com/|ssh://git@github\.com/|git@github\.com:)"
+                           r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+
+
+def github_repository(url):
+    """``"owner/name"`` when ``url`` is a GitHub remote (``https://github.com/owner/name[.git]``,
+    ``git@github.com:owner/name[.git]`` or ``ssh://git@github.com/owner/name[.git]``), else None."""
+    match = GITHUB_REMOTE.match(url.strip()) if isinstance(url, str) else None
+    return f"{match.group(1)}/{match.group(2)}" if match else None
+
+
+def origin_url(repo=REPO_ROOT):
+    """The URL of ``repo``'s ``origin`` remote, or None when it has none (or git cannot tell)."""
+    try:
+        status, url = git_output(repo, "remote", "get-url", "origin")
+    except RuntimeError:
+        return None
+    return url if status == 0 and url else None
+
+
+def launch_text(url):
+    """The README's launch line for the remote ``url``: a Binder badge and link to JupyterLab on the notebooks
+    when it is a GitHub remote; otherwise (no remote, or another host) no link, and how to launch locally."""
+    repository = github_repository(url)
+    if repository is None:
+        return ("No Binder link: this checkout has no GitHub `origin` remote to build from. Launch JupyterLab "
+                "locally with `make lab` (on this checkout's `.venv`), or build the Binder image yourself with "
+                "`repo2docker .` ([jupyter-repo2docker](https://repo2docker.readthedocs.io), needs Docker).")
+    launch = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/notebooks"
+    return f"[![Binder](https://mybinder.org/badge_logo.svg)]({launch})"
 
 
 def replace_block(text, name, body):
@@ -200,10 +254,14 @@ def replace_block(text, name, body):
     return f"{head}{begin}\n{body}\n{end}{tail}"
 
 
-def update_readme(readme, records, runtimes, sources):
-    """Regenerate the notebooks and claims blocks of ``readme`` (written atomically)."""
+def update_readme(readme, records, runtimes, sources, root=None, remote=None):
+    """Regenerate the launch, notebooks and claims blocks of ``readme`` (written atomically); the notebook table
+    links the executed notebooks published under the figures ``root`` (none when None), the launch line follows
+    the ``remote`` URL."""
     text = Path(readme).read_text()
-    text = replace_block(text, "notebooks", notebooks_table(sources, runtimes))
+    text = replace_block(text, "launch", launch_text(remote))
+    executed = executed_links(root, sources, readme) if root is not None else {}
+    text = replace_block(text, "notebooks", notebooks_table(sources, runtimes, executed))
     body = f"Claim checks: {claims.summary(records)}.\n\n" + claims.render_markdown(records, README_CLAIM_COLUMNS)
     write_text(readme, replace_block(text, "claims", body))
 
@@ -220,7 +278,7 @@ def build_report(root=None, readme=None, sources=None):
             runtimes_path = root / "runtimes.json"
             runtimes = json.loads(runtimes_path.read_text()) if runtimes_path.is_file() else {}
             sources = sorted(NOTEBOOKS_DIR.glob("*.py")) if sources is None else sources
-            update_readme(readme, records, runtimes, sources)
+            update_readme(readme, records, runtimes, sources, root, origin_url())
     return records
 
 

@@ -3,8 +3,10 @@
 ``python -m companion.pipeline.runner notebooks/02_x.py --profile quick`` is what ``make figures`` runs for each
 notebook. The notebook writes its figures into a staging folder (through ``$COMPANION_FIGURES``). When it runs to
 the end, that folder replaces ``<figures root>/<stem>/`` and the merged ``claims.json`` is rewritten, also when some
-claims failed (a failed claim is a result: it is recorded with ``passed: false``). When a cell raises anything
-else, the last good figures stay. Exit status: 0 all claims pass, 2 the run ended with failed claims (installed),
+claims failed (a failed claim is a result: it is recorded with ``passed: false``); a ``standard`` run also
+publishes its executed notebook, outputs included, as ``<figures root>/notebooks/<stem>.ipynb``
+(:mod:`companion.pipeline.publish`). When a cell raises anything else, the last good figures and executed
+notebook stay. Exit status: 0 all claims pass, 2 the run ended with failed claims (installed),
 1 the notebook did not run to the end.
 """
 import argparse
@@ -27,7 +29,8 @@ from jupyter_client.kernelspec import KernelSpecManager
 from companion.pipeline import claims
 from companion.pipeline.cache import atomic_write_bytes
 from companion.pipeline.device import resolve_device
-from companion.pipeline.paths import PROFILES, build_root, cache_root, figures_root as default_figures_root
+from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
+from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
 from companion.pipeline.provenance import figures_lock, git_state, validate_stem
 from companion.pipeline.report import write_merged_claims
 
@@ -163,12 +166,15 @@ def install_figures(staging, destination):
     shutil.rmtree(previous, ignore_errors=True)
 
 
-def install_and_merge(staging, figures_root, stem):
-    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>`` and rewrite the merged
+def install_and_merge(staging, figures_root, stem, executed=None):
+    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>``, publish the executed
+    notebook at ``executed`` (if given) as ``<figures_root>/notebooks/<stem>.ipynb`` and rewrite the merged
     ``claims.json``. Returns the notebook's claim records."""
     claims_path = Path(figures_root) / stem / "claims.json"
     with figures_lock(figures_root):
         install_figures(staging, claims_path.parent)
+        if executed is not None:
+            publish_executed(executed, executed_path(figures_root, stem))
         write_merged_claims(figures_root)
         return claims.read_claims(claims_path) if claims_path.is_file() else []
 
@@ -184,12 +190,15 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
     """Run the notebook ``source`` with papermill under ``profile`` and install its figures.
 
     Executed notebooks go to ``build_dir`` (default ``<repo>/build``), figures to ``figures_root/<stem>/``
-    (default :func:`companion.pipeline.paths.figures_root` of the profile). ``parameters`` adds papermill
+    (default :func:`companion.pipeline.paths.figures_root` of the profile); a ``standard`` run that reaches the
+    end also publishes its executed notebook to ``figures_root/notebooks/<stem>.ipynb``, quick and paper runs never. ``parameters`` adds papermill
     parameters (``seed``, ``device``). Returns a :class:`Run` (its ``failed`` claims are installed and recorded);
     raises NotebookFailed naming the notebook, cell and line when a cell raised anything but failed claims.
     """
     source = Path(source)
     stem = validate_stem(source.stem, "source")
+    if stem == EXECUTED_FOLDER:
+        raise ValueError(f"source: the stem {stem!r} is reserved for the folder of executed notebooks")
     if not source.is_file():
         raise ValueError(f"source: {source} is not a file")
     if profile not in PROFILES:
@@ -197,7 +206,8 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
     if kernel not in KernelSpecManager().find_kernel_specs():
         raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
-    build_dir = Path(build_dir) if build_dir is not None else build_root()
+    # Absolute: the kernel works in the notebook's folder, and writes to the staging folder inside build_dir.
+    build_dir = (Path(build_dir) if build_dir is not None else build_root()).resolve()
     build_dir.mkdir(parents=True, exist_ok=True)
     remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
@@ -209,7 +219,8 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         if written != [stem]:
             raise NotebookFailed(f"{source}: wrote figure folders {written}, expected ['{stem}'] "
                                  f"(setup_notebook's name must be the file stem)")
-        records = install_and_merge(staging / stem, figures_root, stem)
+        records = install_and_merge(staging / stem, figures_root, stem,
+                                    executed if profile == COMMITTED_PROFILE else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Run(figures_root / stem, records)

@@ -48,9 +48,10 @@ def test_runtimes_are_merged_across_profiles(tmp_path):
     assert "00 — A title" in table and "12 s (cpu" in table and "not measured" in table
 
 
-def test_update_readme_fills_both_blocks(tmp_path):
+def test_update_readme_fills_the_three_blocks(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text("<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n<!-- BEGIN claims -->\n<!-- END claims -->\n")
+    readme.write_text("<!-- BEGIN launch -->\n<!-- END launch -->\n<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n"
+                      "<!-- BEGIN claims -->\n<!-- END claims -->\n")
     source = tmp_path / "01_b.py"
     source.write_text('# %% [markdown]\n# # 01 — B\n')
     record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f", profile="quick")
@@ -59,6 +60,7 @@ def test_update_readme_fills_both_blocks(tmp_path):
     assert "01 — B" in text and "Claim checks: 1 pass, 0 fail (profile quick)." in text
     assert "| notebook | profile | claim | value | expected | result |" in text
     assert "| 01_b | quick | c | 1 | [0, 2] | pass |" in text
+    assert "No Binder link" in text and "mybinder.org" not in text
 
 
 def test_committed_figures_and_claims_are_the_standard_profile():

@@ -78,6 +78,9 @@ def folder_bytes(folder):
 
 README_TEMPLATE = """# A front page
 
+<!-- BEGIN launch -->
+<!-- END launch -->
+
 <!-- BEGIN notebooks -->
 <!-- END notebooks -->
 
