@@ -137,7 +137,9 @@ def _as_tensor(name, value):
             raise ValueError(f"{name}: an entry overflows float64, got {describe(value)}") from error
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
-    return torch.as_tensor(array if isinstance(value, np.ndarray) else value)
+    if isinstance(value, np.ndarray):  # a read-only array (e.g. a pandas column) is copied, not shared
+        return torch.as_tensor(array if array.flags.writeable else array.copy())
+    return torch.as_tensor(value)
 
 
 def seed(name, value):

@@ -180,7 +180,6 @@ class Notebook:
             raise ValueError(f"figure: claims refer to figures this notebook did not save: {unknown}")
         claims.write_claims(self.figures_dir / "claims.json", self.claims)
         self.manifest.complete()
-        print(cache.size_line())
         failed = claims.failed_claims(self.claims)
         if failed:
             listing = "\n".join(f"  - {record['claim']}: {claims.table_rows([record])[0][2]} "

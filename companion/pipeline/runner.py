@@ -27,7 +27,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 from companion.pipeline import claims
-from companion.pipeline.cache import atomic_write_bytes
+from companion.pipeline.cache import atomic_write_bytes, size_line
 from companion.pipeline.device import resolve_device
 from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
@@ -388,6 +388,7 @@ def main(argv=None):
               f"claims recorded in {run.folder}", file=sys.stderr, flush=True)
         return CLAIMS_FAILED_STATUS
     print(f"[{stem}] done in {seconds:.0f} s; {len(run.claims)} claims pass; figures in {run.folder}", flush=True)
+    print(f"[{stem}] {size_line()}", flush=True)  # here, not in the notebook: the totals change from run to run
     return 0
 
 
