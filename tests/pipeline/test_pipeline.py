@@ -191,17 +191,6 @@ def test_cache_rejects_keys_without_a_canonical_form(tmp_path):
         cache.cached({"n": 1}, 3, tmp_path)
 
 
-def test_notebook_cache_separates_profiles_and_seeds(isolated_outputs):
-    compute = Counter(1)
-    setup_notebook("00_x", profile="quick", device="cpu").cached({"n": 1}, compute)
-    setup_notebook("00_x", profile="quick", device="cpu").cached({"n": 1}, compute)
-    assert compute.calls == 1
-    setup_notebook("00_x", profile="standard", device="cpu").cached({"n": 1}, compute)
-    setup_notebook("00_x", profile="quick", seed=1, device="cpu").cached({"n": 1}, compute)
-    assert compute.calls == 3
-    assert len(entries(isolated_outputs / "cache" / "00_x")) == 3
-
-
 # --- claims --------------------------------------------------------------------------------------------------
 
 
