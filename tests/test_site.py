@@ -58,6 +58,24 @@ def test_api_page_documents_every_public_engine_name():
     assert ".. autoclass:: companion.engine.Target\n   :members:" in page
 
 
+def site_configuration():
+    """``docs/conf.py`` as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("site_conf", ROOT / "docs" / "conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_binder_buttons_come_from_a_github_origin_only():
+    repository = site_configuration().github_repository
+    assert repository("https://github.com/owner/repo.git") == "https://github.com/owner/repo"
+    assert repository("git@github.com:owner/repo.git") == "https://github.com/owner/repo"
+    assert repository("https://github.com/owner/repo") == "https://github.com/owner/repo"
+    assert repository("https://gitlab.com/owner/repo.git") is None and repository(None) is None
+
+
 class DevTools:
     """A minimal client of one Chromium page over the DevTools protocol: commands, and the events seen so far."""
 
@@ -188,6 +206,11 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
     names = [path.stem for path in site.executed_notebooks(notebooks)]
     assert {"index.html", "gallery.html", "claims.html", "api.html"} <= set(pages)
     assert {f"notebooks/{name}.html" for name in names} <= set(pages)
+    binder = {name: "https://mybinder.org/v2/gh/" in (out / name).read_text() for name in pages}
+    if site_configuration().repository_url:
+        assert all(binder[f"notebooks/{name}.html"] for name in names), binder
+    else:
+        assert not any(binder.values()), f"Binder links without a GitHub origin: {binder}"
     saved = site.figure_records(figures)
     claims = json.loads((figures / "claims.json").read_text())
 
