@@ -34,7 +34,7 @@ endif
 RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 CLAIMS_FAILED := 2
 
-.PHONY: help setup figures test test-fast lab sync bench clean clean-cache-stale cache-info FORCE
+.PHONY: help setup figures book test test-fast lab sync bench clean clean-cache-stale cache-info FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,7 +52,7 @@ $(PY):
 $(STAMP): pyproject.toml requirements.lock postBuild | $(PY)
 	@echo "Installing the locked dependencies and the package into $(VENV) (a few minutes the first time)"
 	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) -c requirements.lock torch)
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[notebooks,test,dask]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[notebooks,test,dask,docs]'
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 
@@ -65,6 +65,12 @@ figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard
 $(BUILD)/%.run: $(NOTEBOOK_DIR)/%.py $(STAMP) FORCE
 	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.runner $< --profile $(PROFILE) --figures $(FIGURES) --build $(BUILD) \
 		|| test $$? -eq $(CLAIMS_FAILED)
+
+# The executed notebooks that `make figures` (standard profile) commits; EXECUTED=folder builds from others.
+EXECUTED ?= figures/notebooks
+
+book: $(STAMP) ## build the static site build/site/ from the executed notebooks (EXECUTED=folder), figures and claims
+	$(PY) -m companion.pipeline.site --notebooks $(EXECUTED) --figures $(FIGURES) --out $(BUILD)/site
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests

@@ -48,7 +48,7 @@ def test_pyproject_gives_ranges_that_the_lock_satisfies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     requirements = [Requirement(text) for text in project["dependencies"]]
-    requirements += [Requirement(text) for name in ("notebooks", "test", "dask") for text in extras[name]]
+    requirements += [Requirement(text) for name in ("notebooks", "test", "dask", "docs") for text in extras[name]]
     locked = lock_pins()
     for requirement in requirements:
         name = requirement.name.lower()

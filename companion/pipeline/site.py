@@ -1,0 +1,220 @@
+"""Build the static site (``make book``): executed notebooks, figures gallery, claims and API pages, via Sphinx.
+
+``python -m companion.pipeline.site [--notebooks DIR] [--figures DIR] [--out DIR]`` stages ``docs/`` (the front page;
+``docs/conf.py`` is the Sphinx configuration and says why Sphinx + MyST-NB), the executed notebooks of ``--notebooks``
+(default ``figures/notebooks``, which ``make figures`` writes) and three generated pages in ``build/site-src/``,
+then runs ``sphinx-build`` into ``--out`` (default ``build/site``). Nothing is executed: the notebook pages show the
+stored outputs. The generated pages take every number, caption and name from their source, never typed:
+
+- ``gallery.md``: each ``figures/<notebook>/<figure>.png`` with the caption from ``<figure>.json``;
+- ``claims.md``: the counts and the table of ``figures/claims.json``;
+- ``api.md``: autodoc directives for the public names of :mod:`companion.engine` and :mod:`companion.analysis`.
+"""
+import argparse
+import inspect
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .paths import REPO_ROOT, build_root, committed_figures_root
+
+DOCS = REPO_ROOT / "docs"
+EXECUTED_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
+API_MODULES = ("companion.engine", "companion.analysis")
+MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$|#~])")
+
+
+def escape(text):
+    """``text`` with MyST markdown's special characters backslash-escaped, so it reads literally."""
+    return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def executed_notebooks(folder):
+    """The executed notebooks ``NN_name.ipynb`` of ``folder``, sorted; a clear error if there are none.
+
+    A notebook counts as executed when at least one of its code cells has outputs. Raises ``FileNotFoundError`` when
+    ``folder`` is missing or holds no ``NN_name.ipynb``, ``ValueError`` when one of them was never executed.
+    """
+    folder = Path(folder)
+    found = sorted(path for path in folder.glob("*.ipynb") if EXECUTED_NAME.match(path.name)) if folder.is_dir() else []
+    if not found:
+        raise FileNotFoundError(
+            f"notebooks: no executed notebook NN_name.ipynb in {folder}; run `make figures` (it writes them to "
+            f"figures/notebooks/) or pass --notebooks FOLDER of executed notebooks")
+    for path in found:
+        cells = json.loads(path.read_text())["cells"]
+        if not any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"):
+            raise ValueError(f"notebooks: {path} has no outputs; the site shows executed notebooks only")
+    return found
+
+
+def figure_records(figures):
+    """``{notebook: [figure metadata, ...]}`` from ``figures/<notebook>/<figure>.json`` files that name a PNG.
+
+    Each record is the figure's JSON with ``png`` (the PNG's path) added, in the figure's ``order``.
+    """
+    records = {}
+    for folder in sorted(path for path in Path(figures).iterdir() if path.is_dir()):
+        metadata = []
+        for path in sorted(folder.glob("*.json")):
+            record = json.loads(path.read_text())
+            png = isinstance(record, dict) and record.get("files", {}).get("png")
+            if png and (folder / png).is_file():
+                metadata.append(record | {"png": folder / png})
+        if metadata:
+            records[folder.name] = sorted(metadata, key=lambda record: (record.get("order", 0), record["png"].name))
+    return records
+
+
+def notebook_link(notebook, pages):
+    """A link to the notebook's page when the site has it, else its name."""
+    return f"{{doc}}`{notebook} <notebooks/{notebook}>`" if notebook in pages else escape(notebook)
+
+
+def gallery_page(records, stage, pages):
+    """Markdown of the gallery; copies each PNG to ``stage/gallery/<notebook>/``."""
+    lines = ["# Figures gallery", "",
+             "Every figure the notebooks saved under `figures/`, with the caption recorded in its JSON metadata.", ""]
+    for notebook, figures in records.items():
+        target = stage / "gallery" / notebook
+        target.mkdir(parents=True, exist_ok=True)
+        lines += [f"## {escape(notebook)}", "", f"From {notebook_link(notebook, pages)}.", ""]
+        for record in figures:
+            shutil.copy2(record["png"], target / record["png"].name)
+            caption = escape(record.get("caption") or record["png"].stem)
+            lines += [f"```{{figure}} gallery/{notebook}/{record['png'].name}", f":alt: {record['png'].stem}",
+                      f":name: fig-{notebook}-{record['png'].stem}", "", caption, "```", ""]
+    return "\n".join(lines)
+
+
+def claim_counts(claims):
+    """``{notebook: (claims, passed, failed)}`` of the records in ``claims["claims"]``, plus ``"total"``."""
+    counts = {}
+    for record in claims["claims"]:
+        total, passed, failed = counts.get(record["notebook"], (0, 0, 0))
+        counts[record["notebook"]] = (total + 1, passed + bool(record["passed"]), failed + (not record["passed"]))
+    counts = dict(sorted(counts.items()))
+    counts["total"] = tuple(sum(column) for column in zip(*counts.values())) if counts else (0, 0, 0)
+    return counts
+
+
+def number(value):
+    """A claim's value or bound for the table: 4 significant digits, or an em dash for ``None``."""
+    return "—" if value is None else f"{value:.4g}"
+
+
+def list_table(name, header, rows):
+    """A MyST ``list-table`` (its HTML id is ``name``) of ``header`` and ``rows`` (cells already markdown)."""
+    lines = ["```{list-table}", ":header-rows: 1", f":name: {name}", ""]
+    for row in [header, *rows]:
+        lines += [f"* - {row[0]}", *(f"  - {cell}" for cell in row[1:])]
+    return lines + ["```", ""]
+
+
+def claims_page(claims, pages):
+    """Markdown of the claims page: counts per notebook, then every claim with its value and bounds."""
+    counts = claim_counts(claims)
+    summary = [[notebook_link(name, pages) if name != "total" else "**total**", *map(str, row)]
+               for name, row in counts.items()]
+    detail = [[notebook_link(record["notebook"], pages), escape(record["claim"]), number(record["value"]),
+               number(record["lo"]), number(record["hi"]), "pass" if record["passed"] else "**FAIL**"]
+              for record in claims["claims"]]
+    lines = ["# Claims", "",
+             "Each notebook checks the paper's statements numerically and records every check in "
+             "`figures/claims.json`; this page is generated from that file when the site is built.", ""]
+    lines += list_table("claims-summary", ["notebook", "claims", "passed", "failed"], summary)
+    lines += ["## Every claim", ""]
+    lines += list_table("claims-detail", ["notebook", "claim", "value", "lower bound", "upper bound", "result"],
+                        detail)
+    return "\n".join(lines)
+
+
+def public_names(module):
+    """The public names of ``module`` (``dir`` order), with the autodoc directive each needs."""
+    directives = []
+    for name in sorted(vars(module)):
+        value = getattr(module, name)
+        if name.startswith("_") or inspect.ismodule(value):
+            continue
+        kind = "autoclass" if inspect.isclass(value) else "autofunction" if callable(value) else "autodata"
+        directives.append((name, kind))
+    return directives
+
+
+def api_page(module_names=API_MODULES):
+    """Markdown of the API reference: each module's docstring, then autodoc of each of its public names."""
+    import importlib
+
+    lines = ["# API reference", "",
+             "The public names of the engine and the analysis layer, documented from their docstrings.", ""]
+    for module_name in module_names:
+        module = importlib.import_module(module_name)
+        lines += [f"## `{module_name}`", "", "```{eval-rst}", f".. automodule:: {module_name}", ""]
+        for name, kind in public_names(module):
+            options = {"autoclass": ["   :members:"], "autodata": ["   :no-value:"]}.get(kind, [])
+            lines += [f".. {kind}:: {module_name}.{name}", *options, ""]
+        lines += ["```", ""]
+    return "\n".join(lines)
+
+
+def stage_sources(notebooks, figures, stage):
+    """Fill ``stage`` with the site's sources; returns the names of the notebook pages."""
+    executed = executed_notebooks(notebooks)
+    claims_file = Path(figures) / "claims.json"
+    if not claims_file.is_file():
+        raise FileNotFoundError(f"figures: {claims_file} does not exist; run `make figures` or pass --figures FOLDER")
+    if stage.exists():
+        shutil.rmtree(stage)
+    shutil.copytree(DOCS, stage, ignore=shutil.ignore_patterns("conf.py", "README.md", "favicon.svg", "__pycache__"))
+    (stage / "notebooks").mkdir()
+    for path in executed:
+        shutil.copy2(path, stage / "notebooks" / path.name)
+    pages = {path.stem for path in executed}
+    (stage / "gallery.md").write_text(gallery_page(figure_records(figures), stage, pages))
+    (stage / "claims.md").write_text(claims_page(json.loads(claims_file.read_text()), pages))
+    (stage / "api.md").write_text(api_page())
+    return sorted(pages)
+
+
+def build(notebooks, figures, out, stage=None):
+    """Stage the sources and run ``sphinx-build -b html`` into ``out``; returns ``out``.
+
+    Raises ``RuntimeError`` with Sphinx's output when the build fails.
+    """
+    out = Path(out)
+    stage = Path(stage) if stage else build_root() / "site-src"
+    stage_sources(notebooks, figures, stage)
+    if out.exists():
+        shutil.rmtree(out)
+    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-W", "--keep-going", "-c", str(DOCS),
+               "-d", str(stage / ".doctrees"), str(stage), str(out)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"sphinx-build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    if result.stderr.strip():
+        print(result.stderr, file=sys.stderr)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--notebooks", type=Path, default=committed_figures_root() / "notebooks",
+                        help="folder of executed notebooks NN_name.ipynb (default: figures/notebooks)")
+    parser.add_argument("--figures", type=Path, default=committed_figures_root(),
+                        help="results folder with claims.json and <notebook>/<figure>.png/.json (default: figures)")
+    parser.add_argument("--out", type=Path, default=build_root() / "site", help="output folder (default: build/site)")
+    args = parser.parse_args(argv)
+    try:
+        out = build(args.notebooks, args.figures, args.out)
+    except (FileNotFoundError, ValueError, RuntimeError) as error:
+        print(f"make book: {error}", file=sys.stderr)
+        return 1
+    print(f"site built: {out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
