@@ -190,9 +190,8 @@ def executed_inputs(tmp_path):
     figures, build = tmp_path / "figures", tmp_path / "build"
     command = [sys.executable, "-m", "companion.pipeline.runner", str(CHEAPEST), "--profile", "quick",
                "--figures", str(figures), "--build", str(build)]
-    # conftest sets MPLBACKEND=Agg for the tests; in the kernel it would replace the inline backend, and the executed
-    # notebook would hold no figure.
-    environment = {**{key: value for key, value in os.environ.items() if key != "MPLBACKEND"}, "OMP_NUM_THREADS": "1"}
+    # conftest sets MPLBACKEND=Agg for the tests: the runner gives the kernel the inline backend all the same.
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=environment)
     assert result.returncode == 0, f"{CHEAPEST.name} failed:\n{result.stdout}\n{result.stderr}"
     return build, figures

@@ -35,6 +35,7 @@ from companion.pipeline.provenance import figures_lock, git_state, validate_stem
 from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 CLAIMS_FAILED_STATUS = 2
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
@@ -231,10 +232,12 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     print the warnings its cells wrote. Returns normally when it ran to the end, failed claims included;
     raises NotebookFailed (cell, line, error) otherwise."""
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
-    # The kernel inherits the environment: figures go to staging, and no progress bars in executed notebooks and logs.
-    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS")}
+    # The kernel inherits the environment: figures go to staging, no progress bars in executed notebooks and logs,
+    # and the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set.
+    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND")}
     os.environ["COMPANION_FIGURES"] = str(staging)
     os.environ.setdefault("COMPANION_PROGRESS", "0")
+    os.environ["MPLBACKEND"] = INLINE_BACKEND
     try:
         with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
             papermill.execute_notebook(
