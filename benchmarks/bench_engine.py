@@ -7,7 +7,8 @@ of the same kernel (autograd through KeOps), per replica at R = 1 and R = 16, N 
 the peak memory of one explicit step at N = 16384. JAX and KeOps are the optional ``bench`` extra: absent, they are
 skipped with a message. Empirical engine (ReLU, d = 32, float32): against a ``torch.nn`` module + autograd + SGD.
 
-    python benchmarks/bench_engine.py [--quick] [--device cpu|cuda] [--threads 1] [--json benchmarks/results.json]
+    python benchmarks/bench_engine.py [--quick] [--device cpu|cuda] [--threads 1] [--part all|population|empirical]
+                                  [--json benchmarks/results.json]
 """
 import argparse
 import json
@@ -217,7 +218,7 @@ def bench_empirical(device, sizes, repeats):
         theta = init_particles("gaussian", 1, N, D_EMP, scale=1 / math.sqrt(D_EMP), rng=0, dtype=dtype, device=device)
         steps = max(2, int(2e8 // (n * N)))
         engine = lambda: simulate(theta, "relu", eta=ETA, steps=steps, lam=LAM, tau=TAU, engine="empirical",
-                                  data=(X, y), record_steps=[], keep_particles=False, progress=False)
+                                  data=(X, y), record_steps=[steps], keep_particles=False, progress=False)
         t_engine = _best_of(engine, device, repeats) / steps
         t_base = _best_of(baseline_steps(X, y, theta, steps), device, repeats) / steps
         rows.append(dict(bench="empirical", dtype="float32", n=n, N=N, engine_ms=1e3 * t_engine,
@@ -234,6 +235,8 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the issue's measurements used 1)")
     parser.add_argument("--no-jax", action="store_true")
     parser.add_argument("--no-keops", action="store_true")
+    parser.add_argument("--part", choices=("all", "population", "empirical"), default="all",
+                        help="run only the population cases (and peak memory) or only the empirical engine")
     parser.add_argument("--json", default=str(HERE / "results.json"), help="where to write the results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -253,12 +256,15 @@ def main():
         sizes, memory_N = [(316, 316), (1024, 1024), (4096, 4096)], 16384
     print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
           f"torch {torch.__version__}, threads {torch.get_num_threads()}, d = {D_POP} (population), {D_EMP} (empirical)")
-    print("population step, ms per replica; ratios = other / explicit (> 1: the explicit engine is faster)")
-    print(f"{'dtype':<8}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'keops':>10}{'x auto':>8}"
-          f"{'x jax':>8}{'x keops':>8}")
-    rows = bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keops)
-    rows += bench_empirical(device, sizes, repeats)
-    if device.type == "cpu":
+    rows = []
+    if args.part != "empirical":
+        print("population step, ms per replica; ratios = other / explicit (> 1: the explicit engine is faster)")
+        print(f"{'dtype':<8}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'keops':>10}{'x auto':>8}"
+              f"{'x jax':>8}{'x keops':>8}")
+        rows += bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keops)
+    if args.part != "population":
+        rows += bench_empirical(device, sizes, repeats)
+    if device.type == "cpu" and args.part != "empirical":
         rows.append(peak_memory(memory_N, "float64"))
         print(f"peak memory of one explicit step, N = {memory_N}, float64: {rows[-1]['step_peak_mib']:.0f} MiB "
               f"(a dense N x N kernel alone: {rows[-1]['dense_kernel_mib']:.0f} MiB)")

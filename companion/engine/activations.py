@@ -134,11 +134,12 @@ def _erf_slopes(r, K):
 
 
 def _relu(z):
-    return torch.clamp(z, min=0)
+    return torch.relu(z)
 
 
 def _relu_derivative(z):
-    return (z > 0).to(z.dtype)
+    """1[z > 0], written into a floating tensor directly (several times faster than converting a bool tensor)."""
+    return torch.gt(z, 0, out=torch.empty_like(z))
 
 
 def _erf_derivative(z):

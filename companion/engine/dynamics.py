@@ -124,31 +124,58 @@ def _population_grad(theta, act, target):
     return grad * theta.shape[-2], risk.detach()
 
 
+def _accumulate(grad, cs, a, W, G, grad_a):
+    r"""Add one chunk's sums to particles ``cs``: :math:`G_i = \sum_j r_j\sigma'(w_i\cdot x_j)\,x_j` (R, c, d) gives
+    :math:`\nabla_w \mathrel{+}= a_iG_i`; ``grad_a`` :math:`= \sum_j r_j\sigma(w_i\cdot x_j)` (R, c), or None for a
+    1-homogeneous σ, where :math:`\sigma(z) = z\sigma'(z)` makes it :math:`w_i\cdot G_i` (no pass over σ's values)."""
+    grad[:, cs, 1:] += a[:, cs, None] * G
+    grad[:, cs, 0] += (W[:, cs] * G).sum(-1) if grad_a is None else grad_a
+
+
 def _empirical_grad(theta, act, X, y, chunk_size):
     r"""Explicit :math:`\nabla_a V = \frac1n\sum_j r_j\sigma(w\cdot x_j)`, :math:`\nabla_w V = a\frac1n\sum_j r_j\sigma'(w\cdot x_j)x_j`,
-    :math:`r_j = f_N(x_j) - y_j`, in chunks of at most ``chunk_size`` (sample × particle × replica) entries."""
-    R, N, _ = theta.shape
+    :math:`r_j = f_N(x_j) - y_j`, in chunks of at most ``chunk_size`` (sample × particle × replica) entries (one chunk
+    whenever the whole problem fits). Data shared by the replicas (X (n, d)) go through plain matrix products with every
+    replica's particles as columns, pre-activations laid out (samples, R, particles); per-replica data (X (R, n, d))
+    through batched ones, laid out (R, samples, particles)."""
+    R, N, p = theta.shape
     a, W = split(theta)
     n = X.shape[-2]
+    shared = X.ndim == 2
     cols = min(N, max(1, chunk_size // R))
     rows = max(1, chunk_size // (R * cols))
     col_slices = [slice(s, s + cols) for s in range(0, N, cols)]
     grad = torch.zeros_like(theta)
     risk = torch.zeros(R, dtype=theta.dtype, device=theta.device)
-    Wt = W.transpose(-1, -2).contiguous()
+    if shared:
+        y = y.T if y.ndim == 2 else y[:, None]  # (n, R) or (n, 1)
+        Wt = [W[:, cs].reshape(-1, p - 1).T for cs in col_slices]  # (d, R·c) per column block
+    else:
+        Wt = [W[:, cs].transpose(-1, -2) for cs in col_slices]  # (R, d, c)
+    a_blocks = [a[:, cs, None] for cs in col_slices]  # (R, c, 1)
     for start in range(0, n, rows):
         Xc = X[..., start:start + rows, :]
-        yc = y[..., start:start + rows]
-        pre = [Xc @ Wt[..., cs] for cs in col_slices]
-        acts = [act.fn(p) for p in pre]
-        f = sum((A @ a[..., cs, None])[..., 0] for A, cs in zip(acts, col_slices)) / N
-        r = f - yc
-        risk += 0.5 * (r * r).sum(-1)
-        for p, A, cs in zip(pre, acts, col_slices):
-            grad[..., cs, 0] += (A.transpose(-1, -2) @ r[..., :, None])[..., 0]
-            slope = act.derivative(p).mul_(r[..., :, None])
-            grad[..., cs, 1:] += a[..., cs, None] * (slope.transpose(-1, -2) @ Xc)
-    return grad / n, risk / n
+        yc = y[start:start + rows] if shared else y[..., start:start + rows]
+        m = Xc.shape[-2]
+        if shared:
+            pre = [(Xc @ Wb).view(m, R, -1) for Wb in Wt]  # (m, R, c)
+            acts = [act.fn(P) for P in pre]
+            r = sum((A.permute(1, 0, 2) @ ab)[..., 0] for A, ab in zip(acts, a_blocks)).T.div_(N).sub_(yc)  # (m, R)
+            risk += 0.5 * (r * r).sum(0)
+            for P, A, cs in zip(pre, acts, col_slices):
+                G = act.derivative(P).permute(1, 2, 0) @ (r.T[..., None] * Xc)  # (R, c, d)
+                grad_a = None if act.homogeneous else (A.permute(1, 2, 0) @ r.T[..., None])[..., 0]
+                _accumulate(grad, cs, a, W, G, grad_a)
+        else:
+            pre = [Xc @ Wb for Wb in Wt]  # (R, m, c)
+            acts = [act.fn(P) for P in pre]
+            r = sum((A @ ab)[..., 0] for A, ab in zip(acts, a_blocks)).div_(N).sub_(yc)
+            risk += 0.5 * (r * r).sum(-1)
+            for P, A, cs in zip(pre, acts, col_slices):
+                G = act.derivative(P).transpose(-1, -2) @ (r[..., :, None] * Xc)  # (R, c, d)
+                grad_a = None if act.homogeneous else (A.transpose(-1, -2) @ r[..., :, None])[..., 0]
+                _accumulate(grad, cs, a, W, G, grad_a)
+    return grad.div_(n), risk.div_(n)
 
 
 def first_variation_grad(theta, activation, target=None, engine="population", data=None, chunk_size=2**20):
@@ -328,9 +355,9 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
         if k == steps:
             break
         with torch.no_grad():
-            theta = theta - eta * (grad + lam * theta)
+            theta.add_(grad.add_(theta, alpha=lam), alpha=-eta)  # theta is this run's own copy of theta0
             if noise is not None:
-                theta = theta + noise_scale * next(noise)[:, :N]
+                theta.add_(next(noise)[:, :N], alpha=noise_scale)
         first_bad.masked_fill_(first_bad.eq(0) & ~torch.isfinite(theta).all(), k + 1)
         if (k + 1) % check_every == 0 or k + 1 == steps:
             if first_bad.item():
