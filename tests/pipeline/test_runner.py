@@ -14,58 +14,6 @@ from companion.pipeline import claims, paths, report, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
-TINY_NOTEBOOK = """\
-# ---
-# jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
-#   kernelspec:
-#     display_name: Python 3 (companion)
-#     language: python
-#     name: python3
-# ---
-
-# %% [markdown]
-# # 99 — A throwaway notebook
-
-# %% tags=["parameters"]
-profile = "standard"
-seed = 0
-device = "auto"
-
-# %%
-import warnings
-
-import matplotlib.pyplot as plt
-import pandas as pd
-
-import companion.engine.dynamics  # imports tqdm.auto inside the kernel
-from companion.pipeline.notebook import setup_notebook
-
-nb = setup_notebook("99_tiny", profile, seed, device)
-n = nb.pick(quick=3, standard=5, paper=7)
-fig, ax = plt.subplots()
-ax.plot(range(n))
-nb.save_figure(fig, "line", data=pd.DataFrame({{"x": range(n)}}), caption="{caption}", params={{"n": n}})
-nb.claim("the quick profile draws three points", n, {lo}, {hi}, "line")
-
-# %%
-warnings.warn("cache entry /tmp/x.pkl is unusable (checksum mismatch); recomputing it", RuntimeWarning)
-checked = n + 1
-broken = {broken}
-
-# %%
-nb.finish()
-"""
-
-
-def tiny_notebook(folder, caption="Good run.", lo=3, hi=3, broken="checked"):
-    folder.mkdir(parents=True, exist_ok=True)
-    source = folder / "99_tiny.py"
-    source.write_text(TINY_NOTEBOOK.format(caption=caption, lo=lo, hi=hi, broken=broken))
-    return source
-
-
 def run_notebook(source, figures, build):
     command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
                "--figures", str(figures), "--build", str(build)]
@@ -90,11 +38,11 @@ README_TEMPLATE = """# A front page
 
 
 @pytest.mark.notebook
-def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_figures(tmp_path):
+def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_figures(tmp_path, throwaway_notebook):
     """Two runs of a throwaway notebook: `make figures` with a claim that fails, then the runner on a cell that
     raises."""
     notebooks, figures, build = tmp_path / "nbs", tmp_path / "out", tmp_path / "build"
-    tiny_notebook(notebooks, lo=4, hi=4)
+    throwaway_notebook(notebooks, lo=4, hi=4)
     readme = tmp_path / "README.md"
     readme.write_text(README_TEMPLATE)
     stamp = tmp_path / "installed"  # stands for .venv's install stamp: newer than pyproject.toml
@@ -128,7 +76,7 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     assert "IProgress" not in (build / "99_tiny.ipynb").read_text()
 
     kept = folder_bytes(figures / "99_tiny")
-    source = tiny_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
+    source = throwaway_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
     bad = run_notebook(source, figures, build)
     assert bad.returncode == 1
     line = source.read_text().splitlines().index("broken = 1 / (n - 3)") + 1
@@ -253,8 +201,8 @@ def test_concurrent_installs_never_fail_and_leave_a_consistent_merge(tmp_path):
     assert merged == [*claims.read_claims(root / "00_a" / "claims.json"), *claims.read_claims(root / "01_b" / "claims.json")]
 
 
-def test_runner_needs_exactly_one_parameters_cell(tmp_path):
-    source = tiny_notebook(tmp_path)
+def test_runner_needs_exactly_one_parameters_cell(tmp_path, throwaway_notebook):
+    source = throwaway_notebook(tmp_path)
     source.write_text(source.read_text().replace(' tags=["parameters"]', ""))
     with pytest.raises(ValueError, match="parameters"):
         runner.convert(source, tmp_path / "out.ipynb")
