@@ -27,9 +27,10 @@ CHEAPEST = ROOT / "notebooks" / "05_learning_cell.py"
 
 
 def test_claim_counts_add_up_per_notebook_and_in_total():
-    records = [{"notebook": "b", "passed": True}, {"notebook": "a", "passed": False}, {"notebook": "b", "passed": False}]
-    assert site.claim_counts({"claims": records}) == {"a": (1, 0, 1), "b": (2, 1, 1), "total": (3, 1, 2)}
-    assert site.claim_counts({"claims": []}) == {"total": (0, 0, 0)}
+    records = [{"notebook": "b", "kind": "claim", "passed": True}, {"notebook": "a", "kind": "check", "passed": False},
+               {"notebook": "b", "kind": "claim", "passed": False}, {"notebook": "b", "kind": "check", "passed": True}]
+    assert site.claim_counts({"claims": records}) == {"a": (0, 0, 0, 1), "b": (1, 1, 1, 0), "total": (1, 1, 1, 1)}
+    assert site.claim_counts({"claims": []}) == {"total": (0, 0, 0, 0)}
 
 
 def test_escape_makes_markdown_literal():
@@ -244,8 +245,9 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
     shown = {row[0]: tuple(map(int, row[1:])) for row in rows}
     expected = {}
     for record in claims["claims"]:
-        total, passed, failed = expected.get(record["notebook"], (0, 0, 0))
-        expected[record["notebook"]] = (total + 1, passed + record["passed"], failed + (not record["passed"]))
-    assert shown.pop("total") == (len(claims["claims"]), claims["passed"], claims["failed"])
+        tally = list(expected.get(record["notebook"], (0, 0, 0, 0)))
+        tally[2 * (record.get("kind", "claim") == "check") + (not record["passed"])] += 1
+        expected[record["notebook"]] = tuple(tally)
+    assert shown.pop("total") == tuple(sum(column) for column in zip(*expected.values()))
     assert shown == expected
     assert gallery == sum(map(len, saved.values()))

@@ -3,7 +3,8 @@
 A notebook starts with ``nb = setup_notebook(name, profile, seed, device)``, sizes its experiments with
 ``nb.pick(quick=..., standard=..., paper=...)``, runs its expensive work as tasks with ``nb.map(fn, calls)`` /
 ``nb.run(fn, **kwargs)`` (:mod:`companion.pipeline.tasks`: derived cache keys, optional Dask scheduler from
-``$COMPANION_SCHEDULER``), saves each figure with ``nb.save_figure``, checks each claim with ``nb.claim`` and ends
+``$COMPANION_SCHEDULER``), saves each figure with ``nb.save_figure``, records each claim (against a prediction) with ``nb.claim`` and
+each implementation check with ``nb.check``, and ends
 with ``nb.finish()``.
 """
 import os
@@ -124,16 +125,11 @@ class Notebook:
         """Seconds since :func:`setup_notebook`."""
         return time.perf_counter() - self.started
 
-    def save_figure(self, fig, stem, *, data, caption, params=None):
-        """Save ``fig`` as PNG and PDF with its plotted ``data`` (CSV) and provenance (JSON) in :attr:`figures_dir`.
-
-        ``params`` holds the figure's own parameters (sizes, rates, ...); the record adds the notebook, profile,
-        seed, device, dtype, git revision, package versions and wall time. Returns the JSON path.
-        """
+    def _provenance(self, stem, params):
         provenance.validate_stem(stem)
         if stem not in self.figures:
             self.figures.append(stem)
-        record = {
+        return {
             "notebook": self.name,
             "profile": self.profile,
             "seed": self.seed,
@@ -146,7 +142,31 @@ class Notebook:
             "wall_time_s": round(self.elapsed(), 3),
             "order": self.figures.index(stem),
         }
+
+    def save_figure(self, fig, stem, *, data, caption, params=None):
+        """Save ``fig`` as PNG and PDF with its plotted ``data`` (CSV) and provenance (JSON) in :attr:`figures_dir`.
+
+        ``params`` holds the figure's own parameters (sizes, rates, ...); the record adds the notebook, profile,
+        seed, device, dtype, git revision, package versions and wall time. Returns the JSON path.
+        """
+        record = self._provenance(stem, params)
         return provenance.save_figure(fig, self.figures_dir, stem, data=data, caption=caption, record=record)
+
+    def save_table(self, table, stem, *, caption, params=None, float_format="{:.4g}"):
+        """Save the DataFrame ``table`` as CSV and Markdown (shown in figures/README.md) with its provenance."""
+        record = self._provenance(stem, params)
+        return provenance.save_table(table, self.figures_dir, stem, caption=caption, record=record,
+                                     float_format=float_format)
+
+    def save_animation(self, animation, stem, *, data, caption, params=None, fps=10, dpi=80):
+        """Save a matplotlib ``animation`` as GIF (and MP4 where ffmpeg is installed), each under 3 MiB, with its
+        data and provenance; returns the GIF as an ``IPython.display.Image`` for the notebook to show."""
+        from IPython.display import Image
+
+        record = self._provenance(stem, params)
+        provenance.save_animation(animation, self.figures_dir, stem, data=data, caption=caption, record=record,
+                                  fps=fps, dpi=dpi)
+        return Image(filename=str(self.figures_dir / f"{stem}.gif"))
 
     def map(self, fn, calls):
         """``[fn(**call) for call in calls]`` as cached tasks (:func:`companion.pipeline.tasks.run_tasks`): in this
@@ -159,16 +179,28 @@ class Notebook:
         """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
         return self.map(fn, [kwargs])[0]
 
-    def claim(self, claim, value, lo, hi, figure):
-        """Check ``lo <= value <= hi`` (None: open bound) for the claim that ``figure`` supports; print and record it.
+    def claim(self, claim, value, lo, hi, figure, *, prediction):
+        """Record the claim that ``lo <= value <= hi`` (None: open bound) for ``figure``: a measurement against
+        ``prediction`` (the predicted value and its source: a theorem, a closed form, an independent computation).
+        A claim can fail; an implementation identity or sanity bound is a :meth:`check`.
 
-        Recording the same claim text again replaces the earlier record (a re-run cell).
+        Recording the same text again replaces the earlier record (a re-run cell).
         """
+        return self._record(claim, value, lo, hi, figure, "claim", prediction)
+
+    def check(self, check, value, lo, hi, figure):
+        """Record an implementation identity or sanity bound ``lo <= value <= hi`` for ``figure`` (counted apart
+        from the claims, never as evidence)."""
+        return self._record(check, value, lo, hi, figure, "check", None)
+
+    def _record(self, text, value, lo, hi, figure, kind, prediction):
         provenance.validate_stem(figure, "figure")
-        record = {**claims.check_claim(self.name, claim, value, lo, hi, figure), "profile": self.profile}
+        record = {**claims.check_claim(self.name, text, value, lo, hi, figure, kind, prediction),
+                  "profile": self.profile}
         self.claims[:] = [old for old in self.claims if old["claim"] != record["claim"]] + [record]
         verdict = "pass" if record["passed"] else "FAIL"
-        print(f"[{verdict}] {record['claim']}: {claims.table_rows([record])[0][2]} (expected {claims.expected_range(record)})")
+        against = f"; predicted: {prediction}" if prediction else ""
+        print(f"[{verdict}] {kind}: {record['claim']}: {claims.value_text(record)} (expected {claims.expected_range(record)}{against})")
         return record
 
     def finish(self):
@@ -182,8 +214,9 @@ class Notebook:
         self.manifest.complete()
         failed = claims.failed_claims(self.claims)
         if failed:
-            listing = "\n".join(f"  - {record['claim']}: {claims.table_rows([record])[0][2]} "
+            listing = "\n".join(f"  - {record['kind']}: {record['claim']}: {claims.value_text(record)} "
                                 f"(expected {claims.expected_range(record)})" for record in failed)
-            raise claims.ClaimsFailed(f"{self.name}: {len(failed)} of {len(self.claims)} claims failed:\n{listing}")
-        print(f"{self.name}: all {len(self.claims)} claims pass ({self.elapsed():.1f} s)")
+            raise claims.ClaimsFailed(f"{self.name}: {len(failed)} of {len(self.claims)} claims and checks failed:"
+                                      f"\n{listing}")
+        print(f"{self.name}: {claims.summary(self.claims)} ({self.elapsed():.1f} s)")
         return pd.DataFrame(claims.table_rows(self.claims), columns=claims.COLUMNS)

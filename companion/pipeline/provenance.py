@@ -117,27 +117,113 @@ def figures_lock(root):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+MAX_ANIMATION_BYTES = 3 * 2**20
+
+
+def _checked_caption(caption, what):
+    if not isinstance(caption, str) or not caption.strip():
+        raise ValueError(f"caption: a {what} needs a non-empty caption")
+    return caption.strip()
+
+
+def _checked_data(data, what):
+    if not isinstance(data, pd.DataFrame):
+        raise ValueError(f"data: expected the {what}'s data as a pandas DataFrame, got {type(data).__name__}")
+    return data
+
+
+def legend_labels(fig):
+    """The labels of every legend of ``fig`` (axes legends, then figure legends), in drawing order."""
+    legends = [ax.get_legend() for ax in fig.axes] + list(fig.legends)
+    return [text.get_text() for legend in legends if legend is not None for text in legend.get_texts()]
+
+
+def axes_labels(fig):
+    """``[{"title", "xlabel", "ylabel"}]`` of every axes of ``fig`` that draws something (colour bars included)."""
+    return [{"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel()}
+            for ax in fig.axes if ax.get_visible()]
+
+
+def _write_record(path, record, stem, caption, kind, files):
+    full_record = {**jsonable(record, "record"), "stem": stem, "kind": kind, "caption": caption,
+                   "files": {Path(name).suffix.lstrip("."): name for name in [*files, path.name]}}
+    path.write_text(json.dumps(full_record, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return path
+
+
 def save_figure(fig, directory, stem, *, data, caption, record):
-    """Write ``stem``.png, .pdf, .csv (``data``) and .json (``record`` plus caption and file names) into ``directory``.
+    """Write ``stem``.png, .pdf, .csv (``data``) and .json (``record`` plus caption, file names, the legend
+    labels and axes labels of ``fig``) into ``directory``.
 
     Returns the path of the JSON record. ``record`` must be JSON-serializable.
     """
     validate_stem(stem)
-    if not isinstance(data, pd.DataFrame):
-        raise ValueError(f"data: expected the plotted data as a pandas DataFrame, got {type(data).__name__}")
-    if not isinstance(caption, str) or not caption.strip():
-        raise ValueError("caption: a figure needs a non-empty caption")
+    data, caption = _checked_data(data, "figure"), _checked_caption(caption, "figure")
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     paths = {suffix: directory / f"{stem}{suffix}" for suffix in FIGURE_SUFFIXES}
     fig.savefig(paths[".png"], metadata={"Software": None})
     fig.savefig(paths[".pdf"], metadata={"CreationDate": None, "Creator": None, "Producer": None})
     data.to_csv(paths[".csv"], index=False)
-    full_record = {
-        **jsonable(record, "record"),
-        "stem": stem,
-        "caption": caption.strip(),
-        "files": {suffix.lstrip("."): path.name for suffix, path in paths.items()},
-    }
-    paths[".json"].write_text(json.dumps(full_record, indent=2, sort_keys=True, allow_nan=False) + "\n")
-    return paths[".json"]
+    record = {**record, "legend": legend_labels(fig), "axes": axes_labels(fig)}
+    return _write_record(paths[".json"], record, stem, caption, "figure",
+                         [path.name for suffix, path in paths.items() if suffix != ".json"])
+
+
+def markdown_table(table, float_format="{:.4g}"):
+    """``table`` (a DataFrame) as a GitHub Markdown table: numbers by ``float_format``, ``|`` escaped."""
+    def cell(value):
+        text = float_format.format(value) if isinstance(value, float) else str(value)
+        return text.replace("|", "\\|")
+
+    header = "| " + " | ".join(cell(column) for column in table.columns) + " |"
+    rows = ["| " + " | ".join(cell(value) for value in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([header, "|" + "---|" * len(table.columns), *rows]) + "\n"
+
+
+def save_table(table, directory, stem, *, caption, record, float_format="{:.4g}"):
+    """Write the DataFrame ``table`` as ``stem``.csv (full precision), ``stem``.md (Markdown, numbers by
+    ``float_format``) and ``stem``.json (``record`` plus caption) into ``directory``; returns the JSON path."""
+    validate_stem(stem)
+    table, caption = _checked_data(table, "table"), _checked_caption(caption, "table")
+    if table.empty:
+        raise ValueError("table: a saved table needs at least one row")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    table.to_csv(directory / f"{stem}.csv", index=False)
+    (directory / f"{stem}.md").write_text(markdown_table(table, float_format))
+    return _write_record(directory / f"{stem}.json", record, stem, caption, "table", [f"{stem}.csv", f"{stem}.md"])
+
+
+def save_animation(animation, directory, stem, *, data, caption, record, fps=10, dpi=80):
+    """Write the matplotlib ``animation`` as ``stem``.gif (Pillow writer; no ffmpeg needed), ``stem``.mp4 where
+    ffmpeg is installed, its data as ``stem``.csv and ``stem``.json; returns the JSON path.
+
+    Each file must stay under :data:`MAX_ANIMATION_BYTES` (3 MiB): a larger one is removed and a ValueError says
+    which knob (frames, ``dpi``, ``fps``) to turn.
+    """
+    from matplotlib import animation as mpl_animation
+
+    validate_stem(stem)
+    data, caption = _checked_data(data, "animation"), _checked_caption(caption, "animation")
+    if not isinstance(animation, mpl_animation.Animation):
+        raise ValueError(f"animation: expected a matplotlib.animation.Animation, got {type(animation).__name__}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    files = [directory / f"{stem}.gif"]
+    animation.save(files[0], writer=mpl_animation.PillowWriter(fps=fps), dpi=dpi)
+    if mpl_animation.writers.is_available("ffmpeg"):
+        files.append(directory / f"{stem}.mp4")
+        writer = mpl_animation.FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p",
+                                                                                  "-fflags", "+bitexact"])
+        animation.save(files[1], writer=writer, dpi=dpi)
+    for path in files:
+        size = path.stat().st_size
+        if size > MAX_ANIMATION_BYTES:
+            path.unlink()
+            raise ValueError(f"animation: {path.name} is {size / 2**20:.1f} MiB, over the 3 MiB limit; use fewer "
+                             f"frames, a lower dpi (now {dpi}) or a smaller figure")
+    data.to_csv(directory / f"{stem}.csv", index=False)
+    names = [path.name for path in files] + [f"{stem}.csv"]
+    record = {**record, "fps": fps, "dpi": dpi}
+    return _write_record(directory / f"{stem}.json", record, stem, caption, "animation", names)

@@ -385,9 +385,9 @@ def main(argv=None):
                    cache, jobs)
     if run.failed:
         for record in run.failed:
-            print(f"[{stem}] FAIL {record['claim']}: {claims.table_rows([record])[0][2]} "
+            print(f"[{stem}] FAIL {claims.kind_of(record)}: {record['claim']}: {claims.value_text(record)} "
                   f"(expected {claims.expected_range(record)})", file=sys.stderr, flush=True)
-        print(f"[{stem}] {len(run.failed)} of {len(run.claims)} claims FAILED in {seconds:.0f} s; figures and "
+        print(f"[{stem}] {len(run.failed)} of {len(run.claims)} claims and checks FAILED in {seconds:.0f} s; figures and "
               f"claims recorded in {run.folder}", file=sys.stderr, flush=True)
         return CLAIMS_FAILED_STATUS
     print(f"[{stem}] done in {seconds:.0f} s; {len(run.claims)} claims pass; figures in {run.folder}", flush=True)

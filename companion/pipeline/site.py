@@ -19,6 +19,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .claims import claims_first, kind_of
+from .claims import counts as kind_counts
 from .paths import REPO_ROOT, build_root, committed_figures_root
 
 DOCS = REPO_ROOT / "docs"
@@ -52,16 +54,18 @@ def executed_notebooks(folder):
 
 
 def figure_records(figures):
-    """``{notebook: [figure metadata, ...]}`` from ``figures/<notebook>/<figure>.json`` files that name a PNG.
+    """``{notebook: [figure metadata, ...]}`` from ``figures/<notebook>/<figure>.json`` files that name an image
+    (the PNG of a figure, the GIF of an animation; tables have none).
 
-    Each record is the figure's JSON with ``png`` (the PNG's path) added, in the figure's ``order``.
+    Each record is the figure's JSON with ``png`` (the image's path) added, in the figure's ``order``.
     """
     records = {}
     for folder in sorted(path for path in Path(figures).iterdir() if path.is_dir()):
         metadata = []
         for path in sorted(folder.glob("*.json")):
             record = json.loads(path.read_text())
-            png = isinstance(record, dict) and record.get("files", {}).get("png")
+            files = record.get("files", {}) if isinstance(record, dict) else {}
+            png = files.get("png") or files.get("gif")
             if png and (folder / png).is_file():
                 metadata.append(record | {"png": folder / png})
         if metadata:
@@ -91,14 +95,18 @@ def gallery_page(records, stage, pages):
 
 
 def claim_counts(claims):
-    """``{notebook: (claims, passed, failed)}`` of the records in ``claims["claims"]``, plus ``"total"``."""
-    counts = {}
+    """``{notebook: (claims passed, claims failed, checks passed, checks failed)}`` of the records in
+    ``claims["claims"]``, plus ``"total"``."""
+    by_notebook = {}
     for record in claims["claims"]:
-        total, passed, failed = counts.get(record["notebook"], (0, 0, 0))
-        counts[record["notebook"]] = (total + 1, passed + bool(record["passed"]), failed + (not record["passed"]))
-    counts = dict(sorted(counts.items()))
-    counts["total"] = tuple(sum(column) for column in zip(*counts.values())) if counts else (0, 0, 0)
-    return counts
+        by_notebook.setdefault(record["notebook"], []).append(record)
+    rows = {}
+    for notebook, records in sorted(by_notebook.items()):
+        tally = kind_counts(records)
+        rows[notebook] = (tally["claim"]["passed"], tally["claim"]["failed"], tally["check"]["passed"],
+                          tally["check"]["failed"])
+    rows["total"] = tuple(sum(column) for column in zip(*rows.values())) if rows else (0, 0, 0, 0)
+    return rows
 
 
 def number(value):
@@ -115,20 +123,33 @@ def list_table(name, header, rows):
 
 
 def claims_page(claims, pages):
-    """Markdown of the claims page: counts per notebook, then every claim with its value and bounds."""
+    """Markdown of the claims page: counts of claims and checks per notebook, then every claim (with its
+    prediction), then every check."""
     counts = claim_counts(claims)
     summary = [[notebook_link(name, pages) if name != "total" else "**total**", *map(str, row)]
                for name, row in counts.items()]
-    detail = [[notebook_link(record["notebook"], pages), escape(record["claim"]), number(record["value"]),
-               number(record["lo"]), number(record["hi"]), "pass" if record["passed"] else "**FAIL**"]
-              for record in claims["claims"]]
+
+    def row(record):
+        return [notebook_link(record["notebook"], pages), escape(record["claim"]),
+                *([escape(record.get("prediction") or "")] if kind_of(record) == "claim" else []),
+                number(record["value"]), number(record["lo"]), number(record["hi"]),
+                "pass" if record["passed"] else "**FAIL**"]
+
+    records = claims_first(claims["claims"])
     lines = ["# Claims", "",
-             "Each notebook checks the paper's statements numerically and records every check in "
-             "`figures/claims.json`; this page is generated from that file when the site is built.", ""]
-    lines += list_table("claims-summary", ["notebook", "claims", "passed", "failed"], summary)
+             "Each notebook compares its measurements with predictions (from theory or an independent computation: "
+             "**claims**, which can fail) and guards its implementation with **checks** (identities and sanity "
+             "bounds, never counted as evidence). Both are recorded in `figures/claims.json`; this page is generated "
+             "from that file when the site is built.", ""]
+    lines += list_table("claims-summary", ["notebook", "claims passed", "claims failed", "checks passed",
+                                           "checks failed"], summary)
     lines += ["## Every claim", ""]
-    lines += list_table("claims-detail", ["notebook", "claim", "value", "lower bound", "upper bound", "result"],
-                        detail)
+    lines += list_table("claims-detail", ["notebook", "claim", "prediction", "value", "lower bound",
+                                          "upper bound", "result"],
+                        [row(record) for record in records if kind_of(record) == "claim"])
+    lines += ["## Every check", ""]
+    lines += list_table("checks-detail", ["notebook", "check", "value", "lower bound", "upper bound", "result"],
+                        [row(record) for record in records if kind_of(record) == "check"])
     return "\n".join(lines)
 
 

@@ -1,26 +1,51 @@
-"""One plotting style for every figure: a seaborn theme with a colour-blind safe palette."""
+"""One plotting style for every figure: a seaborn theme with a palette that stays distinct for colour-blind
+readers and in greyscale.
+
+The palette is Paul Tol's *high-contrast* scheme (blue, yellow, red, black: distinct under protanopia,
+deuteranopia and tritanopia, and four well separated grey levels), continued by four colours of his *bright*
+scheme (cyan, green, purple, grey) for figures with more series. Figures with more than four series should also
+differ by marker or line style. Reference: P. Tol, "Colour schemes", SRON/EPS/TN/09-002 (2021).
+"""
 import seaborn as sns
 
-PALETTE_NAME = "colorblind"
+PALETTE = ("#004488", "#DDAA33", "#BB5566", "#000000", "#66CCEE", "#228833", "#AA3377", "#BBBBBB")
 
 
 def apply_style():
-    """Set the companion's seaborn theme (whitegrid, colour-blind palette, readable sizes) for all later figures."""
+    """Set the companion's seaborn theme (whitegrid, :data:`PALETTE`, readable sizes, mathtext labels) for all
+    later figures."""
     sns.set_theme(
         context="notebook",
         style="whitegrid",
-        palette=PALETTE_NAME,
+        palette=list(PALETTE),
         rc={
             "figure.dpi": 100,
             "savefig.dpi": 150,
             "savefig.bbox": "tight",
             "axes.titleweight": "bold",
             "legend.frameon": False,
+            "legend.fontsize": 9,
             "pdf.fonttype": 42,
+            "mathtext.fontset": "dejavusans",
         },
     )
 
 
-def palette(n_colors=10):
-    """The colour-blind safe palette as a list of ``n_colors`` RGB tuples (it cycles past 10)."""
-    return sns.color_palette(PALETTE_NAME, n_colors=n_colors)
+def palette(n_colors=len(PALETTE)):
+    """The first ``n_colors`` colours of :data:`PALETTE` as RGB tuples; ValueError past its 8 colours (use
+    markers or line styles, or a sequential colormap, for more series)."""
+    if not 1 <= n_colors <= len(PALETTE):
+        raise ValueError(f"n_colors: expected 1 to {len(PALETTE)} distinct colours, got {n_colors}")
+    return sns.color_palette(list(PALETTE[:n_colors]))
+
+
+def grey_level(colour):
+    r"""CIE lightness :math:`L^*` (0 black … 100 white) of a matplotlib colour: the grey it prints as.
+
+    :math:`Y = 0.2126R + 0.7152G + 0.0722B` of the linearised sRGB channels, :math:`L^* = 116\,Y^{1/3} - 16`
+    (:math:`903.3\,Y` below :math:`Y = 0.008856`)."""
+    from matplotlib.colors import to_rgb
+
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+    y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y

@@ -35,7 +35,7 @@ n = nb.pick(quick=3, standard=5, paper=7)
 fig, ax = plt.subplots()
 ax.plot(range(n))
 nb.save_figure(fig, "line", data=pd.DataFrame({{"x": range(n)}}), caption="{caption}", params={{"n": n}})
-nb.claim("{claim}", n, {lo}, {hi}, "line")
+nb.claim("{claim}", n, {lo}, {hi}, "line", prediction="a test prediction")
 
 # %%
 warnings.warn("cache entry /tmp/x.pkl is unusable (checksum mismatch); recomputing it", RuntimeWarning)

@@ -57,9 +57,9 @@ def test_update_readme_fills_the_three_blocks(tmp_path):
     record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f", profile="quick")
     update_readme(readme, [record], {}, [source])
     text = readme.read_text()
-    assert "01 — B" in text and "Claim checks: 1 pass, 0 fail (profile quick)." in text
-    assert "| notebook | profile | claim | value | expected | result |" in text
-    assert "| 01_b | quick | c | 1 | [0, 2] | pass |" in text
+    assert "01 — B" in text and "claims: 1 pass, 0 fail; checks: 0 pass, 0 fail (profile quick)." in text
+    assert "| notebook | kind | claim | prediction | value | expected | result |" in text
+    assert "| 01_b | claim | c |  | 1 | [0, 2] | pass |" in text
     assert "No Binder link" in text and "mybinder.org" not in text
 
 

@@ -203,30 +203,42 @@ def test_cache_rejects_keys_without_a_canonical_form(tmp_path):
 def test_claim_passes_exactly_inside_its_range(value, lo, hi):
     if lo is None and hi is None:
         return
-    record = claims.check_claim("00_x", "c", value, lo, hi, "f")
+    record = claims.check_claim("00_x", "c", value, lo, hi, "f", "check")
     assert record["passed"] == ((lo is None or value >= lo) and (hi is None or value <= hi))
 
 
 def test_claim_validation_and_nan():
-    assert not claims.check_claim("00_x", "c", math.nan, 0, 1, "f")["passed"]
-    assert claims.check_claim("00_x", "c", torch.tensor(0.5), 0, 1, "f")["value"] == 0.5
+    assert not claims.check_claim("00_x", "c", math.nan, 0, 1, "f", "check")["passed"]
+    assert claims.check_claim("00_x", "c", torch.tensor(0.5), 0, 1, "f", "check")["value"] == 0.5
     with pytest.raises(ValueError, match="hi"):
-        claims.check_claim("00_x", "c", 1, 2, 1, "f")
+        claims.check_claim("00_x", "c", 1, 2, 1, "f", "check")
     with pytest.raises(ValueError, match="lo"):
-        claims.check_claim("00_x", "c", 1, None, None, "f")
+        claims.check_claim("00_x", "c", 1, None, None, "f", "check")
     with pytest.raises(ValueError, match="value"):
-        claims.check_claim("00_x", "c", "big", 0, 1, "f")
+        claims.check_claim("00_x", "c", "big", 0, 1, "f", "check")
     with pytest.raises(ValueError, match="claim"):
-        claims.check_claim("00_x", "", 1, 0, 1, "f")
+        claims.check_claim("00_x", "", 1, 0, 1, "f", "check")
+
+
+def test_a_claim_needs_its_prediction_and_a_check_has_none():
+    record = claims.check_claim("00_x", "slope", -1.0, -1.2, -0.8, "f", "claim", "slope -1 (Theorem 1)")
+    assert (record["kind"], record["prediction"]) == ("claim", "slope -1 (Theorem 1)")
+    for missing in (None, " "):
+        with pytest.raises(ValueError, match="^prediction: a claim needs"):
+            claims.check_claim("00_x", "slope", -1.0, -1.2, -0.8, "f", "claim", missing)
+    with pytest.raises(ValueError, match="^prediction: a check"):
+        claims.check_claim("00_x", "Parseval", 0.0, None, 1e-12, "f", "check", "zero")
+    with pytest.raises(ValueError, match="^kind: expected one of"):
+        claims.check_claim("00_x", "slope", -1.0, -1.2, -0.8, "f", "evidence", "x")
 
 
 def test_finish_writes_claims_then_raises_on_failures(isolated_outputs):
     nb = setup_notebook("00_x", profile="quick", device="cpu")
     line_figure(nb)
-    nb.claim("slope is -1", -1.02, -1.2, -0.8, "line")
-    nb.claim("error is small", 0.5, None, 1e-3, "line")
-    nb.claim("error is small", 0.5, None, 1e-3, "line")  # a re-run cell replaces, not duplicates
-    with pytest.raises(claims.ClaimsFailed, match="1 of 2 claims failed") as failure:
+    nb.claim("slope is -1", -1.02, -1.2, -0.8, "line", prediction="a test prediction")
+    nb.claim("error is small", 0.5, None, 1e-3, "line", prediction="a test prediction")
+    nb.claim("error is small", 0.5, None, 1e-3, "line", prediction="a test prediction")  # a re-run cell replaces, not duplicates
+    with pytest.raises(claims.ClaimsFailed, match="1 of 2 claims and checks failed") as failure:
         nb.finish()
     assert "error is small" in str(failure.value) and "slope" not in str(failure.value)
     written = claims.read_claims(isolated_outputs / "figures" / "00_x" / "claims.json")
@@ -239,16 +251,16 @@ def test_finish_writes_claims_then_raises_on_failures(isolated_outputs):
 def test_finish_returns_the_table_and_checks_figure_names(isolated_outputs):
     nb = setup_notebook("00_x", device="cpu")
     line_figure(nb)
-    nb.claim("ok", 1, 0, 2, "line")
+    nb.claim("ok", 1, 0, 2, "line", prediction="a test prediction")
     table = nb.finish()
     assert table["result"].tolist() == ["pass"]
-    nb.claim("ghost", 1, 0, 2, "missing_figure")
+    nb.claim("ghost", 1, 0, 2, "missing_figure", prediction="a test prediction")
     with pytest.raises(ValueError, match="missing_figure"):
         nb.finish()
 
 
 def write_notebook_claims(root, notebook, values):
-    records = [claims.check_claim(notebook, f"claim {i}", v, 0, 1, "line") for i, v in enumerate(values)]
+    records = [claims.check_claim(notebook, f"claim {i}", v, 0, 1, "line", "check") for i, v in enumerate(values)]
     return claims.write_claims(root / notebook / "claims.json", records)
 
 
@@ -264,17 +276,19 @@ def test_merge_orders_by_notebook_and_refuses_duplicates(tmp_path):
 
 def test_tables_show_every_claim_and_the_count():
     records = [
-        claims.check_claim("01_a", "a | b", 0.5, 0, 1, "fig"),
-        claims.check_claim("01_a", "tail", 3.0, None, 1, "fig"),
+        claims.check_claim("01_a", "a | b", 0.5, 0, 1, "fig", "check"),
+        claims.check_claim("01_a", "tail", 3.0, None, 1, "fig", "claim", "at most 1 (a bound)"),
     ]
     text = claims.render_text(records)
-    assert "a | b" in text and "FAIL" in text and "<= 1" in text
-    assert text.endswith("claims: 1 pass, 1 fail (profile not recorded)")
+    assert "a | b" in text and "FAIL" in text and "<= 1" in text and "at most 1 (a bound)" in text
+    assert text.index("tail") < text.index("a | b")  # claims before checks
+    assert text.endswith("claims: 0 pass, 1 fail; checks: 1 pass, 0 fail (profile not recorded)")
     markdown = claims.render_markdown(records, ("result", "claim"))
     assert "a \\| b" in markdown and markdown.count("\n") == 3 and markdown.startswith("| result | claim |")
     records[0]["profile"], records[1]["profile"] = "quick", "standard"
-    assert claims.summary(records) == "1 pass, 1 fail (profile quick, standard)"
+    assert claims.summary(records) == "claims: 0 pass, 1 fail; checks: 1 pass, 0 fail (profile quick, standard)"
     assert claims.render_markdown(records[:1], ("profile", "result")).endswith("| quick | pass |")
+    assert claims.counts(records) == {"claim": {"passed": 0, "failed": 1}, "check": {"passed": 1, "failed": 0}}
 
 
 # --- report --------------------------------------------------------------------------------------------------
@@ -285,24 +299,77 @@ def test_report_merges_claims_and_lists_every_figure_with_its_claims(isolated_ou
         nb = setup_notebook(name, device="cpu")
         line_figure(nb, "first")
         line_figure(nb, "second", n=4)
-        nb.claim(f"{name} holds", 0.5, 0, 1, "second")
+        nb.claim(f"{name} holds", 0.5, 0, 1, "second", prediction="a test prediction")
         nb.finish()
     root = isolated_outputs / "figures"
     assert report.main([]) == 0
     printed = capsys.readouterr().out
-    assert "00_b holds" in printed and "claims: 2 pass, 0 fail (profile standard)" in printed
+    assert "00_b holds" in printed and "claims: 2 pass, 0 fail; checks: 0 pass, 0 fail (profile standard)" in printed
     merged = json.loads((root / "claims.json").read_text())
     assert [r["notebook"] for r in merged["claims"]] == ["00_b", "01_a"] and merged["failed"] == 0
     readme = (root / "README.md").read_text()
     assert readme.index("## 00_b") < readme.index("## 01_a")
     assert readme.index("01_a/first.png") < readme.index("01_a/second.png") < readme.index("01_a holds")
-    assert "4 points." in readme and "No claim check rests on this figure." in readme
-    assert "| profile | claim | value | expected | result |" in readme and "| standard | 01_a holds |" in readme
+    assert "4 points." in readme and "No claim or check rests on this figure." in readme
+    assert "| kind | claim | prediction | value | expected | result | profile |" in readme
+    assert "| claim | 01_a holds | a test prediction |" in readme
 
 
 def test_report_fails_when_a_claim_fails(isolated_outputs):
     write_notebook_claims(isolated_outputs / "figures", "03_c", [5.0, 0.5])
     assert report.main([]) == 1
     readme = (isolated_outputs / "figures" / "README.md").read_text()
-    assert "Claim checks: 1 pass, 1 fail (profile not recorded)" in readme
-    assert "Failed claim checks:" in readme and "| 03_c | not recorded | claim 0 | 5 | [0, 1] | FAIL |" in readme
+    assert "claims: 0 pass, 0 fail; checks: 1 pass, 1 fail (profile not recorded)" in readme
+    assert "Failed claims and checks:" in readme and "| 03_c | check | claim 0 |  | 5 | [0, 1] | FAIL |" in readme
+
+
+# --- tables, animations, figure metadata ---------------------------------------------------------------------
+
+
+def test_figure_record_keeps_legend_and_axes_labels(isolated_outputs):
+    nb = setup_notebook("00_x", profile="quick", device="cpu")
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], label="$N = 8$")
+    ax.set(xlabel="$t$", ylabel="risk")
+    ax.legend()
+    record = json.loads(nb.save_figure(fig, "legend", data=pd.DataFrame({"series": ["$N = 8$"]}),
+                                       caption="One line.").read_text())
+    plt.close(fig)
+    assert record["kind"] == "figure" and record["legend"] == ["$N = 8$"]
+    assert record["axes"] == [{"title": "", "xlabel": "$t$", "ylabel": "risk"}]
+
+
+def test_tables_are_written_as_csv_and_markdown_and_shown_in_the_report(isolated_outputs):
+    nb = setup_notebook("00_x", profile="quick", device="cpu")
+    table = pd.DataFrame({"activation": ["erf", "a|b"], "w*": [0.5, 1 / 3]})
+    nb.save_table(table, "cell", caption="The learning cell.")
+    folder = isolated_outputs / "figures" / "00_x"
+    assert (folder / "cell.md").read_text() == ("| activation | w* |\n|---|---|\n| erf | 0.5 |\n"
+                                                "| a\\|b | 0.3333 |\n")
+    assert pd.read_csv(folder / "cell.csv")["w*"].tolist() == [0.5, 1 / 3]  # full precision in the CSV
+    nb.finish()
+    report.main([])
+    readme = (isolated_outputs / "figures" / "README.md").read_text()
+    assert "| erf | 0.5 |" in readme and "[Markdown](00_x/cell.md)" in readme
+    with pytest.raises(ValueError, match="^table: a saved table needs at least one row"):
+        nb.save_table(table.iloc[:0], "empty", caption="Nothing.")
+
+
+def test_animations_are_gifs_under_the_size_limit(isolated_outputs):
+    from matplotlib.animation import FuncAnimation
+
+    nb = setup_notebook("00_x", profile="quick", device="cpu")
+    fig, ax = plt.subplots(figsize=(2, 2))
+    (line,) = ax.plot([0, 1], [0, 0])
+    animation = FuncAnimation(fig, lambda frame: line.set_ydata([0, frame]), frames=3)
+    shown = nb.save_animation(animation, "moving", data=pd.DataFrame({"frame": range(3)}), caption="It moves.")
+    plt.close(fig)
+    gif = isolated_outputs / "figures" / "00_x" / "moving.gif"
+    assert gif.read_bytes()[:6] == b"GIF89a" and shown.filename == str(gif)
+    record = json.loads(gif.with_suffix(".json").read_text())
+    assert record["kind"] == "animation" and record["files"]["gif"] == "moving.gif"
+    nb.finish()
+    report.main([])
+    assert "![moving](00_x/moving.gif)" in (isolated_outputs / "figures" / "README.md").read_text()
+    with pytest.raises(ValueError, match="^animation: expected a matplotlib.animation.Animation"):
+        nb.save_animation(fig, "still", data=pd.DataFrame({"frame": [0]}), caption="Not an animation.")

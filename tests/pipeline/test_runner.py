@@ -126,7 +126,7 @@ def test_figures_root_follows_the_profile(monkeypatch):
 
 def test_report_touches_the_front_page_only_for_the_committed_figures(tmp_path, monkeypatch):
     figures = tmp_path / "quick"
-    claims.write_claims(figures / "00_a" / "claims.json", [claims.check_claim("00_a", "c", 1, 0, 2, "f")])
+    claims.write_claims(figures / "00_a" / "claims.json", [claims.check_claim("00_a", "c", 1, 0, 2, "f", "check")])
     touched = []
     monkeypatch.setattr(report, "update_readme", lambda *args: touched.append(args))
     assert report.main(["--figures", str(figures)]) == 0
@@ -175,7 +175,7 @@ def install_many(root, stem, count, errors):
     try:
         for i in range(count):
             staging = Path(root).parent / f"staging-{stem}-{os.getpid()}-{i}"
-            claims.write_claims(staging / "claims.json", [claims.check_claim(stem, f"run {i}", 1, 0, 2, "f")])
+            claims.write_claims(staging / "claims.json", [claims.check_claim(stem, f"run {i}", 1, 0, 2, "f", "check")])
             (staging / "f.csv").write_text(f"x\n{i}\n")
             runner.install_and_merge(staging, root, stem)
     except Exception as err:  # reported to the parent, which fails the test with it
@@ -212,7 +212,7 @@ def figure_folder(folder, csv=b"x\n1\n", value=1.0):
     folder.mkdir(parents=True)
     (folder / "line.csv").write_bytes(csv)
     (folder / "line.json").write_text(json.dumps({"stem": "line", "git_revision": "a" * 40}))
-    claims.write_claims(folder / "claims.json", [claims.check_claim("00_a", "c", value, 0, 2, "line")])
+    claims.write_claims(folder / "claims.json", [claims.check_claim("00_a", "c", value, 0, 2, "line", "check")])
     return folder
 
 
