@@ -36,7 +36,7 @@ def data_names(csv):
     table = pd.read_csv(csv)
     names = {plain(column) for column in table.columns}
     for column in table.columns:
-        if table[column].dtype == object:
+        if table[column].dtype == object or pd.api.types.is_string_dtype(table[column]):
             names |= {plain(value) for value in table[column].dropna().unique()}
     return names
 
