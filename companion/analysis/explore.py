@@ -25,7 +25,7 @@ from ..engine.validation import choice, finite_number, integer, positive_int
 from . import barron, identifiability, moments
 from .atoms import clustering_threshold, extract_atoms, match_directions
 
-DEFAULTS = dict(activation="erf", M=2, d=2, N=64, lam=0.02, tau=1e-4, eta=0.4, horizon=400.0, seed=0)
+DEFAULTS = dict(activation="erf", M=2, d=2, N=64, lam=0.02, tau=1e-4, eta=0.5, horizon=400.0, seed=0)
 DIMENSIONS = (2, 3)
 M_MAX = 4
 N_MAX = 1024
