@@ -2,18 +2,33 @@ r"""Exact Gaussian expectations :math:`E_{x\sim N(0,I_d)}[\sigma(w\cdot x)\,\sig
 
 Closed forms: erf (arcsine kernel) and ReLU (arc-cosine kernel of order 1), for any norms.
 Otherwise Mehler's formula :math:`\sum_k c_k(|w|)\,c^{(2)}_k(|v|)\,\rho^k`, :math:`\rho = \hat w\cdot\hat v`,
-summed by Horner's rule (truncated at the activation's ``series_terms``; exact for polynomials).
-All functions are differentiable in their inputs: autograd through them is the reference for the explicit gradients
-of :mod:`companion.engine.gradients`, which the engine uses.
+summed by Horner's rule (truncated at K terms, the activation's ``series_terms``; exact for polynomials), except
+for the pairs where the truncation could matter, which are computed exactly instead (:func:`exact_pairs`).
+
+Which pairs: with :math:`T_0(r)^2 = E\sigma(rZ)^2 - \sum_{k<K}c_k(r)^2` the tail energy of the coefficients,
+Cauchy–Schwarz bounds the truncation error by :math:`|\rho|^K T_0(r)T_0(s)`. The same holds for the ρ-derivative
+(:math:`\sum_k k c_k^2 = r^2E\sigma'(rZ)^2`, since :math:`h_k' = \sqrt k h_{k-1}`; tail :math:`|\rho|^{K-1}T_1T_1`)
+and the radial one (:math:`\sum_k c_k'^2 = E[\sigma'(rZ)^2Z^2]`). Per particle, τ(r) is the largest of the three
+tail ratios T/S (S² the full sums, the scales that bound |K| and its derivatives); a pair is *flagged* when
+:math:`|\rho|^{K-1}\tau(r)\tau(s) >` :data:`SERIES_TOLERANCE` (1e-13 in float64, the dtype's eps otherwise), so the
+series is used only where it is within that fraction of the scale. Norms ≲ 1 (tanh, GELU) are never flagged, so the
+common case costs one comparison per block; large norms near ρ = ±1 (the diagonal w = v!) are.
+
+All functions are differentiable in their inputs: autograd through them (flagged pairs through :class:`_ExactPairs`,
+whose backward uses the exact partial derivatives) is the reference for the explicit gradients of
+:mod:`companion.engine.gradients`, which the engine uses.
 """
 import math
 
 import torch
 
 from .activations import get_activation
+from .hermite import kink_rule
 from .validation import float_tensor, positive_int
 
 _TINY = 1e-30
+SERIES_TOLERANCE = 1e-13
+PAIR_BUDGET = 2**20  # (pair × node) entries per chunk of flagged pairs: 8 MiB a temporary in float64
 
 
 class _ArcCosineJ(torch.autograd.Function):
@@ -67,6 +82,121 @@ def hermite_series(coef_a, coef_b, rho):
     return total
 
 
+def series_tolerance(dtype):
+    """The truncation bound below which the Mehler series is used: 1e-13, or the dtype's eps where that is larger."""
+    return max(SERIES_TOLERANCE, torch.finfo(dtype).eps)
+
+
+def _full_moments(act, r):
+    r""":math:`(E\sigma(rZ)^2,\ r^2E\sigma'(rZ)^2,\ E[\sigma'(rZ)^2Z^2])` by :func:`companion.engine.hermite.kink_rule`."""
+    nodes, weights = kink_rule(r.max().item() if r.numel() else 1.0, r.dtype, r.device)
+    pre = r[..., None] * nodes
+    value, slope = act.fn(pre), act.derivative(pre)
+    return (value * value) @ weights, r * r * ((slope * slope) @ weights), (slope * slope) @ (weights * nodes * nodes)
+
+
+def tail_ratios(act, r, coef, slopes):
+    r"""τ(r) (see the module docstring) for norms r (...,) from the series' own coefficients c_k(r) and radial slopes
+    c_k'(r) (..., K): the largest of :math:`T_0/S_0`, :math:`T_1/S_1`, :math:`T'/S'`; 0 for polynomials (the series
+    is exact) and where a scale vanishes (r = 0). No autograd."""
+    if act is None or act.degree is not None:
+        return torch.zeros_like(r)
+    with torch.no_grad():
+        coef, slopes = coef.detach(), slopes.detach()
+        k = torch.arange(coef.shape[-1], dtype=coef.dtype, device=coef.device)
+        partial = ((coef * coef).sum(-1), (k * coef * coef).sum(-1), (slopes * slopes).sum(-1))
+        ratios = []
+        for full, part in zip(_full_moments(act, r.detach()), partial):
+            tail = (full - part).clamp_min(0)
+            ratios.append(torch.where(full > 0, (tail / full.clamp_min(_TINY)).sqrt(), torch.zeros_like(full)))
+        return torch.stack(ratios).amax(0)
+
+
+def flagged_pairs(tau_w, tau_v, rho, terms):
+    r"""Mask of the pairs (..., N, M) whose series bound :math:`|\rho|^{K-1}\tau_w\tau_v` exceeds the tolerance,
+    or None when no pair can (the common case: one comparison, no pass over the pairs)."""
+    tol = series_tolerance(rho.dtype)
+    if tau_w.numel() == 0 or tau_v.numel() == 0 or tau_w.max().item() * tau_v.max().item() <= tol:
+        return None
+    mask = rho.detach().abs().pow(terms - 1).mul_(tau_w[..., :, None]).mul_(tau_v[..., None, :]) > tol
+    return mask if mask.any().item() else None
+
+
+def _mixture_pairs(act, act2, r, s, rho):
+    r"""Both σ = Σ_i w_i erf(β_i ·), σ_2 = Σ_j v_j erf(γ_j ·): :math:`K = \sum_{ij} w_iv_j\,\frac2\pi\arcsin z_{ij}`,
+    :math:`z = 2RS\rho/\sqrt{AB}` with R = β_i r, S = γ_j s, A = 1 + 2R², B = 1 + 2S² (the arcsine kernel, exact for
+    every ρ ∈ [−1, 1]: |z| < 1). With :math:`\kappa = \frac2\pi(1-z^2)^{-1/2}`: :math:`\partial_r z = 2\beta_iS\rho/(A\sqrt{AB})`,
+    :math:`\partial_s z = 2R\gamma_j\rho/(B\sqrt{AB})`, :math:`\partial_\rho z = 2RS/\sqrt{AB}`."""
+    (w, beta), (v, gamma) = ((torch.tensor(t, dtype=r.dtype, device=r.device) for t in a.mixture) for a in (act, act2))
+    R, S = r[:, None, None] * beta[:, None], s[:, None, None] * gamma
+    A, B = 1 + 2 * R * R, 1 + 2 * S * S
+    dz = 2 * R * S / torch.sqrt(A * B)  # ∂z/∂ρ
+    z = (dz * rho[:, None, None]).clamp(-1.0, 1.0)  # |z| < 1 exactly; float32 may round it to ±1
+    kappa = (2 / math.pi) * torch.mul(1 - z, 1 + z).clamp_min(torch.finfo(z.dtype).tiny).rsqrt()
+    weights = w[:, None] * v
+    value = ((2 / math.pi) * torch.asin(z) * weights).sum((-1, -2))
+    slope = kappa * weights * rho[:, None, None]
+    return (value, (slope * dz / (r[:, None, None] * A)).sum((-1, -2)), (slope * dz / (s[:, None, None] * B)).sum((-1, -2)),
+            (kappa * weights * dz).sum((-1, -2)))
+
+
+def _conditioned_pairs(act, act2, r, s, rho):
+    r"""σ_2 with a closed Gaussian smoothing (:meth:`Activation.smoothed`): X = U, Y = ρU + cZ, c = √(1−ρ²), and with
+    a = sρu, b = sc, (m, m', n) = smoothed(a, b), a 1-D integral over U by :func:`companion.engine.hermite.kink_rule`
+    (both factors bend at u = 0 on the scale 1/max(r, s)):
+    :math:`K = E[\sigma(rU)m]`, :math:`\partial_rK = E[\sigma'(rU)Um]`, :math:`\partial_sK = E[\sigma(rU)n]/s`,
+    and Price's theorem :math:`\partial_\rho K = rs\,E[\sigma'(rX)\sigma_2'(sY)] = rs\,E[\sigma'(rU)m']`."""
+    nodes, weights = kink_rule(torch.maximum(r, s).max().item(), r.dtype, r.device)
+    c = torch.mul(1 - rho, 1 + rho).clamp_min(0).sqrt()
+    m, mp, n = act2.smoothed((s * rho)[:, None] * nodes, (s * c)[:, None])
+    pre = r[:, None] * nodes
+    value, slope = act.fn(pre) * weights, act.derivative(pre) * weights
+    return (value * m).sum(-1), (slope * nodes * m).sum(-1), (value * n).sum(-1) / s, r * s * (slope * mp).sum(-1)
+
+
+def exact_pairs(act, act2, r, s, rho):
+    r""":math:`K = E[\sigma(rX)\sigma_2(sY)]`, corr(X, Y) = ρ, and its partial derivatives
+    :math:`(K, \partial_rK, \partial_sK, \partial_\rho K)` for gathered pairs (1-D tensors r, s > 0, ρ), without
+    Mehler's series: erf mixtures on both sides (erf, tanh) by :func:`_mixture_pairs`, otherwise conditioning on the
+    side without a closed smoothing (:func:`_conditioned_pairs`; K is symmetric under (σ, r) ↔ (σ_2, s)). Pairs are
+    processed in chunks of at most :data:`PAIR_BUDGET` (pair × node) entries, so memory stays bounded."""
+    if act.mixture is not None and act2.mixture is not None:
+        method, swap = _mixture_pairs, False
+        per_pair = len(act.mixture[0]) * len(act2.mixture[0])
+    elif act2.has_smoothing or act.has_smoothing:
+        method, swap = _conditioned_pairs, not act2.has_smoothing
+        inner = act if swap else act2
+        per_pair = kink_rule(float(torch.maximum(r, s).max()) if r.numel() else 1.0)[0].numel() * (
+            len(inner.mixture[0]) if inner.mixture is not None else 1)
+    else:
+        raise ValueError(f"activation: no exact kernel for the pair ({act.name}, {act2.name}) beyond Mehler's series")
+    size = max(1, PAIR_BUDGET // per_pair)
+    parts = []
+    for start in range(0, r.numel(), size):
+        chunk = slice(start, start + size)
+        if swap:
+            value, ds, dr, drho = method(act2, act, s[chunk], r[chunk], rho[chunk])
+        else:
+            value, dr, ds, drho = method(act, act2, r[chunk], s[chunk], rho[chunk])
+        parts.append(torch.stack((value, dr, ds, drho)))
+    return tuple(torch.cat(parts, -1)) if parts else tuple(r.new_zeros((4, 0)))
+
+
+class _ExactPairs(torch.autograd.Function):
+    """:func:`exact_pairs` value with its exact partial derivatives as the backward (first order only)."""
+
+    @staticmethod
+    def forward(ctx, r, s, rho, act, act2):
+        value, dr, ds, drho = exact_pairs(act, act2, r.detach(), s.detach(), rho.detach())
+        ctx.save_for_backward(dr, ds, drho)
+        return value
+
+    @staticmethod
+    def backward(ctx, grad):
+        dr, ds, drho = ctx.saved_tensors
+        return grad * dr, grad * ds, grad * drho, None, None
+
+
 def _check_pair(W, V):
     if W.shape[-1] != V.shape[-1]:
         raise ValueError(f"V: input dimension {V.shape[-1]} does not match W's {W.shape[-1]}")
@@ -80,7 +210,14 @@ def cross_kernel(activation, W, activation2, V, terms=None):
         return _CLOSED_FORMS[act.name](W, V)
     K = terms or max(act.series_terms, act2.series_terms)
     nw, nv, rho = norms_and_cosines(W, V)
-    return hermite_series(act.coefficients(nw, K), act2.coefficients(nv, K), rho)
+    cw, cv = act.coefficients(nw, K), act2.coefficients(nv, K)
+    series = hermite_series(cw, cv, rho)
+    mask = flagged_pairs(tail_ratios(act, nw, cw, act.coefficient_slopes(nw, K)),
+                         tail_ratios(act2, nv, cv, act2.coefficient_slopes(nv, K)), rho, K)
+    if mask is None:
+        return series
+    r, s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
+    return series.masked_scatter(mask, _ExactPairs.apply(r, s, rho[mask], act, act2))
 
 
 def gaussian_kernel(activation, W, V, terms=None):
