@@ -122,22 +122,31 @@ def flagged_pairs(tau_w, tau_v, rho, terms):
     return mask if mask.any().item() else None
 
 
+def _erf_gains(mixture, r):
+    r"""Per particle and mixture term: :math:`u_j = \sqrt2\beta_jr/\sqrt{1+2\beta_j^2r^2}` and
+    :math:`\partial_ru_j = \sqrt2\beta_j(1+2\beta_j^2r^2)^{-3/2}`, shapes (F, M); and the weights (M,)."""
+    weights, scales = (torch.tensor(t, dtype=r.dtype, device=r.device) for t in mixture)
+    R = r[:, None] * scales
+    inv = (1 + 2 * R * R).rsqrt()
+    return math.sqrt(2) * R * inv, math.sqrt(2) * scales * inv**3, weights
+
+
 def _mixture_pairs(act, act2, r, s, rho):
-    r"""Both σ = Σ_i w_i erf(β_i ·), σ_2 = Σ_j v_j erf(γ_j ·): :math:`K = \sum_{ij} w_iv_j\,\frac2\pi\arcsin z_{ij}`,
-    :math:`z = 2RS\rho/\sqrt{AB}` with R = β_i r, S = γ_j s, A = 1 + 2R², B = 1 + 2S² (the arcsine kernel, exact for
-    every ρ ∈ [−1, 1]: |z| < 1). With :math:`\kappa = \frac2\pi(1-z^2)^{-1/2}`: :math:`\partial_r z = 2\beta_iS\rho/(A\sqrt{AB})`,
-    :math:`\partial_s z = 2R\gamma_j\rho/(B\sqrt{AB})`, :math:`\partial_\rho z = 2RS/\sqrt{AB}`."""
-    (w, beta), (v, gamma) = ((torch.tensor(t, dtype=r.dtype, device=r.device) for t in a.mixture) for a in (act, act2))
-    R, S = r[:, None, None] * beta[:, None], s[:, None, None] * gamma
-    A, B = 1 + 2 * R * R, 1 + 2 * S * S
-    dz = 2 * R * S / torch.sqrt(A * B)  # ∂z/∂ρ
-    z = (dz * rho[:, None, None]).clamp(-1.0, 1.0)  # |z| < 1 exactly; float32 may round it to ±1
-    kappa = (2 / math.pi) * torch.mul(1 - z, 1 + z).clamp_min(torch.finfo(z.dtype).tiny).rsqrt()
-    weights = w[:, None] * v
-    value = ((2 / math.pi) * torch.asin(z) * weights).sum((-1, -2))
-    slope = kappa * weights * rho[:, None, None]
-    return (value, (slope * dz / (r[:, None, None] * A)).sum((-1, -2)), (slope * dz / (s[:, None, None] * B)).sum((-1, -2)),
-            (kappa * weights * dz).sum((-1, -2)))
+    r"""Both σ = Σ_i w_i erf(β_i ·), σ_2 = Σ_j v_j erf(γ_j ·): the arcsine kernel term by term,
+    :math:`K = \frac2\pi\sum_{ij} w_iv_j\arcsin(\rho\,u_i(r)\,u_j(s))` (:func:`_erf_gains`; exact for every
+    ρ ∈ [−1, 1], since |u| < 1). With :math:`\kappa_{ij} = \frac2\pi(1-z_{ij}^2)^{-1/2}`, :math:`z = \rho u_iu_j`:
+    :math:`\partial_\rho K = \sum\kappa w_iu_i v_ju_j`, :math:`\partial_rK = \rho\sum\kappa w_iu_i' v_ju_j`,
+    :math:`\partial_sK = \rho\sum\kappa w_iu_i v_ju_j'`: one (F, M, M') pass of asin and rsqrt, then
+    matrix–vector products."""
+    (ur, dur, w), (us, dus, v) = _erf_gains(act.mixture, r), _erf_gains(act2.mixture, s)
+    z = ((rho[:, None] * ur)[:, :, None] * us[:, None, :]).clamp_(-1.0, 1.0)  # float32 may round |z| to 1
+    kappa = torch.mul(1 - z, 1 + z).clamp_min_(torch.finfo(z.dtype).tiny).sqrt_().reciprocal_()  # rsqrt is slower
+    value = (2 / math.pi) * ((torch.asin_(z) @ v) * w).sum(-1)
+    right = (kappa @ (v * us)[:, :, None])[..., 0]  # Σ_j κ_ij v_j u_j
+    left = ((w * ur)[:, None, :] @ kappa)[:, 0]  # Σ_i w_i u_i κ_ij
+    scale = 2 / math.pi
+    return (value, scale * rho * (right * w * dur).sum(-1), scale * rho * (left * v * dus).sum(-1),
+            scale * (right * w * ur).sum(-1))
 
 
 def _conditioned_pairs(act, act2, r, s, rho):
