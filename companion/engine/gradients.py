@@ -16,7 +16,11 @@ over j is three matrix products per block of pairs. The closed forms:
   ρ = ±1, the diagonal included), :math:`\alpha = \frac{|v|}{2\pi|w|}\sqrt{1-\rho^2}`;
 - Mehler series :math:`K = \sum_k c_k(|w|)\,d_k(|v|)\,\rho^k` differentiated term by term, with
   :math:`S_0 = \sum_k c_k'(|w|)\,d_k\,\rho^k` and :math:`S_1 = \sum_k k\,c_k d_k\,\rho^{k-1}`:
-  :math:`\alpha = (S_0 - S_1\rho/|w|)/|w|`, :math:`\beta = S_1/(|w||v|)` (particles with w = 0 are not supported).
+  :math:`\alpha = (S_0 - S_1\rho/|w|)/|w|`, :math:`\beta = S_1/(|w||v|)` (particles with w = 0 are not supported);
+  where the series' truncation bound exceeds the tolerance (:func:`companion.engine.kernels.flagged_pairs`: large
+  norms, |ρ| → 1, the diagonal), K, :math:`S_0 = \partial_rK`, its mirror :math:`\partial_sK` and
+  :math:`S_1 = \partial_\rho K` of the block's flagged pairs are replaced by the exact ones of
+  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks).
 
 β is symmetric under w ↔ v for the self-interaction, so each off-diagonal block of pairs (I, J) is evaluated once and
 serves both I and J. Blocks hold at most ``budget`` entries over all replicas together (R·|I|·|J|), so the per-replica

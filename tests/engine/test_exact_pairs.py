@@ -142,15 +142,19 @@ def test_exact_partials_match_central_differences(pair):
         torch.testing.assert_close(partial, fd, rtol=1e-8, atol=1e-9)
 
 
-def test_exact_pairs_in_chunks_equal_one_chunk(monkeypatch):
-    act = get_activation("tanh")
+@pytest.mark.parametrize("name", ["tanh", "gelu"])
+def test_exact_pairs_in_chunks_and_alone_equal_one_chunk(name, monkeypatch):
+    """A pair's values do not depend on the pairs computed with it (GELU: the rule is chosen per pair)."""
+    act = get_activation(name)
     gen = torch.Generator().manual_seed(0)
     r, s = 10 * torch.rand(40, generator=gen), 10 * torch.rand(40, generator=gen)
     rho = 2 * torch.rand(40, generator=gen) - 1
     whole = exact_pairs(act, act, r, s, rho)
-    monkeypatch.setattr(kernels, "PAIR_BUDGET", 3000)  # 2 pairs a chunk
-    for a, b in zip(whole, exact_pairs(act, act, r, s, rho)):
+    alone = exact_pairs(act, act, r[:1], s[:1], rho[:1])
+    monkeypatch.setattr(kernels, "PAIR_BUDGET", 1500)  # 1 or 2 pairs a chunk
+    for a, b, c in zip(whole, exact_pairs(act, act, r, s, rho), alone):
         torch.testing.assert_close(a, b, rtol=1e-15, atol=0)
+        torch.testing.assert_close(a[:1], c, rtol=1e-15, atol=0)
 
 
 def test_no_exact_kernel_for_a_pair_without_smoothing():
