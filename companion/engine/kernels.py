@@ -181,8 +181,13 @@ def exact_pairs(act, act2, r, s, rho):
     on the side without a closed smoothing (:func:`_conditioned_pairs`; K is symmetric under (σ, r) ↔ (σ_2, s)), its
     rule chosen per pair by max(r, s) rounded up to a power of 2, so a pair's value does not depend on the pairs it is
     computed with. Chunks of at most :data:`PAIR_BUDGET` (pair × node) entries keep memory bounded."""
+    if not (r.ndim == 1 and r.shape == s.shape == rho.shape):
+        raise ValueError(f"r, s, rho: need 1-D tensors of one length, got shapes {tuple(r.shape)}, {tuple(s.shape)}, "
+                         f"{tuple(rho.shape)}")
     if r.numel() == 0:
         return tuple(r.new_zeros((4, 0)))
+    if not (torch.minimum(r, s).min() > 0 and rho.abs().max() <= 1):
+        raise ValueError("r, s, rho: need norms r, s > 0 and cosines |rho| <= 1")
     if act.mixture is not None and act2.mixture is not None:
         per_pair = len(act.mixture[0]) * len(act2.mixture[0])
         return tuple(_in_chunks(lambda *x: _mixture_pairs(act, act2, *x), r, s, rho, per_pair))

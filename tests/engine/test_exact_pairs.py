@@ -157,6 +157,27 @@ def test_exact_pairs_in_chunks_and_alone_equal_one_chunk(name, monkeypatch):
         torch.testing.assert_close(a[:1], c, rtol=1e-15, atol=0)
 
 
+@pytest.mark.parametrize("name", ["tanh", "gelu"])
+def test_kernel_gradcheck_through_flagged_pairs(name):
+    """Autograd through gaussian_kernel where every pair is flagged (norms 3 to 8, near-parallel and antiparallel):
+    the backward of the exact pairs against finite differences."""
+    gen = torch.Generator().manual_seed(6)
+    V = torch.randn(2, 3, generator=gen)
+    V = V * torch.tensor([[3.0], [8.0]]) / V.norm(dim=-1, keepdim=True)
+    W = torch.stack([1.5 * V[0] + 0.01 * torch.randn(3, generator=gen), -0.8 * V[1]]).requires_grad_(True)
+    _, _, rho = kernels.norms_and_cosines(W.detach(), V)
+    assert rho.diagonal().abs().min() > 0.99
+    assert torch.autograd.gradcheck(lambda w: gaussian_kernel(name, w, V), (W,))
+
+
+@pytest.mark.parametrize("args, match", [((torch.ones(2), torch.ones(3), torch.ones(2)), "1-D"),
+                                         ((torch.zeros(1), torch.ones(1), torch.ones(1)), "r, s > 0"),
+                                         ((torch.ones(1), torch.ones(1), torch.tensor([1.5])), "rho")])
+def test_exact_pairs_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        exact_pairs(get_activation("tanh"), get_activation("tanh"), *args)
+
+
 def test_no_exact_kernel_for_a_pair_without_smoothing():
     with pytest.raises(ValueError, match="activation"):
         exact_pairs(get_activation("relu"), get_activation("quadratic"), torch.ones(1), torch.ones(1), torch.ones(1))
