@@ -32,7 +32,7 @@ import math
 import torch
 
 from .activations import get_activation
-from .kernels import exact_pairs, flagged_pairs, tail_ratios
+from .kernels import exact_pairs, flagged_pairs, may_flag, tail_ratios
 from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
@@ -159,6 +159,14 @@ def _prepare(kind, act, W, K=None, coefficients=None):
     return unit, coefficients, None, inv, norms, tau
 
 
+def _without_impossible_flags(P, Q):
+    """P and Q with their tail ratios τ set to None where no pair between them can be flagged (series sides only), so
+    the blocks skip the check without a device sync; one sync here."""
+    if len(P) != 6 or may_flag(P[5], Q[5]):
+        return P, Q
+    return P[:5] + (None,), Q[:5] + (None,)
+
+
 def _take(P, rows):
     """The particles ``rows`` of prepared quantities P (vectors per particle come first, scalars have one dim less)."""
     rank = P[0].ndim
@@ -195,7 +203,7 @@ def _self_sums(kind, act, a, W, budget):
     the order of the sums do not depend on R, so a replica's arithmetic is the same alone or in a batch (torch does
     not promise batched matrix products bit-identical across batch sizes; measured differences are in the last bit)."""
     R, N = a.shape
-    P = _prepare(kind, act, W, act.series_terms)
+    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms),) * 2)
     block = _block(kind, (act, act))
     sums = _Sums(W)
     size = max(1, min(N, math.isqrt(budget)))
@@ -226,7 +234,7 @@ def _target_sums(act, W, target, budget):
         else:
             K = target.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
         Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W))
-    P = _prepare(kind, act, W, K)
+    P, Q = _without_impossible_flags(_prepare(kind, act, W, K), Q)
     block = _block(kind, (act, target.activation))
     sums = _Sums(W)
     for I in _blocks(W.shape[-2], max(1, budget // (math.prod(W.shape[:-2]) * U.shape[0]))):

@@ -112,12 +112,19 @@ def tail_ratios(act, r, coef, slopes):
         return torch.stack(ratios).amax(0)
 
 
+def may_flag(tau_w, tau_v):
+    """Whether any pair of particles with tail ratios tau_w, tau_v can be flagged (one device sync)."""
+    return tau_w.numel() > 0 and tau_v.numel() > 0 and tau_w.max().item() * tau_v.max().item() > series_tolerance(
+        tau_w.dtype)
+
+
 def flagged_pairs(tau_w, tau_v, rho, terms):
     r"""Mask of the pairs (..., N, M) whose series bound :math:`|\rho|^{K-1}\tau_w\tau_v` exceeds the tolerance,
-    or None when no pair can (the common case: one comparison, no pass over the pairs)."""
-    tol = series_tolerance(rho.dtype)
-    if tau_w.numel() == 0 or tau_v.numel() == 0 or tau_w.max().item() * tau_v.max().item() <= tol:
+    or None when no pair can (the common case: one comparison, no pass over the pairs). τ None: known beforehand
+    (:func:`may_flag`) that none can, so the engine's blocks need no device sync then."""
+    if tau_w is None or tau_v is None or not may_flag(tau_w, tau_v):
         return None
+    tol = series_tolerance(rho.dtype)
     mask = rho.detach().abs().pow(terms - 1).mul_(tau_w[..., :, None]).mul_(tau_v[..., None, :]) > tol
     return mask if mask.any().item() else None
 
