@@ -16,17 +16,23 @@ over j is three matrix products per block of pairs. The closed forms:
   ρ = ±1, the diagonal included), :math:`\alpha = \frac{|v|}{2\pi|w|}\sqrt{1-\rho^2}`;
 - Mehler series :math:`K = \sum_k c_k(|w|)\,d_k(|v|)\,\rho^k` differentiated term by term, with
   :math:`S_0 = \sum_k c_k'(|w|)\,d_k\,\rho^k` and :math:`S_1 = \sum_k k\,c_k d_k\,\rho^{k-1}`:
-  :math:`\alpha = (S_0 - S_1\rho/|w|)/|w|`, :math:`\beta = S_1/(|w||v|)` (particles with w = 0 are not supported).
+  :math:`\alpha = (S_0 - S_1\rho/|w|)/|w|`, :math:`\beta = S_1/(|w||v|)` (particles with w = 0 are not supported);
+  where the series' truncation bound exceeds the tolerance (:func:`companion.engine.kernels.flagged_pairs`: large
+  norms, |ρ| → 1, the diagonal), K, :math:`S_0 = \partial_rK`, its mirror :math:`\partial_sK` and
+  :math:`S_1 = \partial_\rho K` of the block's flagged pairs are replaced by the exact ones of
+  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks).
 
 β is symmetric under w ↔ v for the self-interaction, so each off-diagonal block of pairs (I, J) is evaluated once and
 serves both I and J. Blocks hold at most ``budget`` entries over all replicas together (R·|I|·|J|), so the per-replica
 cost does not grow with R. ``dynamics._population_grad`` (autograd through the kernels) is the reference.
 """
+import functools
 import math
 
 import torch
 
 from .activations import get_activation
+from .kernels import exact_pairs, flagged_pairs, may_flag, tail_ratios
 from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
@@ -87,12 +93,14 @@ def _relu_block(P, Q, c, ct):
     return out
 
 
-def _series_block(P, Q, c, ct):
-    r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|). Horner's rule gives the value,
-    :math:`S_1 = \partial_\rho` of the series and the radial series :math:`S_0` (per side); with
+def _series_block(P, Q, c, ct, acts):
+    r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|, |w|, τ(|w|)), ``acts`` the pair's
+    activations. Horner's rule gives the value, :math:`S_1 = \partial_\rho` of the series and the radial series
+    :math:`S_0` (per side); the pairs :func:`companion.engine.kernels.flagged_pairs` marks get the exact values and
+    partial derivatives of :func:`companion.engine.kernels.exact_pairs` instead. With
     :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j`: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`,
     β-sum :math:`M_i/|w_i|`."""
-    (Wn, cw, dw, _), (Vn, cv, dv, _) = P, Q
+    (Wn, cw, dw, _, nw, tw), (Vn, cv, dv, _, nv, tv) = P, Q
     rho = (Wn @ Vn.transpose(-1, -2)).clamp_(-1.0, 1.0)
     top = cw.shape[-1] - 1
     value = cw[..., :, None, top] * cv[..., None, :, top]
@@ -105,9 +113,16 @@ def _series_block(P, Q, c, ct):
         radial.mul_(rho).addcmul_(dw[..., :, None, k], cv[..., None, :, k])
         if ct is not None:
             radial_t.mul_(rho).addcmul_(cw[..., :, None, k], dv[..., None, :, k])
+    mask = flagged_pairs(tw, tv, rho, top + 1)
+    if mask is not None:
+        exact = exact_pairs(*acts, nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask],
+                            rho[mask])
+        for matrix, part in ((value, exact[0]), (radial, exact[1]), (radial_t, exact[2]), (slope, exact[3])):
+            if matrix is not None:
+                matrix[mask] = part
     out = []
-    for (unit, _, _, inv), (unit_v, _, _, _), weights, rows, rad in ((P, Q, c, True, radial),
-                                                                     (Q, P, ct, False, radial_t)):
+    for (unit, _, _, inv, _, _), (unit_v, _, _, _, _, _), weights, rows, rad in ((P, Q, c, True, radial),
+                                                                                 (Q, P, ct, False, radial_t)):
         if weights is None:
             out.append(None)
             continue
@@ -117,11 +132,16 @@ def _series_block(P, Q, c, ct):
     return out
 
 
-_BLOCKS = {"erf": _erf_block, "relu": _relu_block, "series": _series_block}
+def _block(kind, acts):
+    """The block function of a kernel kind; the series' knows the pair's activations (for its flagged pairs)."""
+    if kind == "series":
+        return functools.partial(_series_block, acts=acts)
+    return {"erf": _erf_block, "relu": _relu_block}[kind]
 
 
 def _prepare(kind, act, W, K=None, coefficients=None):
-    """Per-particle quantities of one side of a kernel (particles on dim −2 of W)."""
+    """Per-particle quantities of one side of a kernel (particles on dim −2 of W); for the series, ``act`` None
+    with given ``coefficients`` is a polynomial profile (exact series, never flagged)."""
     if kind == "erf":
         inv = 1 / (1 + 2 * (W * W).sum(-1))
         root = inv.sqrt()
@@ -131,9 +151,20 @@ def _prepare(kind, act, W, K=None, coefficients=None):
     unit = W * inv[..., None]
     if kind == "relu":
         return unit, norms, inv
-    if coefficients is not None:
-        return unit, coefficients, None, inv
-    return unit, act.coefficients(norms, K), act.coefficient_slopes(norms, K), inv
+    if coefficients is None:
+        coefficients, slopes = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
+        return unit, coefficients, slopes, inv, norms, tail_ratios(act, norms, coefficients, slopes)
+    tau = torch.zeros_like(norms) if act is None else tail_ratios(act, norms, coefficients,
+                                                                  act.coefficient_slopes(norms, K))
+    return unit, coefficients, None, inv, norms, tau
+
+
+def _without_impossible_flags(P, Q):
+    """P and Q with their tail ratios τ set to None where no pair between them can be flagged (series sides only), so
+    the blocks skip the check without a device sync; one sync here."""
+    if len(P) != 6 or may_flag(P[5], Q[5]):
+        return P, Q
+    return P[:5] + (None,), Q[:5] + (None,)
 
 
 def _take(P, rows):
@@ -172,7 +203,8 @@ def _self_sums(kind, act, a, W, budget):
     the order of the sums do not depend on R, so a replica's arithmetic is the same alone or in a batch (torch does
     not promise batched matrix products bit-identical across batch sizes; measured differences are in the last bit)."""
     R, N = a.shape
-    P = _prepare(kind, act, W, act.series_terms)
+    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms),) * 2)
+    block = _block(kind, (act, act))
     sums = _Sums(W)
     size = max(1, min(N, math.isqrt(budget)))
     blocks = _blocks(N, size)
@@ -182,7 +214,7 @@ def _self_sums(kind, act, a, W, budget):
             PI = _take(Pr, I)
             for J in blocks[bi:]:
                 both = J != I
-                rows, cols = _BLOCKS[kind](PI, _take(Pr, J) if both else PI, ar[..., J], ar[..., I] if both else None)
+                rows, cols = block(PI, _take(Pr, J) if both else PI, ar[..., J], ar[..., I] if both else None)
                 sums.add(reps, I, rows)
                 if both:
                     sums.add(reps, J, cols)
@@ -201,11 +233,12 @@ def _target_sums(act, W, target, budget):
             K = max(act.series_terms, target.activation.series_terms)
         else:
             K = target.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
-        Q = _prepare(kind, act, U, coefficients=target.profile_coefficients(K).to(W))
-    P = _prepare(kind, act, W, K)
+        Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W))
+    P, Q = _without_impossible_flags(_prepare(kind, act, W, K), Q)
+    block = _block(kind, (act, target.activation))
     sums = _Sums(W)
     for I in _blocks(W.shape[-2], max(1, budget // (math.prod(W.shape[:-2]) * U.shape[0]))):
-        rows, _ = _BLOCKS[kind](_take(P, I), Q, b, None)
+        rows, _ = block(_take(P, I), Q, b, None)
         sums.add(slice(None), I, rows)
     return sums
 
