@@ -57,7 +57,7 @@ device = "auto"
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 import numpy as np
 import pandas as pd
 import torch
@@ -308,6 +308,9 @@ for k, name in enumerate(ACTIVATIONS):
     record("c", eps_grid, curve, name)
 ax.set(xscale="log", yscale="log", xlabel=r"threshold $\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
        title=r"(c) Thm 3: atom bound $S^*(\varepsilon)$")
+ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+ax.yaxis.set_minor_formatter(NullFormatter())
 ax.invert_xaxis()
 ax.legend(fontsize=8)
 

@@ -157,20 +157,23 @@ def width_slopes(check):
     return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope"])
 
 
-def width_slope_intervals(check, n_boot=2000, level=0.9, seed=0):
-    r"""Width slopes of a :func:`coordinate_check` with their uncertainty, per (parametrization, quantity, t);
-    updates at t ≥ 1 only.
+def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
+    r"""Width slopes of a :func:`coordinate_check` over the wider half of its widths, with their uncertainty, per
+    (parametrization, quantity, t); updates at t ≥ 1 only.
 
-    ``slope``, ``lo``, ``hi``: the log–log slope in width of the seed mean and its percentile bootstrap interval over
-    seeds (:func:`companion.analysis.statistics.replica_loglog_fit`; needs the same seeds at every width, at least
-    two). ``curvature``: :math:`|s_{\text{wide}} - s_{\text{narrow}}|`, the slopes of the seed mean over the wider
-    and the narrower half of the widths (the middle width in both when their number is odd): the size of the
-    finite-width departure from a pure power law, which the bootstrap over seeds does not see. Needs ≥ 3 widths.
+    ``slope``, ``lo``, ``hi``: the log–log slope in width of the seed mean over the wider half of the widths (the
+    middle width is in both halves when their number is odd) and its percentile bootstrap interval over seeds
+    (:func:`companion.analysis.statistics.replica_loglog_fit`; needs the same ≥ 2 seeds at every width).
+    ``narrow_slope``: the same over the narrower half; ``curvature`` = |slope − narrow_slope|, the finite-width
+    departure from a pure power law, which the bootstrap over seeds does not see. If that departure is a correction
+    :math:`c N^{-q}` and the halves' widths differ by a factor M, the wide-half slope is off its limit by about
+    curvature / (M^q − 1), at most the curvature itself once M^q ≥ 2. Needs ≥ 3 widths.
     """
     widths = np.sort(check["width"].unique())
     if widths.size < 3:
         raise ValueError(f"check: need at least 3 widths for a slope and its curvature, got {widths.size}")
     half = (widths.size + 1) // 2
+    wide, narrow = widths[-half:], widths[:half]
     rows = []
     for key, group in check.groupby(["parametrization", "quantity", "t"]):
         if key[1].endswith("_update") and key[2] == 0:
@@ -178,14 +181,14 @@ def width_slope_intervals(check, n_boot=2000, level=0.9, seed=0):
         values = group.pivot_table(index="seed", columns="width", values="value")
         if values.shape[0] < 2 or values.isna().any().any():
             raise ValueError(f"check: need the same >= 2 seeds at every width, got {values.shape[0]} for {key}")
-        slope, lo, hi = replica_loglog_fit(widths, values[widths].to_numpy(), n_boot=n_boot, level=level, seed=seed)
-        mean = values[widths].mean(axis=0).to_numpy()
-        curvature = abs(loglog_slope(widths[-half:], mean[-half:]) - loglog_slope(widths[:half], mean[:half]))
-        rows.append((*key, slope, lo, hi, curvature))
-    return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope", "lo", "hi", "curvature"])
+        slope, lo, hi = replica_loglog_fit(wide, values[wide].to_numpy(), n_boot=n_boot, level=level, seed=seed)
+        narrow_slope = loglog_slope(narrow, values[narrow].mean(axis=0).to_numpy())
+        rows.append((*key, slope, lo, hi, narrow_slope, abs(slope - narrow_slope)))
+    return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope", "lo", "hi", "narrow_slope",
+                                       "curvature"])
 
 
-def offset_power_exponent(widths, values, n_boot=2000, level=0.9, seed=0):
+def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     r"""The exponent p of :math:`m(N) = c_0 + c_1 (N/N_{\min})^p` (c_0, c_1 > 0) fitted to the seed mean of
     ``values`` (seeds, len(widths)), with its percentile bootstrap interval over seeds: (p, lo, hi).
 
