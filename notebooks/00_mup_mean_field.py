@@ -47,7 +47,8 @@ from companion.engine.kernels import gaussian_kernel
 from companion.pipeline.notebook import setup_notebook
 from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, QUANTITY_LABELS, coordinate_check,
                                                  engine_step, mup_sgd_step, offset_power_exponent,
-                                                 relative_step_error, scaling, width_slope_intervals)
+                                                 relative_step_error, scaling, width_slope_intervals,
+                                                 width_slopes)
 from companion.analysis.statistics import loglog_slope, replica_loglog_fit
 from companion.pipeline.style import palette
 from companion.engine.targets import sample_data, teacher
@@ -114,8 +115,13 @@ check = pd.concat(nb.map(coordinate_check, [
     dict(parametrization=p, widths=CHECK_WIDTHS, seeds=[seed * 1000 + s for s in CHECK_SEEDS], X=X_check, y=y_check,
          activation=ACTIVATION, eta=CHECK_ETA, steps=CHECK_STEPS, base_width=BASE_WIDTH)
     for p in PARAMETRIZATIONS]), ignore_index=True)
+# slopes over all widths (seed means), and over the wider half with the bootstrap interval and the curvature
+all_widths = width_slopes(check).pivot_table(index=["parametrization", "quantity"], columns="t", values="slope")
 intervals = width_slope_intervals(check, seed=seed)
-intervals.pivot_table(index=["parametrization", "quantity"], columns="t", values=["slope", "curvature"]).round(3)
+pd.concat({"all widths": all_widths,
+           "wider half": intervals.pivot_table(index=["parametrization", "quantity"], columns="t", values="slope"),
+           "curvature": intervals.pivot_table(index=["parametrization", "quantity"], columns="t",
+                                              values="curvature")}, axis=1).round(3)
 
 # %%
 NAMES = {"mup": "μP", "ntk": "NTK", "sp": "standard (SP)"}
