@@ -138,17 +138,18 @@ reference_line = init_reference.assign(
 
 
 def log_axis_with_ticks(ax, axis="y", min_ratio=10.0):
-    """Log axis with labelled ticks at 1, 2, 5 × 10^k, no minor labels, and a range of at least ``min_ratio``
-    (so that every panel has several labelled ticks)."""
+    """Log axis with a range of at least ``min_ratio`` (so that every panel has several labelled ticks), labelled
+    ticks at 1, 2, 5 × 10^k over up to 2.5 decades and at 10^k beyond, no minor labels."""
     lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
     if hi / lo < min_ratio:
         centre, half = math.sqrt(lo * hi), math.sqrt(min_ratio)
         lo, hi = centre / half, centre * half
     (ax.set_ylim if axis == "y" else ax.set_xlim)(lo, hi)
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    subs = (1.0, 2.0, 5.0) if hi / lo < 10**2.5 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    target.set_minor_locator(LogLocator(base=10, subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0)))
+    target.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(2, 10) if k not in subs)))
     target.set_minor_formatter(NullFormatter())
 
 
@@ -183,7 +184,7 @@ nb.save_figure(fig, "coordinate_check",
                        "μP: feature and function updates flat in width; |f| at initialisation falls like N^(-1/2) "
                        "(dotted line). NTK: function update flat, feature update falling like N^(-1/2). SP at a fixed "
                        "learning rate: the function update grows with width (roughly like N at t = 1 at the largest "
-                       "widths); the feature update falls like N^(-1/2) at t = 1, as under NTK, and at t = 2, 3 "
+                       "widths, faster at t = 2, 3); the feature update falls like N^(-1/2) at t = 1, as under NTK, and at t = 2, 3 "
                        "turns upward at the largest widths, where the overshooting function feeds back.",
                params={"widths": CHECK_WIDTHS, "seeds": CHECK_SEEDS, "steps": CHECK_STEPS, "eta": CHECK_ETA,
                        "batch": CHECK_BATCH, "d": D, "activation": ACTIVATION, "base_width": BASE_WIDTH})
