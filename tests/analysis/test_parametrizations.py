@@ -173,9 +173,10 @@ def test_offset_power_exponent_rejects_bad_input():
         offset_power_exponent([1, 2, 3, 4], -np.ones((2, 4)))
 
 
-def test_width_slope_intervals_bracket_the_slope_and_measure_curvature():
+def test_width_slope_intervals_fit_the_wide_half_and_measure_curvature():
     rows = []
-    for width in (64, 256, 1024, 4096):
+    widths = np.array([64, 256, 1024, 4096.0])
+    for width in widths:
         for seed, noise in ((0, 0.9), (1, 1.1), (2, 1.0)):
             rows += [("ntk", width, seed, 1, "feature_update", noise * width**-0.5),
                      ("ntk", width, seed, 1, "output_update", noise * (1 + 8 * width**-0.5)),
@@ -186,10 +187,12 @@ def test_width_slope_intervals_bracket_the_slope_and_measure_curvature():
     power = table.loc["feature_update"]
     assert power["slope"] == pytest.approx(-0.5) and power["curvature"] == pytest.approx(0.0, abs=1e-12)
     assert power["lo"] <= power["slope"] <= power["hi"]
-    widths = np.array([64, 256, 1024, 4096.0])
     mean = 1 + 8 * widths**-0.5
-    narrow = np.polyfit(np.log(widths[:2]), np.log(mean[:2]), 1)[0]
-    wide = np.polyfit(np.log(widths[2:]), np.log(mean[2:]), 1)[0]
-    assert table.loc["output_update", "curvature"] == pytest.approx(abs(wide - narrow))
+    narrow = math.log(mean[1] / mean[0]) / math.log(4)
+    wide = math.log(mean[3] / mean[2]) / math.log(4)
+    corrected = table.loc["output_update"]
+    assert corrected["slope"] == pytest.approx(wide) and corrected["narrow_slope"] == pytest.approx(narrow)
+    assert corrected["curvature"] == pytest.approx(abs(wide - narrow))
+    assert abs(corrected["slope"]) <= corrected["curvature"]  # the limit 0 lies within one curvature of the slope
     with pytest.raises(ValueError, match="3 widths"):
         width_slope_intervals(check[check.width <= 256])
