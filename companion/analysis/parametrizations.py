@@ -26,7 +26,7 @@ import torch
 from ..engine.activations import get_activation
 from ..engine.dynamics import simulate, split
 from ..engine.validation import finite_number, positive_int
-from .statistics import loglog_slope
+from .statistics import bootstrap, loglog_slope, replica_loglog_fit
 
 PARAMETRIZATIONS = ("mup", "ntk", "sp")
 QUANTITIES = ("feature", "feature_update", "output", "output_update")
@@ -155,6 +155,73 @@ def width_slopes(check):
     rows = [(*key, loglog_slope(group["width"], group["value"]))
             for key, group in mean.groupby(["parametrization", "quantity", "t"])]
     return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope"])
+
+
+def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
+    r"""Width slopes of a :func:`coordinate_check` over the wider half of its widths, with their uncertainty, per
+    (parametrization, quantity, t); updates at t ≥ 1 only.
+
+    ``slope``, ``lo``, ``hi``: the log–log slope in width of the seed mean over the wider half of the widths (the
+    middle width is in both halves when their number is odd) and its percentile bootstrap interval over seeds
+    (:func:`companion.analysis.statistics.replica_loglog_fit`; needs the same ≥ 2 seeds at every width).
+    ``narrow_slope``: the same over the narrower half; ``curvature`` = |slope − narrow_slope|, the finite-width
+    departure from a pure power law, which the bootstrap over seeds does not see. If that departure is a correction
+    :math:`c N^{-q}` and the halves' widths differ by a factor M, the wide-half slope is off its limit by about
+    curvature / (M^q − 1), at most the curvature itself once M^q ≥ 2. Needs ≥ 3 widths.
+    """
+    widths = np.sort(check["width"].unique())
+    if widths.size < 3:
+        raise ValueError(f"check: need at least 3 widths for a slope and its curvature, got {widths.size}")
+    half = (widths.size + 1) // 2
+    wide, narrow = widths[-half:], widths[:half]
+    rows = []
+    for key, group in check.groupby(["parametrization", "quantity", "t"]):
+        if key[1].endswith("_update") and key[2] == 0:
+            continue
+        values = group.pivot_table(index="seed", columns="width", values="value")
+        if values.shape[0] < 2 or values.isna().any().any():
+            raise ValueError(f"check: need the same >= 2 seeds at every width, got {values.shape[0]} for {key}")
+        slope, lo, hi = replica_loglog_fit(wide, values[wide].to_numpy(), n_boot=n_boot, level=level, seed=seed)
+        narrow_slope = loglog_slope(narrow, values[narrow].mean(axis=0).to_numpy())
+        rows.append((*key, slope, lo, hi, narrow_slope, abs(slope - narrow_slope)))
+    return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope", "lo", "hi", "narrow_slope",
+                                       "curvature"])
+
+
+def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
+    r"""The exponent p of :math:`m(N) = c_0 + c_1 (N/N_{\min})^p` (c_0, c_1 > 0) fitted to the seed mean of
+    ``values`` (seeds, len(widths)), with its percentile bootstrap interval over seeds: (p, lo, hi).
+
+    The fit is least squares in log m over log N (``scipy.optimize.curve_fit``). It measures the growth exponent of
+    a quantity that is a constant plus a power of N, e.g. the first SP function update
+    :math:`\Delta f_1 = c_0 + c_1 N/N_0`, whose local log–log slope only tends to p as N grows. Needs positive
+    values at ≥ 4 widths and ≥ 2 seeds. A resample on which the fit fails counts as NaN and raises."""
+    from scipy.optimize import curve_fit
+
+    widths = np.asarray(widths, dtype=np.float64)
+    values = np.asarray(values, dtype=np.float64)
+    if widths.ndim != 1 or widths.size < 4 or values.ndim != 2 or values.shape[1] != widths.size:
+        raise ValueError(f"values: need (seeds, widths) with >= 4 widths, got widths {widths.shape} and values "
+                         f"{values.shape}")
+    if not np.all(np.isfinite(values)) or np.any(values <= 0) or np.any(widths <= 0):
+        raise ValueError("values: need positive finite values at positive widths")
+    log_n = np.log(widths / widths.min())
+
+    def model(x, log_c0, log_c1, p):
+        return np.logaddexp(log_c0, log_c1 + p * x)
+
+    def exponent(sample):
+        log_m = np.log(sample.mean(0))
+        start = [log_m[0] - math.log(2), log_m[0] - math.log(2), (log_m[-1] - log_m[0]) / max(log_n[-1], 1e-12)]
+        try:
+            return float(curve_fit(model, log_n, log_m, p0=start, maxfev=20_000)[0][2])
+        except RuntimeError:
+            return math.nan
+
+    p, lo, hi = bootstrap(values, exponent, n_boot=n_boot, level=level, seed=seed)
+    if not all(map(math.isfinite, (p, lo, hi))):
+        raise ValueError("values: the offset power law c0 + c1 N^p could not be fitted (to the mean or a resample)")
+    return p, float(lo), float(hi)
 
 
 def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):

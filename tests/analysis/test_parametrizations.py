@@ -10,7 +10,8 @@ from companion.engine.dynamics import network
 from companion.engine.init import init_particles
 from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, TwoLayerNetwork, coordinate_check,
                                         engine_step, initial_network, mup_sgd_step,
-                                        relative_step_error, scaling, width_slopes)
+                                        offset_power_exponent, relative_step_error, scaling,
+                                        width_slope_intervals, width_slopes)
 from companion.engine.targets import sample_data, teacher
 
 D = 4
@@ -152,3 +153,46 @@ def test_width_slopes_fit_seed_means_and_skip_updates_at_start():
     by_quantity = slopes.set_index("quantity")["slope"]
     assert by_quantity["output"] == pytest.approx(-0.5)
     assert by_quantity["output_update"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_offset_power_exponent_recovers_p_where_the_local_slope_has_not_reached_it():
+    widths = np.array([64, 128, 256, 512, 1024, 2048])
+    exact = 0.7 + 0.01 * (widths / 64.0) ** 1.0
+    noise = np.array([[1.0], [1.01], [0.99]])  # three seeds, a common relative factor each
+    p, lo, hi = offset_power_exponent(widths, noise * exact, n_boot=50)
+    assert p == pytest.approx(1.0, abs=1e-6)
+    assert lo <= p <= hi
+    local = math.log(exact[-1] / exact[-2]) / math.log(2)
+    assert local < 0.8  # a two-point slope would miss p = 1 by far
+
+
+def test_offset_power_exponent_rejects_bad_input():
+    with pytest.raises(ValueError, match="values"):
+        offset_power_exponent([1, 2, 3], np.ones((2, 3)))
+    with pytest.raises(ValueError, match="positive"):
+        offset_power_exponent([1, 2, 3, 4], -np.ones((2, 4)))
+
+
+def test_width_slope_intervals_fit_the_wide_half_and_measure_curvature():
+    rows = []
+    widths = np.array([64, 256, 1024, 4096.0])
+    for width in widths:
+        for seed, noise in ((0, 0.9), (1, 1.1), (2, 1.0)):
+            rows += [("ntk", width, seed, 1, "feature_update", noise * width**-0.5),
+                     ("ntk", width, seed, 1, "output_update", noise * (1 + 8 * width**-0.5)),
+                     ("ntk", width, seed, 0, "output_update", 0.0)]
+    check = pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"])
+    table = width_slope_intervals(check, n_boot=50).set_index("quantity")
+    assert len(table) == 2  # the update at t = 0 is skipped
+    power = table.loc["feature_update"]
+    assert power["slope"] == pytest.approx(-0.5) and power["curvature"] == pytest.approx(0.0, abs=1e-12)
+    assert power["lo"] <= power["slope"] <= power["hi"]
+    mean = 1 + 8 * widths**-0.5
+    narrow = math.log(mean[1] / mean[0]) / math.log(4)
+    wide = math.log(mean[3] / mean[2]) / math.log(4)
+    corrected = table.loc["output_update"]
+    assert corrected["slope"] == pytest.approx(wide) and corrected["narrow_slope"] == pytest.approx(narrow)
+    assert corrected["curvature"] == pytest.approx(abs(wide - narrow))
+    assert abs(corrected["slope"]) <= corrected["curvature"]  # the limit 0 lies within one curvature of the slope
+    with pytest.raises(ValueError, match="3 widths"):
+        width_slope_intervals(check[check.width <= 256])
