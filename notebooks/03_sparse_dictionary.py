@@ -29,7 +29,7 @@ device = "auto"
 # %%
 import matplotlib.pyplot as plt
 from matplotlib.animation import FuncAnimation
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 import numpy as np
 import pandas as pd
 import torch
@@ -54,7 +54,7 @@ nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU th
 # - **λ = 0.02 (weight decay).** It is what makes the limit sparse: with a probability measure of particles, the
 #   cost λ/2 ∫(a² + |w|²) dμ of an output measure ν = ∫ a dμ(a, ·) is minimized by putting mass p ∝ |ν| on each
 #   atom, which turns it into (λ/2)(Σ|ν|)², an ℓ¹-type penalty that favours few atoms. It also biases the atoms
-#   (their directions move by an angle roughly ∝ λ, measured below) and sets the pace: once the data are fitted,
+#   (their directions move by an angle that grows with λ, predicted and measured below) and sets the pace: once the data are fitted,
 #   redundant clusters merge at a rate ∝ λ, so horizons must be many times 1/λ = 50: we use λt ≥ 12.
 # - **τ = 10⁻⁴ (temperature).** Small enough that a cluster's width (≈ 0.07 here, measured below) is far below the
 #   distance between teacher neurons (√2 for orthogonal ones), large enough that the dynamics is genuinely
@@ -163,6 +163,11 @@ for row, (family, names) in enumerate(FAMILIES.items()):
     axes[row, 2].set(xscale="log", yscale="log", xlabel=r"$\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
                      title="Carathéodory-type bound")
     axes[row, 0].legend(fontsize=9)
+    for ax in (axes[row, 0], axes[row, 2]):
+        low, high = ax.get_ylim()
+        if np.log10(high / low) < 2.5:  # under 2.5 decades: label 1, 2, 5 × 10^k, no minor labels
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
 nb.save_figure(fig, "targets_hermite", data=pd.concat([tensor_df.assign(panel="tensors"),
                                                         bound_df.assign(panel="bound")]),
                caption="Hermite tensor norms of erf teachers, Barron–Hermite ridges and line targets (one row per "
@@ -490,6 +495,8 @@ for panel, ax, label in [("tau", axes[1], r"$\tau$"), ("N", axes[2], "$N$")]:
     ax.set(xscale="log", xlabel=label, ylabel="active atoms", title=f"final count against {label}")
     ax.legend()
 axes[0].legend()
+axes[2].set_xticks(N_GRID, [str(n) for n in N_GRID])
+axes[2].xaxis.set_minor_formatter(NullFormatter())
 for ax in axes:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
@@ -521,6 +528,12 @@ nb.claim("count equals M = 2 at every fitted temperature (fraction of runs)", fl
 # L² residual of the final network, exact): Hermite tensors smaller than what the student leaves unfitted do
 # not count towards K. The claim is count/S\* ≤ 1 (Theorem 3's bound); the line targets are built so that their
 # count comes near S\*, where the claim can fail.
+#
+# Theorem 3 is about the t → ∞, τ → 0 limit, and a finite-time cloud at τ > 0 can hold a few particles in transit
+# between atoms (along a line target's direction the potential between two radii is shallow). So each final
+# cloud's atoms are also relaxed at τ = 0 with their masses fixed (the stationary atoms below) and sent through
+# the same extractor: atoms that relax onto one orbit count once. The claim is on this relaxed count; the count of
+# the raw final cloud is shown next to it and may exceed S\*.
 #
 # For teachers we also predict the atoms' directions. Weight decay biases them: the prediction is the τ = 0
 # stationary point of the regularized objective F = ½‖f − f\*‖² + (λ/2) Σ_j p_j |θ_j|² over atoms with the
@@ -613,9 +626,9 @@ for family in FAMILIES:
 axes[0].axvline(1.0, color="k", ls=":", label="bound: count = S*")
 axes[0].set_yticks(range(len(order)), order)
 axes[0].invert_yaxis()
-axes[0].set(xlim=(0, max(1.1, summary.ratio.max() * 1.1)), xlabel=r"count / $S^*(\varepsilon)$, $\varepsilon$ = residual",
+axes[0].set(xlim=(0, max(1.1, summary.ratio.max()) * 1.6), xlabel=r"count / $S^*(\varepsilon)$, $\varepsilon$ = residual",
             title="measured count over the bound (each replica)")
-axes[0].legend(loc="lower right", fontsize=9, frameon=True, framealpha=0.9)
+axes[0].legend(loc="upper right", fontsize=9, frameon=True, framealpha=0.9)
 for style, (M, group) in zip("osD^", teacher_angles.groupby("M")):
     x = M + 0.08 * (group.replica - (R - 1) / 2)
     axes[1].errorbar(x - 0.05, group.measured, yerr=3 * group.noise, fmt=style, color=palette(2)[0], ms=6,
@@ -703,12 +716,12 @@ axes[0].legend(fontsize=9)
 axes[1].axhline(0, color="k", lw=0.8)
 axes[1].plot(lam_angles.lam * x_off, (lam_angles.measured - lam_angles.predicted) / lam_angles.noise, "o",
              color=palette(2)[0], label="measured − predicted, in noise units")
-axes[1].axhspan(-3, 3, color="0.9", label="claim window ±3")
+axes[1].axhspan(-3, 3, color="0.85", label="claim window ±3")
 axes[1].set(xscale="log", xlabel=r"weight decay $\lambda$", ylabel="deviation / noise unit",
             title="deviation from the prediction")
 axes[1].set_xticks(LAMS, [f"{lam:g}" for lam in LAMS])
 axes[1].minorticks_off()
-axes[1].legend(fontsize=9, loc="upper left")
+axes[1].legend(fontsize=9, loc="upper left", frameon=True)
 lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted, stationary atoms",
                                                              "centre noise unit", "measured − predicted, in noise units")]
                      + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0]))])
@@ -728,6 +741,18 @@ nb.claim("teacher M = 2 at every λ: largest |measured − predicted| matched an
 nb.claim("teacher M = 2: exactly 2 atoms at every λ (fraction of runs)", float((lam_df["count"] == 2).mean()),
          1.0, 1.0, "angle_vs_lambda",
          prediction="M = 2 (Theorem 3 with identifiability; λt ≥ 12 leaves time to merge redundant clusters)")
+
+# %% [markdown]
+# **Is there a floor in the bias as λ decreases?** The local log–log slope of the measured largest angle changes
+# between consecutive λ (printed above), and a single power law does not fit it. The τ = 0 stationary atoms
+# say why: their own largest angle has a local slope that also changes with λ (it is not a power law: the bias
+# is that of the regularized optimum, and it depends on the cluster masses, which differ between runs), and the
+# measured angles follow the predicted ones atom by atom, within the centre noise s/(|w|√n) ≈ 0.01–0.02 rad
+# (finite N and τ: a cluster of n ≈ N/2 particles of Gibbs width s ∝ √τ). The τ = 0 prediction has no floor in
+# this range of λ; a floor of order the noise unit would appear only once the bias falls to about 0.02 rad.
+# Finite horizon does not show: the stationary atoms relaxed from the measured ones move by less than the noise.
+# What this does not show: the λ → 0 limit itself (below λ = 0.01 the horizon λt ≥ 12 grows as 1/λ), and τ → 0
+# at fixed N.
 
 # %% [markdown]
 # ## 7. Honesty about the extractor: moving h and δ
@@ -780,13 +805,19 @@ nb.check("h at ¼× (chosen δ) splits Gibbs clusters: fraction of clouds still 
 # %% [markdown]
 # ## Summary
 #
-# - The targets' Hermite tensors and K(ε) are exact (Parseval holds to rounding); the bound S\*(ε) grows fast as ε
-#   shrinks, and every measured count sits far below it — the bound is a worst case, not a prediction.
-# - For erf teachers with the student's own activation the count settles at M and the atoms point along the teacher
-#   neurons, with a direction bias that shrinks with the weight decay.
-# - For τ > 0 the long-time limit is a Gibbs density with full support: what we count are clusters whose width
-#   scales like √τ, and atoms exist only as τ → 0.
-# - The count depends on the extractor's h and δ; it is stable within a factor 2 of the chosen values.
+# - Checks (not evidence): the targets' Hermite tensors satisfy Parseval to rounding and K(ε) has its closed form
+#   for the geometric ridge; the predicted atoms are stationary; the extractor's count is stable for h within 1×–4×
+#   and δ within ¼×–16× of the chosen values and breaks at ¼× h.
+# - Claims with their predictions: for erf teachers with the student's own activation the count settles at M at
+#   every N, τ and λ tried, and the direction bias of every atom equals, within the centre noise, the bias of the
+#   τ = 0 stationary point of the regularized objective with the measured masses; cluster widths scale like √τ.
+# - Count against the bound: for teachers and ridges the count is far below S\*(ε) (ratios 0.1–0.25); the line
+#   targets come near it (count/S\* = 0.5 for two scales, 1.0 for three scales after relaxation), where the claim
+#   could fail, and the raw finite-time cloud of the three-scale target can exceed S\* by one particle group in
+#   transit. These are a handful of targets at one λ and ε = the residual: they do not show that S\*(ε) holds for
+#   every Barron–Hermite target, nor that it is tight.
+# - For τ > 0 the long-time limit is a Gibbs density with full support: what we count are clusters, and atoms
+#   exist only as τ → 0.
 
 # %%
 nb.finish()
