@@ -700,6 +700,13 @@ local = lam_df.groupby("lam")[["max_angle", "max_predicted"]].mean()
 local_slopes = np.diff(np.log(local.values), axis=0) / np.diff(np.log(local.index.values))[:, None]
 print("local slopes (measured, predicted) between consecutive λ:\n", np.round(local_slopes, 3))
 print("centre noise s/(|w|√n) at each λ:", lam_angles.groupby("lam").noise.mean().round(4).to_dict())
+LAM_CURVE = np.geomspace(5e-4, 0.1, 14)
+start = np.column_stack([np.ones(2), target2.U.numpy() + 0.1])
+curve = [match_directions(ACTIVATION, stationary_atoms(ACTIVATION, target2, start, [0.5, 0.5], lam).theta[:, 1:],
+                          target2.U.numpy()).max_angle for lam in LAM_CURVE]
+curve_slopes = np.diff(np.log(curve)) / np.diff(np.log(LAM_CURVE))
+print("equal-mass prediction, local slope at λ:", dict(zip(np.round(np.sqrt(LAM_CURVE[1:] * LAM_CURVE[:-1]), 5),
+                                                          np.round(curve_slopes, 3))))
 
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
 x_off = np.where(lam_angles.replica == 0, 0.97, 1.03)
@@ -708,10 +715,11 @@ axes[0].errorbar(lam_angles.lam * x_off, lam_angles.measured, yerr=3 * lam_angle
 axes[0].plot(lam_angles.lam * x_off, lam_angles.predicted, "s", mfc="none", ms=8, mew=1.5, color=palette(2)[1],
              label="predicted, stationary atoms")
 axes[0].plot(lam_angles.lam * x_off, lam_angles.noise, "x", color="0.4", label="centre noise unit")
+axes[0].plot(LAM_CURVE, curve, "-", color=palette(3)[2], lw=1.2, label="predicted, masses 1/2")
 axes[0].set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$", ylabel="matched angle (rad)",
             title="teacher $M = 2$: each atom's bias")
-axes[0].set_xticks(LAMS, [f"{lam:g}" for lam in LAMS])
-axes[0].minorticks_off()
+axes[0].set_xticks([1e-3, 1e-2, 1e-1], ["0.001", "0.01", "0.1"])
+axes[0].xaxis.set_minor_formatter(NullFormatter())
 axes[0].legend(fontsize=9)
 axes[1].axhline(0, color="k", lw=0.8)
 axes[1].plot(lam_angles.lam * x_off, (lam_angles.measured - lam_angles.predicted) / lam_angles.noise, "o",
@@ -724,12 +732,13 @@ axes[1].minorticks_off()
 axes[1].legend(fontsize=9, loc="upper left", frameon=True)
 lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted, stationary atoms",
                                                              "centre noise unit", "measured − predicted, in noise units")]
-                     + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0]))])
+                     + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0])),
+                        pd.DataFrame(dict(series="predicted, masses 1/2", lam=LAM_CURVE, predicted=curve))])
 nb.save_figure(fig, "angle_vs_lambda", data=lam_data,
                caption=f"Matched angle of each atom of a two-neuron erf teacher against the weight decay λ: measured "
                        f"(fit of the largest: log–log slope {lam_slope:.2f}), predicted by the τ = 0 stationary atoms "
-                       f"(slope {pred_slope:.2f}), and the centre noise s/(|w|√n); right, the deviation in noise "
-                       f"units.",
+                       f"(slope {pred_slope:.2f}), the same prediction with both masses 1/2 over a wider range of λ, "
+                       f"and the centre noise s/(|w|√n); right, the deviation in noise units.",
                params=dict(lams=LAMS, N=N, tau=TAU))
 plt.show()
 
@@ -743,16 +752,16 @@ nb.claim("teacher M = 2: exactly 2 atoms at every λ (fraction of runs)", float(
          prediction="M = 2 (Theorem 3 with identifiability; λt ≥ 12 leaves time to merge redundant clusters)")
 
 # %% [markdown]
-# **Is there a floor in the bias as λ decreases?** The local log–log slope of the measured largest angle changes
-# between consecutive λ (printed above), and a single power law does not fit it. The τ = 0 stationary atoms
-# say why: their own largest angle has a local slope that also changes with λ (it is not a power law: the bias
-# is that of the regularized optimum, and it depends on the cluster masses, which differ between runs), and the
-# measured angles follow the predicted ones atom by atom, within the centre noise s/(|w|√n) ≈ 0.01–0.02 rad
-# (finite N and τ: a cluster of n ≈ N/2 particles of Gibbs width s ∝ √τ). The τ = 0 prediction has no floor in
-# this range of λ; a floor of order the noise unit would appear only once the bias falls to about 0.02 rad.
-# Finite horizon does not show: the stationary atoms relaxed from the measured ones move by less than the noise.
-# What this does not show: the λ → 0 limit itself (below λ = 0.01 the horizon λt ≥ 12 grows as 1/λ), and τ → 0
-# at fixed N.
+# **Is there a floor in the bias as λ decreases?** No. The local log–log slope of the measured largest angle
+# falls as λ decreases (printed above: in the standard profile 0.81, 0.76, 0.67 from λ = 0.08 down to 0.01), and
+# the τ = 0 stationary atoms with the measured masses fall the same way (0.81, 0.77, 0.64): the change of slope is
+# a property of the regularized optimum itself, not of τ, N or the horizon — the measured angles follow the
+# predicted ones atom by atom within the centre noise s/(|w|√n) ≈ 0.01–0.014 rad (finite N and τ). The line (both
+# masses 1/2, printed above) shows the whole shape: the local slope dips to about 0.72 near λ ≈ 0.01–0.02 and
+# climbs back towards 1 as λ → 0, as first-order perturbation of the exact λ = 0 representation (the teacher's
+# own atoms) predicts (bias ∝ λ); at large λ the atoms shrink and tilt faster. A floor would appear only where
+# the bias meets the noise unit, around λ ≈ 10⁻³ at this N and τ. What this does not show: runs below λ = 0.01
+# (the horizon λt ≥ 12 grows as 1/λ), and τ → 0 at fixed N.
 
 # %% [markdown]
 # ## 7. Honesty about the extractor: moving h and δ
