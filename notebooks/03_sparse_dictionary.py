@@ -490,7 +490,7 @@ for panel, ax, label in [("tau", axes[1], r"$\tau$"), ("N", axes[2], "$N$")]:
     broken = group.x == TAU_BREAK if panel == "tau" else np.zeros(len(group), dtype=bool)
     ax.plot(group.x[~broken], group["count"][~broken], "o", alpha=0.6)
     if broken.any():
-        ax.plot(group.x[broken], group["count"][broken], "x", color="0.5", label="clusters merged")
+        ax.plot(group.x[broken], group["count"][broken], "x", color="0.5", label="largest τ, not fitted")
     ax.axhline(2, color="k", ls=":", label="teacher M = 2")
     ax.set(xscale="log", xlabel=label, ylabel="active atoms", title=f"final count against {label}")
     ax.legend()
@@ -500,7 +500,7 @@ axes[2].xaxis.set_minor_formatter(NullFormatter())
 for ax in axes:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-count_df["series"] = np.where((count_df.panel == "tau") & (count_df.x == TAU_BREAK), "clusters merged",
+count_df["series"] = np.where((count_df.panel == "tau") & (count_df.x == TAU_BREAK), "largest τ, not fitted",
                               count_df.target)
 nb.save_figure(fig, "atom_counts", data=pd.concat([count_df, pd.DataFrame(dict(series=["teacher M = 2"],
                                                                                count=[2]))]),
