@@ -28,20 +28,23 @@ device = "auto"
 
 # %%
 import matplotlib.pyplot as plt
-from matplotlib.ticker import MaxNLocator
+from matplotlib.animation import FuncAnimation
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 import numpy as np
 import pandas as pd
 import torch
 
-from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions
+from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions, stationary_atoms
 from companion.analysis.statistics import loglog_fit
-from companion.analysis.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
+from companion.analysis.barron import (atom_bound, coefficient_threshold, coefficient_thresholds, geometric_tail,
+                                       hermite_tensor_norms,
                               index_dimension, polynomial_tail, single_index, spread_lines, teacher_network)
 from companion.engine.dynamics import log_time_grid, simulate
 from companion.engine.init import init_particles
 from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import palette
 from companion.engine.activations import get_activation
-from companion.engine.targets import Target, ridge_target
+from companion.engine.targets import Target, ridge_target, teacher
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
@@ -51,7 +54,7 @@ nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU th
 # - **λ = 0.02 (weight decay).** It is what makes the limit sparse: with a probability measure of particles, the
 #   cost λ/2 ∫(a² + |w|²) dμ of an output measure ν = ∫ a dμ(a, ·) is minimized by putting mass p ∝ |ν| on each
 #   atom, which turns it into (λ/2)(Σ|ν|)², an ℓ¹-type penalty that favours few atoms. It also biases the atoms
-#   (their directions move by an angle roughly ∝ λ, measured below) and sets the pace: once the data are fitted,
+#   (their directions move by an angle that grows with λ, predicted and measured below) and sets the pace: once the data are fitted,
 #   redundant clusters merge at a rate ∝ λ, so horizons must be many times 1/λ = 50: we use λt ≥ 12.
 # - **τ = 10⁻⁴ (temperature).** Small enough that a cluster's width (≈ 0.07 here, measured below) is far below the
 #   distance between teacher neurons (√2 for orthogonal ones), large enough that the dynamics is genuinely
@@ -77,7 +80,8 @@ TAUS = [2.5e-5, 1e-4, 4e-4, 1.6e-3]
 TAU_BREAK = 6.4e-3
 N_GRID = nb.pick(quick=[16, 32, 64], standard=[16, 32, 64, 128], paper=[64, 128, 256, 512, 1024])
 LAMS = nb.pick(quick=[0.02, 0.04, 0.08], standard=[0.01, 0.02, 0.04, 0.08], paper=[0.005, 0.01, 0.02, 0.04, 0.08])
-THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL = 3.0, 0.1, 0.02
+THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
+FRAMES = nb.pick(quick=12, standard=60, paper=80)  # recorded snapshots per run (log-spaced in t): animation frames
 ACTIVATION = "erf"
 print(f"N={N} R={R} horizon={HORIZON} eta={ETA} lam={LAM} tau={TAU}")
 
@@ -87,7 +91,9 @@ print(f"N={N} R={R} horizon={HORIZON} eta={ETA} lam={LAM} tau={TAU}")
 # Targets f\*(x) = Σ_m b_m g_m(u_m·x): erf **teachers** with M = 1…4 orthogonal unit neurons (g = σ, the student's
 # own activation), and **Barron–Hermite ridges** whose profile g = Σ_k β_k h_k has a chosen tail on odd degrees,
 # geometric (β_k ∝ ρ^k) or polynomial (β_k ∝ (k+1)^(−p), truncated at degree 23), with erf's own sign pattern
-# (−1)^⌊k/2⌋ so that erf atoms can realize them.
+# (−1)^⌊k/2⌋ so that erf atoms can realize them, and **line** targets g(z) = Σ_j b_j erf(s_j z) along one direction u
+# with alternating signs b_j at radii s_j (2 or 3 scales): single-index Barron–Hermite targets whose exact
+# representation needs several atoms along ±u at different radii, so the count can approach S\*.
 #
 # Operational definitions (from SPEC.md, not the paper's text):
 # - Hermite tensors T\*_k = Σ_m b_m c_k(g_m, |u_m|) û_m^⊗k, with E f\*² = Σ_k ‖T\*_k‖²_F;
@@ -102,6 +108,13 @@ def teacher_target(M):
 
 
 TAIL_TERMS = 24
+def line_target(scales, weights):
+    """Σ_j b_j erf(s_j u·x) with u the first basis vector of R²: erf atoms along one line at radii s_j."""
+    U = torch.zeros(len(scales), 2, dtype=torch.float64)
+    U[:, 0] = torch.tensor(scales, dtype=torch.float64)
+    return teacher(ACTIVATION, torch.tensor(weights, dtype=torch.float64), U)
+
+
 TARGETS = {
     "teacher M=1": teacher_target(1),
     "teacher M=2": teacher_target(2),
@@ -109,6 +122,8 @@ TARGETS = {
     "teacher M=4": teacher_target(4),
     "ridge geometric ρ=0.6": single_index(geometric_tail(0.6, TAIL_TERMS), 2),
     "ridge polynomial p=1.5": single_index(polynomial_tail(1.5, TAIL_TERMS), 2),
+    "line, 2 scales": line_target((0.5, 2.0), (1.0, -1.0)),
+    "line, 3 scales": line_target((0.4, 1.2, 3.0), (1.0, -1.0, 1.0)),
 }
 if profile != "quick":  # ridge runs cost about three teacher runs each (a Hermite series instead of a closed form)
     TARGETS["two ridges geometric ρ=0.6"] = ridge_target(torch.ones(2, dtype=torch.float64), spread_lines(2, 2),
@@ -116,36 +131,49 @@ if profile != "quick":  # ridge runs cost about three teacher runs each (a Hermi
     TARGETS["ridge geometric ρ=0.4"] = single_index(geometric_tail(0.4, TAIL_TERMS), 2)
     TARGETS["ridge polynomial p=2.5"] = single_index(polynomial_tail(2.5, TAIL_TERMS), 2)
 TEACHER_M = {name: int(name.split("=")[1]) for name in TARGETS if name.startswith("teacher")}
+FAMILIES = {"teachers": [n for n in TARGETS if n.startswith("teacher")],
+            "ridges": [n for n in TARGETS if "ridge" in n],
+            "line targets": [n for n in TARGETS if n.startswith("line")]}
 
 K_SHOW = 26
 EPS_GRID = np.geomspace(1e-3, 0.6, 80)
+K_PARSEVAL = 600  # erf(3z) of the line target has tensor norms falling like (18/19)^(k/2): degree 600 leaves 1e-14
 rows, bound_rows, parseval = [], [], []
 for name, target in TARGETS.items():
-    norms = hermite_tensor_norms(target, 160).numpy()
+    norms = hermite_tensor_norms(target, K_PARSEVAL).numpy()
     parseval.append(abs((norms**2).sum() - float(target.norm2())) / float(target.norm2()))
     r = index_dimension(target)
     rows += [dict(target=name, k=k, norm=norms[k]) for k in range(K_SHOW)]
-    for eps in EPS_GRID:
-        K = coefficient_threshold(target, eps)
+    for eps, K in zip(EPS_GRID, coefficient_thresholds(target, EPS_GRID)):
         bound_rows.append(dict(target=name, eps=eps, K=K, r=r, S_star=atom_bound(K, r)))
 tensor_df, bound_df = pd.DataFrame(rows), pd.DataFrame(bound_rows)
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-for name, group in tensor_df.groupby("target", sort=False):
-    shown = group[group.norm > 1e-14]
-    axes[0].semilogy(shown.k, shown.norm, "o-", ms=3, label=name)
-for name, group in bound_df.groupby("target", sort=False):
-    axes[1].step(group.eps, group.K, where="post", label=name)
-    axes[2].step(group.eps, group.S_star, where="post", label=name)
-axes[0].set(xlabel="degree k", ylabel="‖T*_k‖_F", title="Hermite tensors of the targets")
-axes[1].set(xscale="log", xlabel="ε", ylabel="K(ε)", title="coefficient-threshold number")
-axes[2].set(xscale="log", yscale="log", xlabel="ε", ylabel="S*(ε)", title="Carathéodory-type bound S*(ε)")
-axes[0].legend(fontsize=7)
+fig, axes = plt.subplots(3, 3, figsize=(15, 11), constrained_layout=True)
+markers = "osD^v"
+for row, (family, names) in enumerate(FAMILIES.items()):
+    for colour, marker, name in zip(palette(len(names)), markers, names):
+        shown = tensor_df[(tensor_df.target == name) & (tensor_df.norm > 1e-14)]
+        axes[row, 0].semilogy(shown.k, shown.norm, "-", marker=marker, ms=4, color=colour, label=name)
+        group = bound_df[bound_df.target == name]
+        axes[row, 1].step(group.eps, group.K, where="post", color=colour, label=name)
+        axes[row, 2].step(group.eps, group.S_star, where="post", color=colour, label=name)
+    axes[row, 0].set(xlabel="degree $k$", ylabel=r"$\|T^*_k\|_F$", title=f"Hermite tensors: {family}")
+    axes[row, 1].set(xscale="log", xlabel=r"$\varepsilon$", ylabel=r"$K(\varepsilon)$",
+                     title="coefficient-threshold number")
+    axes[row, 2].set(xscale="log", yscale="log", xlabel=r"$\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
+                     title="Carathéodory-type bound")
+    axes[row, 0].legend(fontsize=9)
+    for ax in (axes[row, 0], axes[row, 2]):
+        low, high = ax.get_ylim()
+        if np.log10(high / low) < 2.5:  # under 2.5 decades: label 1, 2, 5 × 10^k, no minor labels
+            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
 nb.save_figure(fig, "targets_hermite", data=pd.concat([tensor_df.assign(panel="tensors"),
                                                         bound_df.assign(panel="bound")]),
-               caption="Hermite tensor norms of erf teachers and Barron–Hermite ridges, their coefficient-threshold "
-                       "numbers K(ε) and the bound S*(ε) = C(r+K, K) + 1 (K + 1 for one ridge).",
-               params=dict(K_max=160, tail_terms=TAIL_TERMS))
+               caption="Hermite tensor norms of erf teachers, Barron–Hermite ridges and line targets (one row per "
+                       "family), their coefficient-threshold numbers K(ε) and the bound S*(ε) = C(r+K, K) + 1 "
+                       "(K + 1 for a single-index target).",
+               params=dict(K_max=160, K_parseval=K_PARSEVAL, tail_terms=TAIL_TERMS))
 plt.show()
 
 # %% [markdown]
@@ -153,14 +181,14 @@ plt.show()
 # K(ε) for the geometric ridge, whose tensors along a unit direction have norms |β_k| = ρ^k/Z on odd k.
 
 # %%
-nb.claim("Parseval: Σ_k ‖T*_k‖² equals E f*² (max relative error over targets)", max(parseval), 0.0, 1e-8,
+nb.check("Parseval: Σ_k ‖T*_k‖² equals E f*² (max relative error over targets)", max(parseval), 0.0, 1e-8,
          "targets_hermite")
 rho = 0.6
 odd = np.arange(1, TAIL_TERMS, 2)
 Z = np.sqrt(np.sum(rho ** (2 * odd)))
 closed = [max([k for k in odd if rho**k / Z > eps], default=-1) for eps in EPS_GRID]
 computed = bound_df[bound_df.target == "ridge geometric ρ=0.6"].K.to_numpy()
-nb.claim("K(ε) of the geometric ridge equals its closed form (number of ε where they differ)",
+nb.check("K(ε) of the geometric ridge equals its closed form (number of ε where they differ)",
          int(np.sum(computed != np.array(closed))), 0, 0, "targets_hermite")
 
 # %% [markdown]
@@ -171,16 +199,18 @@ nb.claim("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # compare particles modulo (a, w) ~ (−a, −w) by the orbit distance min(|w − w'|, |w + w'|); cluster by average
 # linkage at the distance **h = 0.1 + 3√(τ/λ)** (near an atom the Gibbs density has width √(τ/κ) with a curvature κ
 # that scales like λ; the floor 0.1 covers τ → 0); sum each cluster's net output weight Σ a_i/N; drop clusters
-# whose net weight is at most **δ = 0.02 ‖f\*‖** (inactive mass); the canonical form of the survivors comes from
+# whose net weight is at most **δ = 0.02 ‖f\*‖** (inactive mass) and clusters of a **single particle** (a particle in
+# transit between atoms: mass 1/N, which vanishes as N → ∞; at N = 32 one particle with |a| ≈ 0.8 would pass δ on
+# its own); the canonical form of the survivors comes from
 # `symmetry.canonicalize`. Section 6 moves h and δ.
 
 # %%
 def train(target, N, replicas, eta, lam, tau, horizon, activation, init_entropy, noise_entropy, dtype, device,
-          start=None):
+          frames, start=None):
     """Noisy-GD run (a task): ``replicas`` clouds of N particles from a standard Gaussian drawn from
     ``init_entropy`` (or the given ``start`` cloud (R, N, 1+d)), trained on ``target`` (the fields of a
     :class:`Target`, ``activation`` by name) for ``horizon / eta`` steps with weight decay ``lam`` and temperature
-    ``tau``, the noise seeded from ``noise_entropy``. Returns times, particles (T, R, N, 1+d) as float64 numpy and
+    ``tau``, the noise seeded from ``noise_entropy``, recording about ``frames`` log-spaced snapshots. Returns times, particles (T, R, N, 1+d) as float64 numpy and
     risk (T, R)."""
     steps = int(round(horizon / eta))
     f_star = Target(target["b"], target["U"], None if target["activation"] is None else
@@ -193,7 +223,7 @@ def train(target, N, replicas, eta, lam, tau, horizon, activation, init_entropy,
         theta0 = torch.as_tensor(start).to(device, dtype)
     trajectory = simulate(theta0, activation, f_star, eta=eta, steps=steps, lam=lam, tau=tau,
                           seed=int(np.random.default_rng(np.random.SeedSequence(noise_entropy)).integers(2**31)),
-                          record_steps=log_time_grid(steps, 14), progress=False)
+                          record_steps=log_time_grid(steps, frames), progress=False)
     return dict(times=trajectory.times, particles=trajectory.particles.to(torch.float64).numpy(),
                 risk=trajectory.risk.to(torch.float64).numpy())
 
@@ -205,14 +235,14 @@ def train_call(target, offset, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=Non
                   activation=None if target.activation is None else target.activation.name)
     return dict(target=fields, N=N, replicas=R, eta=ETA, lam=lam, tau=tau, horizon=horizon, activation=ACTIVATION,
                 init_entropy=None if start is not None else [nb.seed, 2 * offset],
-                noise_entropy=[nb.seed, 2 * offset + 1], dtype=nb.dtype, device=nb.device,
+                noise_entropy=[nb.seed, 2 * offset + 1], dtype=nb.dtype, device=nb.device, frames=FRAMES,
                 start=None if start is None else start["particles"][-1])
 
 
 def atoms_of(cloud, target, tau=TAU, lam=LAM, h_mult=1.0, delta_mult=1.0):
     threshold = h_mult * clustering_threshold(tau, lam, THRESHOLD_FACTOR, THRESHOLD_FLOOR)
     delta = delta_mult * DELTA_REL * float(target.norm2()) ** 0.5
-    return extract_atoms(ACTIVATION, cloud, threshold, delta)
+    return extract_atoms(ACTIVATION, cloud, threshold, delta, min_size=MIN_SIZE)
 
 
 runs = dict(zip(TARGETS, nb.map(train, [train_call(target, offset=10 * i)
@@ -222,11 +252,12 @@ print(f"{len(runs)} runs ready ({nb.elapsed():.1f} s)")
 # %% [markdown]
 # ## 3. Concentration: directions coloured by output weight
 #
-# Left, d = 2 (teacher with M = 2 orthogonal neurons): each particle's w in the plane, coloured by its a. Because
+# Top, d = 2 (teacher with M = 2 orthogonal neurons): each particle's w in the plane, coloured by its a. Because
 # erf is odd, (a, w) and (−a, −w) are the same neuron, so each teacher line (dashed) collects a cluster at +u with
-# one sign of a and one at −u with the other sign. Right, d = 3 (M = 3): unit directions flipped to the hemisphere
-# facing n = (1, 1, 1)/√3 (flipping a with them) and projected orthographically on the plane orthogonal to n; the
-# teacher directions are stars.
+# one sign of a and one at −u with the other sign; the stars mark ±u. Bottom, d = 3 (M = 3): unit directions flipped
+# to the hemisphere facing n = (1, 1, 1)/√3 (flipping a with them) and projected orthographically on the plane
+# orthogonal to n; the stars mark the teacher directions. The colour scale of each row is fixed over its four
+# times.
 
 # %%
 def plane_basis(n):
@@ -240,43 +271,105 @@ def snapshot_indices(times, targets=(0.0, 2.0, 20.0, np.inf)):
     return sorted({int(np.argmin(np.abs(times - min(t, times[-1])))) for t in targets})
 
 
+def view(cloud, U, d):
+    """Plot coordinates of a cloud (N, 1+d) and of the teacher's directions: (x, y, a) of the particles and (x, y)
+    of the teacher markers; d = 2 the plane itself (markers at ±u), d = 3 unit directions flipped towards
+    n = (1, 1, 1)/√3 (a flipped with them) and projected on the plane orthogonal to n."""
+    a, W = cloud[:, 0], cloud[:, 1:]
+    if d == 2:
+        return W[:, 0], W[:, 1], a, np.concatenate([U, -U])
+    n, e1, e2 = plane_basis(np.ones(3))
+    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
+    flip = np.where(unit @ n < 0, -1.0, 1.0)
+    unit, a = unit * flip[:, None], a * flip
+    teacher_unit = U * np.where(U @ n < 0, -1.0, 1.0)[:, None]
+    return unit @ e1, unit @ e2, a, np.column_stack([teacher_unit @ e1, teacher_unit @ e2])
+
+
+def draw_frame(ax, d, U, lim):
+    ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="0.7"))
+    if d == 2:
+        for u in U:
+            ax.plot([-2 * u[0], 2 * u[0]], [-2 * u[1], 2 * u[1]], "k--", lw=0.8)
+    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
+
+
+SHOWN = [("teacher M=2", 2), ("teacher M=3", 3)]
+LIMITS = {2: 2.4, 3: 1.1}
+AXIS_LABELS = {2: ("$w_1$", "$w_2$"), 3: ("$e_1$ (in-plane axis 1)", "$e_2$ (in-plane axis 2)")}
 snap_rows = []
-fig, axes = plt.subplots(2, 4, figsize=(16, 8))
-for row, (name, d) in enumerate([("teacher M=2", 2), ("teacher M=3", 3)]):
-    result, target = runs[name], TARGETS[name]
-    U = target.U.numpy()
+fig, axes = plt.subplots(2, 4, figsize=(16, 8.5), constrained_layout=True)
+for row, (name, d) in enumerate(SHOWN):
+    result, U = runs[name], TARGETS[name].U.numpy()
     idx = snapshot_indices(result["times"])
-    n, e1, e2 = plane_basis(np.ones(3)) if d == 3 else (None, None, None)
     vmax = np.abs(result["particles"][idx[:4], 0, :, 0]).max()
     for col, k in enumerate(idx[:4]):
-        cloud = result["particles"][k, 0]
-        a, W = cloud[:, 0], cloud[:, 1:]
+        x, y, a, marks = view(result["particles"][k, 0], U, d)
         ax = axes[row, col]
-        if d == 2:
-            x, y = W[:, 0], W[:, 1]
-            for u in U:
-                ax.plot([-2 * u[0], 2 * u[0]], [-2 * u[1], 2 * u[1]], "k--", lw=0.8)
-            ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="0.7"))
-            lim = 2.2
-        else:
-            unit = W / np.linalg.norm(W, axis=1, keepdims=True)
-            flip = np.where(unit @ n < 0, -1.0, 1.0)
-            unit, a = unit * flip[:, None], a * flip
-            x, y = unit @ e1, unit @ e2
-            teacher_unit = U * np.where(U @ n < 0, -1.0, 1.0)[:, None]
-            ax.plot(teacher_unit @ e1, teacher_unit @ e2, "k*", ms=14, mfc="none")
-            ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="0.7"))
-            lim = 1.1
-        points = ax.scatter(x, y, c=a, cmap="coolwarm", vmin=-vmax, vmax=vmax, s=14, edgecolor="none")
-        ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal", title=f"d={d}, t={result['times'][k]:.1f}",
-               xlabel="w₁" if d == 2 else "in-plane axis 1", ylabel="w₂" if d == 2 else "in-plane axis 2")
-        snap_rows += [dict(d=d, t=result["times"][k], particle=i, a=a[i], x=x[i], y=y[i]) for i in range(len(a))]
-    fig.colorbar(points, ax=axes[row].tolist(), shrink=0.8, label="output weight a")
+        draw_frame(ax, d, U, LIMITS[d])
+        points = ax.scatter(x, y, c=a, cmap="coolwarm", vmin=-vmax, vmax=vmax, s=14, edgecolor="none",
+                            label="particles")
+        ax.plot(marks[:, 0], marks[:, 1], "k*", ms=13, mfc="none", label="teacher directions")
+        ax.set(title=f"$d={d}$, $t={result['times'][k]:.1f}$", xlabel=AXIS_LABELS[d][0],
+               ylabel=AXIS_LABELS[d][1] if col == 0 else "")
+        if col > 0:
+            ax.tick_params(labelleft=False)
+        snap_rows += [dict(series="particles", d=d, t=result["times"][k], particle=i, a=a[i], x=x[i], y=y[i])
+                      for i in range(len(a))]
+        snap_rows += [dict(series="teacher directions", d=d, t=result["times"][k], particle=-1, a=np.nan,
+                           x=mx, y=my) for mx, my in marks]
+    axes[row, 0].legend(loc="lower left", fontsize=9, framealpha=0.8, frameon=True)
+    fig.colorbar(points, ax=axes[row].tolist(), shrink=0.8, label="output weight $a$")
 nb.save_figure(fig, "directions_snapshots", data=pd.DataFrame(snap_rows),
-               caption="Particles of an erf student (replica 0) coloured by output weight a: in the plane for d = 2 "
-                       "and projected from the sphere for d = 3; they gather on the teacher's directions.",
+               caption="\"particles\" of an erf student (replica 0) coloured by output weight a at four times: in "
+                       "the plane for d = 2 and projected from the sphere for d = 3, with the \"teacher directions\" "
+                       "as stars; the particles gather on the teacher's directions.",
                params=dict(N=N, lam=LAM, tau=TAU, eta=ETA))
 plt.show()
+
+# %% [markdown]
+# The same two runs as an animation over all their recorded times (log-spaced from t = 0 to the horizon), with
+# the colour scale fixed over the whole run.
+
+# %%
+anim_rows = []
+fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
+fig.subplots_adjust(left=0.07, right=0.95, bottom=0.12, top=0.92, wspace=0.35)
+artists = []
+for ax, (name, d) in zip(axes, SHOWN):
+    result, U = runs[name], TARGETS[name].U.numpy()
+    vmax = np.abs(result["particles"][:, 0, :, 0]).max()
+    for frame, t in enumerate(result["times"]):
+        x, y, a, marks = view(result["particles"][frame, 0], U, d)
+        anim_rows += [dict(frame=frame, t=t, d=d, particle=i, x=x[i], y=y[i], a=a[i]) for i in range(len(a))]
+    draw_frame(ax, d, U, LIMITS[d])
+    x, y, a, marks = view(result["particles"][0, 0], U, d)
+    points = ax.scatter(x, y, c=a, cmap="coolwarm", vmin=-vmax, vmax=vmax, s=16, edgecolor="none")
+    ax.plot(marks[:, 0], marks[:, 1], "k*", ms=13, mfc="none", label="teacher directions")
+    ax.set(xlabel=AXIS_LABELS[d][0], ylabel=AXIS_LABELS[d][1])
+    ax.legend(loc="lower left", fontsize=9, framealpha=0.8, frameon=True)
+    fig.colorbar(points, ax=ax, shrink=0.7, label="output weight $a$")
+    artists.append((ax, points, name, d, U))
+anim_df = pd.DataFrame(anim_rows)
+
+
+def update(frame):
+    for ax, points, name, d, U in artists:
+        x, y, a, _ = view(runs[name]["particles"][frame, 0], U, d)
+        points.set_offsets(np.column_stack([x, y]))
+        points.set_array(a)
+        ax.set_title(f"$d={d}$, $t={runs[name]['times'][frame]:.1f}$")
+    return [points for _, points, _, _, _ in artists]
+
+
+animation = FuncAnimation(fig, update, frames=len(runs["teacher M=2"]["times"]), blit=False)
+gif = nb.save_animation(animation, "cloud_moves", data=anim_df,
+                        caption="The particle clouds of the snapshots above over all recorded times: left d = 2 "
+                                "(teacher M = 2, the plane), right d = 3 (teacher M = 3, directions projected as "
+                                "above), coloured by output weight a on a colour scale fixed over the run.",
+                        params=dict(N=N, lam=LAM, tau=TAU, eta=ETA, frames=FRAMES), fps=8, dpi=80)
+plt.close(fig)
+gif
 
 # %% [markdown]
 # How concentrated is the final cloud? We measure the share of the total output weight Σ_i |a_i|/N that sits in
@@ -295,7 +388,10 @@ shares = [matched_weight_share(runs[name]["particles"][-1, r], TARGETS[name])
           for name in ("teacher M=2", "teacher M=3") for r in range(R)]
 print("share of |a| on teacher-matched atoms:", np.round(shares, 3))
 nb.claim("final clouds (d = 2, 3): smallest share of Σ|a| on atoms matched to teacher directions", min(shares),
-         0.9, 1.0, "directions_snapshots")
+         0.98, 1.0, "directions_snapshots",
+         prediction="1: Theorem 3 puts the long-time limit on the M teacher atoms; at τ = 1e-4 the Gibbs tail beyond "
+                    "the clustering distance h ≈ 4.4 cluster widths carries a share below 1e-3, and inactive "
+                    "particles decay to a = 0 at rate λ (window 2 %)")
 
 # %% [markdown]
 # ## 4. Cluster width against temperature
@@ -322,28 +418,38 @@ for tau, result in relaxed.items():
 spread_df = pd.DataFrame(spread_rows)
 fit = spread_df[spread_df.fitted]
 slope, intercept = loglog_fit(fit.tau, fit.spread)
+log_tau = np.log(fit.tau.to_numpy())
+residuals = np.log(fit.spread.to_numpy()) - (intercept + slope * log_tau)
+slope_se = float(np.sqrt((residuals**2).sum() / (len(fit) - 2) / ((log_tau - log_tau.mean())**2).sum()))
 ratio = fit.groupby("tau").spread.mean() / np.sqrt(fit.groupby("tau").spread.mean().index)
 
 fig, ax = plt.subplots(figsize=(6, 4.5))
-ax.loglog(fit.tau, fit.spread, "o", label="active atoms")
 unfit = spread_df[~spread_df.fitted]
-ax.loglog(unfit.tau, unfit.spread, "x", color="0.5", label="τ = 6.4e-3 (merged, not fitted)")
 grid = np.geomspace(min(TAUS), max(TAUS), 20)
-ax.loglog(grid, np.exp(intercept) * grid**slope, "-", label=f"fit: slope {slope:.3f}")
-ax.loglog(grid, np.sqrt(grid / LAM), "k:", label="√(τ/λ)")
-ax.set(xlabel="τ", ylabel="cluster spread", title="cluster width ∝ √τ")
+spread_lines_df = pd.concat([
+    spread_df.assign(series=np.where(spread_df.fitted, "active atoms", "merged, not fitted")),
+    pd.DataFrame(dict(tau=grid, spread=np.exp(intercept) * grid**slope, series="least-squares fit")),
+    pd.DataFrame(dict(tau=grid, spread=np.sqrt(grid / LAM), series=r"$\sqrt{\tau/\lambda}$"))])
+ax.loglog(fit.tau, fit.spread, "o", label="active atoms")
+ax.loglog(unfit.tau, unfit.spread, "x", color="0.5", label="merged, not fitted")
+ax.loglog(grid, np.exp(intercept) * grid**slope, "-", label="least-squares fit")
+ax.loglog(grid, np.sqrt(grid / LAM), "k:", label=r"$\sqrt{\tau/\lambda}$")
+ax.set(xlabel=r"$\tau$", ylabel="cluster spread", title=r"cluster width against $\tau$")
 ax.legend()
-nb.save_figure(fig, "spread_vs_tau", data=spread_df,
+nb.save_figure(fig, "spread_vs_tau", data=spread_lines_df,
                caption=f"Spread of each active atom after relaxing at temperature τ (teacher M = 2, N = {N}); "
-                       f"log–log slope {slope:.3f} against 1/2.",
+                       f"\"least-squares fit\" over the fitted τ: log–log slope {slope:.3f} ± {slope_se:.3f} against 1/2; "
+                       f"at τ = {TAU_BREAK:g} (\"merged, not fitted\") the extractor merges the clusters.",
                params=dict(taus=TAUS, tau_break=TAU_BREAK, relax=RELAX, lam=LAM, N=N))
 plt.show()
-print("mean spread / √τ at each τ:", ratio.round(2).to_dict())
 
 # %%
-nb.claim("cluster spread ∝ √τ: fitted log–log slope", slope, 0.4, 0.6, "spread_vs_tau")
-nb.claim("mean spread/√τ is constant across τ: max/min over τ", ratio.max() / ratio.min(), 1.0, 1.3,
-         "spread_vs_tau")
+window = 3 * slope_se + 0.02
+nb.claim("cluster spread ∝ √τ: fitted log–log slope", slope, 0.5 - window, 0.5 + window, "spread_vs_tau",
+         prediction="1/2: a Gibbs cluster is Gaussian with covariance τ H⁻¹ around its atom (Laplace approximation "
+                    "of exp(−U/τ), H the per-particle Hessian); window ± (3 standard errors of the fit + 0.02 "
+                    "for the η-dependent variance inflation)")
+print("mean spread / √τ at each τ:", ratio.round(3).to_dict())
 
 # %% [markdown]
 # ## 5. Counting atoms against t, τ and N
@@ -375,48 +481,98 @@ count_df = pd.DataFrame(count_rows)
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 for name, group in count_df[count_df.panel == "t"].groupby("target", sort=False):
     mean = group.groupby("x")["count"].mean()
-    line, = axes[0].plot(np.maximum(mean.index, ETA / 2), mean.values, "o-", label=name)
+    line, = axes[0].plot(np.maximum(mean.index, ETA / 2), mean.values, "o-", ms=3, label=name)
     axes[0].axhline(TEACHER_M[name], color=line.get_color(), ls=":")
-axes[0].set(xscale="log", xlabel="t (t = 0 drawn at η/2)", ylabel="active atoms (mean over replicas)",
+axes[0].set(xscale="log", xlabel=r"$t$ ($t = 0$ drawn at $\eta/2$)", ylabel="active atoms (mean over replicas)",
             title="count against time")
-for panel, ax, label in [("tau", axes[1], "τ"), ("N", axes[2], "N")]:
+for panel, ax, label in [("tau", axes[1], r"$\tau$"), ("N", axes[2], "$N$")]:
     group = count_df[count_df.panel == panel]
     broken = group.x == TAU_BREAK if panel == "tau" else np.zeros(len(group), dtype=bool)
     ax.plot(group.x[~broken], group["count"][~broken], "o", alpha=0.6)
     if broken.any():
-        ax.plot(group.x[broken], group["count"][broken], "x", color="0.5", label="τ = 6.4e-3: clusters merged")
-    ax.axhline(2, color="k", ls=":", label="M = 2")
+        ax.plot(group.x[broken], group["count"][broken], "x", color="0.5", label="largest τ, not fitted")
+    ax.axhline(2, color="k", ls=":", label="teacher M = 2")
     ax.set(xscale="log", xlabel=label, ylabel="active atoms", title=f"final count against {label}")
     ax.legend()
 axes[0].legend()
+axes[2].set_xticks(N_GRID, [str(n) for n in N_GRID])
+axes[2].xaxis.set_minor_formatter(NullFormatter())
 for ax in axes:
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-nb.save_figure(fig, "atom_counts", data=count_df,
+count_df["series"] = np.where((count_df.panel == "tau") & (count_df.x == TAU_BREAK), "largest τ, not fitted",
+                              count_df.target)
+nb.save_figure(fig, "atom_counts", data=pd.concat([count_df, pd.DataFrame(dict(series=["teacher M = 2"],
+                                                                               count=[2]))]),
                caption="Active atom count of erf students: along training (teachers M = 2, 3), after relaxing at "
                        "temperature τ, and at the final time for widths N (teacher M = 2).",
                params=dict(N=N, N_grid=N_GRID, taus=TAUS + [TAU_BREAK], horizon=HORIZON, lam=LAM))
 plt.show()
 
 # %%
-final_t = count_df[(count_df.panel == "t")].groupby(["target", "replica"]).last().reset_index()
 by_width = count_df[count_df.panel == "N"]
 nb.claim("final count equals M for the M = 2 teacher at every width N (fraction of runs)",
-         float((by_width["count"] == 2).mean()), 1.0, 1.0, "atom_counts")
+         float((by_width["count"] == 2).mean()), 1.0, 1.0, "atom_counts",
+         prediction="M = 2 atoms: the teacher's own representation, unique modulo the sign symmetry for an erf student "
+                    "(Theorem 3 with notebook 02's identifiability), at every N")
 cold = count_df[(count_df.panel == "tau") & (count_df.x.isin(TAUS))]
 nb.claim("count equals M = 2 at every fitted temperature (fraction of runs)", float((cold["count"] == 2).mean()),
-         1.0, 1.0, "atom_counts")
+         1.0, 1.0, "atom_counts",
+         prediction="M = 2 whenever the Gibbs width √(τ/κ) stays below h and far below the √2 between the atoms "
+                    "(Theorem 3, τ → 0)")
 
 # %% [markdown]
 # ## 6. Measured count against the bound S\*, and teacher recovery
 #
 # For each target and replica: the final count, and S\*(ε) at the operational level **ε = ‖f_∞ − f\*‖** (the
 # L² residual of the final network, exact): Hermite tensors smaller than what the student leaves unfitted do
-# not count towards K. For teachers we also match the atoms' directions to the teacher's (modulo sign) and report
-# the largest angle.
+# not count towards K. The claim is count/S\* ≤ 1 (Theorem 3's bound); the line targets are built so that their
+# count comes near S\*, where the claim can fail.
+#
+# Theorem 3 is about the t → ∞, τ → 0 limit, and a finite-time cloud at τ > 0 can hold small clusters between
+# the main atoms (the three-scale line target keeps 3 of its 64 particles near radius 1.2–1.3 in both replicas:
+# table `line_atoms`). So each final cloud's atoms are also relaxed at τ = 0 with their masses fixed (the
+# stationary atoms below) and sent through the same extractor: atoms that relax onto one orbit count once. The
+# claim is on this relaxed count; the count of the raw final cloud is shown next to it and may exceed S\*. The
+# relaxation keeps masses fixed, so it does not show what the τ > 0 flow does with such a cluster at later times.
+#
+# For teachers we also predict the atoms' directions. Weight decay biases them: the prediction is the τ = 0
+# stationary point of the regularized objective F = ½‖f − f\*‖² + (λ/2) Σ_j p_j |θ_j|² over atoms with the
+# measured masses p_j (cluster sizes / N), found by BFGS on exact Gaussian kernels from the measured atoms
+# (`atoms.stationary_atoms`): an independent computation without noise, particles or time steps. The measured
+# centre of a cluster of n particles of width s fluctuates by about s/√n, an angle s/(|w|√n): the claim is that
+# every matched angle lies within 3 such units of its prediction.
 
 # %%
-summary_rows = []
+def predicted_atoms(atoms, target, lam, N):
+    """The τ = 0 stationary atoms of F (fixed masses = cluster sizes / N) relaxed from the measured atoms."""
+    a = atoms.weights * N / atoms.sizes
+    return stationary_atoms(ACTIVATION, target, np.column_stack([a, atoms.positions]), atoms.sizes / N, lam)
+
+
+def relaxed_count(stationary, atoms, target, lam, N):
+    """Atoms left when the stationary atoms (each repeated by its cluster size, the rest of the N particles at the
+    fixed point θ = 0) go through the same extractor: atoms that relaxed onto one orbit count once."""
+    cloud = np.repeat(stationary.theta, atoms.sizes, axis=0)
+    cloud = np.concatenate([cloud, np.zeros((N - len(cloud), cloud.shape[1]))])
+    return atoms_of(cloud, target, lam=lam).count
+
+
+def angle_rows(atoms, stationary, target):
+    """Per teacher neuron: measured and predicted matched angle and the centre-noise unit s/(|w|√n)."""
+    U = target.U.numpy()
+    measured = match_directions(ACTIVATION, atoms.positions, U)
+    predicted = match_directions(ACTIVATION, stationary.theta[:, 1:], U)
+    rows = []
+    for (m, j), angle in zip(measured.pairs, measured.angles):
+        k = list(predicted.pairs[:, 0]).index(m)
+        noise = atoms.spreads[j] / (np.linalg.norm(atoms.positions[j]) * np.sqrt(atoms.sizes[j]))
+        rows.append(dict(neuron=m, size=int(atoms.sizes[j]), measured=angle, predicted=predicted.angles[k],
+                         noise=noise, z=abs(angle - predicted.angles[k]) / noise, stationary_grad=stationary.max_grad))
+    return rows
+
+
+summary_rows, angle_rows_all, line_rows = [], [], []
 for name, result in runs.items():
     target = TARGETS[name]
     r_dim = index_dimension(target)
@@ -425,88 +581,188 @@ for name, result in runs.items():
         atoms = atoms_of(cloud, target)
         eps = float(np.sqrt(2 * result["risk"][-1, r]))
         K = coefficient_threshold(target, eps)
-        row = dict(target=name, replica=r, count=atoms.count, eps=eps, K=K, r=r_dim, S_star=atom_bound(K, r_dim))
+        S = atom_bound(K, r_dim)
+        stationary = predicted_atoms(atoms, target, LAM, N)
+        relaxed = relaxed_count(stationary, atoms, target, LAM, N)
+        row = dict(target=name, replica=r, count=atoms.count, relaxed_count=relaxed, eps=eps, K=K, r=r_dim,
+                   S_star=S, ratio=atoms.count / S, relaxed_ratio=relaxed / S)
+        if name in FAMILIES["line targets"]:
+            u = target.U[0].numpy() / np.linalg.norm(target.U[0].numpy())
+            line_rows += [dict(target=name, replica=r, atom=j, radius=abs(w @ u), off_line=np.linalg.norm(w - (w @ u) * u),
+                               net_weight=nu * np.sign(w @ u), particles=n)
+                          for j, (nu, w, n) in enumerate(zip(atoms.weights, atoms.positions, atoms.sizes))]
         if name in TEACHER_M:
-            match = match_directions(ACTIVATION, atoms.positions, target.U.numpy())
-            row.update(M=TEACHER_M[name], max_angle=match.max_angle)
+            angles = angle_rows(atoms, stationary, target)
+            angle_rows_all += [dict(target=name, M=TEACHER_M[name], replica=r, **a) for a in angles]
+            row.update(M=TEACHER_M[name], max_angle=max(a["measured"] for a in angles))
         summary_rows.append(row)
 summary = pd.DataFrame(summary_rows)
-display_columns = ["target", "replica", "count", "eps", "K", "r", "S_star", "max_angle"]
-print(summary[display_columns].round(4).to_string(index=False))
+teacher_angles = pd.DataFrame(angle_rows_all)
+ratio_table = summary.groupby("target", sort=False).agg(
+    count=("count", "max"), relaxed_count=("relaxed_count", "max"), K=("K", "max"), S_star=("S_star", "min"),
+    ratio=("ratio", "max"), relaxed_ratio=("relaxed_ratio", "max"), eps=("eps", "mean")).reset_index()
+print(summary.round(4).to_string(index=False))
+line_atoms = pd.DataFrame(line_rows)
+nb.save_table(line_atoms, "line_atoms",
+              caption="Atoms of the line targets' final clouds: radius |w·u| along the target's direction u, distance "
+                      "off the line, net weight Σa/N signed along +u, and the number of particles.",
+              params=dict(N=N, horizon=HORIZON, lam=LAM, tau=TAU, min_size=MIN_SIZE))
+nb.save_table(ratio_table, "count_over_bound",
+              caption=f"Per target, over {R} replicas: largest final atom count (count) and count after the τ = 0 "
+                      "relaxation of the atoms (relaxed_count), K(ε) and smallest S*(ε) at the residual level "
+                      "ε = ‖f_∞ − f*‖ (mean eps shown), and the largest ratios count/S* (ratio, relaxed_ratio).",
+              params=dict(N=N, horizon=HORIZON, lam=LAM, tau=TAU))
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-for name, group in summary.groupby("target", sort=False):
-    axes[0].scatter(group.S_star, group["count"], label=name, s=70 if name in TEACHER_M else 35, alpha=0.8,
-                    marker="o" if name in TEACHER_M else "s")
-top = summary.S_star.max() * 1.5
-axes[0].plot([1, top], [1, top], "k:", label="count = S*")
-axes[0].set(xscale="log", yscale="log", xlabel="S*(ε), ε = ‖f_∞ − f*‖", ylabel="active atoms",
-            title="measured count against the bound")
-axes[0].legend(fontsize=7)
-teachers = summary[summary.target.isin(TEACHER_M)]
-axes[1].plot(teachers.M, teachers["count"], "o", label="active atoms")
-axes[1].plot([1, 4], [1, 4], "k:", label="count = M")
-twin = axes[1].twinx()
-twin.plot(teachers.M, teachers.max_angle, "s", color="C3", label="largest matched angle")
-twin.set_ylabel("largest matched angle (rad)", color="C3")
-twin.grid(False)
-twin.set_ylim(bottom=0)
-axes[1].set(xlabel="teacher neurons M", ylabel="active atoms", title="teacher recovery")
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
+order = list(TARGETS)
+colours = dict(zip(FAMILIES, palette(len(FAMILIES))))
+family_of = {name: family for family, names in FAMILIES.items() for name in names}
+for family in FAMILIES:
+    group = summary[summary.target.map(family_of) == family]
+    y = group.target.map(order.index) + 0.12 * (group.replica - (R - 1) / 2)
+    axes[0].plot(group.ratio, y - 0.06, "o", color=colours[family], label=f"{family}, final cloud")
+    axes[0].plot(group.relaxed_ratio, y + 0.06, "D", mfc="none", mew=1.5, color=colours[family],
+                 label=f"{family}, relaxed at τ = 0")
+axes[0].axvline(1.0, color="k", ls=":", label="bound: count = S*")
+axes[0].set_yticks(range(len(order)), order)
+axes[0].invert_yaxis()
+axes[0].set(xlim=(0, max(1.1, summary.ratio.max()) * 1.6), xlabel=r"count / $S^*(\varepsilon)$, $\varepsilon$ = residual",
+            title="measured count over the bound (each replica)")
+axes[0].legend(loc="upper right", fontsize=9, frameon=True, framealpha=0.9)
+for style, (M, group) in zip("osD^", teacher_angles.groupby("M")):
+    x = M + 0.08 * (group.replica - (R - 1) / 2)
+    axes[1].errorbar(x - 0.05, group.measured, yerr=3 * group.noise, fmt=style, color=palette(2)[0], ms=6,
+                     capsize=3, label="measured, 3 noise units" if M == 1 else None)
+    axes[1].plot(x + 0.05, group.predicted, style, color=palette(2)[1], mfc="none", ms=8, mew=1.5,
+                 label="predicted, stationary atoms" if M == 1 else None)
+axes[1].set(xlabel="teacher neurons $M$", ylabel="matched angle (rad)",
+            title=rf"teacher atoms' direction bias at $\lambda$ = {LAM}")
 axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
-axes[1].yaxis.set_major_locator(MaxNLocator(integer=True))
-axes[1].legend(loc="upper left")
-nb.save_figure(fig, "count_vs_bound", data=summary,
-               caption="Final active-atom counts against S*(ε) at the residual level, and erf teachers' neurons "
-                       "recovered with their largest matched direction error.",
+axes[1].legend(loc="upper left", fontsize=9)
+figure_data = pd.concat([summary.assign(panel="ratio", series=summary.target.map(family_of) + ", final cloud"),
+                         summary.assign(panel="ratio", series=summary.target.map(family_of) + ", relaxed at τ = 0"),
+                         pd.DataFrame(dict(panel=["ratio"], series=["bound: count = S*"], ratio=[1.0])),
+                         teacher_angles.assign(panel="angles", series="measured, 3 noise units"),
+                         teacher_angles.assign(panel="angles", series="predicted, stationary atoms")])
+nb.save_figure(fig, "count_vs_bound", data=figure_data,
+               caption="Left: active-atom count over S*(ε) at the residual level for every target and replica "
+                       "(replicas offset vertically), of the final cloud (filled) and after relaxing its atoms at "
+                       "τ = 0 (open), against the \"bound: count = S*\". Right: every teacher atom's "
+                       "matched angle, measured (bars: 3 units of centre noise) and predicted by the τ = 0 "
+                       "stationary atoms with the measured masses.",
                params=dict(N=N, horizon=HORIZON, lam=LAM, tau=TAU))
 plt.show()
 
 # %%
-nb.claim("count never exceeds S*(ε): largest count/S* over targets and replicas",
-         float((summary["count"] / summary.S_star).max()), 0.0, 1.0, "count_vs_bound")
+worst = ratio_table.loc[ratio_table.relaxed_ratio.idxmax()]
+print("count/S* per target (final cloud):", ratio_table.set_index("target").ratio.round(3).to_dict())
+print("count/S* per target (relaxed at τ = 0):", ratio_table.set_index("target").relaxed_ratio.round(3).to_dict())
+nb.claim(f"long-time atoms never exceed S*(ε): largest relaxed count/S* over targets and replicas (at {worst.target})",
+         float(summary.relaxed_ratio.max()), 0.0, 1.0, "count_vs_bound",
+         prediction="≤ 1: Theorem 3, at most S*(ε) = C(r+K, K) + 1 atoms (K + 1 for one ridge) with K = K(ε) at "
+                    "ε = ‖f_∞ − f*‖, for the t → ∞, τ → 0 limit (here: the atoms relaxed at τ = 0)")
+teachers = summary[summary.target.isin(TEACHER_M)]
 nb.claim("teacher of M erf neurons: fraction of runs with exactly M atoms", float((teachers["count"] ==
-         teachers.M).mean()), 1.0, 1.0, "count_vs_bound")
-nb.claim(f"teacher atoms' largest matched direction error at λ = {LAM} (rad)", float(teachers.max_angle.max()),
-         0.0, 0.3, "count_vs_bound")
+         teachers.M).mean()), 1.0, 1.0, "count_vs_bound",
+         prediction="M: the teacher's own atoms, unique modulo sign for an erf student (Theorem 3, identifiability)")
+nb.claim(f"teacher atoms' angle at λ = {LAM}: largest |measured − predicted| in units of the centre noise s/(|w|√n)",
+         float(teacher_angles.z.max()), 0.0, 3.0, "count_vs_bound",
+         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F with the measured masses "
+                    "(independent BFGS computation, atoms.stationary_atoms)")
+nb.check("the predicted atoms are stationary: largest per-particle gradient of F", float(teacher_angles.stationary_grad.max()),
+         0.0, 1e-6, "count_vs_bound")
 
 # %% [markdown]
-# The directions are close but not exact, and the error grows with M: the ℓ¹-type penalty prefers atoms that
-# share the teacher's large linear component Σ_m b_m u_m, so the regularized optimum tilts towards it. That bias
-# should vanish as λ → 0. We check by training the M = 2 teacher at several λ, with the horizon scaled by
-# max(1/2, 0.02/λ) (merging runs at a rate ∝ λ, so λt ≥ 12 everywhere).
+# The direction error grows with M: the ℓ¹-type penalty prefers atoms that share the teacher's large linear
+# component Σ_m b_m u_m, so the regularized optimum tilts towards it, and the stationary atoms reproduce that tilt.
+# How does the bias depend on λ? We train the M = 2 teacher at several λ, with the horizon scaled by
+# max(1/2, 0.02/λ) (merging runs at a rate ∝ λ, so λt ≥ 12 everywhere), and compare each atom's measured angle with
+# its τ = 0 prediction. A log–log fit of the measured largest angle flattens at small λ; the comparison says why.
 
 # %%
 other_lams = [(i, lam) for i, lam in enumerate(LAMS) if lam != LAM]
 by_lam = dict(zip([lam for _, lam in other_lams], nb.map(train, [
     train_call(target2, lam=lam, horizon=HORIZON * max(0.5, LAM / lam), offset=900 + i) for i, lam in other_lams])))
 by_lam = {lam: runs["teacher M=2"] if lam == LAM else by_lam[lam] for lam in LAMS}
-lam_rows = []
+lam_rows, lam_angle_rows = [], []
 for lam, result in by_lam.items():
     for r in range(R):
         atoms = atoms_of(result["particles"][-1, r], target2, lam=lam)
-        match = match_directions(ACTIVATION, atoms.positions, target2.U.numpy())
-        lam_rows.append(dict(lam=lam, replica=r, count=atoms.count, max_angle=match.max_angle,
+        angles = angle_rows(atoms, predicted_atoms(atoms, target2, lam, N), target2)
+        lam_angle_rows += [dict(lam=lam, replica=r, **a) for a in angles]
+        lam_rows.append(dict(lam=lam, replica=r, count=atoms.count, max_angle=max(a["measured"] for a in angles),
+                             max_predicted=max(a["predicted"] for a in angles),
                              residual=float(np.sqrt(2 * result["risk"][-1, r]))))
-lam_df = pd.DataFrame(lam_rows)
+lam_df, lam_angles = pd.DataFrame(lam_rows), pd.DataFrame(lam_angle_rows)
 lam_slope, lam_intercept = loglog_fit(lam_df.lam, lam_df.max_angle)
+pred_slope, _ = loglog_fit(lam_df.lam, lam_df.max_predicted)
+local = lam_df.groupby("lam")[["max_angle", "max_predicted"]].mean()
+local_slopes = np.diff(np.log(local.values), axis=0) / np.diff(np.log(local.index.values))[:, None]
+print("local slopes (measured, predicted) between consecutive λ:\n", np.round(local_slopes, 3))
+print("centre noise s/(|w|√n) at each λ:", lam_angles.groupby("lam").noise.mean().round(4).to_dict())
+LAM_CURVE = np.geomspace(5e-4, 0.1, 14)
+start = np.column_stack([np.ones(2), target2.U.numpy() + 0.1])
+curve = [match_directions(ACTIVATION, stationary_atoms(ACTIVATION, target2, start, [0.5, 0.5], lam).theta[:, 1:],
+                          target2.U.numpy()).max_angle for lam in LAM_CURVE]
+curve_slopes = np.diff(np.log(curve)) / np.diff(np.log(LAM_CURVE))
+print("equal-mass prediction, local slope at λ:", dict(zip(np.round(np.sqrt(LAM_CURVE[1:] * LAM_CURVE[:-1]), 5),
+                                                          np.round(curve_slopes, 3))))
 
-fig, ax = plt.subplots(figsize=(6, 4.5))
-ax.loglog(lam_df.lam, lam_df.max_angle, "o", label="largest matched angle")
-grid = np.geomspace(min(LAMS), max(LAMS), 20)
-ax.loglog(grid, np.exp(lam_intercept) * grid**lam_slope, "-", label=f"fit: slope {lam_slope:.2f}")
-ax.set(xlabel="weight decay λ", ylabel="direction error (rad)", title="teacher M = 2: bias of the atoms")
-ax.legend()
-nb.save_figure(fig, "angle_vs_lambda", data=lam_df,
-               caption=f"Largest matched direction error between the student's atoms and a two-neuron erf teacher "
-                       f"against the weight decay λ; log–log slope {lam_slope:.2f}.",
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
+x_off = np.where(lam_angles.replica == 0, 0.97, 1.03)
+axes[0].errorbar(lam_angles.lam * x_off, lam_angles.measured, yerr=3 * lam_angles.noise, fmt="o", capsize=3,
+                 color=palette(2)[0], label="measured, 3 noise units")
+axes[0].plot(lam_angles.lam * x_off, lam_angles.predicted, "s", mfc="none", ms=8, mew=1.5, color=palette(2)[1],
+             label="predicted, stationary atoms")
+axes[0].plot(lam_angles.lam * x_off, lam_angles.noise, "x", color="0.4", label="centre noise unit")
+axes[0].plot(LAM_CURVE, curve, "-", color=palette(3)[2], lw=1.2, label="predicted, masses 1/2")
+axes[0].set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$", ylabel="matched angle (rad)",
+            title="teacher $M = 2$: each atom's bias")
+axes[0].set_xticks([1e-3, 1e-2, 1e-1], ["0.001", "0.01", "0.1"])
+axes[0].xaxis.set_minor_formatter(NullFormatter())
+axes[0].legend(fontsize=9)
+axes[1].axhline(0, color="k", lw=0.8)
+axes[1].plot(lam_angles.lam * x_off, (lam_angles.measured - lam_angles.predicted) / lam_angles.noise, "o",
+             color=palette(2)[0], label="measured − predicted, in noise units")
+axes[1].axhspan(-3, 3, color="0.85", label="claim window ±3")
+axes[1].set(xscale="log", xlabel=r"weight decay $\lambda$", ylabel="deviation / noise unit",
+            title="deviation from the prediction")
+axes[1].set_xticks(LAMS, [f"{lam:g}" for lam in LAMS])
+axes[1].minorticks_off()
+axes[1].legend(fontsize=9, loc="upper left", frameon=True)
+lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted, stationary atoms",
+                                                             "centre noise unit", "measured − predicted, in noise units")]
+                     + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0])),
+                        pd.DataFrame(dict(series="predicted, masses 1/2", lam=LAM_CURVE, predicted=curve))])
+nb.save_figure(fig, "angle_vs_lambda", data=lam_data,
+               caption=f"Matched angle of each atom of a two-neuron erf teacher against the weight decay λ: measured "
+                       f"(fit of the largest: log–log slope {lam_slope:.2f}), predicted by the τ = 0 stationary atoms "
+                       f"(slope {pred_slope:.2f}), the same prediction with both masses 1/2 over a wider range of λ, "
+                       f"and the centre noise s/(|w|√n); right, the deviation in noise units.",
                params=dict(lams=LAMS, N=N, tau=TAU))
 plt.show()
 
 # %%
-nb.claim("direction error vanishes with λ: log–log slope of the matched angle", lam_slope, 0.5, 1.5,
-         "angle_vs_lambda")
+nb.claim("teacher M = 2 at every λ: largest |measured − predicted| matched angle in noise units",
+         float(lam_angles.z.max()), 0.0, 3.0, "angle_vs_lambda",
+         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F at each λ with the measured masses "
+                    "(independent BFGS computation)")
 nb.claim("teacher M = 2: exactly 2 atoms at every λ (fraction of runs)", float((lam_df["count"] == 2).mean()),
-         1.0, 1.0, "angle_vs_lambda")
+         1.0, 1.0, "angle_vs_lambda",
+         prediction="M = 2 (Theorem 3 with identifiability; λt ≥ 12 leaves time to merge redundant clusters)")
+
+# %% [markdown]
+# **Is there a floor in the bias as λ decreases?** No. The local log–log slope of the measured largest angle
+# falls as λ decreases (printed above: in the standard profile 0.81, 0.76, 0.67 from λ = 0.08 down to 0.01), and
+# the τ = 0 stationary atoms with the measured masses fall the same way (0.81, 0.77, 0.64): the change of slope is
+# a property of the regularized optimum itself, not of τ, N or the horizon — the measured angles follow the
+# predicted ones atom by atom within the centre noise s/(|w|√n) ≈ 0.01–0.014 rad (finite N and τ). The line (both
+# masses 1/2, printed above) shows the whole shape: the local slope dips to about 0.72 near λ ≈ 0.01–0.02 and
+# climbs back towards 1 as λ → 0, as first-order perturbation of the exact λ = 0 representation (the teacher's
+# own atoms) predicts (bias ∝ λ); at large λ the atoms shrink and tilt faster. A floor would appear only where
+# the bias meets the noise unit, around λ ≈ 10⁻³ at this N and τ. What this does not show: runs below λ = 0.01
+# (the horizon λt ≥ 12 grows as 1/λ), and τ → 0 at fixed N.
 
 # %% [markdown]
 # ## 7. Honesty about the extractor: moving h and δ
@@ -550,22 +806,28 @@ plt.show()
 
 # %%
 plateau = sensitivity[sensitivity.h_mult.between(1, 4) & sensitivity.delta_mult.between(0.25, 16)]
-nb.claim("count = M for h from 1× to 4× and δ from ¼× to 16× the chosen values: smallest fraction",
+nb.check("count = M for h from 1× to 4× and δ from ¼× to 16× the chosen values: smallest fraction",
          float(plateau.fraction.min()), 0.85, 1.0, "extractor_sensitivity")
 at_quarter = sensitivity[(sensitivity.h_mult == 0.25) & (sensitivity.delta_mult == 1.0)].fraction
-nb.claim("h at ¼× (chosen δ) splits Gibbs clusters: fraction of clouds still counted M", float(at_quarter.iloc[0]),
+nb.check("h at ¼× (chosen δ) splits Gibbs clusters: fraction of clouds still counted M", float(at_quarter.iloc[0]),
          0.0, 0.5, "extractor_sensitivity")
 
 # %% [markdown]
 # ## Summary
 #
-# - The targets' Hermite tensors and K(ε) are exact (Parseval holds to rounding); the bound S\*(ε) grows fast as ε
-#   shrinks, and every measured count sits far below it — the bound is a worst case, not a prediction.
-# - For erf teachers with the student's own activation the count settles at M and the atoms point along the teacher
-#   neurons, with a direction bias that shrinks with the weight decay.
-# - For τ > 0 the long-time limit is a Gibbs density with full support: what we count are clusters whose width
-#   scales like √τ, and atoms exist only as τ → 0.
-# - The count depends on the extractor's h and δ; it is stable within a factor 2 of the chosen values.
+# - Checks (not evidence): the targets' Hermite tensors satisfy Parseval to rounding and K(ε) has its closed form
+#   for the geometric ridge; the predicted atoms are stationary; the extractor's count is stable for h within 1×–4×
+#   and δ within ¼×–16× of the chosen values and breaks at ¼× h.
+# - Claims with their predictions: for erf teachers with the student's own activation the count settles at M at
+#   every N, τ and λ tried, and the direction bias of every atom equals, within the centre noise, the bias of the
+#   τ = 0 stationary point of the regularized objective with the measured masses; cluster widths scale like √τ.
+# - Count against the bound: for teachers and ridges the count is far below S\*(ε) (ratios 0.1–0.25); the line
+#   targets come near it (count/S\* = 0.5 for two scales, 1.0 for three scales after relaxation), where the claim
+#   could fail, and the raw final cloud of the three-scale target exceeds S\* (3 atoms against S\* = 2) by one
+#   small cluster that the τ = 0 relaxation merges into a neighbouring atom. These are a handful of targets at one λ and ε = the residual: they do not show that S\*(ε) holds for
+#   every Barron–Hermite target, nor that it is tight.
+# - For τ > 0 the long-time limit is a Gibbs density with full support: what we count are clusters, and atoms
+#   exist only as τ → 0.
 
 # %%
 nb.finish()

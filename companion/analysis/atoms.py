@@ -11,7 +11,8 @@ A cloud θ (N, 1+d) realizes :math:`\frac1N\sum_i a_i\sigma(w_i\cdot x)`, i.e. a
    :func:`clustering_threshold`);
 3. align each cluster to its heaviest member (flip the members nearer to −w_ref), sum the net output weight
    :math:`\sum_i \alpha_i`, place the atom at the |α|-weighted mean position and record the |α|-weighted RMS spread;
-4. drop clusters with :math:`|\sum_i \alpha_i| \le \delta` (inactive mass).
+4. drop clusters with :math:`|\sum_i \alpha_i| \le \delta` (inactive mass), and clusters of fewer than
+   ``min_size`` particles (a lone particle in transit between atoms has mass 1/N, which vanishes as N → ∞).
 
 ``symmetry.canonicalize`` then gives the atoms' canonical form (hemisphere representative, sorted), so extracted
 atoms can be compared with any other measure by ``symmetry.matched_distance``. The antipodal linear family of σ
@@ -22,11 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.optimize import linear_sum_assignment
+from scipy.optimize import linear_sum_assignment, minimize
 from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
-from ..engine.validation import choice, finite_number, float_array, float_tensor
+from ..engine.kernels import gaussian_kernel
+from ..engine.targets import Target
+from ..engine.validation import choice, describe, finite_number, float_array, float_tensor, positive_int
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")
@@ -103,12 +106,13 @@ def _cluster_labels(distances, threshold, method):
     return fcluster(linkage(condensed, method=method), t=threshold, criterion="distance") - 1
 
 
-def extract_atoms(activation, theta, threshold, delta, linkage_method="average"):
+def extract_atoms(activation, theta, threshold, delta, linkage_method="average", min_size=1):
     """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
-    (see the module docstring)."""
+    and clusters of fewer than ``min_size`` particles (see the module docstring)."""
     act = get_activation(activation)
     threshold = finite_number("threshold", threshold, positive=True)
     delta = finite_number("delta", delta, nonnegative=True)
+    min_size = positive_int("min_size", min_size)
     linkage_method = choice("linkage_method", linkage_method, LINKAGES)
     alpha, W = reduced_atoms(act, theta)
     labels = _cluster_labels(orbit_distances(act, W), threshold, linkage_method)
@@ -123,7 +127,7 @@ def extract_atoms(activation, theta, threshold, delta, linkage_method="average")
             W_c = W_c * sign[:, None]
             a_c = a_c * sign if act.parity == "odd" else a_c
         net = a_c.sum()
-        if abs(net) <= delta:
+        if abs(net) <= delta or len(members) < min_size:
             dropped.append(net)
             continue
         mass = np.abs(a_c) + 1e-300
@@ -178,3 +182,59 @@ def match_directions(activation, positions, teacher_directions):
     rows, cols = linear_sum_assignment(angles)
     return Matching(pairs=np.stack([rows, cols], axis=1), angles=angles[rows, cols],
                     unmatched_teacher=U.shape[0] - len(rows), unmatched_atoms=P.shape[0] - len(cols))
+
+
+@dataclass(frozen=True)
+class StationaryAtoms:
+    r"""Atoms at a stationary point of the τ = 0 flow with fixed masses: ``theta`` (S, 1+d) rows (a_j, w_j),
+    ``masses`` (S,), the objective ``value`` and ``max_grad``, the largest entry of
+    :math:`|\nabla_\theta V(\mu, \theta_j) + \lambda\theta_j|` over the atoms (zero at an exact stationary point)."""
+
+    theta: np.ndarray
+    masses: np.ndarray
+    value: float
+    max_grad: float
+
+
+def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_iter=2000):
+    r"""Relax S atoms of fixed masses to a stationary point of the regularized mean-field objective at τ = 0.
+
+    The measure :math:`\mu = \sum_j p_j\delta_{\theta_j}`, :math:`\theta_j = (a_j, w_j)`, realizes
+    :math:`f = \sum_j p_j a_j\sigma(w_j\cdot x)`; the objective is
+
+    .. math:: F(\theta) = \tfrac12 E_x(f - f^*)^2 + \tfrac\lambda2\sum_j p_j\,(a_j^2 + |w_j|^2),
+
+    with the exact Gaussian kernels (``gaussian_kernel``, ``Target.cross``). Since
+    :math:`\nabla_{\theta_j}F = p_j(\nabla_\theta V(\mu,\theta_j) + \lambda\theta_j)`, its critical points are the
+    fixed points of the particle flow (every particle of atom j at θ_j, no mass moving between atoms). F is
+    minimized by BFGS (float64, gradients by autograd) from ``theta`` (S, 1+d); ``masses`` (S,) are positive (they
+    need not sum to one: the rest of the mass sits inactive at θ = 0, itself a fixed point)."""
+    act = get_activation(activation)
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
+    theta = float_array("theta", theta, shape=(None, None), label="(S, 1+d) with S >= 1")
+    if theta.shape[1] != target.dim + 1:
+        raise ValueError(f"theta: need shape (S, {target.dim + 1}) for a target in d = {target.dim}, got {theta.shape}")
+    masses = float_array("masses", masses, shape=(theta.shape[0],), label=f"({theta.shape[0]},)")
+    if not np.all(masses > 0):
+        raise ValueError(f"masses: need positive masses, got {masses}")
+    lam = finite_number("lam", lam, nonnegative=True)
+    gtol = finite_number("gtol", gtol, positive=True)
+    p = torch.as_tensor(masses, dtype=torch.float64)
+    norm2 = float(target.norm2())
+
+    def objective(flat):
+        leaf = torch.as_tensor(flat, dtype=torch.float64).reshape(theta.shape).requires_grad_(True)
+        a, W = leaf[:, 0], leaf[:, 1:]
+        nu = p * a
+        fit = 0.5 * (nu @ gaussian_kernel(act, W, W) @ nu - 2 * nu @ target.cross(act, W) + norm2)
+        value = fit + 0.5 * lam * (p * (leaf**2).sum(1)).sum()
+        (grad,) = torch.autograd.grad(value, leaf)
+        return float(value.detach()), grad.reshape(-1).numpy()
+
+    result = minimize(objective, theta.reshape(-1), jac=True, method="BFGS",
+                      options=dict(gtol=gtol, maxiter=int(max_iter)))
+    value, grad = objective(result.x)
+    per_particle = np.abs(grad.reshape(theta.shape) / masses[:, None]).max()
+    return StationaryAtoms(theta=result.x.reshape(theta.shape), masses=masses, value=value,
+                           max_grad=float(per_particle))

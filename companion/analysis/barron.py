@@ -144,18 +144,30 @@ def hermite_tensor_norms(target, K):
     return squares.clamp_min(0).sqrt()
 
 
-def coefficient_threshold(target, eps, K_max=160):
-    r""":math:`K(\varepsilon)` = the largest degree k < K_max with :math:`\lVert T^*_k\rVert_F > \varepsilon` (−1 if none).
+def coefficient_thresholds(target, eps, K_max=160):
+    r""":math:`K(\varepsilon)` for each ε of a 1-D array (one tensor-norm computation for all): int array, −1 where no
+    degree k < K_max has :math:`\lVert T^*_k\rVert_F > \varepsilon`.
 
-    Raises ValueError when one of the two highest degrees computed still exceeds ε (K_max too small to see the tail
-    fall below ε for both parities)."""
-    eps = finite_number("eps", eps, positive=True)
+    Raises ValueError when one of the two highest degrees computed still exceeds the smallest ε (K_max too small to
+    see the tail fall below ε for both parities)."""
+    eps = float_tensor("eps", eps, shape=(None,), label="(n,) positive numbers").numpy()
+    if not np.all(eps > 0):
+        raise ValueError(f"eps: need positive thresholds, got {eps}")
     K_max = integer("K_max", K_max, minimum=2)
     norms = hermite_tensor_norms(target, K_max).numpy()
-    if (norms[-2:] > eps).any():
-        raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps}; raise K_max")
-    above = np.nonzero(norms > eps)[0]
-    return int(above[-1]) if above.size else -1
+    if (norms[-2:] > eps.min()).any():
+        raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps.min()}; "
+                         "raise K_max")
+    above = norms[None, :] > eps[:, None]
+    degrees = np.arange(K_max)
+    return np.where(above.any(1), np.where(above, degrees, -1).max(1), -1).astype(int)
+
+
+def coefficient_threshold(target, eps, K_max=160):
+    r""":math:`K(\varepsilon)` = the largest degree k < K_max with :math:`\lVert T^*_k\rVert_F > \varepsilon` (−1 if none),
+    by :func:`coefficient_thresholds`."""
+    eps = finite_number("eps", eps, positive=True)
+    return int(coefficient_thresholds(target, [eps], K_max)[0])
 
 
 def index_dimension(target, rtol=1e-10):

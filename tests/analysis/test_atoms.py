@@ -149,3 +149,56 @@ def test_threshold_rule_and_bad_inputs():
         extract_atoms("erf", theta, threshold=0.1, delta=0.1, linkage_method="ward")
     with pytest.raises(ValueError, match="teacher_directions"):
         match_directions("erf", np.ones((2, 2)), np.zeros((0, 2)))
+
+
+def test_stationary_atoms_recover_a_lone_teacher_neuron_as_lambda_vanishes():
+    from companion.analysis.atoms import stationary_atoms
+    from companion.analysis.barron import teacher_network
+    target = teacher_network("erf", 1, 2)
+    start = np.array([[0.7, 0.8, 0.3]])
+    result = stationary_atoms("erf", target, start, [1.0], lam=1e-10)
+    np.testing.assert_allclose(result.theta[0], [1.0, 1.0, 0.0], atol=1e-4)
+    assert result.value < 1e-8
+
+
+def test_stationary_atoms_are_fixed_points_of_the_engine_flow():
+    from companion.analysis.atoms import stationary_atoms
+    from companion.analysis.barron import teacher_network
+    from companion.engine.dynamics import first_variation_grad
+    lam, counts = 0.05, np.array([3, 5])
+    target = teacher_network("erf", 2, 2)
+    result = stationary_atoms("erf", target, [[1.0, 1.0, 0.1], [1.0, 0.1, 1.0]], counts / counts.sum(), lam)
+    assert result.max_grad < 1e-7
+    cloud = torch.as_tensor(np.repeat(result.theta, counts, axis=0))[None]
+    grad, _ = first_variation_grad(cloud, "erf", target)
+    assert float((grad + lam * cloud).abs().max()) < 1e-7
+    angles = match_directions("erf", result.theta[:, 1:], target.U.numpy()).angles
+    assert np.all(angles > 1e-3)  # weight decay tilts both atoms off the teacher directions
+
+
+def test_stationary_atoms_reject_bad_input():
+    from companion.analysis.atoms import stationary_atoms
+    from companion.analysis.barron import teacher_network
+    target = teacher_network("erf", 1, 2)
+    with pytest.raises(ValueError, match="masses"):
+        stationary_atoms("erf", target, [[1.0, 1.0, 0.0]], [-1.0], lam=0.1)
+    with pytest.raises(ValueError, match="masses"):
+        stationary_atoms("erf", target, [[1.0, 1.0, 0.0]], [0.5, 0.5], lam=0.1)
+    with pytest.raises(ValueError, match="theta"):
+        stationary_atoms("erf", target, [[1.0, 1.0]], [1.0], lam=0.1)
+    with pytest.raises(TypeError, match="target"):
+        stationary_atoms("erf", "teacher", [[1.0, 1.0, 0.0]], [1.0], lam=0.1)
+
+
+def test_min_size_drops_a_lone_heavy_particle_and_keeps_the_atoms():
+    rng = np.random.default_rng(7)
+    cloud = planted_cloud(rng).numpy()
+    straggler = np.array([[3.0 * cloud.shape[0], 5.0, -5.0, 5.0]])  # net weight ≈ 3, far from every atom
+    theta = np.concatenate([cloud, straggler])
+    kept = extract_atoms("erf", theta, threshold=0.1, delta=0.05)
+    assert kept.count == 4 and kept.sizes.min() == 1
+    atoms = extract_atoms("erf", theta, threshold=0.1, delta=0.05, min_size=2)
+    assert atoms.count == 3 and atoms.sizes.min() >= 2
+    assert atoms.labels[-1] == -1 and np.any(np.isclose(atoms.dropped, straggler[0, 0] / theta.shape[0]))
+    with pytest.raises(ValueError, match="min_size"):
+        extract_atoms("erf", theta, threshold=0.1, delta=0.05, min_size=0)

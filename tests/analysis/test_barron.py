@@ -124,3 +124,15 @@ def test_supports_by_hand(activation, gauss, sphere, closed):
     assert set(np.nonzero(on_gauss)[0]) == gauss
     assert set(np.nonzero(on_sphere)[0]) == sphere
     assert is_closed is closed
+
+
+def test_vector_thresholds_equal_the_scalar_ones():
+    from companion.analysis.barron import coefficient_thresholds
+    target = single_index(polynomial_tail(1.5, 24), 2)
+    grid = np.geomspace(1e-3, 1.0, 37)  # the profile has unit norm: no tensor exceeds ε = 1
+    vector = coefficient_thresholds(target, grid)
+    assert vector.dtype.kind == "i" and vector[-1] == -1  # above the largest tensor norm no degree counts
+    assert vector.tolist() == [coefficient_threshold(target, eps) for eps in grid]
+    assert np.all(np.diff(vector) <= 0)  # K(ε) never grows with ε
+    with pytest.raises(ValueError, match="eps"):
+        coefficient_thresholds(target, [0.1, -0.1])
