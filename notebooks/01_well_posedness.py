@@ -129,11 +129,13 @@ print(sizes)
 #
 # The figure evaluates the root test w\*_k = (m_k/k!)^{−1/k} on exact moment sequences (χ moments for the Gaussian,
 # D/(D+q) for the ball, a multinomial expansion for i.i.d. coordinates; odd powers of |θ| are pinned between
-# log-convexity bounds, drawn as a band). Its liminf is w\*.
+# log-convexity bounds, drawn as a band). Its liminf is w\*. The two numbers recorded from it are *checks* of the
+# moment code — a closed form evaluated at large k — not evidence about the theorem.
 
 # %%
 FAMILY_LABELS = {"gaussian": "Gaussian", "ball": "uniform ball", "laplace": "Laplace",
                  "student_t": "Student-t (df=5)", "student_t30": "Student-t (df=30)"}
+CLOSED_LABEL = "closed-form w* (dashed)"
 K_ROOT = nb.pick(quick=1000, standard=2000, paper=4000)
 ROOT_FAMILIES = [family for family in FAMILY_LABELS if family in moments.FAMILIES]
 rows = []
@@ -143,8 +145,8 @@ for variant in moments.VARIANTS:
         root_lo, root_hi = moments.root_test(upper), moments.root_test(lower)
         closed = moments.w_star_closed_form(family, variant, SCALES, df=5.0)
         for k in np.unique(np.geomspace(1, K_ROOT - 1, 80).astype(int)):
-            rows.append(dict(variant=variant, family=family, k=k, root_test_low=root_lo[k - 1],
-                             root_test_high=root_hi[k - 1], closed_form=closed))
+            rows.append({"variant": variant, "family": family, "series": FAMILY_LABELS[family], "k": k,
+                         "root_test_low": root_lo[k - 1], "root_test_high": root_hi[k - 1], CLOSED_LABEL: closed})
 root_table = pd.DataFrame(rows)
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
@@ -155,20 +157,23 @@ for ax, variant in zip(axes, moments.VARIANTS):
         ax.fill_between(part.k[shown], part.root_test_low[shown].clip(lower=1e-3), part.root_test_high[shown],
                         color=color, alpha=0.35, lw=0)
         ax.plot(part.k[shown], part.root_test_high[shown], color=color, label=FAMILY_LABELS[family])
-        closed = part.closed_form.iloc[0]
+        closed = part[CLOSED_LABEL].iloc[0]
         if 0 < closed < math.inf:
             ax.axhline(closed, color=color, ls="--", lw=1)
         if not shown.all():
-            ax.annotate("m_k = ∞ from k = %d: w* = 0" % part.k[~shown].min(), (0.03, 0.04),
+            ax.annotate(r"$m_k = \infty$ from k = %d: $w^* = 0$" % part.k[~shown].min(), (0.03, 0.04),
                         xycoords="axes fraction", color=color, fontsize=9)
-    ax.set(xscale="log", yscale="log", xlabel="moment order k", title=f"{variant}: root test (m_k/k!)^(-1/k)")
-axes[0].set_ylabel("w*_k")
-axes[0].legend(title="μ₀ (dashed: closed-form w*)")
+    ax.plot([], [], color="gray", ls="--", lw=1, label=CLOSED_LABEL)
+    ax.set(xscale="log", yscale="log", xlabel="moment order k",
+           title=f"{variant}: root test $(m_k/k!)^{{-1/k}}$")
+axes[0].set_ylabel("$w^*_k$")
+axes[0].legend(title="$\\mu_0$", fontsize=9)
 fig.tight_layout()
 nb.save_figure(fig, "w_star_closed_forms", data=root_table,
                caption="Cauchy–Hadamard root test on exact moment sequences of four initialisations (s = 0.5, D = 5) "
-                       "tends to the closed-form w* (dashed): 1/(2s²) = 2 for the Gaussian and 1/b = 2 for Laplace in "
-                       "the sub-exponential variant, ∞ for the ball, 0 for heavy tails.",
+                       "against the \"closed-form w* (dashed)\": 1/(2s²) = 2 for the Gaussian and 1/b = 2 for Laplace "
+                       "in the sub-exponential variant; ∞ for the ball, whose root test grows without bound; 0 for the "
+                       "Student-t and for Laplace in the sub-Gaussian variant (the root test decays to 0).",
                params=dict(K=K_ROOT, scales=SCALES.tolist(), df=5.0))
 plt.show()
 
@@ -176,10 +181,15 @@ plt.show()
 last = root_table[root_table.k == root_table.k.max()].set_index(["variant", "family"])
 gauss_ratio = last.loc[("subgaussian", "gaussian"), "root_test_high"] / 2.0
 laplace_ratio = last.loc[("subexponential", "laplace"), ["root_test_low", "root_test_high"]].to_numpy() / 2.0
-nb.claim(f"Root test at k = {K_ROOT} over closed-form w* = 1/(2s²), Gaussian, sub-Gaussian class",
+# The Gaussian's root test is exact: (Γ(k + D/2)/(Γ(D/2) k!))^(-1/k) / (2s²), 1 − (D/2 − 1) log k / k to first order.
+print(f"root test / w* at k = {last.k.iloc[0]}: Gaussian {gauss_ratio:.4f} "
+      f"(first-order offset {-(len(SCALES) / 2 - 1) * math.log(last.k.iloc[0]) / last.k.iloc[0]:+.4f}), "
+      f"Laplace sub-exponential {laplace_ratio.round(4).tolist()}")
+nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/(2s²), Gaussian, sub-Gaussian class (exact χ moments)",
          gauss_ratio, 0.98, 1.02, "w_star_closed_forms")
-nb.claim(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exponential class (worse bound)",
-         float(laplace_ratio[np.argmax(np.abs(laplace_ratio - 1))]), 0.98, 1.02, "w_star_closed_forms")
+nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exponential class (worse "
+         "log-convexity bound)", float(laplace_ratio[np.argmax(np.abs(laplace_ratio - 1))]), 0.98, 1.02,
+         "w_star_closed_forms")
 
 # %% [markdown]
 # ### Estimating w\* from samples
@@ -190,25 +200,40 @@ nb.claim(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
 # It uses moments up to the largest k ≤ ⌈log n⌉ whose sample relative standard error stays below 5 %. Error bars:
 # 10–90 % quantiles over independent draws.
 #
+# **What it converges to.** At a fixed k_max the estimate tends, as n → ∞, to its *population value*: the same line
+# fit applied to the exact moments m_0 … m_{k_max} (`moments.estimator_limit`). That value is w\* for the isotropic
+# Gaussian and something else for every other law — the estimator's model error. The claims below compare each
+# estimate with the population value at the k_max it used, within a 99.9 % t-interval over the draws: they test that
+# the estimator is consistent for that value, and show how far it is from w\* (0 for Laplace, ∞ for the ball).
+#
 # **Failure mode.** A finite sample is compactly supported: high empirical moments only see the largest sample, so
 # only k ≲ log n carries information. Heavy tails (w\* = 0) are then seen through a few low moments and the estimate
 # drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a Gaussian at any
 # practical n. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the sub-exponential
 # class the exact ratios reach 1/b only around k ≈ 20 and rise steeply before, so the extrapolation from k ≤ 7
-# overshoots w\* = 2 by about half.
+# overshoots w\* = 2 by about half. For Student-t(5) the estimator stops at k_max = 2, whose population value (from the
+# finite m₁, m₂) is printed below but not claimed: m̂₂ has infinite variance (E|θ|⁸ = ∞), so no error bar over draws
+# is valid and the draws scatter above it.
 
 # %%
 def estimator_rows(family, df, n, d, scale, entropies):
     """w* estimates (both variants) of one sample of n particles per entry of ``entropies`` (its SeedSequence
-    entropy), drawn from ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``."""
+    entropy), drawn from ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``, with the
+    estimator's population value at the same k_max (sub-Gaussian variant, whose moments are exact; NaN otherwise)."""
+    base = family.removesuffix("30")
+    scales = moments.init_scales(d, scale, scale)
     rows = []
     for draw, entropy in enumerate(entropies):
-        cloud = init_particles(family.removesuffix("30"), 1, n, d, scale=scale, a_scale=scale, df=df,
+        cloud = init_particles(base, 1, n, d, scale=scale, a_scale=scale, df=df,
                                rng=np.random.default_rng(np.random.SeedSequence(entropy)))
         for variant in moments.VARIANTS:
             est = moments.estimate_w_star(cloud, variant)
+            population = math.nan
+            if variant == "subgaussian":
+                exact, _ = moments.log_moment_bounds(base, variant, est.k_max + 1, scales, df=df)
+                population = moments.estimator_limit(exact, est.k_max)
             rows.append(dict(family=family, variant=variant, n=n, draw=draw, w_star=est.w_star,
-                             growth_rate=est.growth_rate, k_max=est.k_max))
+                             growth_rate=est.growth_rate, k_max=est.k_max, population=population))
     return rows
 
 
@@ -219,46 +244,77 @@ estimates = pd.DataFrame([row for rows in nb.map(estimator_rows, [
          entropies=[[nb.seed, 1000 + 100 * n_index + draw] for draw in range(sizes["estimator_draws"])])
     for family, df in ESTIMATOR_FAMILIES for n_index, n in enumerate(sizes["estimator_n"])]) for row in rows])
 # Quantiles are taken on the growth rate 1/w* (finite; <= 0 means w* = inf) and mapped back to w*.
-summary = (estimates.groupby(["variant", "family", "n"]).growth_rate.quantile([0.1, 0.5, 0.9]).unstack()
-           .reset_index())
+grouped = estimates.groupby(["variant", "family", "n"])
+summary = grouped.growth_rate.quantile([0.1, 0.5, 0.9]).unstack().reset_index()
 for name, q in (("q10", 0.9), ("median", 0.5), ("q90", 0.1)):
     summary[name] = np.where(summary[q] > 0, 1 / summary[q].clip(lower=1e-300), np.inf)
 summary = summary.drop(columns=[0.1, 0.5, 0.9])
 
 INFINITY_DRAWN = 1e4
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+POPULATION_LABEL = "population value at k_max (×, median over draws)"
+INFINITY_LABEL = "estimate = ∞ (drawn at 10⁴)"
+summary["series"] = summary.family.map(FAMILY_LABELS)
+summary[POPULATION_LABEL] = grouped.population.median().to_numpy()
+summary[POPULATION_LABEL + ", sub-Gaussian only"] = summary[POPULATION_LABEL]
+summary[CLOSED_LABEL] = [moments.w_star_closed_form(family.removesuffix("30"), variant, SCALES, df=5.0)
+                         for variant, family in zip(summary.variant, summary.family)]
+summary[INFINITY_LABEL] = np.isinf(summary["median"])
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
 for ax, variant in zip(axes, moments.VARIANTS):
     for color, family in zip(COLORS, FAMILY_LABELS):
         part = summary[(summary.variant == variant) & (summary.family == family)]
         shown = part[["q10", "median", "q90"]].clip(upper=INFINITY_DRAWN)
         ax.errorbar(part.n, shown["median"], yerr=[shown["median"] - shown.q10, shown.q90 - shown["median"]],
                     color=color, marker="o", capsize=3, label=FAMILY_LABELS[family])
-        closed = moments.w_star_closed_form(family.removesuffix("30"), variant, SCALES, df=5.0)
+        ax.plot(part.n, part[POPULATION_LABEL].clip(upper=INFINITY_DRAWN), color=color, marker="x", ms=9, ls="none")
+        closed = part[CLOSED_LABEL].iloc[0]
         if 0 < closed < math.inf:
             ax.axhline(closed, color=color, ls="--", lw=1)
-    ax.set(xscale="log", yscale="log", xlabel="sample size n", title=f"{variant}: estimated w*",
-           ylim=(None, 2 * INFINITY_DRAWN))
-    ax.axhline(INFINITY_DRAWN, color="gray", lw=0.5)
-axes[0].set_ylabel(f"estimate (median, 10–90 %); ∞ drawn at {INFINITY_DRAWN:g}")
-axes[0].legend(fontsize=8)
-fig.tight_layout()
+    ax.set(xscale="log", yscale="log", xlabel="sample size n", title=f"{variant}: estimated w*")
+any_infinite = bool(np.isinf(summary[["q10", "median", "q90"]].to_numpy()).any())
+if any_infinite:   # an infinite estimate (fitted growth rate <= 0) is drawn on this line
+    for ax in axes:
+        ax.axhline(INFINITY_DRAWN, color="gray", lw=0.8, ls=":", label=INFINITY_LABEL if ax is axes[0] else None)
+        ax.set_ylim(None, 3 * INFINITY_DRAWN)
+axes[0].plot([], [], color="gray", ls="--", lw=1, label=CLOSED_LABEL)
+axes[0].plot([], [], color="gray", marker="x", ms=9, ls="none", label=POPULATION_LABEL + ", sub-Gaussian only")
+axes[0].set_ylabel("estimated w* (median, 10–90 %)")
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
+fig.tight_layout(rect=(0, 0.11, 1, 1))
 nb.save_figure(fig, "w_star_estimator", data=summary,
-               caption="Moment-growth estimator of w* against sample size: the Gaussian value 1/(2s²) = 2 is recovered "
-                       "(dashed), the ball's estimate grows without bound, heavy tails decay only slowly and Laplace "
-                       "in the sub-exponential class is overshot (the failure mode).",
+               caption="Moment-growth estimator of w* against sample size (median and 10–90 % of the draws; an "
+                       "infinite estimate, where one occurs, is drawn on a dotted line at 10⁴). In the "
+                       "sub-Gaussian variant each estimate sits on the estimator's population value at the k_max it "
+                       "used (×): the Gaussian value 1/(2s²) = 2 (dashed) is recovered, the ball's estimate grows "
+                       "with n as k_max does, Laplace and the Student-t stay far above their w* = 0. In the "
+                       "sub-exponential variant Laplace overshoots its 1/b = 2 (the model error).",
                params=dict(n=sizes["estimator_n"], draws=sizes["estimator_draws"], rel_se=0.05, scale=INIT_SCALE))
 plt.show()
 summary[summary.n == max(sizes["estimator_n"])]
 
 # %%
-at_max = summary[summary.n == max(sizes["estimator_n"])].set_index(["variant", "family"])["median"]
-nb.claim(f"Estimated over closed-form w*, Gaussian, sub-Gaussian, n = {max(sizes['estimator_n'])} (median of draws)",
-         at_max[("subgaussian", "gaussian")] / 2.0, 0.95, 1.05, "w_star_estimator")
-nb.claim("Estimated w* of Laplace and Student-t(5) over the Gaussian's, sub-Gaussian, largest n (worse of the two)",
-         max(at_max[("subgaussian", "laplace")], at_max[("subgaussian", "student_t")]) / at_max[("subgaussian", "gaussian")],
-         0.0, 0.5, "w_star_estimator")
-nb.claim("Estimated w* of the uniform ball over the Gaussian's, sub-Gaussian, largest n",
-         at_max[("subgaussian", "ball")] / at_max[("subgaussian", "gaussian")], 10.0, None, "w_star_estimator")
+from scipy import stats
+
+N_LARGEST = max(sizes["estimator_n"])
+largest = estimates[(estimates.n == N_LARGEST) & (estimates.variant == "subgaussian")]
+T_DRAWS = stats.t.ppf(1 - 0.001 / 2, sizes["estimator_draws"] - 1)   # 99.9 % two-sided t-quantile over the draws
+for family, truth in (("gaussian", "the closed form 1/(2s²) = 2, at every k_max (|θ|² is Gamma: the model is exact)"),
+                      ("laplace", "far above the true w* = 0 (the failure mode)"),
+                      ("ball", "far below the true w* = ∞; it grows with k_max")):
+    part = largest[largest.family == family]
+    ratio = part.w_star / part.population
+    half = T_DRAWS * ratio.std(ddof=1) / math.sqrt(len(ratio))
+    k_used = sorted(part.k_max.unique().tolist())
+    nb.claim(f"{FAMILY_LABELS[family]}, sub-Gaussian, n = {N_LARGEST}: estimated w* over the estimator's population "
+             f"value at the same k_max (mean over {len(ratio)} draws)", ratio.mean(), 1 - half, 1 + half,
+             "w_star_estimator",
+             prediction=f"1, consistency at fixed k_max (k_max = {k_used}): the population value "
+                        f"{part.population.median():.3g} from the exact moments is {truth}; window: 99.9 % "
+                        f"t-interval over the draws")
+t5 = largest[largest.family == "student_t"]
+print(f"Student-t(5), n = {N_LARGEST}: k_max {sorted(t5.k_max.unique().tolist())}, population value "
+      f"{t5.population.median():.3f}, draws median {t5.w_star.median():.3f} (10–90 %: "
+      f"{t5.w_star.quantile(0.1):.3f}–{t5.w_star.quantile(0.9):.3f}); not claimed (m̂₂ has infinite variance)")
 
 # %% [markdown]
 # Where does the information run out? The ratio sequence 1/g_k of a sample follows the exact one only up to k ≈ log n;
@@ -297,8 +353,10 @@ for ax, case in zip(axes, ratio_table.case.unique()):
         ax.axvline(math.log(n), color=color, ls=":", lw=1)
     ax.axhline(2.0, color="k", ls="--", lw=1)
     ax.set(xscale="log", yscale="log", xlabel="k + 1 (dotted: log n)", title=case)
-axes[0].set_ylabel("1/g_k = (k+1) m_k / m_{k+1}")
-axes[0].legend()
+    ax.set_yticks([0.5, 1, 2, 4, 8], ["0.5", "1", "2", "4", "8"])
+    ax.yaxis.set_minor_formatter(plt.NullFormatter())
+    ax.legend(fontsize=9)
+axes[0].set_ylabel("$1/g_k = (k+1)\\, m_k / m_{k+1}$")
 fig.tight_layout()
 nb.save_figure(fig, "w_star_failure_mode", data=ratio_table,
                caption="Moment-ratio sequences of samples follow the exact ones only up to k ≈ log n (dotted) and then "
@@ -314,7 +372,14 @@ plt.show()
 # N(0, diag(v₀)) the law stays Gaussian with Var_{k+1} = (1 − ηλ)² Var_k + 2ητ in each coordinate, hence
 # w\*(t) = 1/(2 max_j Var_t,j), moving from w\*(μ₀) to the Gibbs value λ(1 − ηλ/2)/(2τ) ≈ λ/(2τ). The class M_w is
 # kept for all t exactly when w < min(w\*(μ₀), λ/(2τ)). We run the engine with the data term switched off from both
-# initialisations and estimate w\*(t) from each replica.
+# initialisations and estimate w\*(t) from each replica. The network initialisation is anisotropic (Var a = 1,
+# Var w_j = 1/4), which the estimator's Gamma model does not cover: its population value on the exact OU law
+# N(0, diag Var_t) (`moments.estimator_limit` on the multinomial moments, at each replica's k_max) lies above
+# 1/(2 max_j Var_t,j) until the flow has equalised the variances. That value, not w\*(t), is what the estimate is
+# predicted to follow; the claims compare the replica mean with the estimator's mean on independent exact samples of
+# the OU law of the same size (`moments.estimate_w_star_gaussian`: the population value plus the finite-n bias),
+# in units of that law's spread. Both initialisations use the same noise seed, so once the flow has forgotten the
+# initial law (t ≳ 5) their clouds nearly coincide and the two claims are one test there.
 
 # %%
 strong = REGIMES["strong"]
@@ -338,26 +403,39 @@ ou_particles = dict(zip(OU_INITS, nb.map(run_ou, [
     dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, entropy=[nb.seed, 1], eta=ETA, steps=ou_steps,
          record_steps=ou_record, seed=nb.seed + 11, **strong, dtype=nb.dtype, device=nb.device)
     for init in OU_INITS.values()])))
+OU_LAW_DRAWS = 64
+ou_variances = {name: moments.ou_variance(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"],
+                                          ou_record) for name, init in OU_INITS.items()}
 ou_rows = []
-for name, init in OU_INITS.items():
-    exact = moments.ou_w_star(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"], ou_record)
+for name in OU_INITS:
+    exact = moments.ou_w_star(ou_variances[name][0], ETA, strong["lam"], strong["tau"], ou_record)
     for ti, step in enumerate(ou_record):
-        per_replica = [moments.estimate_w_star(ou_particles[name][ti, r]).w_star for r in range(sizes["ou_R"])]
-        ou_rows.append(dict(init=name, t=step * ETA, exact=exact[ti], median=np.median(per_replica),
-                            low=np.min(per_replica), high=np.max(per_replica)))
+        fits = [moments.estimate_w_star(ou_particles[name][ti, r]) for r in range(sizes["ou_R"])]
+        law_moments, _ = moments.log_moment_bounds("gaussian", "subgaussian", max(f.k_max for f in fits) + 1,
+                                                   np.sqrt(ou_variances[name][ti]))
+        estimate = np.array([f.w_star for f in fits])
+        population = np.median([moments.estimator_limit(law_moments, f.k_max) for f in fits])
+        # The estimator's finite-n law on the exact OU law, from independent exact samples of the same size.
+        law = moments.estimate_w_star_gaussian(ou_variances[name][ti], sizes["ou_N"], OU_LAW_DRAWS,
+                                               rng=nb.rng(10 + ti))
+        ou_rows.append(dict(init=name, t=step * ETA, exact=exact[ti], mean=estimate.mean(), median=np.median(estimate),
+                            low=estimate.min(), high=estimate.max(), population=population,
+                            predicted=law.mean(),
+                            # the spread of a mean of R estimates, plus the Monte Carlo error of the predicted mean
+                            predicted_se=law.std(ddof=1) * math.sqrt(1 / sizes["ou_R"] + 1 / OU_LAW_DRAWS)))
 ou_table = pd.DataFrame(ou_rows)
-ou_table.pivot_table(index="t", columns="init", values=["exact", "median"]).round(3)
+ou_table.pivot_table(index="t", columns="init", values=["exact", "population", "predicted", "mean"]).round(3)
 
 # %% [markdown]
 # **Data term on.** The same w\* estimator along the flow of the strong-regime reference systems of Section 4 (network
 # initialisation, erf and ReLU students, all replicas pooled; error bars are the range over four disjoint groups of
-# replicas), against the OU run from the same initialisation. The network initialisation is anisotropic, which the
-# estimator's Gamma model does not cover: there it overestimates w\* until the flow has equalised the coordinate
-# variances (compare the OU estimate with the exact OU curve), so the data-on estimates are to be compared with the
-# OU *estimate*. The data term changes the stationary law, so the OU curve is a reference, not a prediction: for erf
-# the data term is bounded in w and linear in a, which leaves the Gaussian tail rate λ/(2τ) unchanged; for ReLU it
-# grows like a|w|, a quadratic perturbation of the confinement. In both cases the learned features are particles of
-# larger norm, which the low moments seen by the estimator register as a heavier bulk.
+# replicas), against the OU run from the same initialisation, whose estimate carries the same anisotropy bias. The
+# data term changes the stationary law, so the OU curve is a reference, not a prediction: for erf the data term is
+# bounded in w and linear in a, which leaves the Gaussian tail rate λ/(2τ) unchanged; for ReLU it grows like a|w|, a
+# quadratic perturbation of the confinement. Learned features are particles of larger norm, which the low moments
+# seen by the estimator would register as a heavier bulk (not tested here). No claim is made on the data-on w\*(t):
+# the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing, that the estimate
+# stays finite and away from 0.
 #
 # The reference runs are computed here once and reused for Φ_w below and in Section 4.
 
@@ -408,112 +486,258 @@ def flow_w_star(run):
     return pd.DataFrame(rows)
 
 
+GIBBS_LABEL = "Gibbs λ/(2τ)"
 flow_tables = {act: flow_w_star(runs[(act, "strong")]) for act in RUN_ACTIVATIONS}
 w_star_rows = []
 for r in ou_table.itertuples():
     w_star_rows.append(dict(panel=r.init, source="OU exact", t=r.t, w_star=r.exact))
+    w_star_rows.append(dict(panel=r.init, source="OU population value", t=r.t, w_star=r.population))
     w_star_rows.append(dict(panel=r.init, source="OU estimate", t=r.t, w_star=r.median, low=r.low, high=r.high))
 for act, table in flow_tables.items():
     w_star_rows += [dict(panel="network", source=f"{act}, data on", t=r.t, w_star=r.pooled, low=r.low, high=r.high)
                     for r in table.itertuples()]
 w_star_flow = pd.DataFrame(w_star_rows)
+w_star_flow[GIBBS_LABEL] = strong["lam"] / (2 * strong["tau"])
+SOURCE_STYLE = {"OU estimate": (COLORS[0], "o", "none"), "erf, data on": (COLORS[1], "s", "-"),
+                "relu, data on": (COLORS[2], "^", "-")}
 
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, panel in zip(axes, OU_INITS):
     part = w_star_flow[w_star_flow.panel == panel]
     exact = part[part.source == "OU exact"]
-    ax.plot(exact.t.clip(lower=0.05), exact.w_star, color="k", label="OU exact 1/(2 max Var_t)")
-    for color, (source, sub) in zip(COLORS, part[part.source != "OU exact"].groupby("source", sort=False)):
+    ax.plot(exact.t.clip(lower=0.05), exact.w_star, color="k", label="OU exact")
+    if panel == "network":   # for the isotropic law the population value is the exact curve itself
+        population = part[part.source == "OU population value"]
+        ax.plot(population.t.clip(lower=0.05), population.w_star, color="k", ls="--", label="OU population value")
+    for source, sub in part[part.source.isin(list(SOURCE_STYLE))].groupby("source", sort=False):
+        color, marker, line = SOURCE_STYLE[source]
         # The pooled estimate can fall outside the range of the group estimates; its bar then stops at the estimate.
         ax.errorbar(sub.t.clip(lower=0.05), sub.w_star,
                     yerr=[(sub.w_star - sub.low).clip(lower=0), (sub.high - sub.w_star).clip(lower=0)],
-                    marker="o", ls="-" if "data" in source else "none", color=color, capsize=3, label=source)
-    ax.axhline(strong["lam"] / (2 * strong["tau"]), color="gray", ls=":", label="Gibbs λ/(2τ)")
+                    marker=marker, ls=line, color=color, capsize=3, label=source, zorder=3)
+    ax.axhline(strong["lam"] / (2 * strong["tau"]), color="gray", ls=":", label=GIBBS_LABEL)
     ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", title=f"{panel} initialisation, λ = 0.5, τ = 0.05")
     ax.legend(fontsize=8)
 axes[0].set_ylabel("w*(t)")
 fig.tight_layout()
 nb.save_figure(fig, "w_star_flow", data=w_star_flow,
-               caption="w*(t) along the flow: from the isotropic initialisation the estimator tracks the exact "
-                       "Ornstein–Uhlenbeck curve 1/(2 Var_t) towards the Gibbs value (data term off); from the network "
-                       "initialisation the data-on estimates (erf, ReLU) are compared with the OU estimate.",
+               caption="w*(t) along the flow. \"OU exact\" is 1/(2 max_j Var_t,j) of the exact Ornstein–Uhlenbeck law "
+                       "(data term off), moving towards the Gibbs value (dotted; the η = 0.1 chain's limit is "
+                       "λ(1 − ηλ/2)/(2τ) = 4.88). Isotropic initialisation: the estimate (median, range over replicas) "
+                       "tracks it. Network initialisation (anisotropic): the estimate sits above it up to t ≈ 3, on "
+                       "the \"OU population value\" (dashed), the estimator's limit on the exact anisotropic law at the "
+                       "k_max used — a model error, not a sampling error. The data-on estimates (erf, ReLU; range "
+                       "over four groups of replicas) are shown for comparison, not tested.",
                params=dict(eta=ETA, **strong, ou_R=sizes["ou_R"], ou_N=sizes["ou_N"], inits=OU_INITS))
 plt.show()
 
 # %%
-iso = ou_table[ou_table.init == "isotropic"]
-nb.claim("OU from N(0, s²I) (data term off): worst relative error of the estimated w*(t) (median over replicas) "
-         "vs 1/(2 Var_t)", float(np.max(np.abs(iso["median"] / iso.exact - 1))), 0.0, 0.1, "w_star_flow")
+from scipy import stats
+
+for name, target in (("isotropic", "w*(t) = 1/(2 Var_t) (the Gamma model is exact)"),
+                     ("network", "above 1/(2 max_j Var_t,j) until the variances equalise (model error)")):
+    part = ou_table[ou_table.init == name]
+    z = ((part["mean"] - part.predicted) / part.predicted_se).abs()
+    print(f"{name}: |z| over t {z.round(2).tolist()}")
+    nb.claim(f"OU from the {name} initialisation (data term off): worst |z| over the {len(part)} recorded t of the "
+             f"estimated w*(t), mean over {sizes['ou_R']} replicas of n = {sizes['ou_N']}", float(z.max()), 0.0,
+             stats.norm.ppf(1 - 0.001 / (2 * len(part))), "w_star_flow",
+             prediction=f"0: the estimator's mean on {OU_LAW_DRAWS} independent exact samples of the OU law "
+                        f"N(0, diag Var_t) of the same size — its population value, {target}, plus the finite-n "
+                        f"bias; z in units of that law's spread × √(1/R + 1/draws); window: Bonferroni 99.9 % over "
+                        "the times")
 
 # %% [markdown]
-# **The weighted moment Φ_w(t) = ∫ e^{w|θ|²} dμ_t** (network initialisation). Inside the propagated class
-# (w < min(w\*(μ₀), λ/(2τ)) = 1/2) it stays bounded uniformly in t. We take w = 1/8, a quarter of that bound, so that the plain particle average
-# (1/N) Σ_i e^{w|θ_i|²} has finite variance (it has infinite variance once w > w\*/2, which is why it must not be used
-# near w\*). Outside the class, at w = 2 × 5 = 10 (beyond every w\*(t)), Φ_w(μ_t) = ∞ and its N-particle estimate grows
-# without bound in N, like N^{w/w\* − 1}.
+# **The weighted moment Φ_w(t) = ∫ e^{w|θ|²} dμ_t** (network initialisation), near the class boundary. The propagated
+# class is w < min(w\*(μ₀), λ/(2τ)) = min(1/2, 5) = 1/2; we take w = 0.4. What Theorem 1 predicts there is
+# Φ_w(μ_t) ≤ C uniformly in t, with C not given. On a finite horizon we test what that implies and can fail:
+#
+# * **the particle estimate against the exact value** where one is known: with the data term off the law is the
+#   Gaussian N(0, diag Var_t), Φ_w = Π_j (1 − 2w Var_t,j)^{−1/2}. The plain average (1/N) Σ_i e^{w|θ_i|²} has
+#   infinite variance while w > w\*(t)/2 (shaded: there it scatters, typically below the exact value), and its
+#   standard error, from Φ_{2w}, is itself reliable only when w < w\*(t)/4; the claim uses those times;
+# * **no growth late in the horizon** with the data term on: sup over [T/2, T] of Φ̂_w over its sup over (0, T/2),
+#   a finite-horizon proxy for the uniform bound: ≤ 1 if Φ_w does not grow once the flow has passed its transient
+#   (the OU closed form gives the value printed below, Φ_w decreasing); the tolerance is a one-sided 99.9 %
+#   bootstrap over replicas. This cannot show that Φ_w stays bounded beyond T, and it does not test the value of C.
+#
+# **Outside the class**, at w = 10 (beyond every w\*(t), also beyond the Gibbs value), Φ_w = ∞ and the particle
+# estimate grows without bound with the number of particles it averages. The summands e^{w|θ|²} then have tail index
+# w\*/w < 1, so the average of n grows like n^{w/w\* − 1} = n^{1.05} at the final OU law (w\* = 4.87) — up to slowly
+# varying factors that matter at these n. The prediction used is therefore computed, not asymptotic: the same
+# statistic (the log estimate averaged over disjoint blocks of n particles, slope in n) on exact samples of the OU law
+# with as many particles (`moments.block_log_phi_w_gaussian`), its median and 0.5–99.5 % range over 400 draws; the
+# claim averages the slopes of the clouds recorded in [T/2, T].
 
 # %%
-W_IN, W_OUT = 0.125, 10.0
+W_IN, W_OUT = 0.4, 10.0
+GROWTH_DRAWS = 400
+CLASS_BOUND = min(moments.w_star_closed_form("gaussian", "subgaussian", NETWORK_SCALES),
+                  strong["lam"] / (2 * strong["tau"]))
+INFINITE_LABEL = "plain average: infinite variance (OU, w > w*(t)/2)"
+network_var = ou_variances["network"]
+ou_w_star_t = 1 / (2 * network_var.max(-1))
 phi_rows = []
-ou_var = moments.ou_variance(NETWORK_SCALES ** 2, ETA, strong["lam"], strong["tau"], ou_record)
 for ti, step in enumerate(ou_record):
-    phi_rows.append(dict(source="OU exact", t=step * ETA, phi=float(moments.phi_w_gaussian(W_IN, ou_var[ti]))))
-    phi_rows.append(dict(source="OU particles", t=step * ETA, phi=float(np.exp(moments.log_phi_w(
-        ou_particles["network"][ti].reshape(-1, D_IN + 1), W_IN)))))
+    cloud = ou_particles["network"][ti].reshape(-1, D_IN + 1)
+    phi_hat = math.exp(moments.log_phi_w(cloud, W_IN))
+    # Var e^{w|θ|²} = Φ_2w − Φ_w²: the standard error of the plain average over i.i.d. particles.
+    se = math.sqrt(max(math.exp(moments.log_phi_w(cloud, 2 * W_IN)) - phi_hat ** 2, 0.0) / cloud.shape[0])
+    common = dict(t=step * ETA, **{INFINITE_LABEL: bool(ou_w_star_t[ti] < 2 * W_IN)},
+                  se_reliable=bool(ou_w_star_t[ti] > 4 * W_IN))
+    phi_rows.append(dict(source="OU exact", phi=float(moments.phi_w_gaussian(W_IN, network_var[ti])), **common))
+    phi_rows.append(dict(source="OU particles", phi=phi_hat, se=se, **common))
+per_replica_phi = {}
 for act in RUN_ACTIVATIONS:
     run = runs[(act, "strong")]
+    per_replica_phi[act] = np.exp(moments.log_phi_w(run["ref"], W_IN))            # (T, R)
     for ti, t in enumerate(run["times"]):
-        phi_rows.append(dict(source=f"{act}, data on", t=t, phi=float(np.exp(moments.log_phi_w(
-            run["ref"][ti].reshape(-1, D_IN + 1), W_IN)))))
+        values = per_replica_phi[act][ti]
+        phi_rows.append(dict(source=f"{act}, data on", t=t, phi=values.mean(),
+                             se=values.std(ddof=1) / math.sqrt(len(values))))
 phi_time = pd.DataFrame(phi_rows)
 
 growth_rows = []
 final_clouds = {"OU particles": ou_particles["network"][-1].reshape(-1, D_IN + 1)}
 final_clouds.update({f"{act}, data on": runs[(act, "strong")]["ref"][-1].reshape(-1, D_IN + 1) for act in RUN_ACTIVATIONS})
+block_sizes = {}
 for source, cloud in final_clouds.items():
-    order = torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))
-    for n in np.unique(np.geomspace(16, cloud.shape[0], 8).astype(int)):
-        for w in (W_IN, W_OUT):
-            growth_rows.append(dict(source=source, w=w, n=n, phi=float(np.exp(moments.log_phi_w(cloud[order[:n]], w)))))
+    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    block_sizes[source] = np.unique(np.geomspace(16, cloud.shape[0] // 8, 7).astype(int))
+    for w in (W_IN, W_OUT):
+        log_phi = moments.block_log_phi_w(shuffled, w, block_sizes[source])
+        growth_rows += [dict(source=source, series=f"{source}, w = {w:g}", w=w, n=n, log_phi=lp,
+                             log_ratio=lp - log_phi[0]) for n, lp in zip(block_sizes[source], log_phi)]
+ou_total = final_clouds["OU particles"].shape[0]
+ou_curves = moments.block_log_phi_w_gaussian(network_var[-1], W_OUT, block_sizes["OU particles"], ou_total,
+                                             GROWTH_DRAWS, rng=nb.rng(8))
+# The claim pools the slopes of the OU clouds recorded in [T/2, T] (nearly independent: their correlation decays
+# like (1 − ηλ)^steps), each against the same statistic on exact samples of its own law.
+LATE_OU = [ti for ti, step in enumerate(ou_record) if step * ETA >= horizon_ou / 2]
+log_ns = np.log(block_sizes["OU particles"])
+late_measured, late_predicted = [], []
+for ti in LATE_OU:
+    cloud = ou_particles["network"][ti].reshape(-1, D_IN + 1)
+    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    late_measured.append(np.polyfit(log_ns, moments.block_log_phi_w(shuffled, W_OUT, block_sizes["OU particles"]),
+                                    1)[0])
+    curves = ou_curves if ti == len(ou_record) - 1 else moments.block_log_phi_w_gaussian(
+        network_var[ti], W_OUT, block_sizes["OU particles"], ou_total, GROWTH_DRAWS, rng=nb.rng(20 + ti))
+    late_predicted.append(np.polyfit(log_ns, curves.T, 1)[0])
+predicted_slopes = np.mean(late_predicted, axis=0)
+PREDICTION_LABEL = f"exact OU law, w = {W_OUT:g} (median, 0.5–99.5 %)"
+ou_ratios = ou_curves - ou_curves[:, :1]                 # each draw against its own value at the smallest n
+growth_rows += [dict(source="prediction", series=PREDICTION_LABEL, w=W_OUT, n=n, log_phi=np.median(curve),
+                     log_ratio=np.median(column), low=np.percentile(column, 0.5), high=np.percentile(column, 99.5))
+                for n, curve, column in zip(block_sizes["OU particles"], ou_curves.T, ou_ratios.T)]
 phi_growth = pd.DataFrame(growth_rows)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for color, (source, part) in zip(COLORS, phi_time.groupby("source", sort=False)):
-    axes[0].plot(part.t.clip(lower=0.05), part.phi, marker="." if "exact" not in source else None,
-                 color="k" if "exact" in source else color, label=source)
-axes[0].set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="Φ_w(μ_t)", ylim=(0, None),
-            title=f"inside the class: w = {W_IN}")
-axes[0].legend(fontsize=8)
-for color, (source, part) in zip(COLORS[1:], phi_growth.groupby("source", sort=False)):
+TIME_STYLE = {"OU particles": (COLORS[0], "o"), "erf, data on": (COLORS[1], "s"), "relu, data on": (COLORS[2], "^")}
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+ax = axes[0]
+exact = phi_time[phi_time.source == "OU exact"]
+if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
+    last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
+    edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
+    ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
+               label=INFINITE_LABEL)
+for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
+    color, marker = TIME_STYLE[source]
+    # No error bar where the summand's variance is infinite (OU particles in the shaded times).
+    bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
+    ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
+                mfc="none" if source == "OU particles" else color,
+                ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
+ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
+ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
+       title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
+ax.legend(fontsize=8)
+ax = axes[1]
+band = phi_growth[phi_growth.source == "prediction"]
+ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
+ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
+for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
+    color, marker = TIME_STYLE[source]
     for w, style in ((W_IN, "--"), (W_OUT, "-")):
         sub = part[part.w == w]
-        axes[1].plot(sub.n, sub.phi, ls=style, marker="o", color=color, label=f"{source}, w = {w}")
-axes[1].set(xscale="log", yscale="log", xlabel="particles used n", ylabel="(1/n) Σ exp(w|θ_i|²)",
-            title="at the final time: inside vs outside the class")
-axes[1].legend(fontsize=7)
+        ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
+ax.set(xscale="log", yscale="log", xlabel="particles per block n",
+       ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
+ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
+ax.legend(fontsize=8)
 fig.tight_layout()
 nb.save_figure(fig, "phi_w", data=pd.concat([phi_time.assign(kind="time"), phi_growth.assign(kind="growth")]),
-               caption="Φ_w stays bounded in t for w = 1/8 inside the propagated class (OU exact line, particles with "
-                       "and without the data term), while for w = 10 outside it the particle estimate grows without "
-                       "bound in the number of particles.",
-               params=dict(w_in=W_IN, w_out=W_OUT, **strong))
+               caption=f"Left: Φ_w at w = {W_IN}, inside the propagated class w < 1/2 (error bars ±2 standard errors). "
+                       "\"OU exact\" is the closed form of the data-free flow; the OU particle average (open circles) "
+                       "lies on it except in the shaded times, where its variance is infinite (no error bar; it "
+                       f"scatters, here {phi_time.phi[phi_time.source == 'OU particles'].iloc[0]:.2f} against "
+                       f"{phi_time.phi[phi_time.source == 'OU exact'].iloc[0]:.2f} at t = 0); with the data term (erf, "
+                       "solid; ReLU, dashed; they nearly coincide up to t ≈ 1, both starting from one cloud) Φ_w also "
+                       "falls from its initial value and levels off, higher than without it. Right, at the final "
+                       "time: the particle estimate, averaged in log over disjoint blocks of n particles and divided "
+                       f"by its value at n = 16, is flat in n at w = {W_IN} (dashed) and grows with n at "
+                       f"w = {W_OUT:g} (solid), outside every class; for the OU particles it is compared with the "
+                       "same statistic on exact samples of the final OU law (dotted: median; band: 0.5–99.5 %).",
+               params=dict(w_in=W_IN, w_out=W_OUT, class_bound=CLASS_BOUND, growth_draws=GROWTH_DRAWS, **strong))
 plt.show()
 
 # %%
-for act in RUN_ACTIVATIONS:
-    part = phi_time[phi_time.source == f"{act}, data on"]
-    nb.claim(f"{act}, data on: sup_t Φ_w(μ_t) / Φ_w(μ_0) at w = {W_IN} (bounded uniformly in t)",
-             float(part.phi.max() / part.phi.iloc[0]), 0.0, 2.0, "phi_w")
-ou_out = phi_growth[(phi_growth.source == "OU particles") & (phi_growth.w == W_OUT)]
-nb.claim(f"OU: log-log slope in n of the particle estimate of Φ_w at w = {W_OUT} (outside: grows without bound)",
-         loglog_fit(ou_out.n, ou_out.phi)[0], 0.3, None, "phi_w")
+from companion.analysis.statistics import bootstrap
 
+reliable = phi_time[phi_time.se_reliable.eq(True)]
+particles, closed_form = reliable[reliable.source == "OU particles"], reliable[reliable.source == "OU exact"]
+z_scores = np.abs(particles.phi.to_numpy() - closed_form.phi.to_numpy()) / particles.se.to_numpy()
+nb.claim(f"OU (data term off): worst |Φ̂_w − Φ_w| / standard error at w = {W_IN} over the {len(z_scores)} recorded "
+         "times with w*(t) > 4w", float(z_scores.max()), 0.0, stats.norm.ppf(1 - 0.001 / (2 * len(z_scores))), "phi_w",
+         prediction="0 against the closed form Π_j(1 − 2w Var_t,j)^(-1/2) of the exact OU law; window: Bonferroni "
+                    "99.9 % of a standard normal over those times (i.i.d. particles; the summand has a finite fourth "
+                    "moment there)")
+ou_phi = phi_time[phi_time.source == "OU exact"]
+ou_late = ou_phi[ou_phi.t >= horizon_ou / 2].phi.max() / ou_phi[(ou_phi.t > 0) & (ou_phi.t < horizon_ou / 2)].phi.max()
+for act in RUN_ACTIVATIONS:
+    times = runs[(act, "strong")]["times"]
+    late, early = times >= times[-1] / 2, (times > 0) & (times < times[-1] / 2)
+
+    def late_over_early(values):
+        means = values.mean(0)
+        return means[late].max() / means[early].max()
+
+    value, low, _ = bootstrap(per_replica_phi[act].T, late_over_early, level=0.998, seed=9)
+    print(f"{act}: Φ_w plateau {per_replica_phi[act][-1].mean():.3f} (OU closed form {ou_phi.phi.iloc[-1]:.3f}); "
+          f"late/early {value:.3f}, 0.1 % bootstrap quantile {low:.3f}; OU closed form {ou_late:.3f}")
+    nb.claim(f"{act}, data on: sup of Φ̂_w(μ_t) over t in [T/2, T] over its sup over (0, T/2), w = {W_IN}, "
+             f"T = {times[-1]:g}", float(value), 0.0, 1.0 + (value - low), "phi_w",
+             prediction=f"≤ 1, no growth past the transient: the finite-horizon form of Theorem 1's uniform bound on "
+                        f"Φ_w for w < min(w*(μ₀), λ/(2τ)) = {CLASS_BOUND:g}; OU closed form: {ou_late:.2f}; tolerance: "
+                        "one-sided 99.9 % bootstrap over replicas")
+measured_slope = float(np.mean(late_measured))
+slope_lo, slope_mid, slope_hi = np.percentile(predicted_slopes, [0.5, 50, 99.5])
+asymptotic = np.mean([W_OUT / ou_w_star_t[ti] - 1 for ti in LATE_OU])
+print(f"OU growth slopes at w = {W_OUT:g}, t = {[round(ou_record[ti] * ETA, 2) for ti in LATE_OU]}: measured "
+      f"{np.round(late_measured, 2).tolist()}, mean {measured_slope:.2f}; predicted {slope_mid:.2f} "
+      f"[{slope_lo:.2f}, {slope_hi:.2f}]; asymptotic w/w* − 1 = {asymptotic:.2f}")
+nb.claim(f"OU: log-log slope in n of the block-averaged log particle estimate of Φ_w at w = {W_OUT:g} (outside the "
+         f"class: grows without bound), mean over the {len(LATE_OU)} clouds recorded in [T/2, T]", measured_slope,
+         slope_lo, slope_hi, "phi_w",
+         prediction=f"{slope_mid:.2f}: the same statistic on {GROWTH_DRAWS} exact samples of each OU law "
+                    f"(asymptotically n^(w/w* − 1) = n^{asymptotic:.2f}; steeper at these n from the slowly varying "
+                    "factor of the tail); window: their 0.5–99.5 % range")
 # %% [markdown]
 # ## 3. Well-posedness
 #
 # **Time discretisation.** The engine draws fresh noise at every step, so runs with different η do not share a
 # Brownian path; to isolate the time-discretisation error we switch the noise off (τ = 0, λ = 0.5) and compare the
-# particles at time T for η = 0.2 … 0.025 with a run at η_fine = 0.025/8. Euler's scheme should give an error of first order in η.
+# particles at time T for η = 0.2 … 0.025 with a run at η_fine = 0.025/8. With τ = 0 the scheme is the explicit
+# Euler method for the ODE system dθ_i/dt = −∇V(μ_N, θ_i) − λθ_i, whose drift is smooth (erf) or Lipschitz (ReLU:
+# the population loss has a Lipschitz gradient in the particles away from w = 0, the kink being averaged over
+# x ~ N(0, I)), so the global error at a fixed T is O(η): **predicted order 1** (a one-step method of order p
+# converges at order p for a Lipschitz right-hand side: Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.3). The same
+# order would hold with synchronously coupled noise: the noise here is additive (√(2τ) dB), and for additive noise
+# Euler–Maruyama coincides with the Milstein scheme, of strong order 1 (Kloeden & Platen 1992, §10.3); the
+# order-1/2 rate is that of multiplicative noise, which this engine does not have. The window of the claim is the
+# 99 % t-interval of the slope over replicas, widened by the change of the local slope between the coarsest and the
+# finest pair of steps (the O(η²) term not yet negligible at η = 0.2).
 
 # %%
 ETA_VALUES = [0.2, 0.1, 0.05, 0.025]
@@ -543,10 +767,12 @@ eta_finals = nb.map(run_eta_convergence, [
          **NETWORK_INIT, entropy=[nb.seed, 3], etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
          tau=0.0, dtype=nb.dtype, device=nb.device)
     for act in RUN_ACTIVATIONS])
-eta_rows = []
+eta_rows, eta_rms = [], {}
 for act, finals in zip(RUN_ACTIVATIONS, eta_finals):
-    for eta in ETA_VALUES:
-        rms = np.sqrt(coupling.coupling_error(finals[eta], finals[ETA_FINE]))
+    eta_rms[act] = np.stack([np.sqrt(coupling.coupling_error(finals[eta], finals[ETA_FINE])) for eta in ETA_VALUES],
+                            -1)                                                   # (R, len(ETA_VALUES))
+    for j, eta in enumerate(ETA_VALUES):
+        rms = eta_rms[act][:, j]
         eta_rows.append(dict(activation=act, eta=eta, rms_distance=rms.mean(), low=rms.min(), high=rms.max()))
 eta_table = pd.DataFrame(eta_rows)
 
@@ -556,6 +782,8 @@ eta_table = pd.DataFrame(eta_rows)
 # C(1/N_ref − 1/N_max), so a reference's own error is far below the errors measured in Section 4. This is also what
 # bounds the rates there: with nested coupling an N-system's error is C(1/N − 1/N_ref), and the slope is fitted
 # against N_eff = (1/N − 1/N_ref)⁻¹; fitting against N would give slopes steeper than −1 because of the −1/N_ref term.
+# The spread of the scaled distance across N_ref (max/min, ≥ 1 by definition) is recorded as a sanity *check*: it
+# shows the references improve with size at roughly that rate; the rate itself is what Section 4 claims.
 
 # %%
 # The largest reference and the smaller ones nested in it (initial cloud from the stream nb.rng(4)).
@@ -563,46 +791,69 @@ nested_run = nb.run(run_coupled, **coupled_call("erf", strong, N_ref=sizes["ref_
                                                 Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"], stream=4,
                                                 seed=nb.seed + 200))
 references = dict(times=nested_run["times"], largest=nested_run["ref"], nested=nested_run["systems"])
+N_MAX = sizes["ref_sizes"][-1]
 ref_rows = []
 for N in sizes["ref_sizes"][:-1]:
     errors = [coupling.function_errors([references["nested"][N][ti]], references["largest"][ti], "erf")[0]
               for ti in range(len(references["times"]))]
     for t, err in zip(references["times"], errors):
-        ref_rows.append(dict(N_ref=N, t=t, function_distance2=err.mean(), low=err.min(), high=err.max(),
-                             scaled=err.mean() / (1 / N - 1 / sizes["ref_sizes"][-1])))
+        ref_rows.append(dict(N_ref=N, series=f"N_ref = {N}", t=t, function_distance2=err.mean(), low=err.min(),
+                             high=err.max(), scaled=err.mean() / (1 / N - 1 / N_MAX)))
 ref_table = pd.DataFrame(ref_rows)
 
+ORDER_LABEL = "order 1 (Euler, prediction)"
+eta_slopes = {act: loglog_fit(part.eta - ETA_FINE, part.rms_distance)[0]
+              for act, part in eta_table.groupby("activation", sort=False)}
+eta_table["series"] = [f"{act}: slope {eta_slopes[act]:.2f}" for act in eta_table.activation]
+smallest_step = eta_table.groupby("activation").rms_distance.transform("last")       # at η = ETA_VALUES[-1]
+eta_table[ORDER_LABEL] = smallest_step * (eta_table.eta - ETA_FINE) / (ETA_VALUES[-1] - ETA_FINE)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-for color, (act, part) in zip(COLORS, eta_table.groupby("activation")):
-    slope, intercept = loglog_fit(part.eta - ETA_FINE, part.rms_distance)
-    axes[0].errorbar(part.eta - ETA_FINE, part.rms_distance, yerr=[part.rms_distance - part.low,
-                     part.high - part.rms_distance], marker="o", color=color, capsize=3,
-                     label=f"{act}: slope {slope:.2f}")
-axes[0].set(xscale="log", yscale="log", xlabel="η − η_fine", ylabel="RMS particle distance at T",
-            title=f"time step, τ = 0, T = {sizes['eta_horizon']}")
-axes[0].xaxis.set_minor_formatter(plt.NullFormatter())
-axes[0].legend()
+ax = axes[0]
+for color, (act, part) in zip(COLORS, eta_table.groupby("activation", sort=False)):
+    ax.errorbar(part.eta - ETA_FINE, part.rms_distance, yerr=[part.rms_distance - part.low,
+                part.high - part.rms_distance], marker="o", color=color, capsize=3, label=part.series.iloc[0])
+    ax.plot(part.eta - ETA_FINE, part[ORDER_LABEL], color=color, ls="--", lw=1)
+ax.plot([], [], color="gray", ls="--", lw=1, label=ORDER_LABEL)
+steps_shown = np.array(ETA_VALUES) - ETA_FINE
+ax.set(xscale="log", yscale="log", xlabel="$\\eta - \\eta_{fine}$", ylabel="RMS particle distance at T",
+       title=f"time step, τ = 0, T = {sizes['eta_horizon']}")
+ax.set_xticks(steps_shown, [f"{x:.3g}" for x in steps_shown])
+ax.xaxis.set_minor_formatter(plt.NullFormatter())
+ax.legend(fontsize=9)
+ax = axes[1]
 for color, (N, part) in zip(COLORS, ref_table.groupby("N_ref")):
-    axes[1].plot(part.t.clip(lower=0.05), part.function_distance2, marker="o", color=color, label=f"N_ref = {N}")
-axes[1].set(xscale="log", yscale="log", xlabel="t (t = 0 drawn at 0.05)",
-            ylabel=f"E(f_Nref − f_{sizes['ref_sizes'][-1]})²", title="nested references agree (erf, strong)")
-axes[1].legend()
+    ax.plot(part.t.clip(lower=0.05), part.function_distance2, marker="o", color=color, label=f"$N_{{ref}}$ = {N}")
+ax.set(xscale="log", yscale="log", xlabel="t (t = 0 drawn at 0.05)",
+       ylabel=f"$E(f_{{N_{{ref}}}} - f_{{{N_MAX}}})^2$", title="nested references agree (erf, strong)")
+ax.legend(fontsize=9)
 fig.tight_layout()
 nb.save_figure(fig, "well_posedness", data=pd.concat([eta_table.assign(panel="eta"), ref_table.assign(panel="ref")]),
-               caption="Left: particles at time T converge at first order as the step η → 0 (noise off). Right: nested "
-                       "references of increasing size agree, their function distance to the largest shrinking like "
-                       "1/N_ref − 1/N_max at all times.",
+               caption="Left: RMS distance at time T between particles run with step η and with η_fine = η/8 at the "
+                       "smallest η (noise off; mean and range over replicas), against η − η_fine, with the first-order "
+                       "prediction (dashed, through the smallest step); erf and ReLU nearly coincide. Right: nested references of increasing size "
+                       f"agree, their function distance to the largest (N = {N_MAX}) falling with N_ref at every "
+                       "time.",
                params=dict(etas=ETA_VALUES, eta_fine=ETA_FINE, ref_sizes=sizes["ref_sizes"], **strong))
 plt.show()
 
 # %%
-for act, part in eta_table.groupby("activation"):
-    nb.claim(f"{act}: order of the time-discretisation error (slope of RMS distance vs η)",
-             loglog_fit(part.eta - ETA_FINE, part.rms_distance)[0], 0.8, 1.2, "well_posedness")
+log_steps = np.log(np.array(ETA_VALUES) - ETA_FINE)
+for act in RUN_ACTIVATIONS:
+    per_replica = np.polyfit(log_steps, np.log(eta_rms[act]).T, 1)[0]                  # one slope per replica
+    local = np.diff(np.log(eta_rms[act].mean(0))) / np.diff(log_steps)                 # coarsest … finest pair
+    half = stats.t.ppf(0.995, len(per_replica) - 1) * per_replica.std(ddof=1) / math.sqrt(len(per_replica)) \
+        + abs(local[0] - local[-1])
+    print(f"{act}: slope {eta_slopes[act]:.3f}, per replica {per_replica.round(3).tolist()}, local slopes "
+          f"{local.round(3).tolist()}, window half-width {half:.3f}")
+    nb.claim(f"{act}: order of the time-discretisation error (slope of the RMS distance vs η − η_fine, τ = 0)",
+             eta_slopes[act], 1 - half, 1 + half, "well_posedness",
+             prediction="1: explicit Euler for a Lipschitz ODE (Hairer–Nørsett–Wanner §II.3); window: 99 % "
+                        "t-interval over replicas plus the change of the local slope from the coarsest to the finest "
+                        "pair of steps")
 scaled_range = ref_table.groupby("t").scaled.agg(lambda s: s.max() / s.min()).max()
-nb.claim("Nested references: max over t of the spread (max/min across N_ref) of E(f_Nref − f_max)² / (1/N_ref − 1/N_max)"
-         " — 1 for an exact 1/N_ref law, N_max/N_min if references did not improve", float(scaled_range), 1.0, 3.0,
-         "well_posedness")
+nb.check("Nested references: max over t of the spread (max/min across N_ref) of E(f_Nref − f_max)² / "
+         "(1/N_ref − 1/N_max) — 1 for an exact 1/N_ref law, N_max/N_min if references did not improve",
+         float(scaled_range), 1.0, 3.0, "well_posedness")
 
 # %% [markdown]
 # ## 4. Propagation of chaos, O(1/N) uniformly in time

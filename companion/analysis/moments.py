@@ -231,11 +231,39 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     rel_var = np.expm1(np.clip(log_m2 - 2 * log_m, 0, 700)) / n
     usable = np.nonzero(np.sqrt(rel_var) > rel_se)[0]
     k_max = k_cap if usable.size == 0 else max(2, int(usable[0]) - 1)
+    intercept = _growth_rate(log_m, k_max)
+    return WStarEstimate(w_star=_reciprocal(intercept), growth_rate=intercept, k_max=int(k_max), n=int(n))
+
+
+def _growth_rate(log_m, k_max):
+    r"""Intercept at 1/(k+1) = 0 of the least-squares line of :math:`g_k = m_{k+1}/((k+1) m_k)`, k < k_max,
+    against 1/(k+1), from finite :math:`\log m_k`, k ≤ k_max."""
     kk = np.arange(k_max, dtype=np.float64)
     ratios = np.exp(log_m[1:k_max + 1] - log_m[:k_max]) / (kk + 1)
-    slope, intercept = np.polyfit(1 / (kk + 1), ratios, 1)
-    w_star = 1 / intercept if intercept > 0 else math.inf
-    return WStarEstimate(w_star=float(w_star), growth_rate=float(intercept), k_max=int(k_max), n=int(n))
+    _, intercept = np.polyfit(1 / (kk + 1), ratios, 1)
+    return float(intercept)
+
+
+def _reciprocal(growth_rate):
+    return 1 / growth_rate if growth_rate > 0 else math.inf
+
+
+def estimator_limit(log_m, k_max):
+    r"""The population value of :func:`estimate_w_star` at a fixed ``k_max``: the same extrapolation of the ratios
+    :math:`g_k = m_{k+1}/((k+1) m_k)`, k < k_max, applied to exact moments :math:`\log m_k` (k = 0..k_max used),
+    which is what the estimate tends to as n → ∞ with k_max held. It equals w* for a Gamma law of z (the isotropic
+    Gaussian, p = 2) and differs from w* otherwise — the estimator's model error. 0 when some m_k, k ≤ k_max, is
+    infinite (as w* then is); inf when the fitted growth rate is <= 0."""
+    log_m = float_array("log_m", log_m, finite=False)
+    k_max = integer("k_max", k_max, minimum=2)
+    if log_m.ndim != 1 or log_m.size <= k_max:
+        raise ValueError(f"log_m: need a 1-D sequence log m_0..log m_k_max of length > k_max = {k_max}, "
+                         f"got shape {log_m.shape}")
+    if np.isnan(log_m).any() or np.isneginf(log_m).any():
+        raise ValueError("log_m: need log-moments in (-inf, inf] (+inf for an infinite moment), got NaN or -inf")
+    if np.isposinf(log_m[:k_max + 1]).any():
+        return 0.0
+    return _reciprocal(_growth_rate(log_m, k_max))
 
 
 def log_phi_w(theta, w, variant="subgaussian"):
@@ -282,3 +310,65 @@ def ou_w_star(var0, eta, lam, tau, steps):
     r"""w*(t) = 1/(2 max_j v_j(t)) of the data-free flow (sub-Gaussian); tends to the Gibbs value
     λ(1 - ηλ/2)/(2τ) (λ/(2τ) as η → 0)."""
     return 1 / (2 * ou_variance(var0, eta, lam, tau, steps).max(-1))
+
+
+
+def _block_log_phi(z, w, ns):
+    """For each n in ``ns``: the mean over the ⌊len/n⌋ disjoint consecutive blocks of n entries of the last axis of
+    z (..., len) of log((1/n) Σ_block e^{w z}); shape (..., len(ns))."""
+    columns = []
+    for n in ns:
+        blocks = w * z[..., :(z.shape[-1] // n) * n].reshape(*z.shape[:-1], -1, n)
+        columns.append((logsumexp(blocks, axis=-1) - math.log(n)).mean(-1))
+    return np.stack(columns, -1)
+
+
+def _block_sizes(ns, total):
+    ns = integer_array("ns", ns, minimum=1)
+    if len(np.unique(ns)) < 2 or ns.max() > total:
+        raise ValueError(f"ns: need at least two distinct block sizes of at most {total} particles, got {ns.tolist()}")
+    return ns
+
+
+def block_log_phi_w(theta, w, ns, variant="subgaussian"):
+    r"""Block average of the log particle estimate of Φ_w at block sizes n ∈ ``ns``: the particles of θ (..., D),
+    pooled in their stored order, are cut into ⌊total/n⌋ disjoint blocks of n, and
+    :math:`\log\frac1n\sum_{i\in\text{block}} e^{w|\theta_i|^p}` is averaged over the blocks: an estimate of
+    :math:`E\log\hat\Phi_w(n)`, which stays finite for every w (Φ_w itself may be infinite). Returns (len(ns),)."""
+    z = _radial_samples(theta, variant)
+    return _block_log_phi(z, finite_number("w", w), _block_sizes(ns, z.size))
+
+
+
+def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
+    r""":func:`block_log_phi_w` of ``draws`` independent samples of ``total`` i.i.d. particles θ ~ N(0, diag(v)):
+    its exact sampling law, shape (draws, len(ns)).
+
+    Outside the class (w > w* = 1/(2 v_max)) Φ_w is infinite and the average of n summands of tail index w*/w < 1
+    grows like :math:`n^{w/w^* - 1}` up to slowly varying factors, which bend the log–log slope at finite n; this
+    simulation keeps them (``rng`` a NumPy Generator or seed)."""
+    v = float_array("variances", variances, shape=(None,), label="(D,)")
+    if np.any(v <= 0):
+        raise ValueError("variances: need positive finite variances")
+    w = finite_number("w", w)
+    total = positive_int("total", total)
+    ns = _block_sizes(ns, total)
+    draws = positive_int("draws", draws)
+    generator = np.random.default_rng(rng)
+    z = np.zeros((draws, total))
+    for vj in v:                                               # one coordinate at a time: (draws, total) in memory
+        z += vj * generator.standard_normal((draws, total)) ** 2
+    return _block_log_phi(z, w, ns)
+
+
+def estimate_w_star_gaussian(variances, n, draws, rng, variant="subgaussian"):
+    r"""Sampling law of :func:`estimate_w_star` on n i.i.d. particles θ ~ N(0, diag(v)): ``draws`` independent
+    estimates (array). Its mean is the estimator's prediction at finite n — the population value
+    (:func:`estimator_limit`) plus the O(1/n) bias of the moment ratios — and its spread the error of one estimate
+    (``rng`` a NumPy Generator or seed)."""
+    v = float_array("variances", variances, shape=(None,), label="(D,)")
+    if np.any(v <= 0):
+        raise ValueError("variances: need positive finite variances")
+    n, draws = positive_int("n", n), positive_int("draws", draws)
+    samples = np.random.default_rng(rng).standard_normal((draws, n, v.size)) * np.sqrt(v)
+    return np.array([estimate_w_star(sample, variant).w_star for sample in samples])

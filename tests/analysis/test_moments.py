@@ -159,3 +159,69 @@ def test_moment_families_are_the_engines_initial_laws():
         assert moments.w_star_closed_form(family, "subgaussian", [1.0, 1.0]) >= 0
     with pytest.raises(ValueError, match="family"):
         moments.w_star_closed_form("atomic", "subgaussian", [1.0, 1.0])
+
+
+def test_estimator_limit_is_exact_for_the_isotropic_gaussian_and_what_samples_tend_to():
+    log_m, _ = moments.log_moment_bounds("gaussian", "subgaussian", 12, D4)
+    for k_max in (2, 5, 10):
+        assert moments.estimator_limit(log_m, k_max) == pytest.approx(2.0, rel=1e-10)
+    # Laplace coordinates, |θ|²: the estimator's model error (w* = 0) that large samples reproduce at their k_max.
+    cloud = init_particles("laplace", 1, 400_000, 4, scale=0.5, a_scale=0.5, rng=3)
+    est = moments.estimate_w_star(cloud, k_cap=3)
+    exact, _ = moments.log_moment_bounds("laplace", "subgaussian", 8, D4)
+    limit = moments.estimator_limit(exact, est.k_max)
+    assert 0.2 < limit < 0.5 and est.w_star == pytest.approx(limit, rel=0.03)
+
+
+def test_estimator_limit_infinite_moments_and_validation():
+    log_m, _ = moments.log_moment_bounds("student_t", "subgaussian", 6, D4, df=5.0)
+    assert moments.estimator_limit(log_m, 2) > 0 and moments.estimator_limit(log_m, 3) == 0.0
+    with pytest.raises(ValueError, match="k_max"):
+        moments.estimator_limit(log_m, 1)
+    with pytest.raises(ValueError, match="log_m"):
+        moments.estimator_limit(log_m[:3], 3)
+    with pytest.raises(ValueError, match="log_m"):
+        moments.estimator_limit([0.0, np.nan, 1.0], 2)
+
+
+
+def test_block_log_phi_w_gaussian_flat_inside_the_class_and_steep_outside():
+    v = np.array([1.0, 0.25, 0.25])
+    ns = np.unique(np.geomspace(4, 512, 6).astype(int))
+
+    def slopes(w, draws, seed):
+        return np.polyfit(np.log(ns), moments.block_log_phi_w_gaussian(v, w, ns, 4096, draws, rng=seed).T, 1)[0]
+
+    inside = moments.block_log_phi_w_gaussian(v, 0.1, ns, 4096, 100, rng=0)
+    exact = math.log(moments.phi_w_gaussian(0.1, v))
+    assert inside.shape == (100, 6) and abs(np.median(inside[:, -1]) - exact) < 0.01
+    assert abs(np.median(slopes(0.1, 100, 0))) < 0.01
+    assert 1.5 < np.median(slopes(2.0, 200, 1)) < 3.5                  # w* = 1/2: n^(w/w* - 1) = n^3
+    np.testing.assert_array_equal(slopes(2.0, 5, 2), slopes(2.0, 5, 2))
+    with pytest.raises(ValueError, match="ns"):
+        moments.block_log_phi_w_gaussian(v, 2.0, [8, 8], 4096, 5, rng=0)
+    with pytest.raises(ValueError, match="ns"):
+        moments.block_log_phi_w_gaussian(v, 2.0, [8, 8192], 4096, 5, rng=0)
+    with pytest.raises(ValueError, match="variances"):
+        moments.block_log_phi_w_gaussian([1.0, -1.0], 2.0, ns, 4096, 5, rng=0)
+
+
+def test_block_log_phi_w_averages_the_log_estimate_over_disjoint_blocks():
+    theta = init_particles("gaussian", 2, 48, 2, scale=0.5, a_scale=1.0, rng=4)
+    z = (theta.reshape(-1, 3) ** 2).sum(-1).numpy()
+    blocks = z.reshape(8, 12)
+    expected = np.mean(np.log(np.exp(0.3 * blocks).mean(-1)))
+    got = moments.block_log_phi_w(theta, 0.3, [1, 12])
+    np.testing.assert_allclose(got, [0.3 * z.mean(), expected], rtol=1e-12)
+
+
+def test_estimate_w_star_gaussian_is_centred_on_the_population_value():
+    v = np.array([1.0, 0.25, 0.25, 0.25, 0.25])
+    draws = moments.estimate_w_star_gaussian(v, 5000, 40, rng=0)
+    exact, _ = moments.log_moment_bounds("gaussian", "subgaussian", 12, np.sqrt(v))
+    k_max = moments.estimate_w_star(np.random.default_rng(1).standard_normal((5000, 5)) * np.sqrt(v)).k_max
+    assert draws.shape == (40,)
+    assert abs(draws.mean() / moments.estimator_limit(exact, k_max) - 1) < 0.05
+    assert draws.mean() > 1 / (2 * v.max()) * 1.2                    # the anisotropy bias, well above w* = 1/2
+    with pytest.raises(ValueError, match="variances"):
+        moments.estimate_w_star_gaussian([0.0, 1.0], 100, 2, rng=0)
