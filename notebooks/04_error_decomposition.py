@@ -101,7 +101,7 @@ def head_target(activation, d, dtype, device):
 head = head_target(ACTIVATION, D, nb.dtype, nb.device)
 
 REPLICAS = nb.pick(quick=8, standard=16, paper=32)
-N_REF = nb.pick(quick=128, standard=512, paper=1024)
+N_REF = nb.pick(quick=128, standard=256, paper=1024)
 WIDTHS = nb.pick(quick=[4, 8, 16, 32, 64], standard=[4, 8, 16, 32, 64, 128], paper=[4, 8, 16, 32, 64, 128, 256])
 N_BASE = 16
 N_HELD = 64
@@ -283,15 +283,19 @@ nb.check("time discretization: max_t ||f^eta - f^(eta/2)||^2 / smallest componen
 #   O(1/n). The local slopes between consecutive n are tabulated with their intervals. (An earlier version
 #   drew an independent training set for each n and 12 replicas; its local slope −0.47 between n = 1024 and
 #   4096 came from two replica means whose 90% intervals overlapped, i.e. it was within that run's replica
-#   noise. Nested sets and 16 replicas narrow those intervals; the table shows whether any flattening remains.)
+#   noise. Nested sets and 16 replicas narrow those intervals. In the standard profile the flattening remains
+#   at the largest n: the local slope from 4096 to 16384 is about −0.6 with an interval that excludes −1, a floor
+#   of order 10⁻⁵ under the statistical term that this notebook does not explain.)
 # - **Propagation of chaos** against N (t = T_late), N = 4 … 128: nested coupling makes the error
 #   C(1/N − 1/N_ref), so it is fitted against N_eff = (1/N − 1/N_ref)^{-1} (notebook 01's convention); predicted
 #   slope −1 (Theorem 1).
 # - **Optimization** against t: the rate κ of ‖f_t − f_∞‖² ≈ C e^{−κt} is compared with an **independent
 #   estimate** that never uses f_∞: if one slow mode dominates, f_t = f_∞ + e^{−κt/2} v and the increments of the
 #   reference alone decay as ‖f_{t_{k+1}} − f_{t_k}‖² = ‖v‖² e^{−κt_k}(1 − e^{−κΔ_k/2})². Both are fitted on
-#   the same window t ∈ [2, 6] (after the fastest modes have gone; later increments approach the reference's own
-#   Langevin jitter, O(τΔ/N_ref)).
+#   the same window t ∈ [2, 6], fixed before the standard run. The decay is not a single exponential — its
+#   local rate falls with t — and the two estimates weight the modes differently (the increments favour the
+#   faster ones). In the standard profile the ratio on [2, 6] is 0.77: **the claim fails** the 20% test there
+#   (other windows, looked at afterwards, give 0.76 to 0.93), while it passes in the quick profile.
 
 # %%
 late = table[(table["t"] == T_LATE) & (table["N"] == N_BASE)]
@@ -677,7 +681,7 @@ nb.claim(f"total at {len(held)} held-out (n, N, t), N != {N_BASE}: largest |meas
 # %%
 FAMILIES = ("gaussian", "laplace", "student_t")
 SCALES = nb.pick(quick=[0.25, 1.0, 2.0], standard=[0.25, 0.5, 1.0, 2.0], paper=[0.25, 0.5, 1.0, 2.0])
-FLAT_N = nb.pick(quick=32, standard=128, paper=512)
+FLAT_N = nb.pick(quick=32, standard=64, paper=256)
 FLAT_REPLICAS = nb.pick(quick=8, standard=8, paper=16)
 inits = [(family, s) for family in FAMILIES for s in SCALES]
 
@@ -738,8 +742,7 @@ nb.claim(f"residual: one-way ANOVA p-value of an initialisation effect ({len(ini
 # ## Summary: what the claims show and what they do not
 #
 # **Shown.** The statistical and propagation-of-chaos components decay at the predicted rate −1 in n and in
-# N_eff (2.4 and 1.6 decades in the standard profile); the optimization rate κ fitted against f_∞ agrees within
-# 20% with the rate of the reference's own increments, which never use f_∞; the total error at held-out pairs
+# N_eff (2.4 and 1.8 decades in the standard profile); the total error at held-out pairs
 # (n, N ≠ 16) is predicted within its paired replica noise from the population run at that N and the n-effect
 # measured at N = 16 alone; and the long-time residual shows no initialisation effect above the replica noise.
 # As λ → 0 the head's regularization bias falls by two orders of magnitude in the standard profile (λ = 0.1 to
@@ -750,7 +753,9 @@ nb.claim(f"residual: one-way ANOVA p-value of an initialisation effect ({len(ini
 #
 # **Not shown.** The n-effect on the total is not predicted by the statistical component's rate: its cross term
 # with the other links decays more slowly, and a rate fitted on n < n_max misses the total at n_max by several
-# standard deviations. The κ comparison holds on t ∈ [2, 6] only; the decay is not a single exponential over all t.
+# standard deviations. The κ comparison fails in the standard profile (ratio 0.77 on t ∈ [2, 6]): the decay is
+# not a single exponential, so one fitted "κ" is a window average and the two estimates average differently. The statistical term flattens between n = 4096 and 16384 (see its
+# table); the cause (a floor from another term, or the engines' numerics) is not identified.
 # The ANOVA does not exclude an initialisation effect smaller than the replica noise. The odd-tail run shows that
 # the student starts to absorb an odd tail as λ decreases; where that stops (T → ∞, N → ∞, λ → 0) is not
 # measured here, so for a tail in the student's own (odd) span the limit residual is not established.
