@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import minimize_scalar
 import torch
 
 from ..engine.activations import get_activation
@@ -33,7 +34,7 @@ from ..engine.targets import ridge_target, sample_data
 from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
 from .barron import hermite_tensor_norms
 from .coupling import coupled_run
-from .statistics import bootstrap
+from .statistics import bootstrap, loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
@@ -278,3 +279,53 @@ def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
 
     value, lo, hi = bootstrap(values, rate, n_boot=n_boot, level=level, seed=seed)
     return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
+
+
+def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
+    r"""Rate κ from the increments of a trajectory alone, without its limit: if
+    :math:`f_t = f_\infty + e^{-\kappa t/2} v` (one slow mode), the increments between consecutive recording times
+    are :math:`\lVert f_{t_{k+1}} - f_{t_k}\rVert^2 = \lVert v\rVert^2 e^{-\kappa t_k}(1 - e^{-\kappa\Delta_k/2})^2`,
+    :math:`\Delta_k = t_{k+1} - t_k`. κ minimises the least-squares misfit of the log replica mean (the constant
+    :math:`\log\lVert v\rVert^2` profiled out); the interval is the percentile bootstrap over replicas.
+
+    ``times`` (T,) increasing; ``increments`` (R, T − 1) with column k the increment over [t_k, t_{k+1}].
+    Returns dict(rate, rate_lo, rate_hi); with equal Δ_k it is :func:`fit_exponential_decay` at the t_k."""
+    times = float_array("times", times)
+    increments = np.asarray(increments, dtype=np.float64)
+    if times.ndim != 1 or times.size < 3 or np.any(np.diff(times) <= 0):
+        raise ValueError(f"times: need at least 3 increasing times, got {times}")
+    if increments.ndim != 2 or increments.shape[1] != times.size - 1 or increments.shape[0] < 2:
+        raise ValueError(f"increments: need shape (R >= 2, {times.size - 1})")
+    if np.any(increments.mean(0) <= 0):
+        raise ValueError("increments: a decay fit needs positive replica means")
+    start, gaps = times[:-1], np.diff(times)
+
+    def misfit(kappa, logs):
+        model = -kappa * start + 2 * np.log(-np.expm1(-kappa * gaps / 2))
+        return float(np.var(logs - model))
+
+    def rate(sample):
+        logs = np.log(sample.mean(0))
+        return float(minimize_scalar(misfit, bounds=(1e-6, 50.0), args=(logs,), method="bounded",
+                                     options=dict(xatol=1e-10)).x)
+
+    value, lo, hi = bootstrap(increments, rate, n_boot=n_boot, level=level, seed=seed)
+    return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
+
+
+
+def rate_prediction(x, component, excess, x_test):
+    r"""Predict an effect at held-out knob values from the rate of a component fitted on training values only.
+
+    The rate p is the log–log slope of ``component`` (replica means) against the training knob values ``x``; the
+    effect is modelled as :math:`\alpha x^p`, with α fitted by least squares to the measured ``excess`` at ``x``
+    (the effect of the knob on the total error: the component plus its cross terms with the other links, which
+    have the same order), and evaluated at ``x_test``. Returns dict(rate, amplitude, prediction (len(x_test),),
+    component_only (len(x_test),): the component's own fit, i.e. the prediction that the cross terms vanish)."""
+    x, x_test = float_array("x", x), float_array("x_test", x_test)
+    excess = float_array("excess", excess)
+    if excess.shape != x.shape:
+        raise ValueError(f"excess: need one value per training x, got {excess.shape} for {x.shape}")
+    p, log_c = loglog_fit(x, component)
+    amplitude = float(np.dot(x**p, excess) / np.dot(x**p, x**p))
+    return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)

@@ -206,3 +206,42 @@ def test_bad_input_names_the_parameter(head):
         dec.degree_errors(init_particles("gaussian", 2, 8, D, rng=0), "erf", head, 0)
     with pytest.raises(ValueError, match="values"):
         dec.fit_exponential_decay([0, 1], np.ones((1, 2)))
+
+
+def test_fit_increment_decay_recovers_the_rate_of_one_mode_from_uneven_times():
+    # f_t = f_inf + exp(-kappa t / 2) v: the increments carry the factor (1 - exp(-kappa gap / 2))^2 of each gap
+    times = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
+    amplitude = np.exp(-0.45 * times / 2)
+    exact = np.diff(amplitude) ** 2 * 3.0
+    noise = np.random.default_rng(1).lognormal(0, 0.05, size=(8, exact.size))
+    fit = dec.fit_increment_decay(times, exact * noise)
+    assert fit["rate_lo"] <= fit["rate"] <= fit["rate_hi"]
+    assert fit["rate"] == pytest.approx(0.45, abs=0.02)
+    assert dec.fit_increment_decay(times, np.stack([exact, exact]))["rate"] == pytest.approx(0.45, abs=1e-6)
+    # equal gaps: the plain exponential fit at the left end points
+    even = np.arange(5.0)
+    increments = np.stack([np.diff(np.exp(-0.3 * even / 2)) ** 2 * c for c in (1.0, 2.0)])
+    assert (dec.fit_increment_decay(even, increments)["rate"]
+            == pytest.approx(dec.fit_exponential_decay(even[:-1], increments)["rate"], abs=1e-6))
+
+
+def test_fit_increment_decay_rejects_bad_input():
+    with pytest.raises(ValueError, match="times"):
+        dec.fit_increment_decay([0.0, 1.0, 1.0], np.ones((2, 2)))
+    with pytest.raises(ValueError, match="increments"):
+        dec.fit_increment_decay([0.0, 1.0, 2.0], np.ones((2, 3)))
+    with pytest.raises(ValueError, match="increments"):
+        dec.fit_increment_decay([0.0, 1.0, 2.0], np.zeros((2, 2)))
+
+
+
+def test_rate_prediction_takes_the_rate_from_the_component_and_the_amplitude_from_the_excess():
+    n = np.array([64.0, 256, 1024, 4096])
+    component = 0.2 * n**-0.9
+    # the excess carries a cross term of the same order: amplitude 0.5 instead of the component's 0.2
+    fit = dec.rate_prediction(n, component, 0.5 * n**-0.9, [16384.0, 100.0])
+    assert fit["rate"] == pytest.approx(-0.9) and fit["amplitude"] == pytest.approx(0.5)
+    np.testing.assert_allclose(fit["prediction"], 0.5 * np.array([16384.0, 100.0]) ** -0.9, rtol=1e-9)
+    np.testing.assert_allclose(fit["component_only"], 0.2 * np.array([16384.0, 100.0]) ** -0.9, rtol=1e-9)
+    with pytest.raises(ValueError, match="excess"):
+        dec.rate_prediction(n, component, component[:2], [1.0])
