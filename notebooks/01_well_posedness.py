@@ -853,9 +853,11 @@ LOG_TICKS = [10, 30, 100, 300]
 
 
 def log_axis(axis, ticks=None):
-    """No minor tick labels on a log axis, and explicit major ticks with plain labels when ``ticks`` are given."""
+    """No minor tick labels on a log axis; major ticks with plain labels at ``ticks``, or at 1, 2, 5 × 10^k when
+    ``ticks`` is "125" (an axis spanning less than a decade or two), else matplotlib's decades."""
     if ticks is not None:
-        axis.set_major_locator(ticker.FixedLocator(ticks))
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
+                               ticker.FixedLocator(ticks))
         axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
 
@@ -948,7 +950,7 @@ for row, (regime, kind) in enumerate(OVER_TIME_PANELS):
         else:
             ax.set_title(f"{act}, {kind} error, weak: λ = 0.05, τ = 0.001", fontsize=10)
         ax.set(yscale="log")
-        log_axis(ax.yaxis)
+        log_axis(ax.yaxis, "125")
         ax.legend(fontsize=8, ncol=3)
     axes[row, 0].set_ylabel(rf"$N_{{eff}}$ × {kind} error")
 for ax in axes[-1]:
