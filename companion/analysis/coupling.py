@@ -163,3 +163,36 @@ def fit_common_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
 
     value, lo, hi = bootstrap(errors, slope, axis=1, n_boot=n_boot, level=level, seed=seed)
     return dict(slope=value, slope_lo=float(lo), slope_hi=float(hi))
+
+
+def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
+    r"""Growth in time of the scaled error :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)`
+    (the constant of :func:`fit_rate` at each time; :math:`\bar e_t(N)` the replica mean of ``errors``, shape
+    (T, R, len(N)), at ``times`` (T,)): the least-squares slope g of :math:`\log C(t) = c + g\,t` over the times in
+    ``window`` = (t0, t1) (default: all), and the plateau constant, the mean of C(t) there. A uniform-in-time rate
+    predicts g = 0. The bootstrap resamples replicas jointly over times and N (the runs are coupled).
+
+    Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+    times = float_array("times", times)
+    N = np.asarray(N, dtype=np.float64)
+    errors = np.asarray(errors, dtype=np.float64)
+    if times.ndim != 1 or errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
+        raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} sizes, "
+                         f"got {errors.shape}")
+    t0, t1 = (times.min(), times.max()) if window is None else window
+    inside = (times >= t0) & (times <= t1)
+    if np.unique(times[inside]).size < 2:
+        raise ValueError(f"window: need at least two distinct times in [{t0}, {t1}], got {times[inside]}")
+    n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
+    t = times[inside]
+
+    def statistic(sample):
+        means = sample[inside].mean(1) * n_eff
+        if not np.all(means > 0):
+            raise ValueError("errors: the scaled error needs positive replica means")
+        log_c = np.log(means).mean(1)
+        return np.array([np.polyfit(t, log_c, 1)[0], np.exp(log_c).mean()])
+
+    value, lo, hi = bootstrap(errors, statistic, axis=1, n_boot=n_boot, level=level, seed=seed)
+    return dict(slope=float(value[0]), slope_lo=float(lo[0]), slope_hi=float(hi[0]), constant=float(value[1]),
+                constant_lo=float(lo[1]), constant_hi=float(hi[1]), times=t)

@@ -132,3 +132,26 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
         coupling.coupled_run(sizes=[32], **common)
     with pytest.raises(ValueError, match="pairs"):
         coupling.coupled_run(sizes=[4], pairs=[(16, 4)], **common)
+
+
+def test_plateau_fit_reads_the_growth_rate_of_the_scaled_error():
+    N = np.array([8.0, 16, 32, 64])
+    N_ref = 256
+    times = np.arange(0.0, 41.0, 5.0)
+    rng = np.random.default_rng(4)
+    noise = np.exp(0.05 * rng.standard_normal((times.size, 40, N.size)))
+    flat = 0.2 * (1 / N - 1 / N_ref) * noise
+    fit = coupling.fit_plateau(times, N, flat, N_ref, window=(20, 40))
+    assert fit["slope_lo"] <= 0 <= fit["slope_hi"] and fit["slope_hi"] - fit["slope_lo"] < 0.01
+    assert fit["constant_lo"] <= 0.2 <= fit["constant_hi"]
+    np.testing.assert_array_equal(fit["times"], [20, 25, 30, 35, 40])
+    growing = flat * np.exp(0.03 * times)[:, None, None]
+    fit = coupling.fit_plateau(times, N, growing, N_ref, window=(20, 40))
+    assert fit["slope"] == pytest.approx(0.03, abs=0.003) and fit["slope_lo"] > 0
+    # The constant is fit_rate's at each time, averaged over the window.
+    per_time = [coupling.fit_rate(N, growing[i], N_ref)["constant"] for i in range(4, times.size)]
+    assert fit["constant"] == pytest.approx(np.mean(per_time), rel=1e-12)
+    with pytest.raises(ValueError, match="window"):
+        coupling.fit_plateau(times, N, flat, N_ref, window=(41, 50))
+    with pytest.raises(ValueError, match="errors"):
+        coupling.fit_plateau(times[:-1], N, flat, N_ref)
