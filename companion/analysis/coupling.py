@@ -141,30 +141,6 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
 
 
-def fit_common_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
-    r"""One rate shared by several times: least squares of :math:`\log \bar e_t(N) = c_t + p \log N_{eff}` over all
-    times t, with a free constant c_t per time, on the replica means :math:`\bar e_t(N)` of ``errors``
-    (shape (T, R, len(N))). The bootstrap resamples replicas jointly over times and N (the runs are coupled).
-
-    Returns dict(slope, slope_lo, slope_hi)."""
-    N = np.asarray(N, dtype=np.float64)
-    errors = np.asarray(errors, dtype=np.float64)
-    if errors.ndim != 3 or errors.shape[2] != N.size or errors.shape[1] < 2:
-        raise ValueError(f"errors: need shape (T, R >= 2, {N.size})")
-    x = np.log(effective_size(N, N_ref) if np.isfinite(N_ref) else N)
-    x = x - x.mean()
-
-    def slope(sample):
-        y = np.log(sample.mean(1))
-        if not np.all(np.isfinite(y)):
-            raise ValueError("errors: a common log-log fit needs positive replica means")
-        y = y - y.mean(1, keepdims=True)
-        return float((y * x).sum() / (x * x).sum() / y.shape[0])
-
-    value, lo, hi = bootstrap(errors, slope, axis=1, n_boot=n_boot, level=level, seed=seed)
-    return dict(slope=value, slope_lo=float(lo), slope_hi=float(hi))
-
-
 def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
     r"""Growth in time of the scaled error :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)`
     (the constant of :func:`fit_rate` at each time; :math:`\bar e_t(N)` the replica mean of ``errors``, shape

@@ -88,23 +88,6 @@ def test_synchronous_coupling_error_starts_at_zero_and_shrinks_with_n():
     assert errors[4][1].mean() > 2 * errors[16][1].mean() > 0
 
 
-def test_common_rate_shares_one_slope_across_times():
-    N = np.array([8.0, 16, 32, 64])
-    N_ref = 256
-    rng = np.random.default_rng(2)
-    constants = np.array([0.1, 1.0, 5.0])[:, None, None]
-    errors = constants * (1 / N - 1 / N_ref) * np.exp(0.1 * rng.standard_normal((3, 30, N.size)))
-    fit = coupling.fit_common_rate(N, errors, N_ref)
-    assert fit["slope"] == pytest.approx(-1, abs=0.03)
-    assert fit["slope_lo"] <= fit["slope"] <= fit["slope_hi"]
-    per_time = [coupling.fit_rate(N, errors[t], N_ref)["slope"] for t in range(3)]
-    assert fit["slope"] == pytest.approx(np.mean(per_time), rel=1e-9)
-    steeper = errors * (N / N[0]) ** -0.5
-    assert coupling.fit_common_rate(N, steeper, N_ref)["slope"] < -1.3
-    with pytest.raises(ValueError, match="errors"):
-        coupling.fit_common_rate(N, errors[0], N_ref)
-
-
 def test_coupled_run_is_the_reference_and_its_nested_systems():
     target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64))
     data = (torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
