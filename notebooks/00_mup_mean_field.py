@@ -219,7 +219,9 @@ plt.show()
 # with the bootstrap interval alone. For SP, Δf_1 = c_0 + c_1 N/N_0 (the
 # output layer's contribution grows like N, the features' stays O(1)), so its local slope only tends to +1; the claim
 # fits c_0 + c_1 N^p and compares p with 1, within twice the 90 % bootstrap half-width. What the claims do not show:
-# anything beyond three steps, beyond this batch, or about the `mup` package's own implementation.
+# anything beyond three steps, beyond this batch, or about the `mup` package's own implementation. The `quick`
+# profile (four narrow widths, a smoke run for the tests) cannot resolve these windows: there each claim is recorded
+# as a check against a loose window (slope ± 0.25, p ∈ [0.5, 1.5]) and is no evidence.
 
 # %%
 def slope_claim(parametrization, quantity, expected, steps, source):
@@ -235,7 +237,7 @@ def slope_claim(parametrization, quantity, expected, steps, source):
              f"{','.join(map(str, steps))} (worst: t = {int(worst['t'])}; window ± bootstrap width + curvature "
              f"{half:.3f})",
              float(worst["slope"]), expected - half, expected + half, "coordinate_check",
-             prediction=f"slope {expected:g} ({source})")
+             prediction=f"slope {expected:g} ({source})", smoke=(expected - 0.25, expected + 0.25))
 
 
 UPDATES = range(1, CHECK_STEPS + 1)
@@ -248,7 +250,7 @@ init_slope_fit, init_lo_fit, init_hi_fit = replica_loglog_fit(init_values.column
 init_half = init_hi_fit - init_lo_fit
 nb.claim(f"μP: width slope of |f(x)| at initialisation over all widths (window ± the width of the 90% bootstrap "
          f"interval over seeds, {init_half:.3f})", init_slope_fit, -0.5 - init_half, -0.5 + init_half,
-         "coordinate_check",
+         "coordinate_check", smoke=(-0.8, -0.2),
          prediction="slope −1/2 at every width (central limit theorem: given w, f_0(x) is a centred Gaussian of "
                     "variance Σ_i σ(w_i·x)²/N², so E|f_0| = (2/π)^(1/2) (E σ²/N)^(1/2) (1 + O(1/N)))")
 slope_claim("ntk", "feature_update", -0.5, UPDATES, "NTK: ∂f/∂w_i ∝ α_N a_i = O(N^(−1/2)) at the rate η N_0 "
@@ -260,7 +262,7 @@ sp_p, sp_lo, sp_hi = offset_power_exponent(sp_values.columns.to_numpy(), sp_valu
 sp_half = 2 * max(sp_hi - sp_p, sp_p - sp_lo)
 print(f"SP: |Δf_1| ≈ c0 + c1 N^p with p = {sp_p:.3f}, 90% bootstrap interval [{sp_lo:.3f}, {sp_hi:.3f}]")
 nb.claim("SP at fixed learning rate: growth exponent p of |Δf_1| ≈ c0 + c1 N^p over the widths (window ± twice the "
-         f"90% bootstrap half-width, {sp_half:.3f})", sp_p, 1 - sp_half, 1 + sp_half, "coordinate_check",
+         f"90% bootstrap half-width, {sp_half:.3f})", sp_p, 1 - sp_half, 1 + sp_half, "coordinate_check", smoke=(0.5, 1.5),
          prediction="p = 1: the first step moves each output weight by O(1), so the output layer adds c1 N/N_0 to an "
                     "O(1) feature term")
 
@@ -466,7 +468,7 @@ plt.show()
 conv_half = 2 * max(conv_hi - conv_slope, conv_slope - conv_lo)
 nb.claim(f"width convergence: fitted slope of E(f_N - f_ref)^2 in N after training (window ± twice the 90% "
          f"bootstrap half-width over replicas, {conv_half:.3f})", conv_slope, predicted_slope - conv_half,
-         predicted_slope + conv_half, "width_convergence",
+         predicted_slope + conv_half, "width_convergence", smoke=(-1.6, -0.3),
          prediction=f"slope {predicted_slope:.3f} of 1/N + 1/N_ref over N = {CONV_WIDTHS[0]}…{CONV_WIDTHS[-1]}: "
                     "independent N^(−1/2) fluctuations of f_N and f_ref around the deterministic mean-field limit "
                     "(propagation of chaos, Theorem 1)")

@@ -912,15 +912,6 @@ ANIMATION_FRAMES = nb.pick(quick=12, standard=60, paper=80)
 N_BOOT = nb.pick(quick=200, standard=2000, paper=2000)  # bootstrap resamples of every interval in this section
 
 
-def claim_at_resolved_sizes(text, value, lo, hi, figure, *, prediction, sanity):
-    """``nb.claim`` in `standard` and `paper`. `quick` is a smoke run whose sizes cannot resolve these claims, so
-    there the same value is only a check against the loose ``sanity`` window (lo, hi)."""
-    if nb.profile == "quick":
-        nb.check(f"quick smoke run, not a claim: {text}", value, *sanity, figure)
-    else:
-        nb.claim(text, value, lo, hi, figure, prediction=prediction)
-
-
 def measure_times(horizon, every):
     """t = 0, 0.5, 1, 2, then every ``every`` up to ``horizon``, and ``horizon``."""
     times = np.unique(np.concatenate([[0.0, 0.5, 1.0, 2.0], np.arange(every, horizon, every), [horizon]]))
@@ -1041,11 +1032,11 @@ for (setting, act, kind), part in strong_fits.groupby(["setting", "activation", 
     print(f"{setting} {act} {kind}: worst t = {worst.t:g}, slope {worst.slope:.3f} "
           f"[{worst.slope_lo:.3f}, {worst.slope_hi:.3f}]; intervals inside the band at "
           f"{int(part.inside_band.sum())} of {len(part)} times")
-    claim_at_resolved_sizes(
+    nb.claim(
         f"{act}, {setting}, strong regime: {kind}-error slope in N_eff at every recorded t > 0 (t = {part.t.min():g} "
         f"… {part.t.max():g}, {len(part)} times) — largest excursion of its 90 % bootstrap interval beyond "
         f"[-1.2, -0.8] (≤ 0: every interval inside)", float(excursion.max()), None, 0.0, "chaos_slope_intervals",
-        sanity=(None, 1.0), prediction="slope −1 at every t (Theorem 1: O(1/N) propagation of chaos; the nested "
+        smoke=(None, 1.0), prediction="slope −1 at every t (Theorem 1: O(1/N) propagation of chaos; the nested "
                                        "coupling's leading term C(t)(1/N − 1/N_ref)), band ±0.2")
 for (setting, act), run in chaos_runs.items():
     n_eff = coupling.effective_size(chaos_sizes["Ns"], chaos_sizes["N_ref"])
@@ -1085,12 +1076,12 @@ plateau = pd.DataFrame(plateau_rows)
 plateau["half_width"] = (plateau.slope_hi - plateau.slope_lo) / 2
 for row in plateau.itertuples():
     prediction = "g = 0 (Theorem 1: the O(1/N) rate holds uniformly in t)"
-    claim_at_resolved_sizes(
+    nb.claim(
         f"{row.activation}, d = 4: 0 lies in the 90 % interval [{row.slope_lo:.4f}, {row.slope_hi:.4f}] of the t-slope "
         f"g of log(N_eff·{row.kind} error) over t in {row.window} (value max(lo, −hi) ≤ 0)",
-        max(row.slope_lo, -row.slope_hi), None, 0.0, "chaos_plateau", prediction=prediction, sanity=(None, 0.1))
-    claim_at_resolved_sizes(f"{row.activation}, d = 4: half-width of that interval for the {row.kind} error (per "
-                            "unit time)", float(row.half_width), 0.0, 0.01, "chaos_plateau", sanity=(0.0, 0.2),
+        max(row.slope_lo, -row.slope_hi), None, 0.0, "chaos_plateau", prediction=prediction, smoke=(None, 0.1))
+    nb.claim(f"{row.activation}, d = 4: half-width of that interval for the {row.kind} error (per "
+                            "unit time)", float(row.half_width), 0.0, 0.01, "chaos_plateau", smoke=(0.0, 0.2),
                             prediction=prediction + "; resolved to ±0.01 per unit time")
 nb.save_table(plateau, "chaos_plateau",
               caption="No growth over [T/2, T] (d = 4, strong regime): t-slope g of log(N_eff·error) with its 90 % "
@@ -1331,9 +1322,9 @@ plt.show()
 
 # %%
 for act, row in w2_summary[w2_summary.N == w2_summary.N.max()].set_index("activation").iterrows():
-    claim_at_resolved_sizes(
+    nb.claim(
         f"{act}: W2²(μ^N, μ^ref) over the coupling error at N = {row.N:g}, t = {horizon:g}",
-        float(row.w2_vs_reference / row.coupling_error), 10.0, None, "chaos_w2", sanity=(1.0, None),
+        float(row.w2_vs_reference / row.coupling_error), 10.0, None, "chaos_w2", smoke=(1.0, None),
         prediction="≫ 1: the cloud distance carries the empirical-measure sampling distance ∝ N^(−2/D), D = 5 "
                    "(Fournier–Guillin), an order of magnitude above the O(1/N) coupling error at N ≤ N_ref/4")
 nb.check("W2² between coupled particles over the coupling error, max over N, replicas, activations (≤ 1: the identity "

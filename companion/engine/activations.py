@@ -32,7 +32,7 @@ class Activation:
     degree: polynomial degree, or None.
     series_terms: Hermite terms used where no closed-form kernel exists (exact for polynomials).
     mixture: (weights, scales) with σ(z) = Σ_j w_j erf(β_j z) (erf: one term; tanh: to 2e-15, see
-        :func:`tanh_erf_mixture`), or None.
+    :func:`tanh_erf_mixture`), or None.
     smoothing: closed form of the Gaussian smoothing, see :meth:`smoothed`, or None (for a mixture it is derived).
     """
 

@@ -179,13 +179,20 @@ class Notebook:
         """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
         return self.map(fn, [kwargs])[0]
 
-    def claim(self, claim, value, lo, hi, figure, *, prediction):
+    def claim(self, claim, value, lo, hi, figure, *, prediction, smoke=None):
         """Record the claim that ``lo <= value <= hi`` (None: open bound) for ``figure``: a measurement against
         ``prediction`` (the predicted value and its source: a theorem, a closed form, an independent computation).
         A claim can fail; an implementation identity or sanity bound is a :meth:`check`.
 
+        ``smoke`` = (lo, hi): the `quick` profile is a smoke run whose sizes cannot resolve a window derived from the
+        measurement's uncertainty; given ``smoke``, quick records the same value as a check against this loose
+        window instead ("quick smoke run, not a claim: ..."), and the other profiles make the claim.
         Recording the same text again replaces the earlier record (a re-run cell).
         """
+        if smoke is not None and self.profile == "quick":
+            if not isinstance(smoke, (tuple, list)) or len(smoke) != 2:
+                raise ValueError(f"smoke: expected a (lo, hi) window for the quick profile, got {smoke!r}")
+            return self._record(f"quick smoke run, not a claim: {claim}", value, *smoke, figure, "check", None)
         return self._record(claim, value, lo, hi, figure, "claim", prediction)
 
     def check(self, check, value, lo, hi, figure):

@@ -116,6 +116,8 @@ def number(value):
 
 def list_table(name, header, rows):
     """A MyST ``list-table`` (its HTML id is ``name``) of ``header`` and ``rows`` (cells already markdown)."""
+    if not rows:
+        return ["None recorded.", ""]
     lines = ["```{list-table}", ":header-rows: 1", f":name: {name}", ""]
     for row in [header, *rows]:
         lines += [f"* - {row[0]}", *(f"  - {cell}" for cell in row[1:])]

@@ -373,3 +373,13 @@ def test_animations_are_gifs_under_the_size_limit(isolated_outputs):
     assert "![moving](00_x/moving.gif)" in (isolated_outputs / "figures" / "README.md").read_text()
     with pytest.raises(ValueError, match="^animation: expected a matplotlib.animation.Animation"):
         nb.save_animation(fig, "still", data=pd.DataFrame({"frame": [0]}), caption="Not an animation.")
+
+
+def test_a_claim_with_a_smoke_window_is_a_check_in_quick_only(isolated_outputs):
+    for profile, kind in (("quick", "check"), ("standard", "claim")):
+        nb = setup_notebook("00_x", profile=profile, device="cpu")
+        record = nb.claim("slope", -0.7, -1.1, -0.9, "line", prediction="-1 (theory)", smoke=(-1.5, -0.5))
+        assert record["kind"] == kind and record["passed"] == (profile == "quick")
+        assert record["claim"].startswith("quick smoke run, not a claim: ") == (profile == "quick")
+    with pytest.raises(ValueError, match="^smoke: expected a"):
+        setup_notebook("00_x", profile="quick", device="cpu").claim("s", 1, 0, 2, "line", prediction="1", smoke=3)

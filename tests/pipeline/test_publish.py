@@ -10,7 +10,7 @@ from companion.pipeline import publish, report, runner
 
 # What a rerun may change in the outputs: the elapsed time in the claims line (the pattern also admits lines naming
 # the cache).
-GENUINE_CHANGES = re.compile(r"claims pass \(\d+\.\d s\)|cache")
+GENUINE_CHANGES = re.compile(r"\(profile standard\) \(\d+\.\d s\)|cache")
 
 
 def synthetic_executed():

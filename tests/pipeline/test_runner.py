@@ -53,21 +53,24 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert re.search(r"^99_tiny +the quick profile draws three points +3 +\[4, 4\] +FAIL +line +quick$",
+    assert re.search(r"^99_tiny +claim +the quick profile draws three points +a test prediction +3 +\[4, 4\] +FAIL "
+                     r"+line +quick$",
                      result.stdout, re.M), output
-    assert "claims: 0 pass, 1 fail (profile quick)" in result.stdout
+    assert "claims: 0 pass, 1 fail; checks: 0 pass, 0 fail (profile quick)" in result.stdout
     # the run's figures and claims are installed, the claim recorded as failed
     assert (figures / "99_tiny" / "line.png").is_file()
     (record,) = claims.read_claims(figures / "99_tiny" / "claims.json")
     assert record["passed"] is False and record["value"] == 3 and record["profile"] == "quick"
     merged = json.loads((figures / "claims.json").read_text())
     assert merged["failed"] == 1 and merged["claims"] == [record]
-    row = "the quick profile draws three points | 3 | [4, 4] | FAIL |"
+    row = "the quick profile draws three points | a test prediction | 3 | [4, 4] | FAIL |"
     front_page = readme.read_text()
-    assert f"| 99_tiny | quick | {row}" in front_page and "Claim checks: 0 pass, 1 fail (profile quick)." in front_page
+    assert f"| 99_tiny | claim | {row}" in front_page
+    assert "claims: 0 pass, 1 fail; checks: 0 pass, 0 fail (profile quick)." in front_page
     assert "(notebooks/99_tiny.py) | 99 — A throwaway notebook | " in front_page and "cold cache, serial" in front_page
     figures_readme = (figures / "README.md").read_text()
-    assert f"| quick | {row}" in figures_readme and "Claim checks: 0 pass, 1 fail (profile quick)" in figures_readme
+    assert f"| claim | {row} quick |" in figures_readme
+    assert "claims: 0 pass, 1 fail; checks: 0 pass, 0 fail (profile quick)" in figures_readme
     runtime = json.loads((figures / "runtimes.json").read_text())["99_tiny"]["quick"]
     assert runtime["cache"] == "cold" and runtime["jobs"] == 1
     # the cells' warnings reach the output; the kernel's TCP warning and tqdm's IProgress warning do not
