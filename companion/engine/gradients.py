@@ -32,7 +32,7 @@ import math
 import torch
 
 from .activations import get_activation
-from .kernels import exact_pairs, flagged_pairs, may_flag, tail_ratios
+from .kernels import exact_pairs, flagged_pairs, may_flag, series_parts, tail_ratios
 from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
@@ -93,27 +93,59 @@ def _relu_block(P, Q, c, ct):
     return out
 
 
-def _series_block(P, Q, c, ct, acts):
+def _horner(x, cw, cv, dw, dv, ks, transposed):
+    r"""Horner's rule in x over the terms ks = (p, p + 2, …): the pair sums :math:`V = \sum_m A_{k_m}x^m` with
+    :math:`A_k = c_k(|w|)\,c_k(|v|)`, its x-derivative (None for one term), and the radial sums with :math:`c_k'(|w|)`
+    (and :math:`c_k'(|v|)` when ``transposed``) in place of a factor."""
+    top = ks[-1]
+    value = cw[..., :, None, top] * cv[..., None, :, top]
+    slope = torch.zeros_like(value) if len(ks) > 1 else None
+    radial = dw[..., :, None, top] * cv[..., None, :, top]
+    radial_t = cw[..., :, None, top] * dv[..., None, :, top] if transposed else None
+    for k in reversed(ks[:-1]):
+        slope.mul_(x).add_(value)
+        value.mul_(x).addcmul_(cw[..., :, None, k], cv[..., None, :, k])
+        radial.mul_(x).addcmul_(dw[..., :, None, k], cv[..., None, :, k])
+        if transposed:
+            radial_t.mul_(x).addcmul_(cw[..., :, None, k], dv[..., None, :, k])
+    return value, slope, radial, radial_t
+
+
+def _series_block(P, Q, c, ct, acts, parts):
     r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|, |w|, τ(|w|)), ``acts`` the pair's
-    activations. Horner's rule gives the value, :math:`S_1 = \partial_\rho` of the series and the radial series
-    :math:`S_0` (per side); the pairs :func:`companion.engine.kernels.flagged_pairs` marks get the exact values and
-    partial derivatives of :func:`companion.engine.kernels.exact_pairs` instead. With
-    :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j`: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`,
-    β-sum :math:`M_i/|w_i|`."""
+    activations, ``parts`` its terms split by parity (:func:`companion.engine.kernels.series_parts`). Each part
+    :math:`\sum_{k\equiv p}A_k\rho^k = \rho^pV(\rho^2)` is summed by Horner's rule in :math:`x = \rho^2` (half the
+    terms of all k), with :math:`\partial_\rho = V + 2xV'` (p = 1) or :math:`2\rho V'` (p = 0): the value,
+    :math:`S_1 = \partial_\rho` of the series and the radial series :math:`S_0` (per side); the pairs
+    :func:`companion.engine.kernels.flagged_pairs` marks get the exact values and partial derivatives of
+    :func:`companion.engine.kernels.exact_pairs` instead. With :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j`: α-sum
+    :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`, β-sum :math:`M_i/|w_i|`."""
     (Wn, cw, dw, _, nw, tw), (Vn, cv, dv, _, nv, tv) = P, Q
     rho = (Wn @ Vn.transpose(-1, -2)).clamp_(-1.0, 1.0)
-    top = cw.shape[-1] - 1
-    value = cw[..., :, None, top] * cv[..., None, :, top]
-    slope = torch.zeros_like(value)
-    radial = dw[..., :, None, top] * cv[..., None, :, top]
-    radial_t = cw[..., :, None, top] * dv[..., None, :, top] if ct is not None else None
-    for k in range(top - 1, -1, -1):  # Horner's rule for the value, its ρ-derivative and the radial derivatives
-        slope.mul_(rho).add_(value)
-        value.mul_(rho).addcmul_(cw[..., :, None, k], cv[..., None, :, k])
-        radial.mul_(rho).addcmul_(dw[..., :, None, k], cv[..., None, :, k])
-        if ct is not None:
-            radial_t.mul_(rho).addcmul_(cw[..., :, None, k], dv[..., None, :, k])
-    mask = flagged_pairs(tw, tv, rho, top + 1)
+    x = rho * rho
+    value = slope = radial = radial_t = None
+    for p, ks in parts:
+        part, part_slope, part_radial, part_radial_t = _horner(x, cw, cv, dw, dv, ks, ct is not None)
+        if p == 1:
+            part_slope = part.clone() if part_slope is None else part_slope.mul_(x).mul_(2).add_(part)
+            part.mul_(rho)
+            part_radial.mul_(rho)
+            if part_radial_t is not None:
+                part_radial_t.mul_(rho)
+        else:
+            part_slope = torch.zeros_like(part) if part_slope is None else part_slope.mul_(rho).mul_(2)
+        if value is None:
+            value, slope, radial, radial_t = part, part_slope, part_radial, part_radial_t
+        else:
+            value += part
+            slope += part_slope
+            radial += part_radial
+            if radial_t is not None:
+                radial_t += part_radial_t
+    if value is None:  # parity cancels every term: K = 0
+        value, slope, radial = (torch.zeros_like(rho) for _ in range(3))
+        radial_t = torch.zeros_like(rho) if ct is not None else None
+    mask = flagged_pairs(tw, tv, rho, cw.shape[-1])
     if mask is not None:
         exact = exact_pairs(*acts, nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask],
                             rho[mask])
@@ -132,16 +164,19 @@ def _series_block(P, Q, c, ct, acts):
     return out
 
 
-def _block(kind, acts):
-    """The block function of a kernel kind; the series' knows the pair's activations (for its flagged pairs)."""
+def _block(kind, acts, parts=None):
+    """The block function of a kernel kind; the series' knows the pair's activations (for its flagged pairs) and its
+    terms by parity."""
     if kind == "series":
-        return functools.partial(_series_block, acts=acts)
+        return functools.partial(_series_block, acts=acts, parts=parts)
     return {"erf": _erf_block, "relu": _relu_block}[kind]
 
 
-def _prepare(kind, act, W, K=None, coefficients=None):
+def _prepare(kind, act, W, K=None, coefficients=None, exact=False, memo=None):
     """Per-particle quantities of one side of a kernel (particles on dim −2 of W); for the series, ``act`` None
-    with given ``coefficients`` is a polynomial profile (exact series, never flagged)."""
+    with given ``coefficients`` is a polynomial profile (exact series, never flagged), and ``exact`` (the pair's
+    series has no tail, :func:`companion.engine.kernels.series_parts`) skips the tail ratios. ``memo`` (a dict)
+    keeps the series' coefficients of W between calls of one step: those for a larger K serve a smaller one."""
     if kind == "erf":
         inv = 1 / (1 + 2 * (W * W).sum(-1))
         root = inv.sqrt()
@@ -152,17 +187,22 @@ def _prepare(kind, act, W, K=None, coefficients=None):
     if kind == "relu":
         return unit, norms, inv
     if coefficients is None:
-        coefficients, slopes = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
-        return unit, coefficients, slopes, inv, norms, tail_ratios(act, norms, coefficients, slopes)
-    tau = torch.zeros_like(norms) if act is None else tail_ratios(act, norms, coefficients,
-                                                                  act.coefficient_slopes(norms, K))
+        memo = {} if memo is None else memo
+        sizes = [k for k in memo if isinstance(k, int) and k >= K]
+        if not sizes:
+            memo[K] = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
+        coefficients, slopes = (t[..., :K] for t in memo[min(sizes, default=K)])
+        if not exact and ("tau", K) not in memo:
+            memo["tau", K] = tail_ratios(act, norms, coefficients, slopes)
+        return unit, coefficients, slopes, inv, norms, None if exact else memo["tau", K]
+    tau = None if exact or act is None else tail_ratios(act, norms, coefficients, act.coefficient_slopes(norms, K))
     return unit, coefficients, None, inv, norms, tau
 
 
 def _without_impossible_flags(P, Q):
     """P and Q with their tail ratios τ set to None where no pair between them can be flagged (series sides only), so
     the blocks skip the check without a device sync; one sync here."""
-    if len(P) != 6 or may_flag(P[5], Q[5]):
+    if len(P) != 6 or (P[5] is not None and Q[5] is not None and may_flag(P[5], Q[5])):
         return P, Q
     return P[:5] + (None,), Q[:5] + (None,)
 
@@ -196,15 +236,16 @@ def _blocks(n, size):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _self_sums(kind, act, a, W, budget):
+def _self_sums(kind, act, a, W, budget, memo=None):
     r"""Self-interaction sums over j of :math:`K(w_i, w_j)\,a_j` (and slopes), each unordered block pair once.
 
     Blocks of b = min(N, √budget) particles, over as many replicas at once as keep R'·b² ≤ budget: the partition and
     the order of the sums do not depend on R, so a replica's arithmetic is the same alone or in a batch (torch does
     not promise batched matrix products bit-identical across batch sizes; measured differences are in the last bit)."""
     R, N = a.shape
-    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms),) * 2)
-    block = _block(kind, (act, act))
+    parts, exact = series_parts(act, act, act.series_terms)
+    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms, exact=exact, memo=memo),) * 2)
+    block = _block(kind, (act, act), parts)
     sums = _Sums(W)
     size = max(1, min(N, math.isqrt(budget)))
     blocks = _blocks(N, size)
@@ -221,7 +262,7 @@ def _self_sums(kind, act, a, W, budget):
     return sums
 
 
-def _target_sums(act, W, target, budget):
+def _target_sums(act, W, target, budget, memo=None):
     r"""Sums over the target's ridges m of :math:`K^*(w_i, u_m)\,b_m` (and slopes), in blocks of rows i."""
     U, b = target.U.to(W), target.b.to(W)
     if target.activation is not None and target.activation == act and act.name in _CLOSED:
@@ -233,9 +274,12 @@ def _target_sums(act, W, target, budget):
             K = max(act.series_terms, target.activation.series_terms)
         else:
             K = target.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
-        Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W))
-    P, Q = _without_impossible_flags(_prepare(kind, act, W, K), Q)
-    block = _block(kind, (act, target.activation))
+        parts, exact = series_parts(act, target.activation, K)
+        if exact:  # no term beyond the last the pair's parities leave
+            K = 1 + max((ks[-1] for _, ks in parts), default=0)
+        Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W), exact=exact)
+    P, Q = _without_impossible_flags(_prepare(kind, act, W, K, exact=kind == "series" and exact, memo=memo), Q)
+    block = _block(kind, (act, target.activation), parts if kind == "series" else None)
     sums = _Sums(W)
     for I in _blocks(W.shape[-2], max(1, budget // (math.prod(W.shape[:-2]) * U.shape[0]))):
         rows, _ = block(_take(P, I), Q, b, None)
@@ -255,8 +299,9 @@ def population_grad(theta, activation, target, budget=ENTRY_BUDGET):
         raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
     a, W = split(theta)
     N = theta.shape[-2]
-    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget))
-    cross = _target_sums(act, W, target, int(budget))
+    memo = {}  # the series' coefficients of W, computed once per step
+    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget), memo)
+    cross = _target_sums(act, W, target, int(budget), memo)
     grad = torch.empty_like(theta)
     grad[..., 0] = own.value / N - cross.value
     grad[..., 1:] = a[..., None] * (own.slope(W) / N - cross.slope(W))

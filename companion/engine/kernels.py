@@ -82,6 +82,40 @@ def hermite_series(coef_a, coef_b, rho):
     return total
 
 
+def _hermite_support(act):
+    """(even terms present, odd terms: "all", "linear" (k = 1 only) or "none", highest degree or None) of the Hermite
+    expansion of σ (None: a profile, unknown)."""
+    if act is None:
+        return True, "all", None
+    if act.parity == "odd":
+        even, odd = False, "all"
+    elif act.parity == "even":
+        even, odd = True, "none"
+    else:
+        even, odd = True, "linear" if act.linear_part else "all"  # σ(z) − σ(−z) = z: the odd part is z/2
+    return even, odd, act.degree
+
+
+def series_parts(act, act2, K):
+    r"""The terms k < K of the Mehler series of the pair (σ, σ_2) that parity does not cancel, split by parity:
+    [(p, (p, p + 2, …))] for p in (0, 1), and whether the series is exact (finite support within K, no tail: e.g. an
+    odd σ against one whose odd part is linear, ReLU or GELU against erf or tanh, where K = c_1d_1ρ). c_kd_k vanishes
+    for the other k whatever the norms (odd σ: even k; σ(z) − σ(−z) = z: odd k > 1)."""
+    (even, odd, top), (even2, odd2, top2) = _hermite_support(act), _hermite_support(act2)
+    tops = [t for t in (top, top2) if t is not None]
+    top = min(tops) if tops else None
+    odd = "none" if "none" in (odd, odd2) else "linear" if "linear" in (odd, odd2) else "all"
+    last = K - 1 if top is None else min(K - 1, top)
+    parts = []
+    if even and even2:
+        parts.append((0, tuple(range(0, last + 1, 2))))
+    if odd != "none" and last >= 1:
+        parts.append((1, tuple(range(1, (1 if odd == "linear" else last) + 1, 2))))
+    parts = [(p, ks) for p, ks in parts if ks]
+    exact = (top is not None and top < K) or (not (even and even2) and odd != "all")
+    return parts, exact
+
+
 def series_tolerance(dtype):
     """The truncation bound below which the Mehler series is used: 1e-13, or the dtype's eps where that is larger."""
     return max(SERIES_TOLERANCE, torch.finfo(dtype).eps)
