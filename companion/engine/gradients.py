@@ -93,75 +93,105 @@ def _relu_block(P, Q, c, ct):
     return out
 
 
-def _horner(x, cw, cv, dw, dv, ks, transposed):
-    r"""Horner's rule in x over the terms ks = (p, p + 2, …): the pair sums :math:`V = \sum_m A_{k_m}x^m` with
-    :math:`A_k = c_k(|w|)\,c_k(|v|)`, its x-derivative (None for one term), and the radial sums with :math:`c_k'(|w|)`
-    (and :math:`c_k'(|v|)` when ``transposed``) in place of a factor."""
-    top = ks[-1]
-    value = cw[..., :, None, top] * cv[..., None, :, top]
-    slope = torch.zeros_like(value) if len(ks) > 1 else None
-    radial = dw[..., :, None, top] * cv[..., None, :, top]
-    radial_t = cw[..., :, None, top] * dv[..., None, :, top] if transposed else None
-    for k in reversed(ks[:-1]):
-        slope.mul_(x).add_(value)
-        value.mul_(x).addcmul_(cw[..., :, None, k], cv[..., None, :, k])
-        radial.mul_(x).addcmul_(dw[..., :, None, k], cv[..., None, :, k])
-        if transposed:
-            radial_t.mul_(x).addcmul_(cw[..., :, None, k], dv[..., None, :, k])
-    return value, slope, radial, radial_t
-
-
 def _series_block(P, Q, c, ct, acts, parts):
     r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|, |w|, τ(|w|)), ``acts`` the pair's
-    activations, ``parts`` its terms split by parity (:func:`companion.engine.kernels.series_parts`). Each part
-    :math:`\sum_{k\equiv p}A_k\rho^k = \rho^pV(\rho^2)` is summed by Horner's rule in :math:`x = \rho^2` (half the
-    terms of all k), with :math:`\partial_\rho = V + 2xV'` (p = 1) or :math:`2\rho V'` (p = 0): the value,
-    :math:`S_1 = \partial_\rho` of the series and the radial series :math:`S_0` (per side); the pairs
-    :func:`companion.engine.kernels.flagged_pairs` marks get the exact values and partial derivatives of
-    :func:`companion.engine.kernels.exact_pairs` instead. With :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j`: α-sum
-    :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`, β-sum :math:`M_i/|w_i|`."""
+    activations, ``parts`` its terms by parity (:func:`companion.engine.kernels.series_parts`).
+
+    Only the sums over j are needed, so the series is summed as matrix products over the powers
+    :math:`X^{(m)} = x^m`, x = ρ² elementwise (one pass per power, no outer product of coefficients per term). With
+    :math:`\rho_{ij} = \hat w_i\cdot\hat v_j`, an odd term k = 2m + 1 gives, through
+    :math:`U^{(m)} = X^{(m)}(c_k(|v_j|)c_j\hat v_j)_j`, the value :math:`c_k(|w_i|)\,\hat w_i\cdot U^{(m)}_i`, the radial
+    sum with :math:`c_k'(|w_i|)` instead, and the β-sum's :math:`k\,c_k(|w_i|)U^{(m)}_i`; an even term k = 2m gives
+    the value and radial sums through :math:`X^{(m)}(c_k(|v_j|)c_j)_j` and, for k ≥ 2, the β-sum's through
+    :math:`(\rho\circ X^{(m-1)})(c_k(|v_j|)c_j\hat v_j)_j`. Mirror sums (``ct``) use the transposed powers. With
+    :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j` (:math:`S_1 = \partial_\rho` of the series) and :math:`S_0` the radial
+    series: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`, β-sum :math:`M_i/|w_i|`.
+
+    The pairs :func:`companion.engine.kernels.flagged_pairs` marks get x = 0 (their series reduces to the terms
+    k ≤ 2 of the first power) and a correction to the exact values and partial derivatives of
+    :func:`companion.engine.kernels.exact_pairs`."""
     (Wn, cw, dw, _, nw, tw), (Vn, cv, dv, _, nv, tv) = P, Q
     rho = (Wn @ Vn.transpose(-1, -2)).clamp_(-1.0, 1.0)
     x = rho * rho
-    value = slope = radial = radial_t = None
-    for p, ks in parts:
-        part, part_slope, part_radial, part_radial_t = _horner(x, cw, cv, dw, dv, ks, ct is not None)
-        if p == 1:
-            part_slope = part.clone() if part_slope is None else part_slope.mul_(x).mul_(2).add_(part)
-            part.mul_(rho)
-            part_radial.mul_(rho)
-            if part_radial_t is not None:
-                part_radial_t.mul_(rho)
-        else:
-            part_slope = torch.zeros_like(part) if part_slope is None else part_slope.mul_(rho).mul_(2)
-        if value is None:
-            value, slope, radial, radial_t = part, part_slope, part_radial, part_radial_t
-        else:
-            value += part
-            slope += part_slope
-            radial += part_radial
-            if radial_t is not None:
-                radial_t += part_radial_t
-    if value is None:  # parity cancels every term: K = 0
-        value, slope, radial = (torch.zeros_like(rho) for _ in range(3))
-        radial_t = torch.zeros_like(rho) if ct is not None else None
     mask = flagged_pairs(tw, tv, rho, cw.shape[-1])
     if mask is not None:
-        exact = exact_pairs(*acts, nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask],
-                            rho[mask])
-        for matrix, part in ((value, exact[0]), (radial, exact[1]), (radial_t, exact[2]), (slope, exact[3])):
-            if matrix is not None:
-                matrix[mask] = part
+        x.masked_fill_(mask, 0.0)
+    terms = dict(parts)
+    odd, even = list(terms.get(1, ())), list(terms.get(0, ()))
+    bent = even[1:]  # even k ≥ 2: ρ^{k−1} = ρ·x^{(k−2)/2}
+    sides = [(Wn, cw, dw, Vn, cv, c, False)] + ([(Vn, cv, dv, Wn, cw, ct, True)] if ct is not None else [])
+    features, sums = [], []
+    for _, _, _, unit_o, coef_o, weights, _ in sides:
+        weighted = coef_o * weights[..., None]  # (…, j, K)
+        features.append([(weighted[..., odd, None] * unit_o[..., None, :]).movedim(-2, 0),
+                         weighted[..., even, None].movedim(-2, 0),
+                         (weighted[..., bent, None] * unit_o[..., None, :]).movedim(-2, 0)])
+        sums.append([[], [], []])
+    power, shifted = torch.ones_like(x), None
+    for m in range(max(len(odd), len(even))):
+        if m:
+            power.mul_(x)
+        if m < len(bent):
+            shifted = torch.mul(power, rho)
+        for (_, _, _, _, _, _, transposed), feats, out in zip(sides, features, sums):
+            for matrix, group, store in ((power, feats[0], out[0]), (power, feats[1], out[1]),
+                                         (shifted, feats[2], out[2])):
+                if m < group.shape[0]:
+                    store.append((matrix.transpose(-1, -2) if transposed else matrix) @ group[m])
+    if mask is not None:
+        rows_r, cols_s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
+        exact = exact_pairs(*acts, rows_r, cols_s, rho[mask])
+        r_rho = rho[mask]
+
+        def at(coef, k, rows):  # coefficient k of the flagged pairs' row (or column) particle
+            return (coef[..., :, None, k] if rows else coef[..., None, :, k]).expand_as(rho)[mask]
+        residual = [torch.zeros_like(r_rho) for _ in range(4)]  # value, radial, radial_t, slope at x = 0
+        if 0 in even:
+            residual[0] += at(cw, 0, True) * at(cv, 0, False)
+            residual[1] += at(dw, 0, True) * at(cv, 0, False)
+            if ct is not None:
+                residual[2] += at(cw, 0, True) * at(dv, 0, False)
+        if 1 in odd:
+            residual[0] += r_rho * at(cw, 1, True) * at(cv, 1, False)
+            residual[1] += r_rho * at(dw, 1, True) * at(cv, 1, False)
+            if ct is not None:
+                residual[2] += r_rho * at(cw, 1, True) * at(dv, 1, False)
+            residual[3] += at(cw, 1, True) * at(cv, 1, False)
+        if 2 in bent:
+            residual[3] += 2 * r_rho * at(cw, 2, True) * at(cv, 2, False)
+        corrections = []
+        for got, res in zip(exact, residual):
+            matrix = torch.zeros_like(rho)
+            matrix[mask] = got - res
+            corrections.append(matrix)
     out = []
-    for (unit, _, _, inv, _, _), (unit_v, _, _, _, _, _), weights, rows, rad in ((P, Q, c, True, radial),
-                                                                                 (Q, P, ct, False, radial_t)):
-        if weights is None:
-            out.append(None)
-            continue
-        M = _sums(slope, weights[..., None] * unit_v, rows)
-        out.append((_vsums(value, weights, rows), inv * (_vsums(rad, weights, rows) - inv * (unit * M).sum(-1)),
-                    inv[..., None] * M))
-    return out
+    for (unit, coef, slope_coef, _, _, weights, transposed), (odd_sums, even_sums, bent_sums), inv in zip(
+            sides, sums, (P[3], Q[3])):
+        value = torch.zeros_like(unit[..., 0])
+        radial = torch.zeros_like(value)
+        beta = torch.zeros_like(unit)
+        if odd_sums:
+            U = torch.stack(odd_sums)  # (m, …, i, d)
+            proj = (U * unit).sum(-1)
+            k = torch.tensor(odd, dtype=U.dtype, device=U.device)
+            value += (coef[..., odd].movedim(-1, 0) * proj).sum(0)
+            radial += (slope_coef[..., odd].movedim(-1, 0) * proj).sum(0)
+            beta += ((coef[..., odd] * k).movedim(-1, 0)[..., None] * U).sum(0)
+        if even_sums:
+            E = torch.stack(even_sums)[..., 0]
+            value += (coef[..., even].movedim(-1, 0) * E).sum(0)
+            radial += (slope_coef[..., even].movedim(-1, 0) * E).sum(0)
+        if bent_sums:
+            k = torch.tensor(bent, dtype=unit.dtype, device=unit.device)
+            beta += ((coef[..., bent] * k).movedim(-1, 0)[..., None] * torch.stack(bent_sums)).sum(0)
+        if mask is not None:
+            unit_o = Vn if not transposed else Wn
+            rows = not transposed
+            value += _vsums(corrections[0], weights, rows)
+            radial += _vsums(corrections[2 if transposed else 1], weights, rows)
+            beta += _sums(corrections[3], weights[..., None] * unit_o, rows)
+        out.append((value, inv * (radial - inv * (unit * beta).sum(-1)), inv[..., None] * beta))
+    return out + [None] * (2 - len(out))
 
 
 def _block(kind, acts, parts=None):
