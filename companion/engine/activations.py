@@ -128,10 +128,11 @@ def _relu_slopes(r, K):
     return _relu_unit_coefficients(K, r).expand(*r.shape, K)
 
 
+@lru_cache(maxsize=None)
 def _erf_constants(K):
     r"""(k, :math:`C_k = (-1)^{(k-1)/2}\sqrt{2/\pi}\,(k-2)!!/\sqrt{k!}`) for the odd k < K."""
-    return [(k, (-1) ** ((k - 1) // 2) * math.exp(0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2)
-                                                   - 0.5 * math.lgamma(k + 1))) for k in range(1, K, 2)]
+    return tuple((k, (-1) ** ((k - 1) // 2) * math.exp(0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2)
+                                                   - 0.5 * math.lgamma(k + 1))) for k in range(1, K, 2))
 
 
 def _erf_series(r, K, slope):
@@ -141,10 +142,17 @@ def _erf_series(r, K, slope):
     q = 2 * r**2 / (1 + 2 * r**2)
     root = math.sqrt(2) * r / torch.sqrt(1 + 2 * r**2)
     du = math.sqrt(2) * (1 + 2 * r**2) ** -1.5
-    out = [torch.zeros_like(r) for _ in range(K)]
-    for k, const in _erf_constants(K):
-        out[k] = const * k * q ** ((k - 1) // 2) * du if slope else const * q ** ((k - 1) // 2) * root
-    return torch.stack(out, dim=-1)
+    odd = [const * k * q ** ((k - 1) // 2) * du if slope else const * q ** ((k - 1) // 2) * root
+           for k, const in _erf_constants(K)]
+    return _odd_columns(odd, r, K)
+
+
+def _odd_columns(odd, r, K):
+    """Coefficients (…, K) with the given columns at the odd k and zeros at the even ones."""
+    out = torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
+    if len(odd):
+        out[..., 1::2] = torch.stack(odd, dim=-1) if isinstance(odd, list) else odd
+    return out
 
 
 def _erf_coefficients(r, K):
@@ -162,15 +170,22 @@ def _mixture_series(mixture, r, K, slope):
     term instead of a quadrature per norm. Every w_j > 0 (tanh: a probability density), so the sums do not cancel,
     and :math:`|c_k - c_k^{\tanh}| \le \|\mathrm{mixture} - \tanh\|_{L^2(N(0,1))}` ≤ 3e-15 (Cauchy–Schwarz)."""
     weights, scales = (torch.tensor(t, dtype=r.dtype, device=r.device) for t in mixture)
-    R = r[..., None] * scales
-    A = 1 + 2 * R * R
-    q = 2 * R * R / A
-    term = weights * scales * math.sqrt(2) * A**-1.5 if slope else weights * math.sqrt(2) * R * A.rsqrt()
-    out = [torch.zeros_like(r) for _ in range(K)]
-    for k, const in _erf_constants(K):
-        out[k] = (const * k if slope else const) * term.sum(-1)
-        term = term * q
-    return torch.stack(out, dim=-1)
+    constants = _erf_constants(K)
+    if not constants:
+        return torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
+    C = torch.tensor([const * k if slope else const for k, const in constants], dtype=r.dtype, device=r.device)
+    flat, terms = r.reshape(-1), len(constants)
+    chunk = max(1, _MIXTURE_BUDGET // (terms * scales.numel()))
+    parts = []
+    for start in range(0, flat.numel(), chunk):
+        R = flat[start:start + chunk, None] * scales
+        A = 1 + 2 * R * R
+        q = 2 * R * R / A
+        lead = weights * scales * math.sqrt(2) * A**-1.5 if slope else weights * math.sqrt(2) * R * A.rsqrt()
+        powers = torch.cat([torch.ones_like(q)[:, None], q[:, None].expand(-1, terms - 1, -1)], 1).cumprod(1)
+        parts.append((powers @ lead[:, :, None])[..., 0] * C)  # (chunk, terms): Σ_j lead_j q_j^m
+    odd = torch.cat(parts).reshape(*r.shape, terms) if parts else r.new_zeros(*r.shape, terms)
+    return _odd_columns(odd, r, K)
 
 
 def _tanh_coefficients(r, K):
@@ -247,6 +262,7 @@ def _theta_derivative(u):
 
 
 _MIXTURE_STEP = 0.25
+_MIXTURE_BUDGET = 2**20  # (norm × term × mixture term) entries per chunk of _mixture_series
 
 
 @lru_cache(maxsize=None)

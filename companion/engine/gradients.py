@@ -36,6 +36,7 @@ from .kernels import exact_pairs, flagged_pairs, may_flag, series_parts, tail_ra
 from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
+POWER_BUDGET = 2**18  # entries (power × replica × pair) of the powers of ρ² held at once in a series block: 2 MiB
 _CLOSED = ("erf", "relu")
 _TINY = 1e-30
 
@@ -93,6 +94,27 @@ def _relu_block(P, Q, c, ct):
     return out
 
 
+def _power_groups(x, count):
+    """(start, powers x^start … x^(stop−1) stacked on a new first dim) covering x^0 … x^(count−1): all at once by
+    doubling (x^(n+i) = x^i·x^n, one product per doubling) where they fit in :data:`POWER_BUDGET` entries (small
+    blocks: few calls), else one at a time, in place (large blocks: each stays in cache for its matrix product)."""
+    if count * x.numel() <= POWER_BUDGET:
+        powers = x.new_empty(count, *x.shape)
+        powers[:1] = 1
+        filled = 1
+        while filled < count:
+            step = min(filled, count - filled)
+            torch.mul(powers[:step], powers[filled - 1] * x, out=powers[filled:filled + step])
+            filled += step
+        yield 0, powers
+        return
+    power = torch.ones_like(x)
+    for m in range(count):
+        if m:
+            power.mul_(x)
+        yield m, power[None]
+
+
 def _series_block(P, Q, c, ct, acts, parts):
     r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|, |w|, τ(|w|)), ``acts`` the pair's
     activations, ``parts`` its terms by parity (:func:`companion.engine.kernels.series_parts`).
@@ -127,17 +149,18 @@ def _series_block(P, Q, c, ct, acts, parts):
                          weighted[..., even, None].movedim(-2, 0),
                          (weighted[..., bent, None] * unit_o[..., None, :]).movedim(-2, 0)])
         sums.append([[], [], []])
-    power, shifted = torch.ones_like(x), None
-    for m in range(max(len(odd), len(even))):
-        if m:
-            power.mul_(x)
-        if m < len(bent):
-            shifted = torch.mul(power, rho)
+    for start, powers in _power_groups(x, max(len(odd), len(even))):
+        stop = start + powers.shape[0]
+        shifted = powers[:max(0, len(bent) - start)] * rho
         for (_, _, _, _, _, _, transposed), feats, out in zip(sides, features, sums):
-            for matrix, group, store in ((power, feats[0], out[0]), (power, feats[1], out[1]),
+            for matrix, group, store in ((powers, feats[0], out[0]), (powers, feats[1], out[1]),
                                          (shifted, feats[2], out[2])):
-                if m < group.shape[0]:
-                    store.append((matrix.transpose(-1, -2) if transposed else matrix) @ group[m])
+                top = min(group.shape[0], stop)
+                if top > start:
+                    chunk = matrix[:top - start]
+                    feat = group[start:top]
+                    feat = feat.reshape(feat.shape[0], *[1] * (chunk.ndim - feat.ndim), *feat.shape[1:])
+                    store.append((chunk.transpose(-1, -2) if transposed else chunk) @ feat)
     if mask is not None:
         rows_r, cols_s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
         exact = exact_pairs(*acts, rows_r, cols_s, rho[mask])
@@ -171,19 +194,19 @@ def _series_block(P, Q, c, ct, acts, parts):
         radial = torch.zeros_like(value)
         beta = torch.zeros_like(unit)
         if odd_sums:
-            U = torch.stack(odd_sums)  # (m, …, i, d)
+            U = torch.cat(odd_sums)  # (m, …, i, d)
             proj = (U * unit).sum(-1)
             k = torch.tensor(odd, dtype=U.dtype, device=U.device)
             value += (coef[..., odd].movedim(-1, 0) * proj).sum(0)
             radial += (slope_coef[..., odd].movedim(-1, 0) * proj).sum(0)
             beta += ((coef[..., odd] * k).movedim(-1, 0)[..., None] * U).sum(0)
         if even_sums:
-            E = torch.stack(even_sums)[..., 0]
+            E = torch.cat(even_sums)[..., 0]
             value += (coef[..., even].movedim(-1, 0) * E).sum(0)
             radial += (slope_coef[..., even].movedim(-1, 0) * E).sum(0)
         if bent_sums:
             k = torch.tensor(bent, dtype=unit.dtype, device=unit.device)
-            beta += ((coef[..., bent] * k).movedim(-1, 0)[..., None] * torch.stack(bent_sums)).sum(0)
+            beta += ((coef[..., bent] * k).movedim(-1, 0)[..., None] * torch.cat(bent_sums)).sum(0)
         if mask is not None:
             unit_o = Vn if not transposed else Wn
             rows = not transposed
