@@ -1,10 +1,13 @@
 """Every activation's population step, the explorer's update and a reduced ReLU chaos batch of notebook 01, in this
 tree against a git revision (``--against``, exported with ``git archive``), in the same run: the two trees are timed
-in alternating subprocesses (``--rounds`` each, best of ``--repeats`` calls per round, one torch thread), so load on
-the machine hits both alike. Steps: float64, d = 4, network initialisation (scale 0.5, a_scale 1), erf teacher with
-two ridges, at R = 16, N = 256 and R = 1, N = 2048 (the issue's goal sizes), ms per replica. Explorer: one
-``explore`` at its defaults with tanh and GELU. Chaos: notebook 01's ``coupled_run`` with ReLU in the strong regime
-(λ = 0.5, τ = 0.05, η = 0.1) at R = 4, N_ref = 256, N ∈ {8, 16, 32, 64}, 50 steps.
+in alternating subprocesses with one torch thread (steps: ``--rounds`` each, best of ``--repeats`` calls per round;
+explorer and chaos: one run each), so load on the machine hits both alike. Wall and CPU (process) time are both
+recorded: on a loaded machine the CPU time of a one-thread run is the steadier of the two.
+
+Steps: float64, d = 4, network initialisation (scale 0.5, a_scale 1), erf teacher with two ridges, at R = 16,
+N = 256 and R = 1, N = 2048 (the issue's goal sizes), per replica. Explorer: one ``explore`` at its defaults with
+tanh and GELU. Chaos: notebook 01's ``coupled_run`` with ReLU in the strong regime (λ = 0.5, τ = 0.05, η = 0.1) at
+R = 4, N_ref = 256, N ∈ {8, 16, 32, 64}, 50 steps.
 
     python benchmarks/bench_before_after.py --against 0d95cf8 [--json benchmarks/before_after.json]
 """
@@ -33,35 +36,35 @@ gen = torch.Generator().manual_seed(0)
 U = torch.randn(2, 4, generator=gen, dtype=torch.float64) / 2
 target = teacher("erf", torch.tensor([0.5, -0.5], dtype=torch.float64), U)
 
-def best(fn, repeats):
-    fn()
-    out = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
+def best(fn, repeats, warm=True):
+    # best wall and best CPU (process) time of `repeats` calls (after a warm-up call where `warm`)
+    if warm:
         fn()
-        out = min(out, time.perf_counter() - start)
-    return out
+    wall = cpu = float("inf")
+    for _ in range(repeats):
+        start, start_cpu = time.perf_counter(), time.process_time()
+        fn()
+        wall, cpu = min(wall, time.perf_counter() - start), min(cpu, time.process_time() - start_cpu)
+    return wall, cpu
 
 if kind == "step":
     act, R, N = sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
     theta = init_particles("gaussian", R, N, 4, scale=0.5, a_scale=1.0, rng=1, dtype=torch.float64)
     grad, _ = population_grad(theta, act, target)
-    seconds = best(lambda: population_grad(theta, act, target), repeats) / R
-    print(json.dumps(dict(seconds=seconds, grad=grad[0, :64].flatten().tolist())))
+    wall, cpu = best(lambda: population_grad(theta, act, target), repeats)
+    print(json.dumps(dict(seconds=wall / R, cpu=cpu / R, grad=grad[0, :64].flatten().tolist())))
 elif kind == "explorer":
     from companion.analysis import explore as ex
-    start = time.perf_counter()
-    ex.explore(dict(ex.DEFAULTS, activation=sys.argv[3]))
-    print(json.dumps(dict(seconds=time.perf_counter() - start)))
+    wall, cpu = best(lambda: ex.explore(dict(ex.DEFAULTS, activation=sys.argv[3])), 1, warm=False)
+    print(json.dumps(dict(seconds=wall, cpu=cpu)))
 else:
     from companion.analysis import coupling
     b, V = torch.tensor([1.0, 1.0], dtype=torch.float64), torch.eye(4, dtype=torch.float64)[:2]
     run = lambda: coupling.coupled_run(activation="relu", target=teacher("erf", b, V), R=4, N_ref=256, d=4,
                                        sizes=[8, 16, 32, 64], init_seed=0, seed=1, eta=0.1, steps=50,
                                        record_steps=[0, 50], lam=0.5, tau=0.05, scale=0.5, a_scale=1.0)
-    start = time.perf_counter()
-    run()
-    print(json.dumps(dict(seconds=time.perf_counter() - start)))
+    wall, cpu = best(run, 1, warm=False)
+    print(json.dumps(dict(seconds=wall, cpu=cpu)))
 """
 
 
@@ -89,13 +92,16 @@ def main():
         with tarfile.open(archive) as tar:
             tar.extractall(base)
         for case in cases:
-            best, results = {"before": float("inf"), "after": float("inf")}, {}
-            for _ in range(args.rounds):
+            best = {key: float("inf") for key in ("before", "after", "before_cpu", "after_cpu")}
+            results = {}
+            for _ in range(args.rounds if case[0] == "step" else 1):
                 for label, tree in (("before", base), ("after", ROOT)):
                     results[label] = _run(tree, *case)
                     best[label] = min(best[label], results[label]["seconds"])
+                    best[label + "_cpu"] = min(best[label + "_cpu"], results[label]["cpu"])
             row = dict(case=case[0], args=list(case[2:]), before_s=best["before"], after_s=best["after"],
-                       speedup=best["before"] / best["after"])
+                       speedup=best["before"] / best["after"], before_cpu_s=best["before_cpu"],
+                       after_cpu_s=best["after_cpu"], speedup_cpu=best["before_cpu"] / best["after_cpu"])
             if case[0] == "step":
                 g0, g1 = results["before"]["grad"], results["after"]["grad"]
                 row["max_grad_change_rel"] = max(abs(a - b) for a, b in zip(g0, g1)) / max(abs(b) for b in g1)

@@ -142,16 +142,18 @@ def _erf_series(r, K, slope):
     q = 2 * r**2 / (1 + 2 * r**2)
     root = math.sqrt(2) * r / torch.sqrt(1 + 2 * r**2)
     du = math.sqrt(2) * (1 + 2 * r**2) ** -1.5
-    odd = [const * k * q ** ((k - 1) // 2) * du if slope else const * q ** ((k - 1) // 2) * root
-           for k, const in _erf_constants(K)]
-    return _odd_columns(odd, r, K)
+    constants = _erf_constants(K)
+    if not constants:
+        return torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
+    C = torch.tensor([const * k if slope else const for k, const in constants], dtype=r.dtype, device=r.device)
+    powers = torch.cat([torch.ones_like(q)[..., None], q[..., None].expand(*q.shape, len(constants) - 1)], -1)
+    return _odd_columns(powers.cumprod(-1) * C * (du if slope else root)[..., None], r, K)
 
 
 def _odd_columns(odd, r, K):
-    """Coefficients (…, K) with the given columns at the odd k and zeros at the even ones."""
+    """Coefficients (…, K) with ``odd`` (…, K // 2) at the odd k and zeros at the even ones."""
     out = torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
-    if len(odd):
-        out[..., 1::2] = torch.stack(odd, dim=-1) if isinstance(odd, list) else odd
+    out[..., 1::2] = odd
     return out
 
 
@@ -205,11 +207,11 @@ def _gelu_series(r, K, slope):
     roots = torch.arange(K + 1, dtype=r.dtype, device=r.device).sqrt()
 
     def shifted(t):  # √(k+1) t_{k+1} + √k t_{k−1}, k < K
-        below = torch.nn.functional.pad(t[..., :K - 1] * roots[1:K], (1, 0))
-        return t[..., 1:] * roots[1:] + below
+        out = t[..., 1:] * roots[1:]
+        return torch.cat([out[..., :1], out[..., 1:] + t[..., :K - 1] * roots[1:K]], -1)
 
     linear = torch.zeros(K, dtype=r.dtype, device=r.device)
-    linear[1] = 0.5 if K > 1 else 0.0
+    linear[1:2] = 0.5
     if not slope:
         return r[..., None] * (linear + shifted(e) / 2)
     de = _erf_series(s, K + 1, slope=True)
