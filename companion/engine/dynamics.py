@@ -24,11 +24,13 @@ from tqdm.auto import tqdm
 from .activations import get_activation
 from .gradients import population_grad, split
 from .kernels import gaussian_kernel
+from .seeding import Stream, torch_seed
 from .targets import Target
 from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
                          positive_int)
 
 ENGINES = ("population", "empirical", "none")
+NOISE, MINIBATCH = 0, 1  # the sub-streams (SeedSequence spawn keys) of a replica: Langevin noise, minibatch indices
 KERNEL_BLOCK = 512
 
 
@@ -250,15 +252,16 @@ def _check_data(data, R, d):
     return X, y
 
 
-def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width,
-              chunk_size, check_every):
+def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, first_replica,
+              noise_width, chunk_size, check_every):
     """Every argument of :func:`simulate` resolved (numbers as int/float, theta0 and data as float tensors, record
     steps as an int array), or an error naming the argument."""
     eta = finite_number("eta", eta, positive=True)
     lam = finite_number("lam", lam, nonnegative=True)
     tau = finite_number("tau", tau, nonnegative=True)
     steps = nonneg_int("steps", steps)
-    seed = integer("seed", seed)
+    seed = seed if isinstance(seed, Stream) else Stream(integer("seed", seed, minimum=0), "simulate")
+    first_replica = nonneg_int("first_replica", first_replica)
     chunk_size = positive_int("chunk_size", chunk_size)
     check_every = None if check_every is None else positive_int("check_every", check_every)
     theta0 = float_tensor("theta0", theta0, shape=(None, None, None), label="(R, N, 1+d)", nonempty=False)
@@ -289,7 +292,8 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
             raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
     if not torch.isfinite(theta0).all():
         raise ValueError("theta0: initial particles contain NaN or inf")
-    return theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every
+    return (theta0, eta, steps, lam, tau, data, batch_size, record, seed, first_replica, noise_width, chunk_size,
+            check_every)
 
 
 def progress_default():
@@ -303,12 +307,14 @@ def progress_default():
 
 
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
-             batch_size=None, record_steps=None, seed=0, noise_width=None, keep_particles=True, progress=None,
-             chunk_size=2**20, check_every=None):
+             batch_size=None, record_steps=None, seed=0, first_replica=0, noise_width=None, keep_particles=True,
+             progress=None, chunk_size=2**20, check_every=None):
     r"""Run T = ``steps`` noisy GD steps from ``theta0`` (R, N, 1+d) and record snapshots at ``record_steps``.
 
-    Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
-    and its minibatches from one seeded ``seed + r + 2**31``, so replica r equals a lone run with ``seed + r``. Only
+    Randomness is per replica (:mod:`companion.engine.seeding`): ``seed`` is a :class:`~companion.engine.seeding.Stream`
+    or an integer k (the stream ``Stream(k, "simulate")``); replica r of the batch is replica ``first_replica + r`` of
+    the stream and draws its noise ξ (noise_width, 1+d) from its sub-stream 0 and its minibatches from its sub-stream
+    1, so replica r of a batch equals a lone run with ``first_replica = r``. Only
     the first N noise columns are used: an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref``
     is synchronously coupled to the reference. Noise is drawn for many steps at once where that leaves each
     generator's stream unchanged (:func:`_noise_steps`), so the numbers are those of one draw per step; replica r's
@@ -318,9 +324,9 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     step. The population engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
     act = get_activation(activation)
-    theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every = _validate(
-        theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width, chunk_size,
-        check_every)
+    (theta0, eta, steps, lam, tau, data, batch_size, record, seed, first_replica, noise_width, chunk_size,
+     check_every) = _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed,
+                              first_replica, noise_width, chunk_size, check_every)
     theta = theta0.clone()
     device, dtype = theta.device, theta.dtype
     R, N, p = theta.shape
@@ -329,8 +335,10 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     if data is not None:
         data = (data[0].to(device, dtype), data[1].to(device, dtype))
     width = noise_width or N
-    noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
-    batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
+    noise_gens = [torch.Generator(device=device).manual_seed(torch_seed(seed.sequence(first_replica + r, NOISE)))
+                  for r in range(R)]
+    batch_gens = [torch.Generator(device="cpu").manual_seed(torch_seed(seed.sequence(first_replica + r, MINIBATCH)))
+                  for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
     noise = _noise_steps(noise_gens, int(steps), (width, p), dtype, device) if tau > 0 else None
     check_every = check_every or (1 if device.type == "cpu" else 25)
@@ -369,4 +377,5 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
                       particles=torch.stack(snapshots) if keep_particles else None,
                       risk=torch.stack(risks) if risks else None, final=theta,
                       params=dict(activation=act.name, eta=eta, steps=int(steps), lam=lam, tau=tau, engine=engine,
-                                  batch_size=batch_size, seed=int(seed), noise_width=width, R=R, N=N, d=p - 1))
+                                  batch_size=batch_size, seed=seed.seed, stream=seed.name,
+                                  first_replica=first_replica, noise_width=width, R=R, N=N, d=p - 1))
