@@ -48,6 +48,7 @@ from companion.analysis import coupling, moments
 from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 from companion.engine.targets import teacher
@@ -451,13 +452,12 @@ def record_steps_for(horizon):
     return steps, np.unique(np.concatenate([np.round(times[times <= horizon] / ETA), [steps]]).astype(int))
 
 
-def run_coupled(activation, target, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam,
-                tau, scale, a_scale, dtype, device):
-    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise), learning
-    ``target``: ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and its N-systems ``systems``."""
-    run = coupling.coupled_run(activation=activation, target=target.to(device, dtype), R=R,
-                               N_ref=N_ref, d=d, sizes=sizes, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
-                               record_steps=record_steps, lam=lam, tau=tau, scale=scale, a_scale=a_scale,
+def run_coupled(problem, law, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam, tau, dtype, device):
+    """Reference of N_ref particles drawn from ``law`` and the nested N-systems, synchronously coupled (same init and
+    noise), learning ``problem``: ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and its
+    N-systems ``systems``."""
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=sizes, init_seed=init_seed,
+                               seed=seed, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, law=law,
                                dtype=dtype, device=device)
     return dict(times=run.reference.times, ref=run.reference.particles, risk=run.reference.risk,
                 systems=run.population)
@@ -467,9 +467,9 @@ def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, cloud, noise)
     """The arguments of run_coupled in the network initialisation: initial cloud from the stream ``cloud``, noise
     from the stream ``noise``."""
     steps, record = record_steps_for(horizon)
-    return dict(activation=activation, target=TEACHER, R=R, N_ref=N_ref, d=D_IN, sizes=Ns,
+    return dict(problem=problem(activation, TEACHER), law=StartingLaw(**NETWORK_INIT), R=R, N_ref=N_ref, sizes=Ns,
                 init_seed=cloud, seed=noise, eta=ETA, steps=steps, record_steps=record, **regime_params,
-                **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
+                dtype=nb.dtype, device=nb.device)
 
 
 RUN_KEYS = [(act, regime) for regime in REGIMES for act in RUN_ACTIVATIONS]
@@ -922,21 +922,21 @@ def measure_times(horizon, every):
     return times[times <= horizon]
 
 
-def chaos_task(activation, d, target, R, N_ref, Ns, horizon, times, frame_times, frame_N, init_seed,
-               seed, eta, lam, tau, scale, a_scale, dtype, device):
+def chaos_task(problem, law, R, N_ref, Ns, horizon, times, frame_times, frame_N, init_seed, seed, eta, lam, tau,
+               dtype, device):
     """One coupled run (``coupling.coupled_run``): per-replica coupling and function errors (T, R, len(Ns)) at
     ``times``, the final clouds, and replica 0 of the reference and of the ``frame_N``-system at ``frame_times``."""
     steps = int(round(horizon / eta))
     measured, frames = (np.round(np.asarray(ts) / eta).astype(int) for ts in (times, frame_times))
     record = np.unique(np.concatenate([measured, frames]))
-    run = coupling.coupled_run(activation=activation, target=target.to(device, dtype), R=R,
-                               N_ref=N_ref, d=d, sizes=Ns, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
-                               record_steps=record, lam=lam, tau=tau, scale=scale, a_scale=a_scale, dtype=dtype,
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=Ns, init_seed=init_seed, seed=seed,
+                               eta=eta, steps=steps, record_steps=record, lam=lam, tau=tau, law=law, dtype=dtype,
                                device=device)
     ref, at, at_frame = run.reference.particles, np.searchsorted(record, measured), np.searchsorted(record, frames)
     coupling_err = np.stack([np.stack([coupling.coupling_error(run.population[N][i], ref[i]) for N in Ns], -1)
                              for i in at])
-    function_err = np.stack([np.stack(coupling.function_errors([run.population[N][i] for N in Ns], ref[i], activation),
+    function_err = np.stack([np.stack(coupling.function_errors([run.population[N][i] for N in Ns], ref[i],
+                                                                 problem.activation),
                                       -1) for i in at])
     return dict(times=measured * eta, coupling=coupling_err, function=function_err, risk=run.reference.risk[at],
                 final_ref=ref[-1], final={N: run.population[N][-1] for N in Ns}, frame_times=frames * eta,
@@ -947,11 +947,11 @@ def chaos_call(activation, d, init, R, horizon, cloud, frames):
     """chaos_task's arguments in the strong regime: the erf teacher on the first two axes of R^d, initial cloud from
     the stream ``cloud``, noise from ``chaos_noise``, ``frames`` animation frames (0: none)."""
     frame_times = horizon * np.linspace(0, 1, frames) ** 2 if frames else np.array([])
-    return dict(activation=activation, d=d, target=teacher("erf", TEACHER_B, torch.eye(d)[:2]), R=R,
+    return dict(problem=problem(activation, teacher("erf", TEACHER_B, torch.eye(d)[:2])), law=StartingLaw(**init), R=R,
                 N_ref=chaos_sizes["N_ref"], Ns=chaos_sizes["Ns"], horizon=horizon,
                 times=measure_times(horizon, chaos_sizes["every"]), frame_times=frame_times,
                 frame_N=chaos_sizes["frame_N"], init_seed=cloud, seed=chaos_noise, eta=ETA, **strong,
-                **init, dtype=nb.dtype, device=nb.device)
+                dtype=nb.dtype, device=nb.device)
 
 
 # Each dimension has its own initial-cloud stream, shared by erf and ReLU (common random numbers), and all share the

@@ -59,6 +59,7 @@ from companion.analysis.decomposition import (COMPONENTS, rate_prediction, decom
 from companion.analysis.statistics import bootstrap, loglog_fit, replica_loglog_fit
 from companion.engine.dynamics import network, simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import sample_data
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
@@ -152,7 +153,8 @@ def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, in
     decomposition tables, the errors ‖f − f*‖² of the reference and of each N-system, the reference's increments, the members along the line x = s e₁ (s in
     ``line``; names ``member_names``) and a Monte Carlo check of the exact total error at ``mc_pair``, ``mc_time`` on ``mc_inputs``."""
     head = head_target(activation, d, dtype, device)
-    chain = simulate_chain(activation, head, R=R, N_ref=N_ref, d=d, init_seed=init_seed, scale=init_scale,
+    chain = simulate_chain(problem(activation, head), R=R, N_ref=N_ref, init_seed=init_seed,
+                           law=StartingLaw(scale=init_scale),
                            N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta, times=times, t_inf=t_inf,
                            window=window, lam=lam, tau=tau, seed=seed, snapshots=snapshots, dtype=dtype,
                            device=device)
@@ -180,8 +182,8 @@ def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, in
     increments = pd.DataFrame([dict(replica=r, t=float(t), increment=v) for k, t in enumerate(chain.times[:-1])
                                for r, v in enumerate(distance2(chain.reference[k + 1], chain.reference[k],
                                                                activation))])
-    return dict(table=decomposition_table(chain, activation, head), chaos=chaos_table(chain, activation),
-                optimization=optimization_table(chain, activation), reference=reference, population=population,
+    return dict(table=decomposition_table(chain), chaos=chaos_table(chain),
+                optimization=optimization_table(chain), reference=reference, population=population,
                 increments=increments,
                 slices=slices, mc=mc)
 

@@ -65,6 +65,7 @@ import torch
 from companion.analysis import barron, decomposition, identifiability, moments
 from companion.engine.activations import ACTIVATIONS
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 from companion.engine.targets import ridge_target
@@ -246,12 +247,12 @@ def chain_summary(R, N_ref, N, sample_sizes, datasets, cloud, noise, dtype, devi
     size), initial cloud and noise from the streams ``cloud`` and ``noise``, run in ``dtype`` on ``device``."""
     tgt = summary_teacher().to(device, dtype)
     data = {n: (X.to(device, dtype), y.to(device, dtype)) for n, (X, y) in zip(sample_sizes, datasets)}
-    chain = decomposition.simulate_chain("erf", tgt, R=R, N_ref=N_ref, d=2, init_seed=cloud, scale=0.5,
-                                         a_scale=1.0, N_values=[N], datasets=data,
+    chain = decomposition.simulate_chain(problem("erf", tgt), R=R, N_ref=N_ref, init_seed=cloud,
+                                         law=StartingLaw(scale=0.5, a_scale=1.0), N_values=[N], datasets=data,
                                          pairs=[(n, N) for n in sample_sizes], eta=0.05, times=[1.0, 4.0],
                                          t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=noise, snapshots=4,
                                          dtype=dtype, device=device)
-    return decomposition.decomposition_table(chain, "erf", tgt)
+    return decomposition.decomposition_table(chain)
 
 
 sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
