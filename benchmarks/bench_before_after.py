@@ -60,9 +60,15 @@ elif kind == "explorer":
 else:
     from companion.analysis import coupling
     b, V = torch.tensor([1.0, 1.0], dtype=torch.float64), torch.eye(4, dtype=torch.float64)[:2]
-    run = lambda: coupling.coupled_run(activation="relu", target=teacher("erf", b, V), R=4, N_ref=256, d=4,
-                                       sizes=[8, 16, 32, 64], init_seed=0, seed=1, eta=0.1, steps=50,
-                                       record_steps=[0, 50], lam=0.5, tau=0.05, scale=0.5, a_scale=1.0)
+    common = dict(R=4, N_ref=256, sizes=[8, 16, 32, 64], init_seed=0, seed=1, eta=0.1, steps=50,
+                  record_steps=[0, 50], lam=0.5, tau=0.05)
+    try:  # value objects (issue 21)
+        from companion.engine import StartingLaw, problem
+        run = lambda: coupling.coupled_run(problem("relu", teacher("erf", b, V)), **common,
+                                           law=StartingLaw(scale=0.5, a_scale=1.0))
+    except ImportError:  # the signature before them
+        run = lambda: coupling.coupled_run(activation="relu", target=teacher("erf", b, V), d=4, scale=0.5,
+                                           a_scale=1.0, **common)
     wall, cpu = best(run, 1, warm=False)
     print(json.dumps(dict(seconds=wall, cpu=cpu)))
 """
