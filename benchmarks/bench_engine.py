@@ -220,7 +220,8 @@ def _activation_problem(R, N, dtype, device):
 
 def bench_activations(device, cases, repeats, use_jax):
     """Explicit step per activation at each (R, N) of ``cases``, float64, against its autograd reference (R·N² ≤
-    2²²) and a ``jax.jit`` step where one exists; ratio to erf's explicit step at the same (R, N)."""
+    2²² for the closed forms, 2²⁰ for the series, whose autograd graph keeps a tensor per term) and a ``jax.jit`` step
+    where one exists; ratio to erf's explicit step at the same (R, N)."""
     rows, erf_s = [], {}
     for R, N in cases:
         theta, target = _activation_problem(R, N, torch.float64, device)
@@ -230,7 +231,7 @@ def bench_activations(device, cases, repeats, use_jax):
             row["explicit_s"] = _best_of(lambda: population_grad(theta, name, target), device, repeats)
             erf_s.setdefault((R, N), row["explicit_s"])
             row["x_erf"] = row["explicit_s"] / erf_s[(R, N)]
-            if R * N * N <= 2**22:
+            if R * N * N <= (2**22 if name in ("erf", "relu") else 2**20):  # the series' autograd keeps every term
                 reference, _ = _population_grad(theta, name, target)
                 row["autograd_s"] = _best_of(lambda: _population_grad(theta, name, target), device, min(repeats, 3))
                 row["max_rel_diff_autograd"] = ((explicit - reference).norm() / reference.norm()).item()
