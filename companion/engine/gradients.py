@@ -122,9 +122,9 @@ def _series_block(P, Q, c, ct, acts, parts):
     Only the sums over j are needed, so the series is summed as matrix products over the powers
     :math:`X^{(m)} = x^m`, x = ρ² elementwise (one pass per power, no outer product of coefficients per term). With
     :math:`\rho_{ij} = \hat w_i\cdot\hat v_j`, an odd term k = 2m + 1 gives, through
-    :math:`U^{(m)} = X^{(m)}(c_k(|v_j|)c_j\hat v_j)_j`, the value :math:`c_k(|w_i|)\,\hat w_i\cdot U^{(m)}_i`, the radial
-    sum with :math:`c_k'(|w_i|)` instead, and the β-sum's :math:`k\,c_k(|w_i|)U^{(m)}_i`; an even term k = 2m gives
-    the value and radial sums through :math:`X^{(m)}(c_k(|v_j|)c_j)_j` and, for k ≥ 2, the β-sum's through
+    :math:`U^{(m)} = X^{(m)}(c_k(|v_j|)c_j\hat v_j)_j`, the value :math:`c_k(|w_i|)\,\hat w_i\cdot U^{(m)}_i`, the
+    radial sum with :math:`c_k'(|w_i|)` instead, and the β-sum's :math:`k\,c_k(|w_i|)U^{(m)}_i`; an even term k = 2m
+    gives the value and radial sums through :math:`X^{(m)}(c_k(|v_j|)c_j)_j` and, for k ≥ 2, the β-sum's through
     :math:`(\rho\circ X^{(m-1)})(c_k(|v_j|)c_j\hat v_j)_j`. Mirror sums (``ct``) use the transposed powers. With
     :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j` (:math:`S_1 = \partial_\rho` of the series) and :math:`S_0` the radial
     series: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`, β-sum :math:`M_i/|w_i|`.
