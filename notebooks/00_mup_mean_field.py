@@ -152,6 +152,7 @@ init_reference = summary[(summary["parametrization"] == "mup") & (summary["quant
 reference_line = init_reference.assign(
     mean=init_reference["mean"].iloc[0] * (init_reference["width"] / CHECK_WIDTHS[0]) ** -0.5,
     low=np.nan, high=np.nan, series=REFERENCE_LABEL)
+# %%
 step_colors = dict(zip(range(CHECK_STEPS + 1), palette(CHECK_STEPS + 1)))
 
 fig, axes = plt.subplots(3, 4, figsize=(15, 10), sharex=True)
