@@ -410,6 +410,8 @@ judged_d = distances[distances["set"] == "judged"]
 means = judged_d.groupby(["stage", "width"], as_index=False)["distance2"].mean()
 means["expected_initial"] = np.where(means["stage"] == "initial",
                                      neuron_variance * (1 / means["width"] + 1 / CONV_REFERENCE), np.nan)
+print("fitted slope of E(f_N - f_ref)^2 vs N (judged replicas): "
+      + ", ".join(f"{stage} {slopes['judged', stage][0]:.3f}" for stage in STAGES))
 pd.DataFrame([dict(set=name, stage=stage, slope=v[0], lo=v[1], hi=v[2], log_slope=log_slopes[name, stage])
               for (name, stage), v in slopes.items()]).assign(predicted=predicted_slope).round(3)
 
