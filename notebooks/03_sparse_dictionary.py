@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions, stationary_atoms
+from companion.analysis.atoms import (clustering_threshold, extract_atoms, match_directions, stationary_atoms,
+                                     teacher_stationary_atoms)
 from companion.analysis.statistics import loglog_fit
 from companion.analysis.barron import (atom_bound, coefficient_threshold, coefficient_thresholds, geometric_tail,
                                        hermite_tensor_norms,
@@ -571,7 +572,7 @@ nb.claim("count equals M = 2 at every fitted temperature (fraction of runs)", fl
 # stationary point of the regularized objective
 # $$F = \tfrac12\|f - f^*\|^2 + \tfrac\lambda2\sum_j p_j|\theta_j|^2$$
 # over atoms with the measured masses $p_j$ (cluster sizes $/N$), found by BFGS on exact Gaussian kernels
-# (`atoms.stationary_atoms`) **started at the teacher** — atom $j$, matched to teacher neuron $m$, starts at
+# (`atoms.teacher_stationary_atoms`) **started at the teacher** — atom $j$, matched to teacher neuron $m$, starts at
 # $(b_m/p_j, u_m)$ — so it uses neither the measured positions nor the noise, particles or time steps; the masses are
 # the only measured input. The measured centre of a cluster of $n$ particles of width $s$ fluctuates by about
 # $s/\sqrt n$, an angle $s/(|w|\sqrt n)$: the claim is that every matched angle lies within 3 such units of its
@@ -579,18 +580,9 @@ nb.claim("count equals M = 2 at every fitted temperature (fraction of runs)", fl
 
 # %%
 def predicted_atoms(atoms, target, lam, N):
-    """The τ = 0 stationary atoms of F with the measured masses p_j = n_j/N, relaxed from the teacher: atom j,
-    matched to teacher neuron m, starts at (b_m/p_j, u_m). None unless atoms and teacher neurons match one to one
-    (the matching only pairs masses with neurons; the measured positions are not a starting point)."""
-    U, b = target.U.numpy(), target.b.numpy()
-    match = match_directions(ACTIVATION, atoms.positions, U)
-    if atoms.count != len(b) or match.unmatched_teacher or match.unmatched_atoms:
-        return None
-    masses = atoms.sizes / N
-    start = np.zeros((atoms.count, 1 + U.shape[1]))
-    for m, j in match.pairs:
-        start[j] = np.concatenate([[b[m] / masses[j]], U[m]])
-    return stationary_atoms(ACTIVATION, target, start, masses, lam)
+    """The τ = 0 stationary atoms with the measured masses, relaxed from the teacher (None without a one-to-one
+    match): ``atoms.teacher_stationary_atoms``."""
+    return teacher_stationary_atoms(ACTIVATION, target, atoms, N, lam)
 
 
 def relaxed_count(atoms, target, lam, N):
