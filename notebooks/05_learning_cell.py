@@ -213,9 +213,9 @@ s_table
 # ## The table
 #
 # One row per $(\sigma, \mu_0)$. The input law $\rho$ is not a column: $w^*$ depends on $\mu_0$ alone, and the
-# sphere's depths are taken from the Gaussian ones through the support check above, so the ρ = sphere rows would repeat the
-# Gaussian rows entry for entry; the last column says, per σ, whether that check passed. The caption names the
-# function behind each column.
+# sphere's depths are taken from the Gaussian ones through the support check above, so the $\rho$ = sphere rows would
+# repeat the Gaussian rows entry for entry; the last column says, per $\sigma$, whether that check passed. The
+# caption names the function behind each column.
 
 # %%
 cell = depths.merge(s_table, on="activation").merge(support_table[["activation", "same_support"]], on="activation")
