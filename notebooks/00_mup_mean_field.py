@@ -90,7 +90,7 @@ D = 8
 ACTIVATION = "erf"
 TEACHER_NORM = 2.0
 BASE_WIDTH = 64
-teacher_directions = nb.rng(0).standard_normal((2, D))
+teacher_directions = nb.stream("teacher directions").rng().standard_normal((2, D))
 teacher_directions *= TEACHER_NORM / np.linalg.norm(teacher_directions, axis=1, keepdims=True)
 target = teacher(ACTIVATION, torch.tensor([1.0, -1.0]), torch.tensor(teacher_directions)).to(nb.device, nb.dtype)
 pd.DataFrame([{"parametrization": p, "N": N, **scaling(p, N, D, 1.0, BASE_WIDTH).__dict__}
@@ -113,22 +113,26 @@ pd.DataFrame([{"parametrization": p, "N": N, **scaling(p, N, D, 1.0, BASE_WIDTH)
 # training in section 3.
 #
 # The experiment is run twice, on the same batch and widths: with the **judged** seeds, whose slopes are the claims'
-# values, and with as many **held-out** seeds from another stream, which are used for one thing only — the width of
-# each claim's window (below). The held-out slopes themselves are never compared with anything.
+# values, and with as many **held-out** seeds from another stream, which are used for one thing only — the width of each
+# claim's window (below). The held-out slopes themselves are never compared with anything. The parametrizations of one
+# seed set start from the same random draws (common random numbers, one stream shared on purpose), so their curves
+# differ by the scaling alone.
 
 # %%
 CHECK_STEPS = 3
 CHECK_ETA = 0.5
 CHECK_BATCH = 64
-X_check, y_check = sample_data(target, CHECK_BATCH, generator=nb.generator(1))
-SEED_SETS = {"judged": [seed * 1000 + s for s in range(CHECK_SEEDS)],
-             "held-out": [seed * 1000 + 500 + s for s in range(CHECK_SEEDS)]}
+X_check, y_check = sample_data(target, CHECK_BATCH, generator=nb.stream("coordinate check batch").generator(
+    device=nb.device))
+SEED_SETS = {"judged": nb.stream("coordinate check initialisations"),   # shared by the parametrizations on purpose
+             "held-out": nb.stream("coordinate check held-out initialisations")}
 
 # One task per parametrization and seed set (nb.map: cached under a key derived from the function, the package source
 # it reaches and these arguments; run in-process or, with $COMPANION_SCHEDULER, on a Dask cluster).
-runs = nb.map(coordinate_check, [dict(parametrization=p, widths=CHECK_WIDTHS, seeds=seeds, X=X_check, y=y_check,
-                                      activation=ACTIVATION, eta=CHECK_ETA, steps=CHECK_STEPS, base_width=BASE_WIDTH)
-                                 for seeds in SEED_SETS.values() for p in PARAMETRIZATIONS])
+runs = nb.map(coordinate_check, [dict(parametrization=p, widths=CHECK_WIDTHS, seeds=list(range(CHECK_SEEDS)),
+                                      stream=stream, X=X_check, y=y_check, activation=ACTIVATION, eta=CHECK_ETA,
+                                      steps=CHECK_STEPS, base_width=BASE_WIDTH)
+                                 for stream in SEED_SETS.values() for p in PARAMETRIZATIONS])
 check = pd.concat(runs[:len(PARAMETRIZATIONS)], ignore_index=True)
 held_out = pd.concat(runs[len(PARAMETRIZATIONS):], ignore_index=True)
 # judged slopes over the wider half of the widths; windows from the held-out seeds' intervals and curvature
@@ -294,10 +298,13 @@ nb.claim("SP at fixed learning rate: growth exponent p of |Δf_1| ≈ c0 + c1 N^
 EQUIV_ETA = 0.1
 EQUIV_LAMS = [0.0, 0.1]
 target64 = target.to(nb.device, torch.float64)
-X_equiv, y_equiv = sample_data(target64, 256, noise_std=0.1, generator=nb.generator(2))
+equivalence_batch = nb.stream("equivalence batch")
+X_equiv, y_equiv = sample_data(target64, 256, noise_std=0.1,
+                               generator=equivalence_batch.generator(device=nb.device))
+equivalence_cloud = nb.stream("equivalence initial clouds")
 equivalence_rows = []
 for N in EQUIV_WIDTHS:
-    theta0 = init_particles("gaussian", 1, N, D, scale=1 / np.sqrt(D), rng=nb.rng(10 + N), dtype=torch.float64,
+    theta0 = init_particles("gaussian", 1, N, D, scale=1 / np.sqrt(D), rng=equivalence_cloud.rng(N), dtype=torch.float64,
                             device=nb.device)[0]
     for lam in EQUIV_LAMS:
         by_autograd = mup_sgd_step(theta0, ACTIVATION, X_equiv, y_equiv, EQUIV_ETA, lam)
@@ -351,16 +358,17 @@ LABEL_NOISE = 0.1
 CONV_RECORD = log_time_grid(CONV_STEPS)
 CONV_ALL = CONV_WIDTHS + [CONV_REFERENCE]
 STAGES = {"trained": -1, "initial": 0}
-REPLICA_SETS = {"judged": 100, "held-out": 5000}  # stream offsets of the two replica sets
-X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE, generator=nb.generator(3))
+REPLICA_SETS = ("judged", "held-out")  # each width's initial clouds from its own stream per set
+X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE,
+                               generator=nb.stream("training data").generator(device=nb.device))
 
 
-def train_width(N, replicas, d, activation, eta, steps, record_steps, X, y, entropy, dtype, device):
+def train_width(N, replicas, d, activation, eta, steps, record_steps, X, y, cloud, dtype, device):
     """Particles (len(record_steps), replicas, N, 1+d) at ``record_steps`` of full-batch μP gradient descent on
-    (X, y), for ``replicas`` independent initialisations w ~ N(0, I_d/d), a ~ N(0, 1) drawn from the seed
-    ``entropy`` (a task: every input is an argument)."""
+    (X, y), for ``replicas`` independent initialisations w ~ N(0, I_d/d), a ~ N(0, 1) drawn from replicas
+    0..replicas-1 of the stream ``cloud`` (a task: every input is an argument)."""
     theta0 = init_particles("gaussian", replicas, N, d, scale=1 / np.sqrt(d),
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+                            rng=cloud, dtype=dtype, device=device)
     run = simulate(theta0, activation, eta=eta, steps=steps, engine="empirical", data=(X, y),
                    record_steps=record_steps)
     return run.particles
@@ -375,8 +383,8 @@ def replica_distances(particles, reference, activation):
 calls = [(name, N) for name in REPLICA_SETS for N in CONV_ALL]
 trained = dict(zip(calls, nb.map(train_width, [
     dict(N=N, replicas=CONV_REPLICAS, d=D, activation=ACTIVATION, eta=CONV_ETA, steps=CONV_STEPS,
-         record_steps=CONV_RECORD, X=X_train, y=y_train, entropy=[nb.seed, REPLICA_SETS[name] + N], dtype=nb.dtype,
-         device=nb.device) for name, N in calls])))
+         record_steps=CONV_RECORD, X=X_train, y=y_train, dtype=nb.dtype, device=nb.device,
+         cloud=nb.stream(f"{name} replicas: width {N} initial clouds")) for name, N in calls])))
 distance_calls = [(name, stage, N) for name in REPLICA_SETS for stage in STAGES for N in CONV_WIDTHS]
 distances = pd.DataFrame([
     {"set": name, "stage": stage, "width": N, "replica": r, "distance2": value}
@@ -403,7 +411,8 @@ slopes = {(name, stage): replica_loglog_fit(widths_array, replica_matrix(name, s
           for name in REPLICA_SETS for stage in STAGES}
 log_slopes = {key: replica_log_slope(widths_array, replica_matrix(*key), seed=seed)[0] for key in slopes}
 predicted_slope = loglog_slope(widths_array, 1 / widths_array + 1 / CONV_REFERENCE)
-w_draws = init_particles("gaussian", 1, 20_000, D, scale=1 / np.sqrt(D), rng=nb.rng(4), dtype=nb.dtype,
+w_draws = init_particles("gaussian", 1, 20_000, D, scale=1 / np.sqrt(D), rng=nb.stream("neuron variance draws"),
+                         dtype=nb.dtype,
                          device=nb.device)[0, :, 1:]
 neuron_variance = float(gaussian_kernel(ACTIVATION, w_draws[:, None], w_draws[:, None]).mean())
 judged_d = distances[distances["set"] == "judged"]
@@ -498,11 +507,12 @@ plt.show()
 # %% [markdown]
 # The left panel shows the training-loss curves at every width under the same hyperparameters: they approach the
 # reference's curve as $N$ grows (this is what makes a learning rate tuned at small width valid at large width). The
-# right panel measures the whole function. At $t = 0$ the means sit on the exact expectation $v(1/N + 1/N_{ref})$,
-# and their slope is compared with the exact slope as a **check** of the estimator (same window rule). The **claim** is that after training the squared distance still falls at the rate of
-# independent fluctuations: the judged slope agrees with the slope of $1/N + 1/N_{ref}$ within the held-out
-# window. It does not show the rate at larger widths or longer times, nor anything about the size of $c_t$; a rate
-# off $-1$ by less than the window (its half-width is printed in the claim) would go unnoticed.
+# right panel measures the whole function. At $t = 0$ the means sit on the exact expectation $v(1/N + 1/N_{ref})$, and
+# their slope is compared with the exact slope as a **check** of the estimator (same window rule). The **claim** is that
+# after training the squared distance still falls at the rate of independent fluctuations: the judged slope agrees with
+# the slope of $1/N + 1/N_{ref}$ within the held-out window. It does not show the rate at larger widths or longer times,
+# nor anything about the size of $c_t$; a rate off $-1$ by less than the window (its half-width is printed in the claim)
+# would go unnoticed.
 
 # %%
 def conv_window(stage):
