@@ -869,7 +869,9 @@ nb.check("h at ¼× (chosen δ) splits Gibbs clusters: fraction of clouds still 
 #   relaxation of its atoms (table `count_over_bound` has both per target). For teachers and ridges the count is far
 #   below $S^*(\varepsilon)$; the line targets are built to come near it, and there the raw count of a finite-time,
 #   $\tau > 0$ cloud can exceed the bound through one small cluster that the relaxation merges into a neighbouring
-#   atom — the claims table says whether it does in this run. These are a handful of targets at one $\lambda$ and
+#   atom. Whether that cluster survives to the horizon depends on the seed (it did under the seeding scheme this
+#   notebook used before its streams were named, and the raw-count claim failed there); the claims table says
+#   whether it does in this run, and table `line_atoms` lists the atoms. These are a handful of targets at one $\lambda$ and
 #   $\varepsilon$ = the residual: they do not show that $S^*(\varepsilon)$ holds for every Barron–Hermite target,
 #   nor that it is tight.
 # - For $\tau > 0$ the long-time limit is a Gibbs density with full support: what we count are clusters, and atoms
