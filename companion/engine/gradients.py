@@ -229,17 +229,15 @@ def _flagged_exact(acts, mask, rho, nw, nv, symmetric):
         r, s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
         return exact_pairs(*acts, r, s, rho[mask])
     n = rho.shape[-1]
-    upper = mask & torch.ones(n, n, dtype=torch.bool, device=mask.device).triu()
+    triu = torch.ones(n, n, dtype=torch.bool, device=mask.device).triu()
+    upper = mask & triu
     r, s = nw[..., :, None].expand_as(rho)[upper], nv[..., None, :].expand_as(rho)[upper]
-    got = exact_pairs(*acts, r, s, rho[upper])
-    strict = upper & ~torch.eye(n, dtype=torch.bool, device=mask.device)
-    full = torch.zeros((4, *rho.shape), dtype=rho.dtype, device=rho.device)
-    mirror = torch.zeros_like(full)
-    for k, swapped in enumerate((0, 2, 1, 3)):
-        full[k][upper] = got[k]
-        mirror[k][strict] = got[swapped][strict[upper]]
-    full += mirror.transpose(-1, -2)
-    return tuple(full[k][mask] for k in range(4))
+    got = torch.stack(exact_pairs(*acts, r, s, rho[upper]))
+    index = torch.zeros(rho.shape, dtype=torch.long, device=rho.device)
+    index[upper] = torch.arange(got.shape[1], device=rho.device)
+    lower = ~triu.expand_as(mask)[mask]  # the pairs i > j: their mirror (j, i), with ∂_r and ∂_s swapped
+    where = torch.where(triu, index, index.transpose(-1, -2))[mask]
+    return tuple(torch.where(lower, got[swapped, where], got[k, where]) for k, swapped in enumerate((0, 2, 1, 3)))
 
 
 def _block(kind, acts, parts=None):
