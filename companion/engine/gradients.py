@@ -20,7 +20,8 @@ over j is three matrix products per block of pairs. The closed forms:
   where the series' truncation bound exceeds the tolerance (:func:`companion.engine.kernels.flagged_pairs`: large
   norms, |ρ| → 1, the diagonal), K, :math:`S_0 = \partial_rK`, its mirror :math:`\partial_sK` and
   :math:`S_1 = \partial_\rho K` of the block's flagged pairs are replaced by the exact ones of
-  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks).
+  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks; on a
+  diagonal block of the self-interaction once per unordered pair, K(r, s, ρ) = K(s, r, ρ)).
 
 β is symmetric under w ↔ v for the self-interaction, so each off-diagonal block of pairs (I, J) is evaluated once and
 serves both I and J. Blocks hold at most ``budget`` entries over all replicas together (R·|I|·|J|), so the per-replica
