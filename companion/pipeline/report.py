@@ -7,7 +7,7 @@ marked blocks of that README: the launch line (a Binder badge when the ``origin`
 to launch locally), the table of notebooks (title, a link to the executed notebook where one is published, and
 measured run time per profile, labelled with cache state and concurrency, from ``runtimes.json``) and the claims
 table. Every file is written atomically under the
-figures root's lock. Exits with status 1 when a claim fails.
+figures root's lock. Exits with status 3 when a claim fails (as the runner does), 2 on a usage error.
 """
 import argparse
 import json
@@ -25,6 +25,7 @@ from companion.pipeline.paths import NOTEBOOKS_DIR, PROFILES, REPO_ROOT, committ
 from companion.pipeline.provenance import figures_lock
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path
 
+CLAIMS_FAILED_STATUS = 3  # the runner's status for the same outcome
 FIGURE_CLAIM_COLUMNS = ("kind", "claim", "prediction", "value", "expected", "result", "profile")
 README_CLAIM_COLUMNS = ("notebook", "kind", "claim", "prediction", "value", "expected", "result")
 
@@ -288,7 +289,7 @@ def build_report(root=None, readme=None, sources=None):
 
 
 def main(argv=None):
-    """Print the claims table; status 1 if a claim fails."""
+    """Print the claims table; status 3 if a claim fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figures", type=Path, help="figures root (default $COMPANION_FIGURES or <repo>/figures)")
     parser.add_argument("--readme", type=Path,
@@ -306,7 +307,7 @@ def main(argv=None):
     failed = claims.failed_claims(records)
     if failed:
         print(f"{len(failed)} claim(s) or check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr)
-    return 1 if failed else 0
+    return CLAIMS_FAILED_STATUS if failed else 0
 
 
 if __name__ == "__main__":

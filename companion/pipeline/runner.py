@@ -6,8 +6,17 @@ the end, that folder replaces ``<figures root>/<stem>/`` and the merged ``claims
 claims failed (a failed claim is a result: it is recorded with ``passed: false``); a ``standard`` run also
 publishes its executed notebook, outputs included, as ``<figures root>/notebooks/<stem>.ipynb``
 (:mod:`companion.pipeline.publish`). When a cell raises anything else, the last good figures and executed
-notebook stay. Exit status: 0 all claims pass, 2 the run ended with failed claims (installed),
-1 the notebook did not run to the end.
+notebook stay.
+
+A failed claim never raises in the kernel: ``nb.finish()`` writes ``claims.json`` and returns, so the executed
+notebook holds no error output; the runner reads the staged records and sets the exit status
+(:data:`EXIT_STATUSES`): 0 all claims and checks pass, 3 the run ended with failed claims (installed and recorded),
+1 the notebook did not run to the end (a cell raised, no ``nb.finish()``, a folder that cannot be written: one line
+on stderr), 2 a usage error (argparse). ``make figures`` accepts only 3 besides 0.
+
+Before the kernel starts, the figures root, the build folder and the cache root must be writable (one line naming
+the folder otherwise). The kernel keeps its IPython, matplotlib, Jupyter runtime and torch compile state under
+``<build>/state/`` (:data:`STATE_VARIABLES`), so a run writes nothing to ``$HOME``.
 """
 import argparse
 import json
@@ -27,7 +36,7 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 from companion.pipeline import claims
-from companion.pipeline.cache import atomic_write_bytes, size_line
+from companion.pipeline.cache import ENTRY_SUFFIX, atomic_write_bytes, size_line
 from companion.pipeline.device import resolve_device
 from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
@@ -36,7 +45,12 @@ from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-CLAIMS_FAILED_STATUS = 2
+CLAIMS_FAILED_STATUS = 3
+EXIT_STATUSES = {0: "all claims and checks pass", 1: "the notebook did not run to the end",
+                 2: "usage error (argparse)", CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed"}
+# Where the kernel's tools keep state, relative to <build>/state: nothing of a run goes to $HOME or the system temp.
+STATE_VARIABLES = {"IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib", "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
@@ -84,7 +98,7 @@ def convert(source, destination):
     count = parameters_cell_count(notebook)
     if count != 1:
         raise ValueError(f"source: {source} has {count} cells tagged 'parameters'; papermill needs exactly one")
-    jupytext.write(notebook, destination, fmt="ipynb")
+    atomic_write_bytes(destination, jupytext.writes(notebook, fmt="ipynb").encode())
     return destination
 
 
@@ -180,11 +194,25 @@ def install_and_merge(staging, figures_root, stem, executed=None):
         return claims.read_claims(claims_path) if claims_path.is_file() else []
 
 
-def ended_with_failed_claims(error, staged):
-    """Whether papermill's ``error`` is ``nb.finish()`` reporting failed claims it has written into ``staged``."""
-    path = staged / "claims.json"
-    return error.ename == claims.ClaimsFailed.__name__ and path.is_file() and bool(
-        claims.failed_claims(claims.read_claims(path)))
+def check_writable(folder, parameter):
+    """Create ``folder`` if needed and write and remove a small file in it; OSError as one line naming
+    ``parameter`` and the folder otherwise (before any work is done)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".writable.") as probe:
+            probe.write(b"x" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as err:
+        raise OSError(err.errno, f"{parameter}: cannot write to {folder} ({err.strerror or err})") from None
+    return folder
+
+
+def one_line(error):
+    """An OSError as one line: its message and the file it concerns."""
+    text = error.strerror or str(error)
+    return f"{text}: {error.filename}" if error.filename and str(error.filename) not in text else text
 
 
 def execute_notebook(source, profile="standard", figures_root=None, build_dir=None, kernel=KERNEL, parameters=None):
@@ -209,7 +237,8 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
     figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
     # Absolute: the kernel works in the notebook's folder, and writes to the staging folder inside build_dir.
     build_dir = (Path(build_dir) if build_dir is not None else build_root()).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
+    for folder, parameter in ((figures_root, "figures"), (build_dir, "build"), (cache_root(), "cache")):
+        check_writable(folder, parameter)
     remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
     executed = build_dir / f"{stem}.ipynb"
@@ -220,6 +249,9 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         if written != [stem]:
             raise NotebookFailed(f"{source}: wrote figure folders {written}, expected ['{stem}'] "
                                  f"(setup_notebook's name must be the file stem)")
+        if not (staging / stem / "claims.json").is_file():
+            raise NotebookFailed(f"{source}: ran to the end without nb.finish() (no claims.json); end the notebook "
+                                 "with nb.finish()")
         records = install_and_merge(staging / stem, figures_root, stem,
                                     executed if profile == COMMITTED_PROFILE else None)
     finally:
@@ -229,15 +261,21 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
 
 def run_papermill(source, converted, executed, staging, kernel, parameters):
     """Execute ``converted`` into ``executed`` with figures going to ``staging`` (``$COMPANION_FIGURES``), and
-    print the warnings its cells wrote. Returns normally when it ran to the end, failed claims included;
-    raises NotebookFailed (cell, line, error) otherwise."""
+    print the warnings its cells wrote. Returns normally when it ran to the end (failed claims are records, not
+    errors); raises NotebookFailed (cell, line, error) otherwise."""
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
     # The kernel inherits the environment: figures go to staging, no progress bars in executed notebooks and logs,
-    # and the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set.
-    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND")}
+    # the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set, and the
+    # tools' state under <build>/state.
+    state = staging.parent / "state"
+    saved_environment = {name: os.environ.get(name)
+                         for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND", *STATE_VARIABLES)}
     os.environ["COMPANION_FIGURES"] = str(staging)
     os.environ.setdefault("COMPANION_PROGRESS", "0")
     os.environ["MPLBACKEND"] = INLINE_BACKEND
+    for name, folder in STATE_VARIABLES.items():
+        (state / folder).mkdir(parents=True, exist_ok=True)
+        os.environ[name] = str(state / folder)
     try:
         with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
             papermill.execute_notebook(
@@ -251,9 +289,11 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
                 kernel_manager_class=ipc_kernel_manager(sockets),
             )
     except papermill.PapermillExecutionError as error:
-        if not ended_with_failed_claims(error, staging / source.stem):
-            raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
-                                 f"  executed notebook: {executed}") from error
+        raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
+                             f"  executed notebook: {executed}") from error
+    except OSError:
+        executed.unlink(missing_ok=True)  # a partial executed notebook
+        raise
     finally:
         for name, value in saved_environment.items():
             if value is None:
@@ -319,9 +359,10 @@ def verify_unchanged(source, profile, figures_root, build_dir, kernel, parameter
 
 
 def cache_state(stem):
-    """``"warm"`` when the notebook's cache folder holds entries before the run, else ``"cold"``."""
+    """``"warm"`` when the notebook's cache folder holds entries before the run (its manifests do not count), else
+    ``"cold"``."""
     folder = cache_root() / stem
-    return "warm" if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")) else "cold"
+    return "warm" if folder.is_dir() and any(path.is_file() for path in folder.glob(f"*{ENTRY_SUFFIX}")) else "cold"
 
 
 def make_jobs(makeflags=None):
@@ -352,7 +393,8 @@ def record_runtime(figures_root, stem, profile, seconds, device, cache="cold", j
 
 
 def main(argv=None):
-    """Command line: run one notebook; exit status 0, 2 (claims failed, recorded) or 1 (did not run to the end)."""
+    """Command line: run one notebook; exit status (:data:`EXIT_STATUSES`) 0, 3 (claims failed, recorded),
+    1 (did not run to the end) or 2 (usage)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="notebook source, e.g. notebooks/00_mup_mean_field.py")
     parser.add_argument("--profile", default="standard", choices=PROFILES)
@@ -368,18 +410,23 @@ def main(argv=None):
                              "HEAD to the recorded figures' verified_unchanged_at instead of replacing them")
     args = parser.parse_args(argv)
     overrides = {name: value for name, value in (("seed", args.seed), ("device", args.device)) if value is not None}
+    try:
+        return verify_main(args, overrides) if args.verify else run_main(args, overrides)
+    except (NotebookFailed, ValueError) as error:
+        print(f"[{args.source.stem}] FAILED: {error}", file=sys.stderr, flush=True)
+    except OSError as error:
+        print(f"[{args.source.stem}] FAILED: {one_line(error)}", file=sys.stderr, flush=True)
+    return 1
+
+
+def run_main(args, overrides):
+    """Run ``args.source``, record its run time, print its failed claims; the exit status."""
     stem = args.source.stem
-    if args.verify:
-        return verify_main(args, overrides)
     cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
     print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
           f"{'serial' if jobs == 1 else f'make -j{jobs}'})", flush=True)
-    try:
-        run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
-    except (NotebookFailed, ValueError) as error:
-        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
-        return 1
+    run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     seconds = time.perf_counter() - started
     record_runtime(run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")),
                    cache, jobs)
@@ -395,15 +442,10 @@ def main(argv=None):
     return 0
 
 
-
 def verify_main(args, overrides):
     """``--verify``: status 0 when the rerun left the numbers unchanged (and HEAD was recorded), 1 otherwise."""
     stem = args.source.stem
-    try:
-        found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
-    except (NotebookFailed, ValueError) as error:
-        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
-        return 1
+    found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     for line in found:
         print(f"[{stem}] changed: {line}", file=sys.stderr, flush=True)
     print(f"[{stem}] " + ("rerun differs; figures left as they were (regenerate them)" if found else

@@ -160,7 +160,7 @@ def test_runtimes_are_labelled_with_cache_state_and_concurrency(tmp_path, monkey
     assert runner.cache_state("00_a") == "cold"
     (tmp_path / "cache" / "00_a").mkdir(parents=True)
     assert runner.cache_state("00_a") == "cold"
-    (tmp_path / "cache" / "00_a" / "entry.pkl").write_bytes(b"x")
+    (tmp_path / "cache" / "00_a" / "entry.npz").write_bytes(b"x")
     assert runner.cache_state("00_a") == "warm"
     runner.record_runtime(tmp_path, "00_a", "quick", 12.0, "cpu", "warm", 2)
     entry = json.loads((tmp_path / "runtimes.json").read_text())["00_a"]["quick"]

@@ -249,7 +249,7 @@ def test_map_computes_each_missing_task_once_and_a_rerun_comes_from_the_cache(is
     calls = [call(N=N) for N in (4, 8, 4)]
     first = nb.map(module.train, calls)
     assert "train: 3 tasks, 0 from the cache, 2 computed in-process" in capsys.readouterr().out
-    assert len(list(nb.cache_dir.glob("*.pkl"))) == 2 and torch.equal(first[0], first[2])
+    assert len(list(nb.cache_dir.glob("*.npz"))) == 2 and torch.equal(first[0], first[2])
     assert torch.equal(first[1], module.train(**call(N=8)))
     rerun = setup_notebook("00_x", profile="quick", device="cpu")  # a re-executed notebook: new function objects
     again = rerun.map(load_notebook(isolated_outputs / "nb").train, calls)
@@ -270,7 +270,7 @@ def fragile(N, label):
                                                 r"diverged") as failure:
         nb.map(module.fragile, [{"N": 2, "label": "b"}, {"N": 3, "label": "c"}])
     assert 'raise ValueError(f"width {N} diverged")' in str(failure.value)
-    assert len(list(nb.cache_dir.glob("*.pkl"))) == 1  # the task before the failure is kept
+    assert len(list(nb.cache_dir.glob("*.npz"))) == 1  # the task before the failure is kept
 
 
 def test_manifests_keep_current_entries_and_clean_stale_removes_the_rest(isolated_outputs):

@@ -71,7 +71,7 @@ def run(calls, directory, scheduler=None, fn=noisy_run):
 
 
 def entries(directory):
-    return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.pkl"))}
+    return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.npz"))}
 
 
 def test_cluster_gives_the_same_bits_and_cache_entries_as_in_process(cluster, tmp_path):
@@ -112,10 +112,10 @@ def test_killing_a_worker_mid_sweep_still_completes_it_with_nothing_lost(cluster
 
     def kill_after_the_first_result():
         deadline = time.monotonic() + 120
-        while not list(directory.glob("*.pkl")) and time.monotonic() < deadline:
+        while not list(directory.glob("*.npz")) and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(victim, signal.SIGKILL)
-        stored_at_kill.append(len(list(directory.glob("*.pkl"))))
+        stored_at_kill.append(len(list(directory.glob("*.npz"))))
 
     killer = threading.Thread(target=kill_after_the_first_result)
     killer.start()
