@@ -65,7 +65,8 @@ $(STAMP): pyproject.toml requirements.lock postBuild | $(PY)
 
 figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder, SEED=n, DEVICE=cpu|cuda, SCHEDULER=tcp://host:8786 runs tasks on Dask), then the claims tables and what changed
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook in $(NOTEBOOK_DIR)" >&2; exit 1; }
-	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README))
+	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README)) \
+		--changes $(RUNS:.run=.changes.json)
 
 # A run whose claims fail (runner status $(CLAIMS_FAILED)) has installed and recorded them: the report still runs,
 # shows them as FAIL and exits non-zero. A notebook that raises stops make here.

@@ -79,8 +79,11 @@ def entry_path(directory, canonical):
 
 def atomic_write_bytes(path, data):
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``: readers see the
-    old file or the new one, and a failed write (a full disk) leaves no partial file."""
+    old file or the new one, and a failed write (a full disk) leaves no partial file. A file that already holds
+    ``data`` is left untouched."""
     path = Path(path)
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        return  # the same bytes: leave the file (and its time stamp) as it is
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -288,6 +288,21 @@ def build_report(root=None, readme=None, sources=None):
     return records
 
 
+def changes_text(paths, root):
+    """What changed against the results installed under ``root`` before the runs whose lists of changes
+    (``<build>/<stem>.changes.json``, :mod:`companion.pipeline.install`) are at ``paths``: one line per changed figure
+    group and per claim whose value moved beyond tolerance or whose verdict flipped; "nothing changed" when none."""
+    lines = []
+    for path in paths:
+        stem = Path(path).name.removesuffix(".changes.json")
+        if not Path(path).is_file():
+            lines.append(f"  {stem}: no list of changes (the run did not finish)")
+            continue
+        lines += [f"  {stem}: {line}" for line in json.loads(Path(path).read_text())]
+    head = f"What changed against the results installed in {root} before this run:"
+    return "\n".join([head, *lines]) if lines else f"{head} nothing changed."
+
+
 def main(argv=None):
     """Print the claims table; status 3 if a claim fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -296,6 +311,9 @@ def main(argv=None):
                         help="README whose generated blocks to rewrite (default: <repo>/README.md when the figures "
                              "root is <repo>/figures, else none)")
     parser.add_argument("--notebooks", type=Path, help="folder of the notebook sources (default <repo>/notebooks)")
+    parser.add_argument("--changes", type=Path, nargs="*", default=None,
+                        help="the runs' <build>/<stem>.changes.json: print what changed against the results "
+                             "installed before them")
     args = parser.parse_args(argv)
     root = args.figures if args.figures is not None else figures_root()
     readme = args.readme
@@ -304,6 +322,8 @@ def main(argv=None):
     sources = sorted(args.notebooks.glob("*.py")) if args.notebooks is not None else None
     records = build_report(root, readme, sources)
     print(claims.render_text(records))
+    if args.changes is not None:
+        print(changes_text(args.changes, root))
     failed = claims.failed_claims(records)
     if failed:
         print(f"{len(failed)} claim(s) or check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr)

@@ -38,6 +38,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from companion.pipeline import claims
 from companion.pipeline.cache import ENTRY_SUFFIX, atomic_write_bytes, size_line
 from companion.pipeline.device import resolve_device
+from companion.pipeline.install import install_folder
 from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
 from companion.pipeline.provenance import figures_lock, git_state, validate_stem
@@ -76,10 +77,12 @@ def ipc_kernel_manager(folder):
 
 @dataclass(frozen=True)
 class Run:
-    """A notebook that ran to the end: its installed figures folder and its claim records."""
+    """A notebook that ran to the end: its installed figures folder, its claim records and what changed against the
+    results installed before it (:mod:`companion.pipeline.install`)."""
 
     folder: Path
     claims: list
+    changes: list = ()
 
     @property
     def failed(self):
@@ -167,31 +170,19 @@ def process_alive(pid):
     return True
 
 
-def install_figures(staging, destination):
-    """Replace the folder ``destination`` by ``staging``; call it under :func:`figures_lock` of its parent.
-
-    The old folder is moved aside first and removed only once the new one is in place.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    previous = destination.with_name(f".{destination.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if destination.exists():
-        os.replace(destination, previous)
-    shutil.move(str(staging), str(destination))
-    shutil.rmtree(previous, ignore_errors=True)
-
-
 def install_and_merge(staging, figures_root, stem, executed=None):
-    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>``, publish the executed
-    notebook at ``executed`` (if given) as ``<figures_root>/notebooks/<stem>.ipynb`` and rewrite the merged
-    ``claims.json``. Returns the notebook's claim records."""
+    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>`` keeping what the run
+    reproduces (:func:`companion.pipeline.install.install_folder`), publish the executed notebook at ``executed``
+    (if given) as ``<figures_root>/notebooks/<stem>.ipynb`` unless the previous one shows the same results
+    (:func:`companion.pipeline.publish.publish_executed`), and rewrite the merged ``claims.json``.
+    Returns ``(records, changes)``: the notebook's claim records and what changed against the previous results."""
     claims_path = Path(figures_root) / stem / "claims.json"
     with figures_lock(figures_root):
-        install_figures(staging, claims_path.parent)
+        changes = install_folder(staging, claims_path.parent)
         if executed is not None:
-            publish_executed(executed, executed_path(figures_root, stem))
+            publish_executed(executed, executed_path(figures_root, stem), results_changed=bool(changes))
         write_merged_claims(figures_root)
-        return claims.read_claims(claims_path) if claims_path.is_file() else []
+        return (claims.read_claims(claims_path) if claims_path.is_file() else []), changes
 
 
 def check_writable(folder, parameter):
@@ -252,11 +243,11 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         if not (staging / stem / "claims.json").is_file():
             raise NotebookFailed(f"{source}: ran to the end without nb.finish() (no claims.json); end the notebook "
                                  "with nb.finish()")
-        records = install_and_merge(staging / stem, figures_root, stem,
-                                    executed if profile == COMMITTED_PROFILE else None)
+        records, changes = install_and_merge(staging / stem, figures_root, stem,
+                                             executed if profile == COMMITTED_PROFILE else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Run(figures_root / stem, records)
+    return Run(figures_root / stem, records, changes)
 
 
 def run_papermill(source, converted, executed, staging, kernel, parameters):
@@ -386,10 +377,25 @@ def record_runtime(figures_root, stem, profile, seconds, device, cache="cold", j
     path = Path(figures_root) / "runtimes.json"
     with figures_lock(figures_root):
         runtimes = json.loads(path.read_text()) if path.is_file() else {}
-        runtimes.setdefault(stem, {})[profile] = {"seconds": round(seconds, 1), "device": device,
-                                                  "cpus": os.cpu_count(), "cache": cache, "jobs": jobs}
-        atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
+        entry = {"seconds": round(seconds, 1), "device": device, "cpus": os.cpu_count(), "cache": cache, "jobs": jobs}
+        previous = runtimes.get(stem, {}).get(profile)
+        if not same_runtime(previous, entry):
+            runtimes.setdefault(stem, {})[profile] = entry
+            atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
     return path
+
+
+RUNTIME_FACTOR = 2.0
+
+
+def same_runtime(previous, entry):
+    """Whether the recorded run time ``previous`` stands for ``entry``: the same device, CPU count, cache state and
+    concurrency, and seconds within a factor :data:`RUNTIME_FACTOR` (a rerun on a busy machine does not rewrite
+    the published time; a change of configuration or a real speed-up does)."""
+    if not previous or any(previous.get(key) != entry[key] for key in ("device", "cpus", "cache", "jobs")):
+        return False
+    low, high = sorted((max(previous["seconds"], 0.1), max(entry["seconds"], 0.1)))
+    return high <= RUNTIME_FACTOR * low
 
 
 def main(argv=None):
@@ -419,15 +425,27 @@ def main(argv=None):
     return 1
 
 
+def changes_path(build_dir, stem):
+    """Where a run writes what changed against the previous results: ``<build>/<stem>.changes.json``."""
+    return (Path(build_dir) if build_dir is not None else build_root()) / f"{stem}.changes.json"
+
+
+def write_changes(build_dir, stem, changes):
+    """Write the run's list of changes (:func:`changes_path`), read by the report at the end of ``make figures``."""
+    atomic_write_bytes(changes_path(build_dir, stem), (json.dumps(list(changes), indent=1) + "\n").encode())
+
+
 def run_main(args, overrides):
-    """Run ``args.source``, record its run time, print its failed claims; the exit status."""
+    """Run ``args.source``, record its run time and what changed, print its failed claims; the exit status."""
     stem = args.source.stem
+    changes_path(args.build, stem).unlink(missing_ok=True)  # a run that fails leaves no list of changes
     cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
     print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
           f"{'serial' if jobs == 1 else f'make -j{jobs}'})", flush=True)
     run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     seconds = time.perf_counter() - started
+    write_changes(args.build, stem, run.changes)
     record_runtime(run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")),
                    cache, jobs)
     if run.failed:
