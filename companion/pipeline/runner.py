@@ -19,6 +19,7 @@ the folder otherwise). The kernel keeps its IPython, matplotlib, Jupyter runtime
 ``<build>/state/`` (:data:`STATE_VARIABLES`), so a run writes nothing to ``$HOME``.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -51,7 +52,8 @@ EXIT_STATUSES = {0: "all claims and checks pass", 1: "the notebook did not run t
                  2: "usage error (argparse)", CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed"}
 # Where the kernel's tools keep state, relative to <build>/state: nothing of a run goes to $HOME or the system temp.
 STATE_VARIABLES = {"IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib", "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton"}
+                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton",
+                   "COMPANION_KERNEL_TMP": "tmp"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
@@ -71,6 +73,13 @@ def ipc_kernel_manager(folder):
             super().__init__(**kwargs)
             self.transport = "ipc"
             self.ip = str(Path(folder).resolve() / "kernel")
+
+        async def start_kernel(self, **kwargs):
+            """Start the kernel with its temporary files (ipykernel's cell files) under ``$COMPANION_KERNEL_TMP``
+            when set (the runner points it into ``<build>/state``)."""
+            if os.environ.get("COMPANION_KERNEL_TMP"):
+                kwargs["env"] = {**kwargs.get("env", os.environ), "TMPDIR": os.environ["COMPANION_KERNEL_TMP"]}
+            return await super().start_kernel(**kwargs)
 
     return IPCKernelManager
 
@@ -185,6 +194,24 @@ def install_and_merge(staging, figures_root, stem, executed=None):
         return (claims.read_claims(claims_path) if claims_path.is_file() else []), changes
 
 
+@contextlib.contextmanager
+def tool_state(folder):
+    """Point the tools' state folders (:data:`STATE_VARIABLES`) under ``folder`` for the duration of the run (the
+    kernel inherits them), then restore the environment."""
+    saved = {name: os.environ.get(name) for name in STATE_VARIABLES}
+    try:
+        for name, sub in STATE_VARIABLES.items():
+            (Path(folder) / sub).mkdir(parents=True, exist_ok=True)
+            os.environ[name] = str(Path(folder) / sub)
+        yield Path(folder)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def check_writable(folder, parameter):
     """Create ``folder`` if needed and write and remove a small file in it; OSError as one line naming
     ``parameter`` and the folder otherwise (before any work is done)."""
@@ -223,13 +250,18 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         raise ValueError(f"source: {source} is not a file")
     if profile not in PROFILES:
         raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
-    if kernel not in KernelSpecManager().find_kernel_specs():
-        raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
     # Absolute: the kernel works in the notebook's folder, and writes to the staging folder inside build_dir.
     build_dir = (Path(build_dir) if build_dir is not None else build_root()).resolve()
     for folder, parameter in ((figures_root, "figures"), (build_dir, "build"), (cache_root(), "cache")):
         check_writable(folder, parameter)
+    with tool_state(build_dir / "state"):
+        return _execute(source, stem, profile, figures_root, build_dir, kernel, parameters)
+
+
+def _execute(source, stem, profile, figures_root, build_dir, kernel, parameters):
+    if kernel not in KernelSpecManager().find_kernel_specs():
+        raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
     executed = build_dir / f"{stem}.ipynb"
@@ -256,17 +288,11 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     errors); raises NotebookFailed (cell, line, error) otherwise."""
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
     # The kernel inherits the environment: figures go to staging, no progress bars in executed notebooks and logs,
-    # the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set, and the
-    # tools' state under <build>/state.
-    state = staging.parent / "state"
-    saved_environment = {name: os.environ.get(name)
-                         for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND", *STATE_VARIABLES)}
+    # and the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set.
+    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND")}
     os.environ["COMPANION_FIGURES"] = str(staging)
     os.environ.setdefault("COMPANION_PROGRESS", "0")
     os.environ["MPLBACKEND"] = INLINE_BACKEND
-    for name, folder in STATE_VARIABLES.items():
-        (state / folder).mkdir(parents=True, exist_ok=True)
-        os.environ[name] = str(state / folder)
     try:
         with tempfile.TemporaryDirectory(prefix="companion-kernel-") as sockets:
             papermill.execute_notebook(
@@ -282,9 +308,9 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     except papermill.PapermillExecutionError as error:
         raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
                              f"  executed notebook: {executed}") from error
-    except OSError:
+    except OSError as error:
         executed.unlink(missing_ok=True)  # a partial executed notebook
-        raise
+        raise OSError(error.errno, f"cannot execute {source} into {executed}: {one_line(error)}") from None
     finally:
         for name, value in saved_environment.items():
             if value is None:
