@@ -387,6 +387,81 @@ def cached(key, compute, directory=None):
     return value
 
 
+# --- verification: recompute cached results and compare --------------------------------------------------------
+
+VERIFY_VARIABLE, VERIFY_REPORT_VARIABLE = "COMPANION_CACHE_VERIFY", "COMPANION_CACHE_VERIFY_REPORT"
+
+
+def verification_sample(found, environ=None):
+    """The keys of ``found`` (cache hits of one sweep, ``{canonical: value}``) to recompute: none unless
+    ``$COMPANION_CACHE_VERIFY`` is ``all`` (every hit) or a positive integer k (k hits of the sweep, picked by the
+    SHA-256 of their keys, so a rerun checks the same ones)."""
+    setting = (os.environ if environ is None else environ).get(VERIFY_VARIABLE, "")
+    if not setting:
+        return []
+    if setting == "all":
+        return list(found)
+    if not setting.isdigit() or int(setting) < 1:
+        raise ValueError(f"{VERIFY_VARIABLE}: expected 'all' or a positive integer, got {setting!r}")
+    return sorted(found, key=lambda canonical: hashlib.sha256(canonical.encode()).hexdigest())[:int(setting)]
+
+
+def _leaves(node, arrays, path="value"):
+    """``(path, leaf)`` of an encoded value: scalars and arrays, in order."""
+    if isinstance(node, dict):
+        tag = next(iter(node), None)
+        if tag in ("ndarray", "numpy_scalar", "tensor"):
+            yield path, arrays[node[tag]]
+            return
+        for key, item in node.items():
+            yield from _leaves(item, arrays, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _leaves(item, arrays, f"{path}[{index}]")
+    else:
+        yield path, node
+
+
+def value_difference(stored, recomputed):
+    """None when the two values are bit for bit the same data; else a short description of the first difference
+    (the largest absolute difference of the first differing array, or what differs in the structure)."""
+    trees = []
+    for value in (stored, recomputed):
+        arrays = []
+        trees.append((encode(value, arrays), arrays))
+    if dumps("", stored) == dumps("", recomputed):
+        return None
+    left, right = (list(_leaves(tree, arrays)) for tree, arrays in trees)
+    if [path for path, _ in left] != [path for path, _ in right]:
+        return "the structure differs"
+    for (path, a), (_, b) in zip(left, right):
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            if a.shape != b.shape or a.dtype != b.dtype:
+                return f"{path}: shape/dtype {a.shape} {a.dtype} -> {b.shape} {b.dtype}"
+            if a.tobytes() != b.tobytes():
+                with np.errstate(all="ignore"):
+                    delta = np.nanmax(np.abs(a.astype(float) - b.astype(float))) if a.size else 0.0
+                return f"{path}: max |difference| {delta:.3g}"
+        elif a != b and not (isinstance(a, dict) and a == b):
+            return f"{path}: {str(a)[:40]} -> {str(b)[:40]}"
+    return "the bytes differ"
+
+
+def report_verification(task, path, stored, recomputed, log=print):
+    """Compare a cached value with its recomputation; log and append to ``$COMPANION_CACHE_VERIFY_REPORT``
+    (one JSON line per entry) what was found."""
+    difference = value_difference(stored, recomputed)
+    line = {"task": task, "entry": str(path), "same": difference is None, "difference": difference}
+    if difference is not None:
+        log(f"cache-verify: {task}: entry {path.name} DIFFERS from its recomputation ({difference}); replaced")
+    report = os.environ.get(VERIFY_REPORT_VARIABLE)
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        with open(report, "a") as handle:
+            handle.write(json.dumps(line) + "\n")
+    return line
+
+
 class RunManifest:
     """The entries one notebook run uses, written to ``<directory>/.manifests/<run>.running.json`` as they are
     used and moved to ``<run>.json`` (replacing the previous complete run of that configuration) by :meth:`complete`."""
@@ -455,11 +530,70 @@ def clean_stale(root=None, notebooks=NOTEBOOKS_DIR):
     return stale
 
 
+def configurations(root=None, notebooks=NOTEBOOKS_DIR):
+    """``[(notebook source, profile, seed, device)]`` of every complete run recorded in the manifests under
+    ``root`` whose notebook still exists."""
+    root = Path(root) if root is not None else cache_root()
+    found = []
+    for manifest in sorted(root.glob(f"*/{MANIFESTS}/*.json")) if root.is_dir() else []:
+        source = Path(notebooks) / f"{manifest.parent.parent.name}.py"
+        parts = manifest.stem.split("-")
+        if manifest.stem.endswith(".running") or len(parts) != 4 or not parts[1].startswith("seed") \
+                or not source.is_file():
+            continue
+        found.append((source, parts[0], int(parts[1].removeprefix("seed")), parts[2]))
+    return found
+
+
+def verify_main(sample=None, root=None, notebooks=NOTEBOOKS_DIR, build=None, log=print):
+    """Rerun every recorded configuration (:func:`configurations`) with its cache hits recomputed (all, or
+    ``sample`` of each task sweep) into a scratch figures folder under ``build``; report the entries whose stored
+    value differs from the recomputed one. Returns 0 when none differs, 1 otherwise (or when a run fails)."""
+    import subprocess
+    import sys
+
+    from companion.pipeline.paths import build_root
+
+    build = Path(build) if build is not None else build_root() / "cache-verify"
+    report = build / "report.jsonl"
+    report.unlink(missing_ok=True)
+    status = 0
+    runs = configurations(root, notebooks)
+    if not runs:
+        log("cache-verify: no recorded run to verify (run `make figures` first)")
+    for source, profile, seed, device in runs:
+        log(f"cache-verify: {source.stem} ({profile}, seed {seed}, {device})")
+        command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", profile, "--seed",
+                   str(seed), "--device", device, "--figures", str(build / "figures"), "--build", str(build)]
+        environment = {**os.environ, VERIFY_VARIABLE: str(sample) if sample else "all",
+                       VERIFY_REPORT_VARIABLE: str(report)}
+        if root is not None:
+            environment["COMPANION_CACHE"] = str(root)
+        result = subprocess.run(command, env=environment, check=False)
+        if result.returncode not in (0, 3):  # 3: claims failed, the run itself completed
+            log(f"cache-verify: {source.stem} did not run to the end (status {result.returncode})")
+            status = 1
+    lines = [json.loads(line) for line in report.read_text().splitlines()] if report.is_file() else []
+    differing = [line for line in lines if not line["same"]]
+    for line in differing:
+        log(f"DIFFERS: {line['task']}: {line['entry']}: {line['difference']}")
+    log(f"cache-verify: {len(lines)} entries recomputed, {len(differing)} differ"
+        + (" (replaced by their recomputed values)" if differing else ""))
+    return 1 if differing else status
+
+
 def main(argv=None):
-    """Command line: ``info`` prints :func:`size_line`, ``clean-stale`` removes the stale entries first."""
+    """Command line: ``info`` prints :func:`size_line`, ``clean-stale`` removes the stale entries first,
+    ``verify [--sample K]`` runs :func:`verify_main`."""
     parser = argparse.ArgumentParser(description="The companion's result cache.")
-    parser.add_argument("command", choices=("info", "clean-stale"))
+    parser.add_argument("command", choices=("info", "clean-stale", "verify"))
+    parser.add_argument("--sample", type=int, help="verify: recompute K cached results of each task sweep "
+                                                   "(default: all of them)")
     args = parser.parse_args(argv)
+    if args.sample is not None and args.sample < 1:
+        parser.error(f"--sample: expected a positive integer, got {args.sample}")
+    if args.command == "verify":
+        return verify_main(args.sample)
     if args.command == "clean-stale":
         print(f"removed {len(clean_stale())} stale entries")
     print(size_line())

@@ -396,14 +396,20 @@ def run_tasks(fn, calls, *, directory, dtype, device, scheduler=None, manifest=N
             values[canonical] = value
         else:
             pending[canonical] = kwargs
-    if pending:
+    hits = len(values)
+    checked = cache.verification_sample(values)  # `make cache-verify`: hits recomputed and compared
+    if pending or checked:
         settings = (torch.get_num_threads(), torch.get_default_dtype(), modules, fingerprint.environment())
-        stream = _run_here(fn, pending, settings) if scheduler is None else \
-            _run_on_cluster(fn, pending, settings, scheduler)
+        work = {**pending, **{canonical: calls[keys.index(canonical)] for canonical in checked}}
+        stream = _run_here(fn, work, settings) if scheduler is None else _run_on_cluster(fn, work, settings, scheduler)
         for canonical, value in stream:
-            cache.store_entry(cache.entry_path(directory, canonical), canonical, value)
+            path = cache.entry_path(directory, canonical)
+            if canonical in checked:
+                cache.report_verification(task_name(fn), path, values[canonical], value, log)
+            cache.store_entry(path, canonical, value)
             values[canonical] = value
     where = "in-process" if scheduler is None else f"on {scheduler}"
-    log(f"{fn.__qualname__}: {len(calls)} tasks, {len(set(keys)) - len(pending)} from the cache, {len(pending)} "
-        f"computed {where} ({time.perf_counter() - started:.2f} s)")
+    log(f"{fn.__qualname__}: {len(calls)} tasks, {hits} from the cache, {len(pending)} computed {where}"
+        + (f", {len(checked)} cached results recomputed to verify them" if checked else "")
+        + f" ({time.perf_counter() - started:.2f} s)")
     return [values[canonical] for canonical in keys]
