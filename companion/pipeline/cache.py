@@ -123,8 +123,9 @@ def encode(value, arrays, name="value"):
 
     Types: None, bool, int, float (``repr``: exact, NaN and infinities included), str, list, tuple, dict (keys
     encoded too), NumPy arrays and scalars of numeric or bool dtype, dense torch tensors (dtype, device,
-    ``requires_grad`` kept), torch dtypes and devices, pandas DataFrames and Series (columns encoded one by one), and
-    dataclasses of ``companion.engine``/``companion.analysis`` (field by field). Anything else is a TypeError naming
+    ``requires_grad`` kept), torch dtypes and devices, pandas DataFrames and Series (columns encoded one by one),
+    engine activations (by name: ``get_activation`` rebuilds them) and dataclasses of
+    ``companion.engine``/``companion.analysis`` (field by field). Anything else is a TypeError naming
     where in ``value`` it sits: the cache stores data it can rebuild without running code.
     """
     import pandas as pd
@@ -172,6 +173,9 @@ def encode(value, arrays, name="value"):
         return {"series": {"name": encode(value.name, arrays, f"{name}.name"),
                            "data": _encode_series(value, arrays, name),
                            "index": _encode_index(value.index, arrays, f"{name}.index")}}
+    activation = _activation_name(value)
+    if activation is not None:  # holds functions: stored by its name, rebuilt by get_activation
+        return {"activation": activation}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         if not _dataclass_allowed(cls):
@@ -183,6 +187,18 @@ def encode(value, arrays, name="value"):
     raise TypeError(f"{name}: a result of type {type(value).__module__}.{type(value).__qualname__} has no data form "
                     "in the cache; return numbers, strings, lists, tuples, dicts, arrays, tensors, DataFrames or "
                     "dataclasses of companion.engine/analysis")
+
+
+def _activation_name(value):
+    """The name of ``value`` when it is an engine Activation (which ``get_activation(name)`` rebuilds), else None."""
+    if type(value).__name__ != "Activation" or type(value).__module__ != "companion.engine.activations":
+        return None
+    from companion.engine.activations import get_activation
+
+    name = value.cache_state()["name"]
+    if get_activation(name) != value:
+        raise TypeError(f"value: the activation {name!r} is not the one get_activation({name!r}) builds")
+    return name
 
 
 def _encode_series(series, arrays, name):
@@ -246,6 +262,14 @@ def decode(node, arrays):
     if tag == "dict":
         _expect(isinstance(node[tag], list) and all(isinstance(p, list) and len(p) == 2 for p in node[tag]), "dict")
         return {decode(key, arrays): decode(item, arrays) for key, item in node[tag]}
+    if tag == "activation":
+        from companion.engine.activations import get_activation
+
+        _expect(isinstance(node[tag], str), "activation name")
+        try:
+            return get_activation(node[tag])
+        except ValueError as err:
+            raise CorruptEntry(f"malformed value structure: activation {node[tag]!r} ({err})") from None
     if tag == "values":  # a column of a pandas dtype (strings, objects): its values, then its dtype by name
         import pandas as pd
 

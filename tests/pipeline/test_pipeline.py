@@ -267,6 +267,7 @@ def test_the_key_is_checked_before_the_value_is_decoded(tmp_path, monkeypatch):
 def test_values_round_trip_as_data_and_unknown_types_are_refused(tmp_path):
     import pandas as pd
 
+    from companion.engine.activations import get_activation
     from companion.engine.dynamics import Trajectory
 
     frame = pd.DataFrame({"width": [8, 16], "label": ["a", "b"], "error": [0.5, float("nan")]}).set_index("label")
@@ -275,7 +276,7 @@ def test_values_round_trip_as_data_and_unknown_types_are_refused(tmp_path):
     value = {"t": torch.arange(6.0).reshape(2, 3)[:, 1:], "b16": torch.ones(2, dtype=torch.bfloat16),
              "scalars": [1, 2.5, float("inf"), np.float32(0.25), np.int64(7), True, None, "x", (1, 2)],
              "frame": frame, "series": frame["width"], 3: torch.float32, "device": torch.device("cpu"),
-             "trajectory": trajectory}
+             "trajectory": trajectory, "activation": get_activation("erf")}
     assert cache.dumps("k", value) == cache.dumps("k", value)  # equal values, equal bytes
     path = tmp_path / "e.npz"
     cache.store_entry(path, "k", value)
@@ -286,6 +287,7 @@ def test_values_round_trip_as_data_and_unknown_types_are_refused(tmp_path):
     assert back["frame"].equals(frame) and back["frame"].index.name == "label" and back["series"].equals(frame["width"])
     assert back[3] is torch.float32 and back["device"] == torch.device("cpu")
     assert isinstance(back["trajectory"], Trajectory) and torch.equal(back["trajectory"].final, trajectory.final)
+    assert back["activation"] is get_activation("erf")  # rebuilt by name, functions included
     assert np.load(path, allow_pickle=False)["a0"].shape == (2, 2)  # a plain .npz
     for bad, where in ((object(), "value: a result of type builtins.object"), ({"a": [1, {2}]}, r"value\['a'\]\[1\]"),
                        (np.array([None]), "object")):
