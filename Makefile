@@ -105,7 +105,7 @@ cache-info: $(STAMP) ## print the cache's size (entries, MB, stale)
 	$(PY) -m companion.pipeline.cache info
 
 SAMPLE ?=
-cache-verify: $(STAMP) ## recompute the cache's entries (SAMPLE=k: a random k of them) and report any whose value differs
+cache-verify: $(STAMP) ## rerun the recorded notebook runs with cached results recomputed (SAMPLE=k: k of each task sweep), report entries that differ
 	$(PY) -m companion.pipeline.cache verify $(if $(SAMPLE),--sample $(SAMPLE))
 
 FORCE:

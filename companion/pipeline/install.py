@@ -191,7 +191,8 @@ def install_folder(staging, destination):
     for path in sorted(staging.iterdir()):
         if path.is_file() and path.name != "claims.json":
             groups.setdefault(path.name.split(".", 1)[0], []).append(path.name)
-    if destination.is_dir():
+    first = not destination.is_dir()
+    if not first:
         gone = {path.name.split(".", 1)[0] for path in destination.iterdir() if path.is_file()} - set(groups)
         changes += [f"{stem}: removed" for stem in sorted(gone - {"claims"})]
     try:
@@ -208,6 +209,8 @@ def install_folder(staging, destination):
         if not moved and (destination / "claims.json").is_file() and (staging / "claims.json").is_file():
             shutil.copy2(destination / "claims.json", incoming / "claims.json")
         changes += moved
+        if first:  # nothing to compare with: one line, not one per file and claim
+            changes = [f"new: {len(groups)} figures or tables, {len(new_claims)} claims and checks"]
         shutil.rmtree(previous, ignore_errors=True)
         if destination.exists():
             os.replace(destination, previous)

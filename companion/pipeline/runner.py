@@ -417,8 +417,13 @@ RUNTIME_FACTOR = 2.0
 def same_runtime(previous, entry):
     """Whether the recorded run time ``previous`` stands for ``entry``: the same device, CPU count, cache state and
     concurrency, and seconds within a factor :data:`RUNTIME_FACTOR` (a rerun on a busy machine does not rewrite
-    the published time; a change of configuration or a real speed-up does)."""
-    if not previous or any(previous.get(key) != entry[key] for key in ("device", "cpus", "cache", "jobs")):
+    the published time; a change of configuration or a real speed-up does). A warm-cache time never replaces a
+    cold-cache one of the same configuration: the cold time is what the notebook costs."""
+    if not previous or any(previous.get(key) != entry[key] for key in ("device", "cpus", "jobs")):
+        return False
+    if (previous.get("cache"), entry["cache"]) == ("cold", "warm"):
+        return True
+    if previous.get("cache") != entry["cache"]:
         return False
     low, high = sorted((max(previous["seconds"], 0.1), max(entry["seconds"], 0.1)))
     return high <= RUNTIME_FACTOR * low

@@ -34,7 +34,7 @@ def test_a_second_run_on_an_unchanged_tree_changes_no_file(tmp_path, throwaway_n
     (tmp_path / "README.md").write_text(README)
     first = make_figures(tmp_path, "PROFILE=standard")  # standard: the executed notebook is published too
     assert first.returncode == 0, first.stdout + first.stderr
-    assert "99_tiny: line: new" in first.stdout and "new claim: the quick profile draws three points" in first.stdout
+    assert "99_tiny: new: 1 figures or tables, 1 claims and checks" in first.stdout
     assert (tmp_path / "out" / "notebooks" / "99_tiny.ipynb").is_file()
     before = snapshot(tmp_path / "out", tmp_path / "README.md")
     second = make_figures(tmp_path, "PROFILE=standard")

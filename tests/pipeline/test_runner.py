@@ -304,3 +304,17 @@ def test_failing_cell_names_the_line_of_the_failing_cell(tmp_path):
     elsewhere = ["Cell In[2], line 7\n----> 7 helper()"]  # a frame of another cell: no line of this one is known
     assert runner.failing_cell(FakeExecutionError(cell, elsewhere), notebook) == (
         "cell In [4] `a = 1`: ValueError: bad value")
+
+
+def test_a_rerun_keeps_the_recorded_run_time_of_the_same_configuration(tmp_path):
+    def recorded():
+        return json.loads((tmp_path / "runtimes.json").read_text())["00_a"]["quick"]
+
+    runner.record_runtime(tmp_path, "00_a", "quick", 30.0, "cpu", "cold", 1)
+    for seconds, cache, jobs in ((50.0, "cold", 1), (20.0, "cold", 1), (3.0, "warm", 1)):
+        runner.record_runtime(tmp_path, "00_a", "quick", seconds, "cpu", cache, jobs)
+        assert recorded()["seconds"] == 30.0  # within a factor 2, or a warm rerun of a cold time
+    runner.record_runtime(tmp_path, "00_a", "quick", 10.0, "cpu", "cold", 1)  # a real speed-up
+    assert recorded()["seconds"] == 10.0
+    runner.record_runtime(tmp_path, "00_a", "quick", 11.0, "cpu", "cold", 2)  # another configuration
+    assert recorded()["jobs"] == 2
