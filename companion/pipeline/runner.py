@@ -52,8 +52,7 @@ EXIT_STATUSES = {0: "all claims and checks pass", 1: "the notebook did not run t
                  2: "usage error (argparse)", CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed"}
 # Where the kernel's tools keep state, relative to <build>/state: nothing of a run goes to $HOME or the system temp.
 STATE_VARIABLES = {"IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib", "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton",
-                   "COMPANION_KERNEL_TMP": "tmp"}
+                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
@@ -73,13 +72,6 @@ def ipc_kernel_manager(folder):
             super().__init__(**kwargs)
             self.transport = "ipc"
             self.ip = str(Path(folder).resolve() / "kernel")
-
-        async def start_kernel(self, **kwargs):
-            """Start the kernel with its temporary files (ipykernel's cell files) under ``$COMPANION_KERNEL_TMP``
-            when set (the runner points it into ``<build>/state``)."""
-            if os.environ.get("COMPANION_KERNEL_TMP"):
-                kwargs["env"] = {**kwargs.get("env", os.environ), "TMPDIR": os.environ["COMPANION_KERNEL_TMP"]}
-            return await super().start_kernel(**kwargs)
 
     return IPCKernelManager
 
