@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 
 from companion.pipeline import cache, claims, prose, provenance, tasks
-from companion.pipeline.paths import PROFILES, cache_root, figures_root
+from companion.pipeline.paths import PROFILES, cache_root, notebook_figures_root
 from companion.pipeline.style import apply_style
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -106,8 +106,9 @@ class Notebook:
 
     @property
     def figures_dir(self):
-        """Where this notebook's figures and claims go: ``<figures root of the profile>/<name>``."""
-        return figures_root(self.profile) / self.name
+        """Where this notebook's figures and claims go: ``<notebook figures root>/<name>``: the runner's staging
+        folder, or ``build/figures/interactive/<name>`` in a run by hand (:func:`paths.notebook_figures_root`)."""
+        return notebook_figures_root() / self.name
 
     def pick(self, *, quick, standard, paper):
         """The value given for the current profile."""
