@@ -162,13 +162,12 @@ class Notebook:
 
     def save_animation(self, animation, stem, *, data, caption, params=None, fps=10, dpi=80):
         """Save a matplotlib ``animation`` as GIF (and MP4 where ffmpeg is installed), each under 3 MiB, with its
-        data and provenance; returns the GIF as an ``IPython.display.Image`` for the notebook to show."""
-        from IPython.display import Image
-
+        data and provenance; returns the GIF embedded in an HTML ``<img>`` (:func:`provenance.inline_gif`) for the
+        notebook to show: every viewer (JupyterLab, nbconvert, the site, the repository host) displays it."""
         record = self._provenance(stem, params)
         provenance.save_animation(animation, self.figures_dir, stem, data=data, caption=caption, record=record,
                                   fps=fps, dpi=dpi)
-        return Image(filename=str(self.figures_dir / f"{stem}.gif"))
+        return provenance.inline_gif(self.figures_dir / f"{stem}.gif", alt=caption)
 
     def map(self, fn, calls):
         """``[fn(**call) for call in calls]`` as cached tasks (:func:`companion.pipeline.tasks.run_tasks`): in this
