@@ -92,6 +92,22 @@ def merge_parameters(notebook):
     return notebook
 
 
+def with_contents(notebook):
+    """The notebook page's layout on the site: its sections listed under the title (a MyST ``contents`` directive in
+    a cell after the one that starts with the ``# title``), in place of the right-hand contents column, which the page drops
+    (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
+    width (``docs/_static/companion.css``). ``notebook`` is the executed notebook's JSON (changed and returned)."""
+    notebook["metadata"]["html_theme.sidebar_secondary.remove"] = True
+    first = next((index for index, cell in enumerate(notebook["cells"])
+                  if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("# ")), None)
+    if first is not None:
+        contents = {"cell_type": "markdown", "id": "site-contents", "metadata": {},
+                    "source": "```{contents} Sections\n:local:\n:depth: 1\n:backlinks: none\n"
+                              ":class: companion-contents\n```"}
+        notebook["cells"].insert(first + 1, contents)
+    return notebook
+
+
 def figure_records(figures):
     """``{notebook: [figure metadata, ...]}`` from ``figures/<notebook>/<figure>.json`` files that name an image
     (the PNG of a figure, the GIF of an animation; tables have none).
@@ -247,7 +263,7 @@ def stage_sources(notebooks, figures, stage):
                                                                "__pycache__"))
     (stage / "notebooks").mkdir()
     for path in executed:
-        notebook = merge_parameters(json.loads(path.read_text()))
+        notebook = with_contents(merge_parameters(json.loads(path.read_text())))
         (stage / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     pages = {path.stem for path in executed}
     (stage / "gallery.md").write_text(gallery_page(figure_records(figures), stage, pages))
