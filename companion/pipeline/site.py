@@ -214,9 +214,16 @@ def claims_page(claims, pages):
              "from that file when the site is built.", ""]
     lines += list_table("claims-summary", ["notebook", "claims passed", "claims failed", "checks passed",
                                            "checks failed"], summary)
+    failed = [record for record in records if not record["passed"]]
+    if failed:
+        lines += ["## What fails", "", f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.",
+                  ""]
+        lines += list_table("claims-failed", ["result", "nb", "claim or check", "value", "expected"],
+                            [[cell for index, cell in enumerate(row(record)) if index != 3 or kind_of(record) != "claim"]
+                             for record in failed], widths=(7, 4, 68, 9, 12))
     lines += ["## Every claim", ""]
     lines += list_table("claims-detail", ["result", "nb", "claim", "prediction", "value", "expected"],
-                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 42, 31, 8, 10))
+                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 40, 30, 9, 10))
     lines += ["## Every check", ""]
     lines += list_table("checks-detail", ["result", "nb", "check", "value", "expected"],
                         [row(record) for record in records if kind_of(record) == "check"], widths=(7, 4, 68, 9, 12))
