@@ -144,7 +144,7 @@ def gallery_page(records, stage, pages):
         lines += [f"## {escape(notebook)}", "", f"From {notebook_link(notebook, pages)}.", ""]
         for record in figures:
             shutil.copy2(record["png"], target / record["png"].name)
-            caption = escape(record.get("caption") or record["png"].stem)
+            caption = escape_text(record.get("caption") or record["png"].stem)
             lines += [f"```{{figure}} gallery/{notebook}/{record['png'].name}", f":alt: {record['png'].stem}",
                       f":name: fig-{notebook}-{record['png'].stem}", "", caption, "```", ""]
     return "\n".join(lines)
