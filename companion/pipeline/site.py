@@ -94,8 +94,8 @@ def merge_parameters(notebook):
 
 def with_contents(notebook):
     """The notebook page's layout on the site: its sections listed under the title (a MyST ``contents`` directive in
-    a cell after the one that starts with the ``# title``), in place of the right-hand contents column, which the page drops
-    (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
+    a cell after the one that starts with the ``# title``), in place of the right-hand contents column, which the page
+    drops (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
     width (``docs/_static/companion.css``). ``notebook`` is the executed notebook's JSON (changed and returned)."""
     notebook["metadata"]["html_theme.sidebar_secondary.remove"] = True
     first = next((index for index, cell in enumerate(notebook["cells"])
@@ -216,11 +216,12 @@ def claims_page(claims, pages):
                                            "checks failed"], summary)
     failed = [record for record in records if not record["passed"]]
     if failed:
-        lines += ["## What fails", "", f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.",
-                  ""]
+        lines += ["## What fails", "",
+                  f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.", ""]
         lines += list_table("claims-failed", ["result", "nb", "claim or check", "value", "expected"],
-                            [[cell for index, cell in enumerate(row(record)) if index != 3 or kind_of(record) != "claim"]
-                             for record in failed], widths=(7, 4, 68, 9, 12))
+                            [[cell for index, cell in enumerate(row(record))
+                              if index != 3 or kind_of(record) != "claim"] for record in failed],
+                            widths=(7, 4, 68, 9, 12))
     lines += ["## Every claim", ""]
     lines += list_table("claims-detail", ["result", "nb", "claim", "prediction", "value", "expected"],
                         [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 40, 30, 9, 10))
