@@ -11,8 +11,8 @@ A notebook run writes a complete folder of results (staging). Installing it over
   previous one, or both are clean and the last commit that changed ``companion/`` or the notebook's source is
   contained in the previous revision. Otherwise the whole group is replaced, so each file keeps the revision that
   made it (``git_revision`` stays meaningful: a kept file was made, and reproduced, at code equal to today's);
-- ``claims.json`` keeps its previous bytes when the same claims and checks are recorded with the same bounds and
-  verdicts and values within tolerance.
+- ``claims.json`` keeps its previous bytes when its whole document agrees: the same claims and checks with the same
+  bounds and verdicts, values within tolerance, and the same glued prose numbers (their text exactly).
 
 The images are not compared: they are drawn from the data by the code, and both are checked. :func:`claim_changes`
 lists the claims whose value moved beyond tolerance or whose verdict flipped; ``make figures`` ends with those
@@ -206,8 +206,11 @@ def install_folder(staging, destination):
                 changes.append(f"{stem}: {why}")
         old_claims, new_claims = _claims(destination / "claims.json"), _claims(staging / "claims.json")
         moved = claim_changes(old_claims, new_claims)
-        if not moved and (destination / "claims.json").is_file() and (staging / "claims.json").is_file():
+        old_document, new_document = _record(destination / "claims.json"), _record(staging / "claims.json")
+        if old_document is not None and new_document is not None and same_data(old_document, new_document):
             shutil.copy2(destination / "claims.json", incoming / "claims.json")
+        elif not moved and old_document is not None:
+            moved = ["claims.json: glued prose numbers or counts changed"]
         changes += moved
         if first:  # nothing to compare with: one line, not one per file and claim
             changes = [f"new: {len(groups)} figures or tables, {len(new_claims)} claims and checks"]
