@@ -6,14 +6,23 @@ coupling error :math:`\frac1N\sum_{i\le N}|\theta_i^N - \theta_i^{ref}|^2` and f
 :math:`E_\rho(f_N - f_{ref})^2` (exact). With nested coupling the leading term is :math:`C(1/N - 1/N_{ref})`, so
 rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`. :func:`coupled_run` runs a
 reference and its nested systems from explicit seeds and sizes; the statistics are those of :mod:`.statistics`.
+
+The McKean–Vlasov reference (:func:`mckean_vlasov_run`) needs no N_ref: particle i of each N-system is coupled to its
+own nonlinear process :math:`\bar\theta_i` (same :math:`\theta_i(0)`, same noise :math:`\xi_i`) moved by the drift of
+one large population of N_big particles standing for :math:`\mu_t`, shared by every replica and size. The error
+:math:`\frac1N\sum_i|\theta_i^N - \bar\theta_i|^2 \approx A/N + B/N_{big}`: the population's own fluctuation adds a
+floor :math:`B/N_{big}`. Two further independent populations of M particles drive the same tagged processes; half the
+mean square distance between their two nonlinear processes estimates :math:`B/M`, hence the floor
+:math:`(M/N_{big})\cdot B/M` (:func:`population_floor`).
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 
 from ..engine.activations import get_activation
-from ..engine.dynamics import Trajectory, function_distance2, simulate, split
+from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
 from ..engine.init import init_particles
 from ..engine.kernels import gaussian_kernel
 from ..engine.validation import float_array, float_tensor
@@ -69,6 +78,72 @@ def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta,
     empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
                                   **nested).particles for n, N in pairs}
     return CoupledRun(reference, population, empirical)
+
+
+@dataclass
+class McKeanVlasovRun:
+    """N-systems coupled to their nonlinear processes. ``systems`` {N: particles (T, R, N, 1+d)}; ``nonlinear`` the
+    nonlinear processes of particles i ≤ N_max under the main population (T, R, N_max, 1+d); ``population`` the main
+    population's :class:`Trajectory` (particles (T, 1, N_big, 1+d)); ``floor`` the same tagged processes of the first
+    ``floor_R`` replicas under the two floor populations (T, 2, floor_R, N_max, 1+d), or None; ``floor_size`` M."""
+
+    times: np.ndarray
+    systems: dict
+    nonlinear: torch.Tensor
+    population: Trajectory
+    floor: Optional[torch.Tensor]
+    floor_size: int
+
+
+def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed, population_init_seed,
+                      population_seed, eta, steps, record_steps, lam=0.0, tau=0.0, scale=1.0, a_scale=1.0,
+                      family="gaussian", floor_size=None, floor_R=None, engine="population", dtype=torch.float64,
+                      device="cpu"):
+    r"""N-systems (N in ``sizes``) and their nonlinear processes, driven by a population of N_big particles.
+
+    Tagged initial conditions θ(0) (R, N_max, 1+d) = ``init_particles(family, R, N_max, d, scale, a_scale,
+    rng=init_seed)``; the N-system starts from θ(0)[:, :N] and runs :func:`simulate` with ``seed`` and
+    ``noise_width = N_max``; the nonlinear processes (:func:`companion.engine.dynamics.simulate_mckean_vlasov`) share
+    θ(0) and that noise. The populations start i.i.d. from the same law: the main one (N_big particles,
+    ``population_init_seed``, noise seed ``population_seed``) and, with ``floor_size`` M, two more of M particles each
+    (``population_init_seed + 1``, noise seeds ``population_seed + 1, + 2``) driving the first ``floor_R`` (default
+    R) replicas' tagged processes. Replica r's noise is its own stream (seed + r), so replicas are independent given
+    the populations, and batches of replicas are independent batches."""
+    sizes = sorted(int(N) for N in sizes)
+    if not sizes or sizes[0] < 1:
+        raise ValueError(f"sizes: need positive system sizes, got {sizes}")
+    N_max = sizes[-1]
+    if int(N_big) < N_max:
+        raise ValueError(f"N_big: need at least N_max = {N_max} particles, got {N_big}")
+    act = get_activation(activation)
+    init = dict(scale=scale, a_scale=a_scale, dtype=dtype, device=device)
+    theta0 = init_particles(family, R, N_max, d, rng=init_seed, **init)
+    common = dict(eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, engine=engine)
+    tagged = dict(seed=seed, noise_width=N_max, **common)
+    systems = {N: simulate(theta0[:, :N].clone(), act, target, keep_particles=True, **tagged).particles
+               for N in sizes}
+    population0 = init_particles(family, 1, int(N_big), d, rng=population_init_seed, **init)
+    population, nonlinear = simulate_mckean_vlasov(theta0, population0, act, target, population_seed=population_seed,
+                                                   **tagged)
+    floor = None
+    if floor_size is not None:
+        floor_R = R if floor_R is None else int(floor_R)
+        pair0 = init_particles(family, 2, int(floor_size), d, rng=population_init_seed + 1, **init)
+        _, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target, population_seed=population_seed + 1,
+                                          **tagged)
+    return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
+                           population=population, floor=floor, floor_size=None if floor_size is None else int(floor_size))
+
+
+def population_floor(run):
+    r"""The population's floor :math:`B/N_{big}` per recorded time and floor replica: (T, floor_R). Two independent
+    populations of M particles give nonlinear processes whose difference is the difference of their fluctuations,
+    so :math:`\frac12 E|\bar\theta^{(1)} - \bar\theta^{(2)}|^2 \approx B/M` (each particle, mean over i), scaled to
+    N_big by M/N_big."""
+    if run.floor is None:
+        raise ValueError("run: no floor populations (run mckean_vlasov_run with floor_size)")
+    half = 0.5 * coupling_error(run.floor[:, 1], run.floor[:, 0])
+    return half * run.floor_size / run.population.params["N"]
 
 
 def coupling_error(theta, theta_ref):
