@@ -26,7 +26,7 @@ from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate
 from ..engine.init import init_particles
 from ..engine.kernels import gaussian_kernel
 from ..engine.validation import float_array, float_tensor
-from .statistics import bootstrap, replica_loglog_fit
+from .statistics import bootstrap, bootstrap_draws, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -214,6 +214,29 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     slope, lo, hi = replica_loglog_fit(n_eff, errors, n_boot=n_boot, level=level, seed=seed)
     constant = float(np.exp(np.mean(np.log(errors.mean(0) * n_eff))))
     return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
+
+
+def rate_statistic(N):
+    r"""The per-time rate as a statistic of replicas: errors (T, R, len(N)) → (T,) least-squares slopes of
+    :math:`\log \bar e_t(N)` against log N (:math:`\bar e_t` the replica mean; pass :func:`effective_size` for the
+    nested design). Replicas are on axis 1, as :func:`rate_draws` and :mod:`.calibration` resample them."""
+    x = np.log(float_array("N", N))
+    if x.ndim != 1 or np.unique(x).size < 2:
+        raise ValueError(f"N: need at least two distinct sizes, got {N}")
+    centred = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
+
+    def statistic(errors):
+        means = np.asarray(errors, dtype=np.float64).mean(1)
+        if means.shape[-1] != x.size or not np.all(means > 0):
+            raise ValueError(f"errors: need positive replica means of shape (T, R, {x.size})")
+        return np.log(means) @ centred
+    return statistic
+
+
+def rate_draws(N, errors, n_boot=2000, seed=0):
+    """Per-time rates (T,) of :func:`rate_statistic` and their bootstrap replicates (n_boot, T), one resample of
+    replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`."""
+    return bootstrap_draws(errors, rate_statistic(N), axis=1, n_boot=n_boot, seed=seed)
 
 
 def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
