@@ -239,20 +239,14 @@ def rate_draws(N, errors, n_boot=2000, seed=0):
     return bootstrap_draws(errors, rate_statistic(N), axis=1, n_boot=n_boot, seed=seed)
 
 
-def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
-    r"""Growth in time of the scaled error :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)`
-    (the constant of :func:`fit_rate` at each time; :math:`\bar e_t(N)` the replica mean of ``errors``, shape
-    (T, R, len(N)), at ``times`` (T,)): the least-squares slope g of :math:`\log C(t) = c + g\,t` over the times in
-    ``window`` = (t0, t1) (default: all), and the plateau constant, the mean of C(t) there. A uniform-in-time rate
-    predicts g = 0. The bootstrap resamples replicas jointly over times and N (the runs are coupled).
-
-    Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+def plateau_statistic(times, N, N_ref=np.inf, window=None):
+    r"""Growth in time of the scaled error as a statistic of replicas: errors (T, R, len(N)) at ``times`` (T,) →
+    (g, constant). :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)` (the constant of
+    :func:`fit_rate` at each time, :math:`\bar e_t(N)` the replica mean), g the least-squares slope of
+    :math:`\log C(t) = c + g\,t` over the times in ``window`` = (t0, t1) (default: all) and the constant the mean of
+    C(t) there. A uniform-in-time rate predicts g = 0. Returns (statistic, the fitted times)."""
     times = float_array("times", times)
     N = np.asarray(N, dtype=np.float64)
-    errors = np.asarray(errors, dtype=np.float64)
-    if times.ndim != 1 or errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
-        raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} sizes, "
-                         f"got {errors.shape}")
     t0, t1 = (times.min(), times.max()) if window is None else window
     inside = (times >= t0) & (times <= t1)
     if np.unique(times[inside]).size < 2:
@@ -260,13 +254,26 @@ def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=
     n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
     t = times[inside]
 
-    def statistic(sample):
-        means = sample[inside].mean(1) * n_eff
+    def statistic(errors):
+        if errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
+            raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} "
+                             f"sizes, got {errors.shape}")
+        means = errors[inside].mean(1) * n_eff
         if not np.all(means > 0):
             raise ValueError("errors: the scaled error needs positive replica means")
         log_c = np.log(means).mean(1)
         return np.array([np.polyfit(t, log_c, 1)[0], np.exp(log_c).mean()])
+    return statistic, t
 
+
+def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
+    r"""The growth g and plateau constant of :func:`plateau_statistic` with percentile bootstrap intervals that
+    resample replicas jointly over times and N (the runs are coupled).
+
+    Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+    statistic, t = plateau_statistic(times, N, N_ref, window)
+    errors = np.asarray(errors, dtype=np.float64)
+    statistic(errors)  # shape and positivity errors name the input before the resampling
     value, lo, hi = bootstrap(errors, statistic, axis=1, n_boot=n_boot, level=level, seed=seed)
     return dict(slope=float(value[0]), slope_lo=float(lo[0]), slope_hi=float(hi[0]), constant=float(value[1]),
                 constant_lo=float(lo[1]), constant_hi=float(hi[1]), times=t)
