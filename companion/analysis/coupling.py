@@ -85,14 +85,15 @@ class McKeanVlasovRun:
     """N-systems coupled to their nonlinear processes. ``systems`` {N: particles (T, R, N, 1+d)}; ``nonlinear`` the
     nonlinear processes of particles i ≤ N_max under the main population (T, R, N_max, 1+d); ``population`` the main
     population's :class:`Trajectory` (particles (T, 1, N_big, 1+d)); ``floor`` the same tagged processes of the first
-    ``floor_R`` replicas under the two floor populations (T, 2, floor_R, N_max, 1+d), or None; ``floor_size`` M."""
+    ``floor_R`` replicas under the two floor populations (T, 2, floor_R, N_max, 1+d), or None; ``floor_population``
+    those two populations' :class:`Trajectory` (particles (T, 2, M, 1+d)), or None."""
 
     times: np.ndarray
     systems: dict
     nonlinear: torch.Tensor
     population: Trajectory
     floor: Optional[torch.Tensor]
-    floor_size: int
+    floor_population: Optional[Trajectory]
 
 
 def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed, population_init_seed,
@@ -125,14 +126,14 @@ def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed
     population0 = init_particles(family, 1, int(N_big), d, rng=population_init_seed, **init)
     population, nonlinear = simulate_mckean_vlasov(theta0, population0, act, target, population_seed=population_seed,
                                                    **tagged)
-    floor = None
+    floor = floor_population = None
     if floor_size is not None:
         floor_R = R if floor_R is None else int(floor_R)
         pair0 = init_particles(family, 2, int(floor_size), d, rng=population_init_seed + 1, **init)
-        _, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target, population_seed=population_seed + 1,
-                                          **tagged)
+        floor_population, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target,
+                                                         population_seed=population_seed + 1, **tagged)
     return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
-                           population=population, floor=floor, floor_size=None if floor_size is None else int(floor_size))
+                           population=population, floor=floor, floor_population=floor_population)
 
 
 def population_floor(run):
@@ -143,7 +144,30 @@ def population_floor(run):
     if run.floor is None:
         raise ValueError("run: no floor populations (run mckean_vlasov_run with floor_size)")
     half = 0.5 * coupling_error(run.floor[:, 1], run.floor[:, 0])
-    return half * run.floor_size / run.population.params["N"]
+    return half * run.floor_population.params["N"] / run.population.params["N"]
+
+
+def mckean_vlasov_errors(run, activation, at=None):
+    r"""Per-replica errors of a :class:`McKeanVlasovRun` at its recorded times: dict(times, sizes,
+    ``coupling`` (T, R, n) :math:`\frac1N\sum_i|\theta_i^N - \bar\theta_i|^2`, ``function`` (T, R, n)
+    :math:`E_x(f_{\mu^N} - f_{\mu_P})^2` against the main population (exact), and, with floor populations,
+    ``coupling_floor`` (T, floor_R) (:func:`population_floor`) and ``function_floor`` (T,)
+    :math:`\frac12 E_x(f_{P_1} - f_{P_2})^2\cdot M/N_{big}`, the function error's floor :math:`B_f/N_{big}`),
+    at the recorded times of index ``at`` (default: all)."""
+    at = np.arange(len(run.times)) if at is None else np.asarray(at, dtype=int)
+    sizes = sorted(run.systems)
+    population = run.population.particles[:, 0]
+    out = dict(times=run.times[at], sizes=np.array(sizes),
+               coupling=np.stack([coupling_error(run.systems[N][at], run.nonlinear[at]) for N in sizes], -1),
+               function=np.stack([np.stack(function_errors([run.systems[N][i] for N in sizes], population[i][None],
+                                                           activation), -1) for i in at]))
+    if run.floor is not None:
+        pair = run.floor_population.particles
+        scale = run.floor_population.params["N"] / run.population.params["N"]
+        out["coupling_floor"] = population_floor(run)[at]
+        out["function_floor"] = np.array([0.5 * scale * float(function_errors([pair[i, :1]], pair[i, 1:],
+                                                                                activation)[0][0]) for i in at])
+    return out
 
 
 def coupling_error(theta, theta_ref):

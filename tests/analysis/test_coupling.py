@@ -207,4 +207,16 @@ def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
                                    init_seed=1, seed=1, population_init_seed=1, population_seed=1, eta=0.1, steps=1,
                                    record_steps=[1])
     with pytest.raises(ValueError, match="run"):
-        coupling.population_floor(dataclasses.replace(run, floor=None))
+        coupling.population_floor(dataclasses.replace(run, floor=None, floor_population=None))
+
+
+def test_mckean_vlasov_function_error_at_time_zero_is_the_iid_line():
+    """At t = 0 the N-system and the population are independent i.i.d. clouds: E(f_N − f_P)² = V(1/N + 1/N_big)."""
+    run = coupling.mckean_vlasov_run(activation="erf", target=_erf_target(), R=400, d=3, sizes=[2, 4], N_big=64,
+                                     init_seed=1, seed=100, population_init_seed=7, population_seed=10**5, eta=0.1,
+                                     steps=0, record_steps=[0], scale=0.8, floor_size=16, floor_R=4)
+    errors = coupling.mckean_vlasov_errors(run, "erf")
+    assert errors["coupling"].shape == (1, 400, 2) and np.all(errors["coupling"] == 0)
+    variance = coupling.iid_function_variance(init_particles("gaussian", 4, 2000, 3, scale=0.8, rng=2), "erf")
+    np.testing.assert_allclose(errors["function"][0].mean(0), variance * (1 / np.array([2, 4]) + 1 / 64), rtol=0.15)
+    assert errors["function_floor"].shape == (1,) and errors["coupling_floor"].shape == (1, 4)
