@@ -107,8 +107,8 @@ def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed
     ``noise_width = N_max``; the nonlinear processes (:func:`companion.engine.dynamics.simulate_mckean_vlasov`) share
     θ(0) and that noise. The populations start i.i.d. from the same law: the main one (N_big particles,
     ``population_init_seed``, noise seed ``population_seed``) and, with ``floor_size`` M, two more of M particles each
-    (``population_init_seed + 1``, noise seeds ``population_seed + 1, + 2``) driving the first ``floor_R`` (default
-    R) replicas' tagged processes. Replica r's noise is its own stream (seed + r), so replicas are independent given
+    (initial clouds from the entropy (*population_init_seed, 1), noise seeds ``population_seed + 1, + 2``) driving
+    the first ``floor_R`` (default R) replicas' tagged processes. Replica r's noise is its own stream (seed + r), so replicas are independent given
     the populations, and batches of replicas are independent batches."""
     sizes = sorted(int(N) for N in sizes)
     if not sizes or sizes[0] < 1:
@@ -129,7 +129,9 @@ def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed
     floor = floor_population = None
     if floor_size is not None:
         floor_R = R if floor_R is None else int(floor_R)
-        pair0 = init_particles(family, 2, int(floor_size), d, rng=population_init_seed + 1, **init)
+        entropy = [int(value) for value in np.atleast_1d(population_init_seed)] + [1]
+        pair0 = init_particles(family, 2, int(floor_size), d, rng=np.random.default_rng(np.random.SeedSequence(entropy)),
+                               **init)
         floor_population, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target,
                                                          population_seed=population_seed + 1, **tagged)
     return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
