@@ -71,7 +71,7 @@ print(chaos_sizes)
 # ## Setting and what is claimed
 #
 # The erf teacher $f^*(x) = \mathrm{erf}(x_1) + \mathrm{erf}(x_2)$ in $d = 4$, population loss (no sampling noise),
-# students with erf and ReLU, initialisation $a \sim N(0, 1)$, $w \sim N(0, I_4/16)$ (scale 0.5), step $\eta = 0.1$.
+# students with erf and ReLU, initialisation $a \sim N(0, 1)$, $w \sim N(0, I_4/4)$ (scale 0.5), step $\eta = 0.1$.
 # **Regime.** Strong regularisation $\lambda = 0.5$, $\tau = 0.05$: the regime in which uniform-in-time propagation of
 # chaos is expected at these sizes. The weak regime ($\lambda = 0.05$, $\tau = 10^{-3}$) is pre-asymptotic here and is
 # shown, not claimed.
