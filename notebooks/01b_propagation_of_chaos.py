@@ -48,7 +48,7 @@ import torch
 from companion.analysis import calibration, coupling
 from companion.analysis.statistics import bootstrap_draws
 from companion.analysis.transport import w2_squared
-from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import teacher
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import log_axis, palette
@@ -104,8 +104,8 @@ print(chaos_sizes)
 ETA, D_IN = 0.1, 4
 REGIMES = {"strong": dict(lam=0.5, tau=0.05), "weak": dict(lam=0.05, tau=1e-3)}
 ACTIVATIONS = ("erf", "relu")
-INIT = dict(scale=0.5, a_scale=1.0)
-TEACHER_B, TEACHER_U = torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]
+LAW = StartingLaw(scale=0.5, a_scale=1.0)
+TEACHER = teacher("erf", torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2])
 DELTA, G_MAX, FLOOR_SHARE, NESTED_WINDOW, LEVEL = 0.1, 0.01, 0.05, (0.8, 1.25), 0.9
 EARLY = 2.0  # the nested cross-check's horizon
 
@@ -116,21 +116,20 @@ def measure_times(horizon, every):
     return times[times <= horizon]
 
 
-def chaos_task(activation, teacher_b, teacher_U, R, Ns, N_big, horizon, times, frame_times, frame_N, floor,
-               init_seed, seed, population_init_seed, population_seed, eta, lam, tau, scale, a_scale, dtype, device):
-    """One McKean–Vlasov run (``coupling.mckean_vlasov_run``): its errors at ``times``
+def chaos_task(problem, law, R, Ns, N_big, horizon, times, frame_times, frame_N, floor, streams, eta, lam, tau, dtype,
+               device):
+    """One McKean–Vlasov run (``coupling.mckean_vlasov_run``; ``streams`` its four Streams): its errors at ``times``
     (``coupling.mckean_vlasov_errors``), the final clouds of the systems, nonlinear processes and population, and
     replica 0's ``frame_N``-system, its nonlinear processes and 200 population particles at ``frame_times``."""
     steps = int(round(horizon / eta))
     measured, frames = (np.round(np.asarray(ts) / eta).astype(int) for ts in (times, frame_times))
     record = np.unique(np.concatenate([measured, frames]))
-    run = coupling.mckean_vlasov_run(
-        activation=activation, target=teacher("erf", teacher_b, teacher_U).to(device, dtype), R=R, d=teacher_U.shape[1],
-        sizes=Ns, N_big=N_big, init_seed=init_seed, seed=seed, population_init_seed=population_init_seed,
-        population_seed=population_seed, eta=eta, steps=steps, record_steps=record, lam=lam, tau=tau, scale=scale,
-        a_scale=a_scale, floor_size=N_big // 4 if floor else None, floor_R=min(R, 32), dtype=dtype, device=device)
+    run = coupling.mckean_vlasov_run(problem.to(device, dtype), R=R, sizes=Ns, N_big=N_big, **streams, eta=eta,
+                                     steps=steps, record_steps=record, lam=lam, tau=tau, law=law,
+                                     floor_size=N_big // 4 if floor else None, floor_R=min(R, 32), dtype=dtype,
+                                     device=device)
     at, at_frame = np.searchsorted(record, measured), np.searchsorted(record, frames)
-    errors = coupling.mckean_vlasov_errors(run, activation, at=at)
+    errors = coupling.mckean_vlasov_errors(run, problem.activation, at=at)
     return dict(errors, final={N: run.systems[N][-1] for N in Ns}, final_nonlinear=run.nonlinear[-1],
                 final_population=run.population.particles[-1, 0], risk=run.population.risk[at, 0],
                 frame_times=record[at_frame] * eta, frame_system=run.systems[frame_N][at_frame, 0],
@@ -138,25 +137,26 @@ def chaos_task(activation, teacher_b, teacher_U, R, Ns, N_big, horizon, times, f
                 frame_population=run.population.particles[at_frame, 0, :200])
 
 
-def chaos_call(activation, regime, R, horizon, stream, frames, floor):
-    """chaos_task's arguments: tagged clouds from (seed, stream), replica noise seeds from seed + 1000·stream, the
-    population from its own streams."""
+def chaos_call(activation, regime, R, horizon, frames, floor):
+    """chaos_task's arguments; four streams of its own: the tagged clouds, the replicas' noise, the populations'
+    clouds and noise."""
     frame_times = horizon * np.linspace(0, 1, frames) ** 2 if frames else np.array([])
-    return dict(activation=activation, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=R, Ns=chaos_sizes["Ns"],
-                N_big=chaos_sizes["N_big"], horizon=horizon, times=measure_times(horizon, chaos_sizes["every"]),
-                frame_times=frame_times, frame_N=chaos_sizes["frame_N"], floor=floor, init_seed=(nb.seed, stream),
-                seed=nb.seed * 10**6 + 1000 * stream, population_init_seed=(nb.seed, stream, 1),
-                population_seed=nb.seed * 10**6 + 1000 * stream + 500, eta=ETA, **REGIMES[regime], **INIT,
+    name = f"chaos {regime} {activation}"
+    streams = dict(init_seed=nb.stream(f"{name}: tagged clouds"), seed=nb.stream(f"{name}: replica noise"),
+                   population_init_seed=nb.stream(f"{name}: population clouds"),
+                   population_seed=nb.stream(f"{name}: population noise"))
+    return dict(problem=problem(activation, TEACHER), law=LAW, R=R, Ns=chaos_sizes["Ns"], N_big=chaos_sizes["N_big"],
+                horizon=horizon, times=measure_times(horizon, chaos_sizes["every"]), frame_times=frame_times,
+                frame_N=chaos_sizes["frame_N"], floor=floor, streams=streams, eta=ETA, **REGIMES[regime],
                 dtype=nb.dtype, device=nb.device)
 
 
-# Strong regime: K·R replicas per activation from stream 1 (erf) / 2 (ReLU), the erf run with animation frames; weak
-# regime (shown, not claimed): weak_R replicas from streams 3 / 4, no floor populations.
+# Strong regime: K·R replicas per activation, the erf run with animation frames; weak regime (shown, not claimed):
+# weak_R replicas, no floor populations. Every run has its own streams.
 CALLS = {("strong", act): chaos_call(act, "strong", chaos_sizes["K"] * chaos_sizes["R"], chaos_sizes["horizon"],
-                                     1 + i, chaos_sizes["frames"] if act == "erf" else 0, floor=True)
-         for i, act in enumerate(ACTIVATIONS)}
-CALLS.update({("weak", act): chaos_call(act, "weak", chaos_sizes["weak_R"], chaos_sizes["weak_horizon"], 3 + i, 0,
-                                        floor=False) for i, act in enumerate(ACTIVATIONS)})
+                                     chaos_sizes["frames"] if act == "erf" else 0, floor=True) for act in ACTIVATIONS}
+CALLS.update({("weak", act): chaos_call(act, "weak", chaos_sizes["weak_R"], chaos_sizes["weak_horizon"], 0,
+                                        floor=False) for act in ACTIVATIONS})
 runs = dict(zip(CALLS, nb.map(chaos_task, list(CALLS.values()))))
 print({key: f"population risk {run['risk'][0]:.3f} -> {run['risk'][-1]:.3f}" for key, run in runs.items()})
 
@@ -251,24 +251,22 @@ floors.pivot_table(index="t", columns=["activation", "kind"], values="floor_shar
 
 
 # %%
-def nested_task(activation, teacher_b, teacher_U, R, N_ref, Ns, times, init_seed, seed, eta, lam, tau, scale, a_scale,
-                dtype, device):
+def nested_task(problem, law, R, N_ref, Ns, times, init_seed, seed, eta, lam, tau, dtype, device):
     """The nested design (``coupling.coupled_run``) over t <= max(times): N_eff·(replica mean coupling error) (T, n)."""
     steps = np.round(np.asarray(times) / eta).astype(int)
-    run = coupling.coupled_run(activation=activation, target=teacher("erf", teacher_b, teacher_U).to(device, dtype),
-                               R=R, N_ref=N_ref, d=teacher_U.shape[1], sizes=Ns, init_seed=init_seed, seed=seed,
-                               eta=eta, steps=int(steps.max()), record_steps=steps, lam=lam, tau=tau, scale=scale,
-                               a_scale=a_scale, dtype=dtype, device=device)
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=Ns, init_seed=init_seed, seed=seed,
+                               eta=eta, steps=int(steps.max()), record_steps=steps, lam=lam, tau=tau, law=law,
+                               dtype=dtype, device=device)
     errors = np.stack([coupling.coupling_error(run.population[N], run.reference.particles) for N in Ns], -1)
     return errors.mean(1) * coupling.effective_size(Ns, N_ref)
 
 
 EARLY_TIMES = np.array([0.5, 1.0, EARLY])
 nested = dict(zip(ACTIVATIONS, nb.map(nested_task, [
-    dict(activation=act, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=chaos_sizes["nested_R"],
-         N_ref=chaos_sizes["nested_N_ref"], Ns=chaos_sizes["Ns"], times=EARLY_TIMES, init_seed=(nb.seed, 5 + i),
-         seed=nb.seed * 10**6 + 1000 * (5 + i), eta=ETA, **REGIMES["strong"], **INIT, dtype=nb.dtype, device=nb.device)
-    for i, act in enumerate(ACTIVATIONS)])))
+    dict(problem=problem(act, TEACHER), law=LAW, R=chaos_sizes["nested_R"], N_ref=chaos_sizes["nested_N_ref"],
+         Ns=chaos_sizes["Ns"], times=EARLY_TIMES, init_seed=nb.stream(f"nested {act}: clouds"),
+         seed=nb.stream(f"nested {act}: noise"), eta=ETA, **REGIMES["strong"], dtype=nb.dtype, device=nb.device)
+    for act in ACTIVATIONS])))
 for act in ACTIVATIONS:
     run = runs[("strong", act)]
     at = np.searchsorted(run["times"], EARLY_TIMES)
@@ -373,9 +371,8 @@ calibration_table
 # exactly: an identity of the construction, recorded as a check (dashed line), not a claim.
 
 # %%
-iid_variance = {act: coupling.iid_function_variance(init_particles("gaussian", 4, 1024, D_IN, **INIT,
-                                                                            rng=nb.rng(6)), act)
-                for act in ACTIVATIONS}
+iid_cloud = LAW.sample(4, 1024, D_IN, rng=nb.stream("i.i.d. cloud for V"))
+iid_variance = {act: coupling.iid_function_variance(iid_cloud, act) for act in ACTIVATIONS}
 mean_rows = []
 for act in ACTIVATIONS:
     run = runs[("strong", act)]
