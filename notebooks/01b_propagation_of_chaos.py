@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -116,6 +114,7 @@ def measure_times(horizon, every):
     return times[times <= horizon]
 
 
+# %%
 def chaos_task(problem, law, R, Ns, N_big, horizon, times, frame_times, frame_N, floor, streams, eta, lam, tau, dtype,
                device):
     """One McKean–Vlasov run (``coupling.mckean_vlasov_run``; ``streams`` its four Streams): its errors at ``times``
@@ -137,6 +136,7 @@ def chaos_task(problem, law, R, Ns, N_big, horizon, times, frame_times, frame_N,
                 frame_population=run.population.particles[at_frame, 0, :200])
 
 
+# %%
 def chaos_call(activation, regime, R, horizon, frames, floor):
     """chaos_task's arguments; four streams of its own: the tagged clouds, the replicas' noise, the populations'
     clouds and noise."""
@@ -544,6 +544,30 @@ nb.check("W2²(μ^N, μ_P) over the coupling error at N_max, min over activation
          "dominates at these N)", float((w2_summary[w2_summary.N == max(chaos_sizes["Ns"])].w2_population
                                           / w2_summary[w2_summary.N == max(chaos_sizes["Ns"])].coupling_error).min()),
          nb.pick(quick=1.0, standard=10.0, paper=10.0), None, "chaos_w2")
+
+# %% tags=["remove-input"]
+def glue_rate(act, kind):
+    """One sentence on the rate test of (act, kind), its numbers glued."""
+    test, part = rate_tests[(act, kind)], rates[(rates.activation == act) & (rates.kind == kind)]
+    worst, key = part.iloc[test["worst"]], f"{act}_{kind}"
+    verdict = "not rejected" if not test["reject"] else "rejected"
+    return (f"{act}, {kind} error: max-statistic ${nb.glue(key + '_max', test['statistic'], '.2f')}$ against "
+            f"${nb.glue(key + '_critical', test['critical'], '.2f')}$ ({verdict}); the worst time is "
+            f"$t = {nb.glue(key + '_worst_t', worst.t, 'g')}$, slope ${nb.glue(key + '_worst', worst.slope, '.2f')}$")
+
+
+alarms = calibration_table[calibration_table.interval.str.startswith("max-statistic")]
+slope_cover = calibration_table[calibration_table.interval == "per-time slope"]
+nb.say("**What this run shows.** " + "; ".join(glue_rate(act, kind) for act in ACTIVATIONS for kind in KINDS) + ". "
+       f"The population's floor is at most ${nb.glue('floor_max', 100 * floors.floor_share.max(), '.1f')}$ % of the "
+       f"error at $N_{{max}}$. Growth over $[T/2, T]$: $g$ between "
+       f"${nb.glue('g_min', plateau.g.min(), '.4f')}$ and ${nb.glue('g_max', plateau.g.max(), '.4f')}$ per unit time. "
+       f"Calibration over $K = {nb.glue('K', chaos_sizes['K'], 'd')}$ batches: the per-time slope intervals cover the "
+       f"pooled slope in ${nb.glue('slope_cover_min', 100 * slope_cover.share.min(), '.0f')}$–"
+       f"${nb.glue('slope_cover_max', 100 * slope_cover.share.max(), '.0f')}$ % of (batch, time) pairs against "
+       f"${nb.glue('expected_cover', 100 * slope_cover.expected.iloc[0], '.0f')}$ % expected; the max-statistic "
+       f"test rejected a true null in ${nb.glue('alarms', int(alarms.covered.sum()), 'd')}$ of "
+       f"${nb.glue('alarm_trials', int(alarms.trials.sum()), 'd')}$ batch tests (nominal 10 %).")
 
 # %% [markdown]
 # ## Summary
