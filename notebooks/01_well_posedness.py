@@ -7,24 +7,24 @@
 # ---
 
 # %% [markdown]
-# # 01 — Theorem 1: w*, moment propagation and uniform-in-time propagation of chaos
+# # 01 — Theorem 1: $w^*$, moment propagation and well-posedness
 #
 # The abstract's first result: the mean-field limit of noisy gradient descent under μP exists and is unique,
-# "identifying the maximal admissible weight w* on the moment sequence of the initialization as the reciprocal
+# "identifying the maximal admissible weight $w^*$ on the moment sequence of the initialization as the reciprocal
 # parameter-moment-growth boundary, and hence the largest weighted moment class propagated by the flow. The
-# finite-particle approximation has uniform-in-time squared-Wasserstein rate O(N⁻¹)."
+# finite-particle approximation has uniform-in-time squared-Wasserstein rate $O(N^{-1})$."
 #
-# This notebook measures each part of that sentence:
+# This notebook measures the first parts of that sentence:
 #
-# 1. **w\* of initialisations** — closed forms from exact moment sequences, and an estimator from samples with its
+# 1. **$w^*$ of initialisations** — closed forms from exact moment sequences, and an estimator from samples with its
 #    error bars and its failure mode.
-# 2. **Propagation along the flow** — the exact Ornstein–Uhlenbeck case (data term off), then w\*(t) and the weighted
-#    moment Φ_w(t) with the data term on, for ReLU and erf.
-# 3. **Well-posedness** — trajectories converge as the step η → 0, and references of different sizes agree.
-
-# The last part of the sentence, uniform-in-time propagation of chaos, is measured in notebook
-# `01b_propagation_of_chaos` against the McKean–Vlasov limit itself (each particle coupled to its own nonlinear
-# process), so that each notebook runs within its own time budget.
+# 2. **Propagation along the flow** — the exact Ornstein–Uhlenbeck case (data term off), then $w^*(t)$ and the
+#    weighted moment $\Phi_w(t)$ with the data term on, for ReLU and erf.
+# 3. **Well-posedness** — trajectories converge as the step $\eta \to 0$, and references of different sizes agree.
+#
+# The last part, uniform-in-time propagation of chaos, is measured in notebook `01b_propagation_of_chaos` against the
+# McKean–Vlasov limit itself (each particle coupled to its own nonlinear process), so that each notebook runs within
+# its own time budget.
 #
 # The paper's own definitions are not public; where this notebook needs one it states the operational definition it
 # uses.
@@ -57,20 +57,22 @@ COLORS = palette(8)
 # %% [markdown]
 # ## Setting
 #
-# Particles θ = (a, w) ∈ ℝ × ℝ⁴ (so |θ| lives in dimension D = 5), f_N(x) = (1/N) Σ_i a_i σ(w_i·x) with x ~ N(0, I₄),
-# population loss against an erf teacher with two neurons, f*(x) = erf(x₁) + erf(x₂). Two Gaussian initialisations:
+# Particles $\theta = (a, w) \in \mathbb{R} \times \mathbb{R}^4$ (so $|\theta|$ lives in dimension $D = 5$),
+# $f_N(x) = \frac1N \sum_i a_i \sigma(w_i\cdot x)$ with $x \sim N(0, I_4)$, population loss against an erf teacher
+# with two neurons, $f^*(x) = \mathrm{erf}(x_1) + \mathrm{erf}(x_2)$. Two Gaussian initialisations:
 #
-# * the **isotropic** law N(0, s² I₅), s = 0.5, for the estimator checks (Section 1 and the exact Ornstein–Uhlenbeck
-#   check), where every closed form applies exactly;
-# * the **network** initialisation used for training, a ~ N(0, 1) and w ~ N(0, I₄/4) (the usual mean-field
-#   w ~ N(0, I/d)), whose w\*(μ₀) = 1/(2 · 1²) = 1/2 is set by the output weight.
+# * the **isotropic** law $N(0, s^2 I_5)$, $s = 0.5$, for the estimator checks (Section 1 and the exact
+#   Ornstein–Uhlenbeck check), where every closed form applies exactly;
+# * the **network** initialisation used for training, $a \sim N(0, 1)$ and $w \sim N(0, I_4/4)$ (the usual mean-field
+#   $w \sim N(0, I/d)$), whose $w^*(\mu_0) = 1/(2 \cdot 1^2) = 1/2$ is set by the output weight.
 #
-# Noisy gradient descent θ ← θ − η(∇V(μ_N, θ) + λθ) + √(2ητ) ξ runs at η = 0.1 with strong regularisation
-# λ = 0.5, τ = 0.05: weight decay and temperature are large enough for the flow to contract after the features are
-# learned, and the data term still matters (the risk drops by 40 %); its Gibbs value λ/(2τ) = 5 lies above w\*(μ₀).
-# (Notebook 01b shows the weak regime λ = 0.05, τ = 10⁻³ for contrast.)
+# Noisy gradient descent $\theta \leftarrow \theta - \eta(\nabla V(\mu_N, \theta) + \lambda\theta) +
+# \sqrt{2\eta\tau}\,\xi$ runs at $\eta = 0.1$ with strong regularisation $\lambda = 0.5$, $\tau = 0.05$: weight decay
+# and temperature are large enough for the flow to contract after the features are learned, and the data term still
+# matters (the risk drops by 40 %); its Gibbs value $\lambda/(2\tau) = 5$ lies above $w^*(\mu_0)$. (Notebook 01b shows
+# the weak regime $\lambda = 0.05$, $\tau = 10^{-3}$ for contrast.)
 #
-# `sizes["chaos"]` sizes the coupled runs of Section 2 (strong regime: the flow that w\*(t) and Φ_w are read from).
+# `sizes["chaos"]` sizes the reference runs of Section 2 (the flow that $w^*(t)$ and $\Phi_w$ are read from).
 
 # %%
 D_IN = 4
@@ -102,28 +104,30 @@ sizes = nb.pick(
 print(sizes)
 
 # %% [markdown]
-# ## 1. w\* of an initialisation
+# ## 1. $w^*$ of an initialisation
 #
-# **Operational definition.** For a law μ of θ take the moment sequence m_k = ∫|θ|^{2k} dμ. Weighting it as
-# Σ_k w^k m_k / k! gives Φ_w(μ) = ∫ e^{w|θ|²} dμ, and the weighted (sub-Gaussian) moment class is
-# M_w = {μ : Φ_w(μ) < ∞}, the class that mean-field Langevin theory works in. We take
+# **Operational definition.** For a law $\mu$ of $\theta$ take the moment sequence $m_k = \int|\theta|^{2k}\,d\mu$.
+# Weighting it as $\sum_k w^k m_k / k!$ gives $\Phi_w(\mu) = \int e^{w|\theta|^2}\,d\mu$, and the weighted
+# (sub-Gaussian) moment class is $M_w = \{\mu : \Phi_w(\mu) < \infty\}$, the class that mean-field Langevin theory
+# works in. We take
 #
-# w\*(μ) = sup{w : μ ∈ M_w} = 1 / limsup_k (m_k / k!)^{1/k}
+# $$w^*(\mu) = \sup\{w : \mu \in M_w\} = 1 \big/ \limsup_k (m_k / k!)^{1/k}$$
 #
-# (Cauchy–Hadamard: the reciprocal of the moment growth rate). A second variant uses m_k = ∫|θ|^k dμ, so that
-# Σ_k w^k m_k / k! = ∫ e^{w|θ|} dμ (the sub-exponential class). Closed forms, with s_max the largest coordinate scale:
+# (Cauchy–Hadamard: the reciprocal of the moment growth rate). A second variant uses $m_k = \int|\theta|^k\,d\mu$, so
+# that $\sum_k w^k m_k / k! = \int e^{w|\theta|}\,d\mu$ (the sub-exponential class). Closed forms, with $s_{max}$ the
+# largest coordinate scale:
 #
-# | μ₀ | sub-Gaussian w\* | sub-exponential w\* |
+# | $\mu_0$ | sub-Gaussian $w^*$ | sub-exponential $w^*$ |
 # |---|---|---|
-# | Gaussian N(0, s² I) | 1/(2s²) | ∞ |
-# | uniform on a ball | ∞ | ∞ |
-# | i.i.d. Laplace(b) coordinates | 0 | 1/b (any dimension) |
+# | Gaussian $N(0, s^2 I)$ | $1/(2s^2)$ | $\infty$ |
+# | uniform on a ball | $\infty$ | $\infty$ |
+# | i.i.d. Laplace($b$) coordinates | 0 | $1/b$ (any dimension) |
 # | i.i.d. Student-t coordinates | 0 | 0 |
 #
-# The figure evaluates the root test w\*_k = (m_k/k!)^{−1/k} on exact moment sequences (χ moments for the Gaussian,
-# D/(D+q) for the ball, a multinomial expansion for i.i.d. coordinates; odd powers of |θ| are pinned between
-# log-convexity bounds, drawn as a band). Its liminf is w\*. The two numbers recorded from it are *checks* of the
-# moment code — a closed form evaluated at large k — not evidence about the theorem.
+# The figure evaluates the root test $w^*_k = (m_k/k!)^{-1/k}$ on exact moment sequences ($\chi$ moments for the
+# Gaussian, $D/(D+q)$ for the ball, a multinomial expansion for i.i.d. coordinates; odd powers of $|\theta|$ are pinned
+# between log-convexity bounds, drawn as a band). Its liminf is $w^*$. The two numbers recorded from it are *checks*
+# of the moment code — a closed form evaluated at large $k$ — not evidence about the theorem.
 
 # %%
 FAMILY_LABELS = {"gaussian": "Gaussian", "ball": "uniform ball", "laplace": "Laplace",
@@ -185,28 +189,30 @@ nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
          "w_star_closed_forms")
 
 # %% [markdown]
-# ### Estimating w\* from samples
+# ### Estimating $w^*$ from samples
 #
-# From n samples, with z = |θ|² (or |θ|), the empirical moments m̂_k give ratios g_k = m̂_{k+1} / ((k+1) m̂_k), which tend
-# to the growth rate 1/w\*. For a Gamma-distributed z — which covers |θ|² under an isotropic Gaussian in any
-# dimension — g_k = (1 + (α−1)/(k+1))/w\* exactly, so the estimator fits a line in 1/(k+1) and reads 1/w\* at k = ∞.
-# It uses moments up to the largest k ≤ ⌈log n⌉ whose sample relative standard error stays below 5 %. Error bars:
-# 10–90 % quantiles over independent draws.
+# From $n$ samples, with $z = |\theta|^2$ (or $|\theta|$), the empirical moments $\hat m_k$ give ratios
+# $g_k = \hat m_{k+1} / ((k+1) \hat m_k)$, which tend to the growth rate $1/w^*$. For a Gamma-distributed $z$ — which
+# covers $|\theta|^2$ under an isotropic Gaussian in any dimension — $g_k = (1 + (\alpha-1)/(k+1))/w^*$ exactly, so
+# the estimator fits a line in $1/(k+1)$ and reads $1/w^*$ at $k = \infty$. It uses moments up to the largest
+# $k \le \lceil\log n\rceil$ whose sample relative standard error stays below 5 %. Error bars: 10–90 % quantiles over
+# independent draws.
 #
-# **What it converges to.** At a fixed k_max the estimate tends, as n → ∞, to its *population value*: the same line
-# fit applied to the exact moments m_0 … m_{k_max} (`moments.estimator_limit`). That value is w\* for the isotropic
-# Gaussian and something else for every other law — the estimator's model error. The claims below compare each
-# estimate with the population value at the k_max it used, within a 99.9 % t-interval over the draws: they test that
-# the estimator is consistent for that value, and show how far it is from w\* (0 for Laplace, ∞ for the ball).
+# **What it converges to.** At a fixed $k_{max}$ the estimate tends, as $n \to \infty$, to its *population value*: the
+# same line fit applied to the exact moments $m_0 \dots m_{k_{max}}$ (`moments.estimator_limit`). That value is $w^*$
+# for the isotropic Gaussian and something else for every other law — the estimator's model error. The **claims**
+# compare the Gaussian estimate with the *true* $w^* = 1/(2s^2)$, and state the Laplace failure as a failure (true
+# $w^* = 0$, estimate far above it, as its population value predicts); consistency with the population value at the
+# $k_{max}$ used is an implementation **check** for the Gaussian, Laplace and the ball.
 #
 # **Failure mode.** A finite sample is compactly supported: high empirical moments only see the largest sample, so
-# only k ≲ log n carries information. Heavy tails (w\* = 0) are then seen through a few low moments and the estimate
-# drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a Gaussian at any
-# practical n. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the sub-exponential
-# class the exact ratios reach 1/b only around k ≈ 20 and rise steeply before, so the extrapolation from k ≤ 7
-# overshoots w\* = 2 by about half. For Student-t(5) the estimator stops at k_max = 2, whose population value (from the
-# finite m₁, m₂) is printed below but not claimed: m̂₂ has infinite variance (E|θ|⁸ = ∞), so no error bar over draws
-# is valid and the draws scatter above it.
+# only $k \lesssim \log n$ carries information. Heavy tails ($w^* = 0$) are then seen through a few low moments and
+# the estimate drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a
+# Gaussian at any practical $n$. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the
+# sub-exponential class the exact ratios reach $1/b$ only around $k \approx 20$ and rise steeply before, so the
+# extrapolation from $k \le 7$ overshoots $w^* = 2$ by about half. For Student-t(5) the estimator stops at
+# $k_{max} = 2$, whose population value (from the finite $m_1, m_2$) is printed below but not claimed: $\hat m_2$ has
+# infinite variance ($E|\theta|^8 = \infty$), so no error bar over draws is valid and the draws scatter above it.
 
 # %%
 def estimator_rows(family, df, n, d, scale, stream, draws):
@@ -315,10 +321,10 @@ print(f"Student-t(5), n = {N_LARGEST}: k_max {sorted(t5.k_max.unique().tolist())
       f"{t5.w_star.quantile(0.1):.3f}–{t5.w_star.quantile(0.9):.3f}); not claimed (m̂₂ has infinite variance)")
 
 # %% [markdown]
-# Where does the information run out? The ratio sequence 1/g_k of a sample follows the exact one only up to k ≈ log n;
-# beyond that it is the sequence of the sample's own (bounded) law and rises without bound. For Laplace in the
-# sub-exponential class the exact sequence is known at even orders (χ-free multinomial expansion) and shows the late
-# approach to 1/b that the extrapolation cannot see.
+# Where does the information run out? The ratio sequence $1/g_k$ of a sample follows the exact one only up to
+# $k \approx \log n$; beyond that it is the sequence of the sample's own (bounded) law and rises without bound. For
+# Laplace in the sub-exponential class the exact sequence is known at even orders ($\chi$-free multinomial expansion)
+# and shows the late approach to $1/b$ that the extrapolation cannot see.
 
 # %%
 def ratio_rows(label, log_m, source):
@@ -367,18 +373,21 @@ plt.show()
 # %% [markdown]
 # ## 2. Propagation of the moment class along the flow
 #
-# **Data term off: the exact Ornstein–Uhlenbeck reference.** With V ≡ 0 the step is θ ← (1 − ηλ)θ + √(2ητ) ξ, so from
-# N(0, diag(v₀)) the law stays Gaussian with Var_{k+1} = (1 − ηλ)² Var_k + 2ητ in each coordinate, hence
-# w\*(t) = 1/(2 max_j Var_t,j), moving from w\*(μ₀) to the Gibbs value λ(1 − ηλ/2)/(2τ) ≈ λ/(2τ). The class M_w is
-# kept for all t exactly when w < min(w\*(μ₀), λ/(2τ)). We run the engine with the data term switched off from both
-# initialisations and estimate w\*(t) from each replica. The network initialisation is anisotropic (Var a = 1,
-# Var w_j = 1/4), which the estimator's Gamma model does not cover: its population value on the exact OU law
-# N(0, diag Var_t) (`moments.estimator_limit` on the multinomial moments, at each replica's k_max) lies above
-# 1/(2 max_j Var_t,j) until the flow has equalised the variances. That value, not w\*(t), is what the estimate is
-# predicted to follow; the claims compare the replica mean with the estimator's mean on independent exact samples of
-# the OU law of the same size (`moments.estimate_w_star_gaussian`: the population value plus the finite-n bias),
-# in units of that law's spread. Both initialisations use the same noise seed, so once the flow has forgotten the
-# initial law (t ≳ 5) their clouds nearly coincide and the two claims are one test there.
+# **Data term off: the exact Ornstein–Uhlenbeck reference.** With $V \equiv 0$ the step is
+# $\theta \leftarrow (1 - \eta\lambda)\theta + \sqrt{2\eta\tau}\,\xi$, so from $N(0, \mathrm{diag}(v_0))$ the law stays
+# Gaussian with $\mathrm{Var}_{k+1} = (1 - \eta\lambda)^2 \mathrm{Var}_k + 2\eta\tau$ in each coordinate, hence
+# $w^*(t) = 1/(2 \max_j \mathrm{Var}_{t,j})$, moving from $w^*(\mu_0)$ to the Gibbs value
+# $\lambda(1 - \eta\lambda/2)/(2\tau) \approx \lambda/(2\tau)$. The class $M_w$ is kept for all $t$ exactly when
+# $w < \min(w^*(\mu_0), \lambda/(2\tau))$. We run the engine with the data term switched off from both
+# initialisations and estimate $w^*(t)$ from each replica. The network initialisation is anisotropic
+# ($\mathrm{Var}\,a = 1$, $\mathrm{Var}\,w_j = 1/4$), which the estimator's Gamma model does not cover: its population
+# value on the exact OU law $N(0, \mathrm{diag}\,\mathrm{Var}_t)$ (`moments.estimator_limit` on the multinomial
+# moments, at each replica's $k_{max}$) lies above $1/(2\max_j \mathrm{Var}_{t,j})$ until the flow has equalised the
+# variances. That value, not $w^*(t)$, is what the estimate is predicted to follow; the claims compare the replica mean
+# with the estimator's mean on independent exact samples of the OU law of the same size
+# (`moments.estimate_w_star_gaussian`: the population value plus the finite-$n$ bias), in units of that law's spread.
+# Both initialisations use the same noise seed, so once the flow has forgotten the initial law ($t \gtrsim 5$) their
+# clouds nearly coincide and the two claims are one test there.
 
 # %%
 strong = REGIMES["strong"]
@@ -427,19 +436,19 @@ ou_table = pd.DataFrame(ou_rows)
 ou_table.pivot_table(index="t", columns="init", values=["exact", "population", "predicted", "mean"]).round(3)
 
 # %% [markdown]
-# **Data term on.** The same w\* estimator along the flow of the strong-regime reference systems of Section 4 (network
+# **Data term on.** The same $w^*$ estimator along the flow of the strong-regime reference systems below (network
 # initialisation, erf and ReLU students, all replicas pooled; error bars are the range over four disjoint groups of
 # replicas), against the OU run from the same initialisation, whose estimate carries the same anisotropy bias. The
 # data term changes the stationary law, so the OU curve is a reference, not a prediction: for erf the data term is
-# bounded in w and linear in a, which leaves the Gaussian tail rate λ/(2τ) unchanged; for ReLU it grows like a|w|, a
-# quadratic perturbation of the confinement. Learned features are particles of larger norm, which the low moments
-# seen by the estimator would register as a heavier bulk (not tested here). No claim is made on the data-on w\*(t):
-# the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing, that the estimate
-# stays finite and away from 0.
+# bounded in $w$ and linear in $a$, which leaves the Gaussian tail rate $\lambda/(2\tau)$ unchanged; for ReLU it grows
+# like $a|w|$, a quadratic perturbation of the confinement. Learned features are particles of larger norm, which the
+# low moments seen by the estimator would register as a heavier bulk (not tested here). No claim is made on the
+# data-on $w^*(t)$: the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing,
+# that the estimate stays finite and away from 0.
 #
-# The reference runs are computed here once and reused for Φ_w below. erf and ReLU start from the same initial clouds
-# and receive the same noise (common random numbers, on purpose), so their differences come from the activation, not
-# from the draws.
+# The reference runs are computed here once and reused for $\Phi_w$ below. erf and ReLU start from the same initial
+# clouds and receive the same noise (common random numbers, on purpose), so their differences come from the
+# activation, not from the draws.
 
 # %%
 def record_steps_for(horizon):
@@ -551,26 +560,29 @@ for name, target in (("isotropic", "w*(t) = 1/(2 Var_t) (the Gamma model is exac
                         "the times")
 
 # %% [markdown]
-# **The weighted moment Φ_w(t) = ∫ e^{w|θ|²} dμ_t** (network initialisation), near the class boundary. The propagated
-# class is w < min(w\*(μ₀), λ/(2τ)) = min(1/2, 5) = 1/2; we take w = 0.4. What Theorem 1 predicts there is
-# Φ_w(μ_t) ≤ C uniformly in t, with C not given. On a finite horizon we test what that implies and can fail:
+# **The weighted moment $\Phi_w(t) = \int e^{w|\theta|^2}\,d\mu_t$** (network initialisation), near the class
+# boundary. The propagated class is $w < \min(w^*(\mu_0), \lambda/(2\tau)) = \min(1/2, 5) = 1/2$; we take $w = 0.4$.
+# What Theorem 1 predicts there is $\Phi_w(\mu_t) \le C$ uniformly in $t$, with $C$ not given. On a finite horizon we
+# test what that implies and can fail:
 #
 # * **the particle estimate against the exact value** where one is known: with the data term off the law is the
-#   Gaussian N(0, diag Var_t), Φ_w = Π_j (1 − 2w Var_t,j)^{−1/2}. The plain average (1/N) Σ_i e^{w|θ_i|²} has
-#   infinite variance while w > w\*(t)/2 (shaded: there it scatters, typically below the exact value), and its
-#   standard error, from Φ_{2w}, is itself reliable only when w < w\*(t)/4; the claim uses those times;
-# * **no growth late in the horizon** with the data term on: sup over [T/2, T] of Φ̂_w over its sup over (0, T/2),
-#   a finite-horizon proxy for the uniform bound: ≤ 1 if Φ_w does not grow once the flow has passed its transient
-#   (the OU closed form gives the value printed below, Φ_w decreasing); the tolerance is a one-sided 99.9 %
-#   bootstrap over replicas. This cannot show that Φ_w stays bounded beyond T, and it does not test the value of C.
+#   Gaussian $N(0, \mathrm{diag}\,\mathrm{Var}_t)$, $\Phi_w = \prod_j (1 - 2w\,\mathrm{Var}_{t,j})^{-1/2}$. The plain
+#   average $\frac1N \sum_i e^{w|\theta_i|^2}$ has infinite variance while $w > w^*(t)/2$ (shaded: there it scatters,
+#   typically below the exact value), and its standard error, from $\Phi_{2w}$, is itself reliable only when
+#   $w < w^*(t)/4$; the claim uses those times;
+# * **no growth late in the horizon** with the data term on: $\sup_{[T/2, T]} \hat\Phi_w$ over $\sup_{(0, T/2)}
+#   \hat\Phi_w$, a finite-horizon proxy for the uniform bound: $\le 1$ if $\Phi_w$ does not grow once the flow has
+#   passed its transient (the OU closed form gives the value printed below, $\Phi_w$ decreasing); the tolerance is a
+#   one-sided 99.9 % bootstrap over replicas. This cannot show that $\Phi_w$ stays bounded beyond $T$, and it does not
+#   test the value of $C$.
 #
-# **Outside the class**, at w = 10 (beyond every w\*(t), also beyond the Gibbs value), Φ_w = ∞ and the particle
-# estimate grows without bound with the number of particles it averages. The summands e^{w|θ|²} then have tail index
-# w\*/w < 1, so the average of n grows like n^{w/w\* − 1} = n^{1.05} at the final OU law (w\* = 4.87) — up to slowly
-# varying factors that matter at these n. The prediction used is therefore computed, not asymptotic: the same
-# statistic (the log estimate averaged over disjoint blocks of n particles, slope in n) on exact samples of the OU law
-# with as many particles (`moments.block_log_phi_w_gaussian`), its median and 0.5–99.5 % range over 400 draws; the
-# claim averages the slopes of the clouds recorded in [T/2, T].
+# **Outside the class**, at $w = 10$ (beyond every $w^*(t)$, also beyond the Gibbs value), $\Phi_w = \infty$ and the
+# particle estimate grows without bound with the number of particles it averages. The summands $e^{w|\theta|^2}$ then
+# have tail index $w^*/w < 1$, so the average of $n$ grows like $n^{w/w^* - 1}$ at the final OU law — up to slowly
+# varying factors that matter at these $n$. The prediction used is therefore computed, not asymptotic: the same
+# statistic (the log estimate averaged over disjoint blocks of $n$ particles, slope in $n$) on exact samples of the OU
+# law with as many particles (`moments.block_log_phi_w_gaussian`), its median and 0.5–99.5 % range over 400 draws;
+# the claim averages the slopes of the clouds recorded in $[T/2, T]$.
 
 # %%
 W_IN, W_OUT = 0.4, 10.0
@@ -731,18 +743,19 @@ nb.claim(f"OU: log-log slope in n of the block-averaged log particle estimate of
 # %% [markdown]
 # ## 3. Well-posedness
 #
-# **Time discretisation.** The engine draws fresh noise at every step, so runs with different η do not share a
-# Brownian path; to isolate the time-discretisation error we switch the noise off (τ = 0, λ = 0.5) and compare the
-# particles at time T for η = 0.2 … 0.025 with a run at η_fine = 0.025/8. With τ = 0 the scheme is the explicit
-# Euler method for the ODE system dθ_i/dt = −∇V(μ_N, θ_i) − λθ_i, whose drift is smooth (erf) or Lipschitz (ReLU:
-# the population loss has a Lipschitz gradient in the particles away from w = 0, the kink being averaged over
-# x ~ N(0, I)), so the global error at a fixed T is O(η): **predicted order 1** (a one-step method of order p
-# converges at order p for a Lipschitz right-hand side: Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.3). The same
-# order would hold with synchronously coupled noise: the noise here is additive (√(2τ) dB), and for additive noise
-# Euler–Maruyama coincides with the Milstein scheme, of strong order 1 (Kloeden & Platen 1992, §10.3); the
-# order-1/2 rate is that of multiplicative noise, which this engine does not have. The window of the claim is the
-# 99 % t-interval of the slope over replicas, widened by the change of the local slope between the coarsest and the
-# finest pair of steps (the O(η²) term not yet negligible at η = 0.2).
+# **Time discretisation.** The engine draws fresh noise at every step, so runs with different $\eta$ do not share a
+# Brownian path; to isolate the time-discretisation error we switch the noise off ($\tau = 0$, $\lambda = 0.5$) and
+# compare the particles at time $T$ for $\eta = 0.2 \dots 0.025$ with a run at $\eta_{fine} = 0.025/8$. With $\tau = 0$
+# the scheme is the explicit Euler method for the ODE system $d\theta_i/dt = -\nabla V(\mu_N, \theta_i) -
+# \lambda\theta_i$, whose drift is smooth (erf) or Lipschitz (ReLU: the population loss has a Lipschitz gradient in the
+# particles away from $w = 0$, the kink being averaged over $x \sim N(0, I)$), so the global error at a fixed $T$ is
+# $O(\eta)$: **predicted order 1** (a one-step method of order $p$ converges at order $p$ for a Lipschitz right-hand
+# side: Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.3). The same order would hold with synchronously coupled
+# noise: the noise here is additive ($\sqrt{2\tau}\,dB$), and for additive noise Euler–Maruyama coincides with the
+# Milstein scheme, of strong order 1 (Kloeden & Platen 1992, §10.3); the order-1/2 rate is that of multiplicative
+# noise, which this engine does not have. The window of the claim is the 99 % $t$-interval of the slope over
+# replicas, widened by the change of the local slope between the coarsest and the finest pair of steps (the
+# $O(\eta^2)$ term not yet negligible at $\eta = 0.2$).
 
 # %%
 ETA_VALUES = [0.2, 0.1, 0.05, 0.025]
@@ -781,13 +794,11 @@ for act, finals in zip(RUN_ACTIVATIONS, eta_finals):
 eta_table = pd.DataFrame(eta_rows)
 
 # %% [markdown]
-# **References of different sizes.** Nested references (the first N particles of the larger one, same noise) with
-# N_ref = 64 … 512 in the strong regime (erf): their function distance to the largest shrinks like
-# C(1/N_ref − 1/N_max), so a reference's own error is far below the errors measured in Section 4. This is also what
-# bounds the rates there: with nested coupling an N-system's error is C(1/N − 1/N_ref), and the slope is fitted
-# against N_eff = (1/N − 1/N_ref)⁻¹; fitting against N would give slopes steeper than −1 because of the −1/N_ref term.
-# The spread of the scaled distance across N_ref (max/min, ≥ 1 by definition) is recorded as a sanity *check*: it
-# shows the references improve with size at roughly that rate; the rate itself is what Section 4 claims.
+# **References of different sizes.** Nested references (the first $N$ particles of the larger one, same noise) with
+# $N_{ref} = 64 \dots 512$ in the strong regime (erf): their function distance to the largest shrinks like
+# $C(1/N_{ref} - 1/N_{max})$, so a reference's own error is far below the propagation-of-chaos errors of notebook 01b.
+# The spread of the scaled distance across $N_{ref}$ (max/min, $\ge 1$ by definition) is recorded as a sanity
+# *check*: it shows the references improve with size at roughly that rate.
 
 # %%
 # The largest reference and the smaller ones nested in it (its own initial-cloud and noise streams).
