@@ -146,6 +146,7 @@ for variant in moments.VARIANTS:
                          "root_test_low": root_lo[k - 1], "root_test_high": root_hi[k - 1], CLOSED_LABEL: closed})
 root_table = pd.DataFrame(rows)
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
 for ax, variant in zip(axes, moments.VARIANTS):
     for color, family in zip(COLORS, ROOT_FAMILIES):
@@ -235,6 +236,8 @@ def estimator_rows(family, df, n, d, scale, stream, draws):
     return rows
 
 
+
+# %%
 # One task per (family, n), each with its own stream; draw k is the stream's replica k.
 ESTIMATOR_FAMILIES = (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0))
 estimates = pd.DataFrame([row for rows in nb.map(estimator_rows, [
@@ -248,6 +251,8 @@ for name, q in (("q10", 0.9), ("median", 0.5), ("q90", 0.1)):
     summary[name] = np.where(summary[q] > 0, 1 / summary[q].clip(lower=1e-300), np.inf)
 summary = summary.drop(columns=[0.1, 0.5, 0.9])
 
+
+# %%
 INFINITY_DRAWN = 1e4
 POPULATION_LABEL = "population value at k_max (×, median over draws)"
 INFINITY_LABEL = "estimate = ∞ (drawn at 10⁴)"
@@ -333,6 +338,8 @@ def ratio_rows(label, log_m, source):
     return [dict(case=label, source=source, k=float(kk), inverse_ratio=1 / r) for kk, r in zip(k, ratios)]
 
 
+
+# %%
 K_SHOW = 40
 rows = []
 exact_gauss, _ = moments.log_moment_bounds("gaussian", "subgaussian", K_SHOW + 1, SCALES)
@@ -411,6 +418,8 @@ ou_particles = dict(zip(OU_INITS, nb.map(run_ou, [
     dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, cloud=ou_cloud, eta=ETA, steps=ou_steps,
          record_steps=ou_record, noise=ou_noise, **strong, dtype=nb.dtype, device=nb.device)
     for init in OU_INITS.values()])))
+
+# %%
 OU_LAW_DRAWS = 64
 ou_variances = {name: moments.ou_variance(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"],
                                           ou_record) for name, init in OU_INITS.items()}
@@ -498,6 +507,8 @@ def flow_w_star(run):
     return pd.DataFrame(rows)
 
 
+
+# %%
 GIBBS_LABEL = "Gibbs λ/(2τ)"
 flow_tables = {act: flow_w_star(runs[(act, "strong")]) for act in RUN_ACTIVATIONS}
 w_star_rows = []
@@ -513,6 +524,8 @@ w_star_flow[GIBBS_LABEL] = strong["lam"] / (2 * strong["tau"])
 SOURCE_STYLE = {"OU estimate": (COLORS[0], "o", "none"), "erf, data on": (COLORS[1], "s", "-"),
                 "relu, data on": (COLORS[2], "^", "-")}
 
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, panel in zip(axes, OU_INITS):
     part = w_star_flow[w_star_flow.panel == panel]
@@ -612,6 +625,7 @@ for act in RUN_ACTIVATIONS:
                              se=values.std(ddof=1) / math.sqrt(len(values))))
 phi_time = pd.DataFrame(phi_rows)
 
+# %%
 growth_rows = []
 final_clouds = {"OU particles": ou_particles["network"][-1].reshape(-1, D_IN + 1)}
 final_clouds.update({f"{act}, data on": runs[(act, "strong")]["ref"][-1].reshape(-1, D_IN + 1) for act in RUN_ACTIVATIONS})
@@ -627,6 +641,8 @@ for source, cloud in final_clouds.items():
 ou_total = final_clouds["OU particles"].shape[0]
 ou_curves = moments.block_log_phi_w_gaussian(network_var[-1], W_OUT, block_sizes["OU particles"], ou_total,
                                              GROWTH_DRAWS, rng=nb.stream("OU growth draws").rng())
+
+# %%
 # The claim pools the slopes of the OU clouds recorded in [T/2, T] (nearly independent: their correlation decays
 # like (1 − ηλ)^steps), each against the same statistic on exact samples of its own law.
 LATE_OU = [ti for ti, step in enumerate(ou_record) if step * ETA >= horizon_ou / 2]
@@ -649,40 +665,52 @@ growth_rows += [dict(source="prediction", series=PREDICTION_LABEL, w=W_OUT, n=n,
                 for n, curve, column in zip(block_sizes["OU particles"], ou_curves.T, ou_ratios.T)]
 phi_growth = pd.DataFrame(growth_rows)
 
+# %%
 TIME_STYLE = {"OU particles": (COLORS[0], "o"), "erf, data on": (COLORS[1], "s"), "relu, data on": (COLORS[2], "^")}
+
+
+def draw_phi_time(ax):
+    """Left panel: Φ_w(μ_t) at W_IN against t, OU exact, OU particles and the data-on runs."""
+    exact = phi_time[phi_time.source == "OU exact"]
+    if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
+        last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
+        edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
+        ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
+                   label=INFINITE_LABEL)
+    for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
+        color, marker = TIME_STYLE[source]
+        # No error bar where the summand's variance is infinite (OU particles in the shaded times).
+        bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
+        ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
+                    mfc="none" if source == "OU particles" else color,
+                    ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
+    ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
+    ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
+           title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
+    ax.legend(fontsize=8)
+
+
+def draw_phi_growth(ax):
+    """Right panel: the block-averaged estimate against n at the final time, inside and outside the class."""
+    band = phi_growth[phi_growth.source == "prediction"]
+    ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
+    ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
+    for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
+        color, marker = TIME_STYLE[source]
+        for w, style in ((W_IN, "--"), (W_OUT, "-")):
+            sub = part[part.w == w]
+            ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
+    ax.set(xscale="log", yscale="log", xlabel="particles per block n",
+           ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
+    ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.legend(fontsize=8)
+
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-ax = axes[0]
-exact = phi_time[phi_time.source == "OU exact"]
-if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
-    last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
-    edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
-    ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
-               label=INFINITE_LABEL)
-for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
-    color, marker = TIME_STYLE[source]
-    # No error bar where the summand's variance is infinite (OU particles in the shaded times).
-    bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
-    ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
-                mfc="none" if source == "OU particles" else color,
-                ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
-ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
-ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
-       title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
-ax.legend(fontsize=8)
-ax = axes[1]
-band = phi_growth[phi_growth.source == "prediction"]
-ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
-ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
-for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
-    color, marker = TIME_STYLE[source]
-    for w, style in ((W_IN, "--"), (W_OUT, "-")):
-        sub = part[part.w == w]
-        ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
-ax.set(xscale="log", yscale="log", xlabel="particles per block n",
-       ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
-ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
-ax.xaxis.set_minor_formatter(plt.NullFormatter())
-ax.legend(fontsize=8)
+draw_phi_time(axes[0])
+draw_phi_growth(axes[1])
 fig.tight_layout()
 nb.save_figure(fig, "phi_w", data=pd.concat([phi_time.assign(kind="time"), phi_growth.assign(kind="growth")]),
                caption=f"Left: Φ_w at w = {W_IN}, inside the propagated class w < 1/2 (error bars ±2 standard errors). "
@@ -817,6 +845,8 @@ for N in sizes["ref_sizes"][:-1]:
                              high=err.max(), scaled=err.mean() / (1 / N - 1 / N_MAX)))
 ref_table = pd.DataFrame(ref_rows)
 
+
+# %%
 ORDER_LABEL = "order 1 (Euler, prediction)"
 eta_slopes = {act: loglog_fit(part.eta - ETA_FINE, part.rms_distance)[0]
               for act, part in eta_table.groupby("activation", sort=False)}
