@@ -58,7 +58,7 @@ COLORS = palette(8)
 chaos_sizes = nb.pick(
     quick=dict(K=2, R=6, Ns=[4, 8], N_big=256, horizon=4.0, every=2.0, weak_R=4, weak_horizon=2.0, nested_R=8,
                nested_N_ref=64, frames=8, frame_N=8, n_boot=200),
-    standard=dict(K=8, R=24, Ns=[8, 16, 32], N_big=2048, horizon=40.0, every=5.0, weak_R=16, weak_horizon=20.0,
+    standard=dict(K=8, R=48, Ns=[8, 16, 32], N_big=2048, horizon=40.0, every=5.0, weak_R=16, weak_horizon=20.0,
                   nested_R=48, nested_N_ref=256, frames=40, frame_N=16, n_boot=1000),
     paper=dict(K=8, R=48, Ns=[8, 16, 32, 64], N_big=4096, horizon=80.0, every=5.0, weak_R=32, weak_horizon=80.0,
                nested_R=96, nested_N_ref=1024, frames=80, frame_N=32, n_boot=2000),
@@ -323,6 +323,13 @@ plateau
 # spread ratio (standard deviation of the batch estimates over the batches' own standard errors, 1 when the width is
 # right); and the measured false-alarm rate of the max-statistic test at $\delta = 0$ against the pooled slopes (the
 # boundary of $H_0$, where the stated rate is 10 %).
+#
+# **How the claims account for it.** A share below the expected one (spread ratio above 1) means a batch's bootstrap
+# intervals are too narrow, and then the max-statistic test of a batch rejects a true null more often than 10 %. The
+# claims use all $K R$ replicas, where the bootstrap is closer to calibrated (in the planted-truth tests of
+# `tests/analysis/test_calibration.py` the test's false-alarm rate is near 10 % with 48 replicas and about 20 % with 24
+# when the replica errors are heavy-tailed), so the rate measured here on batches of $R$ is an upper estimate of the
+# claims' false-alarm rate, not the rate itself; the measured numbers are printed under "What this run shows".
 
 # %%
 def percentile_interval(statistic, n_boot):
