@@ -236,7 +236,6 @@ def estimator_rows(family, df, n, d, scale, stream, draws):
     return rows
 
 
-
 # %%
 # One task per (family, n), each with its own stream; draw k is the stream's replica k.
 ESTIMATOR_FAMILIES = (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0))
@@ -336,7 +335,6 @@ def ratio_rows(label, log_m, source):
     k = np.arange(len(log_m) - 1)
     ratios = np.exp(log_m[1:] - log_m[:-1]) / (k + 1)
     return [dict(case=label, source=source, k=float(kk), inverse_ratio=1 / r) for kk, r in zip(k, ratios)]
-
 
 
 # %%
@@ -505,7 +503,6 @@ def flow_w_star(run):
         pooled = moments.estimate_w_star(cloud).w_star
         rows.append(dict(t=t, pooled=pooled, low=min(per_group + [pooled]), high=max(per_group + [pooled])))
     return pd.DataFrame(rows)
-
 
 
 # %%
