@@ -320,8 +320,8 @@ plateau
 # the pooled estimate is the one they should agree on). For each stated interval: the share of (batch, entry) pairs
 # whose 90 % interval covers the pooled estimate, against the share expected of a calibrated interval
 # ($2\Phi(z/\sqrt{1 - 1/K}) - 1$ with $z$ the two-sided 90 % normal quantile, since the batch is part of the
-# pool), with its Clopper–Pearson interval; the spread ratio (standard deviation of the batch estimates over the batches' own standard errors, 1 when the width is
-# right); and the measured false-alarm rate of the max-statistic test at $\delta = 0$ against the pooled slopes (the
+# pool), with its Clopper–Pearson interval; the spread ratio (standard deviation of the batch estimates over the
+# batches' own standard errors, 1 when the width is right); and the measured false-alarm rate of the max-statistic test at $\delta = 0$ against the pooled slopes (the
 # boundary of $H_0$, where the stated rate is 10 %).
 #
 # **How the claims account for it.** A share below the expected one (spread ratio above 1) means a batch's bootstrap
