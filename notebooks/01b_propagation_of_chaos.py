@@ -321,8 +321,8 @@ plateau
 # whose 90 % interval covers the pooled estimate, against the share expected of a calibrated interval
 # ($2\Phi(z/\sqrt{1 - 1/K}) - 1$ with $z$ the two-sided 90 % normal quantile, since the batch is part of the
 # pool), with its Clopper–Pearson interval; the spread ratio (standard deviation of the batch estimates over the
-# batches' own standard errors, 1 when the width is right); and the measured false-alarm rate of the max-statistic test at $\delta = 0$ against the pooled slopes (the
-# boundary of $H_0$, where the stated rate is 10 %).
+# batches' own standard errors, 1 when the width is right); and the measured false-alarm rate of the max-statistic
+# test at $\delta = 0$ against the pooled slopes (the boundary of $H_0$, where the stated rate is 10 %).
 #
 # **How the claims account for it.** A share below the expected one (spread ratio above 1) means a batch's bootstrap
 # intervals are too narrow, and then the max-statistic test of a batch rejects a true null more often than 10 %. The
@@ -403,7 +403,8 @@ fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True)
 for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumerate(ACTIVATIONS)]:
     ax = axes[row, col]
     for color, marker, t in zip(COLORS, "osD^v", shown):
-        sub = errors_table[(errors_table.activation == act) & (errors_table.kind == kind) & np.isclose(errors_table.t, t)]
+        sub = errors_table[(errors_table.activation == act) & (errors_table.kind == kind)
+                           & np.isclose(errors_table.t, t)]
         if sub.empty or (kind == "coupling" and t == 0):
             continue
         fit = rates[(rates.activation == act) & (rates.kind == kind) & np.isclose(rates.t, t)]
@@ -520,7 +521,8 @@ for act in ACTIVATIONS:
     for N in chaos_sizes["Ns"]:
         for r in range(min(16, run["final"][N].shape[0])):
             cloud, own = run["final"][N][r], run["final_nonlinear"][r, :N]
-            w2_rows.append(dict(activation=act, N=N, replica=r, w2_population=w2_squared(cloud, run["final_population"]),
+            w2_rows.append(dict(activation=act, N=N, replica=r,
+                                w2_population=w2_squared(cloud, run["final_population"]),
                                 w2_coupled=w2_squared(cloud, own),
                                 coupling_error=float(coupling.coupling_error(cloud, own))))
 w2_table = pd.DataFrame(w2_rows)

@@ -158,7 +158,8 @@ def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, 
 
 
 def median_of_means(values, groups, axis=0):
-    """Median over ``groups`` contiguous groups of replicas (along ``axis``) of the group means; shape of one replica."""
+    """Median over ``groups`` contiguous groups of replicas (along ``axis``) of the group means (shape of one
+    replica)."""
     values = np.asarray(values, dtype=np.float64)
     R = values.shape[axis]
     if int(groups) != groups or not 1 <= groups <= R:

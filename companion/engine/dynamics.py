@@ -432,8 +432,8 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
     r"""Nonlinear (McKean–Vlasov) processes driven by populations that stand for the limit law :math:`\mu_t`.
 
     ``population0`` (P, M, 1+d): P independent particle systems of M particles, each run exactly as :func:`simulate`
-    runs replica ``population_first_replica + p`` of ``population_seed`` (a Stream or an int, as ``seed``). ``theta0`` (R, N, 1+d): tagged initial
-    conditions. Under population p, tagged particle i of replica r moves by
+    runs replica ``population_first_replica + p`` of ``population_seed`` (a Stream or an int, as ``seed``).
+    ``theta0`` (R, N, 1+d): tagged initial conditions. Under population p, tagged particle i of replica r moves by
 
     .. math:: \bar\theta_i \leftarrow \bar\theta_i - \eta\,(\nabla_\theta V(\mu^{(p)}, \bar\theta_i)
               + \lambda\bar\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
