@@ -916,7 +916,7 @@ nb.check("Nested references: max over t of the spread (max/min across N_ref) of 
 
 # %% tags=["remove-input"]
 nb.say(f"""Measured in this run: outside the class ($w = {nb.glue('w_out', W_OUT, 'g')}$) the particle estimate of
-$\Phi_w$ grows in $n$ with slope ${nb.glue('ou_growth_slope', measured_slope, '.2f')}$ against
+$\\Phi_w$ grows in $n$ with slope ${nb.glue('ou_growth_slope', measured_slope, '.2f')}$ against
 ${nb.glue('ou_growth_predicted', slope_mid, '.2f')}$ computed on exact OU samples at the same $n$ (the asymptotic
 exponent $w/w^* - 1 = {nb.glue('ou_growth_asymptotic', asymptotic, '.2f')}$ is not reached at these $n$); the order
 of the time discretisation is ${nb.glue('eta_order_erf', eta_slopes['erf'], '.2f')}$ (erf) and
