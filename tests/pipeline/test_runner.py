@@ -144,7 +144,7 @@ def test_make_nb_must_select_exactly_one_notebook():
         return subprocess.run(["make", "-C", str(ROOT), "-n", "figures", *variables], capture_output=True,
                               text=True, check=False)
 
-    numbers = sorted(source.name[:2] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
+    numbers = sorted(source.name.split("_")[0] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
     for bad in ("0", "5", "9", "0*"):
         result = dry_run(f"NB={bad}")
         assert result.returncode != 0
@@ -152,6 +152,9 @@ def test_make_nb_must_select_exactly_one_notebook():
     selected = dry_run("NB=05")
     assert selected.returncode == 0, selected.stderr
     assert selected.stdout.count("companion.pipeline.runner") == 1 and "notebooks/05_" in selected.stdout
+    for number in ("01", "01b"):  # 01 and its split-off 01b are selected apart
+        selected = dry_run(f"NB={number}")
+        assert selected.stdout.count("companion.pipeline.runner") == 1 and f"notebooks/{number}_" in selected.stdout
     assert dry_run("PROFILE=fast").returncode != 0
 
 
