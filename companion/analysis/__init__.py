@@ -4,8 +4,8 @@ identifiability, Barron–Hermite sparsity and atoms, the four-term error decomp
 It imports the engine, never :mod:`companion.pipeline`. The modules are the API (``from companion.analysis import
 moments``); the names most scripts need are re-exported here as well.
 """
-from . import (atoms, barron, coupling, decomposition, identifiability, moments, parametrizations, statistics, symmetry,
-               transport)
+from . import (atoms, barron, calibration, coupling, decomposition, identifiability, moments, parametrizations, statistics,
+               symmetry, transport)
 from .atoms import extract_atoms, match_directions
 from .barron import atom_bound, coefficient_threshold, hermite_tensor_norms, teacher_network
 from .coupling import coupled_run, coupling_error, effective_size

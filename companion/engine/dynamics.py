@@ -22,7 +22,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .activations import get_activation
-from .gradients import population_grad, split
+from .gradients import population_grad, split, target_grad
 from .kernels import gaussian_kernel
 from .targets import Target
 from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
@@ -221,6 +221,11 @@ def _noise_steps(generators, steps, shape, dtype, device):
         done += n
 
 
+def _noise_generators(seed, R, device):
+    """The noise generators of replicas r = 0..R−1: seeded ``seed + r``."""
+    return [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
+
+
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
     steps, num = nonneg_int("steps", steps), positive_int("num", num)
@@ -329,7 +334,7 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     if data is not None:
         data = (data[0].to(device, dtype), data[1].to(device, dtype))
     width = noise_width or N
-    noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
+    noise_gens = _noise_generators(seed, R, device)
     batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
     noise = _noise_steps(noise_gens, int(steps), (width, p), dtype, device) if tau > 0 else None
@@ -370,3 +375,86 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
                       risk=torch.stack(risks) if risks else None, final=theta,
                       params=dict(activation=act.name, eta=eta, steps=int(steps), lam=lam, tau=tau, engine=engine,
                                   batch_size=batch_size, seed=int(seed), noise_width=width, R=R, N=N, d=p - 1))
+
+
+def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0,
+                           engine="population", record_steps=None, seed=0, population_seed, noise_width=None):
+    r"""Nonlinear (McKean–Vlasov) processes driven by populations that stand for the limit law :math:`\mu_t`.
+
+    ``population0`` (P, M, 1+d): P independent particle systems of M particles, each run exactly as :func:`simulate`
+    runs replica p with seed ``population_seed`` (noise from a generator seeded ``population_seed + p``). ``theta0``
+    (R, N, 1+d): tagged initial conditions. Under population p, tagged particle i of replica r moves by
+
+    .. math:: \bar\theta_i \leftarrow \bar\theta_i - \eta\,(\nabla_\theta V(\mu^{(p)}, \bar\theta_i)
+              + \lambda\bar\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
+
+    the drift of the population's law (:func:`companion.engine.gradients.target_grad` against the population's
+    network, minus the target's) and the noise ξ of replica r's stream (seed ``seed + r``, ``noise_width`` wide)
+    — the noise :func:`simulate` gives particle i of an N'-system run with the same ``seed`` and ``noise_width``, so
+    that particle and its nonlinear process share :math:`\theta_i(0)` and :math:`\xi_i` (Sznitman's coupling). Every
+    population drives the same tagged processes with the same noise; the tagged particles do not act on each
+    other or on the population. ``engine`` "none" is V ≡ 0 (Ornstein–Uhlenbeck for both).
+
+    Returns (populations, tagged): the populations' :class:`Trajectory` (particles (T, P, M, 1+d), risk (T, P)) and
+    the tagged particles (T, P, R, N, 1+d) at the recorded steps, on the CPU."""
+    act = get_activation(activation)
+    if engine not in ("population", "none"):
+        raise ValueError(f"engine: the McKean–Vlasov processes need engine 'population' or 'none', got {engine!r}")
+    population_seed = integer("population_seed", population_seed)
+    theta0, eta, steps, lam, tau, _, _, record, seed, noise_width, _, _ = _validate(
+        theta0, target, eta, steps, lam, tau, engine, None, None, record_steps, seed, noise_width, 1, None)
+    population0 = float_tensor("population0", population0, shape=(None, None, theta0.shape[-1]),
+                               label=f"(P, M, {theta0.shape[-1]}) matching theta0's 1+d")
+    device, dtype = theta0.device, theta0.dtype
+    population = population0.to(device, dtype).clone()
+    (P, M, p), (R, N, _) = population.shape, theta0.shape
+    tagged = theta0[None].repeat(P, 1, 1, 1)
+    if target is not None:
+        target = target.to(device, dtype)
+    pop_noise_gens = _noise_generators(population_seed, P, device)
+    noise_scale = math.sqrt(2 * eta * tau)
+    pop_noise = _noise_steps(pop_noise_gens, steps, (M, p), dtype, device) if tau > 0 else None
+    noise = _noise_steps(_noise_generators(seed, R, device), steps, (noise_width or N, p), dtype, device) \
+        if tau > 0 else None
+    record_set = set(record.tolist())
+    snapshots, tagged_snapshots, risks = [], [], []
+    for k in range(steps + 1):
+        with torch.no_grad():
+            if engine == "population":
+                grad, risk = population_grad(population, act, target)
+            else:
+                grad, risk = torch.zeros_like(population), None
+            if k in record_set:
+                if not (torch.isfinite(population).all() and torch.isfinite(tagged).all()):
+                    raise DivergenceError(f"non-finite particles at step {k} (t = {k * eta:.4g}): reduce eta (now "
+                                          f"{eta}) or the initial scale")
+                snapshots.append(population.cpu().clone())
+                tagged_snapshots.append(tagged.cpu().clone())
+                if risk is not None:
+                    risks.append(risk.cpu())
+            if k == steps:
+                break
+            if engine == "population":
+                drift = torch.stack([_mckean_vlasov_drift(tagged[q], population[q], act, target) for q in range(P)])
+            else:
+                drift = torch.zeros_like(tagged)
+            population.add_(grad.add_(population, alpha=lam), alpha=-eta)
+            tagged.add_(drift.add_(tagged, alpha=lam), alpha=-eta)
+            if tau > 0:
+                population.add_(next(pop_noise), alpha=noise_scale)
+                tagged.add_(next(noise)[None, :, :N], alpha=noise_scale)
+    trajectory = Trajectory(steps=record, times=record * eta, particles=torch.stack(snapshots),
+                            risk=torch.stack(risks) if risks else None, final=population,
+                            params=dict(activation=act.name, eta=eta, steps=int(steps), lam=lam, tau=tau,
+                                        engine=engine, seed=int(population_seed), R=P, N=M, d=p - 1))
+    return trajectory, torch.stack(tagged_snapshots)
+
+
+def _mckean_vlasov_drift(tagged, population, act, target):
+    r""":math:`\nabla_\theta V(\mu_P, \bar\theta)` for tagged particles (P, R, N, 1+d) slice q, i.e. (R, N, 1+d),
+    against one population (M, 1+d): the population's network as a teacher of weights :math:`a_j/M`, minus the
+    target, both through :func:`companion.engine.gradients.target_grad` on all R·N tagged particles at once."""
+    R, N, p = tagged.shape
+    flat = tagged.reshape(1, R * N, p)
+    network_target = Target(population[:, 0] / population.shape[0], population[:, 1:], activation=act)
+    return (target_grad(flat, act, network_target) - target_grad(flat, act, target)).view(R, N, p)

@@ -49,3 +49,16 @@ def grey_level(colour):
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
     y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
+
+
+def log_axis(axis, ticks=None):
+    """No minor tick labels on a log axis (``ax.xaxis`` or ``ax.yaxis``); major ticks with plain labels at
+    ``ticks``, or at 1, 2, 5 × 10^k when ``ticks`` is "125" (an axis spanning less than a decade or two), else
+    matplotlib's decades."""
+    from matplotlib import ticker
+
+    if ticks is not None:
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
+                               ticker.FixedLocator(ticks))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
