@@ -33,7 +33,8 @@ from ..engine.kernels import norms_and_cosines
 from ..engine.targets import ridge_target, sample_data
 from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
 from .barron import hermite_tensor_norms
-from .coupling import coupled_run
+from .calibration import calibration_study
+from .coupling import coupled_run, fit_rate
 from .statistics import bootstrap, loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
@@ -329,3 +330,47 @@ def rate_prediction(x, component, excess, x_test):
     p, log_c = loglog_fit(x, component)
     amplitude = float(np.dot(x**p, excess) / np.dot(x**p, x**p))
     return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)
+
+
+REPLICA_SERIES = {"statistical": "replica values: statistical (knob n)",
+                  "chaos": "replica values: propagation of chaos (knob N_eff)"}
+
+
+def replica_rows(component, knob, values):
+    """Rows (series, knob, replica, value) of one component's replica values (R, len(knob)), in the layout that
+    :func:`slope_calibration` reads back (``knob``: n for the statistical term, N_eff for propagation of chaos)."""
+    values = float_array("values", values)
+    knob = float_array("knob", knob, shape=(values.shape[-1],), label=f"({values.shape[-1]},)")
+    return [dict(series=REPLICA_SERIES[component], knob=k, replica=r, value=v)
+            for r, row in enumerate(values) for k, v in zip(knob, row)]
+
+
+def slope_calibration(frame, level=0.9, n_boot=2000):
+    r"""Calibration of the slope intervals over independent batches: ``frame`` holds :func:`replica_rows` of K runs
+    under independent seeds (column ``seed``), each run one batch of R replicas. For each component, the log–log
+    slope of the replica mean against its knob with its percentile bootstrap interval (:func:`coupling.fit_rate`),
+    per batch and pooled, and :func:`calibration.calibration_study`'s coverage of the pooled slope by the batches'
+    intervals against the nominal level, with the spread of the batch slopes against their bootstrap standard error.
+    Returns one row per component."""
+    rows = []
+    for component, series in REPLICA_SERIES.items():
+        part = frame[frame["series"] == series]
+        sizes = part.groupby("seed")["replica"].nunique()
+        if sizes.nunique() != 1:
+            raise ValueError(f"frame: the batches of {component} hold different numbers of replicas: {sizes.to_dict()}")
+        wide = part.pivot_table(index=["seed", "replica"], columns="knob", values="value").sort_index()
+        x = wide.columns.values
+
+        def interval(sample):
+            fit = fit_rate(x, sample, n_boot=n_boot, level=level)
+            return fit["slope"], fit["slope_lo"], fit["slope_hi"]
+
+        study = calibration_study(wide.values, interval, len(sizes), level)
+        rows.append(dict(statistic=f"{component} slope", K=study["K"], R=int(sizes.iloc[0]),
+                         pooled=float(study["pooled"][0]), pooled_lo=float(study["pooled"][1]),
+                         pooled_hi=float(study["pooled"][2]), batch_sd=float(study["estimates"].std(ddof=1)),
+                         bootstrap_half_width=float(((study["hi"] - study["lo"]) / 2).mean()),
+                         spread_ratio=float(study["spread_ratio"]), covered=study["covered_total"],
+                         coverage=study["share"], coverage_lo=study["share_lo"], coverage_hi=study["share_hi"],
+                         expected=study["expected"], p_value=study["p_value"]))
+    return pd.DataFrame(rows)

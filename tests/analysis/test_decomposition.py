@@ -1,5 +1,6 @@
 """Tests for companion.analysis.decomposition: each component on a case with a known answer, and the bound on random cases."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -245,3 +246,23 @@ def test_rate_prediction_takes_the_rate_from_the_component_and_the_amplitude_fro
     np.testing.assert_allclose(fit["component_only"], 0.2 * np.array([16384.0, 100.0]) ** -0.9, rtol=1e-9)
     with pytest.raises(ValueError, match="excess"):
         dec.rate_prediction(n, component, component[:2], [1.0])
+
+
+def test_slope_calibration_covers_a_planted_slope_at_about_the_nominal_rate():
+    from companion.analysis.decomposition import REPLICA_SERIES, replica_rows, slope_calibration
+
+    rng = np.random.default_rng(0)
+    n, N_eff = np.array([64, 256, 1024, 4096]), np.array([4.0, 8.0, 16.0, 32.0])
+    rows = []
+    for seed in range(10):
+        for component, knob in (("statistical", n), ("chaos", N_eff)):
+            values = (1 / knob) * rng.lognormal(0, 0.3, size=(24, 1)) * rng.lognormal(0, 0.1, size=(24, knob.size))
+            rows += [dict(row, seed=seed) for row in replica_rows(component, knob, values)]
+    table = slope_calibration(pd.DataFrame(rows), n_boot=300).set_index("statistic")
+    assert list(table.index) == [f"{c} slope" for c in REPLICA_SERIES]
+    assert (table["K"] == 10).all() and (table["R"] == 24).all()
+    np.testing.assert_allclose(table["pooled"], -1.0, atol=0.03)
+    assert (table["coverage"] >= 0.6).all()
+    assert table["spread_ratio"].between(0.4, 2.5).all()
+    with pytest.raises(ValueError, match="^frame:"):
+        slope_calibration(pd.DataFrame(rows[:-4]), n_boot=50)
