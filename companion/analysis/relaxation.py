@@ -28,7 +28,8 @@ from ..engine.gradients import population_grad
 from ..engine.targets import teacher
 from ..engine.validation import finite_number, float_array, float_tensor, positive_int
 
-__all__ = ["jacobian", "particle_drift", "drift_hessian", "function_gram", "linearised_decay", "fit_exponentials"]
+__all__ = ["jacobian", "particle_drift", "drift_hessian", "function_gram", "linearised_decay", "linearised_relaxation",
+           "fit_exponentials"]
 
 
 def jacobian(drift, x, step=1e-5, batch=512):
@@ -142,3 +143,27 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
     amps = coef[:k][order] * np.exp(rates[order] * t0)
     return dict(rates=rates[order], amplitudes=amps, floor=float(coef[k]) if floor else 0.0,
                 misfit=float(norm / np.sqrt(t.size)))
+
+
+def linearised_relaxation(start, stationary, activation, target, lam, s, step=1e-5):
+    r"""The linearised prediction of :math:`\lVert f_t - f_{\theta_\infty}\rVert^2` for R systems: the flow
+    linearised at each stationary configuration ``stationary[r]`` (N, 1+d) (:func:`drift_hessian`,
+    :func:`function_gram`), started from the displacement ``start[r] - stationary[r]`` and evaluated at the times
+    ``s`` after the start (:func:`linearised_decay`).
+
+    Returns dict(decay (R, len(s)), eigenvalues (R, P) of H, weights (R, P): each eigenmode's share
+    :math:`c_j^2 (V^\top G V)_{jj} / \sum_k c_k^2 (V^\top G V)_{kk}` of the start's visible displacement)."""
+    start, stationary = float_tensor("start", start, shape=(None, None, None), label="(R, N, 1+d)"), float_tensor(
+        "stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)")
+    if start.shape != stationary.shape:
+        raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
+    decay, eigenvalues, weights = [], [], []
+    for theta0, theta in zip(start, stationary):
+        H, G = drift_hessian(theta, activation, target, lam, step), function_gram(theta, activation, step)
+        delta = (theta0 - theta).reshape(-1).cpu().numpy()
+        decay.append(linearised_decay(H, G, delta, s))
+        h, V = np.linalg.eigh(H)
+        share = (V.T @ delta) ** 2 * np.einsum("pj,pq,qj->j", V, G, V)
+        eigenvalues.append(h)
+        weights.append(share / share.sum())
+    return dict(decay=np.array(decay), eigenvalues=np.array(eigenvalues), weights=np.array(weights))

@@ -97,3 +97,21 @@ def test_bad_input_names_the_parameter():
         linearised_decay(np.eye(2), np.eye(3), [1.0, 1.0], [1.0])
     with pytest.raises(ValueError, match="^theta:"):
         function_gram(torch.ones(3), "erf")
+
+
+def test_linearised_relaxation_predicts_a_noiseless_flow_near_its_minimum():
+    from companion.analysis.relaxation import linearised_relaxation
+    from companion.engine.dynamics import simulate
+
+    _, target = small_system(seed=4)
+    rest = torch.cat([2 * target.b[:, None], target.U], dim=1)[None]       # N = 2 particles realising the target
+    assert float(particle_drift("erf", target, 0.0, rest.shape[1:])(rest.reshape(1, -1)).abs().max()) < 1e-12
+    kick = rest + 1e-3 * torch.randn(rest.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
+    s = np.array([0.0, 0.5, 1.0])
+    path = simulate(kick, "erf", target, eta=0.001, steps=1000, record_steps=[0, 500, 1000]).particles
+    measured = [float(function_distance2(p, rest, "erf")[0]) for p in path]
+    out = linearised_relaxation(kick, rest, "erf", target, 0.0, s)
+    np.testing.assert_allclose(out["decay"][0], measured, rtol=0.02)
+    assert measured[-1] < 0.8 * measured[0]
+    assert out["eigenvalues"].shape == (1, 6) and out["eigenvalues"].min() > -1e-8
+    assert out["weights"].sum() == pytest.approx(1.0)
