@@ -16,50 +16,28 @@ interaction between particles (the kernel's cross terms). Near a configuration :
 :math:`H = -J`. With Langevin noise the mean of a linear SDE :math:`d\delta = J\delta\,dt + \sqrt{2\tau}\,dB`
 relaxes by the same :math:`e^{Js}` whatever τ; the noise adds a stationary floor, not a rate.
 
-Both Hessians are formed by central differences of the explicit gradient (``engine.gradients.population_grad``),
-every perturbed configuration a replica of one batched call; the result is symmetrised.
+Both Hessians are assembled from the second derivatives of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`
+and of the target term, by automatic differentiation (``torch.func``) of the exact kernels, one pair at a time.
 """
 import numpy as np
 import torch
 from scipy.optimize import minimize, nnls
 
+from torch.func import hessian, vmap
+
 from ..engine.activations import get_activation
-from ..engine.gradients import population_grad
-from ..engine.targets import teacher
+from ..engine.kernels import gaussian_kernel
 from ..engine.validation import finite_number, float_array, float_tensor, positive_int
 
-__all__ = ["jacobian", "particle_drift", "drift_hessian", "function_gram", "linearised_decay", "linearised_relaxation",
+__all__ = ["pair_hessians", "drift_hessian", "function_gram", "linearised_decay", "linearised_relaxation",
            "fit_exponentials"]
 
 
-def jacobian(drift, x, step=1e-5, batch=512):
-    r"""Jacobian :math:`\partial b_p / \partial x_q` of ``drift`` at the point x (P,) by central differences
-    :math:`(b(x + h e_q) - b(x - h e_q)) / 2h` (error O(h²)). ``drift`` maps a batch (B, P) to (B, P); it is called on
-    at most ``batch`` points at a time. Returns a NumPy array (P, P)."""
-    x = float_tensor("x", x, shape=(None,), label="(P,)")
-    step = finite_number("step", step, positive=True)
-    batch = positive_int("batch", batch)
-    P = x.numel()
-    eye = torch.eye(P, dtype=x.dtype, device=x.device) * step
-    columns = []
-    for start in range(0, P, batch):
-        shifts = eye[start:start + batch]
-        with torch.no_grad():
-            columns.append(((drift(x + shifts) - drift(x - shifts)) / (2 * step)).cpu().numpy())
-    return np.concatenate(columns).T
-
-
-def particle_drift(activation, target, lam, shape):
-    r"""The drift :math:`b(\theta)_i = -(\nabla V(\mu_N, \theta_i) + \lambda\theta_i)` of one system of particles of
-    ``shape`` (N, 1+d), as a map of flattened configurations (B, N(1+d)) → (B, N(1+d)) (exact population kernels)."""
-    act = get_activation(activation)
-    lam = finite_number("lam", lam, nonnegative=True)
-
-    def drift(flat):
-        theta = flat.reshape(-1, *shape)
-        return -(population_grad(theta, act, target)[0] + lam * theta).reshape(flat.shape)
-
-    return drift
+def _pair_kernel(activation):
+    """k(θ, θ') = a a' K(w, w'), K the exact Gaussian kernel of σ (``engine.kernels.gaussian_kernel``)."""
+    def k(x, y):
+        return x[0] * y[0] * gaussian_kernel(activation, x[None, 1:], y[None, 1:])[0, 0]
+    return k
 
 
 def _one_system(theta):
@@ -69,25 +47,59 @@ def _one_system(theta):
     return theta
 
 
-def drift_hessian(theta, activation, target, lam, step=1e-5):
-    r""":math:`H = -J = \nabla^2 E` at the configuration ``theta`` (N, 1+d): the Hessian of
-    :math:`E = N R + \frac\lambda2\lvert\theta\rvert^2`, interaction included; symmetric NumPy array (N(1+d), N(1+d)),
-    index i·(1+d) + k for coordinate k of particle i."""
+def pair_hessians(theta, activation, block=64):
+    r"""For every pair (j, l) of particles of ``theta`` (N, 1+d): :math:`\partial_1^2 k(\theta_j, \theta_l)` and
+    :math:`\partial_1\partial_2 k(\theta_j, \theta_l)` of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`,
+    each (N, N, 1+d, 1+d), by automatic differentiation of the exact kernel (rows in blocks of ``block``)."""
     theta = _one_system(theta)
-    J = jacobian(particle_drift(activation, target.to(theta.device, theta.dtype), lam, theta.shape), theta.reshape(-1),
-                 step)
-    return -(J + J.T) / 2
+    N, p = theta.shape
+    second = hessian(_pair_kernel(get_activation(activation)), argnums=(0, 1))
+    d11, d12 = [], []
+    for start in range(0, N, block):
+        rows = theta[start:start + block]
+        X = rows[:, None, :].expand(-1, N, p).reshape(-1, p)
+        Y = theta[None, :, :].expand(rows.shape[0], N, p).reshape(-1, p)
+        (h11, h12), _ = vmap(second)(X, Y)
+        d11.append(h11.reshape(-1, N, p, p))
+        d12.append(h12.reshape(-1, N, p, p))
+    return torch.cat(d11), torch.cat(d12)
 
 
-def function_gram(theta, activation, step=1e-5):
+def _blocks(pairs):
+    """(N, N, p, p) blocks as one (N·p, N·p) NumPy matrix, index j·p + k."""
+    N, _, p, _ = pairs.shape
+    return pairs.permute(0, 2, 1, 3).reshape(N * p, N * p).detach().cpu().numpy()
+
+
+def drift_hessian(theta, activation, target, lam):
+    r""":math:`H = -J = \nabla^2 E` at the configuration ``theta`` (N, 1+d), E = N R + λ|θ|²/2 with
+    :math:`N R = \frac1{2N}\sum_{jl} k(\theta_j, \theta_l) - \sum_j c(\theta_j) + \text{const}`,
+    :math:`c(\theta) = a\,\langle\sigma(w\cdot x), f^*\rangle`: off-diagonal blocks
+    :math:`\frac1N\partial_1\partial_2 k(\theta_j, \theta_l)` (the interaction), diagonal blocks
+    :math:`\frac1N[\sum_l \partial_1^2 k(\theta_j, \theta_l) + \partial_1\partial_2 k(\theta_j, \theta_j)]
+    - \nabla^2 c(\theta_j) + \lambda I`. Symmetric NumPy array (N(1+d), N(1+d)), index i·(1+d) + k."""
+    theta = _one_system(theta)
+    act = get_activation(activation)
+    lam = finite_number("lam", lam, nonnegative=True)
+    target = target.to(theta.device, theta.dtype)
+    N, p = theta.shape
+    d11, d12 = pair_hessians(theta, act)
+    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)          # (N, p, p)
+    H = _blocks(d12) / N
+    diagonal = (d11.sum(1) / N - own).detach().cpu().numpy() + lam * np.eye(p)
+    for j in range(N):
+        H[j * p:(j + 1) * p, j * p:(j + 1) * p] += diagonal[j]
+    return (H + H.T) / 2
+
+
+def function_gram(theta, activation):
     r""":math:`G = Df^\top Df` at ``theta`` (N, 1+d): :math:`\delta^\top G\delta = \lVert Df\,\delta\rVert^2_{L^2}`,
-    the first-order change of :math:`\lVert f_{\theta + \delta} - f_\theta\rVert^2`. It is the Hessian of
-    :math:`\frac12\lVert f_{\theta'} - f_\theta\rVert^2` in θ' at θ' = θ, i.e. :math:`\frac1N` times that of
-    :math:`N R` for the target :math:`f_\theta` itself (a teacher with weights a/N), at zero weight decay."""
+    the first-order change of :math:`\lVert f_{\theta + \delta} - f_\theta\rVert^2`; blocks
+    :math:`\frac1{N^2}\partial_1\partial_2 k(\theta_j, \theta_l)`."""
     theta = _one_system(theta)
     N = theta.shape[0]
-    own = teacher(activation, theta[:, 0] / N, theta[:, 1:])
-    return drift_hessian(theta, activation, own, 0.0, step) / N
+    G = _blocks(pair_hessians(theta, activation)[1]) / N**2
+    return (G + G.T) / 2
 
 
 def linearised_decay(hessian, gram, delta, s):
@@ -145,7 +157,7 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
                 misfit=float(norm / np.sqrt(t.size)))
 
 
-def linearised_relaxation(start, stationary, activation, target, lam, s, step=1e-5):
+def linearised_relaxation(start, stationary, activation, target, lam, s):
     r"""The linearised prediction of :math:`\lVert f_t - f_{\theta_\infty}\rVert^2` for R systems: the flow
     linearised at each stationary configuration ``stationary[r]`` (N, 1+d) (:func:`drift_hessian`,
     :func:`function_gram`), started from the displacement ``start[r] - stationary[r]`` and evaluated at the times
@@ -159,7 +171,7 @@ def linearised_relaxation(start, stationary, activation, target, lam, s, step=1e
         raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
     decay, eigenvalues, weights = [], [], []
     for theta0, theta in zip(start, stationary):
-        H, G = drift_hessian(theta, activation, target, lam, step), function_gram(theta, activation, step)
+        H, G = drift_hessian(theta, activation, target, lam), function_gram(theta, activation)
         delta = (theta0 - theta).reshape(-1).cpu().numpy()
         decay.append(linearised_decay(H, G, delta, s))
         h, V = np.linalg.eigh(H)

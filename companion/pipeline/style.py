@@ -6,6 +6,7 @@ deuteranopia and tritanopia, and four well separated grey levels), continued by 
 scheme (cyan, green, purple, grey) for figures with more series. Figures with more than four series should also
 differ by marker or line style. Reference: P. Tol, "Colour schemes", SRON/EPS/TN/09-002 (2021).
 """
+import numpy as np
 import seaborn as sns
 
 PALETTE = ("#004488", "#DDAA33", "#BB5566", "#000000", "#66CCEE", "#228833", "#AA3377", "#BBBBBB")
@@ -62,3 +63,11 @@ def log_axis(axis, ticks=None):
                                ticker.FixedLocator(ticks))
         axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def errorbar_rows(ax, x, mean, lo, hi, color, label, marker="o"):
+    """Plot ``mean`` with the interval [lo, hi] at ``x`` as error bars; return the plotted rows (series, knob, mean,
+    lo, hi) for the figure's data file."""
+    mean, lo, hi = (np.asarray(v, dtype=float) for v in (mean, lo, hi))
+    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt=marker, color=color, capsize=3, label=label)
+    return [dict(series=label, knob=float(v), mean=m, lo=a, hi=b) for v, m, a, b in zip(x, mean, lo, hi)]

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from companion.analysis.relaxation import (drift_hessian, fit_exponentials, function_gram, jacobian, linearised_decay,
-                                           particle_drift)
+from companion.analysis.relaxation import (drift_hessian, fit_exponentials, function_gram, linearised_decay,
+                                           linearised_relaxation, pair_hessians)
 from companion.engine.dynamics import function_distance2, population_risk
+from companion.engine.gradients import population_grad
 from companion.engine.targets import teacher
 
 
@@ -14,11 +15,15 @@ def planted(P, rates, seed=0):
     return Q @ np.diag(rates) @ Q.T
 
 
-def test_jacobian_of_a_planted_linear_drift_has_its_eigenvalues():
+def test_linearised_flow_of_a_planted_linear_system_has_its_eigenvalues_as_rates():
     rates = np.array([0.1, 0.25, 0.5, 1.0, 3.0])
-    A = torch.as_tensor(-planted(5, rates))
-    J = jacobian(lambda x: x @ A.T, torch.ones(5, dtype=torch.float64), batch=2)
-    np.testing.assert_allclose(np.sort(-np.linalg.eigvals(J).real), rates, rtol=1e-9)
+    H = planted(5, rates)
+    # each eigenvector decays alone at its eigenvalue: ||e^{-Hs} v||^2 = e^{-2 h s}
+    w, V = np.linalg.eigh(H)
+    s = np.array([0.0, 1.0, 2.5])
+    for h, v in zip(w, V.T):
+        np.testing.assert_allclose(linearised_decay(H, np.eye(5), v, s), np.exp(-2 * h * s), rtol=1e-10)
+    np.testing.assert_allclose(w, rates, rtol=1e-12)
 
 
 def test_linearised_decay_of_a_planted_linear_flow_is_its_exact_solution():
@@ -50,7 +55,7 @@ def test_drift_hessian_matches_autograd_including_the_interaction():
 
     exact = torch.autograd.functional.hessian(energy, theta.reshape(-1)).numpy()
     H = drift_hessian(theta, "erf", target, lam)
-    np.testing.assert_allclose(H, exact, atol=1e-8)
+    np.testing.assert_allclose(H, exact, atol=1e-10)
     assert np.abs(H[:3, 3:6]).max() > 1e-3  # particles interact
 
 
@@ -65,13 +70,17 @@ def test_function_gram_is_the_first_order_change_of_the_function():
     assert np.linalg.eigvalsh(G).min() > -1e-9
 
 
-def test_particle_drift_is_minus_the_gradient_of_the_energy():
-    theta, target = small_system(seed=3)
-    drift = particle_drift("erf", target, 0.2, theta.shape)
-    flat = theta.reshape(-1).clone().requires_grad_(True)
-    energy = theta.shape[0] * population_risk(flat.reshape(1, *theta.shape), "erf", target)[0] + 0.1 * (flat**2).sum()
-    (grad,) = torch.autograd.grad(energy, flat)
-    np.testing.assert_allclose(drift(theta.reshape(1, -1))[0].numpy(), -grad.numpy(), atol=1e-12)
+def test_pair_hessians_are_the_second_derivatives_of_the_pair_kernel():
+    theta, _ = small_system(seed=3)
+    d11, d12 = pair_hessians(theta, "erf")
+    from companion.engine.kernels import gaussian_kernel
+
+    def k(x, y):
+        return x[0] * y[0] * gaussian_kernel("erf", x[None, 1:], y[None, 1:])[0, 0]
+
+    full = torch.autograd.functional.hessian(k, (theta[0], theta[2]))
+    torch.testing.assert_close(d11[0, 2], full[0][0])
+    torch.testing.assert_close(d12[0, 2], full[0][1])
 
 
 @pytest.mark.parametrize("floor", [False, True])
@@ -100,12 +109,11 @@ def test_bad_input_names_the_parameter():
 
 
 def test_linearised_relaxation_predicts_a_noiseless_flow_near_its_minimum():
-    from companion.analysis.relaxation import linearised_relaxation
     from companion.engine.dynamics import simulate
 
     _, target = small_system(seed=4)
     rest = torch.cat([2 * target.b[:, None], target.U], dim=1)[None]       # N = 2 particles realising the target
-    assert float(particle_drift("erf", target, 0.0, rest.shape[1:])(rest.reshape(1, -1)).abs().max()) < 1e-12
+    assert float(population_grad(rest, "erf", target)[0].abs().max()) < 1e-12
     kick = rest + 1e-3 * torch.randn(rest.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     s = np.array([0.0, 0.5, 1.0])
     path = simulate(kick, "erf", target, eta=0.001, steps=1000, record_steps=[0, 500, 1000]).particles
