@@ -7,24 +7,24 @@
 # ---
 
 # %% [markdown]
-# # 01 — Theorem 1: w*, moment propagation and uniform-in-time propagation of chaos
+# # 01 — Theorem 1: $w^*$, moment propagation and well-posedness
 #
 # The abstract's first result: the mean-field limit of noisy gradient descent under μP exists and is unique,
-# "identifying the maximal admissible weight w* on the moment sequence of the initialization as the reciprocal
+# "identifying the maximal admissible weight $w^*$ on the moment sequence of the initialization as the reciprocal
 # parameter-moment-growth boundary, and hence the largest weighted moment class propagated by the flow. The
-# finite-particle approximation has uniform-in-time squared-Wasserstein rate O(N⁻¹)."
+# finite-particle approximation has uniform-in-time squared-Wasserstein rate $O(N^{-1})$."
 #
-# This notebook measures each part of that sentence:
+# This notebook measures the first parts of that sentence:
 #
-# 1. **w\* of initialisations** — closed forms from exact moment sequences, and an estimator from samples with its
+# 1. **$w^*$ of initialisations** — closed forms from exact moment sequences, and an estimator from samples with its
 #    error bars and its failure mode.
-# 2. **Propagation along the flow** — the exact Ornstein–Uhlenbeck case (data term off), then w\*(t) and the weighted
-#    moment Φ_w(t) with the data term on, for ReLU and erf.
-# 3. **Well-posedness** — trajectories converge as the step η → 0, and references of different sizes agree.
-
-# The last part of the sentence, uniform-in-time propagation of chaos, is measured in notebook
-# `01b_propagation_of_chaos` against the McKean–Vlasov limit itself (each particle coupled to its own nonlinear
-# process), so that each notebook runs within its own time budget.
+# 2. **Propagation along the flow** — the exact Ornstein–Uhlenbeck case (data term off), then $w^*(t)$ and the
+#    weighted moment $\Phi_w(t)$ with the data term on, for ReLU and erf.
+# 3. **Well-posedness** — trajectories converge as the step $\eta \to 0$, and references of different sizes agree.
+#
+# The last part, uniform-in-time propagation of chaos, is measured in notebook `01b_propagation_of_chaos` against the
+# McKean–Vlasov limit itself (each particle coupled to its own nonlinear process), so that each notebook runs within
+# its own time budget.
 #
 # The paper's own definitions are not public; where this notebook needs one it states the operational definition it
 # uses.
@@ -46,6 +46,7 @@ from companion.analysis import coupling, moments
 from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 from companion.engine.targets import teacher
@@ -56,20 +57,22 @@ COLORS = palette(8)
 # %% [markdown]
 # ## Setting
 #
-# Particles θ = (a, w) ∈ ℝ × ℝ⁴ (so |θ| lives in dimension D = 5), f_N(x) = (1/N) Σ_i a_i σ(w_i·x) with x ~ N(0, I₄),
-# population loss against an erf teacher with two neurons, f*(x) = erf(x₁) + erf(x₂). Two Gaussian initialisations:
+# Particles $\theta = (a, w) \in \mathbb{R} \times \mathbb{R}^4$ (so $|\theta|$ lives in dimension $D = 5$),
+# $f_N(x) = \frac1N \sum_i a_i \sigma(w_i\cdot x)$ with $x \sim N(0, I_4)$, population loss against an erf teacher
+# with two neurons, $f^*(x) = \mathrm{erf}(x_1) + \mathrm{erf}(x_2)$. Two Gaussian initialisations:
 #
-# * the **isotropic** law N(0, s² I₅), s = 0.5, for the estimator checks (Section 1 and the exact Ornstein–Uhlenbeck
-#   check), where every closed form applies exactly;
-# * the **network** initialisation used for training, a ~ N(0, 1) and w ~ N(0, I₄/4) (the usual mean-field
-#   w ~ N(0, I/d)), whose w\*(μ₀) = 1/(2 · 1²) = 1/2 is set by the output weight.
+# * the **isotropic** law $N(0, s^2 I_5)$, $s = 0.5$, for the estimator checks (Section 1 and the exact
+#   Ornstein–Uhlenbeck check), where every closed form applies exactly;
+# * the **network** initialisation used for training, $a \sim N(0, 1)$ and $w \sim N(0, I_4/4)$ (the usual mean-field
+#   $w \sim N(0, I/d)$), whose $w^*(\mu_0) = 1/(2 \cdot 1^2) = 1/2$ is set by the output weight.
 #
-# Noisy gradient descent θ ← θ − η(∇V(μ_N, θ) + λθ) + √(2ητ) ξ runs at η = 0.1 with strong regularisation
-# λ = 0.5, τ = 0.05: weight decay and temperature are large enough for the flow to contract after the features are
-# learned, and the data term still matters (the risk drops by 40 %); its Gibbs value λ/(2τ) = 5 lies above w\*(μ₀).
-# (Notebook 01b shows the weak regime λ = 0.05, τ = 10⁻³ for contrast.)
+# Noisy gradient descent $\theta \leftarrow \theta - \eta(\nabla V(\mu_N, \theta) + \lambda\theta) +
+# \sqrt{2\eta\tau}\,\xi$ runs at $\eta = 0.1$ with strong regularisation $\lambda = 0.5$, $\tau = 0.05$: weight decay
+# and temperature are large enough for the flow to contract after the features are learned, and the data term still
+# matters (the risk drops by 40 %); its Gibbs value $\lambda/(2\tau) = 5$ lies above $w^*(\mu_0)$. (Notebook 01b shows
+# the weak regime $\lambda = 0.05$, $\tau = 10^{-3}$ for contrast.)
 #
-# `sizes["chaos"]` sizes the coupled runs of Section 2 (strong regime: the flow that w\*(t) and Φ_w are read from).
+# `sizes["chaos"]` sizes the reference runs of Section 2 (the flow that $w^*(t)$ and $\Phi_w$ are read from).
 
 # %%
 D_IN = 4
@@ -80,13 +83,10 @@ RUN_ACTIVATIONS = ("erf", "relu")
 SCALES = moments.init_scales(D_IN, INIT_SCALE, INIT_SCALE)
 NETWORK_INIT = dict(scale=0.5, a_scale=1.0)
 NETWORK_SCALES = moments.init_scales(D_IN, **NETWORK_INIT)
-# The teacher enters the tasks as its tensors and is built inside each task, on its device and dtype, by erf_teacher.
-TEACHER_B, TEACHER_U = torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]
-
-
-def erf_teacher(b, U, dtype, device):
-    """The erf teacher f*(x) = Σ_m b_m erf(u_m·x) on ``device`` in ``dtype``."""
-    return teacher("erf", b, U).to(device, dtype)
+# The erf teacher f*(x) = Σ_m b_m erf(u_m·x) on the first two axes; tasks take it as it is and move it to their
+# device and dtype.
+TEACHER_B = torch.tensor([1.0, 1.0])
+TEACHER = teacher("erf", TEACHER_B, torch.eye(D_IN)[:2])
 
 
 sizes = nb.pick(
@@ -104,28 +104,30 @@ sizes = nb.pick(
 print(sizes)
 
 # %% [markdown]
-# ## 1. w\* of an initialisation
+# ## 1. $w^*$ of an initialisation
 #
-# **Operational definition.** For a law μ of θ take the moment sequence m_k = ∫|θ|^{2k} dμ. Weighting it as
-# Σ_k w^k m_k / k! gives Φ_w(μ) = ∫ e^{w|θ|²} dμ, and the weighted (sub-Gaussian) moment class is
-# M_w = {μ : Φ_w(μ) < ∞}, the class that mean-field Langevin theory works in. We take
+# **Operational definition.** For a law $\mu$ of $\theta$ take the moment sequence $m_k = \int|\theta|^{2k}\,d\mu$.
+# Weighting it as $\sum_k w^k m_k / k!$ gives $\Phi_w(\mu) = \int e^{w|\theta|^2}\,d\mu$, and the weighted
+# (sub-Gaussian) moment class is $M_w = \{\mu : \Phi_w(\mu) < \infty\}$, the class that mean-field Langevin theory
+# works in. We take
 #
-# w\*(μ) = sup{w : μ ∈ M_w} = 1 / limsup_k (m_k / k!)^{1/k}
+# $$w^*(\mu) = \sup\{w : \mu \in M_w\} = 1 \big/ \limsup_k (m_k / k!)^{1/k}$$
 #
-# (Cauchy–Hadamard: the reciprocal of the moment growth rate). A second variant uses m_k = ∫|θ|^k dμ, so that
-# Σ_k w^k m_k / k! = ∫ e^{w|θ|} dμ (the sub-exponential class). Closed forms, with s_max the largest coordinate scale:
+# (Cauchy–Hadamard: the reciprocal of the moment growth rate). A second variant uses $m_k = \int|\theta|^k\,d\mu$, so
+# that $\sum_k w^k m_k / k! = \int e^{w|\theta|}\,d\mu$ (the sub-exponential class). Closed forms, with $s_{max}$ the
+# largest coordinate scale:
 #
-# | μ₀ | sub-Gaussian w\* | sub-exponential w\* |
+# | $\mu_0$ | sub-Gaussian $w^*$ | sub-exponential $w^*$ |
 # |---|---|---|
-# | Gaussian N(0, s² I) | 1/(2s²) | ∞ |
-# | uniform on a ball | ∞ | ∞ |
-# | i.i.d. Laplace(b) coordinates | 0 | 1/b (any dimension) |
+# | Gaussian $N(0, s^2 I)$ | $1/(2s^2)$ | $\infty$ |
+# | uniform on a ball | $\infty$ | $\infty$ |
+# | i.i.d. Laplace($b$) coordinates | 0 | $1/b$ (any dimension) |
 # | i.i.d. Student-t coordinates | 0 | 0 |
 #
-# The figure evaluates the root test w\*_k = (m_k/k!)^{−1/k} on exact moment sequences (χ moments for the Gaussian,
-# D/(D+q) for the ball, a multinomial expansion for i.i.d. coordinates; odd powers of |θ| are pinned between
-# log-convexity bounds, drawn as a band). Its liminf is w\*. The two numbers recorded from it are *checks* of the
-# moment code — a closed form evaluated at large k — not evidence about the theorem.
+# The figure evaluates the root test $w^*_k = (m_k/k!)^{-1/k}$ on exact moment sequences ($\chi$ moments for the
+# Gaussian, $D/(D+q)$ for the ball, a multinomial expansion for i.i.d. coordinates; odd powers of $|\theta|$ are pinned
+# between log-convexity bounds, drawn as a band). Its liminf is $w^*$. The two numbers recorded from it are *checks*
+# of the moment code — a closed form evaluated at large $k$ — not evidence about the theorem.
 
 # %%
 FAMILY_LABELS = {"gaussian": "Gaussian", "ball": "uniform ball", "laplace": "Laplace",
@@ -144,6 +146,7 @@ for variant in moments.VARIANTS:
                          "root_test_low": root_lo[k - 1], "root_test_high": root_hi[k - 1], CLOSED_LABEL: closed})
 root_table = pd.DataFrame(rows)
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
 for ax, variant in zip(axes, moments.VARIANTS):
     for color, family in zip(COLORS, ROOT_FAMILIES):
@@ -187,40 +190,41 @@ nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
          "w_star_closed_forms")
 
 # %% [markdown]
-# ### Estimating w\* from samples
+# ### Estimating $w^*$ from samples
 #
-# From n samples, with z = |θ|² (or |θ|), the empirical moments m̂_k give ratios g_k = m̂_{k+1} / ((k+1) m̂_k), which tend
-# to the growth rate 1/w\*. For a Gamma-distributed z — which covers |θ|² under an isotropic Gaussian in any
-# dimension — g_k = (1 + (α−1)/(k+1))/w\* exactly, so the estimator fits a line in 1/(k+1) and reads 1/w\* at k = ∞.
-# It uses moments up to the largest k ≤ ⌈log n⌉ whose sample relative standard error stays below 5 %. Error bars:
-# 10–90 % quantiles over independent draws.
+# From $n$ samples, with $z = |\theta|^2$ (or $|\theta|$), the empirical moments $\hat m_k$ give ratios
+# $g_k = \hat m_{k+1} / ((k+1) \hat m_k)$, which tend to the growth rate $1/w^*$. For a Gamma-distributed $z$ — which
+# covers $|\theta|^2$ under an isotropic Gaussian in any dimension — $g_k = (1 + (\alpha-1)/(k+1))/w^*$ exactly, so
+# the estimator fits a line in $1/(k+1)$ and reads $1/w^*$ at $k = \infty$. It uses moments up to the largest
+# $k \le \lceil\log n\rceil$ whose sample relative standard error stays below 5 %. Error bars: 10–90 % quantiles over
+# independent draws.
 #
-# **What it converges to.** At a fixed k_max the estimate tends, as n → ∞, to its *population value*: the same line
-# fit applied to the exact moments m_0 … m_{k_max} (`moments.estimator_limit`). That value is w\* for the isotropic
-# Gaussian and something else for every other law — the estimator's model error. The claims below compare each
-# estimate with the population value at the k_max it used, within a 99.9 % t-interval over the draws: they test that
-# the estimator is consistent for that value, and show how far it is from w\* (0 for Laplace, ∞ for the ball).
+# **What it converges to.** At a fixed $k_{max}$ the estimate tends, as $n \to \infty$, to its *population value*: the
+# same line fit applied to the exact moments $m_0 \dots m_{k_{max}}$ (`moments.estimator_limit`). That value is $w^*$
+# for the isotropic Gaussian and something else for every other law — the estimator's model error. The **claims**
+# compare the Gaussian estimate with the *true* $w^* = 1/(2s^2)$, and state the Laplace failure as a failure (true
+# $w^* = 0$, estimate far above it, as its population value predicts); consistency with the population value at the
+# $k_{max}$ used is an implementation **check** for the Gaussian, Laplace and the ball.
 #
 # **Failure mode.** A finite sample is compactly supported: high empirical moments only see the largest sample, so
-# only k ≲ log n carries information. Heavy tails (w\* = 0) are then seen through a few low moments and the estimate
-# drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a Gaussian at any
-# practical n. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the sub-exponential
-# class the exact ratios reach 1/b only around k ≈ 20 and rise steeply before, so the extrapolation from k ≤ 7
-# overshoots w\* = 2 by about half. For Student-t(5) the estimator stops at k_max = 2, whose population value (from the
-# finite m₁, m₂) is printed below but not claimed: m̂₂ has infinite variance (E|θ|⁸ = ∞), so no error bar over draws
-# is valid and the draws scatter above it.
+# only $k \lesssim \log n$ carries information. Heavy tails ($w^* = 0$) are then seen through a few low moments and
+# the estimate drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a
+# Gaussian at any practical $n$. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the
+# sub-exponential class the exact ratios reach $1/b$ only around $k \approx 20$ and rise steeply before, so the
+# extrapolation from $k \le 7$ overshoots $w^* = 2$ by about half. For Student-t(5) the estimator stops at
+# $k_{max} = 2$, whose population value (from the finite $m_1, m_2$) is printed below but not claimed: $\hat m_2$ has
+# infinite variance ($E|\theta|^8 = \infty$), so no error bar over draws is valid and the draws scatter above it.
 
 # %%
-def estimator_rows(family, df, n, d, scale, entropies):
-    """w* estimates (both variants) of one sample of n particles per entry of ``entropies`` (its SeedSequence
-    entropy), drawn from ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``, with the
+def estimator_rows(family, df, n, d, scale, stream, draws):
+    """w* estimates (both variants) of one sample of n particles per replica 0..draws-1 of ``stream``, drawn from
+    ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``, with the
     estimator's population value at the same k_max (sub-Gaussian variant, whose moments are exact; NaN otherwise)."""
     base = family.removesuffix("30")
     scales = moments.init_scales(d, scale, scale)
     rows = []
-    for draw, entropy in enumerate(entropies):
-        cloud = init_particles(base, 1, n, d, scale=scale, a_scale=scale, df=df,
-                               rng=np.random.default_rng(np.random.SeedSequence(entropy)))
+    for draw in range(draws):
+        cloud = init_particles(base, 1, n, d, scale=scale, a_scale=scale, df=df, rng=stream.rng(draw))
         for variant in moments.VARIANTS:
             est = moments.estimate_w_star(cloud, variant)
             population = math.nan
@@ -232,12 +236,13 @@ def estimator_rows(family, df, n, d, scale, entropies):
     return rows
 
 
-# One task per (family, n); draw k at the i-th n uses the stream nb.rng(1000 + 100 i + k).
+# %%
+# One task per (family, n), each with its own stream; draw k is the stream's replica k.
 ESTIMATOR_FAMILIES = (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0))
 estimates = pd.DataFrame([row for rows in nb.map(estimator_rows, [
     dict(family=family, df=df, n=n, d=D_IN, scale=INIT_SCALE,
-         entropies=[[nb.seed, 1000 + 100 * n_index + draw] for draw in range(sizes["estimator_draws"])])
-    for family, df in ESTIMATOR_FAMILIES for n_index, n in enumerate(sizes["estimator_n"])]) for row in rows])
+         stream=nb.stream(f"w* estimator draws: {family}, n = {n}"), draws=sizes["estimator_draws"])
+    for family, df in ESTIMATOR_FAMILIES for n in sizes["estimator_n"]]) for row in rows])
 # Quantiles are taken on the growth rate 1/w* (finite; <= 0 means w* = inf) and mapped back to w*.
 grouped = estimates.groupby(["variant", "family", "n"])
 summary = grouped.growth_rate.quantile([0.1, 0.5, 0.9]).unstack().reset_index()
@@ -245,6 +250,8 @@ for name, q in (("q10", 0.9), ("median", 0.5), ("q90", 0.1)):
     summary[name] = np.where(summary[q] > 0, 1 / summary[q].clip(lower=1e-300), np.inf)
 summary = summary.drop(columns=[0.1, 0.5, 0.9])
 
+
+# %%
 INFINITY_DRAWN = 1e4
 POPULATION_LABEL = "population value at k_max (×, median over draws)"
 INFINITY_LABEL = "estimate = ∞ (drawn at 10⁴)"
@@ -318,10 +325,10 @@ print(f"Student-t(5), n = {N_LARGEST}: k_max {sorted(t5.k_max.unique().tolist())
       f"{t5.w_star.quantile(0.1):.3f}–{t5.w_star.quantile(0.9):.3f}); not claimed (m̂₂ has infinite variance)")
 
 # %% [markdown]
-# Where does the information run out? The ratio sequence 1/g_k of a sample follows the exact one only up to k ≈ log n;
-# beyond that it is the sequence of the sample's own (bounded) law and rises without bound. For Laplace in the
-# sub-exponential class the exact sequence is known at even orders (χ-free multinomial expansion) and shows the late
-# approach to 1/b that the extrapolation cannot see.
+# Where does the information run out? The ratio sequence $1/g_k$ of a sample follows the exact one only up to
+# $k \approx \log n$; beyond that it is the sequence of the sample's own (bounded) law and rises without bound. For
+# Laplace in the sub-exponential class the exact sequence is known at even orders ($\chi$-free multinomial expansion)
+# and shows the late approach to $1/b$ that the extrapolation cannot see.
 
 # %%
 def ratio_rows(label, log_m, source):
@@ -330,6 +337,7 @@ def ratio_rows(label, log_m, source):
     return [dict(case=label, source=source, k=float(kk), inverse_ratio=1 / r) for kk, r in zip(k, ratios)]
 
 
+# %%
 K_SHOW = 40
 rows = []
 exact_gauss, _ = moments.log_moment_bounds("gaussian", "subgaussian", K_SHOW + 1, SCALES)
@@ -342,7 +350,8 @@ rows += [dict(case="Laplace, sub-exponential", source="exact (even orders)", k=k
 for n in (sizes["estimator_n"][1], sizes["estimator_n"][-1]):
     for family, variant, label in (("gaussian", "subgaussian", "Gaussian, sub-Gaussian"),
                                    ("laplace", "subexponential", "Laplace, sub-exponential")):
-        cloud = init_particles(family, 1, n, D_IN, scale=INIT_SCALE, a_scale=INIT_SCALE, rng=nb.rng(7))
+        cloud = init_particles(family, 1, n, D_IN, scale=INIT_SCALE, a_scale=INIT_SCALE,
+                               rng=nb.stream(f"moment ratio sample: {family}, n = {n}"))
         rows += ratio_rows(label, moments.empirical_log_moments(cloud, variant, K_SHOW + 1), f"sample n={n}")
 ratio_table = pd.DataFrame(rows)
 
@@ -369,18 +378,21 @@ plt.show()
 # %% [markdown]
 # ## 2. Propagation of the moment class along the flow
 #
-# **Data term off: the exact Ornstein–Uhlenbeck reference.** With V ≡ 0 the step is θ ← (1 − ηλ)θ + √(2ητ) ξ, so from
-# N(0, diag(v₀)) the law stays Gaussian with Var_{k+1} = (1 − ηλ)² Var_k + 2ητ in each coordinate, hence
-# w\*(t) = 1/(2 max_j Var_t,j), moving from w\*(μ₀) to the Gibbs value λ(1 − ηλ/2)/(2τ) ≈ λ/(2τ). The class M_w is
-# kept for all t exactly when w < min(w\*(μ₀), λ/(2τ)). We run the engine with the data term switched off from both
-# initialisations and estimate w\*(t) from each replica. The network initialisation is anisotropic (Var a = 1,
-# Var w_j = 1/4), which the estimator's Gamma model does not cover: its population value on the exact OU law
-# N(0, diag Var_t) (`moments.estimator_limit` on the multinomial moments, at each replica's k_max) lies above
-# 1/(2 max_j Var_t,j) until the flow has equalised the variances. That value, not w\*(t), is what the estimate is
-# predicted to follow; the claims compare the replica mean with the estimator's mean on independent exact samples of
-# the OU law of the same size (`moments.estimate_w_star_gaussian`: the population value plus the finite-n bias),
-# in units of that law's spread. Both initialisations use the same noise seed, so once the flow has forgotten the
-# initial law (t ≳ 5) their clouds nearly coincide and the two claims are one test there.
+# **Data term off: the exact Ornstein–Uhlenbeck reference.** With $V \equiv 0$ the step is
+# $\theta \leftarrow (1 - \eta\lambda)\theta + \sqrt{2\eta\tau}\,\xi$, so from $N(0, \mathrm{diag}(v_0))$ the law stays
+# Gaussian with $\mathrm{Var}_{k+1} = (1 - \eta\lambda)^2 \mathrm{Var}_k + 2\eta\tau$ in each coordinate, hence
+# $w^*(t) = 1/(2 \max_j \mathrm{Var}_{t,j})$, moving from $w^*(\mu_0)$ to the Gibbs value
+# $\lambda(1 - \eta\lambda/2)/(2\tau) \approx \lambda/(2\tau)$. The class $M_w$ is kept for all $t$ exactly when
+# $w < \min(w^*(\mu_0), \lambda/(2\tau))$. We run the engine with the data term switched off from both
+# initialisations and estimate $w^*(t)$ from each replica. The network initialisation is anisotropic
+# ($\mathrm{Var}\,a = 1$, $\mathrm{Var}\,w_j = 1/4$), which the estimator's Gamma model does not cover: its population
+# value on the exact OU law $N(0, \mathrm{diag}\,\mathrm{Var}_t)$ (`moments.estimator_limit` on the multinomial
+# moments, at each replica's $k_{max}$) lies above $1/(2\max_j \mathrm{Var}_{t,j})$ until the flow has equalised the
+# variances. That value, not $w^*(t)$, is what the estimate is predicted to follow; the claims compare the replica mean
+# with the estimator's mean on independent exact samples of the OU law of the same size
+# (`moments.estimate_w_star_gaussian`: the population value plus the finite-$n$ bias), in units of that law's spread.
+# Both initialisations use the same noise seed, so once the flow has forgotten the initial law ($t \gtrsim 5$) their
+# clouds nearly coincide and the two claims are one test there.
 
 # %%
 strong = REGIMES["strong"]
@@ -390,24 +402,27 @@ ou_record = np.unique(np.concatenate([[0], np.round(np.geomspace(1, ou_steps, 12
 OU_INITS = {"isotropic": dict(scale=INIT_SCALE, a_scale=INIT_SCALE), "network": NETWORK_INIT}
 
 
-def run_ou(R, N, d, scale, a_scale, entropy, eta, steps, record_steps, seed, lam, tau, dtype, device):
+def run_ou(R, N, d, scale, a_scale, cloud, eta, steps, record_steps, noise, lam, tau, dtype, device):
     """Noisy GD with the data term off (an Ornstein–Uhlenbeck chain) from N(0, diag(a_scale², scale² I_d)) drawn
-    from the SeedSequence ``entropy``: particles (len(record_steps), R, N, 1+d)."""
-    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
-    return simulate(theta0, "erf", None, eta=eta, steps=steps, engine="none", record_steps=record_steps, seed=seed,
+    from the stream ``cloud``, noise from the stream ``noise``: particles (len(record_steps), R, N, 1+d)."""
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale, rng=cloud, dtype=dtype, device=device)
+    return simulate(theta0, "erf", None, eta=eta, steps=steps, engine="none", record_steps=record_steps, seed=noise,
                     lam=lam, tau=tau).particles
 
 
-# Both initialisations draw from the stream nb.rng(1).
+# Both initialisations share their streams on purpose (common random numbers: the same standard draws, scaled).
+ou_cloud, ou_noise = nb.stream("OU initial cloud"), nb.stream("OU noise")
 ou_particles = dict(zip(OU_INITS, nb.map(run_ou, [
-    dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, entropy=[nb.seed, 1], eta=ETA, steps=ou_steps,
-         record_steps=ou_record, seed=nb.seed + 11, **strong, dtype=nb.dtype, device=nb.device)
+    dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, cloud=ou_cloud, eta=ETA, steps=ou_steps,
+         record_steps=ou_record, noise=ou_noise, **strong, dtype=nb.dtype, device=nb.device)
     for init in OU_INITS.values()])))
+
+# %%
 OU_LAW_DRAWS = 64
 ou_variances = {name: moments.ou_variance(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"],
                                           ou_record) for name, init in OU_INITS.items()}
 ou_rows = []
+ou_law_draws = nb.stream("OU estimator law draws")  # shared by the two initialisations: same exact-law samples
 for name in OU_INITS:
     exact = moments.ou_w_star(ou_variances[name][0], ETA, strong["lam"], strong["tau"], ou_record)
     for ti, step in enumerate(ou_record):
@@ -418,7 +433,7 @@ for name in OU_INITS:
         population = np.median([moments.estimator_limit(law_moments, f.k_max) for f in fits])
         # The estimator's finite-n law on the exact OU law, from independent exact samples of the same size.
         law = moments.estimate_w_star_gaussian(ou_variances[name][ti], sizes["ou_N"], OU_LAW_DRAWS,
-                                               rng=nb.rng(10 + ti))
+                                               rng=ou_law_draws.rng(ti))
         ou_rows.append(dict(init=name, t=step * ETA, exact=exact[ti], mean=estimate.mean(), median=np.median(estimate),
                             low=estimate.min(), high=estimate.max(), population=population,
                             predicted=law.mean(),
@@ -428,17 +443,19 @@ ou_table = pd.DataFrame(ou_rows)
 ou_table.pivot_table(index="t", columns="init", values=["exact", "population", "predicted", "mean"]).round(3)
 
 # %% [markdown]
-# **Data term on.** The same w\* estimator along the flow of the strong-regime reference systems of Section 4 (network
+# **Data term on.** The same $w^*$ estimator along the flow of the strong-regime reference systems below (network
 # initialisation, erf and ReLU students, all replicas pooled; error bars are the range over four disjoint groups of
 # replicas), against the OU run from the same initialisation, whose estimate carries the same anisotropy bias. The
 # data term changes the stationary law, so the OU curve is a reference, not a prediction: for erf the data term is
-# bounded in w and linear in a, which leaves the Gaussian tail rate λ/(2τ) unchanged; for ReLU it grows like a|w|, a
-# quadratic perturbation of the confinement. Learned features are particles of larger norm, which the low moments
-# seen by the estimator would register as a heavier bulk (not tested here). No claim is made on the data-on w\*(t):
-# the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing, that the estimate
-# stays finite and away from 0.
+# bounded in $w$ and linear in $a$, which leaves the Gaussian tail rate $\lambda/(2\tau)$ unchanged; for ReLU it grows
+# like $a|w|$, a quadratic perturbation of the confinement. Learned features are particles of larger norm, which the
+# low moments seen by the estimator would register as a heavier bulk (not tested here). No claim is made on the
+# data-on $w^*(t)$: the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing,
+# that the estimate stays finite and away from 0.
 #
-# The reference runs are computed here once and reused for Φ_w below and in Section 4.
+# The reference runs are computed here once and reused for $\Phi_w$ below. erf and ReLU start from the same initial
+# clouds and receive the same noise (common random numbers, on purpose), so their differences come from the
+# activation, not from the draws.
 
 # %%
 def record_steps_for(horizon):
@@ -447,30 +464,31 @@ def record_steps_for(horizon):
     return steps, np.unique(np.concatenate([np.round(times[times <= horizon] / ETA), [steps]]).astype(int))
 
 
-def run_coupled(activation, teacher_b, teacher_U, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam,
-                tau, scale, a_scale, dtype, device):
-    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise), learning
-    the erf teacher (teacher_b, teacher_U): ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and
-    its N-systems ``systems``."""
-    run = coupling.coupled_run(activation=activation, target=erf_teacher(teacher_b, teacher_U, dtype, device), R=R,
-                               N_ref=N_ref, d=d, sizes=sizes, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
-                               record_steps=record_steps, lam=lam, tau=tau, scale=scale, a_scale=a_scale,
+def run_coupled(problem, law, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam, tau, dtype, device):
+    """Reference of N_ref particles drawn from ``law`` and the nested N-systems, synchronously coupled (same init and
+    noise), learning ``problem``: ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and its
+    N-systems ``systems``."""
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=sizes, init_seed=init_seed,
+                               seed=seed, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, law=law,
                                dtype=dtype, device=device)
     return dict(times=run.reference.times, ref=run.reference.particles, risk=run.reference.risk,
                 systems=run.population)
 
 
-def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, stream, seed):
-    """The arguments of run_coupled in the network initialisation: initial cloud from the stream nb.rng(stream)."""
+def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, cloud, noise):
+    """The arguments of run_coupled in the network initialisation: initial cloud from the stream ``cloud``, noise
+    from the stream ``noise``."""
     steps, record = record_steps_for(horizon)
-    return dict(activation=activation, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=R, N_ref=N_ref, d=D_IN, sizes=Ns,
-                init_seed=(nb.seed, stream), seed=seed, eta=ETA, steps=steps, record_steps=record, **regime_params,
-                **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
+    return dict(problem=problem(activation, TEACHER), law=StartingLaw(**NETWORK_INIT), R=R, N_ref=N_ref, sizes=Ns,
+                init_seed=cloud, seed=noise, eta=ETA, steps=steps, record_steps=record, **regime_params,
+                dtype=nb.dtype, device=nb.device)
 
 
 RUN_KEYS = [(act, "strong") for act in RUN_ACTIVATIONS]
+# erf and ReLU start from the same clouds with the same noise (common random numbers).
+coupled_cloud, coupled_noise = nb.stream("coupled runs initial cloud"), nb.stream("coupled runs noise")
 runs = dict(zip(RUN_KEYS, nb.map(run_coupled, [
-    coupled_call(act, REGIMES[regime], **sizes["chaos"][regime], stream=2, seed=nb.seed + 100)
+    coupled_call(act, REGIMES[regime], **sizes["chaos"][regime], cloud=coupled_cloud, noise=coupled_noise)
     for act, regime in RUN_KEYS])))
 print({key: f"risk {run['risk'][0].mean():.3f} -> {run['risk'][-1].mean():.3f}" for key, run in runs.items()})
 
@@ -487,6 +505,7 @@ def flow_w_star(run):
     return pd.DataFrame(rows)
 
 
+# %%
 GIBBS_LABEL = "Gibbs λ/(2τ)"
 flow_tables = {act: flow_w_star(runs[(act, "strong")]) for act in RUN_ACTIVATIONS}
 w_star_rows = []
@@ -502,6 +521,8 @@ w_star_flow[GIBBS_LABEL] = strong["lam"] / (2 * strong["tau"])
 SOURCE_STYLE = {"OU estimate": (COLORS[0], "o", "none"), "erf, data on": (COLORS[1], "s", "-"),
                 "relu, data on": (COLORS[2], "^", "-")}
 
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
 for ax, panel in zip(axes, OU_INITS):
     part = w_star_flow[w_star_flow.panel == panel]
@@ -549,26 +570,29 @@ for name, target in (("isotropic", "w*(t) = 1/(2 Var_t) (the Gamma model is exac
                         "the times")
 
 # %% [markdown]
-# **The weighted moment Φ_w(t) = ∫ e^{w|θ|²} dμ_t** (network initialisation), near the class boundary. The propagated
-# class is w < min(w\*(μ₀), λ/(2τ)) = min(1/2, 5) = 1/2; we take w = 0.4. What Theorem 1 predicts there is
-# Φ_w(μ_t) ≤ C uniformly in t, with C not given. On a finite horizon we test what that implies and can fail:
+# **The weighted moment $\Phi_w(t) = \int e^{w|\theta|^2}\,d\mu_t$** (network initialisation), near the class
+# boundary. The propagated class is $w < \min(w^*(\mu_0), \lambda/(2\tau)) = \min(1/2, 5) = 1/2$; we take $w = 0.4$.
+# What Theorem 1 predicts there is $\Phi_w(\mu_t) \le C$ uniformly in $t$, with $C$ not given. On a finite horizon we
+# test what that implies and can fail:
 #
 # * **the particle estimate against the exact value** where one is known: with the data term off the law is the
-#   Gaussian N(0, diag Var_t), Φ_w = Π_j (1 − 2w Var_t,j)^{−1/2}. The plain average (1/N) Σ_i e^{w|θ_i|²} has
-#   infinite variance while w > w\*(t)/2 (shaded: there it scatters, typically below the exact value), and its
-#   standard error, from Φ_{2w}, is itself reliable only when w < w\*(t)/4; the claim uses those times;
-# * **no growth late in the horizon** with the data term on: sup over [T/2, T] of Φ̂_w over its sup over (0, T/2),
-#   a finite-horizon proxy for the uniform bound: ≤ 1 if Φ_w does not grow once the flow has passed its transient
-#   (the OU closed form gives the value printed below, Φ_w decreasing); the tolerance is a one-sided 99.9 %
-#   bootstrap over replicas. This cannot show that Φ_w stays bounded beyond T, and it does not test the value of C.
+#   Gaussian $N(0, \mathrm{diag}\,\mathrm{Var}_t)$, $\Phi_w = \prod_j (1 - 2w\,\mathrm{Var}_{t,j})^{-1/2}$. The plain
+#   average $\frac1N \sum_i e^{w|\theta_i|^2}$ has infinite variance while $w > w^*(t)/2$ (shaded: there it scatters,
+#   typically below the exact value), and its standard error, from $\Phi_{2w}$, is itself reliable only when
+#   $w < w^*(t)/4$; the claim uses those times;
+# * **no growth late in the horizon** with the data term on: $\sup_{[T/2, T]} \hat\Phi_w$ over $\sup_{(0, T/2)}
+#   \hat\Phi_w$, a finite-horizon proxy for the uniform bound: $\le 1$ if $\Phi_w$ does not grow once the flow has
+#   passed its transient (the OU closed form gives the value printed below, $\Phi_w$ decreasing); the tolerance is a
+#   one-sided 99.9 % bootstrap over replicas. This cannot show that $\Phi_w$ stays bounded beyond $T$, and it does not
+#   test the value of $C$.
 #
-# **Outside the class**, at w = 10 (beyond every w\*(t), also beyond the Gibbs value), Φ_w = ∞ and the particle
-# estimate grows without bound with the number of particles it averages. The summands e^{w|θ|²} then have tail index
-# w\*/w < 1, so the average of n grows like n^{w/w\* − 1} = n^{1.05} at the final OU law (w\* = 4.87) — up to slowly
-# varying factors that matter at these n. The prediction used is therefore computed, not asymptotic: the same
-# statistic (the log estimate averaged over disjoint blocks of n particles, slope in n) on exact samples of the OU law
-# with as many particles (`moments.block_log_phi_w_gaussian`), its median and 0.5–99.5 % range over 400 draws; the
-# claim averages the slopes of the clouds recorded in [T/2, T].
+# **Outside the class**, at $w = 10$ (beyond every $w^*(t)$, also beyond the Gibbs value), $\Phi_w = \infty$ and the
+# particle estimate grows without bound with the number of particles it averages. The summands $e^{w|\theta|^2}$ then
+# have tail index $w^*/w < 1$, so the average of $n$ grows like $n^{w/w^* - 1}$ at the final OU law — up to slowly
+# varying factors that matter at these $n$. The prediction used is therefore computed, not asymptotic: the same
+# statistic (the log estimate averaged over disjoint blocks of $n$ particles, slope in $n$) on exact samples of the OU
+# law with as many particles (`moments.block_log_phi_w_gaussian`), its median and 0.5–99.5 % range over 400 draws;
+# the claim averages the slopes of the clouds recorded in $[T/2, T]$.
 
 # %%
 W_IN, W_OUT = 0.4, 10.0
@@ -598,12 +622,14 @@ for act in RUN_ACTIVATIONS:
                              se=values.std(ddof=1) / math.sqrt(len(values))))
 phi_time = pd.DataFrame(phi_rows)
 
+# %%
 growth_rows = []
 final_clouds = {"OU particles": ou_particles["network"][-1].reshape(-1, D_IN + 1)}
 final_clouds.update({f"{act}, data on": runs[(act, "strong")]["ref"][-1].reshape(-1, D_IN + 1) for act in RUN_ACTIVATIONS})
 block_sizes = {}
+growth_shuffle = nb.stream("growth block shuffle")  # the same permutation of every cloud, on purpose
 for source, cloud in final_clouds.items():
-    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    shuffled = cloud[torch.as_tensor(growth_shuffle.rng().permutation(cloud.shape[0]))]
     block_sizes[source] = np.unique(np.geomspace(16, cloud.shape[0] // 8, 7).astype(int))
     for w in (W_IN, W_OUT):
         log_phi = moments.block_log_phi_w(shuffled, w, block_sizes[source])
@@ -611,19 +637,22 @@ for source, cloud in final_clouds.items():
                              log_ratio=lp - log_phi[0]) for n, lp in zip(block_sizes[source], log_phi)]
 ou_total = final_clouds["OU particles"].shape[0]
 ou_curves = moments.block_log_phi_w_gaussian(network_var[-1], W_OUT, block_sizes["OU particles"], ou_total,
-                                             GROWTH_DRAWS, rng=nb.rng(8))
+                                             GROWTH_DRAWS, rng=nb.stream("OU growth draws").rng())
+
+# %%
 # The claim pools the slopes of the OU clouds recorded in [T/2, T] (nearly independent: their correlation decays
 # like (1 − ηλ)^steps), each against the same statistic on exact samples of its own law.
 LATE_OU = [ti for ti, step in enumerate(ou_record) if step * ETA >= horizon_ou / 2]
 log_ns = np.log(block_sizes["OU particles"])
 late_measured, late_predicted = [], []
+late_growth_draws = nb.stream("late OU growth draws")
 for ti in LATE_OU:
     cloud = ou_particles["network"][ti].reshape(-1, D_IN + 1)
-    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    shuffled = cloud[torch.as_tensor(growth_shuffle.rng().permutation(cloud.shape[0]))]
     late_measured.append(np.polyfit(log_ns, moments.block_log_phi_w(shuffled, W_OUT, block_sizes["OU particles"]),
                                     1)[0])
     curves = ou_curves if ti == len(ou_record) - 1 else moments.block_log_phi_w_gaussian(
-        network_var[ti], W_OUT, block_sizes["OU particles"], ou_total, GROWTH_DRAWS, rng=nb.rng(20 + ti))
+        network_var[ti], W_OUT, block_sizes["OU particles"], ou_total, GROWTH_DRAWS, rng=late_growth_draws.rng(ti))
     late_predicted.append(np.polyfit(log_ns, curves.T, 1)[0])
 predicted_slopes = np.mean(late_predicted, axis=0)
 PREDICTION_LABEL = f"exact OU law, w = {W_OUT:g} (median, 0.5–99.5 %)"
@@ -633,40 +662,52 @@ growth_rows += [dict(source="prediction", series=PREDICTION_LABEL, w=W_OUT, n=n,
                 for n, curve, column in zip(block_sizes["OU particles"], ou_curves.T, ou_ratios.T)]
 phi_growth = pd.DataFrame(growth_rows)
 
+# %%
 TIME_STYLE = {"OU particles": (COLORS[0], "o"), "erf, data on": (COLORS[1], "s"), "relu, data on": (COLORS[2], "^")}
+
+
+def draw_phi_time(ax):
+    """Left panel: Φ_w(μ_t) at W_IN against t, OU exact, OU particles and the data-on runs."""
+    exact = phi_time[phi_time.source == "OU exact"]
+    if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
+        last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
+        edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
+        ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
+                   label=INFINITE_LABEL)
+    for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
+        color, marker = TIME_STYLE[source]
+        # No error bar where the summand's variance is infinite (OU particles in the shaded times).
+        bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
+        ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
+                    mfc="none" if source == "OU particles" else color,
+                    ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
+    ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
+    ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
+           title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
+    ax.legend(fontsize=8)
+
+
+def draw_phi_growth(ax):
+    """Right panel: the block-averaged estimate against n at the final time, inside and outside the class."""
+    band = phi_growth[phi_growth.source == "prediction"]
+    ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
+    ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
+    for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
+        color, marker = TIME_STYLE[source]
+        for w, style in ((W_IN, "--"), (W_OUT, "-")):
+            sub = part[part.w == w]
+            ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
+    ax.set(xscale="log", yscale="log", xlabel="particles per block n",
+           ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
+    ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
+    ax.xaxis.set_minor_formatter(plt.NullFormatter())
+    ax.legend(fontsize=8)
+
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-ax = axes[0]
-exact = phi_time[phi_time.source == "OU exact"]
-if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
-    last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
-    edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
-    ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
-               label=INFINITE_LABEL)
-for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
-    color, marker = TIME_STYLE[source]
-    # No error bar where the summand's variance is infinite (OU particles in the shaded times).
-    bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
-    ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
-                mfc="none" if source == "OU particles" else color,
-                ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
-ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
-ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
-       title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
-ax.legend(fontsize=8)
-ax = axes[1]
-band = phi_growth[phi_growth.source == "prediction"]
-ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
-ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
-for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
-    color, marker = TIME_STYLE[source]
-    for w, style in ((W_IN, "--"), (W_OUT, "-")):
-        sub = part[part.w == w]
-        ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
-ax.set(xscale="log", yscale="log", xlabel="particles per block n",
-       ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
-ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
-ax.xaxis.set_minor_formatter(plt.NullFormatter())
-ax.legend(fontsize=8)
+draw_phi_time(axes[0])
+draw_phi_growth(axes[1])
 fig.tight_layout()
 nb.save_figure(fig, "phi_w", data=pd.concat([phi_time.assign(kind="time"), phi_growth.assign(kind="growth")]),
                caption=f"Left: Φ_w at w = {W_IN}, inside the propagated class w < 1/2 (error bars ±2 standard errors). "
@@ -727,31 +768,30 @@ nb.claim(f"OU: log-log slope in n of the block-averaged log particle estimate of
 # %% [markdown]
 # ## 3. Well-posedness
 #
-# **Time discretisation.** The engine draws fresh noise at every step, so runs with different η do not share a
-# Brownian path; to isolate the time-discretisation error we switch the noise off (τ = 0, λ = 0.5) and compare the
-# particles at time T for η = 0.2 … 0.025 with a run at η_fine = 0.025/8. With τ = 0 the scheme is the explicit
-# Euler method for the ODE system dθ_i/dt = −∇V(μ_N, θ_i) − λθ_i, whose drift is smooth (erf) or Lipschitz (ReLU:
-# the population loss has a Lipschitz gradient in the particles away from w = 0, the kink being averaged over
-# x ~ N(0, I)), so the global error at a fixed T is O(η): **predicted order 1** (a one-step method of order p
-# converges at order p for a Lipschitz right-hand side: Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.3). The same
-# order would hold with synchronously coupled noise: the noise here is additive (√(2τ) dB), and for additive noise
-# Euler–Maruyama coincides with the Milstein scheme, of strong order 1 (Kloeden & Platen 1992, §10.3); the
-# order-1/2 rate is that of multiplicative noise, which this engine does not have. The window of the claim is the
-# 99 % t-interval of the slope over replicas, widened by the change of the local slope between the coarsest and the
-# finest pair of steps (the O(η²) term not yet negligible at η = 0.2).
+# **Time discretisation.** The engine draws fresh noise at every step, so runs with different $\eta$ do not share a
+# Brownian path; to isolate the time-discretisation error we switch the noise off ($\tau = 0$, $\lambda = 0.5$) and
+# compare the particles at time $T$ for $\eta = 0.2 \dots 0.025$ with a run at $\eta_{fine} = 0.025/8$. With $\tau = 0$
+# the scheme is the explicit Euler method for the ODE system $d\theta_i/dt = -\nabla V(\mu_N, \theta_i) -
+# \lambda\theta_i$, whose drift is smooth (erf) or Lipschitz (ReLU: the population loss has a Lipschitz gradient in the
+# particles away from $w = 0$, the kink being averaged over $x \sim N(0, I)$), so the global error at a fixed $T$ is
+# $O(\eta)$: **predicted order 1** (a one-step method of order $p$ converges at order $p$ for a Lipschitz right-hand
+# side: Hairer, Nørsett & Wanner, *Solving ODEs I*, §II.3). The same order would hold with synchronously coupled
+# noise: the noise here is additive ($\sqrt{2\tau}\,dB$), and for additive noise Euler–Maruyama coincides with the
+# Milstein scheme, of strong order 1 (Kloeden & Platen 1992, §10.3); the order-1/2 rate is that of multiplicative
+# noise, which this engine does not have. The window of the claim is the 99 % $t$-interval of the slope over
+# replicas, widened by the change of the local slope between the coarsest and the finest pair of steps (the
+# $O(\eta^2)$ term not yet negligible at $\eta = 0.2$).
 
 # %%
 ETA_VALUES = [0.2, 0.1, 0.05, 0.025]
 ETA_FINE = ETA_VALUES[-1] / 8
 
 
-def run_eta_convergence(activation, teacher_b, teacher_U, R, N, d, scale, a_scale, entropy, etas, horizon, lam, tau,
-                        dtype, device):
+def run_eta_convergence(activation, target, R, N, d, scale, a_scale, cloud, etas, horizon, lam, tau, dtype, device):
     """Final particles at time ``horizon`` for each step in ``etas`` (``{eta: (R, N, 1+d)}`` on the CPU), all from
-    one initial cloud drawn from the SeedSequence ``entropy``, learning the erf teacher (teacher_b, teacher_U)."""
-    target = erf_teacher(teacher_b, teacher_U, dtype, device)
-    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+    one initial cloud drawn from the stream ``cloud``, learning ``target``."""
+    target = target.to(device, dtype)
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale, rng=cloud, dtype=dtype, device=device)
     finals = {}
     for eta in etas:
         steps = int(round(horizon / eta))
@@ -762,10 +802,11 @@ def run_eta_convergence(activation, teacher_b, teacher_U, R, N, d, scale, a_scal
     return finals
 
 
-# Both activations start from the stream nb.rng(3).
+# Both activations start from the same clouds (common random numbers, one stream).
+eta_cloud = nb.stream("step size initial cloud")
 eta_finals = nb.map(run_eta_convergence, [
-    dict(activation=act, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=sizes["eta_R"], N=sizes["eta_N"], d=D_IN,
-         **NETWORK_INIT, entropy=[nb.seed, 3], etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
+    dict(activation=act, target=TEACHER, R=sizes["eta_R"], N=sizes["eta_N"], d=D_IN,
+         **NETWORK_INIT, cloud=eta_cloud, etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
          tau=0.0, dtype=nb.dtype, device=nb.device)
     for act in RUN_ACTIVATIONS])
 eta_rows, eta_rms = [], {}
@@ -778,19 +819,18 @@ for act, finals in zip(RUN_ACTIVATIONS, eta_finals):
 eta_table = pd.DataFrame(eta_rows)
 
 # %% [markdown]
-# **References of different sizes.** Nested references (the first N particles of the larger one, same noise) with
-# N_ref = 64 … 512 in the strong regime (erf): their function distance to the largest shrinks like
-# C(1/N_ref − 1/N_max), so a reference's own error is far below the errors measured in Section 4. This is also what
-# bounds the rates there: with nested coupling an N-system's error is C(1/N − 1/N_ref), and the slope is fitted
-# against N_eff = (1/N − 1/N_ref)⁻¹; fitting against N would give slopes steeper than −1 because of the −1/N_ref term.
-# The spread of the scaled distance across N_ref (max/min, ≥ 1 by definition) is recorded as a sanity *check*: it
-# shows the references improve with size at roughly that rate; the rate itself is what Section 4 claims.
+# **References of different sizes.** Nested references (the first $N$ particles of the larger one, same noise) with
+# $N_{ref} = 64 \dots 512$ in the strong regime (erf): their function distance to the largest shrinks like
+# $C(1/N_{ref} - 1/N_{max})$, so a reference's own error is far below the propagation-of-chaos errors of notebook 01b.
+# The spread of the scaled distance across $N_{ref}$ (max/min, $\ge 1$ by definition) is recorded as a sanity
+# *check*: it shows the references improve with size at roughly that rate.
 
 # %%
-# The largest reference and the smaller ones nested in it (initial cloud from the stream nb.rng(4)).
+# The largest reference and the smaller ones nested in it (its own initial-cloud and noise streams).
 nested_run = nb.run(run_coupled, **coupled_call("erf", strong, N_ref=sizes["ref_sizes"][-1], R=sizes["ref_R"],
-                                                Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"], stream=4,
-                                                seed=nb.seed + 200))
+                                                Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"],
+                                                cloud=nb.stream("references initial cloud"),
+                                                noise=nb.stream("references noise")))
 references = dict(times=nested_run["times"], largest=nested_run["ref"], nested=nested_run["systems"])
 N_MAX = sizes["ref_sizes"][-1]
 ref_rows = []
@@ -802,6 +842,8 @@ for N in sizes["ref_sizes"][:-1]:
                              high=err.max(), scaled=err.mean() / (1 / N - 1 / N_MAX)))
 ref_table = pd.DataFrame(ref_rows)
 
+
+# %%
 ORDER_LABEL = "order 1 (Euler, prediction)"
 eta_slopes = {act: loglog_fit(part.eta - ETA_FINE, part.rms_distance)[0]
               for act, part in eta_table.groupby("activation", sort=False)}
@@ -854,25 +896,31 @@ for act in RUN_ACTIVATIONS:
 scaled_range = ref_table.groupby("t").scaled.agg(lambda s: s.max() / s.min()).max()
 nb.check("Nested references: max over t of the spread (max/min across N_ref) of E(f_Nref − f_max)² / "
          "(1/N_ref − 1/N_max) — 1 for an exact 1/N_ref law, N_max/N_min if references did not improve",
-         float(scaled_range), 1.0, 3.0, "well_posedness")
+         float(scaled_range), 1.0, nb.pick(quick=4.0, standard=3.0, paper=3.0), "well_posedness")
 
 # %% [markdown]
 # ## Summary
 #
-# * w\* read off the moment sequence reproduces the closed forms (root-test ratios are checks); from samples the
-#   estimator converges to its computed population value at a fixed k_max, which equals w\* for Gaussian-type tails
-#   but not for heavy tails or a misspecified model (Laplace: 0.34 where w\* = 0; the uniform ball: ≈ 140 where
-#   w\* = ∞) — the estimator's failure mode, claimed as such.
-# * Without the data term the flow is an exact Ornstein–Uhlenbeck process: the estimated w\*(t) agrees with the
-#   estimator's mean on exact OU samples at every recorded time (for the anisotropic network initialisation that is
-#   not 1/(2 Var_t): the offset at t ≤ 3 is the estimator's model error, drawn as the "OU population value"), and the
-#   particle estimate of Φ_w at w = 0.4, just inside the class w\*(μ₀) = 1/2, agrees with its closed form. With the
-#   data term on (erf, ReLU) Φ_w at w = 0.4 does not grow after T/2 over this finite horizon (the claim says nothing
-#   beyond T). Outside the class (w = 10) the particle estimate grows in n with slope 1.42 against 1.44 computed on
-#   exact OU samples at the same n (the asymptotic exponent w/w\* − 1 = 1.05 is not reached at these n).
-# * Trajectories converge at order 1 in η (measured 1.01–1.02; explicit Euler with synchronously coupled additive
-#   noise predicts 1), and nested references agree at the 1/N_ref − 1/N_max level (a check).
-# * Propagation of chaos is measured in notebook `01b_propagation_of_chaos`, against the McKean–Vlasov limit itself.
+# * $w^*$ read off the moment sequence reproduces the closed forms (root-test ratios are checks). From samples the
+#   estimator recovers the true $w^* = 1/(2s^2)$ for Gaussian tails (a claim against the closed form); for heavier
+#   tails it converges to its population value at a fixed $k_{max}$, not to $w^*$ (Laplace: true $w^* = 0$; the
+#   uniform ball: $w^* = \infty$) — the estimator's failure mode, claimed as a failure.
+# * Without the data term the flow is an exact Ornstein–Uhlenbeck process: the estimated $w^*(t)$ agrees with the
+#   estimator's mean on exact OU samples at every recorded time, and the particle estimate of $\Phi_w$ at $w = 0.4$,
+#   just inside the class $w^*(\mu_0) = 1/2$, agrees with its closed form. With the data term on (erf, ReLU)
+#   $\Phi_w$ at $w = 0.4$ does not grow after $T/2$ over this finite horizon (nothing is claimed beyond $T$).
+# * Trajectories converge at order 1 in $\eta$, and nested references agree at the $1/N_{ref} - 1/N_{max}$ level (a
+#   check). Propagation of chaos is measured in notebook `01b_propagation_of_chaos`, against the McKean–Vlasov limit.
+# * What this notebook does not show: $w^*$ estimates for laws between the Gaussian and the heavy-tailed families,
+#   $\Phi_w$ beyond the horizon $T$, or well-posedness for other teachers.
+
+# %% tags=["remove-input"]
+nb.say(f"""Measured in this run: outside the class ($w = {nb.glue('w_out', W_OUT, 'g')}$) the particle estimate of
+$\Phi_w$ grows in $n$ with slope ${nb.glue('ou_growth_slope', measured_slope, '.2f')}$ against
+${nb.glue('ou_growth_predicted', slope_mid, '.2f')}$ computed on exact OU samples at the same $n$ (the asymptotic
+exponent $w/w^* - 1 = {nb.glue('ou_growth_asymptotic', asymptotic, '.2f')}$ is not reached at these $n$); the order
+of the time discretisation is ${nb.glue('eta_order_erf', eta_slopes['erf'], '.2f')}$ (erf) and
+${nb.glue('eta_order_relu', eta_slopes['relu'], '.2f')}$ (ReLU), against 1 for explicit Euler.""")
 
 # %%
 nb.finish()

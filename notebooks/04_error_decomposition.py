@@ -63,6 +63,7 @@ from companion.analysis.relaxation import fit_exponentials, linearised_relaxatio
 from companion.analysis.statistics import bootstrap, loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.prose import tex_scientific
 from companion.pipeline.style import errorbar_rows, palette
@@ -143,26 +144,28 @@ def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, in
     reference snapshot and started at kappa_times[0], the members along a line and a Monte Carlo check of the exact
     total error at ``mc_pair``, t = times[-1]."""
     head = head_target(activation, d, dtype, device)
-    full = simulate_chain(activation, head, R=R, N_ref=N_ref, d=d, init_seed=init_seed, scale=init_scale,
-                          N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta,
+    full = simulate_chain(problem(activation, head), R=R, N_ref=N_ref, init_seed=init_seed,
+                          law=StartingLaw(scale=init_scale), N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta,
                           times=sorted(set(times) | set(kappa_times)), t_inf=t_inf, window=window, lam=lam, tau=tau,
                           seed=seed, snapshots=snapshots, dtype=dtype, device=device)
     chain, decay = at_times(full, times), at_times(full, kappa_times)
     linear = linearised_relaxation(decay.reference[0], late_snapshots(full)[-1], activation, head, lam,
                                    np.asarray(kappa_times) - kappa_times[0])
-    return dict(table=decomposition_table(chain, activation, head), chaos=chaos_table(chain, activation),
-                population=population_table(chain, activation, head), optimization=optimization_table(decay, activation),
-                floor=stationary_floor(full, activation), linear=linear,
-                slices=members_along_line(chain, activation, head, slice_pair, 2, line),
+    return dict(table=decomposition_table(chain), chaos=chaos_table(chain), population=population_table(chain),
+                optimization=optimization_table(decay), floor=stationary_floor(full), linear=linear,
+                slices=members_along_line(chain, slice_pair, 2, line),
                 mc=monte_carlo_check(chain.empirical[mc_pair][-1], activation, head, mc_inputs))
 
 
 head = head_target(ACTIVATION, D, nb.dtype, nb.device)
-datasets = nested_datasets(head, REPLICAS, SAMPLE_SIZES, LABEL_NOISE, nb.generator(1))
-mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.generator(99), dtype=nb.dtype, device=nb.device)
+datasets = nested_datasets(head, REPLICAS, SAMPLE_SIZES, LABEL_NOISE,
+                           nb.stream("training sets").generator(device=nb.device))
+mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.stream("Monte Carlo inputs").generator(device=nb.device),
+                        dtype=nb.dtype, device=nb.device)
 main = nb.run(run_chain, activation=ACTIVATION, d=D, R=REPLICAS, N_ref=N_REF, widths=WIDTHS, sample_sizes=SAMPLE_SIZES,
-              datasets=[datasets[n] for n in SAMPLE_SIZES], pairs=PAIRS, init_seed=(nb.seed, 0), init_scale=INIT_SCALE, eta=ETA, times=TIMES,
-              kappa_times=KAPPA_TIMES.tolist(), t_inf=T_INF, window=WINDOW, lam=LAM, tau=TAU, seed=nb.seed,
+              datasets=[datasets[n] for n in SAMPLE_SIZES], pairs=PAIRS, init_seed=nb.stream("chain initial cloud"),
+              init_scale=INIT_SCALE, eta=ETA, times=TIMES, kappa_times=KAPPA_TIMES.tolist(), t_inf=T_INF,
+              window=WINDOW, lam=LAM, tau=TAU, seed=nb.stream("chain noise"),
               snapshots=SNAPSHOTS, slice_pair=(SAMPLE_SIZES[0], WIDTHS[0]), line=LINE,
               mc_pair=(N_MAX, N_BASE), mc_inputs=mc_inputs, dtype=nb.dtype, device=nb.device)
 table = main["table"]
@@ -218,8 +221,8 @@ def zero_noise_run(theta0, activation, d, eta, times, lam, dtype, device):
                     lam=lam, tau=0.0, record_steps=steps).particles
 
 
-theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.rng(0), dtype=nb.dtype,
-                        device=nb.device)
+theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.stream("step size initial cloud"),
+                        dtype=nb.dtype, device=nb.device)
 coarse, fine = nb.map(zero_noise_run, [dict(theta0=theta0, activation=ACTIVATION, d=D, eta=eta, times=TIMES, lam=LAM,
                                             dtype=nb.dtype, device=nb.device) for eta in (ETA, ETA / 2)])
 gap_label = rf"$\|f^{{\eta}}_t - f^{{\eta/2}}_t\|^2$  ($\tau = 0$, $N = {N_BASE}$)"
@@ -485,11 +488,12 @@ def tail_limit(theta0, activation, d, degrees, rate, tail_K, degrees_shown, flow
 
 
 # %%
-theta0 = init_particles("gaussian", RES_REPLICAS, RES_N, D, scale=INIT_SCALE, rng=nb.rng(10), dtype=nb.dtype,
-                        device=nb.device)
+theta0 = init_particles("gaussian", RES_REPLICAS, RES_N, D, scale=INIT_SCALE, rng=nb.stream("tail sweep initial cloud"),
+                        dtype=nb.dtype, device=nb.device)
+tail_noise = nb.stream("tail sweep noise")  # every (λ, tail) pair shares the cloud and the noise (common random numbers)
 calls = [dict(theta0=theta0, activation=ACTIVATION, d=D, degrees=degrees, rate=TAIL_RATE, tail_K=TAIL_K,
               degrees_shown=DEGREES_SHOWN, flow=dict(t_inf=T_RES, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=lam,
-                                                     tau=TAU_RATIO * lam, seed=nb.seed), dtype=nb.dtype,
+                                                     tau=TAU_RATIO * lam, seed=tail_noise), dtype=nb.dtype,
               device=nb.device) for lam in LAMBDAS for degrees in TAILS.values()]
 limits = dict(zip([(lam, name) for lam in LAMBDAS for name in TAILS], nb.map(tail_limit, calls)))
 sweep = pd.DataFrame([dict(lam=lam, target=name, replica=r, residual=run["residual"][r], tail=run["mass"])
@@ -758,10 +762,12 @@ def flatness(theta0, inits, replicas, activation, d, flow, dtype, device):
                          for i, (family, s) in enumerate(inits) for r in range(replicas)])
 
 
-theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.rng(20 + i),
-                                   dtype=nb.dtype, device=nb.device) for i, (family, s) in enumerate(inits)])
+theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s,
+                                   rng=nb.stream(f"flatness initial cloud: {family}, scale {s:g}"), dtype=nb.dtype,
+                                   device=nb.device) for family, s in inits])
 flat = nb.run(flatness, theta0=theta0, inits=inits, replicas=FLAT_REPLICAS, activation=ACTIVATION, d=D,
-              flow=dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU, seed=nb.seed),
+              flow=dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU,
+                        seed=nb.stream("flatness noise")),  # shared by every initialisation (common random numbers)
               dtype=nb.dtype, device=nb.device)
 per_init = flat.groupby(["family", "scale"])[["initial", "residual"]].mean()
 spread = float((per_init["residual"].max() - per_init["residual"].min()) / per_init["residual"].mean())

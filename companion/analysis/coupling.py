@@ -23,9 +23,10 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
-from ..engine.init import init_particles
+from ..engine.seeding import Stream
+from ..engine.spec import Problem, StartingLaw
 from ..engine.kernels import gaussian_kernel
-from ..engine.validation import float_array, float_tensor
+from ..engine.validation import describe, float_array, float_tensor, integer
 from .statistics import bootstrap, bootstrap_draws, replica_loglog_fit
 
 
@@ -42,33 +43,42 @@ def _as_tensor(theta, name):
 class CoupledRun:
     """A reference and its synchronously coupled N-systems: ``reference`` the reference's :class:`Trajectory`
     (particles (T_ref, R, N_ref, 1+d)); ``population`` {N: particles (T, R, N, 1+d)} of the population engine;
-    ``empirical`` {(n, N): particles (T, R, N, 1+d)} of the empirical engine (full batch) on ``datasets[n]``."""
+    ``empirical`` {(n, N): particles (T, R, N, 1+d)} of the empirical engine (full batch) on ``datasets[n]``;
+    ``problem`` the :class:`~companion.engine.spec.Problem` they learn."""
 
     reference: Trajectory
     population: dict
     empirical: dict
+    problem: Problem
 
 
-def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0,
-                tau=0.0, family="gaussian", scale=1.0, a_scale=1.0, df=3.0, atoms=None, reference_steps=None,
-                reference_record_steps=None, datasets=None, pairs=(), dtype=torch.float64, device="cpu"):
-    r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled.
+def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0, tau=0.0,
+                law=StartingLaw(), reference_steps=None, reference_record_steps=None, datasets=None, pairs=(),
+                dtype=torch.float64, device="cpu"):
+    r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled, learning ``problem``
+    (a :class:`~companion.engine.spec.Problem`: ``companion.engine.problem(activation, target)``) in dimension
+    d = the target's.
 
-    The reference cloud θ_ref(0) (R, N_ref, 1+d) is ``init_particles(family, R, N_ref, d, scale, a_scale, df, atoms,
-    rng=init_seed)``; the reference runs ``reference_steps`` (default ``steps``) noisy GD steps recorded at
-    ``reference_record_steps`` (default ``record_steps``). Each N-system, N in ``sizes`` (population engine) and
-    (n, N) in ``pairs`` (empirical engine on ``datasets[n]`` = (X (R, n, d), y (R, n))), starts from
-    θ_ref(0)[:, :N] with the reference's ``seed`` and ``noise_width = N_ref``, so it shares its initial particles and
-    noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at ``record_steps``."""
-    act = get_activation(activation)
+    The reference cloud θ_ref(0) (R, N_ref, 1+d) is ``law.sample(R, N_ref, d, rng=init_seed)`` (a
+    :class:`~companion.engine.spec.StartingLaw`); the reference runs ``reference_steps`` (default ``steps``) noisy GD
+    steps recorded at ``reference_record_steps`` (default ``record_steps``). Each N-system, N in ``sizes``
+    (population engine) and (n, N) in ``pairs`` (empirical engine on ``datasets[n]`` = (X (R, n, d), y (R, n))),
+    starts from θ_ref(0)[:, :N] with the reference's noise stream ``seed`` and ``noise_width = N_ref``, so it shares
+    its initial particles and noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at
+    ``record_steps``."""
+    if not isinstance(problem, Problem) or problem.target is None:
+        raise TypeError(f"problem: need a Problem with a target (companion.engine.problem(activation, target)), got "
+                        f"{describe(problem)}")
+    if not isinstance(law, StartingLaw):
+        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
     outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
     if outside:
         raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
     missing = sorted({n for n, _ in pairs} - set(datasets or {}))
     if missing:
         raise ValueError(f"pairs: no dataset for n = {missing}")
-    theta0 = init_particles(family, R, N_ref, d, scale=scale, a_scale=a_scale, df=df, atoms=atoms, rng=init_seed,
-                            dtype=dtype, device=device)
+    theta0 = law.sample(R, N_ref, problem.dim, rng=init_seed, dtype=dtype, device=device)
+    act, target = problem.activation, problem.target
     common = dict(eta=eta, lam=lam, tau=tau, seed=seed)
     nested = dict(steps=steps, record_steps=record_steps, noise_width=N_ref, **common)
     reference = simulate(theta0, act, target, steps=steps if reference_steps is None else reference_steps,
@@ -77,7 +87,7 @@ def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta,
     population = {N: simulate(theta0[:, :N].clone(), act, target, **nested).particles for N in sizes}
     empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
                                   **nested).particles for n, N in pairs}
-    return CoupledRun(reference, population, empirical)
+    return CoupledRun(reference, population, empirical, problem)
 
 
 @dataclass
@@ -96,44 +106,53 @@ class McKeanVlasovRun:
     floor_population: Optional[Trajectory]
 
 
-def mckean_vlasov_run(*, activation, target, R, d, sizes, N_big, init_seed, seed, population_init_seed,
-                      population_seed, eta, steps, record_steps, lam=0.0, tau=0.0, scale=1.0, a_scale=1.0,
-                      family="gaussian", floor_size=None, floor_R=None, engine="population", dtype=torch.float64,
-                      device="cpu"):
-    r"""N-systems (N in ``sizes``) and their nonlinear processes, driven by a population of N_big particles.
+def mckean_vlasov_run(problem, *, R, sizes, N_big, init_seed, seed, population_init_seed, population_seed, eta,
+                      steps, record_steps, lam=0.0, tau=0.0, law=StartingLaw(), d=None, floor_size=None, floor_R=None,
+                      engine="population", dtype=torch.float64, device="cpu"):
+    r"""N-systems (N in ``sizes``) learning ``problem`` and their nonlinear processes, driven by a population of N_big
+    particles standing for :math:`\mu_t`.
 
-    Tagged initial conditions θ(0) (R, N_max, 1+d) = ``init_particles(family, R, N_max, d, scale, a_scale,
-    rng=init_seed)``; the N-system starts from θ(0)[:, :N] and runs :func:`simulate` with ``seed`` and
-    ``noise_width = N_max``; the nonlinear processes (:func:`companion.engine.dynamics.simulate_mckean_vlasov`) share
-    θ(0) and that noise. The populations start i.i.d. from the same law: the main one (N_big particles,
-    ``population_init_seed``, noise seed ``population_seed``) and, with ``floor_size`` M, two more of M particles each
-    (initial clouds from the entropy (*population_init_seed, 1), noise seeds ``population_seed + 1, + 2``) driving
-    the first ``floor_R`` (default R) replicas' tagged processes. Replica r's noise is its own stream (seed + r), so replicas are independent given
-    the populations, and batches of replicas are independent batches."""
+    Tagged initial conditions θ(0) (R, N_max, 1+d) = ``law.sample(R, N_max, d, rng=init_seed)`` (d the target's, or
+    ``d`` without one); the N-system starts from θ(0)[:, :N] and runs :func:`simulate` with the noise stream ``seed``
+    and ``noise_width = N_max``; the nonlinear processes (:func:`companion.engine.dynamics.simulate_mckean_vlasov`)
+    share θ(0) and that noise. The populations start i.i.d. from ``law``: the main one (N_big particles) is replica 0
+    of the streams ``population_init_seed`` (cloud) and ``population_seed`` (noise); with ``floor_size`` M, two more
+    of M particles (replicas 1 and 2 of both streams) drive the first ``floor_R`` (default R) replicas' tagged
+    processes (an integer ``population_init_seed`` k means ``Stream(k, "population clouds")``, so the three clouds are
+    independent). Replica r's noise is replica r of ``seed``, so replicas are independent given the populations, and
+    batches of replicas are independent batches."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: need a Problem (companion.engine.problem(activation, target)), got "
+                        f"{describe(problem)}")
+    if not isinstance(law, StartingLaw):
+        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
+    d = problem.dim if problem.target is not None else d
+    if d is None:
+        raise ValueError("d: a problem without a target needs the dimension d")
     sizes = sorted(int(N) for N in sizes)
     if not sizes or sizes[0] < 1:
         raise ValueError(f"sizes: need positive system sizes, got {sizes}")
     N_max = sizes[-1]
     if int(N_big) < N_max:
         raise ValueError(f"N_big: need at least N_max = {N_max} particles, got {N_big}")
-    act = get_activation(activation)
-    init = dict(scale=scale, a_scale=a_scale, dtype=dtype, device=device)
-    theta0 = init_particles(family, R, N_max, d, rng=init_seed, **init)
-    common = dict(eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, engine=engine)
-    tagged = dict(seed=seed, noise_width=N_max, **common)
-    systems = {N: simulate(theta0[:, :N].clone(), act, target, keep_particles=True, **tagged).particles
-               for N in sizes}
-    population0 = init_particles(family, 1, int(N_big), d, rng=population_init_seed, **init)
+    act, target = problem.activation, problem.target
+    if not isinstance(population_init_seed, Stream):
+        population_init_seed = Stream(integer("population_init_seed", population_init_seed, minimum=0),
+                                      "population clouds")
+    theta0 = law.sample(R, N_max, d, rng=init_seed, dtype=dtype, device=device)
+    tagged = dict(seed=seed, noise_width=N_max, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau,
+                  engine=engine)
+    systems = {N: simulate(theta0[:, :N].clone(), act, target, **tagged).particles for N in sizes}
+    population0 = law.sample(1, int(N_big), d, rng=population_init_seed, dtype=dtype, device=device)
     population, nonlinear = simulate_mckean_vlasov(theta0, population0, act, target, population_seed=population_seed,
                                                    **tagged)
     floor = floor_population = None
     if floor_size is not None:
         floor_R = R if floor_R is None else int(floor_R)
-        entropy = [int(value) for value in np.atleast_1d(population_init_seed)] + [1]
-        pair0 = init_particles(family, 2, int(floor_size), d, rng=np.random.default_rng(np.random.SeedSequence(entropy)),
-                               **init)
+        pair0 = law.sample(3, int(floor_size), d, rng=population_init_seed, dtype=dtype, device=device)[1:]
         floor_population, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target,
-                                                         population_seed=population_seed + 1, **tagged)
+                                                         population_seed=population_seed, population_first_replica=1,
+                                                         **tagged)
     return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
                            population=population, floor=floor, floor_population=floor_population)
 

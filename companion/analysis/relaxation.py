@@ -19,6 +19,8 @@ relaxes by the same :math:`e^{Js}` whatever τ; the noise adds a stationary floo
 Both Hessians are assembled from the second derivatives of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`
 and of the target term, by automatic differentiation (``torch.func``) of the exact kernels, one pair at a time.
 """
+from itertools import combinations
+
 import numpy as np
 import torch
 from scipy.optimize import minimize, nnls
@@ -124,7 +126,8 @@ def linearised_decay(hessian, gram, delta, s):
 def fit_exponentials(t, y, k=2, floor=False, starts=None):
     r"""Least-squares fit of :math:`y(t) \approx \sum_{m<k} A_m e^{-\kappa_m t}` (+ a constant :math:`c \ge 0` when
     ``floor``) on the log scale's weights: residuals relative to y, amplitudes ≥ 0 by non-negative least squares for
-    given rates (variable projection), rates by Nelder–Mead over log κ from several starts.
+    given rates (variable projection), rates by Nelder–Mead over log κ from the best combination of a log grid of
+    rates (or from ``starts``, a list of log-rate vectors).
 
     Returns dict(rates (k,) increasing, amplitudes (k,), floor, misfit: root-mean-square relative residual)."""
     t = float_array("t", t)
@@ -143,10 +146,9 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
         coef, norm = nnls(basis / y[:, None], np.ones_like(y))
         return coef, norm
 
-    span = max(t.max() - t0, 1e-12)
-    if starts is None:
-        base = np.geomspace(0.3 / span, 30 / span, k + 2)[1:-1]
-        starts = [np.log(base * f) for f in (1.0, 0.5, 2.0)]
+    if starts is None:  # the best combination of a log grid of rates from 0.01/span to 100/span, then refined
+        grid = np.log(np.geomspace(0.01, 100, 30) / max(t.max() - t0, 1e-12))
+        starts = [min(combinations(grid, k), key=lambda v: amplitudes(np.asarray(v))[1])]
     best = min((minimize(lambda v: amplitudes(v)[1], np.asarray(s, dtype=float), method="Nelder-Mead",
                          options=dict(xatol=1e-8, fatol=1e-12, maxiter=4000)) for s in starts), key=lambda r: r.fun)
     coef, norm = amplitudes(best.x)

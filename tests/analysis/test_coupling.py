@@ -8,6 +8,7 @@ from companion.analysis import coupling
 from companion.engine.dynamics import function_distance2, simulate
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import teacher
 
 
@@ -94,8 +95,9 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64))
     data = (torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
             torch.randn(2, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
-    run = coupling.coupled_run(activation="erf", target=target, R=2, N_ref=16, d=2, sizes=[4, 8], init_seed=(0, 2),
-                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05, scale=0.5,
+    run = coupling.coupled_run(problem("erf", target), R=2, N_ref=16, sizes=[4, 8], init_seed=(0, 2),
+                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05,
+                               law=StartingLaw(scale=0.5),
                                reference_steps=10, reference_record_steps=[0, 6, 10], datasets={16: data},
                                pairs=[(16, 4)])
     theta0 = init_particles("gaussian", 2, 16, 2, scale=0.5, rng=np.random.default_rng(np.random.SeedSequence([0, 2])))
@@ -111,7 +113,7 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     # synchronous coupling: the same start, then apart once the reference feels its other particles
     errors = coupling.coupling_error(run.population[4][[0, 2]], run.reference.particles[:2])  # steps 0 and 6
     assert np.all(errors[0] == 0) and np.all(errors[1] > 0)
-    common = dict(activation="erf", target=target, R=2, N_ref=16, d=2, init_seed=0, seed=0, eta=0.1, steps=1,
+    common = dict(problem=problem("erf", target), R=2, N_ref=16, init_seed=0, seed=0, eta=0.1, steps=1,
                   record_steps=[1])
     with pytest.raises(ValueError, match="sizes"):
         coupling.coupled_run(sizes=[32], **common)
@@ -146,6 +148,11 @@ def _erf_target():
     return teacher("erf", [1.0, 1.0], torch.eye(3)[:2].double())
 
 
+def _erf_problem(activation="erf"):
+    from companion.engine.spec import problem
+    return problem(activation, _erf_target())
+
+
 def test_tagged_copies_of_the_population_are_the_population():
     """A nonlinear process started at a population particle with that particle's noise is that particle: the
     tagged drift is the population's own drift (τ > 0 and τ = 0)."""
@@ -165,7 +172,7 @@ def test_nonlinear_processes_of_separate_replicas_are_independent_runs():
     theta0 = init_particles("gaussian", 3, 6, 3, scale=0.6, rng=4)
     run = dict(eta=0.1, steps=15, lam=0.5, tau=0.05, population_seed=99, noise_width=8)
     _, batch = simulate_mckean_vlasov(theta0, population, "relu", _erf_target(), seed=20, **run)
-    _, lone = simulate_mckean_vlasov(theta0[2:], population, "relu", _erf_target(), seed=22, **run)
+    _, lone = simulate_mckean_vlasov(theta0[2:], population, "relu", _erf_target(), seed=20, first_replica=2, **run)
     torch.testing.assert_close(batch[:, :, 2:], lone, rtol=0, atol=1e-13)
 
 
@@ -175,7 +182,8 @@ def test_ornstein_uhlenbeck_coupling_error_has_its_closed_form():
     E(X_k − Y_k)² = 4ητ Σ_{j<k} (1 − ηλ)^{2j}."""
     from companion.engine.dynamics import simulate_mckean_vlasov
     eta, lam, tau, steps, d = 0.1, 0.5, 0.05, 20, 3
-    run = coupling.mckean_vlasov_run(activation="erf", target=None, engine="none", R=4, d=d, sizes=[4, 8], N_big=16,
+    from companion.engine.spec import problem
+    run = coupling.mckean_vlasov_run(problem("erf"), engine="none", R=4, d=d, sizes=[4, 8], N_big=16,
                                      init_seed=1, seed=5, population_init_seed=2, population_seed=1000, eta=eta,
                                      steps=steps, record_steps=[0, steps], lam=lam, tau=tau, floor_size=8)
     for N, system in run.systems.items():
@@ -192,10 +200,11 @@ def test_ornstein_uhlenbeck_coupling_error_has_its_closed_form():
 
 
 def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
-    run = coupling.mckean_vlasov_run(activation="erf", target=_erf_target(), R=24, d=3, sizes=[4, 16], N_big=512,
-                                     init_seed=1, seed=100, population_init_seed=7, population_seed=10**5, eta=0.1,
-                                     steps=30, record_steps=[0, 30], lam=0.5, tau=0.05, scale=0.6, floor_size=128,
-                                     floor_R=8)
+    from companion.engine.spec import StartingLaw
+    run = coupling.mckean_vlasov_run(_erf_problem(), R=24, sizes=[4, 16], N_big=512, init_seed=1, seed=100,
+                                     population_init_seed=7, population_seed=10**5, eta=0.1, steps=30,
+                                     record_steps=[0, 30], lam=0.5, tau=0.05, law=StartingLaw(scale=0.6),
+                                     floor_size=128, floor_R=8)
     assert run.nonlinear.shape == (2, 24, 16, 4) and run.floor.shape == (2, 2, 8, 16, 4)
     errors = {N: coupling.coupling_error(system, run.nonlinear) for N, system in run.systems.items()}
     assert np.all(errors[4][0] == 0) and np.all(errors[16][0] == 0)
@@ -203,18 +212,18 @@ def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
     assert 2.5 < ratio < 6.5
     assert coupling.population_floor(run)[1].mean() < 0.2 * errors[16][1].mean()
     with pytest.raises(ValueError, match="N_big"):
-        coupling.mckean_vlasov_run(activation="erf", target=_erf_target(), R=2, d=3, sizes=[4, 16], N_big=8,
-                                   init_seed=1, seed=1, population_init_seed=1, population_seed=1, eta=0.1, steps=1,
-                                   record_steps=[1])
+        coupling.mckean_vlasov_run(_erf_problem(), R=2, sizes=[4, 16], N_big=8, init_seed=1, seed=1,
+                                   population_init_seed=1, population_seed=1, eta=0.1, steps=1, record_steps=[1])
     with pytest.raises(ValueError, match="run"):
         coupling.population_floor(dataclasses.replace(run, floor=None, floor_population=None))
 
 
 def test_mckean_vlasov_function_error_at_time_zero_is_the_iid_line():
     """At t = 0 the N-system and the population are independent i.i.d. clouds: E(f_N − f_P)² = V(1/N + 1/N_big)."""
-    run = coupling.mckean_vlasov_run(activation="erf", target=_erf_target(), R=400, d=3, sizes=[2, 4], N_big=64,
-                                     init_seed=1, seed=100, population_init_seed=7, population_seed=10**5, eta=0.1,
-                                     steps=0, record_steps=[0], scale=0.8, floor_size=16, floor_R=4)
+    from companion.engine.spec import StartingLaw
+    run = coupling.mckean_vlasov_run(_erf_problem(), R=400, sizes=[2, 4], N_big=64, init_seed=1, seed=100,
+                                     population_init_seed=7, population_seed=10**5, eta=0.1, steps=0, record_steps=[0],
+                                     law=StartingLaw(scale=0.8), floor_size=16, floor_R=4)
     errors = coupling.mckean_vlasov_errors(run, "erf")
     assert errors["coupling"].shape == (1, 400, 2) and np.all(errors["coupling"] == 0)
     variance = coupling.iid_function_variance(init_particles("gaussian", 4, 2000, 3, scale=0.8, rng=2), "erf")
