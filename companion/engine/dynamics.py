@@ -112,7 +112,8 @@ def function_distance2(theta1, theta2, activation):
 
 
 def population_risk(theta, activation, target):
-    r""":math:`\frac12 E(f_N - f^*)^2` exact: shape (R,)."""
+    r"""The population risk :math:`\frac12 E_{x\sim N(0, I_d)}(f_N(x) - f^*(x))^2` of particles θ (R, N, 1+d) for the
+    target f*, exact (closed-form Gaussian kernels): shape (R,)."""
     theta = _particles("theta", theta)
     if not isinstance(target, Target):
         raise TypeError(f"target: need a Target (companion.teacher or ridge_target), got {describe(target)}")

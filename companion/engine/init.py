@@ -41,7 +41,8 @@ def _atomic_law(atoms, weights, p):
 
 def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
                    df=3.0, atoms=None, weights=None):
-    """R replicas of N particles in dimension d: tensor (R, N, 1+d), column 0 the output weight a.
+    """Initial particles θ_i = (a_i, w_i) drawn i.i.d. from μ₀ of ``family``: R replicas of N particles in dimension
+    d, a tensor (R, N, 1+d) whose column 0 is the output weight a.
 
     ``rng`` is a :class:`~companion.engine.seeding.Stream` (replica r drawn from the stream's replica r, so replica r
     equals a lone draw of that replica and the first N particles of each replica are an N-particle cloud), a seed (an
