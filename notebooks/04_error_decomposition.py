@@ -31,13 +31,9 @@
 # | sparse residual | $\lVert f_\infty - f^*\rVert^2$ | the target's Hermite tail, $\lambda$ | the tail the student cannot hold, as $\lambda \to 0$ |
 #
 # The four differences $g_i$ add up to $\hat f - f^*$, so
-# $\lVert\hat f - f^*\rVert^2 \le (\sum_i \lVert g_i\rVert)^2 \le 4 \sum_i \lVert g_i\rVert^2$ (triangle and
-# Cauchy–Schwarz inequalities). On exact norms that is an identity, so it is recorded as a **check**, not as
-# evidence. The **claims** are predictions that can fail: the statistical and chaos rates against $-1$; the decay
-# rates of the optimization term against the flow linearised at the long-time configuration (computed from the
-# stationary particles and the exact kernels, never from the decay it predicts); the total error at held-out
-# $(n, N)$ predicted from measurements elsewhere; and the absence of any initialisation effect in the residual.
-# Every window is a constant in the code, fixed before the standard run.
+# $\lVert\hat f - f^*\rVert^2 \le (\sum_i \lVert g_i\rVert)^2 \le 4 \sum_i \lVert g_i\rVert^2$: on exact norms
+# an identity, recorded as a **check**. The **claims** (listed in the summary) are predictions that can fail; every
+# window is a constant in the code, fixed before the standard run.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -78,18 +74,15 @@ nb = setup_notebook("04_error_decomposition", profile, seed, device)
 # Training labels carry Gaussian noise of standard deviation $0.1$. Initial particles: $a \sim N(0, 1)$,
 # $w \sim N(0, 0.25\, I)$.
 #
-# - $\lambda = 0.1$, $\tau = 0.01$ for the chain. With weight decay the long-time limit is reached by $t \approx 25$
-#   from every initialisation tried below, and the propagation-of-chaos error is in its $1/N$ regime. The price: at
-#   $\lambda, \tau > 0$ the long-time limit minimizes the *regularized* free energy, so even for the realizable
-#   head target the residual is not zero — it is the **regularization bias**. Section 4 follows it as
-#   $\lambda \to 0$.
-# - $\eta = 0.05$. The cell after the chain compares $\eta$ with $\eta/2$ (at $\tau = 0$, path by path) against the
-#   smallest component.
-# - $f_\infty$ is the reference averaged over the late window $[T_\infty - T_\infty/3, T_\infty]$ ($f$ is linear in
-#   $\mu$, so the average is itself a network: all the window's snapshots together). Averaging damps the
-#   reference's own stationary fluctuation, which otherwise sets a floor $O(1/N_{ref})$ under the optimization term.
-# - Training sets are nested: replica $r$ draws one set of $n_{max}$ samples and the run at $n$ uses its first $n$,
-#   so the local slopes of the statistical term are measured with far less replica noise than with independent sets.
+# - $\lambda = 0.1$, $\tau = 0.01$ for the chain: the long-time limit is reached by $t \approx 25$ from every
+#   initialisation tried below, and the chaos error is in its $1/N$ regime. At $\lambda, \tau > 0$ the limit
+#   minimizes the *regularized* free energy, so even for the realizable head target the residual is not zero — it is
+#   the **regularization bias**, followed as $\lambda \to 0$ in section 4.
+# - $\eta = 0.05$, checked against $\eta/2$ below.
+# - $f_\infty$ is the reference averaged over the late window $[T_\infty - T_\infty/3, T_\infty]$ (all the window's
+#   snapshots together, $f$ being linear in $\mu$), which damps the reference's own stationary fluctuation.
+# - Training sets are nested (the run at $n$ uses the first $n$ of one set of $n_{max}$ samples), so the local
+#   slopes of the statistical term carry little replica noise.
 
 # %%
 D, ACTIVATION = 4, "erf"
@@ -119,8 +112,7 @@ KAPPA_TOLERANCE = 1.25
 SLOPE_WINDOW = (-1.2, -0.8)
 MC_SAMPLES = nb.pick(quick=2**16, standard=2**18, paper=2**20)
 LINE = np.linspace(-3, 3, 121)
-print(f"{REPLICAS} replicas, N_ref = {N_REF}, N in {WIDTHS}, n in {SAMPLE_SIZES}, t in {TIMES}, T_inf = {T_INF}")
-print(f"(n, N) pairs trained on data: {PAIRS}; held out for the prediction of the total: {HELD_OUT}")
+print(f"R = {REPLICAS}, N_ref = {N_REF}, N: {WIDTHS}, n: {SAMPLE_SIZES}, t: {TIMES}; held out: {HELD_OUT}")
 
 # %% [markdown]
 # ## 1. The chain
@@ -411,7 +403,7 @@ axes[1].set(xlabel=r"rate $2h_j$ of $\|\cdot\|^2$  ($h_j$ eigenvalues of $H$)", 
             title=r"spectrum of the linearised flow at $\theta_\infty$")
 handles, labels = axes[1].get_legend_handles_labels()
 unique = dict(zip(labels, handles))
-axes[1].legend(unique.values(), unique.keys(), fontsize=8, loc="upper right")
+axes[1].legend(unique.values(), unique.keys(), fontsize=8, loc="center right")
 fig.tight_layout()
 
 # %%
@@ -455,9 +447,8 @@ ${nb.glue('negative_weight', 100 * negative_weight, '.1f')}\\%$ of the start's v
 # - **Odd tail**: whether the student absorbs part of an odd tail, and how much as $\lambda \to 0$, is a
 #   measurement.
 #
-# Each run lasts $T_{res}$ (longer than the chain's reference). At the smallest $\lambda$ the head's residual is
-# still falling at that time, so the smallest-$\lambda$ bias is an upper estimate of its long-time value; none of the
-# figures below needs it to be converged.
+# Each run lasts $T_{res}$; at the smallest $\lambda$ the head's residual is still falling then, so that bias is an
+# upper estimate of its long-time value.
 
 # %%
 TAIL_RATE, TAU_RATIO, TAIL_K, DEGREES_SHOWN = 0.8, 0.1, 64, 8
@@ -594,12 +585,9 @@ of its mass at the smallest $\\lambda$.""")
 # held-out error is measured in units of its paired bootstrap standard deviation, and the claim is that none
 # exceeds $3$ (fixed).
 #
-# **What a rate fit adds, and where it fails.** Replacing the measured $n$-effect by $\alpha n^p$ — $p$ the
-# statistical component's rate fitted on $n < n_{max}$, $\alpha$ fitted to the $n$-effect there — is shown for
-# comparison (table column `rate_fit`). The $n$-effect is the component plus the cross term
-# $2\langle\hat f - f^N_t, f^N_t - f^*\rangle$, first order in the fluctuation of $\hat f$: its replica mean decays
-# more slowly than the component, so the component's rate under-predicts the $n$-effect at large $n$. The claim
-# rests on the measured $n$-effect, not on the component's rate.
+# **A rate fit, for comparison** (table column `rate_fit`): the $n$-effect replaced by $\alpha n^p$, $p$ the
+# statistical component's rate on $n < n_{max}$. The $n$-effect also holds the cross term
+# $2\langle\hat f - f^N_t, f^N_t - f^*\rangle$, which decays more slowly, so this under-predicts at large $n$.
 
 # %%
 population_error = main["population"].pivot_table(index="replica", columns=["t", "N"], values="error")
