@@ -73,6 +73,20 @@ def _blocks(pairs):
     return pairs.permute(0, 2, 1, 3).reshape(N * p, N * p).detach().cpu().numpy()
 
 
+def _hessian_and_gram(theta, act, target, lam):
+    """H (:func:`drift_hessian`) and G (:func:`function_gram`) from one evaluation of the pair kernel's derivatives."""
+    N, p = theta.shape
+    d11, d12 = pair_hessians(theta, act)
+    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)          # (N, p, p)
+    M = _blocks(d12)
+    H = M / N
+    diagonal = (d11.sum(1) / N - own).detach().cpu().numpy() + lam * np.eye(p)
+    for j in range(N):
+        H[j * p:(j + 1) * p, j * p:(j + 1) * p] += diagonal[j]
+    G = M / N**2
+    return (H + H.T) / 2, (G + G.T) / 2
+
+
 def drift_hessian(theta, activation, target, lam):
     r""":math:`H = -J = \nabla^2 E` at the configuration ``theta`` (N, 1+d), E = N R + λ|θ|²/2 with
     :math:`N R = \frac1{2N}\sum_{jl} k(\theta_j, \theta_l) - \sum_j c(\theta_j) + \text{const}`,
@@ -81,17 +95,8 @@ def drift_hessian(theta, activation, target, lam):
     :math:`\frac1N[\sum_l \partial_1^2 k(\theta_j, \theta_l) + \partial_1\partial_2 k(\theta_j, \theta_j)]
     - \nabla^2 c(\theta_j) + \lambda I`. Symmetric NumPy array (N(1+d), N(1+d)), index i·(1+d) + k."""
     theta = _one_system(theta)
-    act = get_activation(activation)
     lam = finite_number("lam", lam, nonnegative=True)
-    target = target.to(theta.device, theta.dtype)
-    N, p = theta.shape
-    d11, d12 = pair_hessians(theta, act)
-    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)          # (N, p, p)
-    H = _blocks(d12) / N
-    diagonal = (d11.sum(1) / N - own).detach().cpu().numpy() + lam * np.eye(p)
-    for j in range(N):
-        H[j * p:(j + 1) * p, j * p:(j + 1) * p] += diagonal[j]
-    return (H + H.T) / 2
+    return _hessian_and_gram(theta, get_activation(activation), target.to(theta.device, theta.dtype), lam)[0]
 
 
 def function_gram(theta, activation):
@@ -99,8 +104,7 @@ def function_gram(theta, activation):
     the first-order change of :math:`\lVert f_{\theta + \delta} - f_\theta\rVert^2`; blocks
     :math:`\frac1{N^2}\partial_1\partial_2 k(\theta_j, \theta_l)`."""
     theta = _one_system(theta)
-    N = theta.shape[0]
-    G = _blocks(pair_hessians(theta, activation)[1]) / N**2
+    G = _blocks(pair_hessians(theta, activation)[1]) / theta.shape[0] ** 2
     return (G + G.T) / 2
 
 
@@ -171,9 +175,11 @@ def linearised_relaxation(start, stationary, activation, target, lam, s):
         "stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)")
     if start.shape != stationary.shape:
         raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
+    act, lam = get_activation(activation), finite_number("lam", lam, nonnegative=True)
+    target = target.to(stationary.device, stationary.dtype)
     decay, eigenvalues, weights = [], [], []
     for theta0, theta in zip(start, stationary):
-        H, G = drift_hessian(theta, activation, target, lam), function_gram(theta, activation)
+        H, G = _hessian_and_gram(theta, act, target, lam)
         delta = (theta0 - theta).reshape(-1).cpu().numpy()
         decay.append(linearised_decay(H, G, delta, s))
         h, V = np.linalg.eigh(H)
