@@ -815,7 +815,7 @@ nb.claim(f"residual: one-way ANOVA p-value of an initialisation effect ({len(ini
 INFINITY = r"\infty"
 bound = lambda value, infinite: infinite if value is None else f"{value:.3g}"
 nb.say("This run's claims:\n\n" + "\n".join(
-    f"- {'pass' if r['passed'] else '**FAIL**'}: {r['claim']} — measured ${r['value']:.3g}$, window "
+    f"- {'pass' if r['passed'] else '**FAIL**'}: `{r['claim']}` — measured ${r['value']:.3g}$, window "
     f"$[{bound(r['lo'], '-' + INFINITY)}, {bound(r['hi'], INFINITY)}]$" for r in nb.claims if r["kind"] == "claim"))
 
 # %%
