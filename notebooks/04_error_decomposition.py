@@ -417,7 +417,7 @@ nb.save_figure(fig, "relaxation", data=pd.DataFrame(decay_rows + spectrum_rows),
                params=dict(kappa_times=KAPPA_TIMES.tolist(), R=REPLICAS, N_ref=N_REF, lam=LAM, tau=TAU))
 nb.claim("optimization term: slow rate of a two-exponential fit of ||f_t - f_inf||^2 on t in [2, 8] over that of the "
          "flow linearised at each replica's last reference snapshot", kappa_ratio, 1 / KAPPA_TOLERANCE,
-         KAPPA_TOLERANCE, "relaxation",
+         KAPPA_TOLERANCE, "relaxation", smoke=(0.4, 2.5),
          prediction="1 within a factor 1.25: the decay is the first-order relaxation dtheta/dt = -H theta of the "
                     "stationary configuration's modes (H the Hessian of the particle energy with interaction, exact "
                     "kernels), plus the measured stationary floor; window and tolerance fixed before the run")
@@ -713,7 +713,7 @@ nb.check("total <= (sum of norms)^2 <= 4 x sum: fraction of (replica, n, N, t) r
 nb.check("no large cancellation between the links: min over rows of total / sum",
          float((table["total"] / table["sum"]).min()), 0.25, None, "decomposition")
 nb.claim(f"total at {len(held)} held-out (n, N, t), N != {N_BASE}: largest |measured - predicted| in paired "
-         "bootstrap standard deviations", float(held["z"].abs().max()), 0.0, 3.0, "decomposition",
+         "bootstrap standard deviations", float(held["z"].abs().max()), 0.0, 3.0, "decomposition", smoke=(0.0, 6.0),
          prediction=f"||f^N_t - f*||^2 of the population run at that N plus the n-effect measured at N = {N_BASE}: "
                     "the effect of the samples is N-independent at leading order (mean-field limit of the "
                     "statistical term); tolerance 3 paired bootstrap standard deviations over replicas")

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from companion.pipeline.paths import REPO_ROOT
+from companion.pipeline.runner import CLAIMS_FAILED_STATUS as CLAIMS_FAILED
 
-CLAIMS_FAILED = 3
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -46,7 +46,8 @@ def seed_folder(out, seed):
 
 def run_seed(source, seed, profile, out, python=sys.executable):
     """Run one notebook under one seed through the runner; returns dict(notebook, seed, status, seconds). Status 0
-    (all pass) and 3 (claims failed, results recorded) are completed runs; anything else did not complete."""
+    (all pass) and the runner's CLAIMS_FAILED_STATUS (claims failed, results recorded) are completed runs; anything
+    else did not complete."""
     folder = seed_folder(out, seed)
     start = time.perf_counter()
     status = subprocess.call([python, "-m", "companion.pipeline.runner", str(source), "--profile", profile, "--seed",
@@ -79,6 +80,11 @@ def claim_records(out, seeds, notebooks):
     return pd.DataFrame(rows)
 
 
+def _bound(value, open_end):
+    """A window's bound as text; a missing (open) bound as ``open_end``."""
+    return open_end if value is None or pd.isna(value) else f"{value:g}"
+
+
 def robustness_table(records, runs):
     """Per claim (claims first, then checks): the seeds under which it passes out of the seeds whose run of its
     notebook completed, the failing seeds, and the smallest, median and largest value."""
@@ -87,13 +93,14 @@ def robustness_table(records, runs):
     for (notebook, kind, position, text), group in records.groupby(["notebook", "kind", "position", "pattern"],
                                                                    sort=False):
         seeds = completed.get(notebook, set())
+        group = group[group["seed"].isin(seeds)]
         values = pd.to_numeric(group["value"], errors="coerce")
         same_text = group["claim"].nunique() == 1
         rows.append(dict(notebook=notebook, kind=kind, claim=group["claim"].iloc[0] if same_text else text,
                          passes=int(group["passed"].sum()), seeds=len(seeds),
                          failing_seeds=" ".join(str(s) for s in sorted(group.loc[~group["passed"], "seed"])),
                          value_min=values.min(), value_median=values.median(), value_max=values.max(),
-                         window=f"[{group['lo'].iloc[0]}, {group['hi'].iloc[0]}]"))
+                         window=f"[{_bound(group['lo'].iloc[0], '-inf')}, {_bound(group['hi'].iloc[0], 'inf')}]"))
     table = pd.DataFrame(rows)
     if table.empty:
         return table
