@@ -34,7 +34,7 @@ endif
 RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 CLAIMS_FAILED := 2
 
-.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info FORCE
+.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info robustness FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -104,7 +104,7 @@ ROBUST_TABLE ?= figures/robustness
 else
 ROBUST_TABLE ?= $(BUILD)/robustness/table
 endif
-.PHONY: robustness
+
 robustness: $(STAMP) ## run the claims of notebooks 01, 01b, 04 under seeds 1…ROBUST_SEEDS (default 8; PROFILE) and write the pass table and notebook 04's calibration to ROBUST_TABLE
 	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.robustness --seeds $(ROBUST_SEEDS) --profile $(PROFILE) \
 		--notebooks $(ROBUST_NB) --out $(BUILD)/robustness/$(PROFILE) --table $(ROBUST_TABLE)
