@@ -72,6 +72,14 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
     return nb
 
 
+class QuietRecord(dict):
+    """The record that ``nb.claim``/``nb.check`` return (a dict: ``record["value"]`` for :meth:`Notebook.glue`); a cell
+    that ends with the call shows the printed verdict line only, not the dict as an ``Out[]``."""
+
+    def _ipython_display_(self):
+        """Display nothing (the verdict line is printed)."""
+
+
 @dataclass
 class Notebook:
     """State of one notebook run; create it with :func:`setup_notebook`."""
@@ -213,7 +221,7 @@ class Notebook:
         verdict = "pass" if record["passed"] else "FAIL"
         against = f"; predicted: {prediction}" if prediction else ""
         print(f"[{verdict}] {kind}: {record['claim']}: {claims.value_text(record)} (expected {claims.expected_range(record)}{against})")
-        return record
+        return QuietRecord(record)
 
     def glue(self, name, value, fmt=".3g"):
         """Record ``value`` under ``name`` and return it formatted with ``fmt`` (a format spec such as ``".2f"``, or a

@@ -9,12 +9,13 @@ under a name; ``nb.say`` shows the sentence as a Markdown *output* (rendered by 
 and the repository host alike), and ``nb.finish`` stores the glued values in ``claims.json`` beside the claims
 (key ``"glue"``: ``{name: {"value": v, "text": "0.77"}}``).
 
-The literal-number rule (:func:`stale_literals`, used by ``tests/test_prose_numbers.py``): a number written in a
-markdown cell (or in the literal text of an ``nb.say`` call) is *checked* when it has at least two significant digits
-and is not an integer below 100, a year (1900–2099) or a reference number (after "section", "§", "eq.", "figure",
-"issue", ...; or a heading's numbering). A checked literal is *stale* when it equals a recorded result of its notebook
-(a claim's or check's value, or a glued value) at the literal's printed precision: ``|literal| − |value|`` within
-half a unit of the literal's last digit. Windows (``lo``, ``hi``) are inputs fixed before the run and not compared.
+The literal-number rule (:func:`stale_literals`, used by ``tests/pipeline/test_prose_numbers.py``): a number written
+in a markdown cell (or in the literal text of an ``nb.say`` call) is *checked* when it has at least two significant
+digits and is not an integer below 100, a year (1900–2099) or a reference number (after "section", "§", "eq.",
+"figure", "issue", ...; or a heading's numbering). A checked literal is *stale* when it equals a recorded result of
+its notebook (a claim's or check's value, or a glued value) at the literal's printed precision: ``|literal| −
+|value|`` within half a unit of the literal's last digit. Windows (``lo``, ``hi``) are inputs fixed before the run
+and not compared.
 """
 import ast
 import math

@@ -92,6 +92,22 @@ def merge_parameters(notebook):
     return notebook
 
 
+def with_contents(notebook):
+    """The notebook page's layout on the site: its sections listed under the title (a MyST ``contents`` directive in
+    a cell after the one that starts with the ``# title``), in place of the right-hand contents column, which the page
+    drops (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
+    width (``docs/_static/companion.css``). ``notebook`` is the executed notebook's JSON (changed and returned)."""
+    notebook["metadata"]["html_theme.sidebar_secondary.remove"] = True
+    first = next((index for index, cell in enumerate(notebook["cells"])
+                  if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("# ")), None)
+    if first is not None:
+        contents = {"cell_type": "markdown", "id": "site-contents", "metadata": {},
+                    "source": "```{contents} Sections\n:local:\n:depth: 1\n:backlinks: none\n"
+                              ":class: companion-contents\n```"}
+        notebook["cells"].insert(first + 1, contents)
+    return notebook
+
+
 def figure_records(figures):
     """``{notebook: [figure metadata, ...]}`` from ``figures/<notebook>/<figure>.json`` files that name an image
     (the PNG of a figure, the GIF of an animation; tables have none).
@@ -128,7 +144,7 @@ def gallery_page(records, stage, pages):
         lines += [f"## {escape(notebook)}", "", f"From {notebook_link(notebook, pages)}.", ""]
         for record in figures:
             shutil.copy2(record["png"], target / record["png"].name)
-            caption = escape(record.get("caption") or record["png"].stem)
+            caption = escape_text(record.get("caption") or record["png"].stem)
             lines += [f"```{{figure}} gallery/{notebook}/{record['png'].name}", f":alt: {record['png'].stem}",
                       f":name: fig-{notebook}-{record['png'].stem}", "", caption, "```", ""]
     return "\n".join(lines)
@@ -198,9 +214,17 @@ def claims_page(claims, pages):
              "from that file when the site is built.", ""]
     lines += list_table("claims-summary", ["notebook", "claims passed", "claims failed", "checks passed",
                                            "checks failed"], summary)
+    failed = [record for record in records if not record["passed"]]
+    if failed:
+        lines += ["## What fails", "",
+                  f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.", ""]
+        lines += list_table("claims-failed", ["result", "nb", "claim or check", "value", "expected"],
+                            [[cell for index, cell in enumerate(row(record))
+                              if index != 3 or kind_of(record) != "claim"] for record in failed],
+                            widths=(7, 4, 68, 9, 12))
     lines += ["## Every claim", ""]
     lines += list_table("claims-detail", ["result", "nb", "claim", "prediction", "value", "expected"],
-                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 42, 31, 8, 10))
+                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 40, 30, 9, 10))
     lines += ["## Every check", ""]
     lines += list_table("checks-detail", ["result", "nb", "check", "value", "expected"],
                         [row(record) for record in records if kind_of(record) == "check"], widths=(7, 4, 68, 9, 12))
@@ -247,7 +271,7 @@ def stage_sources(notebooks, figures, stage):
                                                                "__pycache__"))
     (stage / "notebooks").mkdir()
     for path in executed:
-        notebook = merge_parameters(json.loads(path.read_text()))
+        notebook = with_contents(merge_parameters(json.loads(path.read_text())))
         (stage / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     pages = {path.stem for path in executed}
     (stage / "gallery.md").write_text(gallery_page(figure_records(figures), stage, pages))

@@ -69,3 +69,15 @@ def test_notebook_glue_and_say_reach_claims_json(tmp_path, monkeypatch, capsys):
     document = json.loads((tmp_path / "99_glue" / "claims.json").read_text())
     assert document["glue"] == {"kappa": {"value": 0.8, "text": "0.80"}, "n": {"value": 16384.0, "text": "16384"}}
     assert claims.read_claims(tmp_path / "99_glue" / "claims.json") == []
+
+
+def test_a_cell_ending_in_a_claim_shows_no_record_dict(tmp_path, monkeypatch):
+    from IPython.core.formatters import DisplayFormatter
+
+    from companion.pipeline.notebook import setup_notebook
+
+    nb = setup_notebook("99_quiet", profile="quick")
+    record = nb.check("a sanity bound", 0.5, 0, 1, "line")
+    assert record["value"] == 0.5 and record["passed"] and isinstance(record, dict)
+    assert DisplayFormatter().format(record) == ({}, {})  # what IPython shows for a cell's last value: nothing
+    assert DisplayFormatter().format(dict(record))[0]  # a plain dict would be shown

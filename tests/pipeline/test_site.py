@@ -51,6 +51,16 @@ def test_the_site_shows_the_parameters_once_with_the_values_the_run_used():
     assert site.merge_parameters(untouched) == {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1"}]}
 
 
+def test_a_notebook_page_lists_its_sections_under_its_title_and_drops_the_right_hand_column():
+    notebook = {"metadata": {}, "cells": [{"cell_type": "markdown", "source": "An Exception was encountered"},
+                                          {"cell_type": "markdown", "source": ["# 01 — Title\n", "text"]},
+                                          {"cell_type": "code", "source": "x = 1"}]}
+    site.with_contents(notebook)
+    assert notebook["metadata"]["html_theme.sidebar_secondary.remove"] is True
+    assert [cell["source"][:13] for cell in notebook["cells"]][2] == "```{contents}"
+    assert ":local:" in notebook["cells"][2]["source"] and len(notebook["cells"]) == 4
+
+
 def test_escape_makes_markdown_literal():
     assert site.escape("w* and D*_orb | $x$") == r"w\* and D\*\_orb \| \$x\$"
 

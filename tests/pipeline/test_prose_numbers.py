@@ -4,7 +4,7 @@ For each notebook, every number written in its markdown cells (and in the litera
 compared with the results its committed standard run recorded in ``figures/<notebook>/claims.json`` (claim and check
 values, glued values) at the literal's printed precision; the rule that says which literals count is in
 :mod:`companion.pipeline.prose`. A stale literal is replaced by ``nb.say(f"... {nb.glue(name, value, fmt)} ...")``.
-Run one notebook's check with ``pytest tests/test_prose_numbers.py -k 01_``.
+Run one notebook's check with ``pytest tests/pipeline/test_prose_numbers.py -k 01_``.
 """
 import json
 import os
@@ -15,7 +15,7 @@ import pytest
 
 from companion.pipeline import prose
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 FIGURES = Path(os.environ.get("COMPANION_LINT_FIGURES") or ROOT / "figures")
 

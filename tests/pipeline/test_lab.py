@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 
 
@@ -44,3 +44,13 @@ def test_opening_and_saving_in_jupyterlab_leaves_git_status_clean(source, tmp_pa
     git(tmp_path, "commit", "-q", "-m", "copy")
     asyncio.run(open_edit_and_save(tmp_path, f"notebooks/{source.name}"))
     assert git(tmp_path, "status", "--porcelain", "--ignored") == "", git(tmp_path, "diff")
+
+
+def test_make_lab_starts_as_root_too():
+    """JupyterLab refuses to run as root without ``--allow-root`` (containers, CI); ``make lab`` adds it for uid 0."""
+    import os
+
+    result = subprocess.run(["make", "-C", str(ROOT), "-n", "lab", "STAMP=Makefile"], capture_output=True, text=True,
+                            check=True)
+    (command,) = [line for line in result.stdout.splitlines() if "jupyter lab" in line]
+    assert command.endswith("--allow-root") == (os.getuid() == 0), command
