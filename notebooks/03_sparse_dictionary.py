@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -709,6 +707,13 @@ nb.claim(f"teacher atoms' angle at λ = {LAM}: largest |measured − predicted| 
                     "teacher's neurons (independent BFGS computation, atoms.stationary_atoms)")
 nb.check("the predicted atoms are stationary: largest per-particle gradient of F", float(teacher_angles.stationary_grad.max()),
          0.0, 1e-6, "count_vs_bound")
+
+
+# %% tags=["remove-input"]
+nb.say(f"""In this run the largest count over the bound is ${nb.glue("raw_ratio", summary.ratio.max(), ".3g")}$ for the
+final clouds and ${nb.glue("relaxed_ratio", summary.relaxed_ratio.max(), ".3g")}$ after the relaxation (both at
+{ratio_table.loc[ratio_table.ratio.idxmax()].target}); the teachers' largest direction deviation is
+${nb.glue("teacher_z", teacher_angles.z.max(), ".2f")}$ noise units.""")
 
 # %% [markdown]
 # The direction error grows with $M$: the $\ell^1$-type penalty prefers atoms that share the teacher's large linear

@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -270,6 +268,13 @@ nb.check("D*_orb ≥ D*_var for the default σ (D*_orb − D*_var)", results["ce
 print("angles to the optimum (rad):", results["optimum_match"].angles.round(4), " windows:", window(results).round(4),
       " angles to the teacher:", results["teacher_match"].angles.round(4))
 
+
+# %% tags=["remove-input"]
+nb.say(f"""At the defaults the optimum's largest angle to the teacher is
+${nb.glue("optimum_angle", float(results["optimum_angles"].max()), ".3g")}$ rad, against windows of
+${nb.glue("window_min", float(window(results).min()), ".3g")}$ to ${nb.glue("window_max", float(window(results).max()), ".3g")}$
+rad; the largest angle / window of the extracted atoms is ${nb.glue("ratio_max", float(ratios.max()), ".2f")}$.""")
+
 # %% [markdown]
 # ## The controls
 #
@@ -301,7 +306,11 @@ def build_explorer(params, results=None):
         seed=widgets.BoundedIntText(value=params["seed"], min=0, max=10**6, description="seed"),
     )
     live_fig = Figure(figsize=(13, 9))
-    state = dict(controls=controls, image=widgets.Image(format="png"), numbers=widgets.HTML(),
+    # Layout: the controls keep a fixed 320 px column, the picture takes the rest and shrinks with the window
+    # (object-fit keeps its aspect), and below 680 px of room it wraps under the controls.
+    picture = widgets.Image(format="png", layout=widgets.Layout(flex="1 1 360px", min_width="0", max_width="1040px",
+                                                                height="auto", object_fit="contain"))
+    state = dict(controls=controls, image=picture, numbers=widgets.HTML(),
                  status=widgets.HTML(), timings=[], results=results)
 
     def show(res):
@@ -334,8 +343,10 @@ def build_explorer(params, results=None):
     else:
         update()
     state["update"] = update
-    state["box"] = widgets.HBox([widgets.VBox(list(controls.values()) + [state["status"], state["numbers"]]),
-                                 state["image"]])
+    panel = widgets.VBox(list(controls.values()) + [state["status"], state["numbers"]],
+                         layout=widgets.Layout(flex="0 0 320px", min_width="320px", overflow="hidden"))
+    state["box"] = widgets.HBox([panel, picture], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start",
+                                                                        width="100%"))
     return state
 
 
