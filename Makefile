@@ -41,7 +41,7 @@ RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 # 1 (did not run to the end) and 2 (usage error) stop make.
 CLAIMS_FAILED := 3
 
-.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info cache-verify robustness FORCE
+.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info cache-verify robustness lint FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -82,6 +82,10 @@ book: $(STAMP) ## build the static site build/site/ from the executed notebooks 
 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
+
+lint: $(STAMP) ## ruff: the lint rules and the formatter's check (pyproject.toml [tool.ruff])
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test-fast: $(STAMP) ## the test suite without the notebook runs (marker `notebook`)
 	$(PY) -m pytest -q -n 2 -m "not notebook" tests
