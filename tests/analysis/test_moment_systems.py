@@ -45,7 +45,7 @@ def test_too_large_systems_are_not_solved():
 
 
 def test_pearson_system_matches_the_mixture_moments():
-    weights, means, sds = torch.tensor([0.3, 0.7]), torch.tensor([-0.4, 0.9]), torch.tensor([0.8, 1.1])
+    weights, means, sds = (torch.tensor(v, dtype=torch.float64) for v in ([0.3, 0.7], [-0.4, 0.9], [0.8, 1.1]))
     m = gaussian_mixture_moments(weights.double(), means.double(), sds.double(), 6).numpy()
     assert np.isclose(normal_raw_moment(4, 0.5, 2.0), 0.5**4 + 6 * 0.5**2 * 2 + 3 * 4)
     F = pearson_system(m)
