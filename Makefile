@@ -52,7 +52,7 @@ $(PY):
 $(STAMP): pyproject.toml requirements.lock postBuild | $(PY)
 	@echo "Installing the locked dependencies and the package into $(VENV) (a few minutes the first time)"
 	$(if $(TORCH_INDEX),$(PY) -m pip install --quiet --index-url $(TORCH_INDEX) -c requirements.lock torch)
-	$(PY) -m pip install --quiet -c requirements.lock -e '.[notebooks,test,dask,docs]'
+	$(PY) -m pip install --quiet -c requirements.lock -e '.[analysis,notebooks,test,dask,docs]'
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 

@@ -78,7 +78,7 @@ D = 8
 ACTIVATION = "erf"
 TEACHER_NORM = 2.0
 BASE_WIDTH = 64
-teacher_directions = nb.rng(0).standard_normal((2, D))
+teacher_directions = nb.stream("teacher directions").rng().standard_normal((2, D))
 teacher_directions *= TEACHER_NORM / np.linalg.norm(teacher_directions, axis=1, keepdims=True)
 target = teacher(ACTIVATION, torch.tensor([1.0, -1.0]), torch.tensor(teacher_directions)).to(nb.device, nb.dtype)
 print(pd.DataFrame([{"parametrization": p, "N": N, **asdict(scaling(p, N, D, 1.0, BASE_WIDTH))}
@@ -97,7 +97,8 @@ print(pd.DataFrame([{"parametrization": p, "N": N, **asdict(scaling(p, N, D, 1.0
 #
 # Updates are measured from initialisation, so they are zero at t = 0 and plotted for t ≥ 1. The target is an erf
 # teacher with two neurons, y = f*(x) without label noise. The base rate η = 0.5 is 2.5 times the η = 0.2 used for
-# training in section 3.
+# training in section 3. The three parametrizations start from the same random draws (common random numbers, one
+# stream shared on purpose), so their curves differ by the scaling alone.
 
 # %%
 CHECK_WIDTHS = nb.pick(quick=[2**k for k in range(6, 13, 2)], standard=[2**k for k in range(6, 15)],
@@ -106,13 +107,15 @@ CHECK_SEEDS = nb.pick(quick=[0, 1, 2, 3], standard=[0, 1, 2, 3], paper=list(rang
 CHECK_STEPS = 3
 CHECK_ETA = 0.5
 CHECK_BATCH = 64
-X_check, y_check = sample_data(target, CHECK_BATCH, generator=nb.generator(1))
+check_batch = nb.stream("coordinate check batch")
+X_check, y_check = sample_data(target, CHECK_BATCH, generator=check_batch.generator(device=nb.device))
 print(f"batch of {CHECK_BATCH}: mean |y| = {y_check.abs().mean():.3f}")
 
 # One task per parametrization (nb.map: cached under a key derived from the function, the package source it reaches
 # and these arguments; run in-process or, with $COMPANION_SCHEDULER, on a Dask cluster).
+check_stream = nb.stream("coordinate check initialisations")  # shared by the parametrizations on purpose
 check = pd.concat(nb.map(coordinate_check, [
-    dict(parametrization=p, widths=CHECK_WIDTHS, seeds=[seed * 1000 + s for s in CHECK_SEEDS], X=X_check, y=y_check,
+    dict(parametrization=p, widths=CHECK_WIDTHS, seeds=CHECK_SEEDS, stream=check_stream, X=X_check, y=y_check,
          activation=ACTIVATION, eta=CHECK_ETA, steps=CHECK_STEPS, base_width=BASE_WIDTH)
     for p in PARAMETRIZATIONS]), ignore_index=True)
 # slopes over all widths (seed means), and over the wider half with the bootstrap interval and the curvature
@@ -284,10 +287,13 @@ EQUIV_WIDTHS = nb.pick(quick=[2**k for k in range(6, 13, 2)], standard=[2**k for
 EQUIV_ETA = 0.1
 EQUIV_LAMS = [0.0, 0.1]
 target64 = target.to(nb.device, torch.float64)
-X_equiv, y_equiv = sample_data(target64, 256, noise_std=0.1, generator=nb.generator(2))
+equivalence_batch = nb.stream("equivalence batch")
+X_equiv, y_equiv = sample_data(target64, 256, noise_std=0.1,
+                               generator=equivalence_batch.generator(device=nb.device))
+equivalence_cloud = nb.stream("equivalence initial clouds")
 equivalence_rows = []
 for N in EQUIV_WIDTHS:
-    theta0 = init_particles("gaussian", 1, N, D, scale=1 / np.sqrt(D), rng=nb.rng(10 + N), dtype=torch.float64,
+    theta0 = init_particles("gaussian", 1, N, D, scale=1 / np.sqrt(D), rng=equivalence_cloud.rng(N), dtype=torch.float64,
                             device=nb.device)[0]
     for lam in EQUIV_LAMS:
         by_autograd = mup_sgd_step(theta0, ACTIVATION, X_equiv, y_equiv, EQUIV_ETA, lam)
@@ -330,18 +336,20 @@ CONV_N_TRAIN = nb.pick(quick=128, standard=128, paper=512)
 CONV_ETA = 0.2
 CONV_STEPS = nb.pick(quick=100, standard=200, paper=200)
 LABEL_NOISE = 0.1
-X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE, generator=nb.generator(3))
+training_data = nb.stream("training data")
+X_train, y_train = sample_data(target, CONV_N_TRAIN, noise_std=LABEL_NOISE,
+                               generator=training_data.generator(device=nb.device))
 
 
 CONV_RECORD = log_time_grid(CONV_STEPS)
 
 
-def train_width(N, replicas, d, activation, eta, steps, record_steps, X, y, entropy, dtype, device):
+def train_width(N, replicas, d, activation, eta, steps, record_steps, X, y, cloud, dtype, device):
     """Particles (len(record_steps), replicas, N, 1+d) at ``record_steps`` of full-batch μP gradient descent on
-    (X, y), for ``replicas`` independent initialisations w ~ N(0, I_d/d), a ~ N(0, 1) drawn from the seed
-    ``entropy`` (a task: every input is an argument)."""
+    (X, y), for ``replicas`` independent initialisations w ~ N(0, I_d/d), a ~ N(0, 1) drawn from replicas
+    0..replicas-1 of the stream ``cloud`` (a task: every input is an argument)."""
     theta0 = init_particles("gaussian", replicas, N, d, scale=1 / np.sqrt(d),
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+                            rng=cloud, dtype=dtype, device=device)
     run = simulate(theta0, activation, eta=eta, steps=steps, engine="empirical", data=(X, y),
                    record_steps=record_steps)
     return run.particles
@@ -359,7 +367,7 @@ conv_params = {"experiment": "width_convergence", "widths": CONV_WIDTHS, "refere
 CONV_ALL = CONV_WIDTHS + [CONV_REFERENCE]
 trained = dict(zip(CONV_ALL, nb.map(train_width, [
     dict(N=N, replicas=CONV_REPLICAS, d=D, activation=ACTIVATION, eta=CONV_ETA, steps=CONV_STEPS,
-         record_steps=CONV_RECORD, X=X_train, y=y_train, entropy=[nb.seed, 100 + N], dtype=nb.dtype,
+         record_steps=CONV_RECORD, X=X_train, y=y_train, cloud=nb.stream(f"width {N} initial clouds"), dtype=nb.dtype,
          device=nb.device) for N in CONV_ALL])))
 # Distances at the trained (−1) and initial (0) record, every width against the reference, one replica at a time.
 STAGES = {"trained": -1, "initial": 0}
@@ -374,7 +382,7 @@ distance_means = distances.groupby(["stage", "width"], as_index=False)["distance
 # At t = 0 the two networks are independent averages of i.i.d. neurons with mean-zero readout, so exactly
 # E(f_N − f_ref)² = (1/N + 1/N_ref) v with v = E[a²] E_w E_x σ(w·x)² = E_w E_x σ(w·x)² (a ~ N(0, 1)); v is a
 # d-dimensional Gaussian average of the exact one-neuron kernel, estimated from 20 000 draws of w.
-w_draws = init_particles("gaussian", 1, 20_000, D, scale=1 / np.sqrt(D), rng=nb.rng(4), dtype=nb.dtype,
+w_draws = init_particles("gaussian", 1, 20_000, D, scale=1 / np.sqrt(D), rng=nb.stream("neuron variance draws"), dtype=nb.dtype,
                          device=nb.device)[0, :, 1:]
 neuron_variance = float(gaussian_kernel(ACTIVATION, w_draws[:, None], w_draws[:, None]).mean())
 initial_rows = distance_means["stage"] == "initial"

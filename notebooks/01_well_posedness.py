@@ -48,6 +48,7 @@ from companion.analysis import coupling, moments
 from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 from companion.engine.targets import teacher
@@ -87,13 +88,10 @@ RUN_ACTIVATIONS = ("erf", "relu")
 SCALES = moments.init_scales(D_IN, INIT_SCALE, INIT_SCALE)
 NETWORK_INIT = dict(scale=0.5, a_scale=1.0)
 NETWORK_SCALES = moments.init_scales(D_IN, **NETWORK_INIT)
-# The teacher enters the tasks as its tensors and is built inside each task, on its device and dtype, by erf_teacher.
-TEACHER_B, TEACHER_U = torch.tensor([1.0, 1.0]), torch.eye(D_IN)[:2]
-
-
-def erf_teacher(b, U, dtype, device):
-    """The erf teacher f*(x) = Σ_m b_m erf(u_m·x) on ``device`` in ``dtype``."""
-    return teacher("erf", b, U).to(device, dtype)
+# The erf teacher f*(x) = Σ_m b_m erf(u_m·x) on the first two axes; tasks take it as it is and move it to their
+# device and dtype.
+TEACHER_B = torch.tensor([1.0, 1.0])
+TEACHER = teacher("erf", TEACHER_B, torch.eye(D_IN)[:2])
 
 
 sizes = nb.pick(
@@ -221,16 +219,15 @@ nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
 # is valid and the draws scatter above it.
 
 # %%
-def estimator_rows(family, df, n, d, scale, entropies):
-    """w* estimates (both variants) of one sample of n particles per entry of ``entropies`` (its SeedSequence
-    entropy), drawn from ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``, with the
+def estimator_rows(family, df, n, d, scale, stream, draws):
+    """w* estimates (both variants) of one sample of n particles per replica 0..draws-1 of ``stream``, drawn from
+    ``family`` ("student_t30": Student-t with ``df``) at coordinate scale ``scale``, with the
     estimator's population value at the same k_max (sub-Gaussian variant, whose moments are exact; NaN otherwise)."""
     base = family.removesuffix("30")
     scales = moments.init_scales(d, scale, scale)
     rows = []
-    for draw, entropy in enumerate(entropies):
-        cloud = init_particles(base, 1, n, d, scale=scale, a_scale=scale, df=df,
-                               rng=np.random.default_rng(np.random.SeedSequence(entropy)))
+    for draw in range(draws):
+        cloud = init_particles(base, 1, n, d, scale=scale, a_scale=scale, df=df, rng=stream.rng(draw))
         for variant in moments.VARIANTS:
             est = moments.estimate_w_star(cloud, variant)
             population = math.nan
@@ -242,12 +239,12 @@ def estimator_rows(family, df, n, d, scale, entropies):
     return rows
 
 
-# One task per (family, n); draw k at the i-th n uses the stream nb.rng(1000 + 100 i + k).
+# One task per (family, n), each with its own stream; draw k is the stream's replica k.
 ESTIMATOR_FAMILIES = (("gaussian", 5.0), ("ball", 5.0), ("laplace", 5.0), ("student_t", 5.0), ("student_t30", 30.0))
 estimates = pd.DataFrame([row for rows in nb.map(estimator_rows, [
     dict(family=family, df=df, n=n, d=D_IN, scale=INIT_SCALE,
-         entropies=[[nb.seed, 1000 + 100 * n_index + draw] for draw in range(sizes["estimator_draws"])])
-    for family, df in ESTIMATOR_FAMILIES for n_index, n in enumerate(sizes["estimator_n"])]) for row in rows])
+         stream=nb.stream(f"w* estimator draws: {family}, n = {n}"), draws=sizes["estimator_draws"])
+    for family, df in ESTIMATOR_FAMILIES for n in sizes["estimator_n"]]) for row in rows])
 # Quantiles are taken on the growth rate 1/w* (finite; <= 0 means w* = inf) and mapped back to w*.
 grouped = estimates.groupby(["variant", "family", "n"])
 summary = grouped.growth_rate.quantile([0.1, 0.5, 0.9]).unstack().reset_index()
@@ -346,7 +343,8 @@ rows += [dict(case="Laplace, sub-exponential", source="exact (even orders)", k=k
 for n in (sizes["estimator_n"][1], sizes["estimator_n"][-1]):
     for family, variant, label in (("gaussian", "subgaussian", "Gaussian, sub-Gaussian"),
                                    ("laplace", "subexponential", "Laplace, sub-exponential")):
-        cloud = init_particles(family, 1, n, D_IN, scale=INIT_SCALE, a_scale=INIT_SCALE, rng=nb.rng(7))
+        cloud = init_particles(family, 1, n, D_IN, scale=INIT_SCALE, a_scale=INIT_SCALE,
+                               rng=nb.stream(f"moment ratio sample: {family}, n = {n}"))
         rows += ratio_rows(label, moments.empirical_log_moments(cloud, variant, K_SHOW + 1), f"sample n={n}")
 ratio_table = pd.DataFrame(rows)
 
@@ -394,24 +392,25 @@ ou_record = np.unique(np.concatenate([[0], np.round(np.geomspace(1, ou_steps, 12
 OU_INITS = {"isotropic": dict(scale=INIT_SCALE, a_scale=INIT_SCALE), "network": NETWORK_INIT}
 
 
-def run_ou(R, N, d, scale, a_scale, entropy, eta, steps, record_steps, seed, lam, tau, dtype, device):
+def run_ou(R, N, d, scale, a_scale, cloud, eta, steps, record_steps, noise, lam, tau, dtype, device):
     """Noisy GD with the data term off (an Ornstein–Uhlenbeck chain) from N(0, diag(a_scale², scale² I_d)) drawn
-    from the SeedSequence ``entropy``: particles (len(record_steps), R, N, 1+d)."""
-    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
-    return simulate(theta0, "erf", None, eta=eta, steps=steps, engine="none", record_steps=record_steps, seed=seed,
+    from the stream ``cloud``, noise from the stream ``noise``: particles (len(record_steps), R, N, 1+d)."""
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale, rng=cloud, dtype=dtype, device=device)
+    return simulate(theta0, "erf", None, eta=eta, steps=steps, engine="none", record_steps=record_steps, seed=noise,
                     lam=lam, tau=tau).particles
 
 
-# Both initialisations draw from the stream nb.rng(1).
+# Both initialisations share their streams on purpose (common random numbers: the same standard draws, scaled).
+ou_cloud, ou_noise = nb.stream("OU initial cloud"), nb.stream("OU noise")
 ou_particles = dict(zip(OU_INITS, nb.map(run_ou, [
-    dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, entropy=[nb.seed, 1], eta=ETA, steps=ou_steps,
-         record_steps=ou_record, seed=nb.seed + 11, **strong, dtype=nb.dtype, device=nb.device)
+    dict(R=sizes["ou_R"], N=sizes["ou_N"], d=D_IN, **init, cloud=ou_cloud, eta=ETA, steps=ou_steps,
+         record_steps=ou_record, noise=ou_noise, **strong, dtype=nb.dtype, device=nb.device)
     for init in OU_INITS.values()])))
 OU_LAW_DRAWS = 64
 ou_variances = {name: moments.ou_variance(moments.init_scales(D_IN, **init) ** 2, ETA, strong["lam"], strong["tau"],
                                           ou_record) for name, init in OU_INITS.items()}
 ou_rows = []
+ou_law_draws = nb.stream("OU estimator law draws")  # shared by the two initialisations: same exact-law samples
 for name in OU_INITS:
     exact = moments.ou_w_star(ou_variances[name][0], ETA, strong["lam"], strong["tau"], ou_record)
     for ti, step in enumerate(ou_record):
@@ -422,7 +421,7 @@ for name in OU_INITS:
         population = np.median([moments.estimator_limit(law_moments, f.k_max) for f in fits])
         # The estimator's finite-n law on the exact OU law, from independent exact samples of the same size.
         law = moments.estimate_w_star_gaussian(ou_variances[name][ti], sizes["ou_N"], OU_LAW_DRAWS,
-                                               rng=nb.rng(10 + ti))
+                                               rng=ou_law_draws.rng(ti))
         ou_rows.append(dict(init=name, t=step * ETA, exact=exact[ti], mean=estimate.mean(), median=np.median(estimate),
                             low=estimate.min(), high=estimate.max(), population=population,
                             predicted=law.mean(),
@@ -442,7 +441,9 @@ ou_table.pivot_table(index="t", columns="init", values=["exact", "population", "
 # the estimator's bias on a non-Gaussian law is not known, so these curves show, without testing, that the estimate
 # stays finite and away from 0.
 #
-# The reference runs are computed here once and reused for Φ_w below and in Section 4.
+# The reference runs are computed here once and reused for Φ_w below and in Section 4. erf and ReLU, in both regimes,
+# start from the same initial clouds and receive the same noise (common random numbers, on purpose), so their
+# differences come from the activation and the regime, not from the draws.
 
 # %%
 def record_steps_for(horizon):
@@ -451,30 +452,31 @@ def record_steps_for(horizon):
     return steps, np.unique(np.concatenate([np.round(times[times <= horizon] / ETA), [steps]]).astype(int))
 
 
-def run_coupled(activation, teacher_b, teacher_U, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam,
-                tau, scale, a_scale, dtype, device):
-    """Reference of N_ref particles and the nested N-systems, synchronously coupled (same init and noise), learning
-    the erf teacher (teacher_b, teacher_U): ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and
-    its N-systems ``systems``."""
-    run = coupling.coupled_run(activation=activation, target=erf_teacher(teacher_b, teacher_U, dtype, device), R=R,
-                               N_ref=N_ref, d=d, sizes=sizes, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
-                               record_steps=record_steps, lam=lam, tau=tau, scale=scale, a_scale=a_scale,
+def run_coupled(problem, law, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam, tau, dtype, device):
+    """Reference of N_ref particles drawn from ``law`` and the nested N-systems, synchronously coupled (same init and
+    noise), learning ``problem``: ``coupling.coupled_run``'s reference (times, particles ``ref``, risk) and its
+    N-systems ``systems``."""
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=sizes, init_seed=init_seed,
+                               seed=seed, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, law=law,
                                dtype=dtype, device=device)
     return dict(times=run.reference.times, ref=run.reference.particles, risk=run.reference.risk,
                 systems=run.population)
 
 
-def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, stream, seed):
-    """The arguments of run_coupled in the network initialisation: initial cloud from the stream nb.rng(stream)."""
+def coupled_call(activation, regime_params, N_ref, R, Ns, horizon, cloud, noise):
+    """The arguments of run_coupled in the network initialisation: initial cloud from the stream ``cloud``, noise
+    from the stream ``noise``."""
     steps, record = record_steps_for(horizon)
-    return dict(activation=activation, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=R, N_ref=N_ref, d=D_IN, sizes=Ns,
-                init_seed=(nb.seed, stream), seed=seed, eta=ETA, steps=steps, record_steps=record, **regime_params,
-                **NETWORK_INIT, dtype=nb.dtype, device=nb.device)
+    return dict(problem=problem(activation, TEACHER), law=StartingLaw(**NETWORK_INIT), R=R, N_ref=N_ref, sizes=Ns,
+                init_seed=cloud, seed=noise, eta=ETA, steps=steps, record_steps=record, **regime_params,
+                dtype=nb.dtype, device=nb.device)
 
 
 RUN_KEYS = [(act, regime) for regime in REGIMES for act in RUN_ACTIVATIONS]
+# erf and ReLU, strong and weak regime start from the same clouds with the same noise (common random numbers).
+coupled_cloud, coupled_noise = nb.stream("coupled runs initial cloud"), nb.stream("coupled runs noise")
 runs = dict(zip(RUN_KEYS, nb.map(run_coupled, [
-    coupled_call(act, REGIMES[regime], **sizes["chaos"][regime], stream=2, seed=nb.seed + 100)
+    coupled_call(act, REGIMES[regime], **sizes["chaos"][regime], cloud=coupled_cloud, noise=coupled_noise)
     for act, regime in RUN_KEYS])))
 print({key: f"risk {run['risk'][0].mean():.3f} -> {run['risk'][-1].mean():.3f}" for key, run in runs.items()})
 
@@ -606,8 +608,9 @@ growth_rows = []
 final_clouds = {"OU particles": ou_particles["network"][-1].reshape(-1, D_IN + 1)}
 final_clouds.update({f"{act}, data on": runs[(act, "strong")]["ref"][-1].reshape(-1, D_IN + 1) for act in RUN_ACTIVATIONS})
 block_sizes = {}
+growth_shuffle = nb.stream("growth block shuffle")  # the same permutation of every cloud, on purpose
 for source, cloud in final_clouds.items():
-    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    shuffled = cloud[torch.as_tensor(growth_shuffle.rng().permutation(cloud.shape[0]))]
     block_sizes[source] = np.unique(np.geomspace(16, cloud.shape[0] // 8, 7).astype(int))
     for w in (W_IN, W_OUT):
         log_phi = moments.block_log_phi_w(shuffled, w, block_sizes[source])
@@ -615,19 +618,20 @@ for source, cloud in final_clouds.items():
                              log_ratio=lp - log_phi[0]) for n, lp in zip(block_sizes[source], log_phi)]
 ou_total = final_clouds["OU particles"].shape[0]
 ou_curves = moments.block_log_phi_w_gaussian(network_var[-1], W_OUT, block_sizes["OU particles"], ou_total,
-                                             GROWTH_DRAWS, rng=nb.rng(8))
+                                             GROWTH_DRAWS, rng=nb.stream("OU growth draws").rng())
 # The claim pools the slopes of the OU clouds recorded in [T/2, T] (nearly independent: their correlation decays
 # like (1 − ηλ)^steps), each against the same statistic on exact samples of its own law.
 LATE_OU = [ti for ti, step in enumerate(ou_record) if step * ETA >= horizon_ou / 2]
 log_ns = np.log(block_sizes["OU particles"])
 late_measured, late_predicted = [], []
+late_growth_draws = nb.stream("late OU growth draws")
 for ti in LATE_OU:
     cloud = ou_particles["network"][ti].reshape(-1, D_IN + 1)
-    shuffled = cloud[torch.as_tensor(nb.rng(5).permutation(cloud.shape[0]))]
+    shuffled = cloud[torch.as_tensor(growth_shuffle.rng().permutation(cloud.shape[0]))]
     late_measured.append(np.polyfit(log_ns, moments.block_log_phi_w(shuffled, W_OUT, block_sizes["OU particles"]),
                                     1)[0])
     curves = ou_curves if ti == len(ou_record) - 1 else moments.block_log_phi_w_gaussian(
-        network_var[ti], W_OUT, block_sizes["OU particles"], ou_total, GROWTH_DRAWS, rng=nb.rng(20 + ti))
+        network_var[ti], W_OUT, block_sizes["OU particles"], ou_total, GROWTH_DRAWS, rng=late_growth_draws.rng(ti))
     late_predicted.append(np.polyfit(log_ns, curves.T, 1)[0])
 predicted_slopes = np.mean(late_predicted, axis=0)
 PREDICTION_LABEL = f"exact OU law, w = {W_OUT:g} (median, 0.5–99.5 %)"
@@ -749,13 +753,11 @@ ETA_VALUES = [0.2, 0.1, 0.05, 0.025]
 ETA_FINE = ETA_VALUES[-1] / 8
 
 
-def run_eta_convergence(activation, teacher_b, teacher_U, R, N, d, scale, a_scale, entropy, etas, horizon, lam, tau,
-                        dtype, device):
+def run_eta_convergence(activation, target, R, N, d, scale, a_scale, cloud, etas, horizon, lam, tau, dtype, device):
     """Final particles at time ``horizon`` for each step in ``etas`` (``{eta: (R, N, 1+d)}`` on the CPU), all from
-    one initial cloud drawn from the SeedSequence ``entropy``, learning the erf teacher (teacher_b, teacher_U)."""
-    target = erf_teacher(teacher_b, teacher_U, dtype, device)
-    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale,
-                            rng=np.random.default_rng(np.random.SeedSequence(entropy)), dtype=dtype, device=device)
+    one initial cloud drawn from the stream ``cloud``, learning ``target``."""
+    target = target.to(device, dtype)
+    theta0 = init_particles("gaussian", R, N, d, scale=scale, a_scale=a_scale, rng=cloud, dtype=dtype, device=device)
     finals = {}
     for eta in etas:
         steps = int(round(horizon / eta))
@@ -766,10 +768,11 @@ def run_eta_convergence(activation, teacher_b, teacher_U, R, N, d, scale, a_scal
     return finals
 
 
-# Both activations start from the stream nb.rng(3).
+# Both activations start from the same clouds (common random numbers, one stream).
+eta_cloud = nb.stream("step size initial cloud")
 eta_finals = nb.map(run_eta_convergence, [
-    dict(activation=act, teacher_b=TEACHER_B, teacher_U=TEACHER_U, R=sizes["eta_R"], N=sizes["eta_N"], d=D_IN,
-         **NETWORK_INIT, entropy=[nb.seed, 3], etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
+    dict(activation=act, target=TEACHER, R=sizes["eta_R"], N=sizes["eta_N"], d=D_IN,
+         **NETWORK_INIT, cloud=eta_cloud, etas=ETA_VALUES + [ETA_FINE], horizon=sizes["eta_horizon"], lam=0.5,
          tau=0.0, dtype=nb.dtype, device=nb.device)
     for act in RUN_ACTIVATIONS])
 eta_rows, eta_rms = [], {}
@@ -791,10 +794,11 @@ eta_table = pd.DataFrame(eta_rows)
 # shows the references improve with size at roughly that rate; the rate itself is what Section 4 claims.
 
 # %%
-# The largest reference and the smaller ones nested in it (initial cloud from the stream nb.rng(4)).
+# The largest reference and the smaller ones nested in it (its own initial-cloud and noise streams).
 nested_run = nb.run(run_coupled, **coupled_call("erf", strong, N_ref=sizes["ref_sizes"][-1], R=sizes["ref_R"],
-                                                Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"], stream=4,
-                                                seed=nb.seed + 200))
+                                                Ns=sizes["ref_sizes"][:-1], horizon=sizes["ref_horizon"],
+                                                cloud=nb.stream("references initial cloud"),
+                                                noise=nb.stream("references noise")))
 references = dict(times=nested_run["times"], largest=nested_run["ref"], nested=nested_run["systems"])
 N_MAX = sizes["ref_sizes"][-1]
 ref_rows = []
@@ -918,42 +922,45 @@ def measure_times(horizon, every):
     return times[times <= horizon]
 
 
-def chaos_task(activation, d, teacher_b, teacher_U, R, N_ref, Ns, horizon, times, frame_times, frame_N, init_seed,
-               seed, eta, lam, tau, scale, a_scale, dtype, device):
+def chaos_task(problem, law, R, N_ref, Ns, horizon, times, frame_times, frame_N, init_seed, seed, eta, lam, tau,
+               dtype, device):
     """One coupled run (``coupling.coupled_run``): per-replica coupling and function errors (T, R, len(Ns)) at
     ``times``, the final clouds, and replica 0 of the reference and of the ``frame_N``-system at ``frame_times``."""
     steps = int(round(horizon / eta))
     measured, frames = (np.round(np.asarray(ts) / eta).astype(int) for ts in (times, frame_times))
     record = np.unique(np.concatenate([measured, frames]))
-    run = coupling.coupled_run(activation=activation, target=erf_teacher(teacher_b, teacher_U, dtype, device), R=R,
-                               N_ref=N_ref, d=d, sizes=Ns, init_seed=init_seed, seed=seed, eta=eta, steps=steps,
-                               record_steps=record, lam=lam, tau=tau, scale=scale, a_scale=a_scale, dtype=dtype,
+    run = coupling.coupled_run(problem.to(device, dtype), R=R, N_ref=N_ref, sizes=Ns, init_seed=init_seed, seed=seed,
+                               eta=eta, steps=steps, record_steps=record, lam=lam, tau=tau, law=law, dtype=dtype,
                                device=device)
     ref, at, at_frame = run.reference.particles, np.searchsorted(record, measured), np.searchsorted(record, frames)
     coupling_err = np.stack([np.stack([coupling.coupling_error(run.population[N][i], ref[i]) for N in Ns], -1)
                              for i in at])
-    function_err = np.stack([np.stack(coupling.function_errors([run.population[N][i] for N in Ns], ref[i], activation),
+    function_err = np.stack([np.stack(coupling.function_errors([run.population[N][i] for N in Ns], ref[i],
+                                                                 problem.activation),
                                       -1) for i in at])
     return dict(times=measured * eta, coupling=coupling_err, function=function_err, risk=run.reference.risk[at],
                 final_ref=ref[-1], final={N: run.population[N][-1] for N in Ns}, frame_times=frames * eta,
                 frame_ref=ref[at_frame, 0], frame_system=run.population[frame_N][at_frame, 0] if len(frames) else None)
 
 
-def chaos_call(activation, d, init, R, horizon, stream, frames):
+def chaos_call(activation, d, init, R, horizon, cloud, frames):
     """chaos_task's arguments in the strong regime: the erf teacher on the first two axes of R^d, initial cloud from
-    the stream nb.rng(stream), ``frames`` animation frames (0: none)."""
+    the stream ``cloud``, noise from ``chaos_noise``, ``frames`` animation frames (0: none)."""
     frame_times = horizon * np.linspace(0, 1, frames) ** 2 if frames else np.array([])
-    return dict(activation=activation, d=d, teacher_b=TEACHER_B, teacher_U=torch.eye(d)[:2], R=R,
+    return dict(problem=problem(activation, teacher("erf", TEACHER_B, torch.eye(d)[:2])), law=StartingLaw(**init), R=R,
                 N_ref=chaos_sizes["N_ref"], Ns=chaos_sizes["Ns"], horizon=horizon,
                 times=measure_times(horizon, chaos_sizes["every"]), frame_times=frame_times,
-                frame_N=chaos_sizes["frame_N"], init_seed=(nb.seed, stream), seed=nb.seed + 300, eta=ETA, **strong,
-                **init, dtype=nb.dtype, device=nb.device)
+                frame_N=chaos_sizes["frame_N"], init_seed=cloud, seed=chaos_noise, eta=ETA, **strong,
+                dtype=nb.dtype, device=nb.device)
 
 
-# d = 4 from the stream nb.rng(8), d = 8 from nb.rng(9); the animation is the erf run at d = 4.
-SETTINGS = {"d = 4": dict(d=D_IN, init=NETWORK_INIT, R=chaos_sizes["R"], horizon=chaos_sizes["horizon"], stream=8),
+# Each dimension has its own initial-cloud stream, shared by erf and ReLU (common random numbers), and all share the
+# noise stream; the animation is the erf run at d = 4.
+chaos_noise = nb.stream("chaos noise")
+SETTINGS = {"d = 4": dict(d=D_IN, init=NETWORK_INIT, R=chaos_sizes["R"], horizon=chaos_sizes["horizon"],
+                          cloud=nb.stream("chaos d = 4 initial cloud")),
             f"d = {D_HIGH}": dict(d=D_HIGH, init=HIGH_INIT, R=chaos_sizes["d8_R"], horizon=chaos_sizes["d8_horizon"],
-                                  stream=9)}
+                                  cloud=nb.stream(f"chaos d = {D_HIGH} initial cloud"))}
 CHAOS_KEYS = [(setting, act) for setting in SETTINGS for act in RUN_ACTIVATIONS]
 chaos_runs = dict(zip(CHAOS_KEYS, nb.map(chaos_task, [
     chaos_call(act, **SETTINGS[setting], frames=ANIMATION_FRAMES if (setting, act) == ("d = 4", "erf") else 0)
@@ -980,8 +987,9 @@ for (setting, act), run in chaos_runs.items():
 for act in RUN_ACTIVATIONS:
     weak_times, weak = weak_errors(act)
     series[("d = 4", "weak", act)] = (weak_times, sizes["chaos"]["weak"]["Ns"], sizes["chaos"]["weak"]["N_ref"], weak)
+iid_cloud = nb.stream("i.i.d. variance clouds")  # the same draws for every setting and activation
 iid_variance = {(setting, act): coupling.iid_function_variance(init_particles(
-                    "gaussian", 4, 1024, SETTINGS[setting]["d"], **SETTINGS[setting]["init"], rng=nb.rng(6)), act)
+                    "gaussian", 4, 1024, SETTINGS[setting]["d"], **SETTINGS[setting]["init"], rng=iid_cloud), act)
                 for setting, act in CHAOS_KEYS}
 
 error_rows, fit_rows = [], []

@@ -63,13 +63,6 @@ from companion.analysis.symmetry import canonicalize, matched_distance, quadrati
 nb = setup_notebook("02_identifiability", profile, seed, device)
 
 
-def torch_generator(entropy, device):
-    """The torch.Generator that ``nb.generator(offset)`` gives for ``entropy = [nb.seed, offset]``: seeded with the
-    first 64-bit word of ``SeedSequence(entropy)`` (for tasks, which take their seeds as arguments)."""
-    state = np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint64)[0]
-    return torch.Generator(device=device).manual_seed(int(state))
-
-
 def scan_until(fn, calls, found):
     """``nb.map(fn, calls)`` in chunks, stopped after the first chunk with a result for which ``found(result)``
     holds: the results up to and including the first such one (all of them if none). Chunks of one task in this
@@ -125,7 +118,7 @@ HE6_RESTARTS, HE6_SCAN = nb.pick(quick=(48, 3), standard=(128, 6), paper=(256, 1
 
 # %%
 def symmetry_rows():
-    g = nb.generator(1)
+    g = nb.stream("symmetry checks").generator(device=nb.device)
     rows = []
     for name in ACTS:
         for trial in range(SYM_TRIALS):
@@ -143,12 +136,13 @@ def symmetry_rows():
 sym = symmetry_rows()
 FLOOR = 1e-18
 EPS_LABEL = "float64 ε"
+symmetry_jitter = nb.stream("symmetry plot jitter")
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=False)
 for ax, column, title in zip(axes, ["relative_l2", "canonical_distance"],
                              [r"$E(f_\mu - f_{\mu'})^2 / E f_\mu^2$ (exact)", "matched distance of canonical forms"]):
     for i, name in enumerate(ACTS):
         values = np.maximum(sym.loc[sym.activation == name, column].to_numpy(), FLOOR)
-        jitter = np.random.default_rng(i).uniform(-0.15, 0.15, values.size)
+        jitter = symmetry_jitter.rng(i).uniform(-0.15, 0.15, values.size)
         ax.scatter(i + jitter, values, s=18, color=COLORS[name])
     ax.axhline(np.finfo(float).eps, color="grey", ls="--", lw=1, label=EPS_LABEL)
     ax.set_yscale("log")
@@ -183,7 +177,7 @@ sym.groupby("activation")[["relative_l2", "canonical_distance"]].max()
 
 # %%
 def pair_rows():
-    g = nb.generator(2)
+    g = nb.stream("pair checks").generator(device=nb.device)
     rows = []
     for name in ACTS[:4]:
         for k in range(PAIRS):
@@ -206,7 +200,7 @@ def pair_rows():
 
 
 def monte_carlo_rows():
-    g = nb.generator(3)
+    g = nb.stream("Monte Carlo checks").generator(device=nb.device)
     rows = []
     for name in ACTS:
         for k in range(MC_PAIRS):
@@ -284,12 +278,12 @@ nb.claim(f"exact L² distance against Monte Carlo: largest |z| over {len(mc)} pa
 # second real preimage at D = 2 is refuted only by T_4.
 
 # %%
-def depth_row(name, S, d, restarts, instances, entropy, device):
+def depth_row(name, S, d, restarts, instances, stream, device):
     """One row of the depth table (a task): the Jacobian rank profile and D*_var of Φ_D for generic S-atom measures
     in d dimensions, then the fibre search at every depth up to D*_var + 3 (3 when D*_var = ∞), with ``instances``
     measures (one more for d = 1) and ``restarts`` restarts per round. Returns (row, cells): the row's summary and
     one dict per depth searched."""
-    g = torch_generator(entropy, device)
+    g = stream.generator(device=device)
     D_cap = 12 if d > 1 else 10
     var = variety_depth(name, S, d, D_cap, g)
     D_max = int(var.depth) + 3 if math.isfinite(var.depth) else 3
@@ -309,10 +303,10 @@ def depth_row(name, S, d, restarts, instances, entropy, device):
     return row, cells
 
 
-# one task per row, each with its own stream (seed, 100 + row index)
+# one task per row, each with its own stream
 depth_rows = nb.map(depth_row, [dict(name=name, S=S, d=d, restarts=RESTARTS, instances=INSTANCES,
-                                     entropy=[nb.seed, 100 + index], device=nb.device)
-                                for index, (name, S, d) in enumerate(TABLE_ROWS)])
+                                     stream=nb.stream(f"depth table: {name} S={S} d={d}"), device=nb.device)
+                                for name, S, d in TABLE_ROWS])
 table = pd.DataFrame([row for row, _ in depth_rows])
 cells = pd.DataFrame([cell for _, row_cells in depth_rows for cell in row_cells])
 table
@@ -379,11 +373,11 @@ if nb.profile != "quick":  # the quick table is three small rows with no square 
 # the mixtures of the Pearson scan and the measures of the He_6 scan below, and the rows of the table above.
 
 # %%
-def separated_instance(entropy, device):
+def separated_instance(stream, instance, device):
     """One scanned measure (a task): a random two-atom GELU measure in d = 1 and its fibre search at depths 1…7
-    (24 restarts a round), both from the stream ``entropy``. Returns (row, preimage): the scan's row and, when depth 4
+    (24 restarts a round), both from replica ``instance`` of ``stream``. Returns (row, preimage): the scan's row and, when depth 4
     is refuted, the second real preimage found there (else None)."""
-    g = torch_generator(entropy, device)
+    g = stream.generator(instance, device=device)
     a, W = random_atoms(2, 1, g)
     result = orbit_depth("gelu", 2, 1, 7, g, restarts=24, measures=[(a, W)])
     hit = result.status[3] == "refuted" if len(result.status) > 3 else False
@@ -397,8 +391,9 @@ def separated_instance(entropy, device):
                      success=search.success_rate, restarts=search.restarts)
 
 
-separated_var = variety_depth("gelu", 2, 1, 8, nb.generator(9))
-separated_runs = scan_until(separated_instance, [dict(entropy=[nb.seed, 5, k], device=nb.device)
+separated_var = variety_depth("gelu", 2, 1, 8, nb.stream("separated rank profile").generator(device=nb.device))
+separated_stream = nb.stream("separated instances")
+separated_runs = scan_until(separated_instance, [dict(stream=separated_stream, instance=k, device=nb.device)
                                                  for k in range(SEPARATED_SCAN)], found=lambda run: run[1] is not None)
 sep = dict(scanned=pd.DataFrame([dict(instance=k, **row) for k, (row, _) in enumerate(separated_runs)]),
            D_var=separated_var.depth, ranks=separated_var.ranks, **(separated_runs[-1][1] or {}))
@@ -499,11 +494,11 @@ if found_separated:
 # one.
 
 # %%
-def pearson_instance(restarts, entropy, device):
+def pearson_instance(restarts, stream, instance, device):
     """One scanned mixture (a task): p ~ U(0.2, 0.8), means N(0, 1), standard deviations 0.5 + U(0, 1) and the
-    fibre of its first five moments (``restarts`` Levenberg–Marquardt starts), all from the stream ``entropy``; when
+    fibre of its first five moments (``restarts`` Levenberg–Marquardt starts), all from replica ``instance`` of ``stream``; when
     that fibre holds two admissible mixtures, also the fibre of six moments. Returns their dict, or None."""
-    g = torch_generator(entropy, device)
+    g = stream.generator(instance, device=device)
     p = 0.2 + 0.6 * torch.rand(1, generator=g, dtype=torch.float64)
     weights = torch.cat([p, 1 - p])
     means = torch.randn(2, generator=g, dtype=torch.float64)
@@ -515,7 +510,9 @@ def pearson_instance(restarts, entropy, device):
     return dict(weights=weights, means=means, sds=sds, five=five, six=six, rate5=rate5, rate6=rate6)
 
 
-pearson_runs = scan_until(pearson_instance, [dict(restarts=PEARSON_RESTARTS, entropy=[nb.seed, 6, k], device=nb.device)
+pearson_stream = nb.stream("Pearson instances")
+pearson_runs = scan_until(pearson_instance, [dict(restarts=PEARSON_RESTARTS, stream=pearson_stream, instance=k,
+                                                  device=nb.device)
                                              for k in range(PEARSON_SCAN)], found=lambda run: run is not None)
 pearson = dict(instance=None) if pearson_runs[-1] is None else \
     dict(instance=len(pearson_runs) - 1, **pearson_runs[-1])
@@ -596,11 +593,11 @@ if found_pearson:
 # all return to μ probably has a complex second decomposition — not proven by a finite search.
 
 # %%
-def he6_instance(restarts, entropy, device):
+def he6_instance(restarts, stream, instance, device):
     """One scanned measure (a task): nine random unit atoms in d = 3 and a fibre search of T_6 with ``restarts``
-    starts restricted to the apolar cubic of T_6, both from the stream ``entropy``. Returns (row, second): the
+    starts restricted to the apolar cubic of T_6, both from replica ``instance`` of ``stream``. Returns (row, second): the
     scan's row and, when a converged restart lies outside μ's orbit, the first such decomposition (else None)."""
-    g = torch_generator(entropy, device)
+    g = stream.generator(instance, device=device)
     a, W = random_atoms(9, 3, g, unit_norm=True)
     T6 = moment_tensors("he6", a, W, 6, unit_norm=True)[6]
     C = catalecticant(T6, 3, 6, 3)
@@ -616,11 +613,11 @@ def he6_instance(restarts, entropy, device):
                      orbit_distance=float(search.orbit_distance[b]), catalecticant_rank=numerical_rank(C)[0])
 
 
-# the rank profile draws from (seed, 7), measure k from (seed, 7, 1 + k): SeedSequence pads its entropy with zeros,
-# so (seed, 7, 0) would repeat the rank profile's stream
-he6_runs = nb.map(he6_instance, [dict(restarts=HE6_RESTARTS, entropy=[nb.seed, 7, 1 + k], device=nb.device)
+# measure k draws from replica k of its own stream, the rank profile from another stream
+he6_stream = nb.stream("he6 instances")
+he6_runs = nb.map(he6_instance, [dict(restarts=HE6_RESTARTS, stream=he6_stream, instance=k, device=nb.device)
                                  for k in range(HE6_SCAN)])
-he6 = dict(var=variety_depth("he6", 9, 3, 6, nb.generator(7), unit_norm=True, points=1),
+he6 = dict(var=variety_depth("he6", 9, 3, 6, nb.stream("he6 rank profile").generator(device=nb.device), unit_norm=True, points=1),
            scanned=pd.DataFrame([dict(instance=k, **row) for k, (row, _) in enumerate(he6_runs)]),
            **next((second for _, second in he6_runs if second is not None), {}))
 print("rank profile", he6["var"].ranks, "target", he6["var"].target, "D*_var", he6["var"].depth)
@@ -706,7 +703,7 @@ nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int(
 
 # %%
 def finite_rank_rows():
-    g = nb.generator(8)
+    g = nb.stream("finite rank checks").generator(device=nb.device)
     a, W = random_atoms(5, 3, g)
     lam, E = quadratic_eigen_atoms(a, W)
     pairs_ = [("quadratic", a, W, lam, E)]

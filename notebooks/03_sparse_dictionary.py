@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.analysis.atoms import clustering_threshold, extract_atoms, match_directions, stationary_atoms
+from companion.analysis.atoms import (DELTA_REL, MIN_SIZE, THRESHOLD_FACTOR, THRESHOLD_FLOOR, match_directions,
+                                     stationary_atoms, target_atoms)
 from companion.analysis.statistics import loglog_fit
 from companion.analysis.barron import (atom_bound, coefficient_threshold, coefficient_thresholds, geometric_tail,
                                        hermite_tensor_norms,
@@ -43,8 +44,7 @@ from companion.engine.dynamics import log_time_grid, simulate
 from companion.engine.init import init_particles
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
-from companion.engine.activations import get_activation
-from companion.engine.targets import Target, ridge_target, teacher
+from companion.engine.targets import ridge_target, teacher
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
@@ -80,7 +80,6 @@ TAUS = [2.5e-5, 1e-4, 4e-4, 1.6e-3]
 TAU_BREAK = 6.4e-3
 N_GRID = nb.pick(quick=[16, 32, 64], standard=[16, 32, 64, 128], paper=[64, 128, 256, 512, 1024])
 LAMS = nb.pick(quick=[0.02, 0.04, 0.08], standard=[0.01, 0.02, 0.04, 0.08], paper=[0.005, 0.01, 0.02, 0.04, 0.08])
-THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
 FRAMES = nb.pick(quick=12, standard=60, paper=80)  # recorded snapshots per run (log-spaced in t): animation frames
 ACTIVATION = "erf"
 print(f"N={N} R={R} horizon={HORIZON} eta={ETA} lam={LAM} tau={TAU}")
@@ -205,48 +204,40 @@ nb.check("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # `symmetry.canonicalize`. Section 6 moves h and δ.
 
 # %%
-def train(target, N, replicas, eta, lam, tau, horizon, activation, init_entropy, noise_entropy, dtype, device,
-          frames, start=None):
-    """Noisy-GD run (a task): ``replicas`` clouds of N particles from a standard Gaussian drawn from
-    ``init_entropy`` (or the given ``start`` cloud (R, N, 1+d)), trained on ``target`` (the fields of a
-    :class:`Target`, ``activation`` by name) for ``horizon / eta`` steps with weight decay ``lam`` and temperature
-    ``tau``, the noise seeded from ``noise_entropy``, recording about ``frames`` log-spaced snapshots. Returns times, particles (T, R, N, 1+d) as float64 numpy and
+def train(target, N, replicas, eta, lam, tau, horizon, activation, cloud, noise, dtype, device, frames, start=None):
+    """Noisy-GD run (a task): ``replicas`` clouds of N particles from a standard Gaussian drawn from the stream
+    ``cloud`` (or the given ``start`` cloud (R, N, 1+d)), trained on the :class:`Target` ``target`` for
+    ``horizon / eta`` steps with weight decay ``lam`` and temperature ``tau``, the noise from the stream ``noise``,
+    recording about ``frames`` log-spaced snapshots. Returns times, particles (T, R, N, 1+d) as float64 numpy and
     risk (T, R)."""
     steps = int(round(horizon / eta))
-    f_star = Target(target["b"], target["U"], None if target["activation"] is None else
-                    get_activation(target["activation"]), target["beta"])
+    f_star = target.to(device, dtype)
     if start is None:
-        theta0 = init_particles("gaussian", replicas, N, f_star.dim,
-                                rng=np.random.default_rng(np.random.SeedSequence(init_entropy)), dtype=dtype,
-                                device=device)
+        theta0 = init_particles("gaussian", replicas, N, f_star.dim, rng=cloud, dtype=dtype, device=device)
     else:
         theta0 = torch.as_tensor(start).to(device, dtype)
-    trajectory = simulate(theta0, activation, f_star, eta=eta, steps=steps, lam=lam, tau=tau,
-                          seed=int(np.random.default_rng(np.random.SeedSequence(noise_entropy)).integers(2**31)),
+    trajectory = simulate(theta0, activation, f_star, eta=eta, steps=steps, lam=lam, tau=tau, seed=noise,
                           record_steps=log_time_grid(steps, frames), progress=False)
     return dict(times=trajectory.times, particles=trajectory.particles.to(torch.float64).numpy(),
                 risk=trajectory.risk.to(torch.float64).numpy())
 
 
-def train_call(target, offset, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None):
-    """The arguments of one :func:`train` task: the notebook's sizes, its streams (seed, 2·offset) for the initial
-    cloud and (seed, 2·offset + 1) for the noise, and ``start`` the final cloud of an earlier run (or None)."""
-    fields = dict(b=target.b, U=target.U, beta=target.beta,
-                  activation=None if target.activation is None else target.activation.name)
-    return dict(target=fields, N=N, replicas=R, eta=ETA, lam=lam, tau=tau, horizon=horizon, activation=ACTIVATION,
-                init_entropy=None if start is not None else [nb.seed, 2 * offset],
-                noise_entropy=[nb.seed, 2 * offset + 1], dtype=nb.dtype, device=nb.device, frames=FRAMES,
+def train_call(target, run, N=N, lam=LAM, tau=TAU, horizon=HORIZON, start=None):
+    """The arguments of one :func:`train` task: the notebook's sizes, the streams "``run``: initial cloud" (unless
+    ``start``, the final cloud of an earlier run, is given) and "``run``: noise"."""
+    return dict(target=target, N=N, replicas=R, eta=ETA, lam=lam, tau=tau, horizon=horizon, activation=ACTIVATION,
+                cloud=None if start is not None else nb.stream(f"{run}: initial cloud"),
+                noise=nb.stream(f"{run}: noise"), dtype=nb.dtype, device=nb.device, frames=FRAMES,
                 start=None if start is None else start["particles"][-1])
 
 
 def atoms_of(cloud, target, tau=TAU, lam=LAM, h_mult=1.0, delta_mult=1.0):
-    threshold = h_mult * clustering_threshold(tau, lam, THRESHOLD_FACTOR, THRESHOLD_FLOOR)
-    delta = delta_mult * DELTA_REL * float(target.norm2()) ** 0.5
-    return extract_atoms(ACTIVATION, cloud, threshold, delta, min_size=MIN_SIZE)
+    """The atoms of ``cloud`` by the package's one rule (``atoms.target_atoms``)."""
+    return target_atoms(ACTIVATION, cloud, target, tau, lam, h_mult, delta_mult)
 
 
-runs = dict(zip(TARGETS, nb.map(train, [train_call(target, offset=10 * i)
-                                     for i, target in enumerate(TARGETS.values())])))
+runs = dict(zip(TARGETS, nb.map(train, [train_call(target, run=name)
+                                     for name, target in TARGETS.items()])))
 print(f"{len(runs)} runs ready ({nb.elapsed():.1f} s)")
 
 # %% [markdown]
@@ -407,8 +398,8 @@ nb.claim("final clouds (d = 2, 3): smallest share of Σ|a| on atoms matched to t
 base = runs["teacher M=2"]
 target2 = TARGETS["teacher M=2"]
 relaxed = dict(zip(TAUS + [TAU_BREAK], nb.map(train, [train_call(target2, tau=tau, horizon=RELAX, start=base,
-                                                                 offset=500 + i)
-                                                      for i, tau in enumerate(TAUS + [TAU_BREAK])])))
+                                                                 run=f"relaxation at tau = {tau:g}")
+                                                      for tau in TAUS + [TAU_BREAK]])))
 spread_rows = []
 for tau, result in relaxed.items():
     for r in range(R):
@@ -459,7 +450,7 @@ print("mean spread / √τ at each τ:", ratio.round(3).to_dict())
 
 # %%
 other_N = [(i, n) for i, n in enumerate(N_GRID) if n != N]
-by_N = dict(zip([n for _, n in other_N], nb.map(train, [train_call(target2, N=n, offset=700 + i) for i, n in other_N])))
+by_N = dict(zip([n for _, n in other_N], nb.map(train, [train_call(target2, N=n, run=f"width N = {n}") for _, n in other_N])))
 by_N = {n: runs["teacher M=2"] if n == N else by_N[n] for n in N_GRID}
 count_rows = []
 for name in ("teacher M=2", "teacher M=3"):
@@ -683,7 +674,7 @@ nb.check("the predicted atoms are stationary: largest per-particle gradient of F
 # %%
 other_lams = [(i, lam) for i, lam in enumerate(LAMS) if lam != LAM]
 by_lam = dict(zip([lam for _, lam in other_lams], nb.map(train, [
-    train_call(target2, lam=lam, horizon=HORIZON * max(0.5, LAM / lam), offset=900 + i) for i, lam in other_lams])))
+    train_call(target2, lam=lam, horizon=HORIZON * max(0.5, LAM / lam), run=f"weight decay lam = {lam:g}") for _, lam in other_lams])))
 by_lam = {lam: runs["teacher M=2"] if lam == LAM else by_lam[lam] for lam in LAMS}
 lam_rows, lam_angle_rows = [], []
 for lam, result in by_lam.items():

@@ -59,6 +59,7 @@ from companion.analysis.decomposition import (COMPONENTS, rate_prediction, decom
 from companion.analysis.statistics import bootstrap, loglog_fit, replica_loglog_fit
 from companion.engine.dynamics import network, simulate
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import sample_data
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
@@ -152,7 +153,8 @@ def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, in
     decomposition tables, the errors ‖f − f*‖² of the reference and of each N-system, the reference's increments, the members along the line x = s e₁ (s in
     ``line``; names ``member_names``) and a Monte Carlo check of the exact total error at ``mc_pair``, ``mc_time`` on ``mc_inputs``."""
     head = head_target(activation, d, dtype, device)
-    chain = simulate_chain(activation, head, R=R, N_ref=N_ref, d=d, init_seed=init_seed, scale=init_scale,
+    chain = simulate_chain(problem(activation, head), R=R, N_ref=N_ref, init_seed=init_seed,
+                           law=StartingLaw(scale=init_scale),
                            N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta, times=times, t_inf=t_inf,
                            window=window, lam=lam, tau=tau, seed=seed, snapshots=snapshots, dtype=dtype,
                            device=device)
@@ -180,19 +182,21 @@ def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, in
     increments = pd.DataFrame([dict(replica=r, t=float(t), increment=v) for k, t in enumerate(chain.times[:-1])
                                for r, v in enumerate(distance2(chain.reference[k + 1], chain.reference[k],
                                                                activation))])
-    return dict(table=decomposition_table(chain, activation, head), chaos=chaos_table(chain, activation),
-                optimization=optimization_table(chain, activation), reference=reference, population=population,
+    return dict(table=decomposition_table(chain), chaos=chaos_table(chain),
+                optimization=optimization_table(chain), reference=reference, population=population,
                 increments=increments,
                 slices=slices, mc=mc)
 
 
-datasets = nested_datasets(head, REPLICAS, SAMPLE_SIZES, LABEL_NOISE, nb.generator(1))
-mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.generator(99), dtype=nb.dtype, device=nb.device)
-# the reference cloud is drawn from the stream of nb.rng(0)
+datasets = nested_datasets(head, REPLICAS, SAMPLE_SIZES, LABEL_NOISE,
+                           nb.stream("training sets").generator(device=nb.device))
+mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.stream("Monte Carlo inputs").generator(device=nb.device),
+                        dtype=nb.dtype, device=nb.device)
+# the reference cloud and the chain's noise have their own streams
 main = nb.run(run_chain, activation=ACTIVATION, d=D, R=REPLICAS, N_ref=N_REF, widths=WIDTHS,
               sample_sizes=SAMPLE_SIZES, datasets=[datasets[n] for n in SAMPLE_SIZES],
-              pairs=PAIRS, init_seed=(nb.seed, 0), init_scale=INIT_SCALE, eta=ETA, times=TIMES, t_inf=T_INF,
-              window=WINDOW, lam=LAM, tau=TAU, seed=nb.seed, snapshots=SNAPSHOTS, N_small=WIDTHS[0], line=LINE,
+              pairs=PAIRS, init_seed=nb.stream("chain initial cloud"), init_scale=INIT_SCALE, eta=ETA, times=TIMES, t_inf=T_INF,
+              window=WINDOW, lam=LAM, tau=TAU, seed=nb.stream("chain noise"), snapshots=SNAPSHOTS, N_small=WIDTHS[0], line=LINE,
               member_names=MEMBERS, mc_pair=(N_MAX, N_BASE), mc_time=T_LATE, mc_inputs=mc_inputs, dtype=nb.dtype,
               device=nb.device)
 table = main["table"]
@@ -247,7 +251,8 @@ def zero_noise_run(theta0, activation, d, eta, times, lam, dtype, device):
                     lam=lam, tau=0.0, record_steps=steps).particles
 
 
-theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.rng(0), dtype=nb.dtype,
+theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.stream("step size initial cloud"),
+                        dtype=nb.dtype,
                         device=nb.device)
 coarse, fine = nb.map(zero_noise_run, [dict(theta0=theta0, activation=ACTIVATION, d=D, eta=eta, times=TIMES, lam=LAM,
                                             dtype=nb.dtype, device=nb.device) for eta in (ETA, ETA / 2)])
@@ -458,11 +463,12 @@ def tail_limit(theta0, activation, d, degrees, rate, tail_K, degrees_shown, flow
                 degrees=degree_errors(cloud, activation, target, degrees_shown))
 
 
-theta0 = init_particles("gaussian", RES_REPLICAS, RES_N, D, scale=INIT_SCALE, rng=nb.rng(10), dtype=nb.dtype,
-                        device=nb.device)
+theta0 = init_particles("gaussian", RES_REPLICAS, RES_N, D, scale=INIT_SCALE, rng=nb.stream("tail sweep initial cloud"),
+                        dtype=nb.dtype, device=nb.device)
+tail_noise = nb.stream("tail sweep noise")  # every (λ, tail) pair shares the cloud and the noise (common random numbers)
 calls = [dict(theta0=theta0, activation=ACTIVATION, d=D, degrees=degrees, rate=TAIL_RATE, tail_K=TAIL_K,
               degrees_shown=DEGREES_SHOWN, flow=dict(t_inf=T_RES, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=lam,
-                                                     tau=TAU_RATIO * lam, seed=nb.seed), dtype=nb.dtype,
+                                                     tau=TAU_RATIO * lam, seed=tail_noise), dtype=nb.dtype,
               device=nb.device) for lam in LAMBDAS for degrees in TAILS.values()]
 limits = dict(zip([(lam, name) for lam in LAMBDAS for name in TAILS], nb.map(tail_limit, calls)))
 sweep = pd.DataFrame([dict(lam=lam, target=name, replica=r, residual=run["residual"][r], tail=run["mass"])
@@ -697,10 +703,11 @@ def flatness(theta0, inits, replicas, activation, d, flow, dtype, device):
                          for i, (family, s) in enumerate(inits) for r in range(replicas)])
 
 
-theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.rng(20 + i),
-                                   dtype=nb.dtype, device=nb.device) for i, (family, s) in enumerate(inits)])
+theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.stream(f"flatness initial cloud: {family}, scale {s:g}"), dtype=nb.dtype,
+                                   device=nb.device) for family, s in inits])
 flat = nb.run(flatness, theta0=theta0, inits=inits, replicas=FLAT_REPLICAS, activation=ACTIVATION, d=D,
-              flow=dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU, seed=nb.seed),
+              flow=dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU,
+                        seed=nb.stream("flatness noise")),  # shared by every initialisation (common random numbers)
               dtype=nb.dtype, device=nb.device)
 per_init = flat.groupby(["family", "scale"])[["initial", "residual"]].mean()
 spread = float((per_init["residual"].max() - per_init["residual"].min()) / per_init["residual"].mean())

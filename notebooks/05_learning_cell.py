@@ -65,6 +65,7 @@ import torch
 from companion.analysis import barron, decomposition, identifiability, moments
 from companion.engine.activations import ACTIVATIONS
 from companion.engine.init import init_particles
+from companion.engine.spec import StartingLaw, problem
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 from companion.engine.targets import ridge_target
@@ -92,7 +93,7 @@ P
 # %%
 def w_star_row(family, n_samples, d, init_scale, df, lam, tau, init_seed):
     """w* of ``family`` at ``init_scale``: closed forms (sub-Gaussian, sub-exponential), the estimate from
-    ``n_samples`` particles drawn from ``init_seed``, and the flow value min(w*, λ/(2τ))."""
+    ``n_samples`` particles drawn from the stream ``init_seed``, and the flow value min(w*, λ/(2τ))."""
     scales = moments.init_scales(d, init_scale, init_scale)
     theta = init_particles(family, 1, n_samples, d, scale=init_scale, a_scale=init_scale, rng=init_seed, df=df)
     estimate = moments.estimate_w_star(theta)
@@ -104,8 +105,9 @@ def w_star_row(family, n_samples, d, init_scale, df, lam, tau, init_seed):
 
 
 w_table = pd.DataFrame(nb.map(w_star_row, [dict(family=family, n_samples=P["n_samples"], d=P["d"],
-                                                init_scale=INIT_SCALE, df=DF, lam=LAM, tau=TAU, init_seed=(nb.seed, k))
-                                           for k, family in enumerate(FAMILIES)]))
+                                                init_scale=INIT_SCALE, df=DF, lam=LAM, tau=TAU,
+                                                init_seed=nb.stream(f"w* sample: {family}"))
+                                           for family in FAMILIES]))
 w_table
 
 # %% [markdown]
@@ -117,14 +119,14 @@ w_table
 W_REPLICAS = 8
 
 
-def gaussian_w_star_estimates(n_samples, d, init_scale, replicas, seed):
-    """``replicas`` independent estimates of w* from ``n_samples`` Gaussian particles each (streams (seed, 100 + r))."""
+def gaussian_w_star_estimates(n_samples, d, init_scale, replicas, stream):
+    """``replicas`` independent estimates of w* from ``n_samples`` Gaussian particles each (replica r of ``stream``)."""
     return [moments.estimate_w_star(init_particles("gaussian", 1, n_samples, d, scale=init_scale, a_scale=init_scale,
-                                                   rng=(seed, 100 + r))).w_star for r in range(replicas)]
+                                                   rng=stream.rng(r))).w_star for r in range(replicas)]
 
 
 w_replicas = np.array(nb.run(gaussian_w_star_estimates, n_samples=P["n_samples"], d=P["d"], init_scale=INIT_SCALE,
-                             replicas=W_REPLICAS, seed=nb.seed))
+                             replicas=W_REPLICAS, stream=nb.stream("Gaussian w* replicas")))
 w_closed_gauss = float(w_table.set_index("init").loc["gaussian", "w_star"])
 w_standard_error = w_replicas.std(ddof=1) / math.sqrt(W_REPLICAS)
 w_z = (w_replicas.mean() - w_closed_gauss) / w_standard_error
@@ -140,9 +142,9 @@ print(f"w* estimates over {W_REPLICAS} replicas: mean {w_replicas.mean():.4f} ±
 # statement of Theorem 2); with one atom T_2 = a w wᵀ still identifies it at depth 2.
 
 # %%
-def depth_row(activation, S, d, D_max, restarts, generator_seed):
-    """D*_var and D*_orb of ``activation`` (one torch generator seeded with ``generator_seed`` for both searches)."""
-    gen = torch.Generator().manual_seed(generator_seed)
+def depth_row(activation, S, d, D_max, restarts, stream):
+    """D*_var and D*_orb of ``activation`` (one torch generator on the stream ``stream`` for both searches)."""
+    gen = stream.generator()
     var = identifiability.variety_depth(activation, S, d, D_max, gen)
     start = int(var.depth) if math.isfinite(var.depth) else 1
     orb = identifiability.orbit_depth(activation, S, d, D_max, gen, restarts=restarts, D_min=start)
@@ -151,8 +153,8 @@ def depth_row(activation, S, d, D_max, restarts, generator_seed):
 
 
 depths = pd.DataFrame(nb.map(depth_row, [dict(activation=name, S=P["S"], d=P["d"], D_max=P["D_max"],
-                                              restarts=P["restarts"], generator_seed=1000 * nb.seed + k)
-                                         for k, name in enumerate(ACTIVATIONS)]))
+                                              restarts=P["restarts"], stream=nb.stream(f"depth search: {name}"))
+                                         for name in ACTIVATIONS]))
 depths
 
 # %% [markdown]
@@ -240,26 +242,27 @@ def summary_teacher():
     return barron.teacher_network("erf", 2, 2, weights=1.0)
 
 
-def chain_summary(R, N_ref, N, sample_sizes, datasets, init_seed, seed, dtype, device):
+def chain_summary(R, N_ref, N, sample_sizes, datasets, cloud, noise, dtype, device):
     """Decomposition table of a small coupled chain on ``summary_teacher`` (one (X, y) of ``datasets`` per sample
-    size), run in ``dtype`` on ``device``."""
+    size), initial cloud and noise from the streams ``cloud`` and ``noise``, run in ``dtype`` on ``device``."""
     tgt = summary_teacher().to(device, dtype)
     data = {n: (X.to(device, dtype), y.to(device, dtype)) for n, (X, y) in zip(sample_sizes, datasets)}
-    chain = decomposition.simulate_chain("erf", tgt, R=R, N_ref=N_ref, d=2, init_seed=init_seed, scale=0.5,
-                                         a_scale=1.0, N_values=[N], datasets=data,
+    chain = decomposition.simulate_chain(problem("erf", tgt), R=R, N_ref=N_ref, init_seed=cloud,
+                                         law=StartingLaw(scale=0.5, a_scale=1.0), N_values=[N], datasets=data,
                                          pairs=[(n, N) for n in sample_sizes], eta=0.05, times=[1.0, 4.0],
-                                         t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=seed, snapshots=4,
+                                         t_inf=10.0, window=2.0, lam=0.05, tau=1e-3, seed=noise, snapshots=4,
                                          dtype=dtype, device=device)
-    return decomposition.decomposition_table(chain, "erf", tgt)
+    return decomposition.decomposition_table(chain)
 
 
 sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
                 paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))
-datasets = [decomposition.replica_datasets(summary_teacher(), sizes["R"], n, 0.1, nb.generator(60 + i))
-            for i, n in enumerate(sizes["n"])]
-# the reference cloud is drawn from the stream of nb.rng(50)
+datasets = [decomposition.replica_datasets(summary_teacher(), sizes["R"], n, 0.1,
+                                           nb.stream(f"training set n = {n}").generator(device=nb.device))
+            for n in sizes["n"]]
 chain_table = nb.run(chain_summary, R=sizes["R"], N_ref=sizes["N_ref"], N=sizes["N"], sample_sizes=sizes["n"],
-                     datasets=datasets, init_seed=(nb.seed, 50), seed=nb.seed, dtype=nb.dtype, device=nb.device)
+                     datasets=datasets, cloud=nb.stream("chain initial cloud"),
+                     noise=nb.stream("chain noise"), dtype=nb.dtype, device=nb.device)
 
 fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
 summary_rows = []

@@ -48,7 +48,8 @@ def test_pyproject_gives_ranges_that_the_lock_satisfies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     requirements = [Requirement(text) for text in project["dependencies"]]
-    requirements += [Requirement(text) for name in ("notebooks", "test", "dask", "docs") for text in extras[name]]
+    requirements += [Requirement(text) for name in ("analysis", "notebooks", "test", "dask", "docs")
+                     for text in extras[name]]
     locked = lock_pins()
     for requirement in requirements:
         name = requirement.name.lower()
@@ -56,12 +57,14 @@ def test_pyproject_gives_ranges_that_the_lock_satisfies():
         assert locked[name] in requirement.specifier, f"lock {name}=={locked[name]} outside {requirement.specifier}"
         assert not str(requirement.specifier).startswith("=="), f"{name}: the package gives a range, the lock pins"
     assert {r.name.lower() for r in requirements} == set(locked), "the lock pins exactly the declared packages"
+    light = {Requirement(text).name.lower() for text in project["dependencies"]}
+    assert light == {"torch", "numpy", "scipy", "tqdm"}, "pip install . brings the engine's dependencies only"
 
 
 def test_environment_installs_python_311_cpu_torch_and_the_package():
     environment, pip_section = environment_pip_section()
     assert "python=3.11" in environment["dependencies"]
-    assert "-e .[notebooks,test,dask]" in pip_section
+    assert "-e .[analysis,notebooks,test,dask]" in pip_section
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in pip_section
 
 

@@ -2,15 +2,34 @@
 identifiability, Barron–Hermite sparsity and atoms, the four-term error decomposition, parametrizations.
 
 It imports the engine, never :mod:`companion.pipeline`. The modules are the API (``from companion.analysis import
-moments``); the names most scripts need are re-exported here as well.
+moments``); the names most scripts need are re-exported here as well. Modules load on first use, so that a script
+using the coupling alone does not import pandas (decomposition, parametrizations) or POT (transport).
 """
-from . import (atoms, barron, coupling, decomposition, identifiability, moments, parametrizations, statistics, symmetry,
-               transport)
-from .atoms import extract_atoms, match_directions
-from .barron import atom_bound, coefficient_threshold, hermite_tensor_norms, teacher_network
-from .coupling import coupled_run, coupling_error, effective_size
-from .identifiability import l2_distance2, moment_map, orbit_depth, variety_depth
-from .moments import estimate_w_star, log_phi_w, w_star_closed_form
-from .statistics import bootstrap, loglog_fit
-from .symmetry import canonicalize, matched_distance, particles_from_atoms, split_atom
-from .transport import w2_squared
+import importlib
+
+_SUBMODULES = ("atoms", "barron", "coupling", "decomposition", "identifiability", "moments", "parametrizations",
+               "statistics", "symmetry", "transport")
+_EXPORTS = {
+    "atoms": ("extract_atoms", "match_directions", "target_atoms"),
+    "barron": ("atom_bound", "coefficient_threshold", "hermite_tensor_norms", "teacher_network"),
+    "coupling": ("coupled_run", "coupling_error", "effective_size"),
+    "identifiability": ("l2_distance2", "moment_map", "orbit_depth", "variety_depth"),
+    "moments": ("estimate_w_star", "log_phi_w", "w_star_closed_form"),
+    "statistics": ("bootstrap", "loglog_fit"),
+    "symmetry": ("canonicalize", "matched_distance", "particles_from_atoms", "split_atom"),
+    "transport": ("w2_squared",),
+}
+_HOME = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = [*_SUBMODULES, *_HOME]
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    if name in _HOME:
+        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

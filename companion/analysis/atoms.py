@@ -70,6 +70,20 @@ def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
     return float(floor + factor * np.sqrt(tau / lam))
 
 
+THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
+
+
+def target_atoms(activation, theta, target, tau, lam, h_mult=1.0, delta_mult=1.0):
+    r"""The atoms of a cloud θ (N, 1+d) trained on ``target`` at temperature τ and weight decay λ, by the one rule the
+    notebooks and the explorer share: :func:`extract_atoms` at :math:`h = h_{mult}\,(0.1 + 3\sqrt{	au/\lambda})`
+    (:func:`clustering_threshold` with THRESHOLD_FLOOR, THRESHOLD_FACTOR), :math:`\delta = \delta_{mult}\cdot
+    0.02\,\|f^*\|` (DELTA_REL) and at least MIN_SIZE = 2 particles per atom."""
+    threshold = finite_number("h_mult", h_mult, positive=True) * clustering_threshold(tau, lam, THRESHOLD_FACTOR,
+                                                                                     THRESHOLD_FLOOR)
+    delta = finite_number("delta_mult", delta_mult, nonnegative=True) * DELTA_REL * float(target.norm2()) ** 0.5
+    return extract_atoms(activation, theta, threshold, delta, min_size=MIN_SIZE)
+
+
 def reduced_atoms(activation, theta):
     r"""Atoms (α (N,), positions (N, d)) of a cloud θ (N, 1+d): :math:`\alpha_i = a_i/N` at :math:`w_i`, or for
     p-homogeneous σ :math:`\alpha_i = a_i|w_i|^p/N` at :math:`w_i/|w_i|` (particles at w = 0 get weight 0 at w = 0)."""

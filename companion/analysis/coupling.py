@@ -14,9 +14,9 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import Trajectory, function_distance2, simulate, split
-from ..engine.init import init_particles
+from ..engine.spec import Problem, StartingLaw
 from ..engine.kernels import gaussian_kernel
-from ..engine.validation import float_array, float_tensor
+from ..engine.validation import describe, float_array, float_tensor
 from .statistics import bootstrap, replica_loglog_fit
 
 
@@ -33,33 +33,42 @@ def _as_tensor(theta, name):
 class CoupledRun:
     """A reference and its synchronously coupled N-systems: ``reference`` the reference's :class:`Trajectory`
     (particles (T_ref, R, N_ref, 1+d)); ``population`` {N: particles (T, R, N, 1+d)} of the population engine;
-    ``empirical`` {(n, N): particles (T, R, N, 1+d)} of the empirical engine (full batch) on ``datasets[n]``."""
+    ``empirical`` {(n, N): particles (T, R, N, 1+d)} of the empirical engine (full batch) on ``datasets[n]``;
+    ``problem`` the :class:`~companion.engine.spec.Problem` they learn."""
 
     reference: Trajectory
     population: dict
     empirical: dict
+    problem: Problem
 
 
-def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0,
-                tau=0.0, family="gaussian", scale=1.0, a_scale=1.0, df=3.0, atoms=None, reference_steps=None,
-                reference_record_steps=None, datasets=None, pairs=(), dtype=torch.float64, device="cpu"):
-    r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled.
+def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0, tau=0.0,
+                law=StartingLaw(), reference_steps=None, reference_record_steps=None, datasets=None, pairs=(),
+                dtype=torch.float64, device="cpu"):
+    r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled, learning ``problem``
+    (a :class:`~companion.engine.spec.Problem`: ``companion.engine.problem(activation, target)``) in dimension
+    d = the target's.
 
-    The reference cloud θ_ref(0) (R, N_ref, 1+d) is ``init_particles(family, R, N_ref, d, scale, a_scale, df, atoms,
-    rng=init_seed)``; the reference runs ``reference_steps`` (default ``steps``) noisy GD steps recorded at
-    ``reference_record_steps`` (default ``record_steps``). Each N-system, N in ``sizes`` (population engine) and
-    (n, N) in ``pairs`` (empirical engine on ``datasets[n]`` = (X (R, n, d), y (R, n))), starts from
-    θ_ref(0)[:, :N] with the reference's ``seed`` and ``noise_width = N_ref``, so it shares its initial particles and
-    noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at ``record_steps``."""
-    act = get_activation(activation)
+    The reference cloud θ_ref(0) (R, N_ref, 1+d) is ``law.sample(R, N_ref, d, rng=init_seed)`` (a
+    :class:`~companion.engine.spec.StartingLaw`); the reference runs ``reference_steps`` (default ``steps``) noisy GD
+    steps recorded at ``reference_record_steps`` (default ``record_steps``). Each N-system, N in ``sizes``
+    (population engine) and (n, N) in ``pairs`` (empirical engine on ``datasets[n]`` = (X (R, n, d), y (R, n))),
+    starts from θ_ref(0)[:, :N] with the reference's noise stream ``seed`` and ``noise_width = N_ref``, so it shares
+    its initial particles and noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at
+    ``record_steps``."""
+    if not isinstance(problem, Problem) or problem.target is None:
+        raise TypeError(f"problem: need a Problem with a target (companion.engine.problem(activation, target)), got "
+                        f"{describe(problem)}")
+    if not isinstance(law, StartingLaw):
+        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
     outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
     if outside:
         raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
     missing = sorted({n for n, _ in pairs} - set(datasets or {}))
     if missing:
         raise ValueError(f"pairs: no dataset for n = {missing}")
-    theta0 = init_particles(family, R, N_ref, d, scale=scale, a_scale=a_scale, df=df, atoms=atoms, rng=init_seed,
-                            dtype=dtype, device=device)
+    theta0 = law.sample(R, N_ref, problem.dim, rng=init_seed, dtype=dtype, device=device)
+    act, target = problem.activation, problem.target
     common = dict(eta=eta, lam=lam, tau=tau, seed=seed)
     nested = dict(steps=steps, record_steps=record_steps, noise_width=N_ref, **common)
     reference = simulate(theta0, act, target, steps=steps if reference_steps is None else reference_steps,
@@ -68,7 +77,7 @@ def coupled_run(*, activation, target, R, N_ref, d, sizes, init_seed, seed, eta,
     population = {N: simulate(theta0[:, :N].clone(), act, target, **nested).particles for N in sizes}
     empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
                                   **nested).particles for n, N in pairs}
-    return CoupledRun(reference, population, empirical)
+    return CoupledRun(reference, population, empirical, problem)
 
 
 def coupling_error(theta, theta_ref):

@@ -30,6 +30,7 @@ import torch
 from ..engine.activations import get_activation
 from ..engine.dynamics import function_distance2, particle_blocks, population_risk, split
 from ..engine.kernels import norms_and_cosines
+from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
 from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
 from .barron import hermite_tensor_norms
@@ -75,7 +76,7 @@ def time_average(particles):
 
 @dataclass
 class Chain:
-    """Particles of the coupled chain at the recorded ``times`` (T,).
+    """Particles of the coupled chain at the recorded ``times`` (T,), and the ``problem`` they learn.
 
     reference (T, R, N_ref, 1+d): f_t; long_time (R, S·N_ref, 1+d): f_∞; population {N: (T, R, N, 1+d)}: f^N_t;
     empirical {(n, N): (T, R, N, 1+d)}: f̂.
@@ -87,20 +88,19 @@ class Chain:
     population: dict
     empirical: dict
     params: dict
+    problem: Problem
 
 
-def simulate_chain(activation, target, *, R, N_ref, d, init_seed, N_values, datasets, pairs, eta, times, t_inf,
-                   window, lam, tau, seed=0, snapshots=8, family="gaussian", scale=1.0, a_scale=1.0, df=3.0,
-                   atoms=None, dtype=torch.float64, device="cpu"):
-    r"""Run every member of the chain (one :func:`coupling.coupled_run`) from the reference cloud
-    ``init_particles(family, R, N_ref, d, scale, a_scale, df, atoms, rng=init_seed)``.
+def simulate_chain(problem, *, R, N_ref, init_seed, N_values, datasets, pairs, eta, times, t_inf, window, lam, tau,
+                   seed=0, snapshots=8, law=StartingLaw(), dtype=torch.float64, device="cpu"):
+    r"""Run every member of the chain (one :func:`coupling.coupled_run`) for ``problem`` (a
+    :class:`~companion.engine.spec.Problem`) from the reference cloud ``law.sample(R, N_ref, d, rng=init_seed)``.
 
     ``N_values``: the N-system sizes (population engine, each N < N_ref); ``datasets``: {n: (X (R, n, d), y (R, n))};
     ``pairs``: the (n, N) combinations trained on data (empirical engine, full batch). Everything is recorded at
     ``times`` (multiples of η, at most t_inf); f_∞ averages ``snapshots`` reference snapshots over
     [t_inf − window, t_inf].
     """
-    act = get_activation(activation)
     N_values = sorted({int(N) for N in N_values} | {int(N) for _, N in pairs})
     if any(N < 1 or N >= N_ref for N in N_values):
         raise ValueError(f"N_values: need 1 <= N < N_ref = {N_ref}, got {N_values}")
@@ -108,18 +108,18 @@ def simulate_chain(activation, target, *, R, N_ref, d, init_seed, N_values, data
     late = window_steps(t_inf, window, eta, snapshots)
     if record.max() > late[-1]:
         raise ValueError(f"times: must not exceed t_inf = {t_inf}")
-    run = coupled_run(activation=act, target=target, R=R, N_ref=N_ref, d=d, sizes=N_values, init_seed=init_seed,
-                      seed=seed, eta=eta, steps=int(record.max()), record_steps=record, lam=lam, tau=tau,
-                      family=family, scale=scale, a_scale=a_scale, df=df, atoms=atoms, reference_steps=int(late[-1]),
-                      reference_record_steps=np.union1d(record, late), datasets=datasets,
-                      pairs=[(int(n), int(N)) for n, N in pairs], dtype=dtype, device=device)
+    run = coupled_run(problem, R=R, N_ref=N_ref, sizes=N_values, init_seed=init_seed, seed=seed, eta=eta,
+                      steps=int(record.max()), record_steps=record, lam=lam, tau=tau, law=law,
+                      reference_steps=int(late[-1]), reference_record_steps=np.union1d(record, late),
+                      datasets=datasets, pairs=[(int(n), int(N)) for n, N in pairs], dtype=dtype, device=device)
     ref = run.reference
     at = {int(s): k for k, s in enumerate(ref.steps)}
     reference = ref.particles[[at[int(s)] for s in record]]
     long_time = time_average(ref.particles[[at[int(s)] for s in late]])
-    params = dict(eta=eta, lam=lam, tau=tau, seed=seed, t_inf=t_inf, window=window, snapshots=len(late),
-                  N_ref=N_ref, R=R, activation=act.name)
-    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params)
+    params = dict(eta=eta, lam=lam, tau=tau, seed=ref.spec.seed.seed, stream=ref.spec.seed.name, t_inf=t_inf,
+                  window=window, snapshots=len(late), N_ref=N_ref, R=R, activation=problem.activation.name)
+    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params,
+                 problem)
 
 
 def distance2(theta1, theta2, activation):
@@ -160,9 +160,10 @@ def with_bounds(frame):
     return frame
 
 
-def decomposition_table(chain, activation, target, pairs=None):
-    """Long table, one row per replica, (n, N) pair and recorded time, of the components, total and bounds."""
-    activation = get_activation(activation)
+def decomposition_table(chain, pairs=None):
+    """Long table, one row per replica, (n, N) pair and recorded time, of the components, total and bounds, for the
+    chain's problem."""
+    activation, target = chain.problem.activation, chain.problem.target
     pairs = list(chain.empirical) if pairs is None else [(int(n), int(N)) for n, N in pairs]
     res = residual(chain.long_time, activation, target)
     rows = []
@@ -179,9 +180,9 @@ def decomposition_table(chain, activation, target, pairs=None):
     return with_bounds(pd.DataFrame(rows))
 
 
-def chaos_table(chain, activation):
+def chaos_table(chain):
     """Long table (replica, N, t, chaos) of :math:`\\lVert f^N_t - f_t\\rVert^2` for every simulated N."""
-    activation = get_activation(activation)
+    activation = chain.problem.activation
     rows = []
     for N, particles in chain.population.items():
         for k, t in enumerate(chain.times):
@@ -190,9 +191,9 @@ def chaos_table(chain, activation):
     return pd.DataFrame(rows)
 
 
-def optimization_table(chain, activation):
+def optimization_table(chain):
     """Long table (replica, t, optimization) of :math:`\\lVert f_t - f_\\infty\\rVert^2` at every recorded time."""
-    activation = get_activation(activation)
+    activation = chain.problem.activation
     rows = []
     for k, t in enumerate(chain.times):
         values = distance2(chain.reference[k], chain.long_time, activation)

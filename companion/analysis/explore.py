@@ -20,10 +20,11 @@ import torch
 from ..engine.activations import ACTIVATIONS, get_activation
 from ..engine.dynamics import log_time_grid, population_risk, simulate
 from ..engine.init import init_particles
+from ..engine.seeding import Stream
 from ..engine.targets import Target
 from ..engine.validation import choice, finite_number, integer, positive_int
 from . import barron, identifiability, moments
-from .atoms import clustering_threshold, extract_atoms, match_directions
+from .atoms import match_directions, target_atoms
 
 DEFAULTS = dict(activation="erf", M=2, d=2, N=64, lam=0.02, tau=1e-4, eta=0.5, horizon=400.0, seed=0)
 DIMENSIONS = (2, 3)
@@ -32,7 +33,6 @@ N_MAX = 1024
 MAX_STEPS = 20_000
 DEPTH_D_MAX, DEPTH_RESTARTS = 6, 8
 INIT_SCALE = 1.0
-DELTA_REL = 0.02
 RECORDED = 40
 
 
@@ -152,7 +152,7 @@ def explore(params, device="cpu", dtype=torch.float64):
 
     - ``params`` (checked), ``target`` (the teacher), ``times`` (T,) and ``risk`` (T,) at ~RECORDED log-spaced steps;
     - ``initial``, ``cloud``: the first and last particles (N, 1+d) as float64 arrays;
-    - ``atoms`` (``atoms.Atoms`` at h = 0.1 + 3√(τ/λ), δ = DELTA_REL·‖f\*‖), ``teacher_match`` and
+    - ``atoms`` (``atoms.target_atoms``: notebook 03's rule), ``teacher_match`` and
       ``optimum_match`` (``atoms.Matching`` of the atom directions to the teacher's and to the optimum's),
       ``optimum`` (:func:`regularised_optimum`), ``optimum_angles`` (M,): the optimum's angles to the teacher;
     - ``cell``: :func:`learning_cell` at ε = ‖f_N − f\*‖ = √(2R) at the horizon.
@@ -161,13 +161,13 @@ def explore(params, device="cpu", dtype=torch.float64):
     act, target = p["activation"], barron.teacher_network(p["activation"], p["M"], p["d"])
     steps = round(p["horizon"] / p["eta"])
     theta0 = init_particles("gaussian", 1, p["N"], p["d"], scale=INIT_SCALE, a_scale=INIT_SCALE,
-                            rng=np.random.default_rng(p["seed"]), dtype=dtype, device=device)
-    run = simulate(theta0, act, target, eta=p["eta"], steps=steps, lam=p["lam"], tau=p["tau"], seed=p["seed"],
+                            rng=Stream(p["seed"], "explorer initial cloud"), dtype=dtype, device=device)
+    run = simulate(theta0, act, target, eta=p["eta"], steps=steps, lam=p["lam"], tau=p["tau"],
+                   seed=Stream(p["seed"], "explorer noise"),
                    record_steps=log_time_grid(steps, RECORDED), progress=False)
     risk = run.risk[:, 0].to(torch.float64).numpy()
     cloud = run.particles[-1, 0].to(torch.float64).numpy()
-    atoms = extract_atoms(act, cloud, clustering_threshold(p["tau"], p["lam"]),
-                          DELTA_REL * math.sqrt(float(target.norm2())))
+    atoms = target_atoms(act, cloud, target, p["tau"], p["lam"])
     optimum = regularised_optimum(act, target, p["lam"])
     U = target.U.numpy()
     return dict(params=p, target=target, times=run.times, risk=risk,

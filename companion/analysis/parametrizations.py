@@ -25,6 +25,7 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import simulate, split
+from ..engine.seeding import Stream
 from ..engine.validation import finite_number, positive_int
 from .statistics import bootstrap, loglog_slope, replica_loglog_fit
 
@@ -116,8 +117,10 @@ def _sgd_step(net, optimizer, X, y):
     optimizer.step()
 
 
-def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, steps=3, base_width=64):
-    r"""Train each width for ``steps`` full-batch SGD steps on the same batch (X, y), from ``seeds`` initialisations.
+def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, steps=3, base_width=64,
+                     stream=Stream(0, "coordinate check")):
+    r"""Train each width for ``steps`` full-batch SGD steps on the same batch (X, y), from ``seeds`` initialisations:
+    seed s at width N draws from replica s, sub-stream N, of ``stream`` (:class:`companion.engine.seeding.Stream`).
 
     Returns a long DataFrame (parametrization, width, seed, t, quantity, value) with, at every t = 0..steps,
     feature = mean|w_i·x_j|, feature_update = mean|(w_i(t) − w_i(0))·x_j|, output = mean|f_t(x_j)| and
@@ -134,7 +137,7 @@ def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, s
     for N in widths:
         for seed in seeds:
             net, optimizer = initial_network(parametrization, N, X.shape[1], activation, eta,
-                                             rng=np.random.default_rng([int(seed), N]), base_width=base_width,
+                                             rng=stream.rng(seed, purpose=N), base_width=base_width,
                                              dtype=X.dtype, device=X.device)
             with torch.no_grad():
                 h0, f0 = net.features(X), net(X)

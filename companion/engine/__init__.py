@@ -9,5 +9,7 @@ from .dynamics import (ENGINES, DivergenceError, Trajectory, first_variation_gra
                        log_time_grid, network, population_risk, simulate, split)
 from .hermite import gauss_hermite, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
 from .init import FAMILIES, init_particles
+from .seeding import Stream, seed_sequence, stream_id
+from .spec import Problem, RunSpec, StartingLaw, problem
 from .kernels import cross_kernel, erf_kernel, gaussian_kernel, hermite_series, norms_and_cosines, relu_kernel
 from .targets import Target, ridge_target, sample_data, teacher

@@ -24,11 +24,14 @@ from tqdm.auto import tqdm
 from .activations import get_activation
 from .gradients import population_grad, split
 from .kernels import gaussian_kernel
+from .seeding import Stream, torch_seed
+from .spec import Problem, RunSpec, problem
 from .targets import Target
 from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
                          positive_int)
 
 ENGINES = ("population", "empirical", "none")
+NOISE, MINIBATCH = 0, 1  # the sub-streams (SeedSequence spawn keys) of a replica: Langevin noise, minibatch indices
 KERNEL_BLOCK = 512
 
 
@@ -39,7 +42,9 @@ class DivergenceError(FloatingPointError):
 @dataclass
 class Trajectory:
     """Snapshots of a run at ``steps`` (times = steps·η): particles (T, R, N, 1+d) on the CPU (None unless kept),
-    risk (T, R) the exact population risk at each snapshot (None without a target), final particles (R, N, 1+d)."""
+    risk (T, R) the exact population risk at each snapshot (None without a target), final particles (R, N, 1+d);
+    ``problem`` and ``spec`` the run's :class:`~companion.engine.spec.Problem` and
+    :class:`~companion.engine.spec.RunSpec`, ``params`` both as a plain dict with the sizes R, N, d."""
 
     steps: np.ndarray
     times: np.ndarray
@@ -47,6 +52,8 @@ class Trajectory:
     risk: Optional[torch.Tensor]
     final: torch.Tensor
     params: dict = field(default_factory=dict)
+    problem: Optional[Problem] = None
+    spec: Optional[RunSpec] = None
 
 
 def _particles(name, theta):
@@ -81,7 +88,11 @@ def particle_blocks(N, size=KERNEL_BLOCK):
 def function_inner(theta1, theta2, activation):
     r""":math:`E_x[f_1(x) f_2(x)] = \frac{1}{N_1N_2}\sum_{ij} a_i a'_j K(w_i, w'_j)` for two particle systems (exact):
     shape (R,). The kernel is formed in blocks of at most KERNEL_BLOCK × KERNEL_BLOCK pairs, so memory stays bounded."""
-    act = get_activation(activation)
+    return _inner(theta1, theta2, get_activation(activation))
+
+
+def _inner(theta1, theta2, act):
+    """:func:`function_inner` for an :class:`Activation` ``act``."""
     a1, W1 = split(theta1)
     a2, W2 = split(theta2)
     total = 0
@@ -97,21 +108,25 @@ def function_distance2(theta1, theta2, activation):
     act = get_activation(activation)
     theta1, theta2 = _particles("theta1", theta1), _particles("theta2", theta2)
     _same_dimension(theta1, theta2)
-    return (function_inner(theta1, theta1, act) - 2 * function_inner(theta1, theta2, act)
-            + function_inner(theta2, theta2, act))
+    return _inner(theta1, theta1, act) - 2 * _inner(theta1, theta2, act) + _inner(theta2, theta2, act)
 
 
 def population_risk(theta, activation, target):
-    r""":math:`\frac12 E(f_N - f^*)^2` exact: shape (R,)."""
+    r"""The population risk :math:`\frac12 E_{x\sim N(0, I_d)}(f_N(x) - f^*(x))^2` of particles θ (R, N, 1+d) for the
+    target f*, exact (closed-form Gaussian kernels): shape (R,)."""
     theta = _particles("theta", theta)
     if not isinstance(target, Target):
         raise TypeError(f"target: need a Target (companion.teacher or ridge_target), got {describe(target)}")
     if target.dim != theta.shape[-1] - 1:
         raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {theta.shape[-1] - 1}")
+    return _risk(theta, get_activation(activation), target)
+
+
+def _risk(theta, act, target):
+    """:func:`population_risk` for an :class:`Activation` ``act`` and a checked target (the engine's inner loop)."""
     a, W = split(theta)
-    act = get_activation(activation)
-    linear = (a * target.cross(act, W)).sum(-1) / theta.shape[-2]
-    return 0.5 * (function_inner(theta, theta, act) - 2 * linear + target.norm2().to(theta))
+    linear = (a * target.cross_resolved(act, W)).sum(-1) / theta.shape[-2]
+    return 0.5 * (_inner(theta, theta, act) - 2 * linear + target.norm2().to(theta))
 
 
 def _population_grad(theta, act, target):
@@ -119,7 +134,7 @@ def _population_grad(theta, act, target):
     through :func:`population_risk`, and R."""
     with torch.enable_grad():
         leaf = theta.detach().requires_grad_(True)
-        risk = population_risk(leaf, act, target)
+        risk = _risk(leaf, act, target)
         (grad,) = torch.autograd.grad(risk.sum(), leaf)
     return grad * theta.shape[-2], risk.detach()
 
@@ -184,7 +199,11 @@ def first_variation_grad(theta, activation, target=None, engine="population", da
     "population": explicit gradients of the exact kernels (:func:`companion.engine.gradients.population_grad`, blocks
     of ``gradients.ENTRY_BUDGET`` replica × pair entries); "empirical": blocks of ``chunk_size`` (replica × sample ×
     particle) entries."""
-    act = get_activation(activation)
+    return _variation_grad(theta, get_activation(activation), target, engine, data, chunk_size)
+
+
+def _variation_grad(theta, act, target, engine, data, chunk_size):
+    """:func:`first_variation_grad` for an :class:`Activation` ``act``."""
     if engine == "population":
         return population_grad(theta, act, target)
     if engine == "empirical":
@@ -250,15 +269,16 @@ def _check_data(data, R, d):
     return X, y
 
 
-def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width,
-              chunk_size, check_every):
-    """Every argument of :func:`simulate` resolved (numbers as int/float, theta0 and data as float tensors, record
-    steps as an int array), or an error naming the argument."""
+def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, first_replica,
+              noise_width, chunk_size, check_every):
+    """Every argument of :func:`simulate` resolved: theta0 and data as float tensors, the rest as a
+    :class:`~companion.engine.spec.RunSpec`; or an error naming the argument."""
     eta = finite_number("eta", eta, positive=True)
     lam = finite_number("lam", lam, nonnegative=True)
     tau = finite_number("tau", tau, nonnegative=True)
     steps = nonneg_int("steps", steps)
-    seed = integer("seed", seed)
+    seed = seed if isinstance(seed, Stream) else Stream(integer("seed", seed, minimum=0), "simulate")
+    first_replica = nonneg_int("first_replica", first_replica)
     chunk_size = positive_int("chunk_size", chunk_size)
     check_every = None if check_every is None else positive_int("check_every", check_every)
     theta0 = float_tensor("theta0", theta0, shape=(None, None, None), label="(R, N, 1+d)", nonempty=False)
@@ -289,7 +309,10 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
             raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
     if not torch.isfinite(theta0).all():
         raise ValueError("theta0: initial particles contain NaN or inf")
-    return theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every
+    spec = RunSpec(eta=eta, steps=steps, lam=lam, tau=tau, engine=engine, batch_size=batch_size,
+                   record=tuple(int(k) for k in record), seed=seed, first_replica=first_replica,
+                   noise_width=noise_width, chunk_size=chunk_size, check_every=check_every)
+    return theta0, data, spec
 
 
 def progress_default():
@@ -303,24 +326,48 @@ def progress_default():
 
 
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
-             batch_size=None, record_steps=None, seed=0, noise_width=None, keep_particles=True, progress=None,
-             chunk_size=2**20, check_every=None):
-    r"""Run T = ``steps`` noisy GD steps from ``theta0`` (R, N, 1+d) and record snapshots at ``record_steps``.
+             batch_size=None, record_steps=None, seed=0, first_replica=0, noise_width=None, keep_particles=True,
+             progress=None, chunk_size=2**20, check_every=None):
+    r"""Noisy gradient descent under μP from ``theta0`` (R replicas of N particles θ_i = (a_i, w_i), shape
+    (R, N, 1+d)): ``steps`` steps of
 
-    Randomness is per replica: replica r draws its noise ξ (noise_width, 1+d) from a generator seeded ``seed + r``
-    and its minibatches from one seeded ``seed + r + 2**31``, so replica r equals a lone run with ``seed + r``. Only
-    the first N noise columns are used: an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref``
-    is synchronously coupled to the reference. Noise is drawn for many steps at once where that leaves each
-    generator's stream unchanged (:func:`_noise_steps`), so the numbers are those of one draw per step; replica r's
-    noise equals a lone run's bit for bit (its arithmetic too, up to the last bit of batched BLAS products).
-    Non-finite particles raise :class:`DivergenceError` naming the first non-finite step; the flag stays on the
-    device and is read every ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every
-    step. The population engine's recorded risk comes from the same kernel sums as the step's gradient.
+    .. math:: \theta_i \leftarrow \theta_i - \eta\,(\nabla_\theta V(\mu_N, \theta_i) + \lambda\theta_i)
+              + \sqrt{2\eta\tau}\,\xi_i,
+
+    V the first variation of the risk :math:`\frac12 E(f_N - f^*)^2` for
+    :math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` (σ = ``activation``, f* = ``target``): η (``eta``) is the
+    step (time t = kη; per-neuron learning rate ηN), λ (``lam``) the weight decay, τ (``tau``) the temperature of the
+    Langevin noise ξ ~ N(0, I). ``engine``: "population" (exact Gaussian expectations), "empirical" (the samples
+    ``data`` = (X, y), minibatches of ``batch_size``), "none" (V ≡ 0: an Ornstein–Uhlenbeck chain).
+
+    Returns a :class:`Trajectory`: ``times`` and ``steps`` of the snapshots at ``record_steps`` (default about 20
+    log-spaced steps), ``particles`` (T, R, N, 1+d) on the CPU (``keep_particles``), ``risk`` (T, R) the exact
+    population risk (with a target), ``final`` (R, N, 1+d), and the run's ``problem`` and ``spec``.
+
+    Randomness is per replica (:mod:`companion.engine.seeding`): ``seed`` is a :class:`~companion.engine.seeding.Stream`
+    or an integer k (the stream ``Stream(k, "simulate")``); replica r of the batch is replica ``first_replica + r`` of
+    the stream and draws its noise ξ (noise_width, 1+d) from its sub-stream 0 and its minibatches from its sub-stream
+    1, so replica r of a batch equals a lone run with ``first_replica = r``. Only the first N noise columns are used:
+    an N-system started from ``theta0_ref[:, :N]`` with ``noise_width = N_ref`` is synchronously coupled to the
+    reference. Noise is drawn for many steps at once where that leaves each generator's stream unchanged
+    (:func:`_noise_steps`), so the numbers are those of one draw per step; replica r's noise equals a lone run's bit
+    for bit (its arithmetic too, up to the last bit of batched BLAS products). Non-finite particles raise
+    :class:`DivergenceError` naming the first non-finite step; the flag stays on the device and is read every
+    ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every step. The population
+    engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
-    act = get_activation(activation)
-    theta0, eta, steps, lam, tau, data, batch_size, record, seed, noise_width, chunk_size, check_every = _validate(
-        theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, noise_width, chunk_size,
-        check_every)
+    prob = problem(activation)
+    theta0, data, spec = _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed,
+                                   first_replica, noise_width, chunk_size, check_every)
+    return run(theta0, Problem(prob.activation, target), spec, data, keep_particles, progress)
+
+
+def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
+    """:func:`simulate` for checked values: particles ``theta0`` (R, N, 1+d), a
+    :class:`~companion.engine.spec.Problem`, a :class:`~companion.engine.spec.RunSpec` and the empirical engine's
+    checked ``data``."""
+    act, target = problem.activation, problem.target
+    eta, steps, lam, tau, engine = spec.eta, spec.steps, spec.lam, spec.tau, spec.engine
     theta = theta0.clone()
     device, dtype = theta.device, theta.dtype
     R, N, p = theta.shape
@@ -328,29 +375,33 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
         target = target.to(device, dtype)
     if data is not None:
         data = (data[0].to(device, dtype), data[1].to(device, dtype))
-    width = noise_width or N
-    noise_gens = [torch.Generator(device=device).manual_seed(int(seed) + r) for r in range(R)]
-    batch_gens = [torch.Generator(device="cpu").manual_seed(int(seed) + r + 2**31) for r in range(R)]
+    width = spec.noise_width or N
+    first = spec.first_replica
+    noise_gens = [torch.Generator(device=device).manual_seed(torch_seed(spec.seed.sequence(first + r, NOISE)))
+                  for r in range(R)]
+    batch_gens = [torch.Generator(device="cpu").manual_seed(torch_seed(spec.seed.sequence(first + r, MINIBATCH)))
+                  for r in range(R)]
     noise_scale = math.sqrt(2 * eta * tau)
-    noise = _noise_steps(noise_gens, int(steps), (width, p), dtype, device) if tau > 0 else None
-    check_every = check_every or (1 if device.type == "cpu" else 25)
+    noise = _noise_steps(noise_gens, steps, (width, p), dtype, device) if tau > 0 else None
+    check_every = spec.check_every or (1 if device.type == "cpu" else 25)
     first_bad = torch.zeros((), dtype=torch.long, device=device)  # first non-finite step, 0 while none (no sync)
-    record_set = set(record.tolist())
+    record = spec.record_steps
+    record_set = set(spec.record)
     snapshots, risks = [], []
     show = progress_default() if progress is None else bool(progress)
-    for k in tqdm(range(int(steps) + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
+    for k in tqdm(range(steps + 1), disable=not show, desc=f"{engine} N={N}", leave=False):
         grad = risk = None
         if k < steps:
             batch = data
-            if engine == "empirical" and batch_size is not None:
-                batch = _minibatch(data, batch_size, batch_gens, device)
-            grad, risk = first_variation_grad(theta, act, target, engine, batch, chunk_size)
+            if engine == "empirical" and spec.batch_size is not None:
+                batch = _minibatch(data, spec.batch_size, batch_gens, device)
+            grad, risk = _variation_grad(theta, act, target, engine, batch, spec.chunk_size)
         if k in record_set:
             snapshots.append(theta.detach().cpu().clone() if keep_particles else None)
             if target is not None:
                 if engine != "population" or risk is None:  # the population step's kernel sums carry the exact risk
                     with torch.no_grad():
-                        risk = population_risk(theta, act, target)
+                        risk = _risk(theta, act, target)
                 risks.append(risk.cpu())
         if k == steps:
             break
@@ -368,5 +419,5 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     return Trajectory(steps=record, times=record * eta,
                       particles=torch.stack(snapshots) if keep_particles else None,
                       risk=torch.stack(risks) if risks else None, final=theta,
-                      params=dict(activation=act.name, eta=eta, steps=int(steps), lam=lam, tau=tau, engine=engine,
-                                  batch_size=batch_size, seed=int(seed), noise_width=width, R=R, N=N, d=p - 1))
+                      params=dict(activation=act.name, **spec.params(), R=R, N=N, d=p - 1) | dict(noise_width=width),
+                      problem=problem, spec=spec)

@@ -9,6 +9,7 @@ and the first N particles of an N_ref cloud are an N-particle cloud (nested coup
 import numpy as np
 import torch
 
+from .seeding import Stream
 from .validation import choice, describe, finite_number, float_array, positive_int, seed
 
 FAMILIES = ("gaussian", "laplace", "student_t", "ball", "atomic")
@@ -40,9 +41,13 @@ def _atomic_law(atoms, weights, p):
 
 def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
                    df=3.0, atoms=None, weights=None):
-    """R replicas of N particles in dimension d: tensor (R, N, 1+d), column 0 the output weight a.
+    """Initial particles θ_i = (a_i, w_i) drawn i.i.d. from μ₀ of ``family``: R replicas of N particles in dimension
+    d, a tensor (R, N, 1+d) whose column 0 is the output weight a.
 
-    ``rng`` is a seed (an integer or a sequence of integers) or a ``numpy.random.Generator``; ``scale``/``a_scale`` multiply w and a (ignored for "atomic").
+    ``rng`` is a :class:`~companion.engine.seeding.Stream` (replica r drawn from the stream's replica r, so replica r
+    equals a lone draw of that replica and the first N particles of each replica are an N-particle cloud), a seed (an
+    integer or a sequence of integers) or a ``numpy.random.Generator`` (one generator for all replicas);
+    ``scale``/``a_scale`` multiply w and a (ignored for "atomic").
     """
     family = choice("family", family, FAMILIES)
     R, N, d = positive_int("R", R), positive_int("N", N), positive_int("d", d)
@@ -57,8 +62,11 @@ def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torc
         raise TypeError(f"dtype: need a floating torch dtype such as torch.float64, got {describe(dtype)}")
     if family == "atomic":
         atoms, weights = _atomic_law(atoms, weights, d + 1)
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(seed("rng", rng))
-    xi = _standard_draws(family, rng, R, N, d + 1, df, atoms, weights)
+    if isinstance(rng, Stream):
+        xi = np.concatenate([_standard_draws(family, rng.rng(r), 1, N, d + 1, df, atoms, weights) for r in range(R)])
+    else:
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(seed("rng", rng))
+        xi = _standard_draws(family, rng, R, N, d + 1, df, atoms, weights)
     if family != "atomic":
         xi = xi * np.concatenate([[a_scale], np.full(d, scale)])
     theta = torch.as_tensor(xi, dtype=dtype)

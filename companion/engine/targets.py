@@ -58,9 +58,13 @@ class Target:
 
     def cross(self, activation, W):
         r""":math:`E[\sigma(w\cdot x)\, f^*(x)]` for each row w of W (..., N, d): shape (..., N)."""
-        act = get_activation(activation)
         W = float_tensor("W", W, shape=(..., None, self.dim), label=f"(..., N, {self.dim})", finite=False,
                          nonempty=False)
+        return self.cross_resolved(get_activation(activation), W)
+
+    def cross_resolved(self, act, W):
+        """:meth:`cross` for an :class:`Activation` ``act`` and a floating tensor W (no checks: for the engine's
+        inner loops, which resolved both at their entry)."""
         if self.activation is not None:
             return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
         K = self.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series

@@ -33,12 +33,6 @@ def _resolve_dtype(dtype, device):
     raise ValueError(f"dtype: expected None, 'float32', 'float64' or a torch float dtype, got {dtype!r}")
 
 
-def _seed_state(seed, offset):
-    if isinstance(offset, bool) or not isinstance(offset, (int, np.integer)) or offset < 0:
-        raise ValueError(f"offset: expected a non-negative integer, got {offset!r}")
-    return np.random.SeedSequence([seed, int(offset)])
-
-
 def _resolve_scheduler(scheduler):
     scheduler = scheduler if scheduler is not None else os.environ.get("COMPANION_SCHEDULER") or None
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
@@ -60,8 +54,8 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
     provenance.validate_stem(name, "name")
     if profile not in PROFILES:
         raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: expected a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed: expected an integer in [0, 2**32), got {seed!r}")
     seed = int(seed)
     scheduler = _resolve_scheduler(scheduler)
     resolved = resolve_device(device)
@@ -93,6 +87,7 @@ class Notebook:
     figures: list = field(default_factory=list)
     claims: list = field(default_factory=list)
     manifest: cache.RunManifest = None
+    streams: dict = field(default_factory=dict)
 
     def __post_init__(self):
         run = f"{self.profile}-seed{self.seed}-{self.device.type}-{str(self.dtype).removeprefix('torch.')}"
@@ -112,14 +107,23 @@ class Notebook:
         """The value given for the current profile."""
         return {"quick": quick, "standard": standard, "paper": paper}[self.profile]
 
-    def generator(self, offset=0):
-        """A torch.Generator on ``nb.device`` seeded from (seed, offset): distinct offsets give independent streams."""
-        state = _seed_state(self.seed, offset).generate_state(1, dtype=np.uint64)[0]
-        return torch.Generator(device=self.device).manual_seed(int(state))
+    def stream(self, name):
+        """Register the random stream ``name`` of this notebook and return it as a
+        :class:`~companion.engine.seeding.Stream` (seed = the notebook's seed): replica r's numbers come from
+        ``SeedSequence([seed, stream_id(name), r])``. A name registered twice is refused (two experiments would share
+        their random numbers); numbers shared on purpose (common random numbers) share one Stream value."""
+        from companion.engine.seeding import Stream
 
-    def rng(self, offset=0):
-        """A NumPy Generator seeded from (seed, offset)."""
-        return np.random.default_rng(_seed_state(self.seed, offset))
+        if name in self.streams:
+            raise ValueError(f"stream: {name!r} is already registered in {self.name}; give each experiment its own "
+                             f"stream, or reuse the Stream value where two experiments share numbers on purpose "
+                             f"(re-running a cell registers its streams again: restart the kernel)")
+        stream = Stream(self.seed, name)
+        clash = [other for other, known in self.streams.items() if known.id == stream.id]
+        if clash:
+            raise ValueError(f"stream: {name!r} has the same 32-bit id as {clash[0]!r}; rename one of them")
+        self.streams[name] = stream
+        return stream
 
     def elapsed(self):
         """Seconds since :func:`setup_notebook`."""

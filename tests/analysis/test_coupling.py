@@ -6,6 +6,7 @@ from companion.analysis import coupling
 from companion.engine.dynamics import function_distance2, simulate
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import teacher
 
 
@@ -92,8 +93,9 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64))
     data = (torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
             torch.randn(2, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
-    run = coupling.coupled_run(activation="erf", target=target, R=2, N_ref=16, d=2, sizes=[4, 8], init_seed=(0, 2),
-                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05, scale=0.5,
+    run = coupling.coupled_run(problem("erf", target), R=2, N_ref=16, sizes=[4, 8], init_seed=(0, 2),
+                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05,
+                               law=StartingLaw(scale=0.5),
                                reference_steps=10, reference_record_steps=[0, 6, 10], datasets={16: data},
                                pairs=[(16, 4)])
     theta0 = init_particles("gaussian", 2, 16, 2, scale=0.5, rng=np.random.default_rng(np.random.SeedSequence([0, 2])))
@@ -109,7 +111,7 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     # synchronous coupling: the same start, then apart once the reference feels its other particles
     errors = coupling.coupling_error(run.population[4][[0, 2]], run.reference.particles[:2])  # steps 0 and 6
     assert np.all(errors[0] == 0) and np.all(errors[1] > 0)
-    common = dict(activation="erf", target=target, R=2, N_ref=16, d=2, init_seed=0, seed=0, eta=0.1, steps=1,
+    common = dict(problem=problem("erf", target), R=2, N_ref=16, init_seed=0, seed=0, eta=0.1, steps=1,
                   record_steps=[1])
     with pytest.raises(ValueError, match="sizes"):
         coupling.coupled_run(sizes=[32], **common)

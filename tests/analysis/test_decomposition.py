@@ -9,6 +9,7 @@ from companion.analysis.coupling import iid_function_variance
 from companion.engine.dynamics import KERNEL_BLOCK, function_distance2, network, simulate
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
+from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import ridge_target
 
 D = 3
@@ -89,17 +90,19 @@ def test_chaos_at_time_zero_is_the_iid_variance_over_effective_size():
 
 
 def test_optimization_term_is_zero_at_t_inf_and_at_a_stationary_point(head):
-    chain = dec.simulate_chain("erf", head, R=2, N_ref=8, d=D, init_seed=8, scale=0.5, N_values=[2], datasets={},
+    chain = dec.simulate_chain(problem("erf", head), R=2, N_ref=8, init_seed=8, law=StartingLaw(scale=0.5),
+                               N_values=[2], datasets={},
                                pairs=[], eta=0.1, times=[0.5, 2.0], t_inf=2.0, window=1.0, lam=0.1, tau=0.01,
                                snapshots=1)
-    assert dec.optimization_table(chain, "erf").query("t == 2.0")["optimization"].abs().max() < 1e-12
+    assert dec.optimization_table(chain).query("t == 2.0")["optimization"].abs().max() < 1e-12
     # every particle at the one neuron (b, u) of a teacher, with lambda = tau = 0: every member stays at f*
     single = teacher_network("erf", 1, D, weights=0.8, scale=1.5)
     neuron = torch.cat([single.b, single.U[0]])[None]
-    still = dec.simulate_chain("erf", single, R=1, N_ref=4, d=D, init_seed=0, family="atomic", atoms=neuron,
+    still = dec.simulate_chain(problem("erf", single), R=1, N_ref=4, init_seed=0,
+                               law=StartingLaw("atomic", atoms=neuron),
                                N_values=[2], datasets={}, pairs=[], eta=0.1, times=[0.5, 1.0], t_inf=2.0, window=1.0,
                                lam=0.0, tau=0.0)
-    assert dec.optimization_table(still, "erf")["optimization"].abs().max() < 1e-12
+    assert dec.optimization_table(still)["optimization"].abs().max() < 1e-12
     assert dec.residual(still.long_time, "erf", single)[0] < 1e-12
 
 
@@ -108,10 +111,10 @@ def random_case(seed):
     target = teacher_network("erf", int(rng.integers(1, 3)), D, weights=torch.tensor(rng.normal(size=1)),
                              scale=float(rng.uniform(0.5, 2)))
     N_ref, N, n = 16, int(rng.integers(1, 8)), int(rng.integers(8, 64))
-    cloud = dict(family=str(rng.choice(["gaussian", "laplace", "student_t"])), R=2, N_ref=N_ref, d=D,
-                 scale=float(rng.uniform(0.2, 2)), init_seed=seed)
+    cloud = dict(law=StartingLaw(str(rng.choice(["gaussian", "laplace", "student_t"])), scale=float(rng.uniform(0.2, 2))),
+                 R=2, N_ref=N_ref, init_seed=seed)
     data = dec.replica_datasets(target, 2, n, float(rng.uniform(0, 0.5)), torch.Generator().manual_seed(seed))
-    chain = dec.simulate_chain("erf", target, N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
+    chain = dec.simulate_chain(problem("erf", target), N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
                                times=[0.1, 0.5, 1.0], t_inf=2.0, window=1.0, lam=float(rng.uniform(0, 0.5)),
                                tau=float(rng.uniform(0, 0.05)), seed=seed, snapshots=3, **cloud)
     return chain, target
@@ -120,7 +123,7 @@ def random_case(seed):
 @pytest.mark.parametrize("seed", range(6))
 def test_bound_holds_on_random_cases(seed):
     chain, target = random_case(seed)
-    table = dec.decomposition_table(chain, "erf", target)
+    table = dec.decomposition_table(chain)
     assert len(table) == 2 * 3
     assert (table["total"] <= table["triangle"] * (1 + 1e-9) + 1e-12).all()
     assert (table["triangle"] <= table["bound"] + 1e-12).all()
@@ -134,7 +137,7 @@ def test_components_are_the_distances_along_the_chain(head):
     values = dec.components(hat, pop, ref, chain.long_time, "erf", target)
     np.testing.assert_allclose(values["statistical"], function_distance2(hat, pop, "erf").numpy(), atol=1e-12)
     np.testing.assert_allclose(values["chaos"], function_distance2(pop, ref, "erf").numpy(), atol=1e-12)
-    row = dec.decomposition_table(chain, "erf", target).query(f"t == {chain.times[-1]}").sort_values("replica")
+    row = dec.decomposition_table(chain).query(f"t == {chain.times[-1]}").sort_values("replica")
     for name in dec.COMPONENTS + ("total",):
         np.testing.assert_allclose(row[name].values, values[name], atol=1e-12)
 
@@ -188,14 +191,14 @@ def test_window_steps():
 
 
 def test_bad_input_names_the_parameter(head):
-    common = dict(R=2, N_ref=8, d=D, init_seed=0, datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5,
+    common = dict(R=2, N_ref=8, init_seed=0, datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5,
                   lam=0.1, tau=0.0)
     with pytest.raises(ValueError, match="times"):
-        dec.simulate_chain("erf", head, N_values=[2], **{**common, "times": [0.55]})
+        dec.simulate_chain(problem("erf", head), N_values=[2], **{**common, "times": [0.55]})
     with pytest.raises(ValueError, match="N_values"):
-        dec.simulate_chain("erf", head, N_values=[8], **common)
+        dec.simulate_chain(problem("erf", head), N_values=[8], **common)
     with pytest.raises(ValueError, match="pairs"):
-        dec.simulate_chain("erf", head, N_values=[2], **{**common, "pairs": [(16, 2)]})
+        dec.simulate_chain(problem("erf", head), N_values=[2], **{**common, "pairs": [(16, 2)]})
     with pytest.raises(ValueError, match="window"):
         dec.window_steps(1.0, 2.0, 0.1, 3)
     with pytest.raises(ValueError, match="direction"):

@@ -58,7 +58,6 @@ def test_explicit_gradient_on_the_diagonal_alone(name):
     target = _target("teacher", name)
     ref, _ = _population_grad(theta, get_activation(name), target)
     got, _ = population_grad(theta, name, target)
-    assert torch.isfinite(got).all()
     assert _relative(got, ref) < 1e-12
 
 

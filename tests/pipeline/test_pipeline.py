@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from companion import __version__
+from companion.engine.seeding import Stream
 from companion.pipeline import cache, claims, report
 from companion.pipeline.notebook import PROFILES, setup_notebook
 
@@ -50,16 +51,15 @@ def test_cpu_defaults_to_float64_and_dtype_can_be_chosen():
     assert setup_notebook("00_x", device="cpu", dtype="float32").dtype == torch.float32
 
 
-def test_generators_are_reproducible_and_offsets_independent():
+def test_streams_are_reproducible_and_independent():
     nb = setup_notebook("00_x", seed=7, device="cpu")
-    first = torch.randn(5, generator=nb.generator(1), dtype=nb.dtype)
-    assert torch.equal(first, torch.randn(5, generator=nb.generator(1), dtype=nb.dtype))
-    assert not torch.equal(first, torch.randn(5, generator=nb.generator(2), dtype=nb.dtype))
-    assert nb.rng(3).normal() == nb.rng(3).normal() != nb.rng(4).normal()
+    first = torch.randn(5, generator=nb.stream("a").generator(), dtype=nb.dtype)
+    assert not torch.equal(first, torch.randn(5, generator=nb.stream("b").generator(), dtype=nb.dtype))
+    assert torch.equal(first, torch.randn(5, generator=Stream(7, "a").generator(), dtype=nb.dtype))
     other_seed = setup_notebook("00_x", seed=8, device="cpu")
-    assert not torch.equal(first, torch.randn(5, generator=other_seed.generator(1), dtype=nb.dtype))
-    with pytest.raises(ValueError, match="offset"):
-        nb.generator(-1)
+    assert not torch.equal(first, torch.randn(5, generator=other_seed.stream("a").generator(), dtype=nb.dtype))
+    with pytest.raises(ValueError, match="seed"):
+        setup_notebook("00_x", seed=-1, device="cpu")
 
 
 # --- figures with provenance ---------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pytest
 
 from companion.pipeline import site
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CHEAPEST = ROOT / "notebooks" / "05_learning_cell.py"
 
 

@@ -16,7 +16,7 @@ from companion.analysis import explore as ex
 from companion.analysis.barron import teacher_network
 from companion.engine.activations import get_activation
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_explore.py"
 
 

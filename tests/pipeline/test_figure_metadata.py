@@ -12,7 +12,7 @@ import pytest
 from companion.pipeline.provenance import MAX_ANIMATION_BYTES
 from companion.pipeline.style import PALETTE, grey_level
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIGURES = Path(os.environ.get("COMPANION_LINT_FIGURES") or ROOT / "figures")
 QUOTED = re.compile(r"[\"“]([^\"”]+)[\"”]")
 MATH = re.compile(r"\$[^$]*\$")
