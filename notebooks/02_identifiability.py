@@ -56,6 +56,7 @@ from companion.analysis.identifiability import (catalecticant, fibre_search, gau
                                        monte_carlo_distance2, numerical_rank, orbit_depth, pearson_fibre,
                                        pearson_parameters, random_atoms, raw_moment, realization_norm2,
                                        symmetric_power, symmetry_dimension, unpack, variety_depth)
+from companion.analysis.moment_systems import certified_row, pearson_solutions
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import PALETTE, palette
 from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
@@ -104,6 +105,7 @@ RESTARTS = nb.pick(quick=12, standard=16, paper=64)
 INSTANCES = nb.pick(quick=1, standard=2, paper=4)
 SEPARATED_SCAN = nb.pick(quick=8, standard=12, paper=24)
 PEARSON_RESTARTS, PEARSON_SCAN = nb.pick(quick=(32, 8), standard=(64, 12), paper=(128, 24))
+CERTIFY_MAX_PATHS = nb.pick(quick=400, standard=400, paper=1100)  # homotopy paths per certified row
 HE6_RESTARTS, HE6_SCAN = nb.pick(quick=(48, 3), standard=(128, 6), paper=(256, 16))
 
 # %% [markdown]
@@ -311,6 +313,51 @@ table = pd.DataFrame([row for row, _ in depth_rows])
 cells = pd.DataFrame([cell for _, row_cells in depth_rows for cell in row_cells])
 table
 
+# %% [markdown]
+# ### Every solution: certified depths on the sphere
+#
+# The fibre search above can miss points. Where the moment equations are polynomial they can be solved for
+# **all** complex solutions: with the directions on the sphere ($|w_j| = 1$ added as equations, radial coefficients
+# fixed at $c_k(1)$) $\Phi_D(\mu') = \Phi_D(\mu)$ is a polynomial system in $(a', W')$
+# (`moment_systems.sphere_moment_system`). We solve it by total-degree homotopy continuation
+# (`polynomial_systems.solve`, numpy): PHCpack is only a Debian package (not installable by pip, so not on Binder),
+# and neither `phcpy` nor `pybertini` is on PyPI, while a few hundred paths of a small system are cheap in numpy.
+# Regular solutions carry Smale's $\alpha$-test certificate; the solver's counts are tested against closed forms
+# (a univariate polynomial, Bézout's $2^n$ for quadrics) and a sympy Gröbner basis. Below the first full-rank
+# depth the fibre has positive dimension (refuted); there one square system is solved, and a depth is **certified**
+# when every real solution that also matches the moments up to $D$ lies in $\mu$'s orbit. Each row draws a fresh
+# unit-direction measure and compares the certified $D^*_{orb}$ with the multi-start search on the same measure.
+# Rows whose system has more than the profile's path budget, and the rows with $d = 1$ (on the sphere $w = \pm 1$),
+# stay multi-start; the free-norm table above is non-polynomial in $|w|$ for ReLU, tanh, erf and GELU.
+
+# %%
+def certified_task(name, S, d, stream, max_paths, restarts):
+    """One certified row (a task): ``moment_systems.certified_row`` on a unit-direction measure from ``stream``."""
+    return certified_row(name, S, d, stream.generator(), restarts=restarts, max_paths=max_paths)
+
+
+cert_rows = nb.map(certified_task, [dict(name=name, S=S, d=d, stream=nb.stream(f"certified: {name} S={S} d={d}"),
+                                         max_paths=CERTIFY_MAX_PATHS, restarts=RESTARTS)
+                                    for name, S, d in TABLE_ROWS if d > 1])
+certified = pd.DataFrame(cert_rows).assign(row=lambda f: [f"{r.activation} S={r.S} d={r.d}" for r in f.itertuples()])
+solved = certified[certified.solved_at.notna()]
+
+
+def certified_label(row):
+    """The depth table's certified column for one row label."""
+    match = certified[certified.row == row]
+    if match.empty:
+        return "multi-start (d = 1)"
+    r = match.iloc[0]
+    if pd.isna(r.solved_at):
+        return "multi-start (over the path budget)" if "N" in r.certified_status else "certified: fibre positive-dim."
+    return (f"certified (sphere) D*_orb={r.certified_D_orb:g}: {int(r.complex_solutions)} complex, "
+            f"{int(r.real_solutions)} real solutions, {r.seconds:.1f} s")
+
+
+table["certified"] = table.row.map(certified_label)
+certified
+
 # %%
 status_code = {"refuted": 0, "confirmed": 1, "undecided": 2}
 status_colors = [PALETTE[7], PALETTE[4], PALETTE[1]]  # grey, cyan, yellow: black text stays readable
@@ -329,7 +376,8 @@ for i, row in enumerate(table.itertuples()):
         ax.plot(row.D_var - 1.45, i, marker="|", color="black", ms=16, mew=2.5)
 ax.set_xticks(range(D_top), [str(D) for D in range(1, D_top + 1)])
 mark = {"strict": "  ★ separated", "open": "  (gap open)", "none": ""}
-ax.set_yticks(range(len(labels)), [f"{r.row}  (D*_var={r.D_var:g}, D*_orb={r.D_orb:g}){mark[r.separation]}"
+ax.set_yticks(range(len(labels)), [f"{r.row}  ($D^*_{{var}}$={r.D_var:g}, $D^*_{{orb}}$={r.D_orb:g}){mark[r.separation]}"
+                                   f"{'  ✓ sphere certified' if r.certified.startswith('certified (') else ''}"
                                    for r in table.itertuples()], fontsize=8)
 ax.set_xlabel(r"depth $D$ (cell: converged restarts / restarts; bar left of a cell: $D^*_{var}$)")
 ax.grid(False)
@@ -354,6 +402,13 @@ gaps = [0.0 if not math.isfinite(r.D_var) and not math.isfinite(r.D_orb) else r.
 nb.check("D*_orb − D*_var over the rows the search decided (smallest; below D*_var the fibre has positive "
          "dimension)", float(min(gaps)), 0.0, None, "depth_table")
 nb.check("rows the fibre search decided (fraction)", len(decided) / len(table), 0.6, 1.0, "depth_table")
+nb.check("rows with all solutions computed (sphere, within the path budget)", len(solved), 1, None, "depth_table")
+nb.claim("certified D*_orb (all solutions, sphere) against the multi-start D*_orb on the same measure: rows that "
+         "disagree", int((solved.certified_D_orb != solved.multistart_D_orb).sum()), 0, 0, "depth_table",
+         prediction="0: if the multi-start search finds every real fibre point, both depths agree; a missed real "
+                    "point outside the orbit (or a spurious one) would make them differ")
+nb.check("certified rows: real solutions outside the orbit at the certified depth", float(
+    solved.real_outside_at_certified.fillna(0).sum()), 0, 0, "depth_table")
 if nb.profile != "quick":  # the quick table is three small rows with no square case; section 3a covers separation
     nb.claim("rows strictly separated (D*_orb > D*_var, every depth between refuted)",
              int((table.separation == "strict").sum()), 1, None, "depth_table",
@@ -451,7 +506,8 @@ if found_separated:
     ax.set_xlabel("$x$")
     ax.set_ylabel(r"$f_\mu(x) - f_{\mu'}(x)$")
     l2_gap = float(l2_distance2("gelu", a, W, a2, W2))
-    ax.set_title(f"different functions: $E(f_\\mu - f_{{\\mu'}})^2 = {l2_gap:.2e}$")
+    mantissa, exponent = f"{l2_gap:.2e}".split("e")
+    ax.set_title(f"different functions: $E(f_\\mu - f_{{\\mu'}})^2 = {mantissa} \\times 10^{{{int(exponent)}}}$")
     fig.tight_layout()
     data = pd.concat([pd.DataFrame({"panel": "moments", "k": ks, "T_mu": T1.numpy(), "T_mu2": T2.numpy(),
                                     **{label: v.numpy() for label, v in zip(moment_labels, moment_values)}}),
@@ -575,6 +631,23 @@ if found_pearson:
     nb.claim("Pearson: admissible mixtures with the same m_1..m_6", pearson["six"].shape[0], 1, 1, "pearson",
              prediction="1: Pearson (1894) — the sixth moment selects one of the finitely many solutions of the "
                         "five-moment system")
+    homotopy, every = nb.map(pearson_solutions, [dict(weights=pearson["weights"].tolist(),
+                                                      means=pearson["means"].tolist(),
+                                                      sds=pearson["sds"].tolist())])[0]
+    matched = every[every.admissible & (every.sixth_moment_gap < 1e-8)]
+    print(f"homotopy: {homotopy.paths} paths, {len(every)} complex solutions ({homotopy.n_real} real, "
+          f"{int(every.admissible.sum())} admissible, {int(every.certified.sum())} α-certified) in "
+          f"{homotopy.seconds:.0f} s")
+    nb.claim("Pearson: complex solutions of the five-moment system (all of them, by homotopy)", len(every), 18, 18,
+             "pearson",
+             prediction="18 = 2 × 9: Pearson's nonic has nine roots, each one mixture up to the label swap "
+                        "(Pearson 1894; Amendola, Faugère and Sturmfels 2016)")
+    nb.claim("Pearson: admissible solutions matching m_6 too, up to the label swap", len(matched) / 2, 1, 1,
+             "pearson", prediction="1: the sixth moment selects one mixture (Pearson 1894); the homotopy sees every "
+                                   "admissible solution, not only those a search found")
+    nb.check("Pearson: multi-start admissible mixtures found among the homotopy's (largest distance)",
+             max(float(np.min(np.abs(every[["p", "m_1", "m_2"]].to_numpy() - row[:3].numpy()).max(axis=1)))
+                 for row in pearson["five"]), 0.0, 1e-6, "pearson")
 
 # %% [markdown]
 # ### The exceptional case of symmetric tensor decomposition: He_6 in d = 3 with nine atoms
@@ -647,6 +720,8 @@ if "a2" in he6:
     CUBIC_LABEL = "apolar cubic $C$ of $T_6$"
     ax.plot([], [], color="grey", label=CUBIC_LABEL)
     ax.set_aspect("equal")
+    ax.set_xticks([-1, -0.5, 0, 0.5, 1])
+    ax.set_yticks([-1, -0.5, 0, 0.5, 1])
     ax.set_xlabel(r"$\hat w_2$ (hemisphere $\hat w_1 > 0$, seen from $e_1$)")
     ax.set_ylabel(r"$\hat w_3$")
     ax.set_title(f"$He_6$, $d = 3$: two real 9-atom decompositions\nrelative $T_6$ gap {T6_gap:.1e}")
@@ -674,14 +749,25 @@ if "a2" in he6:
              1e-9, "he6_two_decompositions")
     nb.check("He_6 d=3 S=9: matched distance between the decompositions / Σ|a| (outside the orbit)",
              he6["orbit_distance"], 1e-3, None, "he6_two_decompositions")
-    nb.claim("He_6 d=3 S=9: catalecticant rank (9 makes the apolar cubic unique)", he6["catalecticant_rank"], 9, 9,
-             "he6_two_decompositions",
-             prediction="9: the 10 × 10 cubic catalecticant of a general rank-9 ternary sextic has rank 9 (rank ≤ 10 "
-                        "is read off the catalecticant; apolarity)")
+    nb.check("He_6 d=3 S=9: catalecticant rank (≤ 9 by construction; 9 makes the apolar cubic unique)",
+             he6["catalecticant_rank"], 9, 9, "he6_two_decompositions")
     nb.check("He_6 d=3 S=9: μ's own directions on the cubic computed from T_6 (largest |C(ŵ_j)|)", on_cubic[0], 0.0,
              1e-10, "he6_two_decompositions")
-else:
-    print("no real second decomposition found in this scan:", he6["scanned"], sep="\n")
+else:  # the figure then shows the scan that found none
+    fig, ax = plt.subplots(figsize=(6.4, 3.2))
+    scan = he6["scanned"]
+    ax.bar(scan.instance - 0.2, scan.converged, width=0.4, color=palette(2)[0], label="converged restarts")
+    ax.bar(scan.instance + 0.2, scan.outside, width=0.4, color=palette(2)[1], label="outside μ's orbit")
+    ax.set_xticks(scan.instance)
+    ax.set_xlabel("scanned measure")
+    ax.set_title("$He_6$, $d = 3$: no real second decomposition found")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    nb.save_figure(fig, "he6_two_decompositions", data=scan,
+                   caption="σ = He_6, unit directions in d = 3: the scanned measures' converged restarts, none outside "
+                           "μ's orbit (no real second decomposition found by this scan).",
+                   params=dict(restarts=HE6_RESTARTS, scan=HE6_SCAN))
+    plt.show()
 nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int((he6["scanned"].outside > 0).sum()),
          1, None, "he6_two_decompositions",
          prediction="at least one: a general ternary sextic of rank 9 has exactly two decompositions over ℂ "

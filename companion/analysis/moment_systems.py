@@ -231,3 +231,28 @@ def pearson_solutions(weights, means, sds, seed=0):
                               sixth_moment_gap=np.abs(m6 - target[5]) / abs(target[5])))
     table["admissible"] = table.real & (table.p > 0) & (table.p < 1) & (table.v_1 > 0) & (table.v_2 > 0)
     return result, table
+
+
+def certified_row(activation, S, d, generator, D_max=6, restarts=16, max_paths=5000, seed=0):
+    """One generic measure on the sphere (``identifiability.random_atoms(..., unit_norm=True)`` from
+    ``generator``), its D*_orb from every solution (``certified_orbit_depth``) and, when that system was solved, from
+    the multi-start search (``identifiability.orbit_depth(..., unit_norm=True)``, ``restarts`` starts, same
+    generator): a dict row."""
+    from .identifiability import orbit_depth, random_atoms
+
+    a, W = random_atoms(S, d, generator, unit_norm=True)
+    cert = certified_orbit_depth(activation, a, W, D_max, seed=seed, max_paths=max_paths)
+    solved = cert.solved_at or None
+    multi = orbit_depth(activation, S, d, D_max, generator, restarts=restarts, unit_norm=True,
+                        measures=[(a, W)]) if solved else None
+    index = (solved - 1) if solved else None
+    return dict(activation=activation, S=S, d=d, certified_D_orb=cert.depth,
+                multistart_D_orb=multi.depth if multi else math.nan,
+                certified_status="".join(s[0].upper() for s in cert.status), solved_at=solved, paths=cert.paths,
+                complex_solutions=cert.complex[index] if solved else math.nan,
+                real_solutions=cert.real[index] if solved else math.nan,
+                real_outside=cert.outside[index] if solved else math.nan,
+                real_outside_at_certified=(cert.outside[int(cert.depth) - 1] if math.isfinite(cert.depth) else
+                                           math.nan),
+                alpha_certified=cert.alpha_certified, singular=cert.singular, diverged=cert.diverged,
+                failed=cert.failed, seconds=cert.seconds)
