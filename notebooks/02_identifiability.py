@@ -11,31 +11,34 @@
 # %% [markdown]
 # # 02 — Theorem 2: identifiability modulo the realization symmetry
 #
-# The abstract's second result: *"two admissible parameter measures induce the same network function in L² exactly
+# The abstract's second result: *"two admissible parameter measures induce the same network function in $L^2$ exactly
 # when their active components agree modulo the finite-rank realization symmetry of the architecture. The orbit
-# depth D\*_orb is separated from the moment-variety depth D\*_var."*
+# depth $D^*_{orb}$ is separated from the moment-variety depth $D^*_{var}$."*
 #
 # The paper's definitions are not public. This notebook works with finite atomic measures
-# μ = Σ_j δ_(a_j, w_j), realizing f_μ(x) = Σ_j a_j σ(w_j·x) with x ~ N(0, I_d), and uses these operational
-# definitions, chosen here:
+# $\mu = \sum_j \delta_{(a_j, w_j)}$, realizing $f_\mu(x) = \sum_j a_j \sigma(w_j \cdot x)$ with $x \sim N(0, I_d)$, and
+# uses these operational definitions, chosen here:
 #
-# - **Realization symmetries** (per σ): permutations, splitting an atom into pieces whose weights add up, adding
-#   inactive mass (zero or cancelling weights); for odd σ (a, w) ↦ (−a, −w), for even σ (a, w) ↦ (a, −w); for
-#   positively p-homogeneous σ (ReLU, z²) (a, w) ↦ (c^p a, w/c); for σ(z) − σ(−z) = z (ReLU, GELU) flipping
-#   w_j ↦ −w_j over a set J with Σ_J a_j w_j = 0 (the antipodal linear family).
-# - **Canonical active component**: each atom moved to a canonical representative (sphere for homogeneous σ,
-#   first coordinate positive where σ has a sign symmetry, the linear part Σ a_j w_j of flipped atoms kept apart
-#   for ReLU/GELU), equal atoms merged, zero weights dropped (`symmetry.canonicalize`). Two canonical forms are
+# - **Realization symmetries** (per $\sigma$): permutations, splitting an atom into pieces whose weights add up, adding
+#   inactive mass (zero or cancelling weights); for odd $\sigma$ $(a, w) \mapsto (-a, -w)$, for even $\sigma$
+#   $(a, w) \mapsto (a, -w)$; for positively $p$-homogeneous $\sigma$ (ReLU, $z^2$) $(a, w) \mapsto (c^p a, w/c)$; for
+#   $\sigma(z) - \sigma(-z) = z$ (ReLU, GELU) flipping $w_j \mapsto -w_j$ over a set $J$ with $\sum_J a_j w_j = 0$ (the
+#   antipodal linear family).
+# - **Canonical active component**: each atom moved to a canonical representative (sphere for homogeneous $\sigma$,
+#   first coordinate positive where $\sigma$ has a sign symmetry, the linear part $\sum_j a_j w_j$ of flipped atoms kept
+#   apart for ReLU/GELU), equal atoms merged, zero weights dropped (`symmetry.canonicalize`). Two canonical forms are
 #   compared by the cheapest matching of their atoms (`symmetry.matched_distance`).
-# - **Exact L² distance**: E(f_μ − f_μ')² from the closed-form / Mehler-series Gaussian kernel, no sampling.
-# - **Moment map** Φ_D(μ) = (T_0, …, T_D) with T_k = Σ_j a_j c_k(|w_j|) ŵ_j^⊗k, c_k(r) the orthonormal Hermite
-#   coefficients of z ↦ σ(rz); then E(f_μ − f_μ')² = Σ_k ‖T_k(μ) − T_k(μ')‖².
-# - **D\*_var**: the smallest D at which the Jacobian of Φ_D at generic S-atom measures has rank S(1+d) minus the
-#   continuous symmetry dimension (S for homogeneous σ, else 0), in float64 with an SVD.
-# - **D\*_orb**: the smallest D at which a multi-start search of the fibre {μ' : Φ_D(μ') = Φ_D(μ)} (S atoms,
-#   Levenberg–Marquardt from random starts and from the points found one depth lower) finds converged points
-#   and all of them lie in μ's orbit. A converged point outside the orbit refutes D. The search can miss points,
-#   so every depth reports its restarts and success rate.
+# - **Exact $L^2$ distance**: $E(f_\mu - f_{\mu'})^2$ from the closed-form / Mehler-series Gaussian kernel, no sampling.
+# - **Moment map** $\Phi_D(\mu) = (T_0, \ldots, T_D)$ with $T_k = \sum_j a_j c_k(|w_j|)\, \hat w_j^{\otimes k}$, $c_k(r)$ the
+#   orthonormal Hermite coefficients of $z \mapsto \sigma(rz)$; then
+#   $E(f_\mu - f_{\mu'})^2 = \sum_k \lVert T_k(\mu) - T_k(\mu')\rVert^2$.
+# - **$D^*_{var}$**: the smallest $D$ at which the Jacobian of $\Phi_D$ at generic $S$-atom measures has rank $S(1+d)$
+#   minus the continuous symmetry dimension ($S$ for homogeneous $\sigma$, else 0), in float64 with an SVD.
+# - **$D^*_{orb}$**: the smallest $D$ at which the fibre $\{\mu' : \Phi_D(\mu') = \Phi_D(\mu)\}$ ($S$ atoms) holds no real
+#   point outside $\mu$'s orbit. It is decided two ways: by a multi-start Levenberg–Marquardt search (from random
+#   starts and from the points found one depth lower; a converged point outside the orbit refutes $D$, and the search
+#   can miss points, so every depth reports its restarts and success rate), and, where the equations are polynomial
+#   and small enough, from **all** their complex solutions (section 3, "Every solution").
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -111,12 +114,13 @@ HE6_RESTARTS, HE6_SCAN = nb.pick(quick=(48, 3), standard=(128, 6), paper=(256, 1
 # %% [markdown]
 # ## 1. Symmetries realize the same function
 #
-# For each activation: random measures (S = 2…5 atoms, d = 2…4), a random composition of four of the activation's
-# symmetry transforms, then the exact squared relative L² distance |E(f_μ − f_μ')²| / E f_μ² and the matched
-# distance between the canonical forms. Both must sit at rounding level: these are checks of the implementation
-# (each transform is an exact identity of the realization map), not evidence for Theorem 2. (ReLU's antipodal step is built from any set J by
-# adding an inactive atom at −Σ_J w_j and splitting a piece of equal weight off each atom, so that the flipped
-# pieces satisfy Σ a w = 0.)
+# For each activation: random measures ($S = 2, \ldots, 5$ atoms, $d = 2, \ldots, 4$), a random composition of four of the
+# activation's symmetry transforms, then the exact squared relative $L^2$ distance
+# $|E(f_\mu - f_{\mu'})^2| / E f_\mu^2$ and the matched distance between the canonical forms. Both must sit at rounding
+# level: these are checks of the implementation (each transform is an exact identity of the realization map), not
+# evidence for Theorem 2. (ReLU's antipodal step is built from any set $J$ by adding an inactive atom at
+# $-\sum_J w_j$ and splitting a piece of equal weight off each atom, so that the flipped pieces satisfy
+# $\sum a w = 0$.)
 
 # %%
 def symmetry_rows():
@@ -170,12 +174,13 @@ sym.groupby("activation")[["relative_l2", "canonical_distance"]].max()
 # %% [markdown]
 # ## 2. Distinct active components are told apart
 #
-# Pairs (μ, μ') of two kinds, for the non-polynomial activations: μ' a random symmetry transform of μ, or μ' a
-# perturbation of μ (every weight moved by ε times a standard normal, ε log-uniform in [10⁻⁴, 1]). The canonical
-# distance and the exact squared relative L² distance must vanish together; that a symmetry pair sits at
-# rounding level and a perturbed one does not is a check of the implementation. The exact distances are also
-# compared with Monte Carlo over fresh Gaussian inputs, an independent computation (a claim: the z-scores must look
-# standard normal). None of this proves Theorem 2's "only if": the perturbations are small and random.
+# Pairs $(\mu, \mu')$ of two kinds, for the non-polynomial activations: $\mu'$ a random symmetry transform of $\mu$, or
+# $\mu'$ a perturbation of $\mu$ (every weight moved by $\varepsilon$ times a standard normal, $\varepsilon$ log-uniform in
+# $[10^{-4}, 1]$). The canonical distance and the exact squared relative $L^2$ distance must vanish together; that a
+# symmetry pair sits at rounding level and a perturbed one does not is a check of the implementation. The exact
+# distances are also compared with Monte Carlo over fresh Gaussian inputs, an independent computation (a claim: the
+# $z$-scores must look standard normal). None of this proves Theorem 2's "only if": the perturbations are small and
+# random.
 
 # %%
 def pair_rows():
@@ -264,20 +269,20 @@ nb.claim(f"exact L² distance against Monte Carlo: largest |z| over {len(mc)} pa
                     "/ Mehler-series distance; max |z| ≤ 4 over at most 100 pairs has probability > 0.99")
 
 # %% [markdown]
-# ## 3. The two depths, D\*_var and D\*_orb
+# ## 3. The two depths, $D^*_{var}$ and $D^*_{orb}$
 #
-# On the sphere the moment tensors are not independent: contracting T_k over one pair of indices gives
-# (c_k/c_{k−2}) T_{k−2}, so for unit directions lower tensors of the same parity add nothing; with free norms the
-# radial coefficients c_k(|w|) break this. We do not count by hand: the Jacobian rank counts the dimensions. Each
-# row: generic measures (weights ±U(0.5, 1.5), input weights N(0, I_d)); the rank profile of Φ_1, Φ_2, …; D\*_var;
-# and the fibre search at every depth from 1 up (so D\*_orb ≥ D\*_var is a check, not an assumption), with its
-# status per depth — **R** refuted (a converged point outside the orbit), **C** confirmed, **U** undecided (no
-# restart converged for some instance, even after three rounds) — and its success rate. z² realizes only T_0
-# and T_2, so no depth identifies it beyond those: both depths are ∞ there. A row is called **separated** only when
-# D\*_orb > D\*_var and every depth in between was refuted by a converged point outside the orbit; when some depth
-# in between is undecided the gap is left open (the search may have missed the orbit). For GELU with two atoms in
-# d = 2 the count is square at D = 2 (T_0, T_1, T_2: 1 + 2 + 3 = 6 numbers for 6 parameters) and T_3 ≡ 0, so a
-# second real preimage at D = 2 is refuted only by T_4.
+# On the sphere the moment tensors are not independent: contracting $T_k$ over one pair of indices gives
+# $(c_k/c_{k-2})\, T_{k-2}$, so for unit directions lower tensors of the same parity add nothing; with free norms the
+# radial coefficients $c_k(|w|)$ break this. We do not count by hand: the Jacobian rank counts the dimensions. Each
+# row: generic measures (weights $\pm U(0.5, 1.5)$, input weights $N(0, I_d)$); the rank profile of
+# $\Phi_1, \Phi_2, \ldots$; $D^*_{var}$; and the fibre search at every depth from 1 up (so $D^*_{orb} \ge D^*_{var}$ is a
+# check, not an assumption), with its status per depth — **R** refuted (a converged point outside the orbit),
+# **C** confirmed, **U** undecided (no restart converged for some instance, even after three rounds) — and its success
+# rate. $z^2$ realizes only $T_0$ and $T_2$, so no depth identifies it beyond those: both depths are $\infty$ there. A
+# row is called **separated** only when $D^*_{orb} > D^*_{var}$ and every depth in between was refuted by a converged
+# point outside the orbit; when some depth in between is undecided the gap is left open (the search may have missed
+# the orbit). For GELU with two atoms in $d = 2$ the count is square at $D = 2$ ($T_0, T_1, T_2$: $1 + 2 + 3 = 6$
+# numbers for 6 parameters) and $T_3 \equiv 0$, so a second real preimage at $D = 2$ is refuted only by $T_4$.
 
 # %%
 def depth_row(name, S, d, restarts, instances, stream, device):
@@ -416,16 +421,18 @@ if nb.profile != "quick":  # the quick table is three small rows with no square 
                         "count is square at D*_var, as for GELU with two atoms in d = 2 (6 numbers, 6 parameters)")
 
 # %% [markdown]
-# ### A separated case: GELU, two atoms, d = 1
+# ### A separated case: GELU, two atoms, $d = 1$
 #
 # In one dimension each depth adds one number. For GELU the odd Hermite coefficients above the first vanish
-# (σ(z) − σ(−z) = z), so the moments are T_0, T_1, T_2, T_4, T_6, …: with S = 2 atoms (four parameters, no
-# continuous symmetry) the Jacobian reaches full rank at D = 4 — a square polynomial system, like Pearson's below —
-# and T_5 ≡ 0 adds nothing. For some generic measures the square system has a second **real** solution outside the
-# orbit; T_6 then separates them, so D\*_var = 4 < D\*_orb = 6 there. D\*_var is computed (Jacobian rank
-# profile below), not assumed. We scan random measures, stop at the first with a second real preimage at depth 4,
-# and report how many we scanned. Each scanned measure is one task with its own random stream (seed, 5, k), as are
-# the mixtures of the Pearson scan and the measures of the He_6 scan below, and the rows of the table above.
+# ($\sigma(z) - \sigma(-z) = z$), so the moments are $T_0, T_1, T_2, T_4, T_6, \ldots$: with $S = 2$ atoms (four
+# parameters, no continuous symmetry) the Jacobian reaches full rank at $D = 4$ — a square system, like Pearson's
+# below — and $T_5 \equiv 0$ adds nothing. For some generic measures the square system has a second **real** solution
+# outside the orbit; $T_6$ then separates them, so $D^*_{var} = 4 < D^*_{orb} = 6$ there. $D^*_{var}$ is computed
+# (Jacobian rank profile below), not assumed. We scan random measures, stop at the first with a second real preimage
+# at depth 4, and report how many we scanned. Each scanned measure is one task with its own named random stream, as
+# are the mixtures of the Pearson scan, the measures of the $He_6$ scan below and the rows of the table above. With
+# free norms these equations are not polynomial in $|w|$ ($c_k(r)$ of GELU is not a polynomial), so this case stays a
+# multi-start result.
 
 # %%
 def separated_instance(stream, instance, device):
@@ -537,17 +544,20 @@ if found_separated:
 
 # %% [markdown]
 # Both preimages are real measures (real weights, real input weights): the search runs over the reals and the
-# second preimage has moment gap at rounding level through T_5. Their functions differ — only by a small amount,
-# since the first unmatched moment is T_6 — so this is a gap between the depths, not a failure of identifiability
+# second preimage has moment gap at rounding level through $T_5$. Their functions differ — only by a small amount,
+# since the first unmatched moment is $T_6$ — so this is a gap between the depths, not a failure of identifiability
 # of the function.
 #
 # ### The classical analogue: Pearson's two-Gaussian moment problem
 #
-# A mixture p N(m_1, s_1²) + (1 − p) N(m_2, s_2²) has five parameters. Its first five raw moments determine them up
-# to finitely many solutions (Jacobian rank 5: the algebraic depth is 5), but generically not uniquely; the sixth
-# moment picks one (Pearson, 1894). We scan random mixtures, keep the first whose five moments admit two
-# admissible mixtures (0 < p < 1, s > 0, found by multi-start Levenberg–Marquardt), and check that six moments leave
-# one.
+# A mixture $p\,N(m_1, s_1^2) + (1 - p)\,N(m_2, s_2^2)$ has five parameters. Its first five raw moments determine them
+# up to finitely many solutions (Jacobian rank 5: the algebraic depth is 5), but generically not uniquely; the sixth
+# moment picks one (Pearson, 1894). We scan random mixtures, keep the first whose five moments admit two admissible
+# mixtures ($0 < p < 1$, $s > 0$, found by multi-start Levenberg–Marquardt), and check that six moments leave one.
+# Then the same five equations, polynomial in $(p, m_1, m_2, v_1 = s_1^2, v_2 = s_2^2)$ of degrees 2 to 6, are solved
+# for **every** complex solution by the homotopy of section 3 (720 paths): Pearson's nonic predicts $2 \times 9$
+# solutions (nine up to the label swap), and the sixth moment is then checked on all of the admissible ones, not only
+# on those the search found.
 
 # %%
 def pearson_instance(restarts, stream, instance, device):
@@ -650,20 +660,23 @@ if found_pearson:
                  for row in pearson["five"]), 0.0, 1e-6, "pearson")
 
 # %% [markdown]
-# ### The exceptional case of symmetric tensor decomposition: He_6 in d = 3 with nine atoms
+# ### The exceptional case of symmetric tensor decomposition: $He_6$ in $d = 3$ with nine atoms
 #
-# With σ = He_6 and unit directions, f depends on T_6 = Σ_j a_j √720 ŵ_j^⊗6 alone, a ternary sextic (28 numbers).
-# Nine atoms have 9 × 3 = 27 free numbers, the Jacobian has rank 27, so D\*_var = 6; yet a general sextic of rank 9
-# has **two** decompositions over ℂ (Chiantini–Ottaviani–Vannieuwenhoven). The pair is closed under complex
-# conjugation, so for real μ the second is either real or contains complex-conjugate atoms; a search over the
-# reals can only find the first kind.
+# With $\sigma = He_6$ and unit directions, $f$ depends on $T_6 = \sum_j a_j \sqrt{720}\, \hat w_j^{\otimes 6}$ alone, a
+# ternary sextic (28 numbers). Nine atoms have $9 \times 3 = 27$ free numbers, the Jacobian has rank 27, so
+# $D^*_{var} = 6$; yet a general sextic of rank 9 has **two** decompositions over $\mathbb{C}$
+# (Chiantini–Ottaviani–Vannieuwenhoven). The pair is closed under complex conjugation, so for real $\mu$ the second is
+# either real or contains complex-conjugate atoms; a search over the reals can only find the first kind.
 #
-# An unrestricted search converges rarely here (a few percent of restarts, mostly back to μ). Apolarity helps:
-# the 10 × 10 catalecticant of T_6 (cubics against cubics) has rank 9, its kernel is one cubic C, and every
-# nine-atom decomposition of T_6 has its directions on C. So we compute C from T_6 alone and restrict the search to
-# directions on C (extra residuals C(ŵ_j)); the moment equations are unchanged. We scan random measures and report,
-# for each, how many restarts converged and how many landed outside μ's orbit. A measure whose converged restarts
-# all return to μ probably has a complex second decomposition — not proven by a finite search.
+# This system is far too large for the total-degree homotopy here ($27$ unknowns after removing scale, Bézout numbers
+# beyond $10^{20}$), so "two over $\mathbb{C}$" is **not** reproduced by an all-solutions count in this notebook; what is
+# shown is a real second decomposition for some measures, found by a restricted search. An unrestricted search
+# converges rarely (a few percent of restarts, mostly back to $\mu$). Apolarity helps: the $10 \times 10$ catalecticant
+# of $T_6$ (cubics against cubics) has rank 9, its kernel is one cubic $C$, and every nine-atom decomposition of $T_6$
+# has its directions on $C$. So we compute $C$ from $T_6$ alone and restrict the search to directions on $C$ (extra
+# residuals $C(\hat w_j)$); the moment equations are unchanged. We scan random measures and report, for each, how
+# many restarts converged and how many landed outside $\mu$'s orbit. A measure whose converged restarts all return to
+# $\mu$ probably has a complex second decomposition — not proven by a finite search.
 
 # %%
 def he6_instance(restarts, stream, instance, device):
@@ -774,17 +787,18 @@ nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition", int(
                     "(Chiantini–Ottaviani–Vannieuwenhoven), both real for an open set of real measures")
 
 # %% [markdown]
-# The second decomposition found is **real**: nine real directions with real weights, at rounding-level T_6 gap,
-# outside μ's orbit. Because He_6 on the sphere has no moments beyond T_6, no depth separates these two
-# measures: for this polynomial σ the realization depends on T_6 only, which is the finite-rank symmetry of the
-# next section, not a contradiction of Theorem 2.
+# When the scan finds one, the second decomposition is **real**: nine real directions with real weights, at
+# rounding-level $T_6$ gap, outside $\mu$'s orbit. Because $He_6$ on the sphere has no moments beyond $T_6$, no depth
+# separates these two measures: for this polynomial $\sigma$ the realization depends on $T_6$ only, which is the
+# finite-rank symmetry of the next section, not a contradiction of Theorem 2.
 #
-# ## 4. Finite rank: polynomial σ sees moments up to its degree only
+# ## 4. Finite rank: polynomial $\sigma$ sees moments up to its degree only
 #
-# For σ(z) = z² the function x ↦ Σ_j a_j (w_j·x)² = xᵀMx depends on M = Σ_j a_j w_j w_jᵀ, the raw moment of
-# order 2, only: the eigen-atoms (λ_i, e_i) of M realize it with other raw moments ∫ a w^⊗k dμ for every k ≠ 2.
-# For σ = He_4, He_4(w·x) = (w·x)⁴ − 6(w·x)² + 3, so f depends on the raw moments of orders 0, 2 and 4 only; a
-# fibre search with six atoms in d = 3 (24 parameters against the 22 numbers of T_0, T_2, T_4) returns a second
+# For $\sigma(z) = z^2$ the function $x \mapsto \sum_j a_j (w_j \cdot x)^2 = x^\top M x$ depends on
+# $M = \sum_j a_j w_j w_j^\top$, the raw moment of order 2, only: the eigen-atoms $(\lambda_i, e_i)$ of $M$ realize it
+# with other raw moments $\int a\, w^{\otimes k}\, d\mu$ for every $k \ne 2$. For $\sigma = He_4$,
+# $He_4(w \cdot x) = (w \cdot x)^4 - 6 (w \cdot x)^2 + 3$, so $f$ depends on the raw moments of orders 0, 2 and 4 only; a
+# fibre search with six atoms in $d = 3$ (24 parameters against the 22 numbers of $T_0, T_2, T_4$) returns a second
 # measure with those three equal and the others, order 6 included, different.
 
 # %%
@@ -841,20 +855,26 @@ nb.check("He_4: relative gap of the sixth raw moments", float(he4[he4.order == 6
 # ## Summary: what the claims and checks show
 #
 # **Checks** (implementation identities, not evidence): symmetry transforms preserve the function to rounding and
-# canonicalize to the same active component; symmetry pairs and perturbed pairs are told apart by ≥ 10³ in both
-# distances; D\*_orb ≥ D\*_var in every decided row; the fibre points found reproduce the moments they were fitted
-# to; the polynomial activations' alternative measures share exactly the moments their functions depend on.
+# canonicalize to the same active component; symmetry pairs and perturbed pairs are told apart by $\ge 10^3$ in both
+# distances; $D^*_{orb} \ge D^*_{var}$ in every decided row; the fibre points found reproduce the moments they were
+# fitted to; the $He_6$ catalecticant has rank 9 (at most 9 by construction); the polynomial activations' alternative
+# measures share exactly the moments their functions depend on.
 #
 # **Claims** (a measurement against a prediction from outside this code): the exact distances agree with Monte
-# Carlo; D\*_var = 4 for GELU with two atoms in d = 1 by counting, and a second real preimage there separated at
-# T_6; strict separations in the depth table where the moment count is square at D\*_var; Pearson's five-moment
-# ambiguity resolved by the sixth; for He_6 the Jacobian and catalecticant ranks predicted by classical results, and
-# a real second decomposition for some scanned measures.
+# Carlo; where the sphere system was solved for every solution, the certified $D^*_{orb}$ equals the multi-start one;
+# $D^*_{var} = 4$ for GELU with two atoms in $d = 1$ by counting, and a second real preimage there separated at $T_6$;
+# strict separations in the depth table where the moment count is square at $D^*_{var}$; Pearson's count of
+# $2 \times 9$ complex solutions and the five-moment ambiguity resolved by the sixth over every admissible solution;
+# for $He_6$ the Jacobian rank predicted by Alexander–Hirschowitz and a real second decomposition for some scanned
+# measures.
 #
-# **What they do not show.** The fibre searches are finite multi-start searches: a confirmed depth means no
-# converged restart left the orbit, not that no other preimage exists, and undecided rows are left open. The
-# perturbed pairs are small random perturbations, so the "only if" of Theorem 2 is illustrated, not proven, and
-# the operational definitions above are this notebook's, not the paper's.
+# **What they do not show.** Rows marked multi-start (the free-norm table for non-polynomial $\sigma$, systems over the
+# path budget, the GELU $d = 1$ case, $He_6$) rest on finite searches: a confirmed depth there means no converged
+# restart left the orbit, not that no other preimage exists. The certified rows are certified for the sphere variant
+# of the row (unit directions), for one generic measure each, up to the homotopy's path failures (reported per row)
+# and with $\alpha$-certificates for the regular solutions. The perturbed pairs are small random perturbations, so the
+# "only if" of Theorem 2 is illustrated, not proven, and the operational definitions above are this notebook's, not
+# the paper's.
 
 # %%
 nb.finish()
