@@ -206,7 +206,8 @@ def pearson_system(moments):
     for k in range(1, 6):
         for j in range(k // 2 + 1):
             value = math.comb(k, 2 * j) * math.prod(range(1, 2 * j, 2))
-            for e, sign in [((1, k - 2 * j, 0, j, 0), 1.0), ((1, 0, k - 2 * j, 0, j), -1.0), ((0, 0, k - 2 * j, 0, j), 1.0)]:
+            terms = [((1, k - 2 * j, 0, j, 0), 1.0), ((1, 0, k - 2 * j, 0, j), -1.0), ((0, 0, k - 2 * j, 0, j), 1.0)]
+            for e, sign in terms:
                 entry = coefs.setdefault(e, {})
                 entry[k - 1] = entry.get(k - 1, 0.0) + sign * value
         entry = coefs.setdefault((0, 0, 0, 0, 0), {})
@@ -256,3 +257,131 @@ def certified_row(activation, S, d, generator, D_max=6, restarts=16, max_paths=5
                                            math.nan),
                 alpha_certified=cert.alpha_certified, singular=cert.singular, diverged=cert.diverged,
                 failed=cert.failed, seconds=cert.seconds)
+
+
+def _forms(d, k):
+    """Monomial exponents of forms of degree k in d variables (``identifiability.multi_indices`` order)."""
+    return multi_indices(d, k)[0]
+
+
+def _evaluate(points, k):
+    """Monomials of degree k at ``points`` (P, 3): (P, M_k), plain coefficients (no √(k!/α!))."""
+    alpha = _forms(points.shape[1], k)
+    return np.prod(points[:, None, :] ** alpha[None], axis=-1)
+
+
+def _multiply(f, k, g, m):
+    """Plain coefficients of the product of forms f (degree k) and g (degree m) in 3 variables."""
+    A, B, AB = _forms(3, k), _forms(3, m), _forms(3, k + m)
+    index = {tuple(e): i for i, e in enumerate(AB)}
+    out = np.zeros(len(AB), dtype=np.result_type(f, g))
+    for i, e in enumerate(A):
+        for j, h in enumerate(B):
+            out[index[tuple(e + h)]] += f[i] * g[j]
+    return out
+
+
+def _multiplication_matrix(f, k, m):
+    """The matrix of g ↦ f·g from forms of degree m to degree k + m."""
+    size = len(_forms(3, m))
+    return np.stack([_multiply(f, k, np.eye(size)[j], m) for j in range(size)], axis=1)
+
+
+def _null(A, dim):
+    """An orthonormal basis (columns) of the ``dim`` smallest right singular vectors of A."""
+    return np.linalg.svd(A)[2][-dim:].conj().T
+
+
+def _complement(space, sub):
+    """Columns spanning the orthogonal complement of span(sub) inside span(space) (both orthonormal columns)."""
+    projected = space - sub @ (sub.conj().T @ space)
+    U, s, _ = np.linalg.svd(projected, full_matrices=False)
+    return U[:, : space.shape[1] - sub.shape[1]]
+
+
+def _curve_points(F, G, kF, kG, rotation, seed):
+    """The kF·kG intersection points of two ternary forms (plain coefficients) in the chart x = rotation·(u, v, 1),
+    by ``polynomial_systems.solve``; returns points (P, 3) normalised to unit length (complex)."""
+    import sympy
+
+    u, v = sympy.symbols("u v")
+    X = [sum(float(rotation[i, j]) * c for j, c in enumerate((u, v, 1))) for i in range(3)]
+    polys = [sum(float(coef) * sympy.Mul(*[X[i] ** int(e[i]) for i in range(3)]) for coef, e in zip(form, _forms(3, k)))
+             for form, k in ((F, kF), (G, kG))]
+    from .polynomial_systems import from_sympy
+
+    result = solve(from_sympy(polys, [u, v]), seed=seed, at_infinity=1e6)
+    P = np.concatenate([result.points, np.ones((len(result.points), 1))], axis=1) @ rotation.T
+    return P / np.sqrt((P * P).sum(axis=1, keepdims=True)), result
+
+
+def sextic_second_decomposition(a, W, seed=0):
+    r"""The decomposition of :math:`T = \sum_j a_j \hat w_j^{\otimes 6}` (nine unit directions in ℝ³) linked to μ's on the
+    apolar cubic C (reduced formulation; Chiantini–Ottaviani–Vannieuwenhoven).
+
+    All nine-point decompositions Z of a general rank-9 ternary sextic lie on the cubic C spanning the kernel of its
+    cubic catalecticant. On the elliptic curve C, T ∈ ⟨ν_6(Z)⟩ says that T annihilates the sextics vanishing on Z; for
+    L = O_C(6)(−Z) the pairing :math:`B(u, g) = T(u g / h)` between sextics u through Z and the Riemann–Roch space
+    L(Z) = {g/h} (h a quartic through Z with residual R = C·h − Z, g quartics through R) is singular, and a kernel
+    vector u* cuts C in Z + Z′ with Z′ a second decomposition (Z + Z′ ~ 6H). This function builds the 9 × 9 matrix
+    B, takes its kernel, intersects C with u* = 0 (an 18-path homotopy) and removes Z.
+
+    Returns a dict: ``singular_values`` of B (one at rounding level: exactly one linked partner), ``points`` (9, 3) and
+    ``weights`` (9,) of Z′ (complex, weights by least squares), ``relative_residual`` |T − T′|/|T|, ``real`` (Z′ and
+    its weights real), ``distance_to_mu`` (smallest distance of Z′'s points to ±μ's directions, largest over Z′),
+    the homotopy ``seconds`` and ``attempts`` (charts tried: a chart whose homotopy lost a point is redrawn, up to 3)."""
+    a, W = atomic_measure(a, W, nonzero=True)
+    W = (W / W.norm(dim=-1, keepdim=True)).to(torch.float64).numpy()
+    a = a.to(torch.float64).numpy()
+    if W.shape != (9, 3):
+        raise ValueError(f"W: need nine directions in d = 3, got shape {W.shape}")
+    for attempt in range(3):    # another random chart when a homotopy lost an intersection point
+        found = _linked_partner(a, W, np.random.default_rng([seed, attempt]))
+        if found["relative_residual"] < 1e-9:
+            break
+    return dict(found, attempts=attempt + 1)
+
+
+def _linked_partner(a, W, rng):
+    """One attempt of ``sextic_second_decomposition`` in a random chart drawn from ``rng``."""
+    seed = int(rng.integers(2**31))
+    rotation = np.linalg.qr(rng.standard_normal((3, 3)))[0]
+    alpha6 = _forms(3, 6)
+    T = (a[:, None] * _evaluate(W, 6)).sum(0)                                  # T_α = Σ a_j w_j^α (plain moments)
+
+    # the apolar cubic: kernel of the cubic catalecticant (Σ_j a_j w_j^(α+β))
+    A3 = _forms(3, 3)
+    index6 = {tuple(e): i for i, e in enumerate(alpha6)}
+    cat = np.array([[T[index6[tuple(p + q)]] for q in A3] for p in A3])
+    C = _null(cat, 1)[:, 0].real
+    Z = W
+    on_C = np.abs(_evaluate(Z, 3) @ C).max()
+    # sextics through Z, modulo C·cubics (9-dim), and a quartic h through Z not divisible by C
+    CM3 = np.linalg.qr(_multiplication_matrix(C, 3, 3))[0]
+    U = _complement(_null(_evaluate(Z, 6), 28 - 9), CM3)
+    CM1 = np.linalg.qr(_multiplication_matrix(C, 3, 1))[0]
+    h = _complement(_null(_evaluate(Z, 4), 15 - 9), CM1) @ rng.standard_normal(3)
+    # residual R of C·h: its 12 points minus Z
+    P12, _ = _curve_points(C, h, 3, 4, rotation, seed)
+    far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in P12])
+    R = P12[np.argsort(-far)[:3]]
+    G = _complement(_null(_evaluate(R, 4), 15 - 3), CM1)                       # quartics through R mod C·linears
+    # v = u g / h on C: solve v h − C q = u g (v sextic, q septic), least squares
+    system = np.concatenate([_multiplication_matrix(h, 4, 6), -_multiplication_matrix(C, 3, 7)], axis=1)
+    B = np.empty((9, 9), dtype=complex)
+    for i in range(9):
+        for j in range(9):
+            rhs = _multiply(U[:, i], 6, G[:, j], 4)
+            v = np.linalg.lstsq(system, rhs, rcond=None)[0][:28]
+            B[i, j] = (T * v).sum()                                         # T(v) = Σ_j a_j v(w_j)
+    s = np.linalg.svd(B, compute_uv=False)
+    u_star = U @ _null(B.T, 1)[:, 0].conj()
+    P18, result = _curve_points(C, u_star.real if np.abs(u_star.imag).max() < 1e-12 else u_star, 3, 6, rotation, seed)
+    far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in P18])
+    Z2 = P18[np.argsort(-far)[:9]]
+    M = np.stack([_evaluate(Z2, 6)[j] for j in range(9)], axis=1)
+    lam = np.linalg.lstsq(M, T.astype(complex), rcond=None)[0]
+    residual = np.linalg.norm(M @ lam - T) / np.linalg.norm(T)
+    real = bool(np.abs(Z2.imag).max() < 1e-8 and np.abs(lam.imag).max() < 1e-8 * np.abs(lam).max())
+    return dict(singular_values=s / s[0], points=Z2, weights=lam, relative_residual=float(residual), real=real,
+                distance_to_mu=float(np.sort(far)[::-1][8]), on_cubic=float(on_C), seconds=result.seconds)

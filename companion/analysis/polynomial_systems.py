@@ -294,10 +294,10 @@ class Solutions:
     """Endpoints of a total-degree homotopy, refined and deduplicated.
 
     points (K, n): the distinct finite solutions; residual, condition: |F| and cond DF there; regular: Newton converges
-    quadratically (cond below 1e8); certified: α-test passed (regular solutions only); real: imaginary parts below ``real_tol`` (certified real
-    when also certified, for real F); multiplicity: how many paths ended there. paths: ∏ d_i; diverged: paths that
-    went to infinity; failed: the others that ended at no solution (lost steps, or slow paths to infinity that the
-    endgame did not finish); seconds: wall time."""
+    quadratically (cond below 1e8); certified: α-test passed (regular solutions only); real: imaginary parts below
+    ``real_tol`` (certified real when also certified, for real F); multiplicity: how many paths ended there. paths: ∏
+    d_i; diverged: paths that went to infinity; failed: the others that ended at no solution (lost steps, or slow paths
+    to infinity that the endgame did not finish); seconds: wall time."""
 
     points: np.ndarray
     residual: np.ndarray
@@ -324,13 +324,14 @@ class Solutions:
         return self.points[self.real].real
 
 
-def solve(F, seed=0, max_paths=200_000, divergence=1e8, at_infinity=1e4, endgame_radius=1e-6, max_winding=4, residual_tol=1e-8,
+def solve(F, seed=0, max_paths=200_000, divergence=1e8, at_infinity=1e4, endgame_radius=1e-6, max_winding=4,
+          residual_tol=1e-8,
           real_tol=1e-8, dedup_tol=1e-6, singular_tol=1e-3):
-    """Every isolated solution of the square system F by total-degree homotopy (module docstring). ``seed`` draws
-    γ; a system with more than ``max_paths`` paths is refused (ValueError). A path whose |x| at t = endgame_radius
-    exceeds ``at_infinity`` is counted as going to infinity (solutions that large are not sought). Endpoints closer than ``dedup_tol``
-    (relative) are one solution; endpoints of the Cauchy endgame (singular solutions, located only to about the
-    endgame's accuracy) merge within ``singular_tol``."""
+    """Every isolated solution of the square system F by total-degree homotopy (module docstring). ``seed`` draws γ; a
+    system with more than ``max_paths`` paths is refused (ValueError). A path whose |x| at t = endgame_radius exceeds
+    ``at_infinity`` is counted as going to infinity (solutions that large are not sought). Endpoints closer than
+    ``dedup_tol`` (relative) are one solution; endpoints of the Cauchy endgame (singular solutions, located only to
+    about the endgame's accuracy) merge within ``singular_tol``."""
     import time
 
     if not isinstance(F, PolynomialSystem):
@@ -345,8 +346,8 @@ def solve(F, seed=0, max_paths=200_000, divergence=1e8, at_infinity=1e4, endgame
         raise ValueError(f"F: {paths} homotopy paths exceed max_paths = {max_paths}")
     start = time.perf_counter()
     with np.errstate(all="ignore"):
-        return _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radius, max_winding, residual_tol, real_tol,
-                             dedup_tol, singular_tol, start)
+        return _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radius, max_winding,
+                             residual_tol, real_tol, dedup_tol, singular_tol, start)
 
 
 def _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radius, max_winding, residual_tol, real_tol,

@@ -1,13 +1,12 @@
-"""Moment equations as polynomial systems: certified depths on the sphere, Pearson's nonic."""
+"""Moment equations as polynomial systems: certified depths on the sphere, Pearson's nonic, the rank-9 sextic."""
 import math
 
 import numpy as np
 import torch
 
-from companion.analysis.identifiability import moment_map, pack, random_atoms
+from companion.analysis.identifiability import gaussian_mixture_moments, pack, random_atoms
 from companion.analysis.moment_systems import (certified_orbit_depth, normal_raw_moment, pearson_system,
-                                               sphere_moment_system)
-from companion.analysis.identifiability import gaussian_mixture_moments
+                                               sextic_second_decomposition, sphere_moment_system)
 
 
 def test_sphere_system_vanishes_at_the_measure_and_its_sign_flips():
@@ -51,3 +50,13 @@ def test_pearson_system_matches_the_mixture_moments():
     F = pearson_system(m)
     x = np.array([[0.3, -0.4, 0.9, 0.8**2, 1.1**2]], dtype=complex)
     assert np.abs(F(x)).max() < 1e-12 and list(F.degrees) == [2, 3, 4, 5, 6]
+
+
+def test_rank_nine_ternary_sextic_has_exactly_one_linked_partner():
+    g = torch.Generator().manual_seed(0)
+    a, W = random_atoms(9, 3, g, unit_norm=True)
+    partner = sextic_second_decomposition(a, W)
+    s = partner["singular_values"]
+    assert s[-1] < 1e-10 < s[-2]                               # a one-dimensional kernel: one partner
+    assert partner["relative_residual"] < 1e-9 and partner["on_cubic"] < 1e-12
+    assert partner["distance_to_mu"] > 1e-6                    # not μ's own directions
