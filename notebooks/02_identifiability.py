@@ -12,16 +12,16 @@
 # # 02 — Theorem 2: identifiability modulo the realization symmetry
 #
 # The abstract's second result: *"two admissible parameter measures induce the same network function in $L^2$ exactly
-# when their active components agree modulo the finite-rank realization symmetry of the architecture. The orbit
-# depth $D^*_{orb}$ is separated from the moment-variety depth $D^*_{var}$."*
+# when their active components agree modulo the finite-rank realization symmetry of the architecture. The orbit depth
+# $D^*_{orb}$ is separated from the moment-variety depth $D^*_{var}$."*
 #
-# The paper's definitions are not public. This notebook works with finite atomic measures
-# $\mu = \sum_j \delta_{(a_j, w_j)}$, realizing $f_\mu(x) = \sum_j a_j \sigma(w_j \cdot x)$ with $x \sim N(0, I_d)$, and
-# uses these operational definitions, chosen here:
+# The paper's definitions are not public. This notebook works with finite atomic measures $\mu = \sum_j \delta_{(a_j,
+# w_j)}$, realizing $f_\mu(x) = \sum_j a_j \sigma(w_j \cdot x)$ with $x \sim N(0, I_d)$, and uses these operational
+# definitions, chosen here:
 #
 # - **Realization symmetries** (per $\sigma$): permutations, splitting an atom into pieces whose weights add up, adding
-#   inactive mass (zero or cancelling weights); for odd $\sigma$ $(a, w) \mapsto (-a, -w)$, for even $\sigma$
-#   $(a, w) \mapsto (a, -w)$; for positively $p$-homogeneous $\sigma$ (ReLU, $z^2$) $(a, w) \mapsto (c^p a, w/c)$; for
+#   inactive mass (zero or cancelling weights); for odd $\sigma$ $(a, w) \mapsto (-a, -w)$, for even $\sigma$ $(a, w)
+#   \mapsto (a, -w)$; for positively $p$-homogeneous $\sigma$ (ReLU, $z^2$) $(a, w) \mapsto (c^p a, w/c)$; for
 #   $\sigma(z) - \sigma(-z) = z$ (ReLU, GELU) flipping $w_j \mapsto -w_j$ over a set $J$ with $\sum_J a_j w_j = 0$ (the
 #   antipodal linear family).
 # - **Canonical active component**: each atom moved to a canonical representative (sphere for homogeneous $\sigma$,
@@ -29,16 +29,16 @@
 #   apart for ReLU/GELU), equal atoms merged, zero weights dropped (`symmetry.canonicalize`). Two canonical forms are
 #   compared by the cheapest matching of their atoms (`symmetry.matched_distance`).
 # - **Exact $L^2$ distance**: $E(f_\mu - f_{\mu'})^2$ from the closed-form / Mehler-series Gaussian kernel, no sampling.
-# - **Moment map** $\Phi_D(\mu) = (T_0, \ldots, T_D)$ with $T_k = \sum_j a_j c_k(|w_j|)\, \hat w_j^{\otimes k}$, $c_k(r)$ the
-#   orthonormal Hermite coefficients of $z \mapsto \sigma(rz)$; then
-#   $E(f_\mu - f_{\mu'})^2 = \sum_k \lVert T_k(\mu) - T_k(\mu')\rVert^2$.
+# - **Moment map** $\Phi_D(\mu) = (T_0, \ldots, T_D)$ with $T_k = \sum_j a_j c_k(|w_j|)\, \hat w_j^{\otimes k}$,
+#   $c_k(r)$ the orthonormal Hermite coefficients of $z \mapsto \sigma(rz)$; then $E(f_\mu - f_{\mu'})^2 = \sum_k \lVert
+#   T_k(\mu) - T_k(\mu')\rVert^2$.
 # - **$D^*_{var}$**: the smallest $D$ at which the Jacobian of $\Phi_D$ at generic $S$-atom measures has rank $S(1+d)$
 #   minus the continuous symmetry dimension ($S$ for homogeneous $\sigma$, else 0), in float64 with an SVD.
-# - **$D^*_{orb}$**: the smallest $D$ at which the fibre $\{\mu' : \Phi_D(\mu') = \Phi_D(\mu)\}$ ($S$ atoms) holds no real
-#   point outside $\mu$'s orbit. It is decided two ways: by a multi-start Levenberg–Marquardt search (from random
+# - **$D^*_{orb}$**: the smallest $D$ at which the fibre $\{\mu' : \Phi_D(\mu') = \Phi_D(\mu)\}$ ($S$ atoms) holds no
+#   real point outside $\mu$'s orbit. It is decided two ways: by a multi-start Levenberg–Marquardt search (from random
 #   starts and from the points found one depth lower; a converged point outside the orbit refutes $D$, and the search
-#   can miss points, so every depth reports its restarts and success rate), and, where the equations are polynomial
-#   and small enough, from **all** their complex solutions (section 3, "Every solution").
+#   can miss points, so every depth reports its restarts and success rate), and, where the equations are polynomial and
+#   small enough, from **all** their complex solutions (section 3, "Every solution").
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -116,13 +116,12 @@ HE6_RESTARTS, HE6_SCAN = nb.pick(quick=(48, 3), standard=(128, 6), paper=(256, 1
 # %% [markdown]
 # ## 1. Symmetries realize the same function
 #
-# For each activation: random measures ($S = 2, \ldots, 5$ atoms, $d = 2, \ldots, 4$), a random composition of four of the
-# activation's symmetry transforms, then the exact squared relative $L^2$ distance
-# $|E(f_\mu - f_{\mu'})^2| / E f_\mu^2$ and the matched distance between the canonical forms. Both must sit at rounding
-# level: these are checks of the implementation (each transform is an exact identity of the realization map), not
-# evidence for Theorem 2. (ReLU's antipodal step is built from any set $J$ by adding an inactive atom at
-# $-\sum_J w_j$ and splitting a piece of equal weight off each atom, so that the flipped pieces satisfy
-# $\sum a w = 0$.)
+# For each activation: random measures ($S = 2, \ldots, 5$ atoms, $d = 2, \ldots, 4$), a random composition of four of
+# the activation's symmetry transforms, then the exact squared relative $L^2$ distance $|E(f_\mu - f_{\mu'})^2| / E
+# f_\mu^2$ and the matched distance between the canonical forms. Both must sit at rounding level: these are checks of
+# the implementation (each transform is an exact identity of the realization map), not evidence for Theorem 2. (ReLU's
+# antipodal step is built from any set $J$ by adding an inactive atom at $-\sum_J w_j$ and splitting a piece of equal
+# weight off each atom, so that the flipped pieces satisfy $\sum a w = 0$.)
 
 # %%
 def symmetry_rows():
@@ -178,8 +177,8 @@ sym.groupby("activation")[["relative_l2", "canonical_distance"]].max()
 # ## 2. Distinct active components are told apart
 #
 # Pairs $(\mu, \mu')$ of two kinds, for the non-polynomial activations: $\mu'$ a random symmetry transform of $\mu$, or
-# $\mu'$ a perturbation of $\mu$ (every weight moved by $\varepsilon$ times a standard normal, $\varepsilon$ log-uniform in
-# $[10^{-4}, 1]$). The canonical distance and the exact squared relative $L^2$ distance must vanish together; that a
+# $\mu'$ a perturbation of $\mu$ (every weight moved by $\varepsilon$ times a standard normal, $\varepsilon$ log-uniform
+# in $[10^{-4}, 1]$). The canonical distance and the exact squared relative $L^2$ distance must vanish together; that a
 # symmetry pair sits at rounding level and a perturbed one does not is a check of the implementation. The exact
 # distances are also compared with Monte Carlo over fresh Gaussian inputs, an independent computation (a claim: the
 # $z$-scores must look standard normal). None of this proves Theorem 2's "only if": the perturbations are small and
@@ -280,16 +279,16 @@ nb.claim(f"exact L² distance against Monte Carlo: largest |z| over {len(mc)} pa
 #
 # On the sphere the moment tensors are not independent: contracting $T_k$ over one pair of indices gives
 # $(c_k/c_{k-2})\, T_{k-2}$, so for unit directions lower tensors of the same parity add nothing; with free norms the
-# radial coefficients $c_k(|w|)$ break this. We do not count by hand: the Jacobian rank counts the dimensions. Each
-# row: generic measures (weights $\pm U(0.5, 1.5)$, input weights $N(0, I_d)$); the rank profile of
-# $\Phi_1, \Phi_2, \ldots$; $D^*_{var}$; and the fibre search at every depth from 1 up (so $D^*_{orb} \ge D^*_{var}$ is a
-# check, not an assumption), with its status per depth — **R** refuted (a converged point outside the orbit),
-# **C** confirmed, **U** undecided (no restart converged for some instance, even after three rounds) — and its success
-# rate. $z^2$ realizes only $T_0$ and $T_2$, so no depth identifies it beyond those: both depths are $\infty$ there. A
-# row is called **separated** only when $D^*_{orb} > D^*_{var}$ and every depth in between was refuted by a converged
-# point outside the orbit; when some depth in between is undecided the gap is left open (the search may have missed
-# the orbit). For GELU with two atoms in $d = 2$ the count is square at $D = 2$ ($T_0, T_1, T_2$: $1 + 2 + 3 = 6$
-# numbers for 6 parameters) and $T_3 \equiv 0$, so a second real preimage at $D = 2$ is refuted only by $T_4$.
+# radial coefficients $c_k(|w|)$ break this. We do not count by hand: the Jacobian rank counts the dimensions. Each row:
+# generic measures (weights $\pm U(0.5, 1.5)$, input weights $N(0, I_d)$); the rank profile of $\Phi_1, \Phi_2, \ldots$;
+# $D^*_{var}$; and the fibre search at every depth from 1 up (so $D^*_{orb} \ge D^*_{var}$ is a check, not an
+# assumption), with its status per depth — **R** refuted (a converged point outside the orbit), **C** confirmed, **U**
+# undecided (no restart converged for some instance, even after three rounds) — and its success rate. $z^2$ realizes
+# only $T_0$ and $T_2$, so no depth identifies it beyond those: both depths are $\infty$ there. A row is called
+# **separated** only when $D^*_{orb} > D^*_{var}$ and every depth in between was refuted by a converged point outside
+# the orbit; when some depth in between is undecided the gap is left open (the search may have missed the orbit). For
+# GELU with two atoms in $d = 2$ the count is square at $D = 2$ ($T_0, T_1, T_2$: $1 + 2 + 3 = 6$ numbers for 6
+# parameters) and $T_3 \equiv 0$, so a second real preimage at $D = 2$ is refuted only by $T_4$.
 
 # %%
 # one task per row, each with its own stream
@@ -358,7 +357,8 @@ for i, row in enumerate(table.itertuples()):
         ax.plot(row.D_var - 1.45, i, marker="|", color="black", ms=16, mew=2.5)
 ax.set_xticks(range(D_top), [str(D) for D in range(1, D_top + 1)])
 mark = {"strict": "  ★ separated", "open": "  (gap open)", "none": ""}
-ax.set_yticks(range(len(labels)), [f"{r.row}  ($D^*_{{var}}$={r.D_var:g}, $D^*_{{orb}}$={r.D_orb:g}){mark[r.separation]}"
+ax.set_yticks(range(len(labels)), [f"{r.row}  ($D^*_{{var}}$={r.D_var:g}, $D^*_{{orb}}$={r.D_orb:g})"
+                                   f"{mark[r.separation]}"
                                    f"{'  ✓ sphere certified' if r.certified.startswith('certified (') else ''}"
                                    for r in table.itertuples()], fontsize=8)
 ax.set_xlabel(r"depth $D$ (cell: converged restarts / restarts; bar left of a cell: $D^*_{var}$)")
@@ -610,26 +610,26 @@ if found_pearson:
 # ### The exceptional case of symmetric tensor decomposition: $He_6$ in $d = 3$ with nine atoms
 #
 # With $\sigma = He_6$ and unit directions, $f$ depends on $T_6 = \sum_j a_j \sqrt{720}\, \hat w_j^{\otimes 6}$ alone, a
-# ternary sextic (28 numbers). Nine atoms have $9 \times 3 = 27$ free numbers, the Jacobian has rank 27, so
-# $D^*_{var} = 6$; yet a general sextic of rank 9 has **two** decompositions over $\mathbb{C}$
-# (Chiantini–Ottaviani–Vannieuwenhoven). The pair is closed under complex conjugation, so for real $\mu$ the second is
-# either real or contains complex-conjugate atoms; a search over the reals can only find the first kind.
+# ternary sextic (28 numbers). Nine atoms have $9 \times 3 = 27$ free numbers, the Jacobian has rank 27, so $D^*_{var} =
+# 6$; yet a general sextic of rank 9 has **two** decompositions over $\mathbb{C}$ (Chiantini–Ottaviani–Vannieuwenhoven).
+# The pair is closed under complex conjugation, so for real $\mu$ the second is either real or contains
+# complex-conjugate atoms; a search over the reals can only find the first kind.
 #
-# The full system is far too large for the total-degree homotopy here (27 unknowns after removing scale, Bézout
-# numbers beyond $10^{20}$). We reproduce "two" by a **reduced formulation** instead
+# The full system is far too large for the total-degree homotopy here (27 unknowns after removing scale, Bézout numbers
+# beyond $10^{20}$). We reproduce "two" by a **reduced formulation** instead
 # (`moment_systems.sextic_second_decomposition`): every decomposition $Z$ lies on the apolar cubic $C$ below, an
 # elliptic curve; $T_6$ annihilates the sextics through $Z$, and a $9 \times 9$ pairing between the sextics through
-# $\mu$'s $Z$ and the Riemann–Roch space $L(Z)$ on $C$ has a kernel whose sextic $u^*$ cuts $C$ in $Z + Z'$, with $Z'$
-# a second decomposition ($Z + Z' \sim 6H$ on $C$). A one-dimensional kernel means exactly one linked partner; $Z'$
-# is computed by intersecting $C$ with $u^* = 0$ (an 18-path homotopy) and its weights by least squares, and it is
-# real or complex as it comes. This relies on the structure (all decompositions on $C$, linked in pairs) rather than
-# counting every solution of the 27-unknown system, and we say so. Alongside, a restricted search over the reals: an
-# unrestricted search converges rarely (a few percent of restarts, mostly back to $\mu$). Apolarity helps: the $10 \times 10$ catalecticant
-# of $T_6$ (cubics against cubics) has rank 9, its kernel is one cubic $C$, and every nine-atom decomposition of $T_6$
-# has its directions on $C$. So we compute $C$ from $T_6$ alone and restrict the search to directions on $C$ (extra
-# residuals $C(\hat w_j)$); the moment equations are unchanged. We scan random measures and report, for each, how
-# many restarts converged and how many landed outside $\mu$'s orbit, and whether the linked partner is real: a search
-# over the reals can find the partner only when it is real.
+# $\mu$'s $Z$ and the Riemann–Roch space $L(Z)$ on $C$ has a kernel whose sextic $u^*$ cuts $C$ in $Z + Z'$, with $Z'$ a
+# second decomposition ($Z + Z' \sim 6H$ on $C$). A one-dimensional kernel means exactly one linked partner; $Z'$ is
+# computed by intersecting $C$ with $u^* = 0$ (an 18-path homotopy) and its weights by least squares, and it is real or
+# complex as it comes. This relies on the structure (all decompositions on $C$, linked in pairs) rather than counting
+# every solution of the 27-unknown system, and we say so. Alongside, a restricted search over the reals: an unrestricted
+# search converges rarely (a few percent of restarts, mostly back to $\mu$). Apolarity helps: the $10 \times 10$
+# catalecticant of $T_6$ (cubics against cubics) has rank 9, its kernel is one cubic $C$, and every nine-atom
+# decomposition of $T_6$ has its directions on $C$. So we compute $C$ from $T_6$ alone and restrict the search to
+# directions on $C$ (extra residuals $C(\hat w_j)$); the moment equations are unchanged. We scan random measures and
+# report, for each, how many restarts converged and how many landed outside $\mu$'s orbit, and whether the linked
+# partner is real: a search over the reals can find the partner only when it is real.
 
 # %%
 # measure k draws from replica k of its own stream, the rank profile from another stream
@@ -737,12 +737,12 @@ nb.claim("He_6 d=3 S=9: scanned measures with a real second decomposition (reduc
 #
 # ## 4. Finite rank: polynomial $\sigma$ sees moments up to its degree only
 #
-# For $\sigma(z) = z^2$ the function $x \mapsto \sum_j a_j (w_j \cdot x)^2 = x^\top M x$ depends on
-# $M = \sum_j a_j w_j w_j^\top$, the raw moment of order 2, only: the eigen-atoms $(\lambda_i, e_i)$ of $M$ realize it
-# with other raw moments $\int a\, w^{\otimes k}\, d\mu$ for every $k \ne 2$. For $\sigma = He_4$,
-# $He_4(w \cdot x) = (w \cdot x)^4 - 6 (w \cdot x)^2 + 3$, so $f$ depends on the raw moments of orders 0, 2 and 4 only; a
-# fibre search with six atoms in $d = 3$ (24 parameters against the 22 numbers of $T_0, T_2, T_4$) returns a second
-# measure with those three equal and the others, order 6 included, different.
+# For $\sigma(z) = z^2$ the function $x \mapsto \sum_j a_j (w_j \cdot x)^2 = x^\top M x$ depends on $M = \sum_j a_j w_j
+# w_j^\top$, the raw moment of order 2, only: the eigen-atoms $(\lambda_i, e_i)$ of $M$ realize it with other raw
+# moments $\int a\, w^{\otimes k}\, d\mu$ for every $k \ne 2$. For $\sigma = He_4$, $He_4(w \cdot x) = (w \cdot x)^4 - 6
+# (w \cdot x)^2 + 3$, so $f$ depends on the raw moments of orders 0, 2 and 4 only; a fibre search with six atoms in $d =
+# 3$ (24 parameters against the 22 numbers of $T_0, T_2, T_4$) returns a second measure with those three equal and the
+# others, order 6 included, different.
 
 # %%
 def finite_rank_rows():

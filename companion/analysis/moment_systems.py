@@ -316,20 +316,20 @@ def _curve_points(F, G, kF, kG, rotation, seed):
 
 
 def sextic_second_decomposition(a, W, seed=0):
-    r"""The decomposition of :math:`T = \sum_j a_j \hat w_j^{\otimes 6}` (nine unit directions in ℝ³) linked to μ's on the
-    apolar cubic C (reduced formulation; Chiantini–Ottaviani–Vannieuwenhoven).
+    r"""The decomposition of :math:`T = \sum_j a_j \hat w_j^{\otimes 6}` (nine unit directions in ℝ³) linked to μ's on
+    the apolar cubic C (reduced formulation; Chiantini–Ottaviani–Vannieuwenhoven).
 
     All nine-point decompositions Z of a general rank-9 ternary sextic lie on the cubic C spanning the kernel of its
-    cubic catalecticant. On the elliptic curve C, T ∈ ⟨ν_6(Z)⟩ says that T annihilates the sextics vanishing on Z; for
-    L = O_C(6)(−Z) the pairing :math:`B(u, g) = T(u g / h)` between sextics u through Z and the Riemann–Roch space
-    L(Z) = {g/h} (h a quartic through Z with residual R = C·h − Z, g quartics through R) is singular, and a kernel
-    vector u* cuts C in Z + Z′ with Z′ a second decomposition (Z + Z′ ~ 6H). This function builds the 9 × 9 matrix
-    B, takes its kernel, intersects C with u* = 0 (an 18-path homotopy) and removes Z.
+    cubic catalecticant. On the elliptic curve C, T ∈ ⟨ν_6(Z)⟩ says that T annihilates the sextics vanishing on Z; for L
+    = O_C(6)(−Z) the pairing :math:`B(u, g) = T(u g / h)` between sextics u through Z and the Riemann–Roch space L(Z) =
+    {g/h} (h a quartic through Z with residual R = C·h − Z, g quartics through R) is singular, and a kernel vector u*
+    cuts C in Z + Z′ with Z′ a second decomposition (Z + Z′ ~ 6H). This function builds the 9 × 9 matrix B, takes its
+    kernel, intersects C with u* = 0 (an 18-path homotopy) and removes Z.
 
     Returns a dict: ``singular_values`` of B (one at rounding level: exactly one linked partner), ``points`` (9, 3) and
-    ``weights`` (9,) of Z′ (complex, weights by least squares), ``relative_residual`` |T − T′|/|T|, ``real`` (Z′ and
-    its weights real), ``distance_to_mu`` (smallest distance of Z′'s points to ±μ's directions, largest over Z′),
-    the homotopy ``seconds`` and ``attempts`` (charts tried: a chart whose homotopy lost a point is redrawn, up to 3)."""
+    ``weights`` (9,) of Z′ (complex, weights by least squares), ``relative_residual`` |T − T′|/|T|, ``real`` (Z′ and its
+    weights real), ``distance_to_mu`` (the smallest distance between a point of Z′ and ±μ's directions), the
+    homotopy ``seconds`` and ``attempts`` (charts tried: a chart whose homotopy lost a point is redrawn, up to 3)."""
     a, W = atomic_measure(a, W, nonzero=True)
     W = (W / W.norm(dim=-1, keepdim=True)).to(torch.float64).numpy()
     a = a.to(torch.float64).numpy()
