@@ -91,8 +91,9 @@ def he6_instance(restarts, stream, instance, device):
     s = partner["singular_values"]
     row = dict(catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
                converged=int(search.converged.sum()), outside=search.n_outside,
-               pairing_kernel=int((s < 1e-10).sum()), pairing_gap=float(s[-2]), partner_residual=partner[
-                   "relative_residual"], partner_real=partner["real"], partner_seconds=partner["seconds"])
+               pairing_kernel=int((s < 1e-10).sum()), partner_residual=partner["relative_residual"],
+               partner_distance=partner["distance_to_mu"], partner_real=partner["real"],
+               partner_seconds=partner["seconds"])
     if not search.n_outside:
         return row, None
     b = int(torch.nonzero(search.outside).flatten()[0])

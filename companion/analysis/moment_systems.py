@@ -301,7 +301,8 @@ def _complement(space, sub):
 
 def _curve_points(F, G, kF, kG, rotation, seed):
     """The kF·kG intersection points of two ternary forms (plain coefficients) in the chart x = rotation·(u, v, 1),
-    by ``polynomial_systems.solve``; returns points (P, 3) normalised to unit length (complex)."""
+    by ``polynomial_systems.solve``; returns points (P, 3) normalised to unit length (complex), each repeated by its
+    multiplicity."""
     import sympy
 
     u, v = sympy.symbols("u v")
@@ -311,8 +312,20 @@ def _curve_points(F, G, kF, kG, rotation, seed):
     from .polynomial_systems import from_sympy
 
     result = solve(from_sympy(polys, [u, v]), seed=seed, at_infinity=1e6)
-    P = np.concatenate([result.points, np.ones((len(result.points), 1))], axis=1) @ rotation.T
+    points = np.repeat(result.points, result.multiplicity, axis=0)          # a double point counts twice
+    P = np.concatenate([points, np.ones((len(points), 1))], axis=1) @ rotation.T
     return P / np.sqrt((P * P).sum(axis=1, keepdims=True)), result
+
+
+def _residual_points(points, Z):
+    """``points`` without, for each direction of Z (up to sign), the nearest remaining point (greedy matching)."""
+    keep = list(range(len(points)))
+    for z in Z:
+        if not keep:
+            break
+        gaps = [min(np.linalg.norm(points[k] - z), np.linalg.norm(points[k] + z)) for k in keep]
+        keep.pop(int(np.argmin(gaps)))
+    return points[keep]
 
 
 def sextic_second_decomposition(a, W, seed=0):
@@ -363,8 +376,7 @@ def _linked_partner(a, W, rng):
     h = _complement(_null(_evaluate(Z, 4), 15 - 9), CM1) @ rng.standard_normal(3)
     # residual R of C·h: its 12 points minus Z
     P12, _ = _curve_points(C, h, 3, 4, rotation, seed)
-    far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in P12])
-    R = P12[np.argsort(-far)[:3]]
+    R = _residual_points(P12, Z)
     G = _complement(_null(_evaluate(R, 4), 15 - 3), CM1)                       # quartics through R mod C·linears
     # v = u g / h on C: solve v h − C q = u g (v sextic, q septic), least squares
     system = np.concatenate([_multiplication_matrix(h, 4, 6), -_multiplication_matrix(C, 3, 7)], axis=1)
@@ -377,11 +389,14 @@ def _linked_partner(a, W, rng):
     s = np.linalg.svd(B, compute_uv=False)
     u_star = U @ _null(B.T, 1)[:, 0].conj()
     P18, result = _curve_points(C, u_star.real if np.abs(u_star.imag).max() < 1e-12 else u_star, 3, 6, rotation, seed)
-    far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in P18])
-    Z2 = P18[np.argsort(-far)[:9]]
-    M = np.stack([_evaluate(Z2, 6)[j] for j in range(9)], axis=1)
+    Z2 = _residual_points(P18, Z)
+    far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in Z2])
+    if len(Z2) != 9:                       # an intersection point was lost: no partner from this chart
+        return dict(singular_values=s / s[0], points=Z2, weights=np.zeros(0), relative_residual=math.inf,
+                    real=False, distance_to_mu=0.0, on_cubic=float(on_C), seconds=result.seconds)
+    M = _evaluate(Z2, 6).T
     lam = np.linalg.lstsq(M, T.astype(complex), rcond=None)[0]
     residual = np.linalg.norm(M @ lam - T) / np.linalg.norm(T)
     real = bool(np.abs(Z2.imag).max() < 1e-8 and np.abs(lam.imag).max() < 1e-8 * np.abs(lam).max())
     return dict(singular_values=s / s[0], points=Z2, weights=lam, relative_residual=float(residual), real=real,
-                distance_to_mu=float(np.sort(far)[::-1][8]), on_cubic=float(on_C), seconds=result.seconds)
+                distance_to_mu=float(far.min()) if far.size else 0.0, on_cubic=float(on_C), seconds=result.seconds)

@@ -161,15 +161,18 @@ def _velocity(hom, X, t, dt):
 
 
 def _newton(hom, X, t, iterations, tol):
-    """``iterations`` Newton steps on H(·, t); returns (X, converged): last step below tol·(1 + |x|)."""
+    """``iterations`` Newton steps on H(·, t); returns (X, converged, size of the first step): converged when the last
+    step is below tol·(1 + |x|)."""
     ok = np.zeros(X.shape[0], dtype=bool)
+    first = None
     for _ in range(iterations):
         H, Hx, _ = hom(X, t)
         step = _solve(Hx, H)
         X = X - step
         size = np.linalg.norm(step, axis=1)
+        first = size if first is None else first
         ok = np.isfinite(size) & (size < tol * (1 + np.linalg.norm(X, axis=1)))
-    return X, ok
+    return X, ok, first
 
 
 def _track(hom, X, t0, t1, h0=0.05, h_min=1e-14, tol=1e-9, divergence=1e8, max_steps=20_000):
@@ -195,10 +198,12 @@ def _track(hom, X, t0, t1, h0=0.05, h_min=1e-14, tol=1e-9, divergence=1e8, max_s
         k2 = _velocity(hom, x + k1 / 2, t + dt / 2, dt)
         k3 = _velocity(hom, x + k2 / 2, t + dt / 2, dt)
         k4 = _velocity(hom, x + k3, t + dt, dt)
-        x_new, ok = _newton(hom, x + (k1 + 2 * k2 + 2 * k3 + k4) / 6, t + dt, 3, tol)
+        predicted = x + (k1 + 2 * k2 + 2 * k3 + k4) / 6
+        x_new, ok, first = _newton(hom, predicted, t + dt, 3, tol)
         ok &= np.isfinite(x_new).all(axis=1)
-        # a step is rejected when the predictor was far off (it may have jumped to another path)
-        ok &= np.linalg.norm(x_new - x, axis=1) < 0.5 * (1 + np.linalg.norm(x, axis=1)) + 1e-300 * step
+        # a step is rejected when the corrector moved the prediction by more than a tenth of the step: the
+        # predictor was off, and a longer correction could land on another path
+        ok &= first <= 0.1 * np.linalg.norm(predicted - x, axis=1) + tol * (1 + np.linalg.norm(x, axis=1))
         good, bad = active[ok], active[~ok]
         X[good], s[good] = x_new[ok], sa[ok] + step[ok]
         streak[good] += 1
