@@ -707,7 +707,7 @@ else:  # the figure then shows the scan that found none
     ax.bar(scan.instance + 0.2, scan.outside, width=0.4, color=palette(2)[1], label="outside μ's orbit")
     ax.set_xticks(scan.instance)
     ax.set_xlabel("scanned measure")
-    ax.set_title("$He_6$, $d = 3$: no real second decomposition found")
+    ax.set_title("$He_6$, $d = 3$: the restricted search found no real second decomposition")
     ax.legend(fontsize=8)
     fig.tight_layout()
     nb.save_figure(fig, "he6_two_decompositions", data=scan,
