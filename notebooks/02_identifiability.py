@@ -672,7 +672,8 @@ if "a2" in he6:
     ax.set_xlabel(r"$\hat w_2$ (hemisphere $\hat w_1 > 0$, seen from $e_1$)")
     ax.set_ylabel(r"$\hat w_3$")
     mantissa, exponent = f"{T6_gap:.1e}".split("e")
-    ax.set_title(f"$He_6$, $d = 3$: two real 9-atom decompositions\nrelative $T_6$ gap ${mantissa} \\times 10^{{{int(exponent)}}}$")
+    ax.set_title("$He_6$, $d = 3$: two real 9-atom decompositions\n"
+                 f"relative $T_6$ gap ${mantissa} \\times 10^{{{int(exponent)}}}$")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # outside: the atoms fill the disc
     fig.tight_layout()
     data = pd.concat([pd.DataFrame(dict(decomposition=f"{name} decomposition", weight=f.weights.numpy(),
