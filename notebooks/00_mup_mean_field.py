@@ -532,5 +532,13 @@ nb.claim(f"width convergence: slope of the replica mean of E(f_N - f_ref)^2 in N
                     "independent N^(−1/2) fluctuations of f_N and f_ref around the deterministic mean-field limit "
                     "(propagation of chaos, Theorem 1)")
 
+
+# %% tags=["remove-input"]
+nb.say(f"""In this run the judged slope after training is ${nb.glue("conv_slope", slopes["judged", "trained"][0], ".3f")}$
+and the held-out replicas' is ${nb.glue("conv_slope_held_out", slopes["held-out", "trained"][0], ".3f")}$, against the
+predicted ${nb.glue("conv_predicted", predicted_slope, ".3f")}$ with a window of
+$\\pm {nb.glue("conv_window", half, ".3f")}$; at $t = 0$ the judged slope is
+${nb.glue("conv_slope_initial", slopes["judged", "initial"][0], ".3f")}$.""")
+
 # %%
 nb.finish()

@@ -708,6 +708,13 @@ nb.claim(f"teacher atoms' angle at λ = {LAM}: largest |measured − predicted| 
 nb.check("the predicted atoms are stationary: largest per-particle gradient of F", float(teacher_angles.stationary_grad.max()),
          0.0, 1e-6, "count_vs_bound")
 
+
+# %% tags=["remove-input"]
+nb.say(f"""In this run the largest count over the bound is ${nb.glue("raw_ratio", summary.ratio.max(), ".3g")}$ for the
+final clouds and ${nb.glue("relaxed_ratio", summary.relaxed_ratio.max(), ".3g")}$ after the relaxation (both at
+{ratio_table.loc[ratio_table.ratio.idxmax()].target}); the teachers' largest direction deviation is
+${nb.glue("teacher_z", teacher_angles.z.max(), ".2f")}$ noise units.""")
+
 # %% [markdown]
 # The direction error grows with $M$: the $\ell^1$-type penalty prefers atoms that share the teacher's large linear
 # component $\sum_m b_m u_m$, so the regularized optimum tilts towards it, and the stationary atoms reproduce that

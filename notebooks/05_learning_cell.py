@@ -399,5 +399,11 @@ nb.check("Removing unrealisable degrees never raises S* (max S*(sigma) - S*(full
 nb.check("Summary chain: total error <= 4 x sum of components in every replica (max total / bound; Cauchy-Schwarz "
          "on exact norms)", float((chain_table.total / chain_table.bound).max()), None, 1.0, "summary")
 
+
+# %% tags=["remove-input"]
+nb.say(f"""The {W_REPLICAS} estimates of $w^*$ average ${nb.glue("w_mean", w_replicas.mean(), ".4f")} \\pm
+{nb.glue("w_se", w_standard_error, ".4f")}$ (standard error) against the closed form
+${nb.glue("w_closed", w_closed_gauss, ".4g")}$: $z = {nb.glue("w_z", w_z, "+.2f")}$.""")
+
 # %%
 nb.finish()

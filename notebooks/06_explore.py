@@ -268,6 +268,13 @@ nb.check("D*_orb ≥ D*_var for the default σ (D*_orb − D*_var)", results["ce
 print("angles to the optimum (rad):", results["optimum_match"].angles.round(4), " windows:", window(results).round(4),
       " angles to the teacher:", results["teacher_match"].angles.round(4))
 
+
+# %% tags=["remove-input"]
+nb.say(f"""At the defaults the optimum's largest angle to the teacher is
+${nb.glue("optimum_angle", float(results["optimum_angles"].max()), ".3g")}$ rad, against windows of
+${nb.glue("window_min", float(window(results).min()), ".3g")}$ to ${nb.glue("window_max", float(window(results).max()), ".3g")}$
+rad; the largest angle / window of the extracted atoms is ${nb.glue("ratio_max", float(ratios.max()), ".2f")}$.""")
+
 # %% [markdown]
 # ## The controls
 #
