@@ -1,5 +1,5 @@
 """Per-theorem analysis on top of the engine: w* and moments, transport and coupling, symmetries and
-identifiability, Barron–Hermite sparsity and atoms, the four-term error decomposition, parametrizations.
+identifiability (with all solutions of the polynomial moment equations), Barron–Hermite sparsity and atoms, the four-term error decomposition, parametrizations.
 
 It imports the engine, never :mod:`companion.pipeline`. The modules are the API (``from companion.analysis import
 moments``); the names most scripts need are re-exported here as well. Modules load on first use, so that a script
@@ -7,8 +7,8 @@ using the coupling alone does not import pandas (decomposition, parametrizations
 """
 import importlib
 
-_SUBMODULES = ("atoms", "barron", "calibration", "coupling", "decomposition", "identifiability", "moments",
-               "parametrizations", "relaxation", "statistics", "symmetry", "transport")
+_SUBMODULES = ("atoms", "barron", "calibration", "coupling", "decomposition", "identifiability", "moment_systems",
+               "moments", "parametrizations", "polynomial_systems", "relaxation", "statistics", "symmetry", "transport")
 _EXPORTS = {
     "atoms": ("extract_atoms", "match_directions", "target_atoms"),
     "barron": ("atom_bound", "coefficient_threshold", "hermite_tensor_norms", "teacher_network"),
