@@ -174,7 +174,7 @@ class Maybe(Spec):
         return _st().one_of(_st().none(), self.spec.valid(dims))
 
     def invalid(self, dims):
-        return self.spec.invalid(dims)
+        return self.spec.invalid(dims).filter(lambda value: value is not None)
 
 
 def _device_problem(device):
@@ -435,22 +435,23 @@ class Tensor(Spec):
 
     def valid(self, dims):
         st = _st()
-        shape = self._shape(dims, dims.get("...", ()))
+        shape = self._shape(dims, dims.get("...", ()) if dims.get("batched") else ())
         return st.integers(0, 2**16).map(lambda s: self.scale * torch.randn(
             shape, generator=torch.Generator().manual_seed(s), dtype=torch.float64))
 
     def invalid(self, dims):
         st = _st()
-        shape = self._shape(dims, dims.get("...", ()))
+        shape = self._shape(dims, dims.get("...", ()) if dims.get("batched") else ())
         good = torch.randn(shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-        bad = ["tensor", None, {"a": 1}, good.to(torch.complex128), good > 0, torch.empty(shape, device="meta"),
-               good[..., None, :] if good.ndim else good[None, None]]
+        leading, parsed = _parse_shape(self.shape or "")
+        wrong_rank = good[None] if not leading else (good.reshape(-1) if len(parsed) > 1 else torch.tensor(1.0))
+        bad = ["tensor", None, {"a": 1}, good.to(torch.complex128), good > 0, torch.empty(shape, device="meta")]
+        bad += [wrong_rank] if self.shape is not None and (len(parsed) > 0 or not leading) else []
         if self.finite:
             nan, inf = good.clone(), good.clone()
             nan.view(-1)[0], inf.view(-1)[-1] = math.nan, math.inf
             bad += [nan, inf]
-        _, parsed = _parse_shape(self.shape or "")
-        if parsed and parsed[-1][1] is not None:
+        if parsed and parsed[-1][1] in dims.get("shared", ()):
             bad.append(torch.randn(shape[:-1] + (shape[-1] + 1,), dtype=torch.float64))
         return st.sampled_from(bad)
 

@@ -91,7 +91,7 @@ def _inner(theta1, theta2, act):
     return total / (theta1.shape[-2] * theta2.shape[-2])
 
 
-@validated(theta1=Particles(), theta2=Particles(like="theta1"), activation=ActivationName())
+@validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
     act = activation
