@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .hermite import graded_coefficients, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
-from .contract import ActivationName, refuse_memory, validated
+from .contract import refuse_memory
 from .validation import describe, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
@@ -289,13 +289,13 @@ def lookup(param, name):
     raise ValueError(f"{param}: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
 
 
-@validated(name=ActivationName())
 def get_activation(name):
-    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through.
+    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through;
+    errors name the parameter ``activation`` (the name public functions give it; their contracts use :func:`lookup`
+    with the caller's parameter name).
 
-    The same name always gives the same object, so public functions resolve once at their entry (``ActivationName``
-    in their contract) and pass it on."""
-    return name
+    The same name always gives the same object, so public functions resolve once at their entry and pass it on."""
+    return lookup("activation", name)
 
 
 def hermite_activation(beta, name="hermite"):

@@ -27,7 +27,7 @@ __all__ = ["validated", "Spec", "Tensor", "Particles", "Int", "Real", "Bool", "C
            "Seed", "Instance", "REGISTRY"]
 
 REGISTRY = {}
-DIM_SIZES = {"R": (1, 2), "N": (1, 4), "d": (1, 3), "n": (1, 5), "S": (1, 3), "M": (1, 3), "T": (2, 6)}
+DIM_SIZES = {"R": (1, 2), "N": (1, 4), "d": (1, 3), "n": (1, 5), "S": (1, 3), "M": (1, 3), "T": (2, 6), "K": (1, 4)}
 
 
 def memory_limit():
@@ -274,7 +274,8 @@ class TargetSpec(Spec):
         from .targets import teacher
         wrong = teacher("erf", torch.tensor([1.0], dtype=torch.float64), torch.ones(1, dims[self.dim] + 1,
                                                                                 dtype=torch.float64))
-        return _st().sampled_from([wrong, "erf", 1.0] + ([] if self.optional else [None]))
+        shared = [wrong] if self.dim in dims.get("shared", ()) else []
+        return _st().sampled_from(shared + ["erf", 1.0] + ([] if self.optional else [None]))
 
 
 class Generator(Spec):
@@ -430,7 +431,7 @@ class Tensor(Spec):
 
     def _shape(self, dims, batch=()):
         leading, parsed = _parse_shape(self.shape or "")
-        return (tuple(batch) if leading else ()) + tuple(fixed if fixed is not None else offset + dims[dim]
+        return (tuple(batch) if leading else ()) + tuple(fixed if fixed is not None else offset + dims.get(dim, 2)
                                                          for offset, dim, fixed in parsed)
 
     def valid(self, dims):
