@@ -91,7 +91,7 @@ def classify(function, kwargs, bad):
         if bad is not None:
             named = message.startswith(bad) or f"{bad}'s" in message
             return ("named", "") if named else ("cryptic", f"{bad}: {type(error).__name__}: {message}")
-        if any(message.startswith(name) for name in function.contract) or message.split(":")[0].isidentifier():
+        if any(message.startswith(name) for name in function.contract):
             return "refused", message
         return "cryptic", f"valid input: {type(error).__name__}: {message}"
     except Exception as error:  # noqa: BLE001 - classified, not hidden

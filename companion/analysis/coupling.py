@@ -14,9 +14,12 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import Trajectory, function_distance2, simulate, split
-from ..engine.spec import Problem, StartingLaw
+from ..engine.contract import (Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real, Seed, Tensor,
+                               validated)
+from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.kernels import gaussian_kernel
-from ..engine.validation import describe, float_array, float_tensor
+from ..engine.targets import teacher
+from ..engine.validation import float_array, float_tensor
 from .statistics import bootstrap, replica_loglog_fit
 
 
@@ -42,6 +45,19 @@ class CoupledRun:
     problem: Problem
 
 
+def _problem_example(dims):
+    """A problem for the fuzzing battery: erf teacher in dimension dims["d"]."""
+    return problem("erf", teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64),
+                                  torch.eye(2, dims["d"], dtype=torch.float64)))
+
+
+@validated(problem=Instance(Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, "
+                                                      "target))"),
+           R=Int(1, example_max=1), N_ref=Int(1), sizes=Ints(1, example_high=0), init_seed=Anything(0), seed=Seed(),
+           eta=Real(positive=True), steps=Int(0, example_max=2), record_steps=Maybe(Ints(0, example_high=0)),
+           lam=Real(nonnegative=True), tau=Real(nonnegative=True), law=Instance(StartingLaw, lambda dims: StartingLaw()),
+           reference_steps=Maybe(Int(0, example_max=2)), reference_record_steps=Maybe(Ints(0, example_high=0)),
+           datasets=Anything(None), pairs=Anything(()), dtype=Dtype(), device=Device())
 def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0, tau=0.0,
                 law=StartingLaw(), reference_steps=None, reference_record_steps=None, datasets=None, pairs=(),
                 dtype=torch.float64, device="cpu"):
@@ -56,11 +72,8 @@ def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record
     starts from θ_ref(0)[:, :N] with the reference's noise stream ``seed`` and ``noise_width = N_ref``, so it shares
     its initial particles and noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at
     ``record_steps``."""
-    if not isinstance(problem, Problem) or problem.target is None:
-        raise TypeError(f"problem: need a Problem with a target (companion.engine.problem(activation, target)), got "
-                        f"{describe(problem)}")
-    if not isinstance(law, StartingLaw):
-        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
+    if problem.target is None:
+        raise ValueError("problem: need a Problem with a target (companion.engine.problem(activation, target))")
     outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
     if outside:
         raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
@@ -80,14 +93,14 @@ def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record
     return CoupledRun(reference, population, empirical, problem)
 
 
+@validated(theta=Particles(), theta_ref=Particles("... M 1+d", like="theta"))
 def coupling_error(theta, theta_ref):
     r""":math:`\frac1N\sum_{i\le N}|\theta_i - \theta^{ref}_i|^2` for θ (..., N, 1+d) against the first N particles of
     θ_ref (..., N_ref, 1+d), N ≤ N_ref: NumPy array of shape (...)."""
-    theta, theta_ref = _as_tensor(theta, "theta"), _as_tensor(theta_ref, "theta_ref")
     N = theta.shape[-2]
-    if theta_ref.shape[-2] < N or theta_ref.shape[-1] != theta.shape[-1]:
-        raise ValueError(f"theta_ref: need at least N = {N} particles of the same dimension, got {tuple(theta_ref.shape)}")
-    diff = theta - theta_ref[..., :N, :].to(theta)
+    if theta_ref.shape[-2] < N:
+        raise ValueError(f"theta_ref: need at least N = {N} particles, got {tuple(theta_ref.shape)}")
+    diff = theta - theta_ref[..., :N, :]
     return (diff * diff).sum(-1).mean(-1).cpu().numpy()
 
 
@@ -121,9 +134,9 @@ def iid_function_variance(theta, activation):
     return float(value.mean())
 
 
+@validated(N=Tensor(array=True, positive=True), N_ref=Real(positive=True, inf_ok=True))
 def effective_size(N, N_ref):
     r""":math:`N_{eff} = (1/N - 1/N_{ref})^{-1}` (N_ref = inf gives N); needs N < N_ref."""
-    N = float_array("N", N)
     if np.any(N < 1) or np.any(N >= N_ref):
         raise ValueError(f"N: need 1 <= N < N_ref = {N_ref}, got {N}")
     return 1 / (1 / N - 1 / N_ref)

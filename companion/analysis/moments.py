@@ -18,6 +18,7 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from ..engine import init
+from ..engine.contract import Choice, Int, Maybe, Real, Reals, Tensor, validated
 from ..engine.validation import choice, finite_number, float_array, integer, integer_array, positive_int
 
 # The initial laws of init.FAMILIES with a moment sequence here: every one but "atomic" (a cloud of given atoms).
@@ -29,23 +30,10 @@ def _power(variant):
     return VARIANTS[choice("variant", variant, tuple(VARIANTS))]
 
 
-def _check_family(family, df):
-    choice("family", family, FAMILIES)
-    if family == "student_t":
-        finite_number("df", df, positive=True)
-
-
-def _scales(scales):
-    s = np.atleast_1d(float_array("scales", scales))
-    if s.ndim != 1 or np.any(s <= 0):
-        raise ValueError(f"scales: need a non-empty 1-D array of positive finite per-coordinate scales, got {scales!r}")
-    return s
-
-
+@validated(d=Int(1), scale=Real(positive=True), a_scale=Real(positive=True))
 def init_scales(d, scale=1.0, a_scale=1.0):
     """Per-coordinate scales (a_scale, scale, ..., scale) of :func:`companion.engine.init.init_particles` in R^{1+d}."""
-    d = positive_int("d", d)
-    return _scales(np.concatenate([[finite_number("a_scale", a_scale)], np.full(d, finite_number("scale", scale))]))
+    return np.concatenate([[a_scale], np.full(d, scale)])
 
 
 def log_abs_moment_1d(family, q, df=3.0):
@@ -104,6 +92,8 @@ def _odd_order_bounds(log_even, K):
     return lower, upper
 
 
+@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), K=Int(2, example_max=6), scales=Reals(positive=True),
+           df=Real(positive=True), memory=lambda args: (8 * args["K"] * (len(args["scales"]) + 4), "K"))
 def log_moment_bounds(family, variant, K, scales, df=3.0):
     r"""Lower and upper bounds on :math:`\log m_k = \log E|\theta|^{pk}`, k = 0..K-1; equal where the moment is exact.
 
@@ -112,10 +102,7 @@ def log_moment_bounds(family, variant, K, scales, df=3.0):
     built from the exact even ones (tight: they share the growth rate); Student-t moments are infinite exactly
     from order df on. Returns two arrays of shape (K,), entries +inf where infinite.
     """
-    p = _power(variant)
-    _check_family(family, df)
-    K = integer("K", K, minimum=2)
-    s = _scales(scales)
+    p, s = VARIANTS[variant], scales
     D = s.size
     q = p * np.arange(K, dtype=np.float64)
     if family == "ball":
@@ -144,13 +131,14 @@ def root_test(log_m):
         return np.exp(-(log_m[1:] - gammaln(k + 1)) / k)
 
 
+@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), scales=Reals(positive=True),
+           df=Real(positive=True))
 def w_star_closed_form(family, variant, scales, df=3.0):
     r"""Closed-form w* with s_max the largest coordinate scale. Sub-Gaussian (p = 2): Gaussian :math:`1/(2 s_{max}^2)`,
     ball ∞, Laplace 0, Student-t 0. Sub-exponential (p = 1): Gaussian ∞, ball ∞, Laplace :math:`1/s_{max}`,
     Student-t 0."""
-    p = _power(variant)
-    _check_family(family, df)
-    s_max = _scales(scales).max()
+    p = VARIANTS[variant]
+    s_max = scales.max()
     if family == "ball":
         return math.inf
     if family == "student_t":
@@ -201,6 +189,8 @@ class WStarEstimate:
     n: int
 
 
+@validated(theta=Tensor("... n D", array=True), variant=Choice(tuple(VARIANTS)), rel_se=Real(positive=True),
+           k_cap=Maybe(Int(2)))
 def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     r"""Estimate w* from samples θ (..., n, D) by extrapolating the moment-growth ratios.
 
@@ -214,7 +204,6 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     whose higher moments are infinite (Student-t) or grow super-geometrically (Laplace, p = 2) are seen only through
     low moments and the estimate tends to its true value 0 only logarithmically in n.
     """
-    rel_se = finite_number("rel_se", rel_se, positive=True)
     z = _radial_samples(theta, variant)
     n = z.size
     if n < 8:
@@ -222,7 +211,7 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     if not np.any(z > 0):
         raise ValueError("theta: every particle is at the origin, so the moment ratios are 0/0; w* of a point mass "
                          "at 0 is infinite")
-    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else integer("k_cap", k_cap, minimum=2)
+    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else k_cap
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(k_cap + 1, dtype=np.float64)
@@ -266,14 +255,13 @@ def estimator_limit(log_m, k_max):
     return _reciprocal(_growth_rate(log_m, k_max))
 
 
+@validated(theta=Tensor("... N D", array=True), w=Real(), variant=Choice(tuple(VARIANTS)))
 def log_phi_w(theta, w, variant="subgaussian"):
     r""":math:`\log \Phi_w(\mu_N) = \log \frac1N\sum_i e^{w|\theta_i|^p}` per system: θ (..., N, D) -> (...).
 
     A plain average: unbiased for Φ_w(μ) when the particles are i.i.d. from μ, but its variance is infinite once
     w > w*/2, so use it only well inside the class (or to show growth in N outside it)."""
-    p = _power(variant)
-    w = finite_number("w", w)
-    z = _powered_norms(float_array("theta", theta, shape=(..., None, None), label="(..., N, D)"), p)
+    z = _powered_norms(theta, VARIANTS[variant])
     return logsumexp(w * z, axis=-1) - math.log(z.shape[-1])
 
 

@@ -84,12 +84,13 @@ class Int(Spec):
     minimum: int = None
     maximum: int = None
     example_max: int = 4
+    example_min: int = None
 
     def check(self, name, value, ctx):
         return v.integer(name, value, self.minimum, self.maximum)
 
     def valid(self, dims):
-        low = 0 if self.minimum is None else self.minimum
+        low = self.example_min if self.example_min is not None else 0 if self.minimum is None else self.minimum
         high = min(low + self.example_max, self.maximum if self.maximum is not None else low + self.example_max)
         return _st().integers(low, high)
 
@@ -110,8 +111,11 @@ class Real(Spec):
     below: float = None
     at_most: float = None
     example: tuple = (0.1, 1.0)
+    inf_ok: bool = False
 
     def check(self, name, value, ctx):
+        if self.inf_ok and isinstance(value, (float, np.floating)) and value == math.inf:
+            return math.inf
         value = v.finite_number(name, value, self.positive, self.nonnegative, self.below)
         if self.at_most is not None and value > self.at_most:
             raise ValueError(f"{name}: need a number <= {self.at_most}, got {value!r}")
@@ -121,7 +125,7 @@ class Real(Spec):
         return _st().floats(*self.example)
 
     def invalid(self, dims):
-        bad = [math.nan, math.inf, -math.inf, "0.1", True, None, 1 + 1j, [0.1]]
+        bad = [math.nan, -math.inf, "0.1", True, None, 1 + 1j, [0.1]] + ([] if self.inf_ok else [math.inf])
         if self.positive:
             bad += [0.0, -1.0]
         elif self.nonnegative:
@@ -268,7 +272,7 @@ class TargetSpec(Spec):
         from .targets import teacher
         d = dims[self.dim]
         return _st().just(teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64),
-                                  torch.eye(2, d, dtype=torch.float64)))
+                                  torch.eye(2, d, dtype=torch.float64) + 0.5))
 
     def invalid(self, dims):
         from .targets import teacher
@@ -386,31 +390,35 @@ class Tensor(Spec):
     """A real array or tensor with ``shape`` in named dimensions ("... N 1+d": any leading batch, N rows, 1+d
     columns); names shared across arguments must agree, leading batches must broadcast. ``finite`` refuses NaN/inf;
     ``like``: cast to that argument's dtype and device; ``dtype``: cast to it; ``array``: return a float64 NumPy
-    array. Complex, boolean, text and meta tensors are refused."""
+    array; ``positive``: every entry > 0; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
+    measure). Complex, boolean, text and meta tensors are refused."""
     shape: str = None
     finite: bool = True
     like: str = None
     dtype: torch.dtype = None
     array: bool = False
-    nonempty: bool = True
-    scale: float = 1.0
+    positive: bool = False
+    empty_ok: str = ""
 
     def check(self, name, value, ctx):
         if torch.is_tensor(value) and value.device.type == "meta":
             raise ValueError(f"{name}: a meta tensor holds no values to compute with")
         if torch.is_tensor(value) and value.is_complex() or isinstance(value, np.ndarray) and np.iscomplexobj(value):
             raise TypeError(f"{name}: need a real array or tensor, got {v.describe(value)}")
+        nonempty = not self.empty_ok
         if self.array:
-            value = v.float_array(name, value, finite=self.finite, nonempty=self.nonempty)
+            value = v.float_array(name, value, finite=self.finite, nonempty=nonempty)
         else:
             dtype = self.dtype
             if self.like is not None and torch.is_tensor(ctx.values.get(self.like)):
                 dtype = ctx.values[self.like].dtype
-            value = v.float_tensor(name, value, dtype=dtype, finite=self.finite, nonempty=self.nonempty)
+            value = v.float_tensor(name, value, dtype=dtype, finite=self.finite, nonempty=nonempty)
             if self.like is not None and torch.is_tensor(ctx.values.get(self.like)):
                 value = value.to(ctx.values[self.like].device)
         if self.shape is not None:
             self._bind(name, tuple(value.shape), ctx)
+        if self.positive and not bool((value > 0).all()):
+            raise ValueError(f"{name}: need positive entries")
         return value
 
     def _bind(self, name, shape, ctx):
@@ -422,7 +430,7 @@ class Tensor(Spec):
             if fixed is not None and size != fixed:
                 raise ValueError(f"{name}: need shape ({self.shape.replace(' ', ', ')}), got shape {shape}")
             if dim is not None:
-                if size - offset < 1:
+                if size - offset < (0 if dim in self.empty_ok.split() else 1):
                     raise ValueError(f"{name}: need shape ({self.shape.replace(' ', ', ')}) with {dim} >= 1, got "
                                      f"shape {shape}")
                 ctx.bind(name, dim, size - offset)
@@ -430,15 +438,18 @@ class Tensor(Spec):
             ctx.bind_batch(name, shape[:len(shape) - len(parsed)])
 
     def _shape(self, dims, batch=()):
-        leading, parsed = _parse_shape(self.shape or "")
+        if self.shape is None:  # any shape: a vector for the battery
+            return (dims["T"],)
+        leading, parsed = _parse_shape(self.shape)
         return (tuple(batch) if leading else ()) + tuple(fixed if fixed is not None else offset + dims.get(dim, 2)
                                                          for offset, dim, fixed in parsed)
 
     def valid(self, dims):
         st = _st()
         shape = self._shape(dims, dims.get("...", ()) if dims.get("batched") else ())
-        return st.integers(0, 2**16).map(lambda s: self.scale * torch.randn(
-            shape, generator=torch.Generator().manual_seed(s), dtype=torch.float64))
+        draw = st.integers(0, 2**16).map(lambda s: torch.randn(shape, generator=torch.Generator().manual_seed(s),
+                                                                 dtype=torch.float64))
+        return draw.map(lambda x: x.abs() + 0.1) if self.positive else draw
 
     def invalid(self, dims):
         st = _st()
@@ -448,6 +459,8 @@ class Tensor(Spec):
         wrong_rank = good[None] if not leading else (good.reshape(-1) if len(parsed) > 1 else torch.tensor(1.0))
         bad = ["tensor", None, {"a": 1}, good.to(torch.complex128), good > 0, torch.empty(shape, device="meta")]
         bad += [wrong_rank] if self.shape is not None and (len(parsed) > 0 or not leading) else []
+        if self.positive:
+            bad.append(-good.abs())
         if self.finite:
             nan, inf = good.clone(), good.clone()
             nan.view(-1)[0], inf.view(-1)[-1] = math.nan, math.inf

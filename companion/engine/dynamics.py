@@ -27,7 +27,7 @@ from .kernels import cross_kernel
 from .seeding import Stream, torch_seed
 from .spec import Problem, RunSpec, problem
 from .targets import Target
-from .contract import (ActivationName, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
+from .contract import (ActivationName, Anything, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
                        validated)
 from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
                          positive_int)
@@ -304,7 +304,8 @@ def progress_default():
            steps=Int(0, example_max=3), lam=Real(nonnegative=True), tau=Real(nonnegative=True),
            engine=Choice(ENGINES), record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
            noise_width=Maybe(Int(1, example_max=0)), keep_particles=Bool(), progress=Maybe(Bool()),
-           chunk_size=Int(1, example_max=2**20), check_every=Maybe(Int(1)), memory=_simulate_memory)
+           chunk_size=Int(1, example_max=2**20), check_every=Maybe(Int(1)), data=Anything(None), batch_size=Anything(None),
+           memory=_simulate_memory)
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
              batch_size=None, record_steps=None, seed=0, first_replica=0, noise_width=None, keep_particles=True,
              progress=None, chunk_size=2**20, check_every=None):

@@ -48,6 +48,7 @@ def _memory(args):
 
 @validated(family=Choice(FAMILIES), R=Int(1), N=Int(1), d=Int(1), scale=Real(nonnegative=True),
            a_scale=Real(nonnegative=True), rng=Anything(0), dtype=Dtype(), device=Device(), df=Real(positive=True),
+           atoms=Anything(None), weights=Anything(None),
            memory=_memory)
 def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
                    df=3.0, atoms=None, weights=None):
