@@ -70,7 +70,7 @@ def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
 THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
 
 
-@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True), target=TargetSpec(), tau=Real(nonnegative=True),
+@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), target=TargetSpec(), tau=Real(nonnegative=True),
            lam=Real(positive=True), h_mult=Real(positive=True), delta_mult=Real(nonnegative=True))
 def target_atoms(activation, theta, target, tau, lam, h_mult=1.0, delta_mult=1.0):
     r"""The atoms of a cloud θ (N, 1+d) trained on ``target`` at temperature τ and weight decay λ, by the one rule the
@@ -118,7 +118,7 @@ def _cluster_labels(distances, threshold, method):
     return fcluster(linkage(condensed, method=method), t=threshold, criterion="distance") - 1
 
 
-@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True), threshold=Real(positive=True),
+@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), threshold=Real(positive=True),
            delta=Real(nonnegative=True), linkage_method=Choice(LINKAGES), min_size=Int(1))
 def extract_atoms(activation, theta, threshold, delta, linkage_method="average", min_size=1):
     """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
@@ -206,7 +206,7 @@ class StationaryAtoms:
 
 @validated(activation=ActivationName(), target=TargetSpec(), theta=Tensor("S 1+d", array=True),
            masses=Tensor("S", array=True, positive=True), lam=Real(nonnegative=True), gtol=Real(positive=True),
-           max_iter=Int(1))
+           max_iter=Int(1, example_max=10))
 def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_iter=2000):
     r"""Relax S atoms of fixed masses to a stationary point of the regularized mean-field objective at τ = 0.
 

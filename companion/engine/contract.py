@@ -390,7 +390,7 @@ class Tensor(Spec):
     """A real array or tensor with ``shape`` in named dimensions ("... N 1+d": any leading batch, N rows, 1+d
     columns); names shared across arguments must agree, leading batches must broadcast. ``finite`` refuses NaN/inf;
     ``like``: cast to that argument's dtype and device; ``dtype``: cast to it; ``array``: return a float64 NumPy
-    array; ``positive``: every entry > 0; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
+    array; ``positive``: every entry > 0; ``max_abs``: a bound on |entries|; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
     measure). Complex, boolean, text and meta tensors are refused."""
     shape: str = None
     finite: bool = True
@@ -399,6 +399,7 @@ class Tensor(Spec):
     array: bool = False
     positive: bool = False
     empty_ok: str = ""
+    max_abs: float = None
 
     def check(self, name, value, ctx):
         if torch.is_tensor(value) and value.device.type == "meta":
@@ -419,6 +420,10 @@ class Tensor(Spec):
             self._bind(name, tuple(value.shape), ctx)
         if self.positive and not bool((value > 0).all()):
             raise ValueError(f"{name}: need positive entries")
+        size = value.numel() if torch.is_tensor(value) else value.size
+        if self.max_abs is not None and size and float(abs(value).max()) > self.max_abs:
+            raise ValueError(f"{name}: need entries of magnitude <= {self.max_abs:g} (larger ones overflow the "
+                             f"computation), got {float(abs(value).max()):g}")
         return value
 
     def _bind(self, name, shape, ctx):
@@ -461,6 +466,8 @@ class Tensor(Spec):
         bad += [wrong_rank] if self.shape is not None and (len(parsed) > 0 or not leading) else []
         if self.positive:
             bad.append(-good.abs())
+        if self.max_abs is not None:
+            bad.append(good * 0 + 10 * self.max_abs)
         if self.finite:
             nan, inf = good.clone(), good.clone()
             nan.view(-1)[0], inf.view(-1)[-1] = math.nan, math.inf
