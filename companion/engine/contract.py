@@ -477,9 +477,10 @@ class Tensor(Spec):
         return st.sampled_from(bad)
 
 
-def Particles(shape="... N 1+d", **kwargs):
-    """Particles θ_i = (a_i, w_i): a tensor (..., N, 1+d) with N >= 1 and d >= 1."""
-    return Tensor(shape, **kwargs)
+def Particles(shape="... N 1+d", max_abs=1e100, **kwargs):
+    """Particles θ_i = (a_i, w_i): a tensor (..., N, 1+d) with N >= 1 and d >= 1, entries of magnitude <= 1e100 (the
+    risk sums products a_i a_j of four such factors at most, which then stay finite in float64)."""
+    return Tensor(shape, max_abs=max_abs, **kwargs)
 
 
 @dataclass
