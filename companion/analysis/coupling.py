@@ -12,15 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..engine.activations import get_activation
 from ..engine.dynamics import Trajectory, function_distance2, simulate, split
-from ..engine.contract import (Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real, Seed, Tensor,
-                               validated)
+from ..engine.contract import (ActivationName, Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real,
+                               Reals, Seed, Tensor, validated)
 from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.kernels import gaussian_kernel
 from ..engine.targets import teacher
-from ..engine.validation import float_array, float_tensor
-from .statistics import bootstrap, replica_loglog_fit
+from ..engine.validation import describe, float_array, float_tensor
+from .statistics import _RESAMPLE, bootstrap, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -104,29 +103,30 @@ def coupling_error(theta, theta_ref):
     return (diff * diff).sum(-1).mean(-1).cpu().numpy()
 
 
+@validated(systems=Anything([]), theta_ref=Particles(), activation=ActivationName())
 def function_errors(systems, theta_ref, activation):
     r""":math:`E_x(f_{\theta} - f_{ref})^2`, exact (``dynamics.function_distance2``), for each θ in ``systems``
     (each (R, N, 1+d)) against θ_ref (R, N_ref, 1+d): list of NumPy arrays (R,)."""
-    act = get_activation(activation)
-    theta_ref = _as_tensor(theta_ref, "theta_ref")
+    if not isinstance(systems, (list, tuple)):
+        raise TypeError(f"systems: need a list of particle tensors (R, N, 1+d), got {describe(systems)}")
     with torch.no_grad():
-        return [function_distance2(_as_tensor(theta, "systems").to(theta_ref), theta_ref, act).cpu().numpy()
-                for theta in systems]
+        return [function_distance2(_as_tensor(theta, f"systems[{k}]").to(theta_ref), theta_ref, activation).cpu().numpy()
+                for k, theta in enumerate(systems)]
 
 
+@validated(theta=Particles(), activation=ActivationName())
 def iid_function_variance(theta, activation):
     r""":math:`V = E_x \mathrm{Var}_{\theta\sim\mu}[a\,\sigma(w\cdot x)]
     = E_\mu[a^2 k(w,w)] - E_{\mu\otimes\mu}[a a' k(w,w')]`, k the Gaussian kernel, estimated without bias from a cloud
     of i.i.d. particles θ (..., M, 1+d) (U-statistic over i ≠ j), averaged over leading dimensions.
 
     For i.i.d. initial particles and nested coupling, :math:`E(f_N - f_{ref})^2 = (1/N - 1/N_{ref})\,V` at t = 0."""
-    theta = _as_tensor(theta, "theta")
     M = theta.shape[-2]
     if M < 2:
         raise ValueError(f"theta: need at least 2 particles, got {M}")
     a, W = split(theta)
     with torch.no_grad():
-        K = gaussian_kernel(get_activation(activation), W, W)
+        K = gaussian_kernel(activation, W, W)
         weighted = a[..., :, None] * K * a[..., None, :]
         diagonal = torch.diagonal(weighted, dim1=-2, dim2=-1).sum(-1)
         off_diagonal = weighted.sum((-1, -2)) - diagonal
@@ -142,27 +142,30 @@ def effective_size(N, N_ref):
     return 1 / (1 / N - 1 / N_ref)
 
 
+@validated(values=Tensor(array=True), **_RESAMPLE)
 def bootstrap_mean(values, n_boot=2000, level=0.9, seed=0):
     """Mean over axis 0 (replicas) with a percentile bootstrap interval: (mean, lo, hi), each of shape values.shape[1:]."""
     return bootstrap(values, lambda sample: sample.mean(0), n_boot=n_boot, level=level, seed=seed)
 
 
+@validated(N=Reals(positive=True, dim="K"), errors=Tensor("R K", array=True, positive=True),
+           N_ref=Real(positive=True, inf_ok=True), **_RESAMPLE)
 def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     r"""Rate of the replica-mean error in N: slope of log mean error against log N_eff, with a bootstrap interval
     that resamples replicas (jointly over N, since the systems are coupled), and the constant C of the form
     :math:`C(1/N - 1/N_{ref})` (slope fixed at -1, geometric mean). ``errors`` has shape (R, len(N)).
 
     Returns dict(slope, slope_lo, slope_hi, constant)."""
-    N = np.asarray(N, dtype=np.float64)
-    errors = np.asarray(errors, dtype=np.float64)
-    if errors.ndim != 2 or errors.shape[1] != N.size or errors.shape[0] < 2:
-        raise ValueError(f"errors: need shape (R >= 2, {N.size})")
+    if errors.shape[0] < 2:
+        raise ValueError(f"errors: need R >= 2 replicas, got shape {errors.shape}")
     n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
     slope, lo, hi = replica_loglog_fit(n_eff, errors, n_boot=n_boot, level=level, seed=seed)
     constant = float(np.exp(np.mean(np.log(errors.mean(0) * n_eff))))
     return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
 
 
+@validated(times=Reals(dim="T"), N=Reals(positive=True, dim="K"), errors=Tensor("T R K", array=True),
+           N_ref=Real(positive=True, inf_ok=True), window=Anything(None), **_RESAMPLE)
 def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
     r"""Growth in time of the scaled error :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)`
     (the constant of :func:`fit_rate` at each time; :math:`\bar e_t(N)` the replica mean of ``errors``, shape
@@ -171,12 +174,6 @@ def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=
     predicts g = 0. The bootstrap resamples replicas jointly over times and N (the runs are coupled).
 
     Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
-    times = float_array("times", times)
-    N = np.asarray(N, dtype=np.float64)
-    errors = np.asarray(errors, dtype=np.float64)
-    if times.ndim != 1 or errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
-        raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} sizes, "
-                         f"got {errors.shape}")
     t0, t1 = (times.min(), times.max()) if window is None else window
     inside = (times >= t0) & (times <= t1)
     if np.unique(times[inside]).size < 2:

@@ -281,13 +281,13 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
 
 def _simulate_memory(args):
     """Bytes :func:`simulate` holds at once, roughly, and the argument that drives them: the noise of one step
-    (R, noise_width, 1+d), the pair kernels (R, N, N) and the recorded particles (T, R, N, 1+d)."""
+    (R, noise_width, 1+d) and the recorded particles (T, R, N, 1+d) (kernels and gradients are formed in blocks of
+    bounded size)."""
     R, N, p = args["theta0"].shape
     record = len(log_time_grid(args["steps"])) if args["record_steps"] is None else len(args["record_steps"])
     noise = 8 * R * (args["noise_width"] or N) * p
-    kernels = 8 * R * N * N * (args["activation"].series_terms or 1)
     particles = 8 * record * R * N * p * bool(args["keep_particles"])
-    return max((noise, "noise_width"), (kernels, "theta0"), (particles, "record_steps"))
+    return max((noise, "noise_width"), (particles, "record_steps"))
 
 
 def progress_default():
