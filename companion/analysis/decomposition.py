@@ -32,10 +32,12 @@ from ..engine.dynamics import function_distance2, particle_blocks, population_ri
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
-from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
+from ..engine.contract import (ActivationName, Generator, Int, Ints, Particles, Real, Reals, TargetSpec, Tensor,
+                               validated)
+from ..engine.validation import finite_number, float_array, nonneg_int
 from .barron import hermite_tensor_norms
 from .coupling import coupled_run
-from .statistics import bootstrap, loglog_fit
+from .statistics import _RESAMPLE, bootstrap, loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
@@ -49,25 +51,24 @@ def steps_for(t, eta, name="t"):
     return steps.astype(int)
 
 
+@validated(target=TargetSpec(), R=Int(1), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True))
 def replica_datasets(target, R, n, noise_std, generator):
     """R independent training sets of n samples each: X (R, n, d), y (R, n) with y = f*(x) + noise_std·ε."""
-    R, n = positive_int("R", R), positive_int("n", n)
     X, y = sample_data(target, R * n, noise_std, generator)
     return X.reshape(R, n, -1), y.reshape(R, n)
 
 
+@validated(t_inf=Real(positive=True), window=Real(positive=True), eta=Real(positive=True), snapshots=Int(1))
 def window_steps(t_inf, window, eta, snapshots):
     """``snapshots`` step indices evenly spaced over the late window [t_inf − window, t_inf], always ending at t_inf."""
-    t_inf = finite_number("t_inf", t_inf, positive=True)
-    window = finite_number("window", window, positive=True)
     if not window <= t_inf:
         raise ValueError(f"window: need 0 < window <= t_inf = {t_inf}, got {window}")
-    snapshots = positive_int("snapshots", snapshots)
     last = int(steps_for(t_inf, eta, "t_inf"))
     first = last - int(round(window / eta))
     return np.unique(np.round(np.linspace(last, first, snapshots)).astype(int))
 
 
+@validated(particles=Tensor("S R N 1+d"))
 def time_average(particles):
     r"""The network :math:`\frac1S\sum_s f_{\theta(t_s)}` of S snapshots (S, R, N, 1+d), as one system (R, S·N, 1+d)."""
     S, R, N, p = particles.shape
@@ -122,18 +123,20 @@ def simulate_chain(problem, *, R, N_ref, init_seed, N_values, datasets, pairs, e
                  problem)
 
 
+@validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def distance2(theta1, theta2, activation):
     r""":math:`\lVert f_1 - f_2\rVert^2` exactly (``dynamics.function_distance2``): NumPy array (R,)."""
     with torch.no_grad():
-        return function_distance2(theta1, theta2.to(theta1), activation).cpu().numpy()
+        return function_distance2(theta1, theta2, activation).cpu().numpy()
 
 
+@validated(theta=Particles(), activation=ActivationName(), target=TargetSpec())
 def residual(theta, activation, target):
     r""":math:`\lVert f_\theta - f^*\rVert^2`, exact: twice the population risk
     :math:`\frac12 E(f_\theta - f^*)^2` of ``dynamics.population_risk``. NumPy array (R,)."""
     target = target.to(theta.device, theta.dtype)
     with torch.no_grad():
-        return (2 * population_risk(theta, get_activation(activation), target)).cpu().numpy()
+        return (2 * population_risk(theta, activation, target)).cpu().numpy()
 
 
 def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
@@ -201,6 +204,7 @@ def optimization_table(chain):
     return pd.DataFrame(rows)
 
 
+@validated(theta=Particles(), activation=ActivationName(), target=TargetSpec(), K=Int(1, example_max=6))
 def degree_errors(theta, activation, target, K):
     r"""Per-degree split of :math:`\lVert f_\theta - f^*\rVert^2 = \sum_k \lVert T_k(\mu) - T^*_k\rVert_F^2`
     (Parseval in the Hermite basis), with :math:`T_k(\mu) = \frac1N\sum_i a_i c_k(|w_i|)\,\hat w_i^{\otimes k}`, so
@@ -208,8 +212,7 @@ def degree_errors(theta, activation, target, K):
 
     Returns (R, K + 1): column k < K is :math:`\lVert T_k(\mu) - T^*_k\rVert_F^2`, the last column the rest
     (degrees ≥ K, by difference with the exact residual), so each row sums to :func:`residual`."""
-    K = positive_int("K", K)
-    act = get_activation(activation)
+    act = activation
     target = target.to(theta.device, theta.dtype)
     a, W = split(theta)
     N = theta.shape[-2]
@@ -254,26 +257,24 @@ def with_tail(head, direction, beta, K=64):
     return ridge_target(torch.cat([head.b, torch.ones(1, dtype=head.b.dtype)]), directions, profiles)
 
 
+@validated(rate=Real(positive=True, below=1), K=Int(1, example_min=6), degrees=Ints(0),
+           memory=lambda args: (8 * args["K"], "K"))
 def geometric_profile(rate, degrees, K=64):
     r"""Hermite coefficients :math:`\beta_k = \text{rate}^k` on the given degrees, 0 elsewhere (length K): a tail whose
     mass :math:`\sum_k \beta_k^2` decays at the geometric rate rate²."""
-    rate = finite_number("rate", rate, positive=True, below=1)
-    K = positive_int("K", K)
-    degrees = integer_array("degrees", degrees, minimum=0, maximum=K - 1, nonempty=False)
+    if degrees.size and degrees.max() >= K:
+        raise ValueError(f"degrees: need degrees < K = {K}, got {degrees.tolist()[:8]}")
     beta = np.zeros(K)
     beta[degrees] = float(rate) ** degrees
     return torch.as_tensor(beta)
 
 
+@validated(times=Reals(dim="T"), values=Tensor("R T", array=True, positive=True), **_RESAMPLE)
 def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
     r"""Rate κ of :math:`\bar v(t) \approx C e^{-\kappa t}` (least squares of log of the replica mean against t) with a
     percentile bootstrap interval over replicas; ``values`` (R, T). Returns dict(rate, rate_lo, rate_hi)."""
-    times = np.asarray(times, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 2 or values.shape[1] != times.size or values.shape[0] < 2 or times.size < 2:
+    if values.shape[0] < 2 or times.size < 2:
         raise ValueError(f"values: need shape (R >= 2, {times.size}) with at least two times")
-    if np.any(values.mean(0) <= 0):
-        raise ValueError("values: an exponential fit needs positive replica means")
 
     def rate(sample):
         return -float(np.polyfit(times, np.log(sample.mean(0)), 1)[0])
@@ -282,6 +283,7 @@ def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
     return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
 
 
+@validated(times=Reals(dim="T"), increments=Tensor("R K", array=True, positive=True), **_RESAMPLE)
 def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
     r"""Rate κ from the increments of a trajectory alone, without its limit: if
     :math:`f_t = f_\infty + e^{-\kappa t/2} v` (one slow mode), the increments between consecutive recording times
@@ -291,14 +293,10 @@ def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
 
     ``times`` (T,) increasing; ``increments`` (R, T − 1) with column k the increment over [t_k, t_{k+1}].
     Returns dict(rate, rate_lo, rate_hi); with equal Δ_k it is :func:`fit_exponential_decay` at the t_k."""
-    times = float_array("times", times)
-    increments = np.asarray(increments, dtype=np.float64)
-    if times.ndim != 1 or times.size < 3 or np.any(np.diff(times) <= 0):
+    if times.size < 3 or np.any(np.diff(times) <= 0):
         raise ValueError(f"times: need at least 3 increasing times, got {times}")
     if increments.ndim != 2 or increments.shape[1] != times.size - 1 or increments.shape[0] < 2:
         raise ValueError(f"increments: need shape (R >= 2, {times.size - 1})")
-    if np.any(increments.mean(0) <= 0):
-        raise ValueError("increments: a decay fit needs positive replica means")
     start, gaps = times[:-1], np.diff(times)
 
     def misfit(kappa, logs):
@@ -315,6 +313,8 @@ def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
 
 
 
+@validated(x=Reals(positive=True, dim="T"), component=Reals(positive=True, dim="T"), excess=Reals(dim="T"),
+           x_test=Reals(positive=True))
 def rate_prediction(x, component, excess, x_test):
     r"""Predict an effect at held-out knob values from the rate of a component fitted on training values only.
 
@@ -323,10 +323,6 @@ def rate_prediction(x, component, excess, x_test):
     (the effect of the knob on the total error: the component plus its cross terms with the other links, which
     have the same order), and evaluated at ``x_test``. Returns dict(rate, amplitude, prediction (len(x_test),),
     component_only (len(x_test),): the component's own fit, i.e. the prediction that the cross terms vanish)."""
-    x, x_test = float_array("x", x), float_array("x_test", x_test)
-    excess = float_array("excess", excess)
-    if excess.shape != x.shape:
-        raise ValueError(f"excess: need one value per training x, got {excess.shape} for {x.shape}")
     p, log_c = loglog_fit(x, component)
     amplitude = float(np.dot(x**p, excess) / np.dot(x**p, x**p))
     return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)
