@@ -420,10 +420,11 @@ class Tensor(Spec):
             self._bind(name, tuple(value.shape), ctx)
         if self.positive and not bool((value > 0).all()):
             raise ValueError(f"{name}: need positive entries")
-        size = value.numel() if torch.is_tensor(value) else value.size
-        if self.max_abs is not None and size and float(abs(value).max()) > self.max_abs:
+        plain = value.detach() if torch.is_tensor(value) else value
+        size = plain.numel() if torch.is_tensor(plain) else plain.size
+        if self.max_abs is not None and size and float(abs(plain).max()) > self.max_abs:
             raise ValueError(f"{name}: need entries of magnitude <= {self.max_abs:g} (larger ones overflow the "
-                             f"computation), got {float(abs(value).max()):g}")
+                             f"computation), got {float(abs(plain).max()):g}")
         return value
 
     def _bind(self, name, shape, ctx):
