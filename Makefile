@@ -34,7 +34,7 @@ endif
 RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 CLAIMS_FAILED := 2
 
-.PHONY: help setup figures book test test-fast lab sync bench clean clean-cache-stale cache-info FORCE
+.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -78,11 +78,9 @@ test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included
 test-fast: $(STAMP) ## the test suite without the notebook runs (marker `notebook`)
 	$(PY) -m pytest -q -n 2 -m "not notebook" tests
 
-lab: $(STAMP) ## open JupyterLab here (.py notebooks open as notebooks), with the project's kernel
-	$(VENV)/bin/jupyter lab
-
-sync: $(STAMP) ## pair notebooks/*.py with .ipynb (jupytext --sync)
-	$(VENV)/bin/jupytext --sync notebooks/*.py
+# As root (containers, CI) JupyterLab refuses to start without --allow-root.
+lab: $(STAMP) ## open JupyterLab here (.py notebooks open as notebooks; saving writes the .py only), with the project's kernel
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP) ## time the engine (benchmarks/bench_engine.py)
 	$(PY) benchmarks/bench_engine.py

@@ -47,6 +47,8 @@ exclude_patterns = ["_build", "**.ipynb_checkpoints"]
 nb_execution_mode = "off"
 myst_enable_extensions = ["dollarmath", "amsmath", "substitution"]
 suppress_warnings = ["mystnb.unknown_mime_type"]
+# The notebooks' Markdown outputs (``nb.say``: prose with the run's numbers) are parsed as MyST, so `$…$` is math.
+nb_render_markdown_format = "myst"
 
 autodoc_default_options = {"members": False}
 autodoc_typehints = "description"
@@ -56,7 +58,8 @@ napoleon_numpy_docstring = True
 # MathJax 2.7 from the site's own _static (copied from the jupyter-server-mathjax wheel), not from a CDN. It renders
 # to MathML, which the browsers draw natively (its HTML-CSS output probes fonts with an about:blank URL, which the
 # browsers now report as a console error).
-html_static_path = [str(Path(jupyter_server_mathjax.__file__).parent / "static")]
+html_static_path = [str(Path(jupyter_server_mathjax.__file__).parent / "static"), str(ROOT / "docs" / "_static")]
+html_css_files = ["companion.css"]
 mathjax_path = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 # MyST marks its pages' sections tex2jax_ignore (so that a stray `$` is not math) and its math elements with the
 # classes below; myst_update_mathjax would write this as a MathJax 3/4 configuration, which MathJax 2 does not read.

@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -12,14 +10,14 @@
 # # 03 — Theorem 3: the long-time limit is a sparse dictionary
 #
 # The abstract's third result: *"under the Barron–Hermite target condition the active support of the long-time
-# limit measure admits a sparse-dictionary decomposition: it is supported on at most S\* atoms modulo finite-rank
-# realization symmetry, with S\* bounded by an explicit coefficient-threshold number."*
+# limit measure admits a sparse-dictionary decomposition: it is supported on at most $S^*$ atoms modulo finite-rank
+# realization symmetry, with $S^*$ bounded by an explicit coefficient-threshold number."*
 #
-# This notebook trains two-layer erf networks under μP with noisy gradient descent (weight decay λ, temperature τ)
-# on targets whose Hermite coefficients we control, runs them to long times with the **population engine** (exact
-# Gaussian expectations, no sampling noise), extracts atoms from the particle cloud, and compares the count with
-# the bound S\*. The paper's own definitions are not public; every definition below is an operational one chosen
-# here and said so.
+# This notebook trains two-layer erf networks under μP with noisy gradient descent (weight decay $\lambda$,
+# temperature $\tau$) on targets whose Hermite coefficients we control, runs them to long times with the **population
+# engine** (exact Gaussian expectations, no sampling noise), extracts atoms from the particle cloud, and compares the
+# count with the bound $S^*$. The paper's own definitions are not public; every definition below is an operational
+# one chosen here and said so.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -35,7 +33,7 @@ import pandas as pd
 import torch
 
 from companion.analysis.atoms import (DELTA_REL, MIN_SIZE, THRESHOLD_FACTOR, THRESHOLD_FLOOR, match_directions,
-                                     stationary_atoms, target_atoms)
+                                     stationary_atoms, target_atoms, teacher_stationary_atoms)
 from companion.analysis.statistics import loglog_fit
 from companion.analysis.barron import (atom_bound, coefficient_threshold, coefficient_thresholds, geometric_tail,
                                        hermite_tensor_norms,
@@ -51,23 +49,25 @@ nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU th
 # %% [markdown]
 # ## Sizes and the regime
 #
-# - **λ = 0.02 (weight decay).** It is what makes the limit sparse: with a probability measure of particles, the
-#   cost λ/2 ∫(a² + |w|²) dμ of an output measure ν = ∫ a dμ(a, ·) is minimized by putting mass p ∝ |ν| on each
-#   atom, which turns it into (λ/2)(Σ|ν|)², an ℓ¹-type penalty that favours few atoms. It also biases the atoms
-#   (their directions move by an angle that grows with λ, predicted and measured below) and sets the pace: once the data are fitted,
-#   redundant clusters merge at a rate ∝ λ, so horizons must be many times 1/λ = 50: we use λt ≥ 12.
-# - **τ = 10⁻⁴ (temperature).** Small enough that a cluster's width (≈ 0.07 here, measured below) is far below the
-#   distance between teacher neurons (√2 for orthogonal ones), large enough that the dynamics is genuinely
-#   Langevin. For τ > 0 the long-time limit is a Gibbs density with **full support**: there are no atoms at any
-#   τ > 0, only clusters of width ∝ √τ, and atoms exist only in the limit τ → 0. Counting "atoms" at τ > 0 means
-#   counting these clusters.
-# - **η = 0.4 (step).** Explicit Euler is stable when η times the largest per-particle curvature (about
-#   a²·E[σ'(w·x)²] ≲ 2.5 here, with |a| ≲ 2.5 and E σ'² ≈ 0.4) stays below 2. The fixed points of the discrete map
-#   θ ↦ θ − η(∇V + λθ) are exactly the stationary points of the flow, so η sets the speed, not where atoms sit; at
-#   τ > 0 it inflates a cluster's variance by a factor about 1/(1 − ηκ/2), about 1 % in the soft directions
-#   (κ ≈ 0.04) that set the spread. Time is t = kη.
-# - Student activation **erf** (odd: (a, w) ~ (−a, −w)); the spec excludes ReLU, whose antipodal linear family adds
-#   representations. Initial cloud: standard Gaussian in (a, w).
+# - **Weight decay $\lambda$.** It is what makes the limit sparse: with a probability measure of particles, the cost
+#   $\frac\lambda2\int(a^2 + |w|^2)\,d\mu$ of an output measure $\nu = \int a\,d\mu(a, \cdot)$ is minimized by putting
+#   mass $p \propto |\nu|$ on each atom, which turns it into $\frac\lambda2(\sum|\nu|)^2$, an $\ell^1$-type penalty that
+#   favours few atoms. It also biases the atoms (their directions move by an angle that grows with $\lambda$,
+#   predicted and measured below) and sets the pace: once the data are fitted, redundant clusters merge at a rate
+#   $\propto\lambda$, so horizons must be many times $1/\lambda$: we use $\lambda t \ge 12$.
+# - **Temperature $\tau$.** Small enough that a cluster's width (measured below) is far below the distance between
+#   teacher neurons ($\sqrt2$ for orthogonal ones), large enough that the dynamics is genuinely Langevin. For
+#   $\tau > 0$ the long-time limit is a Gibbs density with **full support**: there are no atoms at any $\tau > 0$,
+#   only clusters of width $\propto\sqrt\tau$, and atoms exist only in the limit $\tau \to 0$. Counting "atoms" at
+#   $\tau > 0$ means counting these clusters.
+# - **Step $\eta$.** Explicit Euler is stable when $\eta$ times the largest per-particle curvature (about
+#   $a^2 E[\sigma'(w\cdot x)^2] \lesssim 2.5$ here) stays below 2. The fixed points of the discrete map
+#   $\theta \mapsto \theta - \eta(\nabla V + \lambda\theta)$ are exactly the stationary points of the flow, so $\eta$
+#   sets the speed, not where atoms sit; at $\tau > 0$ it inflates a cluster's variance by a factor about
+#   $1/(1 - \eta\kappa/2)$, about 1 % in the soft directions (curvature $\kappa \approx 0.04$) that set the spread.
+#   Time is $t = k\eta$.
+# - Student activation **erf** (odd: $(a, w) \sim (-a, -w)$); the spec excludes ReLU, whose antipodal linear family
+#   adds representations. Initial cloud: standard Gaussian in $(a, w)$.
 
 # %%
 N = nb.pick(quick=32, standard=64, paper=512)
@@ -87,19 +87,22 @@ print(f"N={N} R={R} horizon={HORIZON} eta={ETA} lam={LAM} tau={TAU}")
 # %% [markdown]
 # ## 1. Targets and their coefficient-threshold numbers
 #
-# Targets f\*(x) = Σ_m b_m g_m(u_m·x): erf **teachers** with M = 1…4 orthogonal unit neurons (g = σ, the student's
-# own activation), and **Barron–Hermite ridges** whose profile g = Σ_k β_k h_k has a chosen tail on odd degrees,
-# geometric (β_k ∝ ρ^k) or polynomial (β_k ∝ (k+1)^(−p), truncated at degree 23), with erf's own sign pattern
-# (−1)^⌊k/2⌋ so that erf atoms can realize them, and **line** targets g(z) = Σ_j b_j erf(s_j z) along one direction u
-# with alternating signs b_j at radii s_j (2 or 3 scales): single-index Barron–Hermite targets whose exact
-# representation needs several atoms along ±u at different radii, so the count can approach S\*.
+# Targets $f^*(x) = \sum_m b_m g_m(u_m\cdot x)$: erf **teachers** with $M = 1, \dots, 4$ orthogonal unit neurons
+# ($g = \sigma$, the student's own activation), and **Barron–Hermite ridges** whose profile $g = \sum_k\beta_k h_k$
+# has a chosen tail on odd degrees, geometric ($\beta_k \propto \rho^k$) or polynomial ($\beta_k \propto
+# (k+1)^{-p}$, truncated at degree 23), with erf's own sign pattern $(-1)^{\lfloor k/2\rfloor}$ so that erf atoms can
+# realize them, and **line** targets $g(z) = \sum_j b_j\operatorname{erf}(s_j z)$ along one direction $u$ with
+# alternating signs $b_j$ at radii $s_j$ (2 or 3 scales): single-index Barron–Hermite targets whose exact
+# representation needs several atoms along $\pm u$ at different radii, so the count can approach $S^*$.
 #
 # Operational definitions (from SPEC.md, not the paper's text):
-# - Hermite tensors T\*_k = Σ_m b_m c_k(g_m, |u_m|) û_m^⊗k, with E f\*² = Σ_k ‖T\*_k‖²_F;
-# - coefficient-threshold number **K(ε)** = the largest k with ‖T\*_k‖_F > ε;
-# - Carathéodory-type bound **S\*(ε) = C(r + K, K) + 1**, r = dim span{u_m}: C(r + K, K) counts the polynomials of
-#   degree ≤ K in r variables and Carathéodory adds one; for a single-index target the spec quotes K + 1, the
-#   linear count (signed weights need at most as many atoms as the K + 1 moments along the line).
+# - Hermite tensors $T^*_k = \sum_m b_m c_k(g_m, |u_m|)\,\hat u_m^{\otimes k}$, with $E f^{*2} = \sum_k\|T^*_k\|_F^2$;
+# - coefficient-threshold number **$K(\varepsilon)$** = the largest $k$ with $\|T^*_k\|_F > \varepsilon$ (none, written
+#   $K = -1$, when every tensor is below $\varepsilon$: at that level the target counts as zero);
+# - Carathéodory-type bound **$S^*(\varepsilon) = \binom{r + K}{K} + 1$**, $r = \dim\operatorname{span}\{u_m\}$:
+#   $\binom{r+K}{K}$ counts the polynomials of degree $\le K$ in $r$ variables and Carathéodory adds one; for a
+#   single-index target the spec quotes $K + 1$, the linear count (signed weights need at most as many atoms as the
+#   $K + 1$ moments along the line).
 
 # %%
 def teacher_target(M):
@@ -134,6 +137,7 @@ FAMILIES = {"teachers": [n for n in TARGETS if n.startswith("teacher")],
             "ridges": [n for n in TARGETS if "ridge" in n],
             "line targets": [n for n in TARGETS if n.startswith("line")]}
 
+# %%
 K_SHOW = 26
 EPS_GRID = np.geomspace(1e-3, 0.6, 80)
 K_PARSEVAL = 600  # erf(3z) of the line target has tensor norms falling like (18/19)^(k/2): degree 600 leaves 1e-14
@@ -147,13 +151,14 @@ for name, target in TARGETS.items():
         bound_rows.append(dict(target=name, eps=eps, K=K, r=r, S_star=atom_bound(K, r)))
 tensor_df, bound_df = pd.DataFrame(rows), pd.DataFrame(bound_rows)
 
+# %%
 fig, axes = plt.subplots(3, 3, figsize=(15, 11), constrained_layout=True)
 markers = "osD^v"
 for row, (family, names) in enumerate(FAMILIES.items()):
     for colour, marker, name in zip(palette(len(names)), markers, names):
         shown = tensor_df[(tensor_df.target == name) & (tensor_df.norm > 1e-14)]
         axes[row, 0].semilogy(shown.k, shown.norm, "-", marker=marker, ms=4, color=colour, label=name)
-        group = bound_df[bound_df.target == name]
+        group = bound_df[(bound_df.target == name) & (bound_df.K >= 0)]  # K = −1: no tensor above ε, not drawn
         axes[row, 1].step(group.eps, group.K, where="post", color=colour, label=name)
         axes[row, 2].step(group.eps, group.S_star, where="post", color=colour, label=name)
     axes[row, 0].set(xlabel="degree $k$", ylabel=r"$\|T^*_k\|_F$", title=f"Hermite tensors: {family}")
@@ -171,13 +176,16 @@ nb.save_figure(fig, "targets_hermite", data=pd.concat([tensor_df.assign(panel="t
                                                         bound_df.assign(panel="bound")]),
                caption="Hermite tensor norms of erf teachers, Barron–Hermite ridges and line targets (one row per "
                        "family), their coefficient-threshold numbers K(ε) and the bound S*(ε) = C(r+K, K) + 1 "
-                       "(K + 1 for a single-index target).",
+                       "(K + 1 for a single-index target). Where ε exceeds every tensor norm of a target (here the "
+                       "line target with 2 scales at the largest ε) no degree counts: K(ε) = −1 and S*(ε) = 0 by "
+                       "convention, and those ε are not drawn (the data file keeps them).",
                params=dict(K_max=160, K_parseval=K_PARSEVAL, tail_terms=TAIL_TERMS))
 plt.show()
 
 # %% [markdown]
-# Two checks of the tensor norms: Parseval (Σ_k ‖T\*_k‖² must equal the exact E f\*²), and the closed form of
-# K(ε) for the geometric ridge, whose tensors along a unit direction have norms |β_k| = ρ^k/Z on odd k.
+# Two checks of the tensor norms: Parseval ($\sum_k\|T^*_k\|^2$ must equal the exact $E f^{*2}$), and the closed form
+# of $K(\varepsilon)$ for the geometric ridge, whose tensors along a unit direction have norms $|\beta_k| = \rho^k/Z$
+# on odd $k$.
 
 # %%
 nb.check("Parseval: Σ_k ‖T*_k‖² equals E f*² (max relative error over targets)", max(parseval), 0.0, 1e-8,
@@ -194,14 +202,14 @@ nb.check("K(ε) of the geometric ridge equals its closed form (number of ε wher
 # ## 2. Training to long times
 #
 # One helper runs the population engine from a standard Gaussian cloud (or from a given cloud) and caches the
-# result. Atoms are extracted with the operational rule of `companion.analysis.atoms` (its docstring has the details):
-# compare particles modulo (a, w) ~ (−a, −w) by the orbit distance min(|w − w'|, |w + w'|); cluster by average
-# linkage at the distance **h = 0.1 + 3√(τ/λ)** (near an atom the Gibbs density has width √(τ/κ) with a curvature κ
-# that scales like λ; the floor 0.1 covers τ → 0); sum each cluster's net output weight Σ a_i/N; drop clusters
-# whose net weight is at most **δ = 0.02 ‖f\*‖** (inactive mass) and clusters of a **single particle** (a particle in
-# transit between atoms: mass 1/N, which vanishes as N → ∞; at N = 32 one particle with |a| ≈ 0.8 would pass δ on
-# its own); the canonical form of the survivors comes from
-# `symmetry.canonicalize`. Section 6 moves h and δ.
+# result. Atoms are extracted with the operational rule of `companion.analysis.atoms` (its docstring has the
+# details): compare particles modulo $(a, w) \sim (-a, -w)$ by the orbit distance $\min(|w - w'|, |w + w'|)$; cluster
+# by average linkage at the distance $h = 0.1 + 3\sqrt{\tau/\lambda}$ (near an atom the Gibbs density has width
+# $\sqrt{\tau/\kappa}$ with a curvature $\kappa$ that scales like $\lambda$; the floor $0.1$ covers $\tau \to 0$); sum
+# each cluster's net output weight $\sum a_i/N$; drop clusters whose net weight is at most $\delta = 0.02\|f^*\|$
+# (inactive mass) and clusters of a **single particle** (a particle in transit between atoms: mass $1/N$, which
+# vanishes as $N \to \infty$; at $N = 32$ one particle with $|a| \approx 0.8$ would pass $\delta$ on its own); the
+# canonical form of the survivors comes from `symmetry.canonicalize`. Section 7 moves $h$ and $\delta$.
 
 # %%
 def train(target, N, replicas, eta, lam, tau, horizon, activation, cloud, noise, dtype, device, frames, start=None):
@@ -243,12 +251,12 @@ print(f"{len(runs)} runs ready ({nb.elapsed():.1f} s)")
 # %% [markdown]
 # ## 3. Concentration: directions coloured by output weight
 #
-# Top, d = 2 (teacher with M = 2 orthogonal neurons): each particle's w in the plane, coloured by its a. Because
-# erf is odd, (a, w) and (−a, −w) are the same neuron, so each teacher line (dashed) collects a cluster at +u with
-# one sign of a and one at −u with the other sign; the stars mark ±u. Bottom, d = 3 (M = 3): unit directions flipped
-# to the hemisphere facing n = (1, 1, 1)/√3 (flipping a with them) and projected orthographically on the plane
-# orthogonal to n; the stars mark the teacher directions. The colour scale of each row is fixed over its four
-# times.
+# Top, $d = 2$ (teacher with $M = 2$ orthogonal neurons): each particle's $w$ in the plane, coloured by its $a$.
+# Because erf is odd, $(a, w)$ and $(-a, -w)$ are the same neuron, so each teacher line (dashed) collects a cluster at
+# $+u$ with one sign of $a$ and one at $-u$ with the other sign; the stars mark $\pm u$. Bottom, $d = 3$ ($M = 3$):
+# unit directions flipped to the hemisphere facing $n = (1, 1, 1)/\sqrt3$ (flipping $a$ with them) and projected
+# orthographically on the plane orthogonal to $n$; the stars mark the teacher directions. The colour scale of each
+# row is fixed over its four times.
 
 # %%
 def plane_basis(n):
@@ -285,11 +293,12 @@ def draw_frame(ax, d, U, lim):
     ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
 
 
+# %%
 SHOWN = [("teacher M=2", 2), ("teacher M=3", 3)]
 LIMITS = {2: 2.4, 3: 1.1}
 AXIS_LABELS = {2: ("$w_1$", "$w_2$"), 3: ("$e_1$ (in-plane axis 1)", "$e_2$ (in-plane axis 2)")}
 snap_rows = []
-fig, axes = plt.subplots(2, 4, figsize=(16, 8.5), constrained_layout=True)
+fig, axes = plt.subplots(2, 4, figsize=(16, 9), layout="constrained")
 for row, (name, d) in enumerate(SHOWN):
     result, U = runs[name], TARGETS[name].U.numpy()
     idx = snapshot_indices(result["times"])
@@ -309,8 +318,8 @@ for row, (name, d) in enumerate(SHOWN):
                       for i in range(len(a))]
         snap_rows += [dict(series="teacher directions", d=d, t=result["times"][k], particle=-1, a=np.nan,
                            x=mx, y=my) for mx, my in marks]
-    axes[row, 0].legend(loc="lower left", fontsize=9, framealpha=0.8, frameon=True)
     fig.colorbar(points, ax=axes[row].tolist(), shrink=0.8, label="output weight $a$")
+fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=2, fontsize=10)
 nb.save_figure(fig, "directions_snapshots", data=pd.DataFrame(snap_rows),
                caption="\"particles\" of an erf student (replica 0) coloured by output weight a at four times: in "
                        "the plane for d = 2 and projected from the sphere for d = 3, with the \"teacher directions\" "
@@ -319,7 +328,7 @@ nb.save_figure(fig, "directions_snapshots", data=pd.DataFrame(snap_rows),
 plt.show()
 
 # %% [markdown]
-# The same two runs as an animation over all their recorded times (log-spaced from t = 0 to the horizon), with
+# The same two runs as an animation over all their recorded times (log-spaced from $t = 0$ to the horizon), with
 # the colour scale fixed over the whole run.
 
 # %%
@@ -363,8 +372,8 @@ plt.close(fig)
 gif
 
 # %% [markdown]
-# How concentrated is the final cloud? We measure the share of the total output weight Σ_i |a_i|/N that sits in
-# active atoms whose direction is within 0.3 rad of a teacher direction.
+# How concentrated is the final cloud? We measure the share of the total output weight $\sum_i|a_i|/N$ that sits in
+# active atoms whose direction is within $0.3$ rad of a teacher direction.
 
 # %%
 def matched_weight_share(cloud, target):
@@ -387,12 +396,20 @@ nb.claim("final clouds (d = 2, 3): smallest share of Σ|a| on atoms matched to t
 # %% [markdown]
 # ## 4. Cluster width against temperature
 #
-# Starting from the long-time cloud of the M = 2 teacher at τ = 10⁻⁴ we relax for Δt = RELAX at each temperature
-# (several local relaxation times 1/(2κ)) and measure each active atom's spread: the |a|-weighted RMS distance of
-# its particles' aligned w from the atom's position (atoms of at least 3 particles: fewer give no width). The
-# claim is spread ∝ √τ, i.e. a log–log slope of 1/2. One
-# larger temperature, τ = 6.4·10⁻³, is shown but not fitted: there the clusters are as wide as the gaps between
-# them and, with h growing like √τ, the extractor merges them — atoms are a τ → 0 notion.
+# Starting from the long-time cloud of the $M = 2$ teacher we relax for $\Delta t$ = `RELAX` at each temperature
+# (several local relaxation times $1/(2\kappa)$) and measure each active atom's spread: the $|a|$-weighted RMS
+# distance of its particles' aligned $w$ from the atom's position (atoms of at least 3 particles: fewer give no
+# width). The claim is spread $\propto\sqrt\tau$, i.e. a log–log slope of $\frac12$. One larger temperature,
+# `TAU_BREAK`, is shown but not fitted: there the clusters are as wide as the gaps between them and, with $h$ growing
+# like $\sqrt\tau$, the extractor merges them — atoms are a $\tau \to 0$ notion.
+#
+# *Window, fixed before the run.* The slope is $\frac12 \pm 0.1$. The allowance is statistical: a spread estimated
+# from a cluster of $n \gtrsim 16$ particles has a relative error of about $1/\sqrt{2n} \le 0.18$; over the
+# $2R$ atoms at each of the four fitted temperatures (a factor 64 in $\tau$) that gives a slope standard error of
+# about $0.18/\sqrt{2R \cdot 4 \cdot 2.4} \approx 0.03$ at $R = 2$, and $0.1$ is three of them rounded up. The
+# Laplace approximation's own corrections are $O(\tau)$ relative, far below that. What the claim does not show:
+# the constant in front of $\sqrt\tau$ (the printed ratio spread$/\sqrt\tau$ is compared with nothing), or the
+# spread at larger $\tau$, where the clusters merge.
 
 # %%
 base = runs["teacher M=2"]
@@ -435,18 +452,19 @@ nb.save_figure(fig, "spread_vs_tau", data=spread_lines_df,
 plt.show()
 
 # %%
-window = 3 * slope_se + 0.02
-nb.claim("cluster spread ∝ √τ: fitted log–log slope", slope, 0.5 - window, 0.5 + window, "spread_vs_tau",
+SPREAD_WINDOW = 0.1  # fixed before the run: see the markdown above
+nb.claim(f"cluster spread ∝ √τ: fitted log–log slope (fixed window ± {SPREAD_WINDOW})", slope, 0.5 - SPREAD_WINDOW,
+         0.5 + SPREAD_WINDOW, "spread_vs_tau",
          prediction="1/2: a Gibbs cluster is Gaussian with covariance τ H⁻¹ around its atom (Laplace approximation "
-                    "of exp(−U/τ), H the per-particle Hessian); window ± (3 standard errors of the fit + 0.02 "
-                    "for the η-dependent variance inflation)")
+                    "of exp(−U/τ), H the per-particle Hessian); the η-dependent variance inflation does not depend "
+                    "on τ")
 print("mean spread / √τ at each τ:", ratio.round(3).to_dict())
 
 # %% [markdown]
-# ## 5. Counting atoms against t, τ and N
+# ## 5. Counting atoms against $t$, $\tau$ and $N$
 #
-# The active atom count along the runs (all replicas), after relaxation at each τ, and at the final time for
-# widths N (teacher M = 2). Early on the cloud is a spread of many weak clusters; weight decay then merges them.
+# The active atom count along the runs (all replicas), after relaxation at each $\tau$, and at the final time for
+# widths $N$ (teacher $M = 2$). Early on the cloud is a spread of many weak clusters; weight decay then merges them.
 
 # %%
 other_N = [(i, n) for i, n in enumerate(N_GRID) if n != N]
@@ -469,6 +487,7 @@ for n, result in by_N.items():
                                count=atoms_of(result["particles"][-1, r], target2).count))
 count_df = pd.DataFrame(count_rows)
 
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
 for name, group in count_df[count_df.panel == "t"].groupby("target", sort=False):
     mean = group.groupby("x")["count"].mean()
@@ -513,44 +532,64 @@ nb.claim("count equals M = 2 at every fitted temperature (fraction of runs)", fl
                     "(Theorem 3, τ → 0)")
 
 # %% [markdown]
-# ## 6. Measured count against the bound S\*, and teacher recovery
+# ## 6. Measured count against the bound $S^*$, and teacher recovery
 #
-# For each target and replica: the final count, and S\*(ε) at the operational level **ε = ‖f_∞ − f\*‖** (the
-# L² residual of the final network, exact): Hermite tensors smaller than what the student leaves unfitted do
-# not count towards K. The claim is count/S\* ≤ 1 (Theorem 3's bound); the line targets are built so that their
-# count comes near S\*, where the claim can fail.
+# For each target and replica: the final count, and $S^*(\varepsilon)$ at the operational level
+# $\varepsilon = \|f_\infty - f^*\|$ (the $L^2$ residual of the final network, exact): Hermite tensors smaller than
+# what the student leaves unfitted do not count towards $K$. Theorem 3 bounds the count by $S^*$; the line targets
+# are built so that their count comes near $S^*$, where the bound can be violated.
 #
-# Theorem 3 is about the t → ∞, τ → 0 limit, and a finite-time cloud at τ > 0 can hold small clusters between
-# the main atoms (the three-scale line target keeps 3 of its 64 particles near radius 1.2–1.3 in both replicas:
-# table `line_atoms`). So each final cloud's atoms are also relaxed at τ = 0 with their masses fixed (the
-# stationary atoms below) and sent through the same extractor: atoms that relax onto one orbit count once. The
-# claim is on this relaxed count; the count of the raw final cloud is shown next to it and may exceed S\*. The
-# relaxation keeps masses fixed, so it does not show what the τ > 0 flow does with such a cluster at later times.
+# Theorem 3 is about the $t \to \infty$, $\tau \to 0$ limit, and a finite-time cloud at $\tau > 0$ can hold small
+# clusters between the main atoms (table `line_atoms` lists every atom of the line targets). Two counts are
+# therefore recorded, each as a claim that can fail:
 #
-# For teachers we also predict the atoms' directions. Weight decay biases them: the prediction is the τ = 0
-# stationary point of the regularized objective F = ½‖f − f\*‖² + (λ/2) Σ_j p_j |θ_j|² over atoms with the
-# measured masses p_j (cluster sizes / N), found by BFGS on exact Gaussian kernels from the measured atoms
-# (`atoms.stationary_atoms`): an independent computation without noise, particles or time steps. The measured
-# centre of a cluster of n particles of width s fluctuates by about s/√n, an angle s/(|w|√n): the claim is that
-# every matched angle lies within 3 such units of its prediction.
+# - the **raw count** of the final cloud, against $S^*$: the prediction that at $\lambda t \ge 12$ and this small
+#   $\tau$ the cloud is already in the regime the theorem describes;
+# - the **relaxed count**: each final cloud's atoms relaxed at $\tau = 0$ with their masses fixed (a BFGS descent of
+#   the objective $F$ below, *started at the measured atoms*) and sent through the same extractor, so that atoms which
+#   relax onto one orbit count once. This is the measured cloud carried to the $\tau = 0$ fixed point its atoms
+#   flow to — an estimate of the limit the theorem speaks of, not a prediction of where the atoms are. The
+#   relaxation keeps masses fixed, so it does not show what the $\tau > 0$ flow does with a small cluster at later
+#   times.
+#
+# The `quick` profile (a smaller $N$ and a shorter horizon, a smoke run for the tests) records the raw count as a check
+# against a loose window ($\le 2 S^*$): at its sizes the finite-time premise is weaker still, and it is no evidence
+# either way.
+#
+# For teachers we also **predict** the atoms' directions. Weight decay biases them: the prediction is the $\tau = 0$
+# stationary point of the regularized objective
+# $$F = \tfrac12\|f - f^*\|^2 + \tfrac\lambda2\sum_j p_j|\theta_j|^2$$
+# over atoms with the measured masses $p_j$ (cluster sizes $/N$), found by BFGS on exact Gaussian kernels
+# (`atoms.teacher_stationary_atoms`) **started at the teacher** — atom $j$, matched to teacher neuron $m$, starts at
+# $(b_m/p_j, u_m)$ — so it uses neither the measured positions nor the noise, particles or time steps; the masses are
+# the only measured input. The measured centre of a cluster of $n$ particles of width $s$ fluctuates by about
+# $s/\sqrt n$, an angle $s/(|w|\sqrt n)$: the claim is that every matched angle lies within 3 such units of its
+# prediction.
 
 # %%
 def predicted_atoms(atoms, target, lam, N):
-    """The τ = 0 stationary atoms of F (fixed masses = cluster sizes / N) relaxed from the measured atoms."""
+    """The τ = 0 stationary atoms with the measured masses, relaxed from the teacher (None without a one-to-one
+    match): ``atoms.teacher_stationary_atoms``."""
+    return teacher_stationary_atoms(ACTIVATION, target, atoms, N, lam)
+
+
+def relaxed_count(atoms, target, lam, N):
+    """Atoms left when the measured atoms, relaxed at τ = 0 with fixed masses (BFGS from the measured atoms), are
+    repeated by their cluster sizes (the rest of the N particles at the fixed point θ = 0) and go through the same
+    extractor: atoms that relaxed onto one orbit count once."""
     a = atoms.weights * N / atoms.sizes
-    return stationary_atoms(ACTIVATION, target, np.column_stack([a, atoms.positions]), atoms.sizes / N, lam)
-
-
-def relaxed_count(stationary, atoms, target, lam, N):
-    """Atoms left when the stationary atoms (each repeated by its cluster size, the rest of the N particles at the
-    fixed point θ = 0) go through the same extractor: atoms that relaxed onto one orbit count once."""
+    stationary = stationary_atoms(ACTIVATION, target, np.column_stack([a, atoms.positions]), atoms.sizes / N, lam)
     cloud = np.repeat(stationary.theta, atoms.sizes, axis=0)
     cloud = np.concatenate([cloud, np.zeros((N - len(cloud), cloud.shape[1]))])
     return atoms_of(cloud, target, lam=lam).count
 
 
 def angle_rows(atoms, stationary, target):
-    """Per teacher neuron: measured and predicted matched angle and the centre-noise unit s/(|w|√n)."""
+    """Per teacher neuron: measured and predicted matched angle and the centre-noise unit s/(|w|√n); one row with
+    z = ∞ when there is no prediction (atoms and teacher neurons do not match one to one)."""
+    if stationary is None:
+        return [dict(neuron=-1, size=0, measured=np.nan, predicted=np.nan, noise=np.nan, z=np.inf,
+                     stationary_grad=np.nan)]
     U = target.U.numpy()
     measured = match_directions(ACTIVATION, atoms.positions, U)
     predicted = match_directions(ACTIVATION, stationary.theta[:, 1:], U)
@@ -563,6 +602,7 @@ def angle_rows(atoms, stationary, target):
     return rows
 
 
+# %%
 summary_rows, angle_rows_all, line_rows = [], [], []
 for name, result in runs.items():
     target = TARGETS[name]
@@ -573,8 +613,7 @@ for name, result in runs.items():
         eps = float(np.sqrt(2 * result["risk"][-1, r]))
         K = coefficient_threshold(target, eps)
         S = atom_bound(K, r_dim)
-        stationary = predicted_atoms(atoms, target, LAM, N)
-        relaxed = relaxed_count(stationary, atoms, target, LAM, N)
+        relaxed = relaxed_count(atoms, target, LAM, N)
         row = dict(target=name, replica=r, count=atoms.count, relaxed_count=relaxed, eps=eps, K=K, r=r_dim,
                    S_star=S, ratio=atoms.count / S, relaxed_ratio=relaxed / S)
         if name in FAMILIES["line targets"]:
@@ -583,7 +622,7 @@ for name, result in runs.items():
                                net_weight=nu * np.sign(w @ u), particles=n)
                           for j, (nu, w, n) in enumerate(zip(atoms.weights, atoms.positions, atoms.sizes))]
         if name in TEACHER_M:
-            angles = angle_rows(atoms, stationary, target)
+            angles = angle_rows(atoms, predicted_atoms(atoms, target, LAM, N), target)
             angle_rows_all += [dict(target=name, M=TEACHER_M[name], replica=r, **a) for a in angles]
             row.update(M=TEACHER_M[name], max_angle=max(a["measured"] for a in angles))
         summary_rows.append(row)
@@ -626,7 +665,7 @@ for style, (M, group) in zip("osD^", teacher_angles.groupby("M")):
     axes[1].errorbar(x - 0.05, group.measured, yerr=3 * group.noise, fmt=style, color=palette(2)[0], ms=6,
                      capsize=3, label="measured, 3 noise units" if M == 1 else None)
     axes[1].plot(x + 0.05, group.predicted, style, color=palette(2)[1], mfc="none", ms=8, mew=1.5,
-                 label="predicted, stationary atoms" if M == 1 else None)
+                 label="predicted from the teacher" if M == 1 else None)
 axes[1].set(xlabel="teacher neurons $M$", ylabel="matched angle (rad)",
             title=rf"teacher atoms' direction bias at $\lambda$ = {LAM}")
 axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -635,41 +674,54 @@ figure_data = pd.concat([summary.assign(panel="ratio", series=summary.target.map
                          summary.assign(panel="ratio", series=summary.target.map(family_of) + ", relaxed at τ = 0"),
                          pd.DataFrame(dict(panel=["ratio"], series=["bound: count = S*"], ratio=[1.0])),
                          teacher_angles.assign(panel="angles", series="measured, 3 noise units"),
-                         teacher_angles.assign(panel="angles", series="predicted, stationary atoms")])
+                         teacher_angles.assign(panel="angles", series="predicted from the teacher")])
 nb.save_figure(fig, "count_vs_bound", data=figure_data,
                caption="Left: active-atom count over S*(ε) at the residual level for every target and replica "
                        "(replicas offset vertically), of the final cloud (filled) and after relaxing its atoms at "
                        "τ = 0 (open), against the \"bound: count = S*\". Right: every teacher atom's "
-                       "matched angle, measured (bars: 3 units of centre noise) and predicted by the τ = 0 "
-                       "stationary atoms with the measured masses.",
+                       "matched angle, measured (bars: 3 units of centre noise) and \"predicted from the teacher\": "
+                       "the τ = 0 stationary atoms with the measured masses, relaxed from the teacher's neurons.",
                params=dict(N=N, horizon=HORIZON, lam=LAM, tau=TAU))
 plt.show()
 
 # %%
-worst = ratio_table.loc[ratio_table.relaxed_ratio.idxmax()]
 print("count/S* per target (final cloud):", ratio_table.set_index("target").ratio.round(3).to_dict())
 print("count/S* per target (relaxed at τ = 0):", ratio_table.set_index("target").relaxed_ratio.round(3).to_dict())
-nb.claim(f"long-time atoms never exceed S*(ε): largest relaxed count/S* over targets and replicas (at {worst.target})",
-         float(summary.relaxed_ratio.max()), 0.0, 1.0, "count_vs_bound",
-         prediction="≤ 1: Theorem 3, at most S*(ε) = C(r+K, K) + 1 atoms (K + 1 for one ridge) with K = K(ε) at "
-                    "ε = ‖f_∞ − f*‖, for the t → ∞, τ → 0 limit (here: the atoms relaxed at τ = 0)")
+BOUND = ("≤ 1: Theorem 3, at most S*(ε) = C(r+K, K) + 1 atoms (K + 1 for one ridge) with K = K(ε) at ε = ‖f_∞ − f*‖, "
+         "for the t → ∞, τ → 0 limit")
+for column, what, premise in (("ratio", "raw count of the final cloud", "; here the final cloud at λt ≥ 12, "
+                               "τ = 1e-4, taken to be in that regime"),
+                              ("relaxed_ratio", "count after the τ = 0 relaxation of the measured atoms",
+                               "; here the measured atoms carried to their τ = 0 fixed point")):
+    worst = ratio_table.loc[ratio_table[column].idxmax()]
+    nb.claim(f"long-time atoms never exceed S*(ε): largest {what} / S* over targets and replicas (at {worst.target})",
+             float(summary[column].max()), 0.0, 1.0, "count_vs_bound", prediction=BOUND + premise,
+             smoke=(0.0, 2.0) if column == "ratio" else None)
 teachers = summary[summary.target.isin(TEACHER_M)]
 nb.claim("teacher of M erf neurons: fraction of runs with exactly M atoms", float((teachers["count"] ==
          teachers.M).mean()), 1.0, 1.0, "count_vs_bound",
          prediction="M: the teacher's own atoms, unique modulo sign for an erf student (Theorem 3, identifiability)")
 nb.claim(f"teacher atoms' angle at λ = {LAM}: largest |measured − predicted| in units of the centre noise s/(|w|√n)",
          float(teacher_angles.z.max()), 0.0, 3.0, "count_vs_bound",
-         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F with the measured masses "
-                    "(independent BFGS computation, atoms.stationary_atoms)")
+         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F with the measured masses, relaxed from the "
+                    "teacher's neurons (independent BFGS computation, atoms.stationary_atoms)")
 nb.check("the predicted atoms are stationary: largest per-particle gradient of F", float(teacher_angles.stationary_grad.max()),
          0.0, 1e-6, "count_vs_bound")
 
+
+# %% tags=["remove-input"]
+nb.say(f"""In this run the largest count over the bound is ${nb.glue("raw_ratio", summary.ratio.max(), ".3g")}$ for the
+final clouds and ${nb.glue("relaxed_ratio", summary.relaxed_ratio.max(), ".3g")}$ after the relaxation (both at
+{ratio_table.loc[ratio_table.ratio.idxmax()].target}); the teachers' largest direction deviation is
+${nb.glue("teacher_z", teacher_angles.z.max(), ".2f")}$ noise units.""")
+
 # %% [markdown]
-# The direction error grows with M: the ℓ¹-type penalty prefers atoms that share the teacher's large linear
-# component Σ_m b_m u_m, so the regularized optimum tilts towards it, and the stationary atoms reproduce that tilt.
-# How does the bias depend on λ? We train the M = 2 teacher at several λ, with the horizon scaled by
-# max(1/2, 0.02/λ) (merging runs at a rate ∝ λ, so λt ≥ 12 everywhere), and compare each atom's measured angle with
-# its τ = 0 prediction. A log–log fit of the measured largest angle flattens at small λ; the comparison says why.
+# The direction error grows with $M$: the $\ell^1$-type penalty prefers atoms that share the teacher's large linear
+# component $\sum_m b_m u_m$, so the regularized optimum tilts towards it, and the stationary atoms reproduce that
+# tilt. How does the bias depend on $\lambda$? We train the $M = 2$ teacher at several $\lambda$, with the horizon
+# scaled by $\max(\frac12, 0.02/\lambda)$ (merging runs at a rate $\propto\lambda$, so $\lambda t \ge 12$ everywhere),
+# and compare each atom's measured angle with its $\tau = 0$ prediction from the teacher. A log–log fit of the
+# measured largest angle flattens at small $\lambda$; the comparison says why.
 
 # %%
 other_lams = [(i, lam) for i, lam in enumerate(LAMS) if lam != LAM]
@@ -700,12 +752,13 @@ curve_slopes = np.diff(np.log(curve)) / np.diff(np.log(LAM_CURVE))
 print("equal-mass prediction, local slope at λ:", dict(zip(np.round(np.sqrt(LAM_CURVE[1:] * LAM_CURVE[:-1]), 5),
                                                           np.round(curve_slopes, 3))))
 
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
 x_off = np.where(lam_angles.replica == 0, 0.97, 1.03)
 axes[0].errorbar(lam_angles.lam * x_off, lam_angles.measured, yerr=3 * lam_angles.noise, fmt="o", capsize=3,
                  color=palette(2)[0], label="measured, 3 noise units")
 axes[0].plot(lam_angles.lam * x_off, lam_angles.predicted, "s", mfc="none", ms=8, mew=1.5, color=palette(2)[1],
-             label="predicted, stationary atoms")
+             label="predicted from the teacher")
 axes[0].plot(lam_angles.lam * x_off, lam_angles.noise, "x", color="0.4", label="centre noise unit")
 axes[0].plot(LAM_CURVE, curve, "-", color=palette(3)[2], lw=1.2, label="predicted, masses 1/2")
 axes[0].set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$", ylabel="matched angle (rad)",
@@ -722,14 +775,15 @@ axes[1].set(xscale="log", xlabel=r"weight decay $\lambda$", ylabel="deviation / 
 axes[1].set_xticks(LAMS, [f"{lam:g}" for lam in LAMS])
 axes[1].minorticks_off()
 axes[1].legend(fontsize=9, loc="upper left", frameon=True)
-lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted, stationary atoms",
+lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted from the teacher",
                                                              "centre noise unit", "measured − predicted, in noise units")]
                      + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0])),
                         pd.DataFrame(dict(series="predicted, masses 1/2", lam=LAM_CURVE, predicted=curve))])
 nb.save_figure(fig, "angle_vs_lambda", data=lam_data,
                caption=f"Matched angle of each atom of a two-neuron erf teacher against the weight decay λ: measured "
-                       f"(fit of the largest: log–log slope {lam_slope:.2f}), predicted by the τ = 0 stationary atoms "
-                       f"(slope {pred_slope:.2f}), the same prediction with both masses 1/2 over a wider range of λ, "
+                       f"(fit of the largest: log–log slope {lam_slope:.2f}), \"predicted from the teacher\" (τ = 0 "
+                       f"stationary atoms with the measured masses, relaxed from the teacher; slope {pred_slope:.2f}), "
+                       f"the same prediction with both masses 1/2 over a wider range of λ, "
                        f"and the centre noise s/(|w|√n); right, the deviation in noise units.",
                params=dict(lams=LAMS, N=N, tau=TAU))
 plt.show()
@@ -737,32 +791,34 @@ plt.show()
 # %%
 nb.claim("teacher M = 2 at every λ: largest |measured − predicted| matched angle in noise units",
          float(lam_angles.z.max()), 0.0, 3.0, "angle_vs_lambda",
-         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F at each λ with the measured masses "
-                    "(independent BFGS computation)")
+         prediction="0 ± 3 noise units: the τ = 0 stationary atoms of F at each λ with the measured masses, "
+                    "relaxed from the teacher's neurons (independent BFGS computation)")
 nb.claim("teacher M = 2: exactly 2 atoms at every λ (fraction of runs)", float((lam_df["count"] == 2).mean()),
          1.0, 1.0, "angle_vs_lambda",
          prediction="M = 2 (Theorem 3 with identifiability; λt ≥ 12 leaves time to merge redundant clusters)")
 
 # %% [markdown]
-# **Is there a floor in the bias as λ decreases?** No. The local log–log slope of the measured largest angle
-# falls as λ decreases (printed above: in the standard profile 0.81, 0.76, 0.67 from λ = 0.08 down to 0.01), and
-# the τ = 0 stationary atoms with the measured masses fall the same way (0.81, 0.77, 0.64): the change of slope is
-# a property of the regularized optimum itself, not of τ, N or the horizon — the measured angles follow the
-# predicted ones atom by atom within the centre noise s/(|w|√n) ≈ 0.01–0.014 rad (finite N and τ). The line (both
-# masses 1/2, printed above) shows the whole shape: the local slope dips to about 0.72 near λ ≈ 0.01–0.02 and
-# climbs back towards 1 as λ → 0, as first-order perturbation of the exact λ = 0 representation (the teacher's
-# own atoms) predicts (bias ∝ λ); at large λ the atoms shrink and tilt faster. A floor would appear only where
-# the bias meets the noise unit, around λ ≈ 10⁻³ at this N and τ. What this does not show: runs below λ = 0.01
-# (the horizon λt ≥ 12 grows as 1/λ), and τ → 0 at fixed N.
+# **Is there a floor in the bias as $\lambda$ decreases?** The local log–log slopes printed above answer it: those of
+# the measured largest angle fall as $\lambda$ decreases, and those of the $\tau = 0$ stationary atoms (measured
+# masses, relaxed from the teacher) fall with them, so the change of slope is a property of the regularized optimum
+# itself, not of $\tau$, $N$ or the horizon — the measured angles follow the predicted ones atom by atom within the
+# centre noise $s/(|w|\sqrt n)$ (finite $N$ and $\tau$; its size at each $\lambda$ is printed). The line (both masses
+# $\frac12$, local slopes printed above) shows the whole shape: the local slope dips below 1 at intermediate
+# $\lambda$ and climbs back towards 1 as $\lambda \to 0$, as first-order perturbation of the exact $\lambda = 0$
+# representation (the teacher's own atoms) predicts (bias $\propto\lambda$); at large $\lambda$ the atoms shrink and
+# tilt faster. A floor would appear only where the bias meets the noise unit. What this does not show: runs below
+# the smallest $\lambda$ of the grid (the horizon $\lambda t \ge 12$ grows as $1/\lambda$), and $\tau \to 0$ at
+# fixed $N$.
 
 # %% [markdown]
-# ## 7. Honesty about the extractor: moving h and δ
+# ## 7. Honesty about the extractor: moving $h$ and $\delta$
 #
-# The count is a property of the extractor as much as of the cloud. We recount the final teacher clouds (M = 1…4,
-# every replica) with the clustering distance h multiplied by ¼ … 8 and the weight cut δ by ¼ … 64, and show the
-# fraction of clouds whose count equals M. Too small an h splits a Gibbs cluster into pieces that each pass δ; too
-# large an h (beyond the √2 between orthogonal teacher neurons) merges distinct atoms; too large a δ drops real
-# atoms. The chosen h is about 4.4 times the measured spread at τ = 10⁻⁴.
+# The count is a property of the extractor as much as of the cloud. We recount the final teacher clouds
+# ($M = 1, \dots, 4$, every replica) with the clustering distance $h$ multiplied by $\frac14, \dots, 8$ and the weight
+# cut $\delta$ by $\frac14, \dots, 64$, and show the fraction of clouds whose count equals $M$. Too small an $h$ splits
+# a Gibbs cluster into pieces that each pass $\delta$; too large an $h$ (beyond the $\sqrt2$ between orthogonal
+# teacher neurons) merges distinct atoms; too large a $\delta$ drops real atoms. The chosen $h$ is several times the
+# cluster spread measured in section 4. These are checks of the extractor, not evidence.
 
 # %%
 H_FACTORS = [0.25, 0.5, 1.0, 2.0, 4.0, 8.0]
@@ -806,19 +862,25 @@ nb.check("h at ¼× (chosen δ) splits Gibbs clusters: fraction of clouds still 
 # %% [markdown]
 # ## Summary
 #
-# - Checks (not evidence): the targets' Hermite tensors satisfy Parseval to rounding and K(ε) has its closed form
-#   for the geometric ridge; the predicted atoms are stationary; the extractor's count is stable for h within 1×–4×
-#   and δ within ¼×–16× of the chosen values and breaks at ¼× h.
-# - Claims with their predictions: for erf teachers with the student's own activation the count settles at M at
-#   every N, τ and λ tried, and the direction bias of every atom equals, within the centre noise, the bias of the
-#   τ = 0 stationary point of the regularized objective with the measured masses; cluster widths scale like √τ.
-# - Count against the bound: for teachers and ridges the count is far below S\*(ε) (ratios 0.1–0.25); the line
-#   targets come near it (count/S\* = 0.5 for two scales, 1.0 for three scales after relaxation), where the claim
-#   could fail, and the raw final cloud of the three-scale target exceeds S\* (3 atoms against S\* = 2) by one
-#   small cluster that the τ = 0 relaxation merges into a neighbouring atom. These are a handful of targets at one λ and ε = the residual: they do not show that S\*(ε) holds for
-#   every Barron–Hermite target, nor that it is tight.
-# - For τ > 0 the long-time limit is a Gibbs density with full support: what we count are clusters, and atoms
-#   exist only as τ → 0.
+# - Checks (not evidence): the targets' Hermite tensors satisfy Parseval to rounding and $K(\varepsilon)$ has its
+#   closed form for the geometric ridge; the predicted atoms are stationary; the extractor's count is stable for $h$
+#   within $1\times$–$4\times$ and $\delta$ within $\frac14\times$–$16\times$ of the chosen values and breaks at
+#   $\frac14\times h$.
+# - Claims with their predictions: for erf teachers with the student's own activation the count settles at $M$ at
+#   every $N$, $\tau$ and $\lambda$ tried; the direction bias of every atom is compared with the bias of the
+#   $\tau = 0$ stationary point of the regularized objective, relaxed from the teacher with the measured masses;
+#   cluster widths are compared with $\sqrt\tau$.
+# - Count against the bound: two claims, on the raw count of the final cloud and on the count after the $\tau = 0$
+#   relaxation of its atoms (table `count_over_bound` has both per target). For teachers and ridges the count is far
+#   below $S^*(\varepsilon)$; the line targets are built to come near it, and there the raw count of a finite-time,
+#   $\tau > 0$ cloud can exceed the bound through one small cluster that the relaxation merges into a neighbouring
+#   atom. Whether that cluster survives to the horizon depends on the seed (it did under the seeding scheme this
+#   notebook used before its streams were named, and the raw-count claim failed there); the claims table says
+#   whether it does in this run, and table `line_atoms` lists the atoms. These are a handful of targets at one $\lambda$ and
+#   $\varepsilon$ = the residual: they do not show that $S^*(\varepsilon)$ holds for every Barron–Hermite target,
+#   nor that it is tight.
+# - For $\tau > 0$ the long-time limit is a Gibbs density with full support: what we count are clusters, and atoms
+#   exist only as $\tau \to 0$.
 
 # %%
 nb.finish()

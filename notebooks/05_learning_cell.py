@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -9,44 +7,47 @@
 # ---
 
 # %% [markdown]
-# # 05 — The learning cell (w*, D*_orb, S*) of each architecture–data pair
+# # 05 — The learning cell $(w^*, D^*_{orb}, S^*)$ of each architecture–data pair
 #
-# The abstract ties its four results together: "the triple (w*, D*_orb, S*) — the maximal admissible weight, the
-# orbit identifiability depth, and the sparse-dictionary depth at which the target is realizable — is the natural
-# learning cell of the architecture-data pair (σ, ρ)."
+# The abstract ties its four results together: "the triple $(w^*, D^*_{orb}, S^*)$ — the maximal admissible weight,
+# the orbit identifiability depth, and the sparse-dictionary depth at which the target is realizable — is the natural
+# learning cell of the architecture-data pair $(\sigma, \rho)$."
 #
-# This notebook computes one table of that triple for σ ∈ {ReLU, tanh, erf, GELU, quadratic}, ρ ∈ {N(0, I), uniform on
-# the sphere} and initialisation families {Gaussian, Laplace, Student-t}, and draws a one-page summary of the four
-# results. Every entry is computed here by a library function of notebooks 01–03 (named in the table's caption
-# column); nothing is typed in.
+# This notebook computes one table of that triple for $\sigma \in \{$ReLU, tanh, erf, GELU, quadratic$\}$,
+# $\rho \in \{N(0, I_d)$, uniform on the sphere$\}$ and initialisation families {Gaussian, Laplace, Student-t}, and
+# draws a one-page summary of the four results. Every entry is computed here by a library function of notebooks
+# 01–03 (named in the table's caption column); nothing is typed in.
 #
 # **Operational definitions** (the paper's own are not public):
 #
-# - **w\*** is a property of the initialisation μ0 alone: the sub-Gaussian operational w\* of notebook 01,
-#   sup{w : ∫e^{w|θ|²}dμ0 < ∞} = 1/limsup (m_k/k!)^{1/k} with m_k = ∫|θ|^{2k}dμ0, in closed form
-#   (`moments.w_star_closed_form`), with the sub-exponential variant beside it and an estimate from samples
-#   (`moments.estimate_w_star`) as a cross-check. The column `w*_flow` is the class kept along the data-free
-#   (Ornstein–Uhlenbeck) flow, min(w\*(μ0), λ/(2τ)), as derived in notebook 01; with the data term on it is a
-#   reference, not a theorem.
-# - **D\*_var and D\*_orb** depend on σ: the Jacobian-rank depth and the fibre-search depth of notebook 02
-#   (`identifiability.variety_depth`, `identifiability.orbit_depth`) for generic S-atom measures in dimension d.
-# - **ρ = uniform on the sphere** of radius √d: a function σ(w·x) of a unit w then expands in Gegenbauer (zonal)
-#   polynomials instead of Hermite polynomials. We check numerically that σ's Gegenbauer coefficients are non-zero
-#   on exactly the degrees where its Hermite coefficients are, and that this set is closed under k → k − 2. Under
-#   these two conditions the degree-≤ D harmonic components of f carry the same moment tensors as the Gaussian
-#   moment map (the trace of T_k is a multiple of T_{k−2}), so the fibres, and D\*_orb, coincide. The table reports
-#   the sphere rows through that check, not through a second fibre search.
-# - **S\*** is the Carathéodory-type bound of notebook 03 (`barron.sparsity_bound`) for the part of a fixed reference
-#   Barron–Hermite target that σ-networks can realise: the target's Hermite coefficients on the degrees where σ's
-#   coefficients vanish are removed (no σ-network has a component there).
+# - **$w^*$** is a property of the initialisation $\mu_0$ alone: the sub-Gaussian operational $w^*$ of notebook 01,
+#   $$w^* = \sup\Big\{w : \int e^{w|\theta|^2}\,d\mu_0 < \infty\Big\} = \frac{1}{\limsup_k (m_k/k!)^{1/k}},
+#   \qquad m_k = \int |\theta|^{2k}\,d\mu_0,$$
+#   in closed form (`moments.w_star_closed_form`), with the sub-exponential variant beside it and an estimate from
+#   samples (`moments.estimate_w_star`) as a cross-check. The column `w*_flow` is the class kept along the data-free
+#   (Ornstein–Uhlenbeck) flow, $\min(w^*(\mu_0), \lambda/(2\tau))$, as derived in notebook 01; with the data term
+#   on it is a reference, not a theorem.
+# - **$D^*_{var}$ and $D^*_{orb}$** depend on $\sigma$: the Jacobian-rank depth and the fibre-search depth of
+#   notebook 02 (`identifiability.variety_depth`, `identifiability.orbit_depth`) for generic $S$-atom measures in
+#   dimension $d$.
+# - **$\rho$ = uniform on the sphere** of radius $\sqrt d$: a function $\sigma(w\cdot x)$ of a unit $w$ then expands
+#   in Gegenbauer (zonal) polynomials instead of Hermite polynomials. When $\sigma$'s Gegenbauer coefficients are
+#   non-zero on exactly the degrees where its Hermite coefficients are, and that set is closed under $k \mapsto k-2$,
+#   the degree-$\le D$ harmonic components of $f$ carry the same moment tensors as the Gaussian moment map (the trace
+#   of $T_k$ is a multiple of $T_{k-2}$), so the fibres, and $D^*_{orb}$, coincide. Both conditions follow from
+#   $\sigma$'s parity and polynomial part, so the notebook records them as a **check** of the two coefficient
+#   computations, not as evidence; the table reports the sphere rows through that check, not through a second fibre
+#   search.
+# - **$S^*$** is the Carathéodory-type bound of notebook 03 (`barron.sparsity_bound`) for the part of a fixed
+#   reference Barron–Hermite target that $\sigma$-networks can realise: the target's Hermite coefficients on the
+#   degrees where $\sigma$'s coefficients vanish are removed (no $\sigma$-network has a component there).
 #
 # **What the recorded results are.** Most numbers here are definitions evaluated by library functions, and the
-# recorded results are mostly *checks* (identities and inequalities that hold by construction: D\*_orb ≥ D\*_var,
-# S\* = 7 for z², removing degrees never raises S\*, total ≤ 4 × sum of the four components). Two are *claims*
-# that could fail: the sample estimate of w\* for the Gaussian family against its closed form 1/(2s²), within the
-# spread of independent replicas, and the agreement of the Gaussian and sphere coefficient supports predicted by
-# σ's parity. Neither shows anything about training: the table collects the triple, it does not test that it
-# governs learning.
+# recorded results are mostly *checks* (identities and inequalities that hold by construction: $D^*_{orb} \ge
+# D^*_{var}$, $S^* = 7$ for $z^2$, removing degrees never raises $S^*$, the sphere and Gaussian supports agree, total
+# $\le 4\times$ sum of the four components). One is a *claim* that could fail: the sample estimate of $w^*$ for the
+# Gaussian family against its closed form $1/(2s^2)$, within the spread of independent replicas. None of them shows
+# anything about training: the table collects the triple, it does not test that it governs learning.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -81,13 +82,16 @@ P = nb.pick(
 INIT_SCALE, LAM, TAU = 1.0, 0.5, 0.05
 FAMILIES = ("gaussian", "laplace", "student_t")
 DF = 3.0
+W_REPLICAS = 8  # independent sample sets for the w* estimate's claim
+sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
+                paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))  # the summary's coupled chain
 P
 
 # %% [markdown]
-# ## w\*: a property of the initialisation
+# ## $w^*$: a property of the initialisation
 #
-# Initial particles θ = (a, w) ∈ ℝ^{1+d} with every coordinate drawn i.i.d. from the family at scale 1
-# (Student-t with 3 degrees of freedom). The closed forms are those of notebook 01; the estimate uses
+# Initial particles $\theta = (a, w) \in \mathbb R^{1+d}$ with every coordinate drawn i.i.d. from the family at
+# scale 1 (Student-t with 3 degrees of freedom). The closed forms are those of notebook 01; the estimate uses
 # `n_samples` particles.
 
 # %%
@@ -111,14 +115,13 @@ w_table = pd.DataFrame(nb.map(w_star_row, [dict(family=family, n_samples=P["n_sa
 w_table
 
 # %% [markdown]
-# For the Gaussian family |θ|²/s² is χ² with 1 + d degrees of freedom, a Gamma law, for which the moment-ratio
-# extrapolation of `estimate_w_star` is exact in expectation; so the estimate should scatter around the closed form
-# 1/(2s²) = 0.5 with no bias. We repeat it on `W_REPLICAS` independent sample sets to measure that scatter.
+# For the Gaussian family $|\theta|^2/s^2$ is $\chi^2$ with $1 + d$ degrees of freedom, a Gamma law, for which the
+# moment-ratio extrapolation of `estimate_w_star` is exact in expectation; so the estimate should scatter around the
+# closed form $1/(2s^2)$ with no bias. We repeat it on `W_REPLICAS` independent sample sets to measure that
+# scatter: this is the notebook's one claim (below), with the window $\pm 3$ standard errors of the replica mean
+# fixed in the code.
 
 # %%
-W_REPLICAS = 8
-
-
 def gaussian_w_star_estimates(n_samples, d, init_scale, replicas, stream):
     """``replicas`` independent estimates of w* from ``n_samples`` Gaussian particles each (replica r of ``stream``)."""
     return [moments.estimate_w_star(init_particles("gaussian", 1, n_samples, d, scale=init_scale, a_scale=init_scale,
@@ -134,12 +137,12 @@ print(f"w* estimates over {W_REPLICAS} replicas: mean {w_replicas.mean():.4f} ±
       f"closed form {w_closed_gauss:.4f}, z = {w_z:+.2f}")
 
 # %% [markdown]
-# ## D\*_var and D\*_orb: properties of σ
+# ## $D^*_{var}$ and $D^*_{orb}$: properties of $\sigma$
 #
-# Generic measures with S atoms in dimension d, fibre searches with `restarts` random starts per depth (up to three
-# rounds when none converges). The quadratic activation realises only T_0 and T_2, so no depth identifies more than
-# those finite-rank moments: once S(1 + d) exceeds what T_0 and T_2 can fix, both depths are ∞ (the "finite rank"
-# statement of Theorem 2); with one atom T_2 = a w wᵀ still identifies it at depth 2.
+# Generic measures with $S$ atoms in dimension $d$, fibre searches with `restarts` random starts per depth (up to
+# three rounds when none converges). The quadratic activation realises only $T_0$ and $T_2$, so no depth identifies
+# more than those finite-rank moments: once $S(1 + d)$ exceeds what $T_0$ and $T_2$ can fix, both depths are $\infty$
+# (the "finite rank" statement of Theorem 2); with one atom $T_2 = a\,w w^\top$ still identifies it at depth 2.
 
 # %%
 def depth_row(activation, S, d, D_max, restarts, stream):
@@ -158,11 +161,15 @@ depths = pd.DataFrame(nb.map(depth_row, [dict(activation=name, S=P["S"], d=P["d"
 depths
 
 # %% [markdown]
-# ### ρ = uniform on the sphere: the support check
+# ### $\rho$ = uniform on the sphere: the support check
 #
-# For x uniform on the sphere of radius √d in ℝ^d (here d = 3) and a unit w, t = ŵ·x/√d has density ∝ (1 − t²)^0
-# on [−1, 1] and σ(√3 t) = Σ_k g_k P_k(t) (Legendre = Gegenbauer at d = 3). We compare the set of degrees k ≤ D_max
-# with g_k ≠ 0 to the set with Hermite coefficient c_k(1) ≠ 0 (relative threshold 1e-8).
+# For $x$ uniform on the sphere of radius $\sqrt d$ in $\mathbb R^d$ (here $d = 3$) and a unit $w$,
+# $t = \hat w\cdot x/\sqrt d$ has density $\propto (1 - t^2)^{(d-3)/2} = 1$ on $[-1, 1]$ and
+# $\sigma(\sqrt3\,t) = \sum_k g_k P_k(t)$ (Legendre = Gegenbauer at $d = 3$). We compare the set of degrees
+# $k \le D_{max}$ with $g_k \ne 0$ to the set with Hermite coefficient $c_k(1) \ne 0$ (relative threshold
+# $10^{-8}$). Which degrees vanish is fixed by $\sigma$'s parity and polynomial part in both expansions, so the
+# agreement is an identity: it checks the two coefficient computations (Hermite series and Gauss–Legendre
+# quadrature), and is recorded as a check.
 
 # %%
 support_rows = []
@@ -175,11 +182,11 @@ support_table = pd.DataFrame(support_rows)
 support_table
 
 # %% [markdown]
-# ## S\*: the realisable part of a reference target
+# ## $S^*$: the realisable part of a reference target
 #
-# Reference target: two ridge directions in the plane (r = 2), each with the same Hermite profile, geometric tail
-# β_k ∝ 0.5^k on all degrees (unit norm). For σ we keep the degrees where c_k(1) ≠ 0 and compute
-# K(ε) and S\*(ε) = C(r + K, K) + 1 with ε given by the profile.
+# Reference target: two ridge directions in the plane ($r = 2$), each with the same Hermite profile, geometric tail
+# $\beta_k \propto 2^{-k}$ on all degrees (unit norm). For $\sigma$ we keep the degrees where $c_k(1) \ne 0$ and
+# compute $K(\varepsilon)$ and $S^*(\varepsilon) = \binom{r + K}{K} + 1$ at the profile's $\varepsilon$.
 
 # %%
 REF_K = 48
@@ -205,10 +212,10 @@ s_table
 # %% [markdown]
 # ## The table
 #
-# One row per (σ, initialisation). The input law ρ is not a column: w\* depends on μ0 alone, and the sphere's
-# depths are taken from the Gaussian ones through the support check above, so the ρ = sphere rows would repeat the
-# Gaussian rows entry for entry; the last column says, per σ, whether that check passed. The caption names the
-# function behind each column.
+# One row per $(\sigma, \mu_0)$. The input law $\rho$ is not a column: $w^*$ depends on $\mu_0$ alone, and the
+# sphere's depths are taken from the Gaussian ones through the support check above, so the $\rho$ = sphere rows would
+# repeat the Gaussian rows entry for entry; the last column says, per $\sigma$, whether that check passed. The
+# caption names the function behind each column.
 
 # %%
 cell = depths.merge(s_table, on="activation").merge(support_table[["activation", "same_support"]], on="activation")
@@ -230,11 +237,13 @@ learning_cell
 # %% [markdown]
 # ## One-page summary of the four results
 #
-# (a) Theorem 1: w\*(t) along the exact data-free flow from several initial scales to the Gibbs value λ/(2τ).
-# (b) Theorem 2: D\*_var against D\*_orb for each σ (∞ drawn at the top). (c) Theorem 3: S\*(ε) against ε for the
-# realisable part of the reference target. (d) Theorem 4: the four error components of a small coupled chain
-# (erf teacher, d = 2, run in the notebook's dtype on its device), side by side on a log axis, against the measured
-# total and the bound 4 × sum. Each panel illustrates a definition; none of them is evidence for a theorem here.
+# (a) Theorem 1: $w^*(t)$ along the exact data-free flow from several initial scales to the Gibbs value
+# $\lambda/(2\tau)$. (b) Theorem 2: $D^*_{var}$ against $D^*_{orb}$ for each $\sigma$ ($\infty$ drawn at the top).
+# (c) Theorem 3: $S^*(\varepsilon)$ against $\varepsilon$ for the realisable part of the reference target; activations
+# that realise the same degrees (ReLU and GELU; tanh and erf) have the same curve, drawn once with both names.
+# (d) Theorem 4: the four error components of a small coupled chain (erf teacher, $d = 2$, run in the notebook's
+# dtype on its device), side by side on a log axis, against the measured total and the bound $4\times$ sum. Each
+# panel illustrates a definition; none of them is evidence for a theorem here.
 
 # %%
 def summary_teacher():
@@ -255,8 +264,6 @@ def chain_summary(R, N_ref, N, sample_sizes, datasets, cloud, noise, dtype, devi
     return decomposition.decomposition_table(chain)
 
 
-sizes = nb.pick(quick=dict(R=2, N_ref=128, N=16, n=(64, 512)), standard=dict(R=4, N_ref=512, N=32, n=(64, 1024)),
-                paper=dict(R=8, N_ref=4096, N=64, n=(256, 8192)))
 datasets = [decomposition.replica_datasets(summary_teacher(), sizes["R"], n, 0.1,
                                            nb.stream(f"training set n = {n}").generator(device=nb.device))
             for n in sizes["n"]]
@@ -264,82 +271,101 @@ chain_table = nb.run(chain_summary, R=sizes["R"], N_ref=sizes["N_ref"], N=sizes[
                      datasets=datasets, cloud=nb.stream("chain initial cloud"),
                      noise=nb.stream("chain noise"), dtype=nb.dtype, device=nb.device)
 
+# %% [markdown]
+# The four panels are drawn by one function each; every function returns the plotted points with their legend
+# labels, which become the figure's data file.
+
+# %%
+def panel_flow(ax):
+    """(a) w*(t) along the exact Ornstein–Uhlenbeck flow from three initial scales, and the Gibbs value λ/(2τ)."""
+    rows, t_grid = [], np.linspace(0, 8, 161)
+    for k, s in enumerate((0.5, 1.0, 2.0)):
+        w_t = moments.ou_w_star(np.full(P["d"] + 1, s**2), 0.05, LAM, TAU, np.round(t_grid / 0.05).astype(int))
+        label = f"$s = {s}$: $w^*(0) = {1 / (2 * s**2):.3g}$"
+        ax.plot(t_grid, w_t, color=COLORS[k], label=label)
+        rows += [dict(panel="a", x=x, y=float(y), series=label) for x, y in zip(t_grid, w_t)]
+    gibbs_label = r"Gibbs $\lambda/(2\tau)$"
+    ax.axhline(LAM / (2 * TAU), color="k", ls="--", lw=1, label=gibbs_label)
+    rows += [dict(panel="a", x=x, y=LAM / (2 * TAU), series=gibbs_label) for x in t_grid[[0, -1]]]
+    ax.set(yscale="log", xlabel="time $t$", ylabel="$w^*(t)$", title="(a) Thm 1: $w^*$ along the data-free flow")
+    ax.set_yticks([0.1, 0.2, 0.5, 1, 2, 5], ["0.1", "0.2", "0.5", "1", "2", "5"])
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8)
+    return rows
+
+
+def panel_depths(ax):
+    """(b) D*_var and D*_orb of each σ as bars (∞ drawn one above D_max)."""
+    rows, top, x = [], P["D_max"] + 1, np.arange(len(depths))
+    for offset, column, color, label in ((-0.2, "D_var", COLORS[0], "$D^*_{var}$"),
+                                         (0.2, "D_orb", COLORS[1], "$D^*_{orb}$")):
+        values = depths[column].replace(math.inf, top).to_numpy(dtype=float)
+        ax.bar(x + offset, values, width=0.4, color=color, label=label)
+        rows += [dict(panel="b", x=name, y=float(v), series=label) for name, v in zip(depths["activation"], values)]
+    ax.axhline(top, color="grey", lw=0.8, ls=":")
+    ax.set_xticks(x, depths["activation"])
+    ax.set_yticks(range(0, top + 1), [str(k) for k in range(top)] + ["∞"])
+    ax.set_ylim(0, top + 1.6)
+    ax.set(ylabel="depth",
+           title=f"(b) Thm 2: depths ($S = {P['S']}$, $d = {P['d']}$; bar at ∞: none up to {P['D_max']})")
+    ax.legend(fontsize=9, loc="upper center", ncol=2)
+    return rows
+
+
+# %%
+def panel_bound(ax):
+    """(c) S*(ε) of the realisable reference target; activations whose curves coincide (they realise the same
+    degrees) are drawn as one line labelled with all their names."""
+    rows, eps_grid, curves = [], np.geomspace(1e-4, 1e-1, 25), {}
+    for name in ACTIVATIONS:
+        tgt = realisable_target(name)
+        curve = tuple(barron.sparsity_bound(tgt, e, K_max=REF_K)[2] for e in eps_grid)
+        curves.setdefault(curve, []).append(name)
+    for k, (curve, names) in enumerate(curves.items()):
+        label = " = ".join(names)
+        ax.step(eps_grid, curve, where="post", color=COLORS[k], ls=("-", "--", ":", "-.", "-")[k], lw=2, label=label)
+        rows += [dict(panel="c", x=e, y=float(v), series=label) for e, v in zip(eps_grid, curve)]
+    ax.set(xscale="log", yscale="log", xlabel=r"threshold $\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
+           title=r"(c) Thm 3: atom bound $S^*(\varepsilon)$")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.invert_xaxis()
+    ax.legend(fontsize=8, title="σ (same realisable degrees)", title_fontsize=8)
+    return rows
+
+
+def panel_chain(ax):
+    """(d) the four components of the summary chain (replica means) as grouped bars, the total and 4 × sum."""
+    rows = []
+    means = chain_table.groupby(["n", "N", "t"])[list(decomposition.COMPONENTS) + ["total", "bound"]].mean()
+    means = means.reset_index()
+    groups, x = [f"$n = {r.n}$, $t = {r.t:g}$" for r in means.itertuples()], np.arange(len(means))
+    width = 0.8 / len(decomposition.COMPONENTS)
+    for k, comp in enumerate(decomposition.COMPONENTS):
+        ax.bar(x + (k - 1.5) * width, means[comp], width=width, color=COLORS[k], label=comp)
+        rows += [dict(panel="d", x=g, y=float(v), series=comp) for g, v in zip(groups, means[comp])]
+    total_label, bound_label = r"total $\Vert\hat f - f^*\Vert^2$", r"$4 \times$ sum"
+    ax.plot(x, means["total"], "k*", ms=11, label=total_label)
+    ax.plot(x, means["bound"], "v", color=COLORS[2], ms=8, mfc="none", mew=1.5, label=bound_label)
+    rows += [dict(panel="d", x=g, y=float(v), series=label) for label, column in ((total_label, "total"),
+             (bound_label, "bound")) for g, v in zip(groups, means[column])]
+    ax.set_xticks(x, groups, fontsize=9)
+    ax.set(yscale="log", ylabel="squared $L^2$ error (replica mean)",
+           title=f"(d) Thm 4: four components ($N = {int(means.N.iloc[0])}$)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return rows
+
+
+# %%
 fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
-summary_rows = []
-
-
-def record(panel, xs, ys, series):
-    """Append the plotted points of one series (its legend label) to the summary figure's data."""
-    summary_rows.extend(dict(panel=panel, x=x, y=float(y), series=series) for x, y in zip(xs, ys))
-
-
-ax = axes[0, 0]
-t_grid = np.linspace(0, 8, 161)
-for k, s in enumerate((0.5, 1.0, 2.0)):
-    w_t = moments.ou_w_star(np.full(P["d"] + 1, s**2), 0.05, LAM, TAU, np.round(t_grid / 0.05).astype(int))
-    label = f"$s = {s}$: $w^*(0) = {1 / (2 * s**2):.3g}$"
-    ax.plot(t_grid, w_t, color=COLORS[k], label=label)
-    record("a", t_grid, w_t, label)
-gibbs_label = r"Gibbs $\lambda/(2\tau)$"
-ax.axhline(LAM / (2 * TAU), color="k", ls="--", lw=1, label=gibbs_label)
-record("a", t_grid[[0, -1]], [LAM / (2 * TAU)] * 2, gibbs_label)
-ax.set(yscale="log", xlabel="time $t$", ylabel="$w^*(t)$", title="(a) Thm 1: $w^*$ along the data-free flow")
-ax.set_yticks([0.1, 0.2, 0.5, 1, 2, 5], ["0.1", "0.2", "0.5", "1", "2", "5"])
-ax.yaxis.set_minor_formatter(NullFormatter())
-ax.legend(fontsize=8)
-
-ax = axes[0, 1]
-top = P["D_max"] + 1
-x = np.arange(len(depths))
-for offset, column, color, label in ((-0.2, "D_var", COLORS[0], "$D^*_{var}$"), (0.2, "D_orb", COLORS[1], "$D^*_{orb}$")):
-    values = depths[column].replace(math.inf, top).to_numpy(dtype=float)
-    ax.bar(x + offset, values, width=0.4, color=color, label=label)
-    record("b", depths["activation"], values, label)
-ax.axhline(top, color="grey", lw=0.8, ls=":")
-ax.set_xticks(x, depths["activation"])
-ax.set_yticks(range(0, top + 1), [str(k) for k in range(top)] + ["∞"])
-ax.set_ylim(0, top + 1.6)
-ax.set(ylabel="depth", title=f"(b) Thm 2: depths ($S = {P['S']}$, $d = {P['d']}$; bar at ∞: none up to {P['D_max']})")
-ax.legend(fontsize=9, loc="upper center", ncol=2)
-
-ax = axes[1, 0]
-eps_grid = np.geomspace(1e-4, 1e-1, 25)
-for k, name in enumerate(ACTIVATIONS):
-    tgt = realisable_target(name)
-    curve = [barron.sparsity_bound(tgt, e, K_max=REF_K)[2] for e in eps_grid]
-    ax.step(eps_grid, curve, where="post", color=COLORS[k], label=name, ls=("-", "--", ":", "-.", "-")[k], lw=2 - 0.25 * k)
-    record("c", eps_grid, curve, name)
-ax.set(xscale="log", yscale="log", xlabel=r"threshold $\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
-       title=r"(c) Thm 3: atom bound $S^*(\varepsilon)$")
-ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-ax.yaxis.set_minor_formatter(NullFormatter())
-ax.invert_xaxis()
-ax.legend(fontsize=8)
-
-ax = axes[1, 1]
-means = chain_table.groupby(["n", "N", "t"])[list(decomposition.COMPONENTS) + ["total", "bound"]].mean().reset_index()
-groups = [f"$n = {r.n}$, $t = {r.t:g}$" for r in means.itertuples()]
-x = np.arange(len(means))
-width = 0.8 / len(decomposition.COMPONENTS)
-for k, comp in enumerate(decomposition.COMPONENTS):
-    ax.bar(x + (k - 1.5) * width, means[comp], width=width, color=COLORS[k], label=comp)
-    record("d", groups, means[comp], comp)
-total_label, bound_label = r"total $\Vert\hat f - f^*\Vert^2$", r"$4 \times$ sum"
-ax.plot(x, means["total"], "k*", ms=11, label=total_label)
-ax.plot(x, means["bound"], "v", color=COLORS[2], ms=8, mfc="none", mew=1.5, label=bound_label)
-record("d", groups, means["total"], total_label)
-record("d", groups, means["bound"], bound_label)
-ax.set_xticks(x, groups, fontsize=9)
-ax.set(yscale="log", ylabel="squared $L^2$ error (replica mean)",
-       title=f"(d) Thm 4: four components ($N = {int(means.N.iloc[0])}$)")
-ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+summary_rows = [row for panel, ax in zip((panel_flow, panel_depths, panel_bound, panel_chain), axes.flat)
+                for row in panel(ax)]
 fig.tight_layout()
 nb.save_figure(fig, "summary", data=pd.DataFrame(summary_rows),
                caption="One-page summary: (a) w* along the data-free flow (Thm 1), (b) the identifiability depths "
-                       "(Thm 2), (c) the atom bound S*(ε) of the realisable reference target (Thm 3; ReLU and GELU, "
-                       "and tanh and erf, realise the same degrees, so their curves coincide and are drawn with "
-                       "different dashes and widths), (d) the four "
+                       "(Thm 2), (c) the atom bound S*(ε) of the realisable reference target (Thm 3; activations that "
+                       "realise the same degrees share one line, labelled with all their names), (d) the four "
                        "components of a small coupled chain as grouped bars on a log axis, with the measured total "
                        "and the bound 4 × sum (Thm 4).",
                params=dict(P, lam=LAM, tau=TAU, chain=sizes))
@@ -348,9 +374,9 @@ plt.show()
 # %% [markdown]
 # ## Claims and checks
 #
-# The two claims compare a measurement with an independent prediction and could fail; the checks hold by
-# construction (a failure would be a bug, not a finding). What none of them shows: that the triple predicts
-# anything about training, or that the depths found by a finite search are the true ones.
+# The claim compares a measurement with an independent prediction and could fail; the checks hold by construction
+# (a failure would be a bug, not a finding). What none of them shows: that the triple predicts anything about
+# training, or that the depths found by a finite search are the true ones.
 
 # %%
 nb.claim(f"w* of the Gaussian family estimated from samples: (replica mean - closed form) / standard error "
@@ -358,13 +384,10 @@ nb.claim(f"w* of the Gaussian family estimated from samples: (replica mean - clo
          prediction=f"0: w* = 1/(2s^2) = {w_closed_gauss:g} (closed form of the Gaussian moment generating function); "
                     "the moment-ratio extrapolation is unbiased for the Gamma law of |θ|², so the estimate scatters "
                     "around it within 3 standard errors")
-nb.claim("Sphere and Gaussian coefficient supports differ for no activation, and each is closed under k -> k - 2 "
-         "(count of mismatches)",
+nb.check("Sphere and Gaussian coefficient supports agree for every activation, and each is closed under k -> k - 2 "
+         "(count of mismatches; an identity of sigma's parity and polynomial part)",
          int((~support_table.same_support).sum()) + int((~support_table.closed_under_k_minus_2).sum()), 0, 0,
-         "learning_cell_table",
-         prediction="0 mismatches: the vanishing pattern comes from σ's parity and polynomial part (σ(z) − σ(−z) = z "
-                    "for ReLU and GELU, degree 2 for z²), which the Hermite and Legendre expansions both see; "
-                    "computed independently by Hermite coefficients and Gauss–Legendre quadrature")
+         "learning_cell_table")
 finite = depths[np.isfinite(depths.D_var) & np.isfinite(depths.D_orb)]
 nb.check("D*_orb >= D*_var for every activation with finite depths (min of D*_orb - D*_var; the search starts at "
          "D*_var)", float((finite.D_orb - finite.D_var).min()), 0, None, "learning_cell_table")
@@ -375,6 +398,12 @@ nb.check("Removing unrealisable degrees never raises S* (max S*(sigma) - S*(full
          int(s_table.S_star.max() - S_full), None, 0, "learning_cell_table")
 nb.check("Summary chain: total error <= 4 x sum of components in every replica (max total / bound; Cauchy-Schwarz "
          "on exact norms)", float((chain_table.total / chain_table.bound).max()), None, 1.0, "summary")
+
+
+# %% tags=["remove-input"]
+nb.say(f"""The {W_REPLICAS} estimates of $w^*$ average ${nb.glue("w_mean", w_replicas.mean(), ".4f")} \\pm
+{nb.glue("w_se", w_standard_error, ".4f")}$ (standard error) against the closed form
+${nb.glue("w_closed", w_closed_gauss, ".4g")}$: $z = {nb.glue("w_z", w_z, "+.2f")}$.""")
 
 # %%
 nb.finish()

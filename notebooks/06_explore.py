@@ -1,7 +1,5 @@
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python
@@ -11,27 +9,30 @@
 # %% [markdown]
 # # 06 — A live explorer: train a student, watch its atoms, read its learning cell
 #
-# Controls for the activation σ, the teacher size M, the dimension d ∈ {2, 3}, the width N, the weight decay λ, the
-# temperature τ, the step η, the horizon and the seed drive the engine live. Each change trains one student
-# f_N(x) = (1/N) Σ_i a_i σ(w_i·x) under μP with noisy gradient descent (the exact **population engine**: Gaussian
-# expectations, no sampling noise) on the teacher f\*(x) = Σ_{m<M} σ(u_m·x) (orthogonal unit u_m for M ≤ d, spread
-# ones beyond), starting from a standard Gaussian cloud, and redraws four panels:
+# Controls for the activation $\sigma$, the teacher size $M$, the dimension $d \in \{2, 3\}$, the width $N$, the
+# weight decay $\lambda$, the temperature $\tau$, the step $\eta$, the horizon and the seed drive the engine live.
+# Each change trains one student $f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)$ under μP with noisy gradient descent
+# (the exact **population engine**: Gaussian expectations, no sampling noise) on the teacher
+# $f^*(x) = \sum_{m<M}\sigma(u_m\cdot x)$ (orthogonal unit $u_m$ for $M \le d$, spread ones beyond), starting from a
+# standard Gaussian cloud, and redraws four panels:
 #
-# 1. the final cloud: each particle at its input weight w_i, inside the unit circle (d = 2) or sphere (d = 3);
+# 1. the final cloud: each particle at its input weight $w_i$, inside the unit circle ($d = 2$) or sphere ($d = 3$);
 # 2. the exact population risk against time;
 # 3. the atoms extracted from the cloud (notebook 03's rule, `companion.analysis.atoms`) against the teacher's
 #    directions and against the **regularised optimum** (below);
-# 4. the learning-cell numbers of σ, computed by the functions notebook 05 uses: w\* of the initial law and along
-#    the data-free flow, D\*_var and D\*_orb of generic M-atom measures in dimension d, and the atom bound S\*(ε) of
-#    the teacher at the level ε = ‖f_N − f\*‖.
+# 4. the learning-cell numbers of $\sigma$, computed by the functions notebook 05 uses: $w^*$ of the initial law and
+#    along the data-free flow, $D^*_{var}$ and $D^*_{orb}$ of generic $M$-atom measures in dimension $d$, and the atom
+#    bound $S^*(\varepsilon)$ of the teacher at the level $\varepsilon = \|f_N - f^*\|$.
 #
 # Without a widget front-end (papermill, the runner, the tests) the notebook runs its default values once, saves
 # the figure and records its claim and checks. In JupyterLab (or on Binder) the controls appear at the end.
 #
-# **The regularised optimum.** Weight decay moves the atoms off the teacher. Among M-atom measures
-# μ = Σ_m p_m δ_{θ_m} the τ → 0 free energy F(μ) = ½E(f_μ − f\*)² + (λ/2)∫|θ|²dμ has a minimiser near the teacher,
-# computed here with no particles and no noise: L-BFGS on (p, θ) with the engine's exact risk, started at the
-# teacher (`companion.analysis.explore.regularised_optimum`). Its directions are the prediction the claim tests.
+# **The regularised optimum.** Weight decay moves the atoms off the teacher. Among $M$-atom measures
+# $\mu = \sum_m p_m\delta_{\theta_m}$ the $\tau \to 0$ free energy
+# $$F(\mu) = \tfrac12 E(f_\mu - f^*)^2 + \tfrac\lambda2\int|\theta|^2\,d\mu$$
+# has a minimiser near the teacher, computed here with no particles and no noise: L-BFGS on $(p, \theta)$ with the
+# engine's exact risk, started at the teacher (`companion.analysis.explore.regularised_optimum`). Its directions are
+# the prediction the claim tests; nothing measured enters it.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -65,8 +66,8 @@ DEFAULTS
 #
 # `ex.explore(params)` runs and analyses (engine and analysis layers only); `draw(results, fig)` draws the four
 # panels into a figure and returns the plotted data. For display, each extracted atom and each optimum atom is
-# moved to the teacher's side of its symmetry orbit ((a, w) ~ (−a, −w) for odd σ, (a, w) ~ (a, −w) for even σ);
-# the particles are drawn where they are.
+# moved to the teacher's side of its symmetry orbit ($(a, w) \sim (-a, -w)$ for odd $\sigma$, $(a, w) \sim (a, -w)$
+# for even $\sigma$); the particles are drawn where they are.
 
 # %%
 def window(results):
@@ -101,17 +102,16 @@ def cell_rows(results):
             ("extracted atoms", str(atoms.count)), ("final risk", fmt(results["risk"][-1]))]
 
 
-def draw(results, fig):
-    """Draw the four panels of ``results`` (from ``ex.explore``) into ``fig`` (cleared first); return the plotted
-    data as a long DataFrame (panel, series, x, y, z, ...) whose ``series`` holds every legend label."""
-    p, target = results["params"], results["target"]
-    U = target.U.numpy()
-    d = p["d"]
-    fig.clear()
-    rows = []
-    # (a) the cloud
+# %% [markdown]
+# One function per panel; each draws into the figure and returns the plotted rows, whose `series` holds every legend
+# label.
+
+# %%
+def panel_cloud(fig, results):
+    """(a) the final cloud (particles by the sign of a, size by |a|), the teacher, the optimum and the atoms."""
+    p, target, d, rows = results["params"], results["target"], results["params"]["d"], []
+    U, cloud = target.U.numpy(), results["cloud"]
     ax = fig.add_subplot(2, 2, 1, projection="3d" if d == 3 else None)
-    cloud = results["cloud"]
     W, a = cloud[:, 1:], cloud[:, 0]
     sizes = 8 + 40 * np.abs(a) / max(np.abs(a).max(), 1e-12)
     for sign, color, label in ((1, COLORS[0], "particles, $a > 0$"), (-1, COLORS[2], "particles, $a < 0$")):
@@ -119,64 +119,78 @@ def draw(results, fig):
         ax.scatter(*W[mask].T, s=sizes[mask], color=color, alpha=0.5, label=label, edgecolors="none")
         rows += [dict(panel="a", series=label, x=w[0], y=w[1], z=w[2] if d == 3 else np.nan, a=ai)
                  for w, ai in zip(W[mask], a[mask])]
-    atom_w, atom_pos = to_teacher_side(p["activation"], results["atoms"].weights, results["atoms"].positions, U)
     opt_w, opt_pos = to_teacher_side(p["activation"], results["optimum"].weights, results["optimum"].positions, U)
-    for points, weights, style, label in ((U, target.b.numpy(), dict(marker="*", s=180, color=COLORS[1],
-                                                                     edgecolors="k", linewidths=0.6), "teacher $u_m$"),
-                                          (opt_pos, opt_w, dict(marker="o", s=130, facecolors="none",
-                                                                edgecolors=COLORS[3], linewidths=1.5),
-                                           "regularised optimum"),
-                                          (atom_pos, atom_w, dict(marker="x", s=70, color=COLORS[3], linewidths=2),
-                                           "extracted atoms")):
+    atom_w, atom_pos = to_teacher_side(p["activation"], results["atoms"].weights, results["atoms"].positions, U)
+    for points, weights, style, label in (
+            (U, target.b.numpy(), dict(marker="*", s=180, color=COLORS[1], edgecolors="k", linewidths=0.6),
+             "teacher $u_m$"),
+            (opt_pos, opt_w, dict(marker="o", s=130, facecolors="none", edgecolors=COLORS[3], linewidths=1.5),
+             "regularised optimum"),
+            (atom_pos, atom_w, dict(marker="x", s=70, color=COLORS[3], linewidths=2), "extracted atoms")):
         ax.scatter(*points.reshape(-1, d).T, label=label, zorder=5, **style)
         rows += [dict(panel="a", series=label, x=w[0], y=w[1], z=w[2] if d == 3 else np.nan, a=nu)
                  for w, nu in zip(points.reshape(-1, d), weights)]
+    draw_unit_sphere(ax, d)
+    ax.set_title(f"(a) cloud at t = {results['times'][-1]:g} (unit {'circle' if d == 2 else 'sphere'} in grey)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return rows
+
+
+# %%
+def draw_unit_sphere(ax, d):
+    """The unit circle (d = 2, equal aspect) or a wireframe unit sphere (d = 3), and the axis labels."""
     angle = np.linspace(0, 2 * np.pi, 200)
     if d == 2:
         ax.plot(np.cos(angle), np.sin(angle), color="0.6", lw=0.8)
         ax.set_aspect("equal")
         ax.set(xlabel="$w_1$", ylabel="$w_2$")
-    else:
-        u, v = np.meshgrid(angle[::10], np.linspace(0, np.pi, 10))
-        ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.75", lw=0.4)
-        ax.set(xlabel="$w_1$", ylabel="$w_2$", zlabel="$w_3$")
-        ax.set_box_aspect((1, 1, 1))
-    ax.set_title(f"(a) cloud at t = {results['times'][-1]:g} (unit {'circle' if d == 2 else 'sphere'} in grey)")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    # (b) the risk
+        return
+    u, v = np.meshgrid(angle[::10], np.linspace(0, np.pi, 10))
+    ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.75", lw=0.4)
+    ax.set(xlabel="$w_1$", ylabel="$w_2$", zlabel="$w_3$")
+    ax.set_box_aspect((1, 1, 1))
+
+
+# %%
+def panel_risk(fig, results):
+    """(b) the exact population risk against time, and the risk of the regularised optimum."""
     ax = fig.add_subplot(2, 2, 2)
-    times, risk = results["times"][1:], results["risk"][1:]
+    times, risk, optimum = results["times"][1:], results["risk"][1:], results["optimum"].risk
     ax.loglog(times, risk, "o-", ms=3, color=COLORS[0], label="risk $R(\\mu_t)$")
-    ax.axhline(results["optimum"].risk, color=COLORS[3], ls="--", lw=1, label="risk of the regularised optimum")
-    rows += [dict(panel="b", series="risk $R(\\mu_t)$", x=t, y=r) for t, r in zip(times, risk)]
-    rows += [dict(panel="b", series="risk of the regularised optimum", x=t, y=results["optimum"].risk)
-             for t in (times[0], times[-1])]
+    ax.axhline(optimum, color=COLORS[3], ls="--", lw=1, label="risk of the regularised optimum")
     ax.set(xlabel="time $t$ ($t = 0$ not drawn)", ylabel="population risk", title="(b) risk against time")
     ax.legend(fontsize=8)
-    # (c) atoms against the teacher
-    ax = fig.add_subplot(2, 2, 3)
-    m = np.arange(1, p["M"] + 1)
-    teacher_angles = np.full(p["M"], np.nan)
-    match = results["teacher_match"]
+    return ([dict(panel="b", series="risk $R(\\mu_t)$", x=t, y=r) for t, r in zip(times, risk)]
+            + [dict(panel="b", series="risk of the regularised optimum", x=t, y=optimum)
+               for t in (times[0], times[-1])])
+
+
+def panel_atoms(fig, results):
+    """(c) each teacher neuron's angle to the optimum's atom and to the extracted atom (± the claim's window)."""
+    ax, M = fig.add_subplot(2, 2, 3), results["params"]["M"]
+    m, teacher_angles, tol = np.arange(1, M + 1), np.full(M, np.nan), np.full(M, np.nan)
+    match, opt_match = results["teacher_match"], results["optimum_match"]
     teacher_angles[match.pairs[:, 0]] = match.angles
-    tol = np.full(p["M"], np.nan)
-    opt_match = results["optimum_match"]
     tol[opt_match.pairs[:, 0]] = window(results)
     ax.plot(m - 0.06, results["optimum_angles"], "o", ms=10, mfc="none", mec=COLORS[3], mew=1.5,
             label="regularised optimum")
     ax.errorbar(m + 0.06, teacher_angles, yerr=tol, fmt="x", ms=8, mew=2, color=COLORS[2], capsize=4,
                 label="extracted atoms (±3 standard errors)")
-    rows += [dict(panel="c", series="regularised optimum", x=k, y=v) for k, v in zip(m, results["optimum_angles"])]
-    rows += [dict(panel="c", series="extracted atoms (±3 standard errors)", x=k, y=v, error=e)
-             for k, v, e in zip(m, teacher_angles, tol)]
     ax.set_xticks(m)
-    ax.set_xlim(0.5, p["M"] + 0.5)
+    ax.set_xlim(0.5, M + 0.5)
     tops = np.concatenate([results["optimum_angles"], teacher_angles + np.nan_to_num(tol)])
     ax.set_ylim(0, 1.15 * np.nanmax(tops) if np.isfinite(tops).any() else 1.6)
     ax.set(xlabel="teacher neuron $m$", ylabel="angle to $u_m$ (rad)", title="(c) atoms against the teacher")
     ax.legend(fontsize=8)
-    # (d) the learning cell
-    ax = fig.add_subplot(2, 2, 4)
+    return ([dict(panel="c", series="regularised optimum", x=k, y=v) for k, v in zip(m, results["optimum_angles"])]
+            + [dict(panel="c", series="extracted atoms (±3 standard errors)", x=k, y=v, error=e)
+               for k, v, e in zip(m, teacher_angles, tol)])
+
+
+# %%
+def panel_cell(fig, results):
+    """(d) the learning-cell numbers of σ as a table."""
+    p, ax = results["params"], fig.add_subplot(2, 2, 4)
     ax.axis("off")
     table_rows = cell_rows(results)
     table = ax.table(cellText=[list(row) for row in table_rows], colLabels=["quantity", "value"], loc="center",
@@ -184,9 +198,16 @@ def draw(results, fig):
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     table.scale(1, 1.3)
-    rows += [dict(panel="d", series=q, value=v) for q, v in table_rows]
-    ax.set_title(f"(d) learning cell of σ = {p['activation']}\nM = {p['M']}, d = {d}, N = {p['N']}, "
+    ax.set_title(f"(d) learning cell of σ = {p['activation']}\nM = {p['M']}, d = {p['d']}, N = {p['N']}, "
                  f"λ = {p['lam']:g}, τ = {p['tau']:g}, η = {p['eta']:g}, seed {p['seed']}", fontsize=10)
+    return [dict(panel="d", series=q, value=v) for q, v in table_rows]
+
+
+def draw(results, fig):
+    """Draw the four panels of ``results`` (from ``ex.explore``) into ``fig`` (cleared first); return the plotted
+    data as a long DataFrame (panel, series, x, y, z, ...) whose ``series`` holds every legend label."""
+    fig.clear()
+    rows = [row for panel in (panel_cloud, panel_risk, panel_atoms, panel_cell) for row in panel(fig, results)]
     fig.subplots_adjust(left=0.06, right=0.98, bottom=0.07, top=0.93, wspace=0.55, hspace=0.35)  # fixed: fast redraws
     return pd.DataFrame(rows)
 
@@ -220,14 +241,16 @@ plt.show()
 #
 # **Claim.** The extracted atoms sit at the regularised optimum's directions: for each teacher neuron, the angle
 # between the extracted atom and the optimum's atom is within 3 standard errors of the atom's position (window
-# above). The value recorded is the largest ratio angle / window (∞ if the count is not M). Weight decay's bias,
-# the optimum's angle to the teacher (0.127 rad for the defaults), is about four windows wide at N = 64 (2.5 at the
-# quick profile's N = 32), so the claim tells the λ-biased prediction apart from the naive one ("the atoms sit on
-# the teacher"). It is a statement about this one run at the defaults, at finite τ, N and horizon, not a limit
-# theorem, and the window assumes the members of a cluster are independent draws around its centre.
+# above, $3\,(s/|w|)/\sqrt n$ for a cluster of $n$ particles of spread $s$). The value recorded is the largest ratio
+# angle / window ($\infty$ if the count is not $M$). Weight decay's bias — the optimum's angle to the teacher, printed
+# below beside the windows — is several windows wide at the defaults, so the claim tells the $\lambda$-biased
+# prediction apart from the naive one ("the atoms sit on the teacher"). It is a statement about this one run at the
+# defaults, at finite $\tau$, $N$ and horizon, not a limit theorem, and the window assumes the members of a cluster
+# are independent draws around its centre.
 #
 # **Checks** (implementation and sanity, not evidence): the optimum search converged; the count does not exceed
-# S\*(ε) (Theorem 3's bound, loose by construction); D\*_orb ≥ D\*_var (the fibre is searched only from D\*_var on).
+# $S^*(\varepsilon)$ (Theorem 3's bound, loose by construction); $D^*_{orb} \ge D^*_{var}$ (the fibre is searched
+# only from $D^*_{var}$ on).
 
 # %%
 ratios = results["optimum_match"].angles / window(results)
@@ -245,15 +268,22 @@ nb.check("D*_orb ≥ D*_var for the default σ (D*_orb − D*_var)", results["ce
 print("angles to the optimum (rad):", results["optimum_match"].angles.round(4), " windows:", window(results).round(4),
       " angles to the teacher:", results["teacher_match"].angles.round(4))
 
+
+# %% tags=["remove-input"]
+nb.say(f"""At the defaults the optimum's largest angle to the teacher is
+${nb.glue("optimum_angle", float(results["optimum_angles"].max()), ".3g")}$ rad, against windows of
+${nb.glue("window_min", float(window(results).min()), ".3g")}$ to ${nb.glue("window_max", float(window(results).max()), ".3g")}$
+rad; the largest angle / window of the extracted atoms is ${nb.glue("ratio_max", float(ratios.max()), ".2f")}$.""")
+
 # %% [markdown]
 # ## The controls
 #
 # `build_explorer` wires one control per parameter to a callback that reruns `ex.explore`, redraws into a figure
-# kept by the explorer and shows it as a PNG in an image widget, with the learning-cell numbers and the time of
-# the update underneath. Sliders update on release. D\*_var and D\*_orb depend only on (σ, M, d); each new
-# combination costs one fibre search (about a second), later visits are a lookup. tanh and GELU have no
-# closed-form Gaussian kernel (the engine sums the Mehler series), so their runs are many times slower than erf
-# and ReLU at the same sizes; quadratic σ needs a smaller η (at the default η it diverges and the explorer says so).
+# kept by the explorer and shows it as a PNG in an image widget, with the learning-cell numbers and the time of the
+# update underneath. Sliders update on release. $D^*_{var}$ and $D^*_{orb}$ depend only on $(\sigma, M, d)$; each new
+# combination costs one fibre search (about a second), later visits are a lookup. tanh and GELU have no closed-form
+# Gaussian kernel (the engine sums the Mehler series), so their runs are many times slower than erf and ReLU at the
+# same sizes; quadratic $\sigma$ needs a smaller $\eta$ (at the default $\eta$ it diverges and the explorer says so).
 
 # %%
 def build_explorer(params, results=None):
@@ -276,7 +306,11 @@ def build_explorer(params, results=None):
         seed=widgets.BoundedIntText(value=params["seed"], min=0, max=10**6, description="seed"),
     )
     live_fig = Figure(figsize=(13, 9))
-    state = dict(controls=controls, image=widgets.Image(format="png"), numbers=widgets.HTML(),
+    # Layout: the controls keep a fixed 320 px column, the picture takes the rest and shrinks with the window
+    # (object-fit keeps its aspect), and below 680 px of room it wraps under the controls.
+    picture = widgets.Image(format="png", layout=widgets.Layout(flex="1 1 360px", min_width="0", max_width="1040px",
+                                                                height="auto", object_fit="contain"))
+    state = dict(controls=controls, image=picture, numbers=widgets.HTML(),
                  status=widgets.HTML(), timings=[], results=results)
 
     def show(res):
@@ -309,8 +343,10 @@ def build_explorer(params, results=None):
     else:
         update()
     state["update"] = update
-    state["box"] = widgets.HBox([widgets.VBox(list(controls.values()) + [state["status"], state["numbers"]]),
-                                 state["image"]])
+    panel = widgets.VBox(list(controls.values()) + [state["status"], state["numbers"]],
+                         layout=widgets.Layout(flex="0 0 320px", min_width="320px", overflow="hidden"))
+    state["box"] = widgets.HBox([panel, picture], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start",
+                                                                        width="100%"))
     return state
 
 

@@ -84,7 +84,7 @@ def test_makefile_documents_every_target_and_ci_runs_make_test():
     makefile = (ROOT / "Makefile").read_text()
     phony = re.search(r"^\.PHONY:(.*)$", makefile, re.M).group(1).split()
     documented = set(re.findall(r"^([a-z-]+):.*## ", makefile, re.M))
-    assert {"figures", "test", "lab", "sync", "bench", "clean", "help"} <= documented
+    assert {"figures", "test", "lab", "bench", "clean", "help"} <= documented
     assert set(phony) - {"FORCE"} == documented
     ci = (ROOT / ".ci" / "run").read_text()
     assert "set -euo pipefail" in ci and re.search(r"^make test$", ci, re.M)

@@ -239,3 +239,27 @@ def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_ite
     per_particle = np.abs(grad.reshape(theta.shape) / masses[:, None]).max()
     return StationaryAtoms(theta=result.x.reshape(theta.shape), masses=masses, value=value,
                            max_grad=float(per_particle))
+
+
+def teacher_stationary_atoms(activation, target, atoms, N, lam):
+    r"""The prediction of where the atoms of a cloud of N particles sit: the τ = 0 stationary atoms
+    (:func:`stationary_atoms`) with the measured masses :math:`p_j = n_j/N` (cluster sizes), relaxed *from the
+    teacher*: atom j, matched to teacher neuron m by :func:`match_directions`, starts at :math:`(b_m/p_j, u_m)`, so
+    that the start realizes the teacher exactly. The measured positions only pair masses with neurons; they are never
+    a starting point. Returns None unless the atoms and the teacher's neurons match one to one."""
+    if not isinstance(target, Target) or target.activation is None:
+        raise TypeError(f"target: need a teacher network (barron.teacher_network), got {describe(target)}")
+    if not isinstance(atoms, Atoms):
+        raise TypeError(f"atoms: need the Atoms of extract_atoms, got {describe(atoms)}")
+    N = positive_int("N", N)
+    if atoms.sizes.sum() > N:
+        raise ValueError(f"N: the atoms hold {atoms.sizes.sum()} particles, more than N = {N}")
+    U, b = target.U.detach().cpu().numpy(), target.b.detach().cpu().numpy()
+    match = match_directions(activation, atoms.positions, U)
+    if atoms.count != len(b) or match.unmatched_teacher or match.unmatched_atoms:
+        return None
+    masses = atoms.sizes / N
+    start = np.zeros((atoms.count, 1 + U.shape[1]))
+    for m, j in match.pairs:
+        start[j] = np.concatenate([[b[m] / masses[j]], U[m]])
+    return stationary_atoms(activation, target, start, masses, lam)

@@ -188,6 +188,22 @@ def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
                                        "curvature"])
 
 
+def held_out_windows(held_out_intervals):
+    r"""Half-widths of the windows for the width slopes of a judged coordinate check, computed from a *held-out* one
+    (independent seeds, same widths): per (parametrization, quantity, t) the held-out 90 % bootstrap interval's
+    full width plus its curvature (:func:`width_slope_intervals`),
+    :math:`h = (\mathrm{hi} - \mathrm{lo}) + |\text{slope} - \text{narrow\_slope}|`.
+
+    A 90 % interval is :math:`2 \times 1.645 \approx 3.3` standard errors wide, so a judged slope whose limit is
+    the prediction leaves the window by chance with probability about 0.1 % per (quantity, t) when the held-out
+    spread equals its own; the curvature term is the finite-width allowance. The judged run's values never enter."""
+    columns = {"parametrization", "quantity", "t", "lo", "hi", "curvature"}
+    if not columns <= set(held_out_intervals.columns):
+        raise ValueError(f"held_out_intervals: need the columns {sorted(columns)} of width_slope_intervals")
+    half = (held_out_intervals["hi"] - held_out_intervals["lo"]) + held_out_intervals["curvature"]
+    return held_out_intervals[["parametrization", "quantity", "t"]].assign(half=half.to_numpy())
+
+
 def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     r"""The exponent p of :math:`m(N) = c_0 + c_1 (N/N_{\min})^p` (c_0, c_1 > 0) fitted to the seed mean of
     ``values`` (seeds, len(widths)), with its percentile bootstrap interval over seeds: (p, lo, hi).

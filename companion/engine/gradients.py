@@ -32,10 +32,11 @@ import math
 import torch
 
 from .activations import get_activation
-from .kernels import exact_pairs, flagged_pairs, may_flag, tail_ratios
+from .kernels import exact_pairs, flagged_pairs, may_flag, series_parts, tail_ratios
 from .targets import Target
 
 ENTRY_BUDGET = 2**16  # entries (replica × pair) per block: 512 KiB a block matrix in float64, cache-sized
+POWER_BUDGET = 2**18  # entries (power × replica × pair) of the powers of ρ² held at once in a series block: 2 MiB
 _CLOSED = ("erf", "relu")
 _TINY = 1e-30
 
@@ -93,55 +94,142 @@ def _relu_block(P, Q, c, ct):
     return out
 
 
-def _series_block(P, Q, c, ct, acts):
+def _power_groups(x, count):
+    """(start, powers x^start … x^(stop−1) stacked on a new first dim) covering x^0 … x^(count−1): all at once by
+    doubling (x^(n+i) = x^i·x^n, one product per doubling) where they fit in :data:`POWER_BUDGET` entries (small
+    blocks: few calls), else one at a time, in place (large blocks: each stays in cache for its matrix product)."""
+    if count * x.numel() <= POWER_BUDGET:
+        powers = x.new_empty(count, *x.shape)
+        powers[:1] = 1
+        filled = 1
+        while filled < count:
+            step = min(filled, count - filled)
+            torch.mul(powers[:step], powers[filled - 1] * x, out=powers[filled:filled + step])
+            filled += step
+        yield 0, powers
+        return
+    power = torch.ones_like(x)
+    for m in range(count):
+        if m:
+            power.mul_(x)
+        yield m, power[None]
+
+
+def _series_block(P, Q, c, ct, acts, parts):
     r"""Mehler series on one block; P, Q: (ŵ, c_k(|w|), c_k'(|w|) or None, 1/|w|, |w|, τ(|w|)), ``acts`` the pair's
-    activations. Horner's rule gives the value, :math:`S_1 = \partial_\rho` of the series and the radial series
-    :math:`S_0` (per side); the pairs :func:`companion.engine.kernels.flagged_pairs` marks get the exact values and
-    partial derivatives of :func:`companion.engine.kernels.exact_pairs` instead. With
-    :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j`: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`,
-    β-sum :math:`M_i/|w_i|`."""
+    activations, ``parts`` its terms by parity (:func:`companion.engine.kernels.series_parts`).
+
+    Only the sums over j are needed, so the series is summed as matrix products over the powers
+    :math:`X^{(m)} = x^m`, x = ρ² elementwise (one pass per power, no outer product of coefficients per term). With
+    :math:`\rho_{ij} = \hat w_i\cdot\hat v_j`, an odd term k = 2m + 1 gives, through
+    :math:`U^{(m)} = X^{(m)}(c_k(|v_j|)c_j\hat v_j)_j`, the value :math:`c_k(|w_i|)\,\hat w_i\cdot U^{(m)}_i`, the
+    radial sum with :math:`c_k'(|w_i|)` instead, and the β-sum's :math:`k\,c_k(|w_i|)U^{(m)}_i`; an even term k = 2m
+    gives the value and radial sums through :math:`X^{(m)}(c_k(|v_j|)c_j)_j` and, for k ≥ 2, the β-sum's through
+    :math:`(\rho\circ X^{(m-1)})(c_k(|v_j|)c_j\hat v_j)_j`. Mirror sums (``ct``) use the transposed powers. With
+    :math:`M_i = \sum_j S_{1,ij}c_j\hat v_j` (:math:`S_1 = \partial_\rho` of the series) and :math:`S_0` the radial
+    series: α-sum :math:`(\sum_j S_{0,ij}c_j - \hat w_i\cdot M_i/|w_i|)/|w_i|`, β-sum :math:`M_i/|w_i|`.
+
+    The pairs :func:`companion.engine.kernels.flagged_pairs` marks get x = 0 (their series reduces to the terms
+    k ≤ 2 of the first power) and a correction to the exact values and partial derivatives of
+    :func:`companion.engine.kernels.exact_pairs`."""
     (Wn, cw, dw, _, nw, tw), (Vn, cv, dv, _, nv, tv) = P, Q
     rho = (Wn @ Vn.transpose(-1, -2)).clamp_(-1.0, 1.0)
-    top = cw.shape[-1] - 1
-    value = cw[..., :, None, top] * cv[..., None, :, top]
-    slope = torch.zeros_like(value)
-    radial = dw[..., :, None, top] * cv[..., None, :, top]
-    radial_t = cw[..., :, None, top] * dv[..., None, :, top] if ct is not None else None
-    for k in range(top - 1, -1, -1):  # Horner's rule for the value, its ρ-derivative and the radial derivatives
-        slope.mul_(rho).add_(value)
-        value.mul_(rho).addcmul_(cw[..., :, None, k], cv[..., None, :, k])
-        radial.mul_(rho).addcmul_(dw[..., :, None, k], cv[..., None, :, k])
-        if ct is not None:
-            radial_t.mul_(rho).addcmul_(cw[..., :, None, k], dv[..., None, :, k])
-    mask = flagged_pairs(tw, tv, rho, top + 1)
+    x = rho * rho
+    mask = flagged_pairs(tw, tv, rho, cw.shape[-1])
     if mask is not None:
-        exact = exact_pairs(*acts, nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask],
-                            rho[mask])
-        for matrix, part in ((value, exact[0]), (radial, exact[1]), (radial_t, exact[2]), (slope, exact[3])):
-            if matrix is not None:
-                matrix[mask] = part
+        x.masked_fill_(mask, 0.0)
+    terms = dict(parts)
+    odd, even = list(terms.get(1, ())), list(terms.get(0, ()))
+    bent = even[1:]  # even k ≥ 2: ρ^{k−1} = ρ·x^{(k−2)/2}
+    sides = [(Wn, cw, dw, Vn, cv, c, False)] + ([(Vn, cv, dv, Wn, cw, ct, True)] if ct is not None else [])
+    features, sums = [], []
+    for _, _, _, unit_o, coef_o, weights, _ in sides:
+        weighted = coef_o * weights[..., None]  # (…, j, K)
+        features.append([(weighted[..., odd, None] * unit_o[..., None, :]).movedim(-2, 0),
+                         weighted[..., even, None].movedim(-2, 0),
+                         (weighted[..., bent, None] * unit_o[..., None, :]).movedim(-2, 0)])
+        sums.append([[], [], []])
+    for start, powers in _power_groups(x, max(len(odd), len(even))):
+        stop = start + powers.shape[0]
+        shifted = powers[:max(0, len(bent) - start)] * rho
+        for (_, _, _, _, _, _, transposed), feats, out in zip(sides, features, sums):
+            for matrix, group, store in ((powers, feats[0], out[0]), (powers, feats[1], out[1]),
+                                         (shifted, feats[2], out[2])):
+                top = min(group.shape[0], stop)
+                if top > start:
+                    chunk = matrix[:top - start]
+                    feat = group[start:top]
+                    feat = feat.reshape(feat.shape[0], *[1] * (chunk.ndim - feat.ndim), *feat.shape[1:])
+                    store.append((chunk.transpose(-1, -2) if transposed else chunk) @ feat)
+    if mask is not None:
+        rows_r, cols_s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
+        exact = exact_pairs(*acts, rows_r, cols_s, rho[mask])
+        r_rho = rho[mask]
+
+        def at(coef, k, rows):  # coefficient k of the flagged pairs' row (or column) particle
+            return (coef[..., :, None, k] if rows else coef[..., None, :, k]).expand_as(rho)[mask]
+        residual = [torch.zeros_like(r_rho) for _ in range(4)]  # value, radial, radial_t, slope at x = 0
+        if 0 in even:
+            residual[0] += at(cw, 0, True) * at(cv, 0, False)
+            residual[1] += at(dw, 0, True) * at(cv, 0, False)
+            if ct is not None:
+                residual[2] += at(cw, 0, True) * at(dv, 0, False)
+        if 1 in odd:
+            residual[0] += r_rho * at(cw, 1, True) * at(cv, 1, False)
+            residual[1] += r_rho * at(dw, 1, True) * at(cv, 1, False)
+            if ct is not None:
+                residual[2] += r_rho * at(cw, 1, True) * at(dv, 1, False)
+            residual[3] += at(cw, 1, True) * at(cv, 1, False)
+        if 2 in bent:
+            residual[3] += 2 * r_rho * at(cw, 2, True) * at(cv, 2, False)
+        corrections = []
+        for got, res in zip(exact, residual):
+            matrix = torch.zeros_like(rho)
+            matrix[mask] = got - res
+            corrections.append(matrix)
     out = []
-    for (unit, _, _, inv, _, _), (unit_v, _, _, _, _, _), weights, rows, rad in ((P, Q, c, True, radial),
-                                                                                 (Q, P, ct, False, radial_t)):
-        if weights is None:
-            out.append(None)
-            continue
-        M = _sums(slope, weights[..., None] * unit_v, rows)
-        out.append((_vsums(value, weights, rows), inv * (_vsums(rad, weights, rows) - inv * (unit * M).sum(-1)),
-                    inv[..., None] * M))
-    return out
+    for (unit, coef, slope_coef, _, _, weights, transposed), (odd_sums, even_sums, bent_sums), inv in zip(
+            sides, sums, (P[3], Q[3])):
+        value = torch.zeros_like(unit[..., 0])
+        radial = torch.zeros_like(value)
+        beta = torch.zeros_like(unit)
+        if odd_sums:
+            U = torch.cat(odd_sums)  # (m, …, i, d)
+            proj = (U * unit).sum(-1)
+            k = torch.tensor(odd, dtype=U.dtype, device=U.device)
+            value += (coef[..., odd].movedim(-1, 0) * proj).sum(0)
+            radial += (slope_coef[..., odd].movedim(-1, 0) * proj).sum(0)
+            beta += ((coef[..., odd] * k).movedim(-1, 0)[..., None] * U).sum(0)
+        if even_sums:
+            E = torch.cat(even_sums)[..., 0]
+            value += (coef[..., even].movedim(-1, 0) * E).sum(0)
+            radial += (slope_coef[..., even].movedim(-1, 0) * E).sum(0)
+        if bent_sums:
+            k = torch.tensor(bent, dtype=unit.dtype, device=unit.device)
+            beta += ((coef[..., bent] * k).movedim(-1, 0)[..., None] * torch.cat(bent_sums)).sum(0)
+        if mask is not None:
+            unit_o = Vn if not transposed else Wn
+            rows = not transposed
+            value += _vsums(corrections[0], weights, rows)
+            radial += _vsums(corrections[2 if transposed else 1], weights, rows)
+            beta += _sums(corrections[3], weights[..., None] * unit_o, rows)
+        out.append((value, inv * (radial - inv * (unit * beta).sum(-1)), inv[..., None] * beta))
+    return out + [None] * (2 - len(out))
 
 
-def _block(kind, acts):
-    """The block function of a kernel kind; the series' knows the pair's activations (for its flagged pairs)."""
+def _block(kind, acts, parts=None):
+    """The block function of a kernel kind; the series' knows the pair's activations (for its flagged pairs) and its
+    terms by parity."""
     if kind == "series":
-        return functools.partial(_series_block, acts=acts)
+        return functools.partial(_series_block, acts=acts, parts=parts)
     return {"erf": _erf_block, "relu": _relu_block}[kind]
 
 
-def _prepare(kind, act, W, K=None, coefficients=None):
+def _prepare(kind, act, W, K=None, coefficients=None, exact=False, memo=None):
     """Per-particle quantities of one side of a kernel (particles on dim −2 of W); for the series, ``act`` None
-    with given ``coefficients`` is a polynomial profile (exact series, never flagged)."""
+    with given ``coefficients`` is a polynomial profile (exact series, never flagged), and ``exact`` (the pair's
+    series has no tail, :func:`companion.engine.kernels.series_parts`) skips the tail ratios. ``memo`` (a dict)
+    keeps the series' coefficients of W between calls of one step: those for a larger K serve a smaller one."""
     if kind == "erf":
         inv = 1 / (1 + 2 * (W * W).sum(-1))
         root = inv.sqrt()
@@ -152,17 +240,22 @@ def _prepare(kind, act, W, K=None, coefficients=None):
     if kind == "relu":
         return unit, norms, inv
     if coefficients is None:
-        coefficients, slopes = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
-        return unit, coefficients, slopes, inv, norms, tail_ratios(act, norms, coefficients, slopes)
-    tau = torch.zeros_like(norms) if act is None else tail_ratios(act, norms, coefficients,
-                                                                  act.coefficient_slopes(norms, K))
+        memo = {} if memo is None else memo
+        sizes = [k for k in memo if isinstance(k, int) and k >= K]
+        if not sizes:
+            memo[K] = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
+        coefficients, slopes = (t[..., :K] for t in memo[min(sizes, default=K)])
+        if not exact and ("tau", K) not in memo:
+            memo["tau", K] = tail_ratios(act, norms, coefficients, slopes)
+        return unit, coefficients, slopes, inv, norms, None if exact else memo["tau", K]
+    tau = None if exact or act is None else tail_ratios(act, norms, coefficients, act.coefficient_slopes(norms, K))
     return unit, coefficients, None, inv, norms, tau
 
 
 def _without_impossible_flags(P, Q):
     """P and Q with their tail ratios τ set to None where no pair between them can be flagged (series sides only), so
     the blocks skip the check without a device sync; one sync here."""
-    if len(P) != 6 or may_flag(P[5], Q[5]):
+    if len(P) != 6 or (P[5] is not None and Q[5] is not None and may_flag(P[5], Q[5])):
         return P, Q
     return P[:5] + (None,), Q[:5] + (None,)
 
@@ -196,15 +289,16 @@ def _blocks(n, size):
     return [slice(start, min(start + size, n)) for start in range(0, n, size)]
 
 
-def _self_sums(kind, act, a, W, budget):
+def _self_sums(kind, act, a, W, budget, memo=None):
     r"""Self-interaction sums over j of :math:`K(w_i, w_j)\,a_j` (and slopes), each unordered block pair once.
 
     Blocks of b = min(N, √budget) particles, over as many replicas at once as keep R'·b² ≤ budget: the partition and
     the order of the sums do not depend on R, so a replica's arithmetic is the same alone or in a batch (torch does
     not promise batched matrix products bit-identical across batch sizes; measured differences are in the last bit)."""
     R, N = a.shape
-    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms),) * 2)
-    block = _block(kind, (act, act))
+    parts, exact = series_parts(act, act, act.series_terms)
+    P, _ = _without_impossible_flags(*(_prepare(kind, act, W, act.series_terms, exact=exact, memo=memo),) * 2)
+    block = _block(kind, (act, act), parts)
     sums = _Sums(W)
     size = max(1, min(N, math.isqrt(budget)))
     blocks = _blocks(N, size)
@@ -221,7 +315,7 @@ def _self_sums(kind, act, a, W, budget):
     return sums
 
 
-def _target_sums(act, W, target, budget):
+def _target_sums(act, W, target, budget, memo=None):
     r"""Sums over the target's ridges m of :math:`K^*(w_i, u_m)\,b_m` (and slopes), in blocks of rows i."""
     U, b = target.U.to(W), target.b.to(W)
     if target.activation is not None and target.activation == act and act.name in _CLOSED:
@@ -233,9 +327,12 @@ def _target_sums(act, W, target, budget):
             K = max(act.series_terms, target.activation.series_terms)
         else:
             K = target.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
-        Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W))
-    P, Q = _without_impossible_flags(_prepare(kind, act, W, K), Q)
-    block = _block(kind, (act, target.activation))
+        parts, exact = series_parts(act, target.activation, K)
+        if exact:  # no term beyond the last the pair's parities leave
+            K = 1 + max((ks[-1] for _, ks in parts), default=0)
+        Q = _prepare(kind, target.activation, U, K, coefficients=target.profile_coefficients(K).to(W), exact=exact)
+    P, Q = _without_impossible_flags(_prepare(kind, act, W, K, exact=kind == "series" and exact, memo=memo), Q)
+    block = _block(kind, (act, target.activation), parts if kind == "series" else None)
     sums = _Sums(W)
     for I in _blocks(W.shape[-2], max(1, budget // (math.prod(W.shape[:-2]) * U.shape[0]))):
         rows, _ = block(_take(P, I), Q, b, None)
@@ -255,8 +352,9 @@ def population_grad(theta, activation, target, budget=ENTRY_BUDGET):
         raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
     a, W = split(theta)
     N = theta.shape[-2]
-    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget))
-    cross = _target_sums(act, W, target, int(budget))
+    memo = {}  # the series' coefficients of W, computed once per step
+    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget), memo)
+    cross = _target_sums(act, W, target, int(budget), memo)
     grad = torch.empty_like(theta)
     grad[..., 0] = own.value / N - cross.value
     grad[..., 1:] = a[..., None] * (own.slope(W) / N - cross.slope(W))

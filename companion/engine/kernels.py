@@ -82,6 +82,40 @@ def hermite_series(coef_a, coef_b, rho):
     return total
 
 
+def _hermite_support(act):
+    """(even terms present, odd terms: "all", "linear" (k = 1 only) or "none", highest degree or None) of the Hermite
+    expansion of σ (None: a profile, unknown)."""
+    if act is None:
+        return True, "all", None
+    if act.parity == "odd":
+        even, odd = False, "all"
+    elif act.parity == "even":
+        even, odd = True, "none"
+    else:
+        even, odd = True, "linear" if act.linear_part else "all"  # σ(z) − σ(−z) = z: the odd part is z/2
+    return even, odd, act.degree
+
+
+def series_parts(act, act2, K):
+    r"""The terms k < K of the Mehler series of the pair (σ, σ_2) that parity does not cancel, split by parity:
+    [(p, (p, p + 2, …))] for p in (0, 1), and whether the series is exact (finite support within K, no tail: e.g. an
+    odd σ against one whose odd part is linear, ReLU or GELU against erf or tanh, where K = c_1d_1ρ). c_kd_k vanishes
+    for the other k whatever the norms (odd σ: even k; σ(z) − σ(−z) = z: odd k > 1)."""
+    (even, odd, top), (even2, odd2, top2) = _hermite_support(act), _hermite_support(act2)
+    tops = [t for t in (top, top2) if t is not None]
+    top = min(tops) if tops else None
+    odd = "none" if "none" in (odd, odd2) else "linear" if "linear" in (odd, odd2) else "all"
+    last = K - 1 if top is None else min(K - 1, top)
+    parts = []
+    if even and even2:
+        parts.append((0, tuple(range(0, last + 1, 2))))
+    if odd != "none" and last >= 1:
+        parts.append((1, tuple(range(1, (1 if odd == "linear" else last) + 1, 2))))
+    parts = [(p, ks) for p, ks in parts if ks]
+    exact = (top is not None and top < K) or (not (even and even2) and odd != "all")
+    return parts, exact
+
+
 def series_tolerance(dtype):
     """The truncation bound below which the Mehler series is used: 1e-13, or the dtype's eps where that is larger."""
     return max(SERIES_TOLERANCE, torch.finfo(dtype).eps)
@@ -147,9 +181,10 @@ def _mixture_pairs(act, act2, r, s, rho):
     matrix–vector products."""
     (ur, dur, w), (us, dus, v) = _erf_gains(act.mixture, r), _erf_gains(act2.mixture, s)
     z = ((rho[:, None] * ur)[:, :, None] * us[:, None, :]).clamp_(-1.0, 1.0)  # float32 may round |z| to 1
-    # 1 − z² in one pass: |z| ≤ ρ·u_i·u_j with 1 − u ≥ 1/(4R²)·(1 − o(1)), so 1 − z² ≥ 3e-4 for βr ≤ 40 (r ≤ 10) and
-    # its rounding is ≤ 4e-13 relative, in κ only; sqrt + reciprocal: rsqrt is slower here
-    kappa = torch.addcmul(torch.ones((), dtype=z.dtype, device=z.device), z, z, value=-1)
+    # 1 − z² as −z² + 1 (faster than addcmul with a scalar): |z| ≤ ρ·u_i·u_j with 1 − u ≥ 1/(4R²)·(1 − o(1)), so
+    # 1 − z² ≥ 3e-4 for βr ≤ 40 (r ≤ 10) and its rounding is ≤ 4e-13 relative, in κ only; sqrt + reciprocal: rsqrt
+    # is slower here
+    kappa = torch.mul(z, z).neg_().add_(1)
     kappa.clamp_min_(torch.finfo(z.dtype).tiny).sqrt_().reciprocal_()
     value = (2 / math.pi) * ((torch.asin_(z) @ v) * w).sum(-1)
     right = (kappa @ (v * us)[:, :, None])[..., 0]  # Σ_j κ_ij v_j u_j

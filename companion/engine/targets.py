@@ -5,6 +5,7 @@ are given by orthonormal Hermite coefficients, :math:`g_m(z) = \sum_k \beta_{mk}
 the Barron–Hermite family, whose tail :math:`\beta_{mk}` is under the user's control.
 """
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Optional
 
 import torch
@@ -73,7 +74,12 @@ class Target:
         return hermite_series(act.coefficients(nw, K), self.profile_coefficients(K).to(W), rho) @ self.b.to(W)
 
     def norm2(self):
-        r""":math:`E[f^*(x)^2]`, exact."""
+        r""":math:`E[f^*(x)^2]`, exact; computed once per Target (the engine asks at every step; a Target's tensors
+        are not changed in place, :meth:`to` makes a new one)."""
+        return self._norm2
+
+    @cached_property
+    def _norm2(self):
         if self.activation is not None:
             gram = cross_kernel(self.activation, self.U, self.activation, self.U)
         else:

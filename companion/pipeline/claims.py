@@ -100,12 +100,15 @@ def claims_first(records):
     return sorted(records, key=lambda record: KINDS.index(kind_of(record)))
 
 
-def write_claims(path, records):
+def write_claims(path, records, glue=None):
     """Write ``records`` as ``{"claims": [...], "passed": n, "failed": m, "counts": {kind: {...}}}`` to ``path``
-    (JSON); ``passed``/``failed`` count every record, ``counts`` each kind apart."""
+    (JSON); ``passed``/``failed`` count every record, ``counts`` each kind apart. ``glue`` (a notebook's
+    ``{name: {"value": v, "text": t}}``, :mod:`companion.pipeline.prose`) is stored under ``"glue"`` when given."""
     records = list(records)
     n_failed = len(failed_claims(records))
     document = {"claims": records, "passed": len(records) - n_failed, "failed": n_failed, "counts": counts(records)}
+    if glue:
+        document["glue"] = dict(glue)
     path = Path(path)
     atomic_write_bytes(path, (json.dumps(document, indent=2, allow_nan=False) + "\n").encode())
     return path

@@ -4,8 +4,8 @@ A notebook starts with ``nb = setup_notebook(name, profile, seed, device)``, siz
 ``nb.pick(quick=..., standard=..., paper=...)``, runs its expensive work as tasks with ``nb.map(fn, calls)`` /
 ``nb.run(fn, **kwargs)`` (:mod:`companion.pipeline.tasks`: derived cache keys, optional Dask scheduler from
 ``$COMPANION_SCHEDULER``), saves each figure with ``nb.save_figure``, records each claim (against a prediction) with ``nb.claim`` and
-each implementation check with ``nb.check``, and ends
-with ``nb.finish()``.
+each implementation check with ``nb.check``, writes the numbers of its prose with ``nb.say(f"... {nb.glue(name, value,
+fmt)} ...")`` (:mod:`companion.pipeline.prose`), and ends with ``nb.finish()``.
 """
 import os
 import random
@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from companion.pipeline import cache, claims, provenance, tasks
-from companion.pipeline.paths import PROFILES, cache_root, figures_root
+from companion.pipeline import cache, claims, prose, provenance, tasks
+from companion.pipeline.paths import PROFILES, cache_root, notebook_figures_root
 from companion.pipeline.style import apply_style
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -72,6 +72,14 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
     return nb
 
 
+class QuietRecord(dict):
+    """The record that ``nb.claim``/``nb.check`` return (a dict: ``record["value"]`` for :meth:`Notebook.glue`); a cell
+    that ends with the call shows the printed verdict line only, not the dict as an ``Out[]``."""
+
+    def _ipython_display_(self):
+        """Display nothing (the verdict line is printed)."""
+
+
 @dataclass
 class Notebook:
     """State of one notebook run; create it with :func:`setup_notebook`."""
@@ -86,6 +94,7 @@ class Notebook:
     git: dict = field(default_factory=provenance.git_state)
     figures: list = field(default_factory=list)
     claims: list = field(default_factory=list)
+    glued: dict = field(default_factory=dict)
     manifest: cache.RunManifest = None
     streams: dict = field(default_factory=dict)
 
@@ -100,8 +109,9 @@ class Notebook:
 
     @property
     def figures_dir(self):
-        """Where this notebook's figures and claims go: ``<figures root of the profile>/<name>``."""
-        return figures_root(self.profile) / self.name
+        """Where this notebook's figures and claims go: ``<notebook figures root>/<name>``: the runner's staging
+        folder, or ``build/figures/interactive/<name>`` in a run by hand (:func:`paths.notebook_figures_root`)."""
+        return notebook_figures_root() / self.name
 
     def pick(self, *, quick, standard, paper):
         """The value given for the current profile."""
@@ -164,13 +174,12 @@ class Notebook:
 
     def save_animation(self, animation, stem, *, data, caption, params=None, fps=10, dpi=80):
         """Save a matplotlib ``animation`` as GIF (and MP4 where ffmpeg is installed), each under 3 MiB, with its
-        data and provenance; returns the GIF as an ``IPython.display.Image`` for the notebook to show."""
-        from IPython.display import Image
-
+        data and provenance; returns the GIF embedded in an HTML ``<img>`` (:func:`provenance.inline_gif`) for the
+        notebook to show: every viewer (JupyterLab, nbconvert, the site, the repository host) displays it."""
         record = self._provenance(stem, params)
         provenance.save_animation(animation, self.figures_dir, stem, data=data, caption=caption, record=record,
                                   fps=fps, dpi=dpi)
-        return Image(filename=str(self.figures_dir / f"{stem}.gif"))
+        return provenance.inline_gif(self.figures_dir / f"{stem}.gif", alt=caption)
 
     def map(self, fn, calls):
         """``[fn(**call) for call in calls]`` as cached tasks (:func:`companion.pipeline.tasks.run_tasks`): in this
@@ -212,7 +221,27 @@ class Notebook:
         verdict = "pass" if record["passed"] else "FAIL"
         against = f"; predicted: {prediction}" if prediction else ""
         print(f"[{verdict}] {kind}: {record['claim']}: {claims.value_text(record)} (expected {claims.expected_range(record)}{against})")
-        return record
+        return QuietRecord(record)
+
+    def glue(self, name, value, fmt=".3g"):
+        """Record ``value`` under ``name`` and return it formatted with ``fmt`` (a format spec such as ``".2f"``, or a
+        callable such as :func:`companion.pipeline.prose.tex_scientific`), for a sentence of :meth:`say`.
+        ``nb.finish`` stores the glued values in ``claims.json`` (key ``"glue"``), where the literal-number test
+        finds them. Gluing a name again replaces its value (a re-run cell)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError(f"name: expected a non-empty name for the glued value, got {name!r}")
+        self.glued[name] = prose.glue_record(value, fmt)
+        return self.glued[name]["text"]
+
+    def say(self, markdown):
+        """Show ``markdown`` (math in ``$…$``) as a Markdown output: the prose that quotes this run's numbers, written
+        with :meth:`glue` (``nb.say(f"... {nb.glue('kappa', kappa, '.2f')} ...")``). JupyterLab, ``nbconvert``, the
+        site and the repository host all render it."""
+        from IPython.display import Markdown, display
+
+        if not isinstance(markdown, str) or not markdown.strip():
+            raise ValueError(f"markdown: expected the text to show, got {markdown!r}")
+        display(Markdown(markdown))
 
     def finish(self):
         """Write ``claims.json`` beside the figures, return the claims as a DataFrame, and raise
@@ -221,7 +250,7 @@ class Notebook:
         unknown = sorted({record["figure"] for record in self.claims} - set(self.figures))
         if unknown:
             raise ValueError(f"figure: claims refer to figures this notebook did not save: {unknown}")
-        claims.write_claims(self.figures_dir / "claims.json", self.claims)
+        claims.write_claims(self.figures_dir / "claims.json", self.claims, glue=self.glued)
         self.manifest.complete()
         failed = claims.failed_claims(self.claims)
         if failed:

@@ -27,6 +27,14 @@ def figures_root(profile=COMMITTED_PROFILE):
     return committed_figures_root() if profile == COMMITTED_PROFILE else build_root() / "figures" / profile
 
 
+def notebook_figures_root():
+    """Where a notebook's kernel writes its figures and claims: ``$COMPANION_FIGURES`` if set (the runner sets it to
+    its staging folder, whose result it installs under :func:`figures_root`), else ``<repo>/build/figures/interactive``:
+    a notebook run by hand (JupyterLab's Run All, ``python``) never writes the committed results in ``figures/``."""
+    explicit = os.environ.get("COMPANION_FIGURES")
+    return Path(explicit) if explicit else build_root() / "figures" / "interactive"
+
+
 def cache_root():
     """Folder of the cache: ``$COMPANION_CACHE`` if set, else ``<repo>/.cache``."""
     return Path(os.environ.get("COMPANION_CACHE") or REPO_ROOT / ".cache")

@@ -227,3 +227,23 @@ def save_animation(animation, directory, stem, *, data, caption, record, fps=10,
     names = [path.name for path in files] + [f"{stem}.csv"]
     record = {**record, "fps": fps, "dpi": dpi}
     return _write_record(directory / f"{stem}.json", record, stem, caption, "animation", names)
+
+
+def inline_gif(path, alt):
+    """The GIF at ``path`` as an ``IPython.display.HTML`` ``<img src="data:image/gif;base64,...">``: an output that
+    JupyterLab, ``jupyter nbconvert --to html``, the site and the repository host all show (an ``image/gif`` output
+    is dropped by nbconvert's HTML export). The GIF must be under :data:`MAX_ANIMATION_BYTES`, which
+    :func:`save_animation` enforces."""
+    import base64
+    import html
+
+    from IPython.display import HTML
+
+    payload = Path(path).read_bytes()
+    if payload[:6] not in (b"GIF87a", b"GIF89a"):
+        raise ValueError(f"path: {path} is not a GIF")
+    if len(payload) > MAX_ANIMATION_BYTES:
+        raise ValueError(f"path: {path} is {len(payload) / 2**20:.1f} MiB, over the 3 MiB that a notebook embeds")
+    encoded = base64.b64encode(payload).decode("ascii")
+    return HTML(f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(str(alt), quote=True)}" '
+                f'style="max-width: 100%; height: auto;">')

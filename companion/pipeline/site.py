@@ -11,6 +11,7 @@ stored outputs. The generated pages take every number, caption and name from the
 - ``api.md``: autodoc directives for the public names of :mod:`companion.engine` and :mod:`companion.analysis`.
 """
 import argparse
+import ast
 import inspect
 import json
 import re
@@ -27,11 +28,17 @@ DOCS = REPO_ROOT / "docs"
 EXECUTED_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
 API_MODULES = ("companion.engine", "companion.analysis")
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$|#~])")
+INLINE_MATH = re.compile(r"(\$[^$\n]+\$)")
 
 
 def escape(text):
     """``text`` with MyST markdown's special characters backslash-escaped, so it reads literally."""
     return MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+
+
+def escape_text(text):
+    """``text`` escaped like :func:`escape` outside its ``$…$`` spans, which stay math (MathJax typesets them)."""
+    return "".join(part if INLINE_MATH.fullmatch(part) else escape(part) for part in INLINE_MATH.split(str(text)))
 
 
 def executed_notebooks(folder):
@@ -51,6 +58,54 @@ def executed_notebooks(folder):
         if not any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"):
             raise ValueError(f"notebooks: {path} has no outputs; the site shows executed notebooks only")
     return found
+
+
+def assignments(source):
+    """``{name: line}`` of the top-level ``name = value`` lines of a parameters cell's ``source``."""
+    found = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            found[node.targets[0].id] = ast.get_source_segment(source, node)
+    return found
+
+
+def merge_parameters(notebook):
+    """Show the parameters once: papermill's ``injected-parameters`` cell gets the tag ``remove-cell`` (the site
+    leaves it out) and the notebook's ``parameters`` cell shows the values the run used, each injected value that
+    differs from the default marked ``# injected by the run``. ``notebook`` is the executed notebook's JSON (changed
+    in place and returned)."""
+    cells = notebook["cells"]
+    tagged = [[cell for cell in cells if tag in cell.get("metadata", {}).get("tags", [])]
+              for tag in ("parameters", "injected-parameters")]
+    if not all(len(found) == 1 for found in tagged):
+        return notebook
+    (defaults,), (injected,) = tagged
+    source = "".join(defaults["source"])
+    for name, line in assignments("".join(injected["source"])).items():
+        default = assignments(source).get(name)
+        if default is None:
+            source = f"{source.rstrip()}\n{line}  # injected by the run"
+        elif default != line:
+            source = source.replace(default, f"{line}  # injected by the run", 1)
+    defaults["source"] = source
+    injected.setdefault("metadata", {}).setdefault("tags", []).append("remove-cell")
+    return notebook
+
+
+def with_contents(notebook):
+    """The notebook page's layout on the site: its sections listed under the title (a MyST ``contents`` directive in
+    a cell after the one that starts with the ``# title``), in place of the right-hand contents column, which the page
+    drops (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
+    width (``docs/_static/companion.css``). ``notebook`` is the executed notebook's JSON (changed and returned)."""
+    notebook["metadata"]["html_theme.sidebar_secondary.remove"] = True
+    first = next((index for index, cell in enumerate(notebook["cells"])
+                  if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("# ")), None)
+    if first is not None:
+        contents = {"cell_type": "markdown", "id": "site-contents", "metadata": {},
+                    "source": "```{contents} Sections\n:local:\n:depth: 1\n:backlinks: none\n"
+                              ":class: companion-contents\n```"}
+        notebook["cells"].insert(first + 1, contents)
+    return notebook
 
 
 def figure_records(figures):
@@ -73,9 +128,10 @@ def figure_records(figures):
     return records
 
 
-def notebook_link(notebook, pages):
-    """A link to the notebook's page when the site has it, else its name."""
-    return f"{{doc}}`{notebook} <notebooks/{notebook}>`" if notebook in pages else escape(notebook)
+def notebook_link(notebook, pages, short=False):
+    """A link to the notebook's page when the site has it, else its name; ``short``: the number ``NN`` only."""
+    label = notebook.split("_")[0] if short else notebook
+    return f"{{doc}}`{label} <notebooks/{notebook}>`" if notebook in pages else escape(label)
 
 
 def gallery_page(records, stage, pages):
@@ -88,7 +144,7 @@ def gallery_page(records, stage, pages):
         lines += [f"## {escape(notebook)}", "", f"From {notebook_link(notebook, pages)}.", ""]
         for record in figures:
             shutil.copy2(record["png"], target / record["png"].name)
-            caption = escape(record.get("caption") or record["png"].stem)
+            caption = escape_text(record.get("caption") or record["png"].stem)
             lines += [f"```{{figure}} gallery/{notebook}/{record['png'].name}", f":alt: {record['png'].stem}",
                       f":name: fig-{notebook}-{record['png'].stem}", "", caption, "```", ""]
     return "\n".join(lines)
@@ -114,44 +170,64 @@ def number(value):
     return "—" if value is None else f"{value:.4g}"
 
 
-def list_table(name, header, rows):
-    """A MyST ``list-table`` (its HTML id is ``name``) of ``header`` and ``rows`` (cells already markdown)."""
+def expected(record):
+    """The window of a record as table text: ``[lo, hi]``, ``≥ lo`` or ``≤ hi``."""
+    lo, hi = record["lo"], record["hi"]
+    if lo is None:
+        return f"≤ {number(hi)}"
+    if hi is None:
+        return f"≥ {number(lo)}"
+    return f"[{number(lo)}, {number(hi)}]"
+
+
+def list_table(name, header, rows, widths=None):
+    """A MyST ``list-table`` (its HTML id is ``name``, class ``companion-table``: fixed layout, cells wrap) of
+    ``header`` and ``rows`` (cells already markdown); ``widths`` are relative column widths."""
     if not rows:
         return ["None recorded.", ""]
-    lines = ["```{list-table}", ":header-rows: 1", f":name: {name}", ""]
+    lines = ["```{list-table}", ":header-rows: 1", f":name: {name}", ":class: companion-table"]
+    lines += [f":widths: {' '.join(map(str, widths))}"] if widths else []
+    lines.append("")
     for row in [header, *rows]:
         lines += [f"* - {row[0]}", *(f"  - {cell}" for cell in row[1:])]
     return lines + ["```", ""]
 
 
 def claims_page(claims, pages):
-    """Markdown of the claims page: counts of claims and checks per notebook, then every claim (with its
-    prediction), then every check."""
+    """Markdown of the claims page: counts of claims and checks per notebook, then every claim (verdict first, with
+    its prediction), then every check; the records' ``$…$`` math is typeset."""
     counts = claim_counts(claims)
     summary = [[notebook_link(name, pages) if name != "total" else "**total**", *map(str, row)]
                for name, row in counts.items()]
 
     def row(record):
-        return [notebook_link(record["notebook"], pages), escape(record["claim"]),
-                *([escape(record.get("prediction") or "")] if kind_of(record) == "claim" else []),
-                number(record["value"]), number(record["lo"]), number(record["hi"]),
-                "pass" if record["passed"] else "**FAIL**"]
+        verdict = "pass" if record["passed"] else "**FAIL**"
+        return [verdict, notebook_link(record["notebook"], pages, short=True), escape_text(record["claim"]),
+                *([escape_text(record.get("prediction") or "")] if kind_of(record) == "claim" else []),
+                number(record["value"]), expected(record)]
 
     records = claims_first(claims["claims"])
-    lines = ["# Claims", "",
+    lines = ["---", "html_theme.sidebar_secondary.remove: true", "---", "", "# Claims", "",
              "Each notebook compares its measurements with predictions (from theory or an independent computation: "
              "**claims**, which can fail) and guards its implementation with **checks** (identities and sanity "
              "bounds, never counted as evidence). Both are recorded in `figures/claims.json`; this page is generated "
              "from that file when the site is built.", ""]
     lines += list_table("claims-summary", ["notebook", "claims passed", "claims failed", "checks passed",
                                            "checks failed"], summary)
+    failed = [record for record in records if not record["passed"]]
+    if failed:
+        lines += ["## What fails", "",
+                  f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.", ""]
+        lines += list_table("claims-failed", ["result", "nb", "claim or check", "value", "expected"],
+                            [[cell for index, cell in enumerate(row(record))
+                              if index != 3 or kind_of(record) != "claim"] for record in failed],
+                            widths=(7, 4, 68, 9, 12))
     lines += ["## Every claim", ""]
-    lines += list_table("claims-detail", ["notebook", "claim", "prediction", "value", "lower bound",
-                                          "upper bound", "result"],
-                        [row(record) for record in records if kind_of(record) == "claim"])
+    lines += list_table("claims-detail", ["result", "nb", "claim", "prediction", "value", "expected"],
+                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 40, 30, 9, 10))
     lines += ["## Every check", ""]
-    lines += list_table("checks-detail", ["notebook", "check", "value", "lower bound", "upper bound", "result"],
-                        [row(record) for record in records if kind_of(record) == "check"])
+    lines += list_table("checks-detail", ["result", "nb", "check", "value", "expected"],
+                        [row(record) for record in records if kind_of(record) == "check"], widths=(7, 4, 68, 9, 12))
     return "\n".join(lines)
 
 
@@ -191,10 +267,12 @@ def stage_sources(notebooks, figures, stage):
         raise FileNotFoundError(f"figures: {claims_file} does not exist; run `make figures` or pass --figures FOLDER")
     if stage.exists():
         shutil.rmtree(stage)
-    shutil.copytree(DOCS, stage, ignore=shutil.ignore_patterns("conf.py", "README.md", "favicon.svg", "__pycache__"))
+    shutil.copytree(DOCS, stage, ignore=shutil.ignore_patterns("conf.py", "README.md", "favicon.svg", "_static",
+                                                               "__pycache__"))
     (stage / "notebooks").mkdir()
     for path in executed:
-        shutil.copy2(path, stage / "notebooks" / path.name)
+        notebook = with_contents(merge_parameters(json.loads(path.read_text())))
+        (stage / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     pages = {path.stem for path in executed}
     (stage / "gallery.md").write_text(gallery_page(figure_records(figures), stage, pages))
     (stage / "claims.md").write_text(claims_page(json.loads(claims_file.read_text()), pages))

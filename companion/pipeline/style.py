@@ -49,3 +49,28 @@ def grey_level(colour):
     linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
     y = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
     return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
+
+
+def log_axis_with_ticks(ax, axis="y", min_ratio=10.0):
+    """Make ``axis`` ("x" or "y") of ``ax`` logarithmic with a range of at least ``min_ratio`` (so every panel has
+    several labelled ticks): labelled ticks at 1, 2, 5 × 10^k over up to 2.5 decades and at 10^k beyond, no minor
+    labels. Call after plotting (it reads the current limits)."""
+    import math
+
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    if axis not in ("x", "y"):
+        raise ValueError(f"axis: expected 'x' or 'y', got {axis!r}")
+    lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    if not 0 < lo < hi:
+        raise ValueError(f"ax: a log axis needs positive limits, got ({lo}, {hi})")
+    if hi / lo < min_ratio:
+        centre, half = math.sqrt(lo * hi), math.sqrt(min_ratio)
+        lo, hi = centre / half, centre * half
+    (ax.set_ylim if axis == "y" else ax.set_xlim)(lo, hi)
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    subs = (1.0, 2.0, 5.0) if hi / lo < 10**2.5 else (1.0,)
+    target.set_major_locator(LogLocator(base=10, subs=subs))
+    target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    target.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(2, 10) if k not in subs)))
+    target.set_minor_formatter(NullFormatter())

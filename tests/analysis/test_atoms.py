@@ -202,3 +202,26 @@ def test_min_size_drops_a_lone_heavy_particle_and_keeps_the_atoms():
     assert atoms.labels[-1] == -1 and np.any(np.isclose(atoms.dropped, straggler[0, 0] / theta.shape[0]))
     with pytest.raises(ValueError, match="min_size"):
         extract_atoms("erf", theta, threshold=0.1, delta=0.05, min_size=0)
+
+
+def test_teacher_stationary_atoms_start_at_the_teacher_and_agree_with_a_start_at_the_atoms():
+    from companion.analysis.atoms import stationary_atoms, teacher_stationary_atoms
+    from companion.analysis.barron import teacher_network
+    target, lam, N = teacher_network("erf", 2, 2), 0.05, 16
+    cloud = np.zeros((N, 3))
+    cloud[:6] = [16 / 6 * 1.0, 0.9, 0.2]   # 6 particles near u_1, 10 at -u_2 with flipped a
+    cloud[6:] = [-16 / 10 * 1.0, 0.1, -1.1]
+    atoms = extract_atoms("erf", cloud, threshold=0.1, delta=0.01)
+    predicted = teacher_stationary_atoms("erf", target, atoms, N, lam)
+    assert predicted.max_grad < 1e-7
+    np.testing.assert_allclose(predicted.masses, atoms.sizes / N)
+    from_atoms = stationary_atoms("erf", target, np.column_stack([atoms.weights * N / atoms.sizes, atoms.positions]),
+                                  atoms.sizes / N, lam)
+    angles = match_directions("erf", predicted.theta[:, 1:], from_atoms.theta[:, 1:]).angles
+    assert np.all(angles < 1e-5)  # one stationary point near the teacher, whichever start
+    assert teacher_stationary_atoms("erf", teacher_network("erf", 3, 3), extract_atoms(
+        "erf", np.column_stack([cloud, np.zeros(N)]), threshold=0.1, delta=0.01), N, lam) is None
+    with pytest.raises(TypeError, match="target"):
+        teacher_stationary_atoms("erf", "teacher", atoms, N, lam)
+    with pytest.raises(ValueError, match="N"):
+        teacher_stationary_atoms("erf", target, atoms, 4, lam)

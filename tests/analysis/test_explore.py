@@ -126,6 +126,12 @@ def test_explorer_widgets_redraw_when_values_are_set(notebook_namespace, capsys)
     explorer = ns["build_explorer"](ns["DEFAULTS"], ns["results"])
     controls, image, numbers = explorer["controls"], explorer["image"], explorer["numbers"]
     assert set(controls) == set(ex.DEFAULTS) and image.value and explorer["timings"] == []
+    # The controls keep their column next to a shrinking picture (with the file browser open at 1280 px they used
+    # to collapse to ~30 px): a fixed-width panel, a picture that may shrink, wrapping below when there is no room.
+    panel, picture = explorer["box"].children
+    assert panel.layout.min_width == "320px" and panel.layout.flex == "0 0 320px"
+    assert picture is image and image.layout.min_width == "0" and image.layout.object_fit == "contain"
+    assert explorer["box"].layout.flex_flow == "row wrap"
     assert html_number(numbers.value, "D*_var (2 atoms)") == "3"
     pictures, timings = [image.value], {}
 

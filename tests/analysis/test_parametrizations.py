@@ -9,7 +9,7 @@ import torch
 from companion.engine.dynamics import network
 from companion.engine.init import init_particles
 from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, TwoLayerNetwork, coordinate_check,
-                                        engine_step, initial_network, mup_sgd_step,
+                                        engine_step, held_out_windows, initial_network, mup_sgd_step,
                                         offset_power_exponent, relative_step_error, scaling,
                                         width_slope_intervals, width_slopes)
 from companion.engine.targets import sample_data, teacher
@@ -196,3 +196,14 @@ def test_width_slope_intervals_fit_the_wide_half_and_measure_curvature():
     assert abs(corrected["slope"]) <= corrected["curvature"]  # the limit 0 lies within one curvature of the slope
     with pytest.raises(ValueError, match="3 widths"):
         width_slope_intervals(check[check.width <= 256])
+
+
+def test_held_out_windows_add_interval_width_and_curvature():
+    intervals = pd.DataFrame(dict(parametrization=["mup", "ntk"], quantity=["output_update", "feature_update"],
+                                  t=[1, 2], slope=[0.01, -0.5], lo=[-0.02, -0.55], hi=[0.03, -0.45],
+                                  narrow_slope=[0.0, -0.4], curvature=[0.01, 0.1]))
+    windows = held_out_windows(intervals)
+    assert list(windows.columns) == ["parametrization", "quantity", "t", "half"]
+    np.testing.assert_allclose(windows["half"], [0.06, 0.2])
+    with pytest.raises(ValueError, match="held_out_intervals"):
+        held_out_windows(intervals.drop(columns="curvature"))

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from companion.analysis.statistics import bootstrap, loglog_fit, loglog_slope, replica_loglog_fit
+from companion.analysis.statistics import bootstrap, loglog_fit, loglog_slope, replica_log_slope, replica_loglog_fit
 
 
 def test_bootstrap_is_the_percentile_interval_of_its_documented_resamples():
@@ -62,3 +62,19 @@ def test_replica_loglog_fit_brackets_the_slope_of_the_replica_mean():
     assert slope == loglog_slope(x, values.mean(0))
     assert lo < slope < hi and hi - lo < 0.2
     assert slope == pytest.approx(-1, abs=0.05)
+
+
+def test_replica_log_slope_is_the_slope_of_the_mean_log_and_resists_one_heavy_replica():
+    x = np.array([8.0, 16, 32, 64])
+    values = 2 * x**-1.0 * np.random.default_rng(1).exponential(size=(40, 4))
+    slope, lo, hi = replica_log_slope(x, values, seed=3)
+    assert slope == pytest.approx(np.polyfit(np.log(x), np.log(values).mean(0), 1)[0])
+    assert lo < slope < hi and slope == pytest.approx(-1, abs=0.15)
+    values[0, -1] *= 1e4  # one replica carries almost all of the plain mean at the widest x
+    assert abs(replica_log_slope(x, values, seed=3)[0] - slope) < 0.1
+    assert abs(loglog_slope(x, values.mean(0)) - slope) > 1
+
+
+def test_replica_log_slope_rejects_non_positive_values():
+    with pytest.raises(ValueError, match="values"):
+        replica_log_slope([1.0, 2.0], np.array([[1.0, 0.0], [1.0, 1.0]]))

@@ -5,8 +5,6 @@ import pytest
 THROWAWAY = """\
 # ---
 # jupyter:
-#   jupytext:
-#     formats: ipynb,py:percent
 #   kernelspec:
 #     display_name: Python 3 (companion)
 #     language: python

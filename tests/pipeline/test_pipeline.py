@@ -1,4 +1,5 @@
 """The pipeline pieces: profiles and seeds, figures with provenance, the cache, claims, the report, the runner."""
+import base64
 import json
 import math
 import os
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 from companion import __version__
 from companion.engine.seeding import Stream
-from companion.pipeline import cache, claims, report
+from companion.pipeline import cache, claims, provenance, report
 from companion.pipeline.notebook import PROFILES, setup_notebook
 
 
@@ -365,7 +366,8 @@ def test_animations_are_gifs_under_the_size_limit(isolated_outputs):
     shown = nb.save_animation(animation, "moving", data=pd.DataFrame({"frame": range(3)}), caption="It moves.")
     plt.close(fig)
     gif = isolated_outputs / "figures" / "00_x" / "moving.gif"
-    assert gif.read_bytes()[:6] == b"GIF89a" and shown.filename == str(gif)
+    assert gif.read_bytes()[:6] == b"GIF89a"
+    assert base64.b64encode(gif.read_bytes()).decode() in shown.data and 'alt="It moves."' in shown.data
     record = json.loads(gif.with_suffix(".json").read_text())
     assert record["kind"] == "animation" and record["files"]["gif"] == "moving.gif"
     nb.finish()
@@ -373,6 +375,33 @@ def test_animations_are_gifs_under_the_size_limit(isolated_outputs):
     assert "![moving](00_x/moving.gif)" in (isolated_outputs / "figures" / "README.md").read_text()
     with pytest.raises(ValueError, match="^animation: expected a matplotlib.animation.Animation"):
         nb.save_animation(fig, "still", data=pd.DataFrame({"frame": [0]}), caption="Not an animation.")
+    exported = exported_html(shown)
+    assert f"data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}" in exported
+    assert "IPython.core.display" not in exported
+    with pytest.raises(ValueError, match="not a GIF"):
+        provenance.inline_gif(gif.with_suffix(".csv"), alt="data")
+
+
+def exported_html(shown):
+    """``jupyter nbconvert --to html`` of a notebook whose one cell displayed ``shown`` (the output a kernel
+    records: the object's display formats)."""
+    import nbformat
+    from IPython.core.formatters import DisplayFormatter
+    from nbconvert import HTMLExporter
+
+    data, metadata = DisplayFormatter().format(shown)
+    cell = nbformat.v4.new_code_cell("shown", execution_count=1,
+                                     outputs=[nbformat.v4.new_output("display_data", data=data, metadata=metadata)])
+    body, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
+    return body
+
+
+def test_an_image_gif_output_is_what_nbconvert_drops():
+    """Why :func:`provenance.inline_gif`: nbconvert's HTML shows an ``image/gif`` output as its text repr."""
+    from IPython.display import Image
+
+    body = exported_html(Image(data=b"GIF89a" + bytes(20), format="gif"))
+    assert "IPython.core.display.Image object" in body and "data:image/gif" not in body
 
 
 def test_a_claim_with_a_smoke_window_is_a_check_in_quick_only(isolated_outputs):

@@ -127,6 +127,16 @@ def test_figures_root_follows_the_profile(monkeypatch):
         paths.figures_root("fast")
 
 
+def test_a_notebook_run_by_hand_writes_under_build_never_figures(monkeypatch):
+    from companion.pipeline.notebook import setup_notebook
+
+    monkeypatch.delenv("COMPANION_FIGURES")
+    nb = setup_notebook("05_learning_cell", profile="standard")
+    assert nb.figures_dir == ROOT / "build" / "figures" / "interactive" / "05_learning_cell"
+    monkeypatch.setenv("COMPANION_FIGURES", "/tmp/staging")  # what the runner does
+    assert nb.figures_dir == Path("/tmp/staging/05_learning_cell")
+
+
 def test_report_touches_the_front_page_only_for_the_committed_figures(tmp_path, monkeypatch):
     figures = tmp_path / "quick"
     claims.write_claims(figures / "00_a" / "claims.json", [claims.check_claim("00_a", "c", 1, 0, 2, "f", "check")])

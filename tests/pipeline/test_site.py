@@ -10,6 +10,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -31,6 +32,33 @@ def test_claim_counts_add_up_per_notebook_and_in_total():
                {"notebook": "b", "kind": "claim", "passed": False}, {"notebook": "b", "kind": "check", "passed": True}]
     assert site.claim_counts({"claims": records}) == {"a": (0, 0, 0, 1), "b": (1, 1, 1, 0), "total": (1, 1, 1, 1)}
     assert site.claim_counts({"claims": []}) == {"total": (0, 0, 0, 0)}
+
+
+def test_the_site_shows_the_parameters_once_with_the_values_the_run_used():
+    def notebook(injected):
+        return {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+                           "source": 'profile = "standard"\nseed = 0\ndevice = "auto"'},
+                          {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
+                           "source": ["# Parameters\n", injected]}]}
+
+    same = site.merge_parameters(notebook('profile = "standard"\n'))
+    assert same["cells"][0]["source"] == 'profile = "standard"\nseed = 0\ndevice = "auto"'
+    assert same["cells"][1]["metadata"]["tags"] == ["injected-parameters", "remove-cell"]
+    other = site.merge_parameters(notebook('profile = "standard"\nseed = 3\nthreads = 2\n'))
+    assert other["cells"][0]["source"] == ('profile = "standard"\nseed = 3  # injected by the run\ndevice = "auto"\n'
+                                           'threads = 2  # injected by the run')
+    untouched = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1"}]}
+    assert site.merge_parameters(untouched) == {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1"}]}
+
+
+def test_a_notebook_page_lists_its_sections_under_its_title_and_drops_the_right_hand_column():
+    notebook = {"metadata": {}, "cells": [{"cell_type": "markdown", "source": "An Exception was encountered"},
+                                          {"cell_type": "markdown", "source": ["# 01 — Title\n", "text"]},
+                                          {"cell_type": "code", "source": "x = 1"}]}
+    site.with_contents(notebook)
+    assert notebook["metadata"]["html_theme.sidebar_secondary.remove"] is True
+    assert [cell["source"][:13] for cell in notebook["cells"]][2] == "```{contents}"
+    assert ":local:" in notebook["cells"][2]["source"] and len(notebook["cells"]) == 4
 
 
 def test_escape_makes_markdown_literal():
@@ -184,7 +212,10 @@ def chromium(profile):
 
 
 def executed_inputs(tmp_path):
-    """(executed notebooks, figures): the committed ones when present, else notebook 05 run with the quick profile."""
+    """(executed notebooks, figures): ``$COMPANION_SITE_EXECUTED`` (a folder of executed notebooks, with the committed
+    figures) if set, else the committed ones when present, else notebook 05 run with the quick profile."""
+    if os.environ.get("COMPANION_SITE_EXECUTED"):
+        return Path(os.environ["COMPANION_SITE_EXECUTED"]), ROOT / "figures"
     committed = ROOT / "figures" / "notebooks"
     if list(committed.glob("[0-9][0-9]_*.ipynb")):
         return committed, ROOT / "figures"
@@ -214,6 +245,7 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
     saved = site.figure_records(figures)
     claims = json.loads((figures / "claims.json").read_text())
 
+    typeset = {}
     with served(out) as base, chromium(tmp_path / "chromium") as page:
         for name in pages:
             errors = page.open(base + name)
@@ -226,6 +258,7 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
             assert math[1] >= math[0] and math[2] == 0, f"{name}: math not typeset {math}"
             if name == "api.html":
                 assert math[0] > 0, "the API page should show the docstrings' math"
+            typeset[name] = math[1]
             if name == "index.html":
                 page.screenshot(ROOT / "build" / "screenshots" / "front.png")
         for notebook in names:
@@ -236,6 +269,18 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
         page.screenshot(ROOT / "build" / "screenshots" / "notebook.png")
 
         page.open(base + "claims.html")
+        page.screenshot(ROOT / "build" / "screenshots" / "claims.png")
+        # The claims tables fit the page at 1280 px (and at 1400 px below): no table wider than its column, the
+        # verdict column first and on screen.
+        for width in (1280, 1400):
+            page.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
+            fits = page.evaluate("Array.from(document.querySelectorAll('table.companion-table')).map(table => ["
+                                 "table.id, table.scrollWidth <= table.parentElement.clientWidth + 1,"
+                                 " table.getBoundingClientRect().right <= window.innerWidth,"
+                                 " table.querySelector('th').textContent.trim()])")
+            assert fits and all(fit[1] and fit[2] for fit in fits), f"claims tables overflow at {width} px: {fits}"
+            assert [fit[3] for fit in fits if fit[0] != "claims-summary"] == ["result"] * (len(fits) - 1)
+        page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
         rows = page.evaluate("Array.from(document.querySelectorAll('table#claims-summary tbody tr'))"
                              ".map(row => Array.from(row.cells).map(cell => cell.textContent.trim()))")
         page.open(base + "gallery.html")
@@ -251,3 +296,25 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
     assert shown.pop("total") == tuple(sum(column) for column in zip(*expected.values()))
     assert shown == expected
     assert gallery == sum(map(len, saved.values()))
+    # Every notebook page whose markdown (cells, or nb.say outputs) writes math shows it typeset.
+    for notebook in names:
+        formulas = math_in(notebooks / f"{notebook}.ipynb")
+        assert (typeset[f"notebooks/{notebook}.html"] > 0) == (formulas > 0), (notebook, formulas, typeset)
+    claims_math = sum(len(INLINE_MATH.findall(record["claim"] + (record.get("prediction") or "")))
+                      for record in claims["claims"])
+    assert typeset["claims.html"] >= claims_math, ("claims page", claims_math, typeset["claims.html"])
+    print("formulas typeset per page:", json.dumps(typeset))
+
+
+INLINE_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+
+
+def math_in(path):
+    """How many ``$…$``/``$$…$$`` formulas the markdown cells and Markdown outputs of the notebook at ``path`` hold."""
+    texts = []
+    for cell in json.loads(Path(path).read_text())["cells"]:
+        if cell["cell_type"] == "markdown":
+            texts.append("".join(cell["source"]))
+        for output in cell.get("outputs", []):
+            texts.append("".join(output.get("data", {}).get("text/markdown", "")))
+    return sum(len(INLINE_MATH.findall(text)) for text in texts)

@@ -178,13 +178,13 @@ def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(clust
     copy.parent.mkdir()
     copy.write_text(original)
     on_cluster = run_notebook(copy, tmp_path, {"COMPANION_SCHEDULER": cluster.scheduler_address})
-    assert f"train_width: 5 tasks, 0 from the cache, 5 computed on {cluster.scheduler_address}" in on_cluster
+    assert f"train_width: 10 tasks, 0 from the cache, 10 computed on {cluster.scheduler_address}" in on_cluster
     copy.write_text(original.replace('nb.stream("training data")', 'nb.stream("training data, edited")'))
     edited = run_notebook(copy, tmp_path)
-    assert "coordinate_check: 3 tasks, 3 from the cache, 0 computed in-process" in edited
-    assert "train_width: 5 tasks, 0 from the cache, 5 computed in-process" in edited
+    assert "coordinate_check: 6 tasks, 6 from the cache, 0 computed in-process" in edited
+    assert "train_width: 10 tasks, 0 from the cache, 10 computed in-process" in edited
     # the initial particles do not depend on the training data: their distances are reused, the trained ones not
-    assert "replica_distances: 8 tasks, 4 from the cache, 4 computed in-process" in edited
+    assert "replica_distances: 16 tasks, 8 from the cache, 8 computed in-process" in edited
 
     def slope(outputs):
         return next(line for line in outputs.splitlines() if "fitted slope of E(f_N - f_ref)^2 vs N" in line)
