@@ -148,7 +148,7 @@ def bootstrap_mean(values, n_boot=2000, level=0.9, seed=0):
     return bootstrap(values, lambda sample: sample.mean(0), n_boot=n_boot, level=level, seed=seed)
 
 
-@validated(N=Reals(positive=True, dim="K"), errors=Tensor("R K", array=True, positive=True),
+@validated(N=Reals(positive=True, dim="K"), errors=Tensor("R K", array=True, nonnegative=True),
            N_ref=Real(positive=True, inf_ok=True), **_RESAMPLE)
 def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     r"""Rate of the replica-mean error in N: slope of log mean error against log N_eff, with a bootstrap interval

@@ -269,12 +269,14 @@ def geometric_profile(rate, degrees, K=64):
     return torch.as_tensor(beta)
 
 
-@validated(times=Reals(dim="T"), values=Tensor("R T", array=True, positive=True), **_RESAMPLE)
+@validated(times=Reals(dim="T"), values=Tensor("R T", array=True, nonnegative=True), **_RESAMPLE)
 def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
     r"""Rate κ of :math:`\bar v(t) \approx C e^{-\kappa t}` (least squares of log of the replica mean against t) with a
     percentile bootstrap interval over replicas; ``values`` (R, T). Returns dict(rate, rate_lo, rate_hi)."""
     if values.shape[0] < 2 or times.size < 2:
         raise ValueError(f"values: need shape (R >= 2, {times.size}) with at least two times")
+    if np.any(values.mean(0) <= 0):
+        raise ValueError("values: an exponential fit needs positive replica means")
 
     def rate(sample):
         return -float(np.polyfit(times, np.log(sample.mean(0)), 1)[0])
@@ -283,7 +285,7 @@ def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
     return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
 
 
-@validated(times=Reals(dim="T"), increments=Tensor("R K", array=True, positive=True), **_RESAMPLE)
+@validated(times=Reals(dim="T"), increments=Tensor("R K", array=True, nonnegative=True), **_RESAMPLE)
 def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
     r"""Rate κ from the increments of a trajectory alone, without its limit: if
     :math:`f_t = f_\infty + e^{-\kappa t/2} v` (one slow mode), the increments between consecutive recording times
@@ -297,6 +299,8 @@ def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
         raise ValueError(f"times: need at least 3 increasing times, got {times}")
     if increments.ndim != 2 or increments.shape[1] != times.size - 1 or increments.shape[0] < 2:
         raise ValueError(f"increments: need shape (R >= 2, {times.size - 1})")
+    if np.any(increments.mean(0) <= 0):
+        raise ValueError("increments: a decay fit needs positive replica means")
     start, gaps = times[:-1], np.diff(times)
 
     def misfit(kappa, logs):

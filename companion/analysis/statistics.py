@@ -55,7 +55,7 @@ def loglog_slope(x, y):
     return loglog_fit(x, y)[0]
 
 
-@validated(x=Reals(positive=True, dim="T"), values=Tensor("R T", array=True, positive=True), **_RESAMPLE)
+@validated(x=Reals(positive=True, dim="T"), values=Tensor("R T", array=True, nonnegative=True), **_RESAMPLE)
 def replica_loglog_fit(x, values, n_boot=2000, level=0.9, seed=0):
     r"""Log–log slope of the replica mean :math:`\bar y(x)` of ``values`` (R, len(x)) against x, with the percentile
     bootstrap interval over replicas (jointly over x: the runs at different x share replicas).

@@ -390,7 +390,7 @@ class Tensor(Spec):
     """A real array or tensor with ``shape`` in named dimensions ("... N 1+d": any leading batch, N rows, 1+d
     columns); names shared across arguments must agree, leading batches must broadcast. ``finite`` refuses NaN/inf;
     ``like``: cast to that argument's dtype and device; ``dtype``: cast to it; ``array``: return a float64 NumPy
-    array; ``positive``: every entry > 0; ``max_abs``: a bound on |entries|; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
+    array; ``positive``/``nonnegative``: every entry > 0 / >= 0; ``max_abs``: a bound on |entries|; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
     measure). Complex, boolean, text and meta tensors are refused."""
     shape: str = None
     finite: bool = True
@@ -398,6 +398,7 @@ class Tensor(Spec):
     dtype: torch.dtype = None
     array: bool = False
     positive: bool = False
+    nonnegative: bool = False
     empty_ok: str = ""
     max_abs: float = None
 
@@ -420,6 +421,8 @@ class Tensor(Spec):
             self._bind(name, tuple(value.shape), ctx)
         if self.positive and not bool((value > 0).all()):
             raise ValueError(f"{name}: need positive entries")
+        if self.nonnegative and not bool((value >= 0).all()):
+            raise ValueError(f"{name}: need non-negative entries")
         plain = value.detach() if torch.is_tensor(value) else value
         size = plain.numel() if torch.is_tensor(plain) else plain.size
         if self.max_abs is not None and size and float(abs(plain).max()) > self.max_abs:
@@ -455,7 +458,7 @@ class Tensor(Spec):
         shape = self._shape(dims, dims.get("...", ()) if dims.get("batched") else ())
         draw = st.integers(0, 2**16).map(lambda s: torch.randn(shape, generator=torch.Generator().manual_seed(s),
                                                                  dtype=torch.float64))
-        return draw.map(lambda x: x.abs() + 0.1) if self.positive else draw
+        return draw.map(lambda x: x.abs() + 0.1) if self.positive or self.nonnegative else draw
 
     def invalid(self, dims):
         st = _st()
@@ -465,8 +468,8 @@ class Tensor(Spec):
         wrong_rank = good[None] if not leading else (good.reshape(-1) if len(parsed) > 1 else torch.tensor(1.0))
         bad = ["tensor", None, {"a": 1}, good.to(torch.complex128), good > 0, torch.empty(shape, device="meta")]
         bad += [wrong_rank] if self.shape is not None and (len(parsed) > 0 or not leading) else []
-        if self.positive:
-            bad.append(-good.abs())
+        if self.positive or self.nonnegative:
+            bad.append(-good.abs() - 0.1)
         if self.max_abs is not None:
             bad.append(good * 0 + 10 * self.max_abs)
         if self.finite:
