@@ -11,7 +11,7 @@ import ot
 import scipy.linalg
 
 from ..engine.contract import Int, Tensor, validated
-from ..engine.validation import float_array, positive_int
+from ..engine.validation import float_array
 
 
 @validated(x=Tensor("n D", array=True), y=Tensor("m D", array=True), max_iter=Int(1, example_min=10**5),

@@ -24,13 +24,11 @@ from tqdm.auto import tqdm
 from .activations import get_activation
 from .gradients import population_grad, split
 from .kernels import cross_kernel
-from .seeding import Stream, torch_seed
+from .seeding import torch_seed
 from .spec import Problem, RunSpec, problem
-from .targets import Target
 from .contract import (ActivationName, Anything, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
                        validated)
-from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
-                         positive_int)
+from .validation import describe, float_tensor, integer_array, positive_int
 
 ENGINES = ("population", "empirical", "none")
 NOISE, MINIBATCH = 0, 1  # the sub-streams (SeedSequence spawn keys) of a replica: Langevin noise, minibatch indices

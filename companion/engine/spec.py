@@ -15,7 +15,7 @@ from .init import FAMILIES, init_particles
 from .seeding import Stream
 from .targets import Target
 from .contract import Anything, TargetSpec, validated
-from .validation import choice, describe, finite_number
+from .validation import choice, finite_number
 
 __all__ = ["Problem", "problem", "StartingLaw", "RunSpec"]
 
