@@ -29,7 +29,8 @@ from scipy.spatial.distance import squareform
 from ..engine.activations import get_activation
 from ..engine.kernels import gaussian_kernel
 from ..engine.contract import ActivationName, Choice, Int, Real, TargetSpec, Tensor, validated
-from ..engine.validation import float_array
+from ..engine.targets import Target
+from ..engine.validation import describe, float_array, positive_int
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")

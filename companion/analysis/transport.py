@@ -14,10 +14,23 @@ from ..engine.contract import Int, Tensor, validated
 from ..engine.validation import float_array
 
 
-@validated(x=Tensor("n D", array=True), y=Tensor("m D", array=True), max_iter=Int(1, example_min=10**5),
+def _cloud(name, x):
+    """A checked array as a point cloud (n, D): a vector is n points on the line."""
+    if x.ndim == 1:
+        x = x[:, None]
+    if x.ndim != 2:
+        raise ValueError(f"{name}: need a point cloud of shape (n, D) or (n,), got shape {x.shape}")
+    return x
+
+
+@validated(x=Tensor(array=True), y=Tensor(array=True), max_iter=Int(1, example_min=10**5),
            memory=lambda args: (8 * len(args["x"]) * len(args["y"]) * 3, "x"))
 def w2_squared(x, y, max_iter=1_000_000):
-    r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D)."""
+    r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D) (a vector:
+    points on the line)."""
+    x, y = _cloud("x", x), _cloud("y", y)
+    if x.shape[1] != y.shape[1]:
+        raise ValueError(f"y: dimension {y.shape[1]} does not match x's {x.shape[1]}")
     cost = ot.dist(x, y, metric="sqeuclidean")
     a = np.full(x.shape[0], 1 / x.shape[0])
     b = np.full(y.shape[0], 1 / y.shape[0])
