@@ -18,6 +18,11 @@ FIGURES ?= build/figures/$(PROFILE)
 endif
 NOTEBOOK_DIR ?= notebooks
 BUILD ?= build
+SEED ?=
+DEVICE ?=
+RUNNER_FLAGS ?=
+# An empty folder variable would send results to the filesystem root or nowhere: refuse it before anything runs.
+$(foreach folder,FIGURES BUILD NOTEBOOK_DIR,$(if $(strip $($(folder))),,$(error $(folder) is empty; give it a folder or leave it out)))
 README ?=
 ALL_NOTEBOOKS := $(sort $(wildcard $(NOTEBOOK_DIR)/[0-9]*.py))
 NB ?=
@@ -32,9 +37,11 @@ $(error NB=$(NB) matches $(words $(NOTEBOOKS)) notebooks; NB is one notebook num
 endif
 endif
 RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
-CLAIMS_FAILED := 2
+# The runner's exit status for "ran to the end, some claims failed" (companion.pipeline.runner.CLAIMS_FAILED_STATUS);
+# 1 (did not run to the end) and 2 (usage error) stop make.
+CLAIMS_FAILED := 3
 
-.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info FORCE
+.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info cache-verify FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -56,15 +63,16 @@ $(STAMP): pyproject.toml requirements.lock postBuild | $(PY)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash postBuild
 	touch $@
 
-figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder, SCHEDULER=tcp://host:8786 runs tasks on Dask), then the claims tables
+figures: $(RUNS) ## run the notebooks (NB=02 selects one, PROFILE=quick|standard|paper, FIGURES=folder, SEED=n, DEVICE=cpu|cuda, SCHEDULER=tcp://host:8786 runs tasks on Dask), then the claims tables and what changed
 	@test -n "$(NOTEBOOKS)" || { echo "no notebook in $(NOTEBOOK_DIR)" >&2; exit 1; }
-	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README))
+	$(PY) -m companion.pipeline.report --figures $(FIGURES) --notebooks $(NOTEBOOK_DIR) $(if $(README),--readme $(README)) \
+		--changes $(RUNS:.run=.changes.json)
 
 # A run whose claims fail (runner status $(CLAIMS_FAILED)) has installed and recorded them: the report still runs,
 # shows them as FAIL and exits non-zero. A notebook that raises stops make here.
 $(BUILD)/%.run: $(NOTEBOOK_DIR)/%.py $(STAMP) FORCE
 	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.runner $< --profile $(PROFILE) --figures $(FIGURES) --build $(BUILD) \
-		|| test $$? -eq $(CLAIMS_FAILED)
+		$(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE)) $(RUNNER_FLAGS) || test $$? -eq $(CLAIMS_FAILED)
 
 # The executed notebooks that `make figures` (standard profile) commits; EXECUTED=folder builds from others.
 EXECUTED ?= figures/notebooks
@@ -93,5 +101,9 @@ clean-cache-stale: $(STAMP) ## remove cache entries that no notebook run's curre
 
 cache-info: $(STAMP) ## print the cache's size (entries, MB, stale)
 	$(PY) -m companion.pipeline.cache info
+
+SAMPLE ?=
+cache-verify: $(STAMP) ## rerun the recorded notebook runs with cached results recomputed (SAMPLE=k: k of each task sweep), report entries that differ
+	$(PY) -m companion.pipeline.cache verify $(if $(SAMPLE),--sample $(SAMPLE))
 
 FORCE:

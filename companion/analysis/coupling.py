@@ -6,20 +6,30 @@ coupling error :math:`\frac1N\sum_{i\le N}|\theta_i^N - \theta_i^{ref}|^2` and f
 :math:`E_\rho(f_N - f_{ref})^2` (exact). With nested coupling the leading term is :math:`C(1/N - 1/N_{ref})`, so
 rates are fitted against the effective size :math:`N_{eff} = (1/N - 1/N_{ref})^{-1}`. :func:`coupled_run` runs a
 reference and its nested systems from explicit seeds and sizes; the statistics are those of :mod:`.statistics`.
+
+The McKean–Vlasov reference (:func:`mckean_vlasov_run`) needs no N_ref: particle i of each N-system is coupled to its
+own nonlinear process :math:`\bar\theta_i` (same :math:`\theta_i(0)`, same noise :math:`\xi_i`) moved by the drift of
+one large population of N_big particles standing for :math:`\mu_t`, shared by every replica and size. The error
+:math:`\frac1N\sum_i|\theta_i^N - \bar\theta_i|^2 \approx A/N + B/N_{big}`: the population's own fluctuation adds a
+floor :math:`B/N_{big}`. Two further independent populations of M particles drive the same tagged processes; half the
+mean square distance between their two nonlinear processes estimates :math:`B/M`, hence the floor
+:math:`(M/N_{big})\cdot B/M` (:func:`population_floor`).
 """
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
 
-from ..engine.dynamics import Trajectory, function_distance2, simulate, split
 from ..engine.contract import (ActivationName, Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real,
                                Reals, Seed, Tensor, validated)
+from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
+from ..engine.seeding import Stream
 from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.kernels import gaussian_kernel
 from ..engine.targets import teacher
-from ..engine.validation import describe, float_array, float_tensor
-from .statistics import _RESAMPLE, bootstrap, replica_loglog_fit
+from ..engine.validation import describe, float_array, float_tensor, integer
+from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -90,6 +100,107 @@ def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record
     empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
                                   **nested).particles for n, N in pairs}
     return CoupledRun(reference, population, empirical, problem)
+
+
+@dataclass
+class McKeanVlasovRun:
+    """N-systems coupled to their nonlinear processes. ``systems`` {N: particles (T, R, N, 1+d)}; ``nonlinear`` the
+    nonlinear processes of particles i ≤ N_max under the main population (T, R, N_max, 1+d); ``population`` the main
+    population's :class:`Trajectory` (particles (T, 1, N_big, 1+d)); ``floor`` the same tagged processes of the first
+    ``floor_R`` replicas under the two floor populations (T, 2, floor_R, N_max, 1+d), or None; ``floor_population``
+    those two populations' :class:`Trajectory` (particles (T, 2, M, 1+d)), or None."""
+
+    times: np.ndarray
+    systems: dict
+    nonlinear: torch.Tensor
+    population: Trajectory
+    floor: Optional[torch.Tensor]
+    floor_population: Optional[Trajectory]
+
+
+def mckean_vlasov_run(problem, *, R, sizes, N_big, init_seed, seed, population_init_seed, population_seed, eta,
+                      steps, record_steps, lam=0.0, tau=0.0, law=StartingLaw(), d=None, floor_size=None, floor_R=None,
+                      engine="population", dtype=torch.float64, device="cpu"):
+    r"""N-systems (N in ``sizes``) learning ``problem`` and their nonlinear processes, driven by a population of N_big
+    particles standing for :math:`\mu_t`.
+
+    Tagged initial conditions θ(0) (R, N_max, 1+d) = ``law.sample(R, N_max, d, rng=init_seed)`` (d the target's, or
+    ``d`` without one); the N-system starts from θ(0)[:, :N] and runs :func:`simulate` with the noise stream ``seed``
+    and ``noise_width = N_max``; the nonlinear processes (:func:`companion.engine.dynamics.simulate_mckean_vlasov`)
+    share θ(0) and that noise. The populations start i.i.d. from ``law``: the main one (N_big particles) is replica 0
+    of the streams ``population_init_seed`` (cloud) and ``population_seed`` (noise); with ``floor_size`` M, two more
+    of M particles (replicas 1 and 2 of both streams) drive the first ``floor_R`` (default R) replicas' tagged
+    processes (an integer ``population_init_seed`` k means ``Stream(k, "population clouds")``, so the three clouds are
+    independent). Replica r's noise is replica r of ``seed``, so replicas are independent given the populations, and
+    batches of replicas are independent batches."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem: need a Problem (companion.engine.problem(activation, target)), got "
+                        f"{describe(problem)}")
+    if not isinstance(law, StartingLaw):
+        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
+    d = problem.dim if problem.target is not None else d
+    if d is None:
+        raise ValueError("d: a problem without a target needs the dimension d")
+    sizes = sorted(int(N) for N in sizes)
+    if not sizes or sizes[0] < 1:
+        raise ValueError(f"sizes: need positive system sizes, got {sizes}")
+    N_max = sizes[-1]
+    if int(N_big) < N_max:
+        raise ValueError(f"N_big: need at least N_max = {N_max} particles, got {N_big}")
+    act, target = problem.activation, problem.target
+    if not isinstance(population_init_seed, Stream):
+        population_init_seed = Stream(integer("population_init_seed", population_init_seed, minimum=0),
+                                      "population clouds")
+    theta0 = law.sample(R, N_max, d, rng=init_seed, dtype=dtype, device=device)
+    tagged = dict(seed=seed, noise_width=N_max, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau,
+                  engine=engine)
+    systems = {N: simulate(theta0[:, :N].clone(), act, target, **tagged).particles for N in sizes}
+    population0 = law.sample(1, int(N_big), d, rng=population_init_seed, dtype=dtype, device=device)
+    population, nonlinear = simulate_mckean_vlasov(theta0, population0, act, target, population_seed=population_seed,
+                                                   **tagged)
+    floor = floor_population = None
+    if floor_size is not None:
+        floor_R = R if floor_R is None else int(floor_R)
+        pair0 = law.sample(3, int(floor_size), d, rng=population_init_seed, dtype=dtype, device=device)[1:]
+        floor_population, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target,
+                                                         population_seed=population_seed, population_first_replica=1,
+                                                         **tagged)
+    return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
+                           population=population, floor=floor, floor_population=floor_population)
+
+
+def population_floor(run):
+    r"""The population's floor :math:`B/N_{big}` per recorded time and floor replica: (T, floor_R). Two independent
+    populations of M particles give nonlinear processes whose difference is the difference of their fluctuations,
+    so :math:`\frac12 E|\bar\theta^{(1)} - \bar\theta^{(2)}|^2 \approx B/M` (each particle, mean over i), scaled to
+    N_big by M/N_big."""
+    if run.floor is None:
+        raise ValueError("run: no floor populations (run mckean_vlasov_run with floor_size)")
+    half = 0.5 * coupling_error(run.floor[:, 1], run.floor[:, 0])
+    return half * run.floor_population.params["N"] / run.population.params["N"]
+
+
+def mckean_vlasov_errors(run, activation, at=None):
+    r"""Per-replica errors of a :class:`McKeanVlasovRun` at its recorded times: dict(times, sizes,
+    ``coupling`` (T, R, n) :math:`\frac1N\sum_i|\theta_i^N - \bar\theta_i|^2`, ``function`` (T, R, n)
+    :math:`E_x(f_{\mu^N} - f_{\mu_P})^2` against the main population (exact), and, with floor populations,
+    ``coupling_floor`` (T, floor_R) (:func:`population_floor`) and ``function_floor`` (T,)
+    :math:`\frac12 E_x(f_{P_1} - f_{P_2})^2\cdot M/N_{big}`, the function error's floor :math:`B_f/N_{big}`),
+    at the recorded times of index ``at`` (default: all)."""
+    at = np.arange(len(run.times)) if at is None else np.asarray(at, dtype=int)
+    sizes = sorted(run.systems)
+    population = run.population.particles[:, 0]
+    out = dict(times=run.times[at], sizes=np.array(sizes),
+               coupling=np.stack([coupling_error(run.systems[N][at], run.nonlinear[at]) for N in sizes], -1),
+               function=np.stack([np.stack(function_errors([run.systems[N][i] for N in sizes], population[i][None],
+                                                           activation), -1) for i in at]))
+    if run.floor is not None:
+        pair = run.floor_population.particles
+        scale = run.floor_population.params["N"] / run.population.params["N"]
+        out["coupling_floor"] = population_floor(run)[at]
+        out["function_floor"] = np.array([0.5 * scale * float(function_errors([pair[i, :1]], pair[i, 1:],
+                                                                                activation)[0][0]) for i in at])
+    return out
 
 
 @validated(theta=Particles(), theta_ref=Particles("... M 1+d", like="theta"))
@@ -164,16 +275,37 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
 
 
-@validated(times=Reals(dim="T"), N=Reals(positive=True, dim="K"), errors=Tensor("T R K", array=True),
-           N_ref=Real(positive=True, inf_ok=True), window=Anything(None), **_RESAMPLE)
-def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
-    r"""Growth in time of the scaled error :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)`
-    (the constant of :func:`fit_rate` at each time; :math:`\bar e_t(N)` the replica mean of ``errors``, shape
-    (T, R, len(N)), at ``times`` (T,)): the least-squares slope g of :math:`\log C(t) = c + g\,t` over the times in
-    ``window`` = (t0, t1) (default: all), and the plateau constant, the mean of C(t) there. A uniform-in-time rate
-    predicts g = 0. The bootstrap resamples replicas jointly over times and N (the runs are coupled).
+def rate_statistic(N):
+    r"""The per-time rate as a statistic of replicas: errors (T, R, len(N)) → (T,) least-squares slopes of
+    :math:`\log \bar e_t(N)` against log N (:math:`\bar e_t` the replica mean; pass :func:`effective_size` for the
+    nested design). Replicas are on axis 1, as :func:`rate_draws` and :mod:`.calibration` resample them."""
+    x = np.log(float_array("N", N))
+    if x.ndim != 1 or np.unique(x).size < 2:
+        raise ValueError(f"N: need at least two distinct sizes, got {N}")
+    centred = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
 
-    Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+    def statistic(errors):
+        means = np.asarray(errors, dtype=np.float64).mean(1)
+        if means.shape[-1] != x.size or not np.all(means > 0):
+            raise ValueError(f"errors: need positive replica means of shape (T, R, {x.size})")
+        return np.log(means) @ centred
+    return statistic
+
+
+def rate_draws(N, errors, n_boot=2000, seed=0):
+    """Per-time rates (T,) of :func:`rate_statistic` and their bootstrap replicates (n_boot, T), one resample of
+    replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`."""
+    return bootstrap_draws(errors, rate_statistic(N), axis=1, n_boot=n_boot, seed=seed)
+
+
+def plateau_statistic(times, N, N_ref=np.inf, window=None):
+    r"""Growth in time of the scaled error as a statistic of replicas: errors (T, R, len(N)) at ``times`` (T,) →
+    (g, constant). :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)` (the constant of
+    :func:`fit_rate` at each time, :math:`\bar e_t(N)` the replica mean), g the least-squares slope of
+    :math:`\log C(t) = c + g\,t` over the times in ``window`` = (t0, t1) (default: all) and the constant the mean of
+    C(t) there. A uniform-in-time rate predicts g = 0. Returns (statistic, the fitted times)."""
+    times = float_array("times", times)
+    N = np.asarray(N, dtype=np.float64)
     t0, t1 = (times.min(), times.max()) if window is None else window
     inside = (times >= t0) & (times <= t1)
     if np.unique(times[inside]).size < 2:
@@ -181,13 +313,26 @@ def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=
     n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
     t = times[inside]
 
-    def statistic(sample):
-        means = sample[inside].mean(1) * n_eff
+    def statistic(errors):
+        if errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
+            raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} "
+                             f"sizes, got {errors.shape}")
+        means = errors[inside].mean(1) * n_eff
         if not np.all(means > 0):
             raise ValueError("errors: the scaled error needs positive replica means")
         log_c = np.log(means).mean(1)
         return np.array([np.polyfit(t, log_c, 1)[0], np.exp(log_c).mean()])
+    return statistic, t
 
+
+def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
+    r"""The growth g and plateau constant of :func:`plateau_statistic` with percentile bootstrap intervals that
+    resample replicas jointly over times and N (the runs are coupled).
+
+    Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+    statistic, t = plateau_statistic(times, N, N_ref, window)
+    errors = np.asarray(errors, dtype=np.float64)
+    statistic(errors)  # shape and positivity errors name the input before the resampling
     value, lo, hi = bootstrap(errors, statistic, axis=1, n_boot=n_boot, level=level, seed=seed)
     return dict(slope=float(value[0]), slope_lo=float(lo[0]), slope_hi=float(hi[0]), constant=float(value[1]),
                 constant_lo=float(lo[1]), constant_hi=float(hi[1]), times=t)

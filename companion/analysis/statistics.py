@@ -5,6 +5,8 @@ one run) are resampled jointly: one draw of replica indices per resample serves 
 
 - :func:`bootstrap`: a statistic T of the replicas and its percentile interval, the (50(1 − level),
   50(1 + level)) percentiles of T over ``n_boot`` resamples of the R replicas with replacement;
+- :func:`bootstrap_draws`: T and its bootstrap replicates themselves (for simultaneous bands,
+  :mod:`.calibration`);
 - :func:`loglog_fit`: least squares of :math:`\log y = c + p\log x`, i.e. :math:`y \approx e^c x^p`;
 - :func:`replica_loglog_fit`: p for the replica mean :math:`\bar y(x)`, with its bootstrap interval.
 """
@@ -27,6 +29,15 @@ def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
     """Percentile bootstrap over the replicas along ``axis`` of ``values``: (T(values), lo, hi), where ``statistic``
     T maps an array of the same shape to a number or an array and lo, hi are percentiles of T over the resamples
     (resample b takes the replicas ``rng.integers(0, R, R)`` of ``numpy.random.default_rng(seed)``, b = 1..n_boot)."""
+    value, boot = bootstrap_draws(values, statistic, axis=axis, n_boot=n_boot, seed=seed)
+    tail = 50 * (1 - level)
+    return value, np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
+
+
+@validated(values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), n_boot=_RESAMPLE["n_boot"],
+           seed=_RESAMPLE["seed"])
+def bootstrap_draws(values, statistic, *, axis=0, n_boot=2000, seed=0):
+    """T(values) and its ``n_boot`` bootstrap replicates (n_boot, *T.shape), the resamples of :func:`bootstrap`."""
     if not -values.ndim <= axis < values.ndim:
         raise ValueError(f"axis: need an axis of values (ndim {values.ndim}), got {axis}")
     if values.shape[axis] < 2:
@@ -34,9 +45,7 @@ def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
     R = values.shape[axis]
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, R, size=(n_boot, R))
-    boot = np.array([statistic(np.take(values, i, axis=axis)) for i in idx])
-    tail = 50 * (1 - level)
-    return statistic(values), np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
+    return statistic(values), np.array([statistic(np.take(values, i, axis=axis)) for i in idx])
 
 
 @validated(x=Reals(positive=True, dim="T"), y=Reals(positive=True, dim="T"))

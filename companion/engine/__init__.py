@@ -4,9 +4,9 @@ Everything a researcher needs to simulate the mean-field particle system lives h
 :mod:`companion.analysis` or :mod:`companion.pipeline`.
 """
 from .activations import ACTIVATIONS, Activation, get_activation, hermite_activation
-from .gradients import ENTRY_BUDGET, population_grad
+from .gradients import ENTRY_BUDGET, population_grad, target_grad
 from .dynamics import (ENGINES, DivergenceError, Trajectory, first_variation_grad, function_distance2, function_inner,
-                       log_time_grid, network, population_risk, simulate, split)
+                       log_time_grid, network, population_risk, simulate, simulate_mckean_vlasov, split)
 from .hermite import gauss_hermite, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
 from .init import FAMILIES, init_particles
 from .seeding import Stream, seed_sequence, stream_id

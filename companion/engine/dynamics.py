@@ -22,10 +22,11 @@ import torch
 from tqdm.auto import tqdm
 
 from .activations import get_activation
-from .gradients import population_grad, split
+from .gradients import population_grad, split, target_grad
 from .kernels import cross_kernel
 from .seeding import torch_seed
 from .spec import Problem, RunSpec, problem
+from .targets import Target
 from .contract import (ActivationName, Anything, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
                        validated)
 from .validation import describe, float_tensor, integer_array, positive_int
@@ -221,6 +222,12 @@ def _noise_steps(generators, steps, shape, dtype, device):
         done += n
 
 
+def _replica_generators(stream, first, R, purpose, device):
+    """torch generators of replicas first … first + R − 1 of ``stream``, sub-stream ``purpose`` (NOISE, MINIBATCH)."""
+    return [torch.Generator(device=device).manual_seed(torch_seed(stream.sequence(first + r, purpose)))
+            for r in range(R)]
+
+
 @validated(steps=Int(0), num=Int(1))
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
@@ -354,11 +361,8 @@ def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
     if data is not None:
         data = (data[0].to(device, dtype), data[1].to(device, dtype))
     width = spec.noise_width or N
-    first = spec.first_replica
-    noise_gens = [torch.Generator(device=device).manual_seed(torch_seed(spec.seed.sequence(first + r, NOISE)))
-                  for r in range(R)]
-    batch_gens = [torch.Generator(device="cpu").manual_seed(torch_seed(spec.seed.sequence(first + r, MINIBATCH)))
-                  for r in range(R)]
+    noise_gens = _replica_generators(spec.seed, spec.first_replica, R, NOISE, device)
+    batch_gens = _replica_generators(spec.seed, spec.first_replica, R, MINIBATCH, "cpu")
     noise_scale = math.sqrt(2 * eta * tau)
     noise = _noise_steps(noise_gens, steps, (width, p), dtype, device) if tau > 0 else None
     check_every = spec.check_every or (1 if device.type == "cpu" else 25)
@@ -399,3 +403,93 @@ def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
                       risk=torch.stack(risks) if risks else None, final=theta,
                       params=dict(activation=act.name, **spec.params(), R=R, N=N, d=p - 1) | dict(noise_width=width),
                       problem=problem, spec=spec)
+
+
+@validated(theta0=Particles("R N 1+d"), population0=Particles("P M 1+d", like="theta0"), activation=ActivationName(),
+           target=TargetSpec(optional=True), eta=Real(positive=True), steps=Int(0, example_max=3),
+           lam=Real(nonnegative=True), tau=Real(nonnegative=True), engine=Choice(("population", "none")),
+           record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
+           population_seed=Seed("simulate"), population_first_replica=Int(0), noise_width=Maybe(Int(1, example_max=0)))
+def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0,
+                           engine="population", record_steps=None, seed=0, first_replica=0, population_seed,
+                           population_first_replica=0, noise_width=None):
+    r"""Nonlinear (McKean–Vlasov) processes driven by populations that stand for the limit law :math:`\mu_t`.
+
+    ``population0`` (P, M, 1+d): P independent particle systems of M particles, each run exactly as :func:`simulate`
+    runs replica ``population_first_replica + p`` of ``population_seed`` (a Stream or an int, as ``seed``).
+    ``theta0`` (R, N, 1+d): tagged initial conditions. Under population p, tagged particle i of replica r moves by
+
+    .. math:: \bar\theta_i \leftarrow \bar\theta_i - \eta\,(\nabla_\theta V(\mu^{(p)}, \bar\theta_i)
+              + \lambda\bar\theta_i) + \sqrt{2\eta\tau}\,\xi_i,
+
+    the drift of the population's law (:func:`companion.engine.gradients.target_grad` against the population's
+    network, minus the target's) and the noise ξ of replica ``first_replica + r`` of ``seed`` (``noise_width``
+    wide) — the noise :func:`simulate` gives particle i of an N'-system run with the same ``seed``,
+    ``first_replica`` and ``noise_width``, so that particle and its nonlinear process share :math:`\theta_i(0)` and
+    :math:`\xi_i` (Sznitman's coupling). Every population drives the same tagged processes with the same noise; the
+    tagged particles do not act on each other or on the population. ``engine`` "none" is V ≡ 0 (Ornstein–Uhlenbeck).
+
+    Returns (populations, tagged): the populations' :class:`Trajectory` (particles (T, P, M, 1+d), risk (T, P)) and
+    the tagged particles (T, P, R, N, 1+d) at the recorded steps, on the CPU."""
+    act = activation
+    _, spec = _validate(theta0, target, eta, steps, lam, tau, engine, None, None, record_steps, seed, first_replica,
+                        noise_width, 1, None)
+    _, population_spec = _validate(population0, target, eta, steps, lam, tau, engine, None, None, record_steps,
+                                   population_seed, population_first_replica, None, 1, None)
+    device, dtype = theta0.device, theta0.dtype
+    population = population0.to(device, dtype).clone()
+    (P, M, p), (R, N, _) = population.shape, theta0.shape
+    tagged = theta0[None].repeat(P, 1, 1, 1)
+    if target is not None:
+        target = target.to(device, dtype)
+    noise_scale = math.sqrt(2 * eta * tau)
+    pop_noise = noise = None
+    if tau > 0:
+        pop_noise = _noise_steps(_replica_generators(population_spec.seed, population_spec.first_replica, P, NOISE,
+                                                     device), spec.steps,
+                                 (M, p), dtype, device)
+        noise = _noise_steps(_replica_generators(spec.seed, spec.first_replica, R, NOISE, device), spec.steps,
+                             (spec.noise_width or N, p), dtype, device)
+    record_set = set(spec.record)
+    snapshots, tagged_snapshots, risks = [], [], []
+    for k in range(spec.steps + 1):
+        with torch.no_grad():
+            if engine == "population":
+                grad, risk = population_grad(population, act, target)
+            else:
+                grad, risk = torch.zeros_like(population), None
+            if k in record_set:
+                if not (torch.isfinite(population).all() and torch.isfinite(tagged).all()):
+                    raise DivergenceError(f"non-finite particles at step {k} (t = {k * eta:.4g}): reduce eta (now "
+                                          f"{eta}) or the initial scale")
+                snapshots.append(population.cpu().clone())
+                tagged_snapshots.append(tagged.cpu().clone())
+                if risk is not None:
+                    risks.append(risk.cpu())
+            if k == spec.steps:
+                break
+            if engine == "population":
+                drift = torch.stack([_mckean_vlasov_drift(tagged[q], population[q], act, target) for q in range(P)])
+            else:
+                drift = torch.zeros_like(tagged)
+            population.add_(grad.add_(population, alpha=spec.lam), alpha=-spec.eta)
+            tagged.add_(drift.add_(tagged, alpha=spec.lam), alpha=-spec.eta)
+            if noise is not None:
+                population.add_(next(pop_noise), alpha=noise_scale)
+                tagged.add_(next(noise)[None, :, :N], alpha=noise_scale)
+    record = population_spec.record_steps
+    trajectory = Trajectory(steps=record, times=record * spec.eta, particles=torch.stack(snapshots),
+                            risk=torch.stack(risks) if risks else None, final=population,
+                            params=dict(activation=act.name, **population_spec.params(), R=P, N=M, d=p - 1),
+                            problem=Problem(act, target), spec=population_spec)
+    return trajectory, torch.stack(tagged_snapshots)
+
+
+def _mckean_vlasov_drift(tagged, population, act, target):
+    r""":math:`\nabla_\theta V(\mu_P, \bar\theta)` for tagged particles (P, R, N, 1+d) slice q, i.e. (R, N, 1+d),
+    against one population (M, 1+d): the population's network as a teacher of weights :math:`a_j/M`, minus the
+    target, both through :func:`companion.engine.gradients.target_grad` on all R·N tagged particles at once."""
+    R, N, p = tagged.shape
+    flat = tagged.reshape(1, R * N, p)
+    network_target = Target(population[:, 0] / population.shape[0], population[:, 1:], activation=act)
+    return (target_grad(flat, act, network_target) - target_grad(flat, act, target)).view(R, N, p)

@@ -360,3 +360,26 @@ def population_grad(theta, activation, target, budget=ENTRY_BUDGET):
     grad[..., 1:] = a[..., None] * (own.slope(W) / N - cross.slope(W))
     risk = 0.5 * ((a * own.value).sum(-1) / N**2 - 2 * (a * cross.value).sum(-1) / N + target.norm2().to(theta))
     return grad, risk
+
+
+def target_grad(theta, activation, target, budget=ENTRY_BUDGET):
+    r"""Explicit :math:`\nabla_{\theta_i} E[g(x)\,a_i\sigma(w_i\cdot x)]` for particles theta (R, N, 1+d) against a
+    fixed function :math:`g = \sum_m b_m g_m(u_m\cdot x)` (a :class:`Target`): :math:`\nabla_a = C(w_i)`,
+    :math:`\nabla_w = a_i\,\partial_w C(w_i)`, :math:`C(w) = \sum_m b_m K_g(w, u_m)` — the target sums of
+    :func:`population_grad`, in the same blocks. With g a population's network :math:`f_{\mu_P}` (a teacher of the
+    particles' activation, weights :math:`a_j/N_P`), the first variation at particles that do not belong to the
+    population is :math:`\nabla_\theta V(\mu_P, \theta) = \texttt{target\_grad}(\theta, f_{\mu_P}) -
+    \texttt{target\_grad}(\theta, f^*)` (the McKean–Vlasov drift when :math:`\mu_P` stands for :math:`\mu_t`)."""
+    act = get_activation(activation)
+    if int(budget) != budget or budget < 1:
+        raise ValueError(f"budget: need a positive integer number of entries per block, got {budget!r}")
+    if not torch.is_tensor(theta) or theta.ndim != 3 or theta.shape[-1] < 2:
+        raise ValueError("theta: need a tensor of shape (R, N, 1+d) with d >= 1")
+    if not isinstance(target, Target):
+        raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
+    a, W = split(theta)
+    sums = _target_sums(act, W, target, int(budget))
+    grad = torch.empty_like(theta)
+    grad[..., 0] = sums.value
+    grad[..., 1:] = a[..., None] * sums.slope(W)
+    return grad

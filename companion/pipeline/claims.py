@@ -20,13 +20,6 @@ COLUMNS = ("notebook", "kind", "claim", "prediction", "value", "expected", "resu
 KINDS = ("claim", "check")
 
 
-class ClaimsFailed(AssertionError):
-    """Raised by a notebook's ``nb.finish()`` after it recorded its claims, when some of them failed.
-
-    The runner treats it as a result, not a crash: the run's figures and claims are installed.
-    """
-
-
 def _bound(value, parameter):
     if value is None:
         return None

@@ -2,7 +2,8 @@
 
 Only the two computing layers count: :data:`LAYERS` = ``companion.engine`` and ``companion.analysis``. The pipeline
 (figures, report, cache, this module) and the notebooks' plotting never change a result, so editing them never
-invalidates the cache. A module's dependencies are its imports inside these layers, read from its source with
+invalidates the cache; a Dask worker must still run the same pipeline source as the notebook
+(:func:`runner_modules`, checked by ``tasks.execute``). A module's dependencies are its imports inside these layers, read from its source with
 :mod:`ast` (relative imports resolved, imports inside functions included), closed transitively.
 
 A module is hashed once per process, from the source file as it is when first asked for: that is the code the
@@ -97,6 +98,15 @@ def layer_modules():
         names.add(layer)
         names.update(f"{layer}.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__")
     return sorted(names)
+
+
+def runner_modules():
+    """The package modules that take part in running a task on a Dask worker besides the layers it reaches: the
+    package's ``__init__`` and every pipeline module (``tasks.execute`` and what it imports), sorted. A worker whose
+    copy of any of them differs is refused (they do not enter the cache key: in one process they are the same)."""
+    folder = Path(importlib.util.find_spec("companion.pipeline").origin).parent
+    return sorted({"companion", "companion.pipeline",
+                   *(f"companion.pipeline.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__")})
 
 
 def source_digests(module_names):

@@ -62,11 +62,28 @@ def strip_volatile(notebook, root=REPO_ROOT):
     return notebook
 
 
-def publish_executed(executed, destination):
+def cell_sources(notebook):
+    """The cells of ``notebook`` as ``(type, source)``: what the reader reads apart from the outputs."""
+    return [(cell.cell_type, cell.source) for cell in notebook.cells]
+
+
+def publish_executed(executed, destination, results_changed=True):
     """Write the executed notebook at ``executed`` to ``destination`` with :func:`strip_volatile` applied
-    (atomically: readers see the previous file or the new one). Returns ``destination``."""
+    (atomically: readers see the previous file or the new one). Returns ``destination``.
+
+    With ``results_changed`` False (every figure, table and claim of the run reproduced the installed ones within
+    tolerance, :mod:`companion.pipeline.install`), a published notebook whose cells and injected parameters are
+    the same is left as it is: its outputs show the same results, and a rerun does not rewrite its timings."""
     notebook = strip_volatile(nbformat.read(executed, as_version=4))
     destination = Path(destination)
+    if not results_changed and destination.is_file():
+        try:
+            published = nbformat.read(destination, as_version=4)
+        except (OSError, ValueError):
+            published = None
+        if published is not None and cell_sources(published) == cell_sources(notebook) and \
+                published.metadata.get("papermill") == notebook.metadata.get("papermill"):
+            return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(destination, (nbformat.writes(notebook) + "\n").encode())
     return destination

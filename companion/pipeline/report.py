@@ -7,7 +7,7 @@ marked blocks of that README: the launch line (a Binder badge when the ``origin`
 to launch locally), the table of notebooks (title, a link to the executed notebook where one is published, and
 measured run time per profile, labelled with cache state and concurrency, from ``runtimes.json``) and the claims
 table. Every file is written atomically under the
-figures root's lock. Exits with status 1 when a claim fails.
+figures root's lock. Exits with status 3 when a claim fails (as the runner does), 2 on a usage error.
 """
 import argparse
 import json
@@ -25,6 +25,7 @@ from companion.pipeline.paths import NOTEBOOKS_DIR, PROFILES, REPO_ROOT, committ
 from companion.pipeline.provenance import figures_lock
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path
 
+CLAIMS_FAILED_STATUS = 3  # the runner's status for the same outcome
 FIGURE_CLAIM_COLUMNS = ("kind", "claim", "prediction", "value", "expected", "result", "profile")
 README_CLAIM_COLUMNS = ("notebook", "kind", "claim", "prediction", "value", "expected", "result")
 
@@ -287,14 +288,32 @@ def build_report(root=None, readme=None, sources=None):
     return records
 
 
+def changes_text(paths, root):
+    """What changed against the results installed under ``root`` before the runs whose lists of changes
+    (``<build>/<stem>.changes.json``, :mod:`companion.pipeline.install`) are at ``paths``: one line per changed figure
+    group and per claim whose value moved beyond tolerance or whose verdict flipped; "nothing changed" when none."""
+    lines = []
+    for path in paths:
+        stem = Path(path).name.removesuffix(".changes.json")
+        if not Path(path).is_file():
+            lines.append(f"  {stem}: no list of changes (the run did not finish)")
+            continue
+        lines += [f"  {stem}: {line}" for line in json.loads(Path(path).read_text())]
+    head = f"What changed against the results installed in {root} before this run:"
+    return "\n".join([head, *lines]) if lines else f"{head} nothing changed."
+
+
 def main(argv=None):
-    """Print the claims table; status 1 if a claim fails."""
+    """Print the claims table; status 3 if a claim fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figures", type=Path, help="figures root (default $COMPANION_FIGURES or <repo>/figures)")
     parser.add_argument("--readme", type=Path,
                         help="README whose generated blocks to rewrite (default: <repo>/README.md when the figures "
                              "root is <repo>/figures, else none)")
     parser.add_argument("--notebooks", type=Path, help="folder of the notebook sources (default <repo>/notebooks)")
+    parser.add_argument("--changes", type=Path, nargs="*", default=None,
+                        help="the runs' <build>/<stem>.changes.json: print what changed against the results "
+                             "installed before them")
     args = parser.parse_args(argv)
     root = args.figures if args.figures is not None else figures_root()
     readme = args.readme
@@ -303,10 +322,12 @@ def main(argv=None):
     sources = sorted(args.notebooks.glob("*.py")) if args.notebooks is not None else None
     records = build_report(root, readme, sources)
     print(claims.render_text(records))
+    if args.changes is not None:
+        print(changes_text(args.changes, root))
     failed = claims.failed_claims(records)
     if failed:
         print(f"{len(failed)} claim(s) or check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr)
-    return 1 if failed else 0
+    return CLAIMS_FAILED_STATUS if failed else 0
 
 
 if __name__ == "__main__":

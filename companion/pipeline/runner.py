@@ -6,10 +6,20 @@ the end, that folder replaces ``<figures root>/<stem>/`` and the merged ``claims
 claims failed (a failed claim is a result: it is recorded with ``passed: false``); a ``standard`` run also
 publishes its executed notebook, outputs included, as ``<figures root>/notebooks/<stem>.ipynb``
 (:mod:`companion.pipeline.publish`). When a cell raises anything else, the last good figures and executed
-notebook stay. Exit status: 0 all claims pass, 2 the run ended with failed claims (installed),
-1 the notebook did not run to the end.
+notebook stay.
+
+A failed claim never raises in the kernel: ``nb.finish()`` writes ``claims.json`` and returns, so the executed
+notebook holds no error output; the runner reads the staged records and sets the exit status
+(:data:`EXIT_STATUSES`): 0 all claims and checks pass, 3 the run ended with failed claims (installed and recorded),
+1 the notebook did not run to the end (a cell raised, no ``nb.finish()``, a folder that cannot be written: one line
+on stderr), 2 a usage error (argparse). ``make figures`` accepts only 3 besides 0.
+
+Before the kernel starts, the figures root, the build folder and the cache root must be writable (one line naming
+the folder otherwise). The kernel keeps its IPython, matplotlib, Jupyter runtime and torch compile state under
+``<build>/state/`` (:data:`STATE_VARIABLES`), so a run writes nothing to ``$HOME``.
 """
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -27,8 +37,9 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 
 from companion.pipeline import claims
-from companion.pipeline.cache import atomic_write_bytes, size_line
+from companion.pipeline.cache import ENTRY_SUFFIX, atomic_write_bytes, size_line
 from companion.pipeline.device import resolve_device
+from companion.pipeline.install import install_folder
 from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
 from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
 from companion.pipeline.provenance import figures_lock, git_state, validate_stem
@@ -36,7 +47,12 @@ from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
-CLAIMS_FAILED_STATUS = 2
+CLAIMS_FAILED_STATUS = 3
+EXIT_STATUSES = {0: "all claims and checks pass", 1: "the notebook did not run to the end",
+                 2: "usage error (argparse)", CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed"}
+# Where the kernel's tools keep state, relative to <build>/state: nothing of a run goes to $HOME or the system temp.
+STATE_VARIABLES = {"IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib", "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton"}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
@@ -62,10 +78,12 @@ def ipc_kernel_manager(folder):
 
 @dataclass(frozen=True)
 class Run:
-    """A notebook that ran to the end: its installed figures folder and its claim records."""
+    """A notebook that ran to the end: its installed figures folder, its claim records and what changed against the
+    results installed before it (:mod:`companion.pipeline.install`)."""
 
     folder: Path
     claims: list
+    changes: list = ()
 
     @property
     def failed(self):
@@ -84,7 +102,7 @@ def convert(source, destination):
     count = parameters_cell_count(notebook)
     if count != 1:
         raise ValueError(f"source: {source} has {count} cells tagged 'parameters'; papermill needs exactly one")
-    jupytext.write(notebook, destination, fmt="ipynb")
+    atomic_write_bytes(destination, jupytext.writes(notebook, fmt="ipynb").encode())
     return destination
 
 
@@ -153,38 +171,58 @@ def process_alive(pid):
     return True
 
 
-def install_figures(staging, destination):
-    """Replace the folder ``destination`` by ``staging``; call it under :func:`figures_lock` of its parent.
-
-    The old folder is moved aside first and removed only once the new one is in place.
-    """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    previous = destination.with_name(f".{destination.name}.previous")
-    shutil.rmtree(previous, ignore_errors=True)
-    if destination.exists():
-        os.replace(destination, previous)
-    shutil.move(str(staging), str(destination))
-    shutil.rmtree(previous, ignore_errors=True)
-
-
 def install_and_merge(staging, figures_root, stem, executed=None):
-    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>``, publish the executed
-    notebook at ``executed`` (if given) as ``<figures_root>/notebooks/<stem>.ipynb`` and rewrite the merged
-    ``claims.json``. Returns the notebook's claim records."""
+    """Under the figures root's lock: install ``staging`` as ``<figures_root>/<stem>`` keeping what the run
+    reproduces (:func:`companion.pipeline.install.install_folder`), publish the executed notebook at ``executed``
+    (if given) as ``<figures_root>/notebooks/<stem>.ipynb`` unless the previous one shows the same results
+    (:func:`companion.pipeline.publish.publish_executed`), and rewrite the merged ``claims.json``.
+    Returns ``(records, changes)``: the notebook's claim records and what changed against the previous results."""
     claims_path = Path(figures_root) / stem / "claims.json"
     with figures_lock(figures_root):
-        install_figures(staging, claims_path.parent)
+        changes = install_folder(staging, claims_path.parent)
         if executed is not None:
-            publish_executed(executed, executed_path(figures_root, stem))
+            publish_executed(executed, executed_path(figures_root, stem), results_changed=bool(changes))
         write_merged_claims(figures_root)
-        return claims.read_claims(claims_path) if claims_path.is_file() else []
+        return (claims.read_claims(claims_path) if claims_path.is_file() else []), changes
 
 
-def ended_with_failed_claims(error, staged):
-    """Whether papermill's ``error`` is ``nb.finish()`` reporting failed claims it has written into ``staged``."""
-    path = staged / "claims.json"
-    return error.ename == claims.ClaimsFailed.__name__ and path.is_file() and bool(
-        claims.failed_claims(claims.read_claims(path)))
+@contextlib.contextmanager
+def tool_state(folder):
+    """Point the tools' state folders (:data:`STATE_VARIABLES`) under ``folder`` for the duration of the run (the
+    kernel inherits them), then restore the environment."""
+    saved = {name: os.environ.get(name) for name in STATE_VARIABLES}
+    try:
+        for name, sub in STATE_VARIABLES.items():
+            (Path(folder) / sub).mkdir(parents=True, exist_ok=True)
+            os.environ[name] = str(Path(folder) / sub)
+        yield Path(folder)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def check_writable(folder, parameter):
+    """Create ``folder`` if needed and write and remove a small file in it; OSError as one line naming
+    ``parameter`` and the folder otherwise (before any work is done)."""
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".writable.") as probe:
+            probe.write(b"x" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as err:
+        raise OSError(err.errno, f"{parameter}: cannot write to {folder} ({err.strerror or err})") from None
+    return folder
+
+
+def one_line(error):
+    """An OSError as one line: its message and the file it concerns."""
+    text = error.strerror or str(error)
+    return f"{text}: {error.filename}" if error.filename and str(error.filename) not in text else text
 
 
 def execute_notebook(source, profile="standard", figures_root=None, build_dir=None, kernel=KERNEL, parameters=None):
@@ -204,12 +242,18 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         raise ValueError(f"source: {source} is not a file")
     if profile not in PROFILES:
         raise ValueError(f"profile: expected one of {PROFILES}, got {profile!r}")
-    if kernel not in KernelSpecManager().find_kernel_specs():
-        raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     figures_root = Path(figures_root) if figures_root is not None else default_figures_root(profile)
     # Absolute: the kernel works in the notebook's folder, and writes to the staging folder inside build_dir.
     build_dir = (Path(build_dir) if build_dir is not None else build_root()).resolve()
-    build_dir.mkdir(parents=True, exist_ok=True)
+    for folder, parameter in ((figures_root, "figures"), (build_dir, "build"), (cache_root(), "cache")):
+        check_writable(folder, parameter)
+    with tool_state(build_dir / "state"):
+        return _execute(source, stem, profile, figures_root, build_dir, kernel, parameters)
+
+
+def _execute(source, stem, profile, figures_root, build_dir, kernel, parameters):
+    if kernel not in KernelSpecManager().find_kernel_specs():
+        raise ValueError(f"kernel: no Jupyter kernel named {kernel!r}; `make setup` installs it into .venv")
     remove_stale_staging(build_dir, stem)
     converted = convert(source, build_dir / f"{stem}.source.ipynb")
     executed = build_dir / f"{stem}.ipynb"
@@ -220,17 +264,20 @@ def execute_notebook(source, profile="standard", figures_root=None, build_dir=No
         if written != [stem]:
             raise NotebookFailed(f"{source}: wrote figure folders {written}, expected ['{stem}'] "
                                  f"(setup_notebook's name must be the file stem)")
-        records = install_and_merge(staging / stem, figures_root, stem,
-                                    executed if profile == COMMITTED_PROFILE else None)
+        if not (staging / stem / "claims.json").is_file():
+            raise NotebookFailed(f"{source}: ran to the end without nb.finish() (no claims.json); end the notebook "
+                                 "with nb.finish()")
+        records, changes = install_and_merge(staging / stem, figures_root, stem,
+                                             executed if profile == COMMITTED_PROFILE else None)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return Run(figures_root / stem, records)
+    return Run(figures_root / stem, records, changes)
 
 
 def run_papermill(source, converted, executed, staging, kernel, parameters):
     """Execute ``converted`` into ``executed`` with figures going to ``staging`` (``$COMPANION_FIGURES``), and
-    print the warnings its cells wrote. Returns normally when it ran to the end, failed claims included;
-    raises NotebookFailed (cell, line, error) otherwise."""
+    print the warnings its cells wrote. Returns normally when it ran to the end (failed claims are records, not
+    errors); raises NotebookFailed (cell, line, error) otherwise."""
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
     # The kernel inherits the environment: figures go to staging, no progress bars in executed notebooks and logs,
     # and the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set.
@@ -251,9 +298,11 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
                 kernel_manager_class=ipc_kernel_manager(sockets),
             )
     except papermill.PapermillExecutionError as error:
-        if not ended_with_failed_claims(error, staging / source.stem):
-            raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
-                                 f"  executed notebook: {executed}") from error
+        raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
+                             f"  executed notebook: {executed}") from error
+    except OSError as error:
+        executed.unlink(missing_ok=True)  # a partial executed notebook
+        raise OSError(error.errno, f"cannot execute {source} into {executed}: {one_line(error)}") from None
     finally:
         for name, value in saved_environment.items():
             if value is None:
@@ -319,9 +368,10 @@ def verify_unchanged(source, profile, figures_root, build_dir, kernel, parameter
 
 
 def cache_state(stem):
-    """``"warm"`` when the notebook's cache folder holds entries before the run, else ``"cold"``."""
+    """``"warm"`` when the notebook's cache folder holds entries before the run (its manifests do not count), else
+    ``"cold"``."""
     folder = cache_root() / stem
-    return "warm" if folder.is_dir() and any(path.is_file() for path in folder.rglob("*")) else "cold"
+    return "warm" if folder.is_dir() and any(path.is_file() for path in folder.glob(f"*{ENTRY_SUFFIX}")) else "cold"
 
 
 def make_jobs(makeflags=None):
@@ -345,14 +395,35 @@ def record_runtime(figures_root, stem, profile, seconds, device, cache="cold", j
     path = Path(figures_root) / "runtimes.json"
     with figures_lock(figures_root):
         runtimes = json.loads(path.read_text()) if path.is_file() else {}
-        runtimes.setdefault(stem, {})[profile] = {"seconds": round(seconds, 1), "device": device,
-                                                  "cpus": os.cpu_count(), "cache": cache, "jobs": jobs}
-        atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
+        entry = {"seconds": round(seconds, 1), "device": device, "cpus": os.cpu_count(), "cache": cache, "jobs": jobs}
+        previous = runtimes.get(stem, {}).get(profile)
+        if not same_runtime(previous, entry):
+            runtimes.setdefault(stem, {})[profile] = entry
+            atomic_write_bytes(path, (json.dumps(runtimes, indent=2, sort_keys=True) + "\n").encode())
     return path
 
 
+RUNTIME_FACTOR = 2.0
+
+
+def same_runtime(previous, entry):
+    """Whether the recorded run time ``previous`` stands for ``entry``: the same device, CPU count, cache state and
+    concurrency, and seconds within a factor :data:`RUNTIME_FACTOR` (a rerun on a busy machine does not rewrite
+    the published time; a change of configuration or a real speed-up does). A warm-cache time never replaces a
+    cold-cache one of the same configuration: the cold time is what the notebook costs."""
+    if not previous or any(previous.get(key) != entry[key] for key in ("device", "cpus", "jobs")):
+        return False
+    if (previous.get("cache"), entry["cache"]) == ("cold", "warm"):
+        return True
+    if previous.get("cache") != entry["cache"]:
+        return False
+    low, high = sorted((max(previous["seconds"], 0.1), max(entry["seconds"], 0.1)))
+    return high <= RUNTIME_FACTOR * low
+
+
 def main(argv=None):
-    """Command line: run one notebook; exit status 0, 2 (claims failed, recorded) or 1 (did not run to the end)."""
+    """Command line: run one notebook; exit status (:data:`EXIT_STATUSES`) 0, 3 (claims failed, recorded),
+    1 (did not run to the end) or 2 (usage)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="notebook source, e.g. notebooks/00_mup_mean_field.py")
     parser.add_argument("--profile", default="standard", choices=PROFILES)
@@ -368,19 +439,36 @@ def main(argv=None):
                              "HEAD to the recorded figures' verified_unchanged_at instead of replacing them")
     args = parser.parse_args(argv)
     overrides = {name: value for name, value in (("seed", args.seed), ("device", args.device)) if value is not None}
+    try:
+        return verify_main(args, overrides) if args.verify else run_main(args, overrides)
+    except (NotebookFailed, ValueError) as error:
+        print(f"[{args.source.stem}] FAILED: {error}", file=sys.stderr, flush=True)
+    except OSError as error:
+        print(f"[{args.source.stem}] FAILED: {one_line(error)}", file=sys.stderr, flush=True)
+    return 1
+
+
+def changes_path(build_dir, stem):
+    """Where a run writes what changed against the previous results: ``<build>/<stem>.changes.json``."""
+    return (Path(build_dir) if build_dir is not None else build_root()) / f"{stem}.changes.json"
+
+
+def write_changes(build_dir, stem, changes):
+    """Write the run's list of changes (:func:`changes_path`), read by the report at the end of ``make figures``."""
+    atomic_write_bytes(changes_path(build_dir, stem), (json.dumps(list(changes), indent=1) + "\n").encode())
+
+
+def run_main(args, overrides):
+    """Run ``args.source``, record its run time and what changed, print its failed claims; the exit status."""
     stem = args.source.stem
-    if args.verify:
-        return verify_main(args, overrides)
+    changes_path(args.build, stem).unlink(missing_ok=True)  # a run that fails leaves no list of changes
     cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
     print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
           f"{'serial' if jobs == 1 else f'make -j{jobs}'})", flush=True)
-    try:
-        run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
-    except (NotebookFailed, ValueError) as error:
-        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
-        return 1
+    run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     seconds = time.perf_counter() - started
+    write_changes(args.build, stem, run.changes)
     record_runtime(run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")),
                    cache, jobs)
     if run.failed:
@@ -395,15 +483,10 @@ def main(argv=None):
     return 0
 
 
-
 def verify_main(args, overrides):
     """``--verify``: status 0 when the rerun left the numbers unchanged (and HEAD was recorded), 1 otherwise."""
     stem = args.source.stem
-    try:
-        found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
-    except (NotebookFailed, ValueError) as error:
-        print(f"[{stem}] FAILED: {error}", file=sys.stderr, flush=True)
-        return 1
+    found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     for line in found:
         print(f"[{stem}] changed: {line}", file=sys.stderr, flush=True)
     print(f"[{stem}] " + ("rerun differs; figures left as they were (regenerate them)" if found else

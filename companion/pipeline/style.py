@@ -74,3 +74,16 @@ def log_axis_with_ticks(ax, axis="y", min_ratio=10.0):
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(2, 10) if k not in subs)))
     target.set_minor_formatter(NullFormatter())
+
+
+def log_axis(axis, ticks=None):
+    """No minor tick labels on a log axis (``ax.xaxis`` or ``ax.yaxis``); major ticks with plain labels at
+    ``ticks``, or at 1, 2, 5 × 10^k when ``ticks`` is "125" (an axis spanning less than a decade or two), else
+    matplotlib's decades."""
+    from matplotlib import ticker
+
+    if ticks is not None:
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
+                               ticker.FixedLocator(ticks))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())

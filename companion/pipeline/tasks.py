@@ -34,7 +34,11 @@ notebook takes ``$COMPANION_SCHEDULER``, e.g. ``tcp://host:8786``; ``make figure
 missing tasks are submitted to that Dask scheduler through ``distributed.Client`` and gathered as they finish; each
 result is stored in the cache as soon as it arrives, so after a crash, a killed worker or a lost connection a rerun
 submits only what is missing. Workers run with the notebook's torch thread count and default dtype, and check that
-they import the same engine/analysis source and versions as the key says (else :class:`WorkerMismatch`). A task
+they import the same engine/analysis source and versions as the key says, and the same source of the package
+modules that run the task there (:func:`~companion.pipeline.fingerprint.runner_modules`: the package's
+``__init__`` and the pipeline), else :class:`WorkerMismatch`. The client connects with the TLS security of
+:func:`security_for` (``$COMPANION_TLS_*`` or Dask's configuration); plain TCP only to this machine unless
+``$COMPANION_DASK_INSECURE=1``. A task
 that raises fails with :class:`TaskFailed` naming the function, its arguments and the (remote) traceback.
 """
 import builtins
@@ -42,6 +46,7 @@ import dis
 import hashlib
 import inspect
 import json
+import os
 import time
 import traceback
 import types
@@ -63,7 +68,7 @@ class TaskFailed(RuntimeError):
 
 
 class WorkerMismatch(RuntimeError):
-    """A Dask worker imports engine/analysis source that differs from the notebook's."""
+    """A Dask worker imports engine/analysis or pipeline source (or versions) that differ from the notebook's."""
 
 
 def task_name(fn):
@@ -273,15 +278,56 @@ def execute(fn, kwargs, threads, default_dtype, modules, environment):
 
 
 _CLIENTS = {}
+TLS_VARIABLES = {"COMPANION_TLS_CA_FILE": "tls_ca_file", "COMPANION_TLS_CERT": "tls_client_cert",
+                 "COMPANION_TLS_KEY": "tls_client_key"}
+LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def security_for(address, environ=None):
+    """The ``distributed.security.Security`` the client connects to ``address`` with.
+
+    ``$COMPANION_TLS_CA_FILE``, ``$COMPANION_TLS_CERT`` and ``$COMPANION_TLS_KEY`` (PEM files: the certificate
+    authority that signed the scheduler's and workers' certificates, and this client's certificate and key) give
+    mutual TLS with encryption required; the address must then be ``tls://``. Without them, Dask's own configuration
+    applies (``distributed.comm.tls.*``, ``distributed.comm.require-encryption``: ``Security()`` reads it).
+    A plain ``tcp://`` connection is accepted only to this machine (loopback), or with
+    ``$COMPANION_DASK_INSECURE=1`` said explicitly: results come back from the workers as pickles, so a scheduler
+    reached without authentication could send code. ValueError naming the variable otherwise."""
+    from distributed.security import Security
+
+    environ = os.environ if environ is None else environ
+    given = {name: environ.get(name) for name in TLS_VARIABLES if environ.get(name)}
+    scheme, _, host = address.partition("://")
+    if given:
+        missing = sorted(set(TLS_VARIABLES) - set(given))
+        if missing:
+            raise ValueError(f"{missing[0]}: TLS needs all of {sorted(TLS_VARIABLES)}; {missing} not set")
+        for name, path in given.items():
+            if not os.path.isfile(path):
+                raise ValueError(f"{name}: {path!r} is not a file")
+        if scheme != "tls":
+            raise ValueError(f"scheduler: {address!r} with TLS configured ({sorted(given)}): use a tls:// address")
+        return Security(require_encryption=True, **{TLS_VARIABLES[name]: path for name, path in given.items()})
+    security = Security()
+    if scheme == "tls" and not security.tls_ca_file:
+        raise ValueError(f"scheduler: {address!r} is a TLS address but no certificates are configured: set "
+                         f"{', '.join(TLS_VARIABLES)} (or Dask's distributed.comm.tls configuration)")
+    if scheme == "tcp" and not host.startswith(LOOPBACK) and environ.get("COMPANION_DASK_INSECURE") != "1":
+        raise ValueError(f"scheduler: {address!r} is an unencrypted, unauthenticated connection to another machine; "
+                         f"configure TLS ({', '.join(TLS_VARIABLES)} and a tls:// address) or set "
+                         "COMPANION_DASK_INSECURE=1 to accept it on a network you trust")
+    return security
 
 
 def client_for(address):
-    """A connected ``distributed.Client`` for the scheduler at ``address`` (reused while it stays connected)."""
+    """A connected ``distributed.Client`` for the scheduler at ``address`` (reused while it stays connected),
+    with the security of :func:`security_for`."""
     from distributed import Client
 
     client = _CLIENTS.get(address)
     if client is None or client.status != "running":
-        client = _CLIENTS[address] = Client(address, timeout="30s", set_as_default=False)
+        client = _CLIENTS[address] = Client(address, timeout="30s", set_as_default=False,
+                                            security=security_for(address))
     return client
 
 
@@ -312,6 +358,8 @@ def _run_on_cluster(fn, pending, settings, address):
             canonical = futures[future]
             if future.status == "error":
                 error = future.exception()
+                if isinstance(error, WorkerMismatch):
+                    raise WorkerMismatch(f"{error} (scheduler {address})") from None
                 trace = "".join(traceback.format_tb(future.traceback()))
                 raise _failure(fn, pending[canonical], f"on the Dask cluster at {address}", error, trace) from error
             value = future.result()
@@ -332,7 +380,8 @@ def run_tasks(fn, calls, *, directory, dtype, device, scheduler=None, manifest=N
     if not calls:
         raise ValueError(f"calls: expected at least one dict of keyword arguments for {task_name(fn)}")
     inspected = check_pure(fn)
-    modules = fingerprint.source_digests(inspected[1])
+    # What the worker checks: the layer modules the task reaches and the package modules that run it there.
+    modules = fingerprint.source_digests([*inspected[1], *fingerprint.runner_modules()])
     started = time.perf_counter()
     keys = [task_key(fn, kwargs, dtype=dtype, device=device, inspected=inspected) for kwargs in calls]
     values, pending = {}, {}
@@ -347,14 +396,20 @@ def run_tasks(fn, calls, *, directory, dtype, device, scheduler=None, manifest=N
             values[canonical] = value
         else:
             pending[canonical] = kwargs
-    if pending:
+    hits = len(values)
+    checked = cache.verification_sample(values)  # `make cache-verify`: hits recomputed and compared
+    if pending or checked:
         settings = (torch.get_num_threads(), torch.get_default_dtype(), modules, fingerprint.environment())
-        stream = _run_here(fn, pending, settings) if scheduler is None else \
-            _run_on_cluster(fn, pending, settings, scheduler)
+        work = {**pending, **{canonical: calls[keys.index(canonical)] for canonical in checked}}
+        stream = _run_here(fn, work, settings) if scheduler is None else _run_on_cluster(fn, work, settings, scheduler)
         for canonical, value in stream:
-            cache.store_entry(cache.entry_path(directory, canonical), canonical, value)
+            path = cache.entry_path(directory, canonical)
+            if canonical in checked:
+                cache.report_verification(task_name(fn), path, values[canonical], value, log)
+            cache.store_entry(path, canonical, value)
             values[canonical] = value
     where = "in-process" if scheduler is None else f"on {scheduler}"
-    log(f"{fn.__qualname__}: {len(calls)} tasks, {len(set(keys)) - len(pending)} from the cache, {len(pending)} "
-        f"computed {where} ({time.perf_counter() - started:.2f} s)")
+    log(f"{fn.__qualname__}: {len(calls)} tasks, {hits} from the cache, {len(pending)} computed {where}"
+        + (f", {len(checked)} cached results recomputed to verify them" if checked else "")
+        + f" ({time.perf_counter() - started:.2f} s)")
     return [values[canonical] for canonical in keys]

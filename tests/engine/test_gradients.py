@@ -82,3 +82,24 @@ def test_float32_agrees_with_float64(name):
 def test_bad_budget(budget):
     with pytest.raises(ValueError, match="budget"):
         population_grad(_particles(), "erf", _target("teacher", "erf"), budget)
+
+
+@pytest.mark.parametrize("name", ["erf", "relu", "tanh"])
+def test_target_grad_is_the_first_variation_of_a_population_at_outside_particles(name):
+    """V(μ_P, θ) = E[(f_P − f*) aσ(w·x)] for particles θ outside the population P: target_grad against f_P (a teacher
+    of weights a_j/M) minus target_grad against f* equals autograd through the kernels."""
+    from companion.engine.dynamics import function_inner
+    from companion.engine.gradients import target_grad
+    from companion.engine.init import init_particles
+    act = get_activation(name)
+    target = teacher("erf", [1.0, -0.5], torch.eye(4)[:2].double())
+    population = init_particles("gaussian", 1, 50, 4, scale=0.7, rng=1)
+    tagged = init_particles("gaussian", 3, 5, 4, scale=0.7, rng=2)
+    network = teacher(act, population[0, :, 0] / 50, population[0, :, 1:])
+    explicit = target_grad(tagged, act, network) - target_grad(tagged, act, target)
+    leaf = tagged.clone().requires_grad_(True)
+    single = leaf.reshape(15, 1, 5)
+    first_variation = (function_inner(population.expand(15, -1, -1), single, act)
+                       - single[:, 0, 0] * target.cross(act, single[:, :, 1:])[:, 0])
+    (reference,) = torch.autograd.grad(first_variation.sum(), leaf)
+    torch.testing.assert_close(explicit, reference, rtol=1e-10, atol=1e-12)

@@ -24,6 +24,24 @@ def folder_bytes(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
 
 
+def error_outputs(path):
+    """The error outputs and papermill error-banner cells of the executed notebook at ``path``."""
+    notebook = json.loads(Path(path).read_text())
+    found = []
+    for index, cell in enumerate(notebook["cells"]):
+        if "papermill-error-cell-tag" in cell.get("metadata", {}).get("tags", []) or "papermill-error" in \
+                "".join(cell.get("source", "")):
+            found.append(f"cell {index}: papermill error banner")
+        found += [f"cell {index}: {output.get('ename')}" for output in cell.get("outputs", [])
+                  if output.get("output_type") == "error"]
+    return found
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "figures" / "notebooks").glob("*.ipynb")), ids=lambda path: path.stem)
+def test_no_published_notebook_holds_an_error_output(path):
+    assert error_outputs(path) == []
+
+
 README_TEMPLATE = """# A front page
 
 <!-- BEGIN launch -->
@@ -77,6 +95,9 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     assert "[99_tiny] " in result.stderr and "RuntimeWarning: cache entry /tmp/x.pkl is unusable" in result.stderr
     assert "without encryption" not in output
     assert "IProgress" not in (build / "99_tiny.ipynb").read_text()
+    # the failed claim ended the notebook normally: no error output, no papermill error banner
+    assert error_outputs(build / "99_tiny.ipynb") == []
+    assert "FAILED claim: the quick profile draws three points: 3 (expected [4, 4])" in (build / "99_tiny.ipynb").read_text()
 
     kept = folder_bytes(figures / "99_tiny")
     source = throwaway_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
@@ -86,7 +107,36 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     assert f"99_tiny.py:{line} (cell In [" in bad.stderr and ", line 3) `broken = 1 / (n - 3)`" in bad.stderr
     assert "ZeroDivisionError" in bad.stderr
     assert folder_bytes(figures / "99_tiny") == kept
-    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb"]
+    assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb", "state"]
+
+
+def make_figures(tmp_path, *variables):
+    """``make figures NB=99 PROFILE=quick`` on a throwaway notebook folder, with ``variables`` added last."""
+    stamp = tmp_path / "installed"
+    stamp.touch()
+    command = ["make", "-C", str(ROOT), "--no-print-directory", "figures", "NB=99", "PROFILE=quick",
+               f"NOTEBOOK_DIR={tmp_path / 'nbs'}", f"FIGURES={tmp_path / 'out'}", f"BUILD={tmp_path / 'build'}",
+               f"README={tmp_path / 'README.md'}", f"PY={sys.executable}", f"STAMP={stamp}", *variables]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+@pytest.mark.notebook
+def test_make_fails_on_empty_folders_and_bad_runner_flags_and_passes_seed_and_device(tmp_path, throwaway_notebook):
+    throwaway_notebook(tmp_path / "nbs")
+    (tmp_path / "README.md").write_text(README_TEMPLATE)
+    for empty in ("BUILD=", "FIGURES=", "NOTEBOOK_DIR="):
+        result = make_figures(tmp_path, empty)
+        assert result.returncode != 0 and f"{empty[:-1]} is empty" in result.stderr, result.stderr
+    bad = make_figures(tmp_path, "RUNNER_FLAGS=--no-such-flag")
+    assert bad.returncode != 0 and "unrecognized arguments: --no-such-flag" in bad.stderr
+    assert not (tmp_path / "out" / "99_tiny").exists()  # usage status 2 is not taken for "claims failed"
+    dry = subprocess.run(["make", "-C", str(ROOT), "-n", "figures", "NB=05", "SEED=7", "DEVICE=cpu"],
+                         capture_output=True, text=True, check=True).stdout
+    assert "--seed 7 --device cpu" in dry
+    good = make_figures(tmp_path, "SEED=3", "DEVICE=cpu")
+    assert good.returncode == 0, good.stdout + good.stderr
+    record = json.loads((tmp_path / "out" / "99_tiny" / "line.json").read_text())
+    assert (record["seed"], record["device"]) == (3, "cpu")
 
 
 def test_make_nb_must_select_exactly_one_notebook():
@@ -94,7 +144,7 @@ def test_make_nb_must_select_exactly_one_notebook():
         return subprocess.run(["make", "-C", str(ROOT), "-n", "figures", *variables], capture_output=True,
                               text=True, check=False)
 
-    numbers = sorted(source.name[:2] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
+    numbers = sorted(source.name.split("_")[0] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
     for bad in ("0", "5", "9", "0*"):
         result = dry_run(f"NB={bad}")
         assert result.returncode != 0
@@ -102,6 +152,9 @@ def test_make_nb_must_select_exactly_one_notebook():
     selected = dry_run("NB=05")
     assert selected.returncode == 0, selected.stderr
     assert selected.stdout.count("companion.pipeline.runner") == 1 and "notebooks/05_" in selected.stdout
+    for number in ("01", "01b"):  # 01 and its split-off 01b are selected apart
+        selected = dry_run(f"NB={number}")
+        assert selected.stdout.count("companion.pipeline.runner") == 1 and f"notebooks/{number}_" in selected.stdout
     assert dry_run("PROFILE=fast").returncode != 0
 
 
@@ -170,7 +223,7 @@ def test_runtimes_are_labelled_with_cache_state_and_concurrency(tmp_path, monkey
     assert runner.cache_state("00_a") == "cold"
     (tmp_path / "cache" / "00_a").mkdir(parents=True)
     assert runner.cache_state("00_a") == "cold"
-    (tmp_path / "cache" / "00_a" / "entry.pkl").write_bytes(b"x")
+    (tmp_path / "cache" / "00_a" / "entry.npz").write_bytes(b"x")
     assert runner.cache_state("00_a") == "warm"
     runner.record_runtime(tmp_path, "00_a", "quick", 12.0, "cpu", "warm", 2)
     entry = json.loads((tmp_path / "runtimes.json").read_text())["00_a"]["quick"]
@@ -264,3 +317,17 @@ def test_failing_cell_names_the_line_of_the_failing_cell(tmp_path):
     elsewhere = ["Cell In[2], line 7\n----> 7 helper()"]  # a frame of another cell: no line of this one is known
     assert runner.failing_cell(FakeExecutionError(cell, elsewhere), notebook) == (
         "cell In [4] `a = 1`: ValueError: bad value")
+
+
+def test_a_rerun_keeps_the_recorded_run_time_of_the_same_configuration(tmp_path):
+    def recorded():
+        return json.loads((tmp_path / "runtimes.json").read_text())["00_a"]["quick"]
+
+    runner.record_runtime(tmp_path, "00_a", "quick", 30.0, "cpu", "cold", 1)
+    for seconds, cache, jobs in ((50.0, "cold", 1), (20.0, "cold", 1), (3.0, "warm", 1)):
+        runner.record_runtime(tmp_path, "00_a", "quick", seconds, "cpu", cache, jobs)
+        assert recorded()["seconds"] == 30.0  # within a factor 2, or a warm rerun of a cold time
+    runner.record_runtime(tmp_path, "00_a", "quick", 10.0, "cpu", "cold", 1)  # a real speed-up
+    assert recorded()["seconds"] == 10.0
+    runner.record_runtime(tmp_path, "00_a", "quick", 11.0, "cpu", "cold", 2)  # another configuration
+    assert recorded()["jobs"] == 2

@@ -249,7 +249,7 @@ def test_map_computes_each_missing_task_once_and_a_rerun_comes_from_the_cache(is
     calls = [call(N=N) for N in (4, 8, 4)]
     first = nb.map(module.train, calls)
     assert "train: 3 tasks, 0 from the cache, 2 computed in-process" in capsys.readouterr().out
-    assert len(list(nb.cache_dir.glob("*.pkl"))) == 2 and torch.equal(first[0], first[2])
+    assert len(list(nb.cache_dir.glob("*.npz"))) == 2 and torch.equal(first[0], first[2])
     assert torch.equal(first[1], module.train(**call(N=8)))
     rerun = setup_notebook("00_x", profile="quick", device="cpu")  # a re-executed notebook: new function objects
     again = rerun.map(load_notebook(isolated_outputs / "nb").train, calls)
@@ -270,7 +270,7 @@ def fragile(N, label):
                                                 r"diverged") as failure:
         nb.map(module.fragile, [{"N": 2, "label": "b"}, {"N": 3, "label": "c"}])
     assert 'raise ValueError(f"width {N} diverged")' in str(failure.value)
-    assert len(list(nb.cache_dir.glob("*.pkl"))) == 1  # the task before the failure is kept
+    assert len(list(nb.cache_dir.glob("*.npz"))) == 1  # the task before the failure is kept
 
 
 def test_manifests_keep_current_entries_and_clean_stale_removes_the_rest(isolated_outputs):
@@ -310,3 +310,40 @@ def test_an_interrupted_run_protects_what_it_used_until_the_next_run(isolated_ou
     assert cache.survey(cache.cache_root(), notebooks)[1] == []
     assert json.loads(nb.manifest.running_path.read_text()) and not nb.manifest.folder.joinpath("quick-seed0-cpu-"
                                                                                                "float64.json").exists()
+
+
+def test_cache_verify_recomputes_hits_and_reports_an_entry_with_a_wrong_value(tmp_path, monkeypatch):
+    """An entry with the right key and a wrong value (issue 24) is found by verification and replaced."""
+    module = load_notebook(tmp_path / "nb")
+    calls = [{"N": n} for n in (2, 3, 4)]
+    first = tasks.run_tasks(module.draw, calls, directory=tmp_path / "cache", dtype=torch.float64, device=CPU)
+    wrong = tasks.task_key(module.draw, {"N": 3}, dtype=torch.float64, device=CPU)
+    cache.store_entry(cache.entry_path(tmp_path / "cache", wrong), wrong, first[1] + 1)
+    monkeypatch.setenv(cache.VERIFY_VARIABLE, "all")
+    monkeypatch.setenv(cache.VERIFY_REPORT_VARIABLE, str(tmp_path / "report.jsonl"))
+    lines = []
+    again = tasks.run_tasks(module.draw, calls, directory=tmp_path / "cache", dtype=torch.float64, device=CPU,
+                            log=lines.append)
+    assert all(torch.equal(a, b) for a, b in zip(first, again))  # the recomputed values, not the wrong one
+    report = [json.loads(line) for line in (tmp_path / "report.jsonl").read_text().splitlines()]
+    assert [line["same"] for line in report].count(False) == 1 and len(report) == 3
+    assert "value: max |difference| 1" == next(line["difference"] for line in report if not line["same"])
+    assert any("DIFFERS from its recomputation" in line for line in lines)
+    assert "3 tasks, 3 from the cache, 0 computed in-process, 3 cached results recomputed to verify them" in lines[-1]
+    monkeypatch.setenv(cache.VERIFY_VARIABLE, "1")
+    assert len(cache.verification_sample({"a": 1, "b": 2})) == 1
+    monkeypatch.setenv(cache.VERIFY_VARIABLE, "some")
+    with pytest.raises(ValueError, match="COMPANION_CACHE_VERIFY"):
+        cache.verification_sample({"a": 1})
+
+
+def test_cache_verify_finds_the_recorded_configurations(tmp_path):
+    (tmp_path / "nbs").mkdir()
+    (tmp_path / "nbs" / "00_x.py").write_text("")
+    for notebook, run in (("00_x", "quick-seed0-cpu-float64"), ("00_x", "standard-seed3-cpu-float64"),
+                          ("00_x", "quick-seed0-cpu-float64.running"), ("09_gone", "quick-seed0-cpu-float64")):
+        folder = tmp_path / "cache" / notebook / cache.MANIFESTS
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{run}.json").write_text("[]")
+    assert cache.configurations(tmp_path / "cache", tmp_path / "nbs") == [
+        (tmp_path / "nbs" / "00_x.py", "quick", 0, "cpu"), (tmp_path / "nbs" / "00_x.py", "standard", 3, "cpu")]

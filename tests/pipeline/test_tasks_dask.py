@@ -71,7 +71,7 @@ def run(calls, directory, scheduler=None, fn=noisy_run):
 
 
 def entries(directory):
-    return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.pkl"))}
+    return {path.name: path.read_bytes() for path in sorted(Path(directory).glob("*.npz"))}
 
 
 def test_cluster_gives_the_same_bits_and_cache_entries_as_in_process(cluster, tmp_path):
@@ -112,10 +112,10 @@ def test_killing_a_worker_mid_sweep_still_completes_it_with_nothing_lost(cluster
 
     def kill_after_the_first_result():
         deadline = time.monotonic() + 120
-        while not list(directory.glob("*.pkl")) and time.monotonic() < deadline:
+        while not list(directory.glob("*.npz")) and time.monotonic() < deadline:
             time.sleep(0.02)
         os.kill(victim, signal.SIGKILL)
-        stored_at_kill.append(len(list(directory.glob("*.pkl"))))
+        stored_at_kill.append(len(list(directory.glob("*.npz"))))
 
     killer = threading.Thread(target=kill_after_the_first_result)
     killer.start()
@@ -190,3 +190,97 @@ def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(clust
         return next(line for line in outputs.splitlines() if "fitted slope of E(f_N - f_ref)^2 vs N" in line)
 
     assert slope(on_cluster) != slope(edited)
+
+
+# --- a worker with another pipeline, and TLS ------------------------------------------------------------------
+
+
+def worker_process(address, package_root, environment=None):
+    """A Dask worker (no nanny) importing the companion package from ``package_root``."""
+    command = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
+               "--no-nanny", "--no-dashboard"]
+    path = os.pathsep.join([str(package_root), str(Path(__file__).parent)])  # this module, for what it pickles
+    return subprocess.Popen(command, env={**os.environ, "PYTHONPATH": path, **(environment or {})},
+                            cwd=package_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_worker_whose_pipeline_differs_is_refused(tmp_path):
+    import shutil
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(ROOT / "companion", copy / "companion", ignore=shutil.ignore_patterns("__pycache__"))
+    tasks_source = copy / "companion" / "pipeline" / "tasks.py"
+    tasks_source.write_text(tasks_source.read_text() + "\n# a worker-side edit of the pipeline\n")
+    with LocalCluster(n_workers=0, processes=True, dashboard_address=None, scheduler_port=0) as local:
+        worker = worker_process(local.scheduler_address, copy)
+        try:
+            client = tasks.client_for(local.scheduler_address)
+            client.wait_for_workers(1, timeout=60)
+            with pytest.raises(tasks.WorkerMismatch, match=r"\['companion.pipeline.tasks'\] differs"):
+                run(sweep(steps=2, count=1), tmp_path / "cache", local.scheduler_address)
+            assert not list((tmp_path / "cache").glob("*.npz"))  # nothing stored under the notebook's key
+        finally:
+            worker.kill()
+            worker.wait()
+            tasks._CLIENTS.pop(local.scheduler_address).close()
+
+
+def test_security_follows_the_environment_and_refuses_unauthenticated_remote_schedulers(tmp_path):
+    files = {name: tmp_path / name for name in ("ca.pem", "cert.pem", "key.pem")}
+    for path in files.values():
+        path.write_text("x")
+    tls = {"COMPANION_TLS_CA_FILE": str(files["ca.pem"]), "COMPANION_TLS_CERT": str(files["cert.pem"]),
+           "COMPANION_TLS_KEY": str(files["key.pem"])}
+    security = tasks.security_for("tls://scheduler:8786", tls)
+    assert security.require_encryption and security.tls_client_cert == str(files["cert.pem"])
+    with pytest.raises(ValueError, match="use a tls:// address"):
+        tasks.security_for("tcp://scheduler:8786", tls)
+    with pytest.raises(ValueError, match="^COMPANION_TLS_KEY: TLS needs all"):
+        tasks.security_for("tls://scheduler:8786", {k: v for k, v in tls.items() if k != "COMPANION_TLS_KEY"})
+    with pytest.raises(ValueError, match="^COMPANION_TLS_CERT: '/nope' is not a file"):
+        tasks.security_for("tls://scheduler:8786", {**tls, "COMPANION_TLS_CERT": "/nope"})
+    with pytest.raises(ValueError, match="unencrypted, unauthenticated"):
+        tasks.security_for("tcp://10.0.0.5:8786", {})
+    assert not tasks.security_for("tcp://10.0.0.5:8786", {"COMPANION_DASK_INSECURE": "1"}).require_encryption
+    assert not tasks.security_for("tcp://127.0.0.1:8786", {}).require_encryption
+    with pytest.raises(ValueError, match="no certificates are configured"):
+        tasks.security_for("tls://scheduler:8786", {})
+
+
+def make_certificates(folder):
+    """A certificate authority and one certificate it signed (for scheduler, worker and client), by openssl."""
+    import shutil
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed: cannot make test certificates")
+
+    def openssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+            "-subj", "/CN=companion-test-ca")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.csr", "-subj", "/CN=node")
+    openssl("x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+            "cert.pem", "-days", "1")
+    return {name: str(folder / name) for name in ("ca.pem", "cert.pem", "key.pem")}
+
+
+def test_tasks_run_on_a_tls_cluster_with_the_environment_s_certificates(tmp_path, monkeypatch):
+    from distributed.security import Security
+
+    pem = make_certificates(tmp_path)
+    cluster_security = Security(tls_ca_file=pem["ca.pem"], tls_scheduler_cert=pem["cert.pem"],
+                                tls_scheduler_key=pem["key.pem"], tls_worker_cert=pem["cert.pem"],
+                                tls_worker_key=pem["key.pem"], tls_client_cert=pem["cert.pem"],
+                                tls_client_key=pem["key.pem"], require_encryption=True)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, scheduler_port=0,
+                      protocol="tls://", security=cluster_security) as local:
+        address = local.scheduler_address
+        assert address.startswith("tls://")
+        monkeypatch.setenv("COMPANION_TLS_CA_FILE", pem["ca.pem"])
+        monkeypatch.setenv("COMPANION_TLS_CERT", pem["cert.pem"])
+        monkeypatch.setenv("COMPANION_TLS_KEY", pem["key.pem"])
+        try:
+            assert run([{"N": 2, "label": "a"}], tmp_path / "cache", address, fn=fragile) == [2]
+        finally:
+            tasks._CLIENTS.pop(address).close()
