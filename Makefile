@@ -41,7 +41,7 @@ RUNS := $(patsubst $(NOTEBOOK_DIR)/%.py,$(BUILD)/%.run,$(NOTEBOOKS))
 # 1 (did not run to the end) and 2 (usage error) stop make.
 CLAIMS_FAILED := 3
 
-.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info cache-verify FORCE
+.PHONY: help setup figures book test test-fast lab bench clean clean-cache-stale cache-info cache-verify robustness lint FORCE
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-8s %s\n", $$1, $$2}'
@@ -83,6 +83,10 @@ book: $(STAMP) ## build the static site build/site/ from the executed notebooks 
 test: $(STAMP) ## run the test suite (every notebook with PROFILE=quick included)
 	$(PY) -m pytest -q -n 2 tests
 
+lint: $(STAMP) ## ruff: the lint rules and the formatter's check (pyproject.toml [tool.ruff])
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
 test-fast: $(STAMP) ## the test suite without the notebook runs (marker `notebook`)
 	$(PY) -m pytest -q -n 2 -m "not notebook" tests
 
@@ -105,5 +109,21 @@ cache-info: $(STAMP) ## print the cache's size (entries, MB, stale)
 SAMPLE ?=
 cache-verify: $(STAMP) ## rerun the recorded notebook runs with cached results recomputed (SAMPLE=k: k of each task sweep), report entries that differ
 	$(PY) -m companion.pipeline.cache verify $(if $(SAMPLE),--sample $(SAMPLE))
+
+# Seed robustness (not part of `make figures`): notebooks 01, 01b and 04 under seeds 1…ROBUST_SEEDS, each seed's run in
+# $(BUILD)/robustness/seed-<s>/ through the task cache (SCHEDULER as for figures); the pass table and notebook 04's
+# slope calibration go to ROBUST_TABLE (committed only for the standard profile).
+ROBUST_SEEDS ?= 8
+ROBUST_NB ?= 01 01b 04
+ifeq ($(PROFILE),standard)
+ROBUST_TABLE ?= figures/robustness
+else
+ROBUST_TABLE ?= $(BUILD)/robustness/table
+endif
+
+robustness: $(STAMP) ## run the claims of notebooks 01, 01b, 04 under seeds 1…ROBUST_SEEDS (default 8; PROFILE) and write the pass table and notebook 04's calibration to ROBUST_TABLE
+	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.robustness --seeds $(ROBUST_SEEDS) --profile $(PROFILE) \
+		--notebooks $(ROBUST_NB) --out $(BUILD)/robustness/$(PROFILE) --table $(ROBUST_TABLE)
+	$(if $(filter 04,$(ROBUST_NB)),$(PY) -m companion.analysis.seed_calibration --out $(BUILD)/robustness/$(PROFILE) --table $(ROBUST_TABLE))
 
 FORCE:

@@ -13,27 +13,27 @@
 # optimization, propagation-of-chaos, and sparse-residual components, with a target-dependent Hermite/Barron tail
 # replacing any initialization-only residual."
 #
-# This notebook builds the decomposition from measurements. A trained network f̂ — N particles, n noisy samples,
-# noisy gradient descent up to time t — is linked to the target f* by a chain of networks that share its initial
-# particles and its Langevin noise:
+# This notebook builds the decomposition from measurements. A trained network $\hat f$ — $N$ particles, $n$ noisy
+# samples, noisy gradient descent up to time $t$ — is linked to the target $f^*$ by a chain of networks that share
+# its initial particles and its Langevin noise:
 #
-# f̂ → f^N_t (same N, trained on the population risk) → f_t (the mean-field reference, N_ref ≫ N particles)
-# → f_∞ (the reference at long time) → f*.
+# $$\hat f \;\to\; f^N_t \;\to\; f_t \;\to\; f_\infty \;\to\; f^*,$$
 #
-# Each link is one component, measured as an exact squared L² distance under x ~ N(0, I_d):
+# where $f^N_t$ has the same $N$ particles trained on the population risk, $f_t$ is the mean-field reference
+# ($N_{ref} \gg N$ particles) and $f_\infty$ the reference at long time. Each link is one component, an exact
+# squared $L^2$ distance under $x \sim N(0, I_d)$:
 #
 # | component | definition | knob | predicted |
 # |---|---|---|---|
-# | statistical | ‖f̂ − f^N_t‖² | samples n | ∝ 1/n |
-# | propagation of chaos | ‖f^N_t − f_t‖² | width N | ∝ 1/N_eff |
-# | optimization | ‖f_t − f_∞‖² | time t | ∝ e^{−κt} |
-# | sparse residual | ‖f_∞ − f*‖² | the target's Hermite tail, λ | the tail the student cannot hold, as λ → 0 |
+# | statistical | $\lVert\hat f - f^N_t\rVert^2$ | samples $n$ | $\propto 1/n$ |
+# | propagation of chaos | $\lVert f^N_t - f_t\rVert^2$ | width $N$ | $\propto 1/N_{eff}$ |
+# | optimization | $\lVert f_t - f_\infty\rVert^2$ | time $t$ | the rates of the flow linearised at $f_\infty$ |
+# | sparse residual | $\lVert f_\infty - f^*\rVert^2$ | the target's Hermite tail, $\lambda$ | the tail the student cannot hold, as $\lambda \to 0$ |
 #
-# The four differences add up to f̂ − f*, so ‖f̂ − f*‖² ≤ (Σ_i ‖g_i‖)² ≤ 4 Σ_i ‖g_i‖² by the triangle and
-# Cauchy–Schwarz inequalities. On exact norms that is an identity, so it is recorded as a **check**, not as
-# evidence. The **claims** are predictions that can fail: each component's rate against its knob, a rate κ
-# against an estimate that never uses f_∞, the total error at held-out (n, N) predicted from rates fitted
-# elsewhere, and the absence of any initialisation effect in the residual.
+# The four differences $g_i$ add up to $\hat f - f^*$, so
+# $\lVert\hat f - f^*\rVert^2 \le (\sum_i \lVert g_i\rVert)^2 \le 4 \sum_i \lVert g_i\rVert^2$: on exact norms
+# an identity, recorded as a **check**. The **claims** (listed in the summary) are predictions that can fail; every
+# window is a constant in the code, fixed before the standard run.
 
 # %% tags=["parameters"]
 profile = "standard"
@@ -45,65 +45,53 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.ticker import LogLocator, NullFormatter
+from matplotlib.ticker import NullFormatter
 from scipy.stats import f_oneway
 
 from companion.analysis.barron import teacher_network
 from companion.analysis.coupling import bootstrap_mean, effective_size, fit_rate
-from companion.analysis.decomposition import (COMPONENTS, rate_prediction, decomposition_table, degree_errors,
-                                              distance2, fit_exponential_decay, fit_increment_decay,
-                                              geometric_profile, optimization_table, chaos_table, residual,
-                                              simulate_chain, time_average, window_steps, with_tail)
-from companion.analysis.statistics import bootstrap, loglog_fit, replica_loglog_fit
-from companion.engine.dynamics import network, simulate
+from companion.analysis.decomposition import (COMPONENTS, at_times, chaos_table, decomposition_table, degree_errors,
+                                              distance2, geometric_profile, late_snapshots, members_along_line,
+                                              monte_carlo_check, nested_datasets, optimization_table,
+                                              population_table, rate_prediction, replica_rows, residual,
+                                              simulate_chain, stationary_floor, time_average, window_steps, with_tail)
+from companion.analysis.relaxation import fit_exponentials, linearised_relaxation
+from companion.analysis.statistics import bootstrap, loglog_fit
+from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
 from companion.engine.spec import StartingLaw, problem
-from companion.engine.targets import sample_data
 from companion.pipeline.notebook import setup_notebook
-from companion.pipeline.style import palette
+from companion.pipeline.prose import tex_scientific
+from companion.pipeline.style import errorbar_rows, palette
 
 nb = setup_notebook("04_error_decomposition", profile, seed, device)
 
 # %% [markdown]
-# ## Setting and the choice of η, λ, τ
+# ## Setting and the choice of $\eta$, $\lambda$, $\tau$
 #
-# Student: erf network in d = 4. Head target: a teacher of two erf neurons,
-# f*(x) = erf(1.5 x₁) − erf(1.5 x₂), which the network realizes exactly with two atoms. Training labels carry
-# Gaussian noise of standard deviation 0.1. Initial particles: a ~ N(0, 1), w ~ N(0, 0.25 I).
+# Student: erf network in $d = 4$. Head target: a teacher of two erf neurons,
+# $f^*(x) = \mathrm{erf}(1.5\,x_1) - \mathrm{erf}(1.5\,x_2)$, which the network realizes exactly with two atoms.
+# Training labels carry Gaussian noise of standard deviation $0.1$. Initial particles: $a \sim N(0, 1)$,
+# $w \sim N(0, 0.25\, I)$.
 #
-# - **λ = 0.1, τ = 0.01** for the chain. With weight decay the long-time limit is reached by t ≈ 25 from every
-#   initialisation tried below, and the propagation-of-chaos error is in its 1/N regime. The price: at λ, τ > 0
-#   the long-time limit minimizes the *regularized* free energy, so even for the realizable head target the
-#   residual is not zero — it is the **regularization bias**. Section 4 follows the residual as λ → 0.
-# - **η = 0.05.** The cell after the chain compares η with η/2 (at τ = 0, path by path) against the smallest
-#   component.
-# - **f_∞** is the reference averaged over the late window [T_∞ − T_∞/3, T_∞] (f is linear in μ, so the average
-#   is itself a network: all the window's snapshots together). Averaging damps the reference's own stationary
-#   fluctuation, which otherwise sets a floor O(1/N_ref) under the optimization term.
-# - **Training sets are nested**: replica r draws one set of n_max samples and the run at n uses its first n.
-#   Runs at different n then share their first samples, so the ratio of the statistical term at n and 4n — its
-#   local slope — is measured with far less replica noise than with independent sets (section 2).
+# - $\lambda = 0.1$, $\tau = 0.01$ for the chain: the long-time limit is reached by $t \approx 25$ from every
+#   initialisation tried below, and the chaos error is in its $1/N$ regime. At $\lambda, \tau > 0$ the limit
+#   minimizes the *regularized* free energy, so even for the realizable head target the residual is not zero — it is
+#   the **regularization bias**, followed as $\lambda \to 0$ in section 4.
+# - $\eta = 0.05$, checked against $\eta/2$ below.
+# - $f_\infty$ is the reference averaged over the late window $[T_\infty - T_\infty/3, T_\infty]$ (all the window's
+#   snapshots together, $f$ being linear in $\mu$), which damps the reference's own stationary fluctuation.
+# - Training sets are nested (the run at $n$ uses the first $n$ of one set of $n_{max}$ samples), so the local
+#   slopes of the statistical term carry little replica noise.
 
 # %%
-D = 4
-ACTIVATION = "erf"
+D, ACTIVATION = 4, "erf"
 LAM, TAU, ETA = 0.1, 0.01, 0.05
-LABEL_NOISE = 0.1
-INIT_SCALE = 0.5
-
-
-def head_target(activation, d, dtype, device):
-    """The head target f*(x) = σ(1.5 x₁) − σ(1.5 x₂): a teacher of two atoms (built inside each task too)."""
-    return teacher_network(activation, 2, d, weights=torch.tensor([1.0, -1.0]), scale=1.5).to(device, dtype)
-
-
-head = head_target(ACTIVATION, D, nb.dtype, nb.device)
-
+LABEL_NOISE, INIT_SCALE = 0.1, 0.5
 REPLICAS = nb.pick(quick=8, standard=16, paper=32)
 N_REF = nb.pick(quick=128, standard=256, paper=1024)
 WIDTHS = nb.pick(quick=[4, 8, 16, 32, 64], standard=[4, 8, 16, 32, 64, 128], paper=[4, 8, 16, 32, 64, 128, 256])
-N_BASE = 16
-N_HELD = 64
+N_BASE, N_HELD = 16, 64
 SAMPLE_SIZES = nb.pick(quick=[64, 256, 1024, 4096], standard=[64, 256, 1024, 4096, 16384],
                        paper=[64, 256, 1024, 4096, 16384, 65536])
 TIMES = nb.pick(quick=[0.5, 1, 2, 4, 6, 8], standard=[0.5, 1, 2, 3, 4, 5, 6, 7, 8],
@@ -117,112 +105,88 @@ N_MAX = SAMPLE_SIZES[-1]
 GRID_PAIRS = [(n, N) for n in (SAMPLE_SIZES[0], 1024, N_MAX) for N in (WIDTHS[0], N_BASE, N_HELD)]
 PAIRS = sorted({(n, N_BASE) for n in SAMPLE_SIZES} | set(GRID_PAIRS))
 HELD_OUT = [(n, N) for n, N in PAIRS if N != N_BASE]
-print(f"{REPLICAS} replicas, N_ref = {N_REF}, N in {WIDTHS}, n in {SAMPLE_SIZES}, t in {TIMES}, T_inf = {T_INF}")
-print(f"(n, N) pairs trained on data: {PAIRS}; held out for the prediction of the total: {HELD_OUT}")
+# The optimization term's decay: window, times and tolerance fixed here, before the standard run (chosen on the
+# held-out seeds 100 and 101 of a preliminary run, never on this notebook's seeds).
+KAPPA_TIMES = np.arange(2.0, 8.01, 0.5)
+KAPPA_TOLERANCE = 1.25
+SLOPE_WINDOW = (-1.2, -0.8)
+MC_SAMPLES = nb.pick(quick=2**16, standard=2**18, paper=2**20)
+LINE = np.linspace(-3, 3, 121)
+print(f"R = {REPLICAS}, N_ref = {N_REF}, N: {WIDTHS}, n: {SAMPLE_SIZES}, t: {TIMES}; held out: {HELD_OUT}")
 
 # %% [markdown]
 # ## 1. The chain
 #
-# One reference cloud of N_ref particles per replica; each N-system starts from its first N particles and receives
-# the reference's noise on those particles, with the same seed (synchronous coupling). Each replica has its own
-# initial cloud, noise and training set. All distances are exact (closed-form Gaussian kernels); as a check of the
-# closed forms, the total error of one chain point is also estimated by Monte Carlo on fresh inputs.
+# One reference cloud of $N_{ref}$ particles per replica; each $N$-system starts from its first $N$ particles and
+# receives the reference's noise on those particles (synchronous coupling). Each replica has its own initial cloud,
+# noise and training set. All distances are exact (closed-form Gaussian kernels); as a check of the closed forms,
+# the total error of one chain point is also estimated by Monte Carlo on fresh inputs. The same task linearises the
+# reference's flow at its last snapshot for section 3.
 
 # %%
-MC_SAMPLES = nb.pick(quick=2**16, standard=2**18, paper=2**20)
-LINE = np.linspace(-3, 3, 121)
-MEMBERS = (r"$\hat f$ (empirical)", r"$f^N_t$ (population)", r"$f_t$ (reference)", r"$f_\infty$ (long time)",
-           r"$f^*$ (target)")
-SYMBOLS = (r"\hat f", "f^N_t", "f_t", r"f_\infty", "f^*")
+def head_target(activation, d, dtype, device):
+    """The head target f*(x) = σ(1.5 x₁) − σ(1.5 x₂): a teacher of two atoms (built inside each task too)."""
+    return teacher_network(activation, 2, d, weights=torch.tensor([1.0, -1.0]), scale=1.5).to(device, dtype)
 
 
-def nested_datasets(target, R, sizes, noise_std, generator):
-    """{n: (X (R, n, d), y (R, n))} for each n in ``sizes``: the first n of one set of max(sizes) samples per replica,
-    y = f*(x) + noise_std·ε."""
-    n_max = max(sizes)
-    X, y = sample_data(target, R * n_max, noise_std, generator)
-    X, y = X.reshape(R, n_max, -1), y.reshape(R, n_max)
-    return {n: (X[:, :n].contiguous(), y[:, :n].contiguous()) for n in sizes}
-
-
-def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, init_seed, init_scale, eta, times, t_inf, window,
-              lam, tau, seed, snapshots, N_small, line, member_names, mc_pair, mc_time, mc_inputs, dtype, device):
-    """The coupled chain (one ``simulate_chain``) for the training sets ``datasets`` (one (X, y) per n), its
-    decomposition tables, the errors ‖f − f*‖² of the reference and of each N-system, the reference's increments, the members along the line x = s e₁ (s in
-    ``line``; names ``member_names``) and a Monte Carlo check of the exact total error at ``mc_pair``, ``mc_time`` on ``mc_inputs``."""
+def run_chain(activation, d, R, N_ref, widths, sample_sizes, datasets, pairs, init_seed, init_scale, eta, times, kappa_times, t_inf,
+              window, lam, tau, seed, snapshots, slice_pair, line, mc_pair, mc_inputs, dtype, device):
+    """The coupled chain (one ``simulate_chain``, recorded at ``times`` and ``kappa_times``), its tables at ``times``,
+    the optimization term and the stationary floor at ``kappa_times``, the flow linearised at each replica's last
+    reference snapshot and started at kappa_times[0], the members along a line and a Monte Carlo check of the exact
+    total error at ``mc_pair``, t = times[-1]."""
     head = head_target(activation, d, dtype, device)
-    chain = simulate_chain(problem(activation, head), R=R, N_ref=N_ref, init_seed=init_seed,
-                           law=StartingLaw(scale=init_scale),
-                           N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta, times=times, t_inf=t_inf,
-                           window=window, lam=lam, tau=tau, seed=seed, snapshots=snapshots, dtype=dtype,
-                           device=device)
-    n_small = min(sample_sizes)
-    k = list(chain.times).index(2)
-    X = torch.zeros(len(line), d, dtype=dtype, device=device)
-    X[:, 0] = torch.as_tensor(line)
-    members = (chain.empirical[(n_small, N_small)][k], chain.population[N_small][k], chain.reference[k],
-               chain.long_time)
-    with torch.no_grad():
-        curves = [network(theta[:1].to(X), activation, X)[0].cpu().numpy() for theta in members] + [head(X).cpu().numpy()]
-    slices = pd.DataFrame([dict(s=s, member=name, value=v) for name, values in zip(member_names, curves)
-                           for s, v in zip(line, values)])
-    hat = chain.empirical[mc_pair][list(chain.times).index(mc_time)]
-    with torch.no_grad():
-        sq = (network(hat, activation, mc_inputs) - head(mc_inputs)) ** 2
-    mc = pd.DataFrame(dict(replica=range(R), exact=residual(hat, activation, head),
-                           monte_carlo=sq.mean(-1).cpu().numpy(),
-                           standard_error=(sq.std(-1) / np.sqrt(len(mc_inputs))).cpu().numpy()))
-    reference = pd.DataFrame([dict(replica=r, t=float(t), error=e) for k, t in enumerate(chain.times)
-                              for r, e in enumerate(residual(chain.reference[k], activation, head))])
-    population = pd.DataFrame([dict(replica=r, N=N, t=float(t), error=e) for N, particles in chain.population.items()
-                               for k, t in enumerate(chain.times)
-                               for r, e in enumerate(residual(particles[k], activation, head))])
-    increments = pd.DataFrame([dict(replica=r, t=float(t), increment=v) for k, t in enumerate(chain.times[:-1])
-                               for r, v in enumerate(distance2(chain.reference[k + 1], chain.reference[k],
-                                                               activation))])
-    return dict(table=decomposition_table(chain), chaos=chaos_table(chain),
-                optimization=optimization_table(chain), reference=reference, population=population,
-                increments=increments,
-                slices=slices, mc=mc)
+    full = simulate_chain(problem(activation, head), R=R, N_ref=N_ref, init_seed=init_seed,
+                          law=StartingLaw(scale=init_scale), N_values=widths, datasets=dict(zip(sample_sizes, datasets)), pairs=pairs, eta=eta,
+                          times=sorted(set(times) | set(kappa_times)), t_inf=t_inf, window=window, lam=lam, tau=tau,
+                          seed=seed, snapshots=snapshots, dtype=dtype, device=device)
+    chain, decay = at_times(full, times), at_times(full, kappa_times)
+    linear = linearised_relaxation(decay.reference[0], late_snapshots(full)[-1], activation, head, lam,
+                                   np.asarray(kappa_times) - kappa_times[0])
+    return dict(table=decomposition_table(chain), chaos=chaos_table(chain), population=population_table(chain),
+                optimization=optimization_table(decay), floor=stationary_floor(full), linear=linear,
+                slices=members_along_line(chain, slice_pair, 2, line),
+                mc=monte_carlo_check(chain.empirical[mc_pair][-1], activation, head, mc_inputs))
 
 
+head = head_target(ACTIVATION, D, nb.dtype, nb.device)
 datasets = nested_datasets(head, REPLICAS, SAMPLE_SIZES, LABEL_NOISE,
                            nb.stream("training sets").generator(device=nb.device))
 mc_inputs = torch.randn(MC_SAMPLES, D, generator=nb.stream("Monte Carlo inputs").generator(device=nb.device),
                         dtype=nb.dtype, device=nb.device)
-# the reference cloud and the chain's noise have their own streams
-main = nb.run(run_chain, activation=ACTIVATION, d=D, R=REPLICAS, N_ref=N_REF, widths=WIDTHS,
-              sample_sizes=SAMPLE_SIZES, datasets=[datasets[n] for n in SAMPLE_SIZES],
-              pairs=PAIRS, init_seed=nb.stream("chain initial cloud"), init_scale=INIT_SCALE, eta=ETA, times=TIMES, t_inf=T_INF,
-              window=WINDOW, lam=LAM, tau=TAU, seed=nb.stream("chain noise"), snapshots=SNAPSHOTS, N_small=WIDTHS[0], line=LINE,
-              member_names=MEMBERS, mc_pair=(N_MAX, N_BASE), mc_time=T_LATE, mc_inputs=mc_inputs, dtype=nb.dtype,
-              device=nb.device)
+main = nb.run(run_chain, activation=ACTIVATION, d=D, R=REPLICAS, N_ref=N_REF, widths=WIDTHS, sample_sizes=SAMPLE_SIZES,
+              datasets=[datasets[n] for n in SAMPLE_SIZES], pairs=PAIRS, init_seed=nb.stream("chain initial cloud"),
+              init_scale=INIT_SCALE, eta=ETA, times=TIMES, kappa_times=KAPPA_TIMES.tolist(), t_inf=T_INF,
+              window=WINDOW, lam=LAM, tau=TAU, seed=nb.stream("chain noise"),
+              snapshots=SNAPSHOTS, slice_pair=(SAMPLE_SIZES[0], WIDTHS[0]), line=LINE,
+              mc_pair=(N_MAX, N_BASE), mc_inputs=mc_inputs, dtype=nb.dtype, device=nb.device)
 table = main["table"]
 print(table.groupby(["n", "N", "t"])[list(COMPONENTS) + ["total", "bound"]].mean().round(5).to_string())
 
 # %%
-slices = main["slices"]
-colors = dict(zip(MEMBERS, palette(len(MEMBERS))))
+MEMBER_LABELS = dict(empirical=r"$\hat f$ (empirical)", population=r"$f^N_t$ (population)",
+                     reference=r"$f_t$ (reference)", long_time=r"$f_\infty$ (long time)", target=r"$f^*$ (target)")
+SYMBOLS = (r"\hat f", "f^N_t", "f_t", r"f_\infty", "f^*")
+slices = main["slices"].assign(member=lambda frame: frame["member"].map(MEMBER_LABELS))
+wide = slices.pivot(index="s", columns="member", values="value")[list(MEMBER_LABELS.values())]
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-for name in MEMBERS:
-    part = slices[slices["member"] == name]
-    target = name == MEMBERS[-1]
-    axes[0].plot(part["s"], part["value"], color=colors[name], label=name, lw=2.5 if target else 1.5,
-                 ls="--" if target else "-")
-axes[0].set(xlabel=r"$s$  (input $x = s\,e_1$)", ylabel=r"$f(x)$",
-            title=f"the chain's members (replica 0, n = {SAMPLE_SIZES[0]}, N = {WIDTHS[0]}, t = 2)")
-axes[0].legend(fontsize=8, loc="upper left")
-wide = slices.pivot(index="s", columns="member", values="value")
+for name, color in zip(wide.columns, palette(len(wide.columns))):
+    target_line = name == MEMBER_LABELS["target"]
+    axes[0].plot(wide.index, wide[name], color=color, label=name, lw=2.5 if target_line else 1.5,
+                 ls="--" if target_line else "-")
 link_rows = []
 for i, label in enumerate(COMPONENTS):
     series = f"{label}: ${SYMBOLS[i]} - {SYMBOLS[i + 1]}$"
-    diff = wide[MEMBERS[i]] - wide[MEMBERS[i + 1]]
+    diff = wide.iloc[:, i] - wide.iloc[:, i + 1]
     axes[1].plot(wide.index, diff, color=palette(4)[i], label=series)
     link_rows += [dict(s=s, member=series, value=v) for s, v in diff.items()]
+axes[0].set(title=rf"the chain's members (replica 0, $n = {SAMPLE_SIZES[0]}$, $N = {WIDTHS[0]}$, $t = 2$)",
+            ylabel=r"$f(x)$")
 axes[1].axhline(0, color="0.5", lw=0.8)
-axes[1].set(xlabel=r"$s$  (input $x = s\,e_1$)", ylabel="difference of consecutive members",
-            title="the four links along the same line")
-axes[1].legend(fontsize=8, loc="upper left")
+axes[1].set(ylabel="difference of consecutive members", title="the four links along the same line")
+for ax in axes:
+    ax.set_xlabel(r"$s$  (input $x = s\,e_1$)")
+    ax.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 mc = main["mc"]
 z_max = float((np.abs(mc["exact"] - mc["monte_carlo"]) / mc["standard_error"]).max())
@@ -237,9 +201,9 @@ nb.check(f"exact L2 total error vs Monte Carlo on {MC_SAMPLES} fresh inputs: lar
 # %% [markdown]
 # ## Time discretization
 #
-# At τ = 0 two runs with step η and η/2 from the same particles can be compared at equal times; their squared
-# distance is the discretization error of the drift. It must sit well below every component measured above
-# (a check of the choice of η, not a result).
+# At $\tau = 0$ two runs with step $\eta$ and $\eta/2$ from the same particles can be compared at equal times; their
+# squared distance is the discretization error of the drift. It must sit well below every component measured above
+# (a check of the choice of $\eta$, not a result).
 
 # %%
 def zero_noise_run(theta0, activation, d, eta, times, lam, dtype, device):
@@ -250,16 +214,15 @@ def zero_noise_run(theta0, activation, d, eta, times, lam, dtype, device):
 
 
 theta0 = init_particles("gaussian", REPLICAS, N_BASE, D, scale=INIT_SCALE, rng=nb.stream("step size initial cloud"),
-                        dtype=nb.dtype,
-                        device=nb.device)
+                        dtype=nb.dtype, device=nb.device)
 coarse, fine = nb.map(zero_noise_run, [dict(theta0=theta0, activation=ACTIVATION, d=D, eta=eta, times=TIMES, lam=LAM,
                                             dtype=nb.dtype, device=nb.device) for eta in (ETA, ETA / 2)])
 gap_label = rf"$\|f^{{\eta}}_t - f^{{\eta/2}}_t\|^2$  ($\tau = 0$, $N = {N_BASE}$)"
 smallest_label = "smallest component in the (n, N, t) grid"
 gaps = pd.DataFrame([dict(series=gap_label, replica=r, t=t, value=g) for k, t in enumerate(TIMES)
                      for r, g in enumerate(distance2(coarse[k], fine[k], ACTIVATION))])
-grid_table = table[table["t"].isin(GRID_TIMES) & table.apply(lambda row: (row["n"], row["N"]) in set(GRID_PAIRS),
-                                                                axis=1)]
+in_grid = table.apply(lambda row: (row["n"], row["N"]) in set(GRID_PAIRS), axis=1)
+grid_table = table[table["t"].isin(GRID_TIMES) & in_grid]
 smallest = float(grid_table.groupby(["n", "N", "t"])[list(COMPONENTS)].mean().min().min())
 gap_means = gaps.groupby("t")["value"].mean()
 fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -275,30 +238,23 @@ nb.check("time discretization: max_t ||f^eta - f^(eta/2)||^2 / smallest componen
          None, 0.1, "time_step")
 
 # %% [markdown]
-# ## 2. Each component against its knob
+# ## 2. The statistical and chaos components against their knobs
 #
-# Each panel varies one knob with the others held fixed; points are replica means with 90% bootstrap intervals
-# over replicas, lines are least-squares fits. Each rate is a claim against its prediction, with a window of
-# twice the 90% bootstrap half-width around the prediction.
+# Each panel varies one knob with the others held fixed; points are replica means with 90% bootstrap intervals over
+# replicas, lines are least-squares fits of the log replica mean.
 #
-# - **Statistical** against n (N = 16, t = T_late), n over 2.4 decades: predicted slope −1 — the empirical drift
-#   differs from the population drift by O(n^{-1/2}) and the flow at λ > 0 contracts, so the squared distance is
-#   O(1/n). The local slopes between consecutive n are tabulated with their intervals. (An earlier version
-#   drew an independent training set for each n and 12 replicas; its local slope −0.47 between n = 1024 and
-#   4096 came from two replica means whose 90% intervals overlapped, i.e. it was within that run's replica
-#   noise. Nested sets and 16 replicas narrow those intervals. In the standard profile the flattening remains
-#   at the largest n: the local slope from 4096 to 16384 is about −0.6 with an interval that excludes −1, a floor
-#   of order 10⁻⁵ under the statistical term that this notebook does not explain.)
-# - **Propagation of chaos** against N (t = T_late), N = 4 … 128: nested coupling makes the error
-#   C(1/N − 1/N_ref), so it is fitted against N_eff = (1/N − 1/N_ref)^{-1} (notebook 01's convention); predicted
-#   slope −1 (Theorem 1).
-# - **Optimization** against t: the rate κ of ‖f_t − f_∞‖² ≈ C e^{−κt} is compared with an **independent
-#   estimate** that never uses f_∞: if one slow mode dominates, f_t = f_∞ + e^{−κt/2} v and the increments of the
-#   reference alone decay as ‖f_{t_{k+1}} − f_{t_k}‖² = ‖v‖² e^{−κt_k}(1 − e^{−κΔ_k/2})². Both are fitted on
-#   the same window t ∈ [2, 6], fixed before the standard run. The decay is not a single exponential — its
-#   local rate falls with t — and the two estimates weight the modes differently (the increments favour the
-#   faster ones). In the standard profile the ratio on [2, 6] is 0.77: **the claim fails** the 20% test there
-#   (other windows, looked at afterwards, give 0.76 to 0.93), while it passes in the quick profile.
+# - **Statistical** against $n$ ($N = 16$, $t = T_{late}$): predicted slope $-1$ — the empirical drift differs from
+#   the population drift by $O(n^{-1/2})$ and the flow at $\lambda > 0$ contracts, so the squared distance is
+#   $O(1/n)$. The local slopes between consecutive $n$ are tabulated with their intervals.
+# - **Propagation of chaos** against $N$ ($t = T_{late}$): nested coupling makes the error $C(1/N - 1/N_{ref})$, so
+#   it is fitted against $N_{eff} = (1/N - 1/N_{ref})^{-1}$ (notebook 01's convention); predicted slope $-1$
+#   (Theorem 1).
+#
+# Both claims use the fixed window $[-1.2, -0.8]$. Whether the bootstrap interval beside each slope is calibrated —
+# whether a 90% interval from one batch of replicas covers the slope of many batches about 90% of the time — needs
+# $K \ge 8$ independent batches, eight times this chain: more than the standard profile's budget. That study runs in
+# `make robustness` (seeds $1 \dots 8$, each seed one batch with its own streams; this figure's data file carries
+# the replica values it reads) and its table is `figures/robustness/calibration_04.md`.
 
 # %%
 late = table[(table["t"] == T_LATE) & (table["N"] == N_BASE)]
@@ -306,12 +262,7 @@ stat = late.pivot_table(index="replica", columns="n", values="statistical")
 stat_fit = fit_rate(stat.columns.values, stat.values, seed=nb.seed)
 chaos = main["chaos"][main["chaos"]["t"] == T_LATE].pivot_table(index="replica", columns="N", values="chaos")
 chaos_fit = fit_rate(chaos.columns.values, chaos.values, N_ref=N_REF, seed=nb.seed)
-KAPPA_WINDOW = (2, 6)
-opt = main["optimization"].pivot_table(index="replica", columns="t", values="optimization")
-in_window = [t for t in opt.columns if KAPPA_WINDOW[0] <= t <= KAPPA_WINDOW[1]]
-opt_fit = fit_exponential_decay(in_window, opt[in_window].values, seed=nb.seed)
-increments = main["increments"].pivot_table(index="replica", columns="t", values="increment")
-inc_fit = fit_increment_decay(in_window, increments[in_window[:-1]].values, seed=nb.seed)
+n_eff = effective_size(chaos.columns.values, N_REF)
 
 
 def local_slopes(x, values):
@@ -322,118 +273,189 @@ def local_slopes(x, values):
     return pd.DataFrame(dict(n_from=x[:-1].astype(int), n_to=x[1:].astype(int), slope=slope, lo=lo, hi=hi))
 
 
+def interval_plot(ax, x, values, color, label, marker="o"):
+    """Replica means of ``values`` (R, len(x)) with 90% bootstrap intervals; returns the plotted rows."""
+    return errorbar_rows(ax, x, *bootstrap_mean(values, seed=nb.seed), color, label, marker)
+
+
+def fit_line(ax, x, values, color, label):
+    """The least-squares line of the log replica mean of ``values`` against log x; returns the plotted rows."""
+    slope, intercept = loglog_fit(x, values.mean(0))
+    ax.plot(x, np.exp(intercept) * x ** slope, color=color, alpha=0.7, label=label)
+    return [dict(series=label, knob=float(v), mean=float(np.exp(intercept) * v ** slope)) for v in x]
+
+
 stat_local = local_slopes(stat.columns.values, stat.values)
 print(stat_local.round(3).to_string(index=False))
 
-
-def half_width(fit, key):
-    """The larger half of a fit's 90% bootstrap interval around its value."""
-    return max(fit[f"{key}_hi"] - fit[key], fit[key] - fit[f"{key}_lo"])
-
-
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.3))
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
 knob_rows = []
-
-
-def interval_plot(ax, x, values, color, label, marker="o"):
-    mean, lo, hi = bootstrap_mean(values, seed=nb.seed)
-    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt=marker, color=color, capsize=3, label=label)
-    return [dict(series=label, knob=v, mean=m, lo=a, hi=b) for v, m, a, b in zip(x, mean, lo, hi)]
-
-
-def fit_line(ax, x, slope, intercept, color, label):
-    ax.plot(x, np.exp(intercept) * x ** slope, color=color, alpha=0.7, label=label)
-    return [dict(series=label, knob=v, mean=float(np.exp(intercept) * v ** slope)) for v in x]
-
-
-x = stat.columns.values.astype(float)
-series = rf"$\|\hat f - f^N_t\|^2$, $N = {N_BASE}$, $t = {T_LATE:g}$"
-knob_rows += interval_plot(axes[0], x, stat.values, palette(3)[0], series)
-knob_rows += fit_line(axes[0], x, *loglog_fit(x, stat.values.mean(0)), palette(3)[0],
-                      f"fit: slope {stat_fit['slope']:.2f}")
-axes[0].set(xscale="log", yscale="log", xlabel=r"samples $n$", ylabel=r"$\|\hat f - f^N_t\|^2$", title="statistical")
-
-x = effective_size(chaos.columns.values, N_REF)
-series = rf"$\|f^N_t - f_t\|^2$, $t = {T_LATE:g}$, $N_{{ref}} = {N_REF}$"
-knob_rows += interval_plot(axes[1], x, chaos.values, palette(3)[1], series)
-knob_rows += fit_line(axes[1], x, *loglog_fit(x, chaos.values.mean(0)), palette(3)[1],
-                      f"fit: slope {chaos_fit['slope']:.2f}")
-axes[1].set(xscale="log", yscale="log", xlabel=r"$N_{eff} = (1/N - 1/N_{ref})^{-1}$", ylabel=r"$\|f^N_t - f_t\|^2$",
-            title="propagation of chaos")
-axes[1].set_xticks(x, [f"{v:.3g}" for v in x])
+for ax, x, values, fit, color, series, xlabel in (
+        (axes[0], stat.columns.values.astype(float), stat.values, stat_fit, palette(2)[0],
+         rf"$\|\hat f - f^N_t\|^2$, $N = {N_BASE}$, $t = {T_LATE:g}$", r"samples $n$"),
+        (axes[1], n_eff, chaos.values, chaos_fit, palette(2)[1],
+         rf"$\|f^N_t - f_t\|^2$, $t = {T_LATE:g}$, $N_{{ref}} = {N_REF}$", r"$N_{eff} = (1/N - 1/N_{ref})^{-1}$")):
+    knob_rows += interval_plot(ax, x, values, color, series)
+    knob_rows += fit_line(ax, x, values, color, f"fit: slope {fit['slope']:.2f}")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel)
+    ax.legend(fontsize=9, loc="lower left")
+axes[0].set(ylabel=r"$\|\hat f - f^N_t\|^2$", title="statistical")
+axes[1].set(ylabel=r"$\|f^N_t - f_t\|^2$", title="propagation of chaos")
+axes[1].set_xticks(n_eff, [f"{v:.3g}" for v in n_eff])
 axes[1].xaxis.set_minor_formatter(NullFormatter())
-
-x = opt.columns.values.astype(float)
-series_opt = r"$\|f_t - f_\infty\|^2$"
-series_inc = r"$\|f_{t_{k+1}} - f_{t_k}\|^2$ at $t_k$ (no $f_\infty$)"
-knob_rows += interval_plot(axes[2], x, opt.values, palette(3)[2], series_opt)
-xs = increments.columns.values.astype(float)
-knob_rows += interval_plot(axes[2], xs, increments.values, palette(3)[2], series_inc, marker="s")
-window = np.asarray(in_window, dtype=float)
-for fit, values, label in ((opt_fit, opt[in_window].values, rf"fit: $\kappa = {opt_fit['rate']:.2f}$"),
-                           (inc_fit, increments[in_window[:-1]].values, rf"fit: $\kappa_{{inc}} = {inc_fit['rate']:.2f}$")):
-    ts = window if values.shape[1] == len(window) else window[:-1]
-    level = np.exp(np.mean(np.log(values.mean(0)) + fit["rate"] * ts))
-    axes[2].plot(ts, level * np.exp(-fit["rate"] * ts), color="0.2", ls="-" if fit is opt_fit else ":", label=label)
-    knob_rows += [dict(series=label, knob=t, mean=level * np.exp(-fit["rate"] * t)) for t in ts]
-axes[2].axvspan(*KAPPA_WINDOW, color="0.9", zorder=0)
-axes[2].set(yscale="log", xlabel=r"$t$", ylabel=r"squared $L^2$ distance",
-            title=rf"optimization ($N_{{ref}} = {N_REF}$; shaded: fit window)")
-for ax in axes:
-    ax.legend(fontsize=8, loc="lower left")
 fig.tight_layout()
+knob_rows += replica_rows("statistical", stat.columns.values, stat.values)
+knob_rows += replica_rows("chaos", n_eff, chaos.values)
 nb.save_figure(fig, "components_vs_knobs", data=pd.DataFrame(knob_rows),
-               caption=f"Each component against its own knob (replica means, 90% bootstrap intervals): statistical "
-                       f"∝ n^{stat_fit['slope']:.2f}, propagation of chaos ∝ N_eff^{chaos_fit['slope']:.2f}, and "
-                       f"optimization ∝ exp(−{opt_fit['rate']:.2f} t) on t ∈ [2, 6], where the reference's increments, "
-                       f"which never use f_∞, decay at κ_inc = {inc_fit['rate']:.2f}.",
-               params=dict(N_base=N_BASE, t_late=T_LATE, N_ref=N_REF, R=REPLICAS, kappa_window=KAPPA_WINDOW))
+               caption=f"The statistical and chaos components against their knobs (replica means, 90% bootstrap "
+                       f"intervals): statistical ∝ n^{stat_fit['slope']:.2f}, propagation of chaos ∝ "
+                       f"N_eff^{chaos_fit['slope']:.2f}. The data file also holds every replica's value (read by "
+                       f"make robustness for the calibration of these intervals).",
+               params=dict(N_base=N_BASE, t_late=T_LATE, N_ref=N_REF, R=REPLICAS))
 nb.save_table(stat_local, "statistical_local_slopes",
               caption=f"Local log–log slopes of the statistical term between consecutive n (N = {N_BASE}, "
                       f"t = {T_LATE:g}, {REPLICAS} replicas, nested training sets), with 90% bootstrap intervals.",
               params=dict(N=N_BASE, t=T_LATE, R=REPLICAS))
-print(stat_fit, chaos_fit, opt_fit, inc_fit, sep="\n")
-for name, fit in (("statistical term: fitted slope in n", stat_fit), ("propagation of chaos: fitted slope in N_eff",
-                                                                      chaos_fit)):
-    w = half_width(fit, "slope")
-    nb.claim(f"{name} (t = {T_LATE:g}); window -1 +- 2 x its 90% bootstrap half-width {w:.3f}", fit["slope"],
-             -1 - 2 * w, -1 + 2 * w, "components_vs_knobs",
-             prediction="slope -1: O(1/n) from the O(n^-1/2) fluctuation of the empirical drift (Theorem 4)"
-             if "statistical" in name else "slope -1 in N_eff (Theorem 1, propagation of chaos)")
-nb.claim("optimization rate: kappa from ||f_t - f_inf||^2 over kappa_inc from the reference's increments, t in [2, 6]",
-         opt_fit["rate"] / inc_fit["rate"], 0.8, 1.2, "components_vs_knobs",
-         prediction=f"1 within 20%: kappa_inc = {inc_fit['rate']:.3f} from ||f_(t_k+1) - f_(t_k)||^2 of the reference "
-                    "alone (independent estimate, no f_inf)")
+for name, fit, prediction in (
+        ("statistical term: fitted slope in n", stat_fit,
+         "slope -1: O(1/n) from the O(n^-1/2) fluctuation of the empirical drift (Theorem 4)"),
+        ("propagation of chaos: fitted slope in N_eff", chaos_fit, "slope -1 in N_eff (Theorem 1)")):
+    nb.claim(f"{name} (t = {T_LATE:g}); fixed window [-1.2, -0.8]", fit["slope"], *SLOPE_WINDOW,
+             "components_vs_knobs", prediction=prediction)
+
+# %% tags=["remove-input"]
+worst = stat_local.iloc[-1]
+nb.say(f"""Measured: the statistical slope is ${nb.glue('stat_slope', stat_fit['slope'], '.2f')}$ over
+${nb.glue('stat_decades', np.log10(N_MAX / SAMPLE_SIZES[0]), '.1f')}$ decades of $n$ (90% interval
+$[{stat_fit['slope_lo']:.2f}, {stat_fit['slope_hi']:.2f}]$), the chaos slope
+${nb.glue('chaos_slope', chaos_fit['slope'], '.2f')}$ over ${np.log10(n_eff[-1] / n_eff[0]):.1f}$ decades of
+$N_{{eff}}$ (90% interval $[{chaos_fit['slope_lo']:.2f}, {chaos_fit['slope_hi']:.2f}]$). The local slope of the
+statistical term between $n = {int(worst['n_from'])}$ and ${int(worst['n_to'])}$ is
+${nb.glue('stat_last_local', worst['slope'], '.2f')}$ $[{worst['lo']:.2f}, {worst['hi']:.2f}]$: where it flattens,
+a floor under the statistical term that this notebook does not explain.""")
 
 # %% [markdown]
-# ## 3. The sparse residual as λ → 0
+# ## 3. The optimization term: decay rates from the linearised flow
 #
-# At one λ the residual cannot tell "set by the target's tail" from "λ too large". So the head target is trained
-# with and without a Hermite tail Σ_k ρ^k h_k(x₃) along a third, orthogonal direction (ρ = 0.8), on odd degrees
-# k ≥ 3 or on even degrees k ≥ 2, for λ from 0.1 down to 0.003 with τ = λ/10. The tail is orthogonal to the head
-# in L², so its mass Σ_k ρ^{2k} is exactly the target's Hermite tail beyond the head's two atoms.
+# The decay of $\lVert f_t - f_\infty\rVert^2$ is not one exponential: its local rate falls with $t$, so a single
+# fitted "$\kappa$" is a window average and two single-rate estimators agree only by chance. The prediction here
+# comes from something the decay itself never enters: the flow linearised at the long-time configuration.
 #
-# - **Head alone** (realizable): the residual is the regularization bias, and it should vanish as λ → 0.
-# - **Even tail**: the erf student is odd, so it is orthogonal to every even Hermite function: its dynamics do
-#   not see the even tail (the even-tail run is actually run, and a check confirms it reproduces the head-alone
-#   particles), and its residual is the head's plus the full even tail mass — it converges to the tail mass as the
-#   bias vanishes.
-# - **Odd tail**: whether the student absorbs part of an odd tail, and how much as λ → 0, is a measurement.
+# **Operational definition.** The particle drift $b_i(\theta) = -(\nabla V(\mu_N, \theta_i) + \lambda\theta_i)$ is
+# $-\nabla E$ for $E = N R(\theta) + \frac\lambda2\lvert\theta\rvert^2$; its Jacobian $J = -H$,
+# $H = \nabla^2 E$ (interaction between particles included), is taken at the reference's last snapshot
+# $\theta_\infty$ (at $T_\infty$), by central differences of the exact kernel gradients. With
+# $G = Df^\top Df$ the first-order metric of $f$ at $\theta_\infty$, the linearised flow started from the measured
+# configuration at $t_0 = 2$ predicts
+# $$\lVert f_t - f_\infty\rVert^2 \approx \delta_0^\top e^{-H(t - t_0)} G\, e^{-H(t - t_0)} \delta_0 + F,\qquad
+#   \delta_0 = \theta_{t_0} - \theta_\infty,$$
+# a sum of exponentials with rates $h_j + h_k$ from the spectrum of $H$; $F$ is the stationary floor (the
+# reference's own fluctuation around $f_\infty$ over the late window, measured there). The claim compares the
+# slow rate of a two-exponential fit of the measured curve on $t \in [2, 8]$ with that of the same fit of the
+# prediction, on the same replicas; the window, the times and the tolerance (a factor $1.25$ either way) are fixed in
+# the code above.
 #
-# Each run lasts T_res (48 in the standard profile, 12 more than the chain's reference). At the smallest λ the
-# head's residual is still falling at that time (in a preliminary run, by about 20% between t = 36 and t = 48),
-# so the smallest-λ bias is an upper estimate of its long-time value; none of the figures below needs it to be
-# converged.
+# **Assumptions.** (i) On $[2, 8]$ the reference is close enough to $\theta_\infty$ for the first-order flow.
+# (ii) With noise, the mean of a linear SDE $d\delta = -H\delta\,dt + \sqrt{2\tau}\,dB$ relaxes by $e^{-Ht}$ whatever
+# $\tau$, and the noise adds the floor $F$, not a rate; the full Langevin generator's spectrum (which also moves the
+# fluctuations) is not what is computed. (iii) $\theta_\infty$ is one stationary sample, not a zero of the drift:
+# at $\tau > 0$ it sits off the minimum by the noise, so $H$ has a few negative eigenvalues (their weight is
+# reported below); the prediction uses $H$ as it is.
+#
+# **What it does not show.** Agreement of the slow rate says the late decay is the linear relaxation of
+# $\theta_\infty$'s visible modes; it does not test the mean-field Fokker–Planck operator's spectrum, nor the fast
+# rate (its fit rests on the first few points and is shown, not claimed).
 
 # %%
-TAIL_RATE = 0.8
+opt = main["optimization"].pivot_table(index="replica", columns="t", values="optimization")
+linear = main["linear"]
+floor = float(main["floor"].mean())
+measured_curve = opt.values.mean(0)
+predicted_curve = linear["decay"].mean(0) + floor
+fit_measured = fit_exponentials(KAPPA_TIMES, measured_curve, 2)
+fit_predicted = fit_exponentials(KAPPA_TIMES, predicted_curve, 2)
+kappa_ratio = fit_measured["rates"][0] / fit_predicted["rates"][0]
+rates = 2 * linear["eigenvalues"]
+negative_weight = float((linear["weights"] * (rates < 0)).sum(1).mean())
+print(f"measured rates {fit_measured['rates'].round(3)}, predicted {fit_predicted['rates'].round(3)}, "
+      f"floor {floor:.2e}, weight on negative eigenvalues {negative_weight:.3f}")
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
+decay_rows = interval_plot(axes[0], opt.columns.values, opt.values, palette(3)[0],
+                           rf"measured ({REPLICAS} replicas)", marker="o")
+axes[0].plot(KAPPA_TIMES, predicted_curve, "-", color=palette(3)[2], label="linearised flow + floor")
+decay_rows += [dict(series="linearised flow + floor", knob=t, mean=v) for t, v in zip(KAPPA_TIMES, predicted_curve)]
+for fit, color, name in ((fit_measured, palette(3)[0], "measured"), (fit_predicted, palette(3)[2], "predicted")):
+    model = fit["amplitudes"] @ np.exp(-np.outer(fit["rates"], KAPPA_TIMES))
+    axes[0].plot(KAPPA_TIMES, model, ":", color=color,
+                 label=rf"{name}: two-exponential fit, rates {fit['rates'][0]:.2f}, {fit['rates'][1]:.2f}")
+axes[0].axhline(floor, color="0.5", ls="--", lw=1, label=r"stationary floor $F$")
+axes[0].set(yscale="log", xlabel=r"$t$", ylabel=r"$\|f_t - f_\infty\|^2$",
+            title=rf"optimization term ($N_{{ref}} = {N_REF}$)")
+axes[0].legend(fontsize=8, loc="upper right")
+bins = np.linspace(min(-0.5, rates.min()), 3.0, 50)
+axes[1].hist(rates.ravel(), bins=bins, weights=linear["weights"].ravel() / REPLICAS, color=palette(3)[2],
+             alpha=0.8, label=r"modes $2h_j$, weighted by their share of $\|Df\,\delta_0\|^2$")
+for fit, color, label in ((fit_measured, palette(3)[1], "measured"), (fit_predicted, palette(3)[2], "predicted")):
+    for rate in fit["rates"]:
+        axes[1].axvline(rate, color=color, ls="--" if label == "measured" else ":", label=f"{label} fitted rate")
+axes[1].set(xlabel=r"rate $2h_j$ of $\|\cdot\|^2$  ($h_j$ eigenvalues of $H$)", ylabel="share of the start's distance",
+            title=r"spectrum of the linearised flow at $\theta_\infty$")
+handles, labels = axes[1].get_legend_handles_labels()
+unique = dict(zip(labels, handles))
+axes[1].legend(unique.values(), unique.keys(), fontsize=8, loc="center right")
+fig.tight_layout()
+
+# %%
+spectrum_rows = [dict(series="mode share", knob=float(r), mean=float(w)) for r, w in
+                 zip(rates.ravel(), linear["weights"].ravel() / REPLICAS)]
+nb.save_figure(fig, "relaxation", data=pd.DataFrame(decay_rows + spectrum_rows),
+               caption=f"Left: ‖f_t − f_∞‖² on t ∈ [2, 8] (replica means, 90% bootstrap intervals) and the prediction "
+                       f"of the flow linearised at each replica's last reference snapshot plus the stationary floor, "
+                       f"each with its two-exponential fit. Right: the linearised modes' rates weighted by their share "
+                       f"of the start's visible displacement.",
+               params=dict(kappa_times=KAPPA_TIMES.tolist(), R=REPLICAS, N_ref=N_REF, lam=LAM, tau=TAU))
+nb.claim("optimization term: slow rate of a two-exponential fit of ||f_t - f_inf||^2 on t in [2, 8] over that of the "
+         "flow linearised at each replica's last reference snapshot", kappa_ratio, 1 / KAPPA_TOLERANCE,
+         KAPPA_TOLERANCE, "relaxation", smoke=(0.4, 2.5),
+         prediction="1 within a factor 1.25: the decay is the first-order relaxation dtheta/dt = -H theta of the "
+                    "stationary configuration's modes (H the Hessian of the particle energy with interaction, exact "
+                    "kernels), plus the measured stationary floor; window and tolerance fixed before the run")
+
+# %% tags=["remove-input"]
+nb.say(f"""Measured: the two-exponential fit of $\\lVert f_t - f_\\infty\\rVert^2$ on $[2, 8]$ has rates
+${nb.glue('kappa_slow', fit_measured['rates'][0], '.2f')}$ and ${nb.glue('kappa_fast', fit_measured['rates'][1], '.2f')}$;
+the linearised flow predicts ${nb.glue('kappa_slow_predicted', fit_predicted['rates'][0], '.2f')}$ and
+${nb.glue('kappa_fast_predicted', fit_predicted['rates'][1], '.2f')}$, a slow-rate ratio of
+${nb.glue('kappa_ratio', kappa_ratio, '.2f')}$. The stationary floor is
+$F = {nb.glue('kappa_floor', floor, tex_scientific)}$, and the eigenmodes of $H$ with negative eigenvalues carry
+${nb.glue('negative_weight', 100 * negative_weight, '.1f')}\\%$ of the start's visible displacement.""")
+
+# %% [markdown]
+# ## 4. The sparse residual as $\lambda \to 0$
+#
+# At one $\lambda$ the residual cannot tell "set by the target's tail" from "$\lambda$ too large". So the head target
+# is trained with and without a Hermite tail $\sum_k \rho^k h_k(x_3)$ along a third, orthogonal direction
+# ($\rho = 0.8$), on odd degrees $k \ge 3$ or on even degrees $k \ge 2$, for $\lambda$ from $0.1$ down to $0.003$
+# with $\tau = \lambda/10$. The tail is orthogonal to the head in $L^2$, so its mass $\sum_k \rho^{2k}$ is exactly
+# the target's Hermite tail beyond the head's two atoms.
+#
+# - **Head alone** (realizable): the residual is the regularization bias, and it should vanish as $\lambda \to 0$.
+# - **Even tail**: the erf student is odd, so it is orthogonal to every even Hermite function: its dynamics do not
+#   see the even tail (a check confirms the even-tail run reproduces the head-alone particles), and its residual is
+#   the head's plus the full even tail mass.
+# - **Odd tail**: whether the student absorbs part of an odd tail, and how much as $\lambda \to 0$, is a
+#   measurement.
+#
+# Each run lasts $T_{res}$; at the smallest $\lambda$ the head's residual is still falling then, so that bias is an
+# upper estimate of its long-time value.
+
+# %%
+TAIL_RATE, TAU_RATIO, TAIL_K, DEGREES_SHOWN = 0.8, 0.1, 64, 8
 LAMBDAS = nb.pick(quick=[0.1, 0.01], standard=[0.1, 0.03, 0.01, 0.003], paper=[0.1, 0.03, 0.01, 0.003, 0.001])
-TAU_RATIO = 0.1
 RES_N = nb.pick(quick=16, standard=128, paper=256)
 RES_REPLICAS = nb.pick(quick=2, standard=4, paper=8)
 T_RES = nb.pick(quick=16, standard=48, paper=96)
-TAIL_K = 64
-DEGREES_SHOWN = 8
 TAILS = {"head alone": [], "odd tail": list(range(3, TAIL_K, 2)), "even tail": list(range(2, TAIL_K, 2))}
 
 
@@ -445,22 +467,18 @@ def long_time_cloud(theta0, activation, target, t_inf, window, eta, snapshots, l
     return time_average(run.particles)
 
 
-def tailed_target(activation, d, degrees, rate, tail_K, dtype, device):
-    """The head plus β_k = rate^k on ``degrees`` along e₃, every profile truncated at degree tail_K (head alone:
-    no degrees)."""
-    beta = geometric_profile(rate, degrees, tail_K) if degrees else torch.zeros(1)
-    return with_tail(head_target(activation, d, dtype, device), torch.eye(d, dtype=dtype)[2], beta,
-                     tail_K).to(device, dtype), float((beta**2).sum())
-
-
 def tail_limit(theta0, activation, d, degrees, rate, tail_K, degrees_shown, flow, dtype, device):
-    """Long-time cloud, residual and per-degree errors for the head plus the tail on ``degrees``."""
-    target, mass = tailed_target(activation, d, degrees, rate, tail_K, dtype, device)
+    """Long-time cloud, residual and per-degree errors for the head plus β_k = rate^k on ``degrees`` along e₃
+    (every profile truncated at degree tail_K; head alone: no degrees)."""
+    beta = geometric_profile(rate, degrees, tail_K) if degrees else torch.zeros(1)
+    target = with_tail(head_target(activation, d, dtype, device), torch.eye(d, dtype=dtype)[2], beta,
+                       tail_K).to(device, dtype)
     cloud = long_time_cloud(theta0, activation, target, **flow)
-    return dict(cloud=cloud, mass=mass, residual=residual(cloud, activation, target),
+    return dict(cloud=cloud, mass=float((beta**2).sum()), residual=residual(cloud, activation, target),
                 degrees=degree_errors(cloud, activation, target, degrees_shown))
 
 
+# %%
 theta0 = init_particles("gaussian", RES_REPLICAS, RES_N, D, scale=INIT_SCALE, rng=nb.stream("tail sweep initial cloud"),
                         dtype=nb.dtype, device=nb.device)
 tail_noise = nb.stream("tail sweep noise")  # every (λ, tail) pair shares the cloud and the noise (common random numbers)
@@ -478,45 +496,56 @@ summary["absorbed"] = 1 - summary["excess"] / summary["tail"]
 print(summary.round(5).to_string())
 even_gap = max(float((limits[(lam, "even tail")]["cloud"] - limits[(lam, "head alone")]["cloud"]).abs().max())
                for lam in LAMBDAS)
-
 lam_min = min(LAMBDAS)
-colors = dict(zip(TAILS, palette(3)))
+tail_colors = dict(zip(TAILS, palette(3)))
+
+# %%
+def plot_residual_sweep(ax):
+    """The residual against λ for the three targets, with the tails' masses; returns the plotted rows."""
+    rows = []
+    for name in TAILS:
+        part = sweep[sweep["target"] == name].pivot_table(index="replica", columns="lam", values="residual")
+        rows += interval_plot(ax, part.columns.values, part.values, tail_colors[name],
+                              rf"{name}: $\|f_\infty - f^*\|^2$")
+        ax.plot(part.columns.values, part.values.mean(0), color=tail_colors[name], lw=1)
+        mass = float(summary.loc[(name, lam_min), "tail"])
+        if mass > 0:
+            label = rf"{name} mass $\sum_k \rho^{{2k}} = {mass:.3f}$"
+            ax.axhline(mass, color=tail_colors[name], ls="--", lw=1, label=label)
+            rows.append(dict(series=label, mean=mass))
+    ax.set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$  ($\tau = \lambda/10$)",
+           ylabel=r"$\|f_\infty - f^*\|^2$", title=rf"residual against $\lambda$ ($N = {RES_N}$, $\rho = {TAIL_RATE}$)")
+    ax.set_xticks(LAMBDAS, [f"{v:g}" for v in LAMBDAS])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.legend(fontsize=8, loc="lower right")
+    return rows
+
+
+def plot_degrees(ax, width=0.38):
+    """The residual's excess over the head alone by Hermite degree at the smallest λ, against the tail's mass."""
+    rows = []
+    for j, name in enumerate(("odd tail", "even tail")):
+        excess = (limits[(lam_min, name)]["degrees"] - limits[(lam_min, "head alone")]["degrees"]).mean(0)
+        beta = geometric_profile(TAIL_RATE, TAILS[name], TAIL_K).numpy() ** 2
+        mass = np.append(beta[:DEGREES_SHOWN], beta[DEGREES_SHOWN:].sum())
+        xs = np.arange(DEGREES_SHOWN + 1) + (j - 0.5) * width
+        bar_label, mass_label = f"{name}: residual excess over head alone", f"{name}: tail mass at that degree"
+        ax.bar(xs, excess, width=width, color=tail_colors[name], alpha=0.85, label=bar_label)
+        ax.plot(xs, mass, "_", color="0.1" if j == 0 else "0.45", ms=13, mew=2.5, label=mass_label)
+        rows += [dict(series=bar_label, degree=k, value=e) for k, e in enumerate(excess)]
+        rows += [dict(series=mass_label, degree=k, value=m) for k, m in enumerate(mass)]
+    ax.set_xticks(np.arange(DEGREES_SHOWN + 1), [str(k) for k in range(DEGREES_SHOWN)] + [f"≥{DEGREES_SHOWN}"])
+    ax.set(xlabel=r"Hermite degree $k$", ylabel=r"squared $L^2$ error",
+           title=rf"residual by degree at $\lambda = {lam_min:g}$")
+    ax.legend(fontsize=8, loc="upper right")
+    return rows
+
+
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.4))
-residual_rows = []
-for name in TAILS:
-    part = sweep[sweep["target"] == name].pivot_table(index="replica", columns="lam", values="residual")
-    label = rf"{name}: $\|f_\infty - f^*\|^2$"
-    residual_rows += interval_plot(axes[0], part.columns.values, part.values, colors[name], label)
-    axes[0].plot(part.columns.values, part.values.mean(0), color=colors[name], lw=1)
-    mass = float(summary.loc[(name, lam_min), "tail"])
-    if mass > 0:
-        line_label = rf"{name} mass $\sum_k \rho^{{2k}} = {mass:.3f}$"
-        axes[0].axhline(mass, color=colors[name], ls="--", lw=1, label=line_label)
-        residual_rows.append(dict(series=line_label, mean=mass))
-axes[0].set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$  ($\tau = \lambda/10$)",
-            ylabel=r"$\|f_\infty - f^*\|^2$", title=rf"residual against $\lambda$ ($N = {RES_N}$, $\rho = {TAIL_RATE}$)")
-axes[0].set_xticks(LAMBDAS, [f"{v:g}" for v in LAMBDAS])
-axes[0].xaxis.set_minor_formatter(NullFormatter())
-axes[0].legend(fontsize=8, loc="lower right")
-degree_rows = []
-width = 0.38
-for j, name in enumerate(("odd tail", "even tail")):
-    excess = (limits[(lam_min, name)]["degrees"] - limits[(lam_min, "head alone")]["degrees"]).mean(0)
-    beta = geometric_profile(TAIL_RATE, TAILS[name], TAIL_K).numpy() ** 2
-    mass = np.append(beta[:DEGREES_SHOWN], beta[DEGREES_SHOWN:].sum())
-    xs = np.arange(DEGREES_SHOWN + 1) + (j - 0.5) * width
-    bar_label = f"{name}: residual excess over head alone"
-    mass_label = f"{name}: tail mass at that degree"
-    axes[1].bar(xs, excess, width=width, color=colors[name], alpha=0.85, label=bar_label)
-    axes[1].plot(xs, mass, "_", color="0.1" if j == 0 else "0.45", ms=13, mew=2.5, label=mass_label)
-    degree_rows += [dict(series=bar_label, degree=k, value=e) for k, e in enumerate(excess)]
-    degree_rows += [dict(series=mass_label, degree=k, value=m) for k, m in enumerate(mass)]
-axes[1].set_xticks(np.arange(DEGREES_SHOWN + 1), [str(k) for k in range(DEGREES_SHOWN)] + [f"≥{DEGREES_SHOWN}"])
-axes[1].set(xlabel=r"Hermite degree $k$", ylabel=r"squared $L^2$ error",
-            title=rf"residual by degree at $\lambda = {lam_min:g}$")
-axes[1].legend(fontsize=8, loc="upper right")
+residual_rows = plot_residual_sweep(axes[0]) + plot_degrees(axes[1])
 fig.tight_layout()
-nb.save_figure(fig, "residual_vs_lambda", data=pd.DataFrame(residual_rows + degree_rows),
+nb.save_figure(fig, "residual_vs_lambda", data=pd.DataFrame(residual_rows),
                caption=f"Left: the long-time residual against λ (τ = λ/10, {RES_REPLICAS} replicas, 90% bootstrap "
                        f"intervals); dashed: the tails' masses. The head's regularization bias falls from "
                        f"{summary.loc[('head alone', max(LAMBDAS)), 'residual']:.3g} to "
@@ -531,30 +560,34 @@ even_excess = summary.loc[("even tail", lam_min), "excess"] / summary.loc[("even
 nb.check("even tail: (residual - head residual) / tail mass at the smallest lambda (Parseval, exact)",
          float(even_excess), 1 - 1e-6, 1 + 1e-6, "residual_vs_lambda")
 
+# %% tags=["remove-input"]
+bias = summary.loc["head alone", "residual"]
+nb.say(f"""Measured: the head's regularization bias falls from
+${nb.glue('bias_max_lambda', bias[max(LAMBDAS)], tex_scientific)}$ at $\\lambda = {max(LAMBDAS):g}$ to
+${nb.glue('bias_min_lambda', bias[lam_min], tex_scientific)}$ at $\\lambda = {lam_min:g}$; the odd tail's excess
+over the head is ${nb.glue('odd_excess_share', 100 * (1 - summary.loc[('odd tail', lam_min), 'absorbed']), '.0f')}\\%$
+of its mass at the smallest $\\lambda$.""")
+
 # %% [markdown]
-# ## 4. The total error: the bound, and a prediction at held-out points
+# ## 5. The total error: the bound, and a prediction at held-out points
 #
-# Left panel: at each grid point (n, N, t) the four components (replica means), their sum, the measured total
-# ‖f̂ − f*‖² and the Cauchy–Schwarz bound 4 Σ‖g_i‖², on a log scale so that the small statistical and chaos
-# terms are visible next to the residual. That the total never exceeds (Σ‖g_i‖)² ≤ 4 Σ‖g_i‖² is a **check** (an
-# inequality on exact norms); that the total is not far below the sum (no large cancellation between the links)
-# can fail only at its lower end and is a check too.
+# The upper panel shows, at each grid point $(n, N, t)$, the four components (replica means), their sum, the measured
+# total $\lVert\hat f - f^*\rVert^2$ and the Cauchy–Schwarz bound $4 \sum_i \lVert g_i\rVert^2$. That the total never
+# exceeds $(\sum_i\lVert g_i\rVert)^2 \le 4 \sum_i \lVert g_i\rVert^2$ is a **check** (an inequality on exact
+# norms); that the total is not far below the sum (no large cancellation between the links) is a check too.
 #
 # **The claim: the total at held-out points.** The chain splits the total as
-# ‖f̂ − f*‖² = ‖f^N_t − f*‖² + [effect of the n samples], and the mean-field picture predicts that the effect of
-# the samples does not depend on N at leading order (the statistical term converges to that of the mean-field
-# flow). So the total at a pair (n, N), N ≠ 16, is predicted from two measurements that never saw that pair: the
-# population run's own error ‖f^N_t − f*‖² at that N (no data), and the n-effect
-# ‖f̂ − f*‖² − ‖f^N_t − f*‖² measured at N = 16. The tolerance comes from the replica spread: the whole prediction
-# is bootstrapped over replicas jointly (all members of the chain share each replica), each held-out error is
-# measured in units of its paired bootstrap standard deviation, and the claim is that none exceeds 3.
+# $\lVert\hat f - f^*\rVert^2 = \lVert f^N_t - f^*\rVert^2 + [\text{effect of the } n \text{ samples}]$, and the
+# mean-field picture predicts that the effect of the samples does not depend on $N$ at leading order. So the total at
+# a pair $(n, N)$, $N \ne 16$, is predicted from two measurements that never saw that pair: the population run's own
+# error $\lVert f^N_t - f^*\rVert^2$ at that $N$, and the $n$-effect $\lVert\hat f - f^*\rVert^2 -
+# \lVert f^N_t - f^*\rVert^2$ measured at $N = 16$. The whole prediction is bootstrapped over replicas jointly, each
+# held-out error is measured in units of its paired bootstrap standard deviation, and the claim is that none
+# exceeds $3$ (fixed).
 #
-# **What a rate fit adds, and where it fails.** Replacing the measured n-effect by α n^p — p the statistical
-# component's rate fitted on n < n_max, α fitted to the n-effect there — is shown for comparison (table column
-# rate_fit). The n-effect is the component plus the cross term 2⟨f̂ − f^N_t, f^N_t − f*⟩, which is first order in
-# the fluctuation of f̂: its replica mean decays more slowly than the component, so the component's rate
-# under-predicts the n-effect at large n (the table's rate_fit column: in the standard profile by 0.2–0.7% of
-# the total at n_max, 4 to 11 paired standard deviations). The claim therefore rests on the measured n-effect, not on the component's rate.
+# **A rate fit, for comparison** (table column `rate_fit`): the $n$-effect replaced by $\alpha n^p$, $p$ the
+# statistical component's rate on $n < n_{max}$. The $n$-effect also holds the cross term
+# $2\langle\hat f - f^N_t, f^N_t - f^*\rangle$, which decays more slowly, so this under-predicts at large $n$.
 
 # %%
 population_error = main["population"].pivot_table(index="replica", columns=["t", "N"], values="error")
@@ -588,10 +621,10 @@ def held_out_statistic(values):
     return np.concatenate([predicted, population + fit["prediction"], measured, measured - predicted])
 
 
-rows = []
+# %%
+rows, k = [], len(HELD_OUT)
 for t in GRID_TIMES:
     estimate, lo, hi = bootstrap(held_out_values(t), held_out_statistic, seed=nb.seed)
-    k = len(HELD_OUT)
     sigma = (hi[3 * k:] - lo[3 * k:]) / (2 * 1.645)
     for i, (n, N) in enumerate(HELD_OUT):
         rows.append(dict(t=t, n=n, N=N, predicted=estimate[i], rate_fit=estimate[k + i],
@@ -602,52 +635,66 @@ held = pd.DataFrame(rows)
 held["relative_error"] = held["error"] / held["measured"]
 held["rate_fit_relative_error"] = (held["measured"] - held["rate_fit"]) / held["measured"]
 print(held.round(5).to_string(index=False))
-
 grid = grid_table.copy()
 grid["point"] = grid.apply(lambda row: f"n={row['n']:.0f}\nN={row['N']:.0f}\nt={row['t']:g}", axis=1)
-grid = grid.sort_values(["t", "n", "N"])
 columns = list(COMPONENTS) + ["sum", "total", "bound"]
-grid_means = grid.groupby("point", sort=False)[columns].mean()
-labels = {"statistical": r"statistical $\|\hat f - f^N_t\|^2$", "chaos": r"chaos $\|f^N_t - f_t\|^2$",
-          "optimization": r"optimization $\|f_t - f_\infty\|^2$", "residual": r"residual $\|f_\infty - f^*\|^2$",
-          "sum": r"sum $\sum_i \|g_i\|^2$", "total": r"total $\|\hat f - f^*\|^2$",
-          "bound": r"bound $4 \sum_i \|g_i\|^2$"}
-markers = dict(statistical="o", chaos="s", optimization="D", residual="^", sum="x", total="_", bound="v")
-colors = dict(zip(columns, palette(len(columns))))
-fig, axes = plt.subplots(1, 2, figsize=(20, 5.5), gridspec_kw=dict(width_ratios=[3, 2]))
-positions = np.arange(len(grid_means))
-offsets = dict(zip(COMPONENTS, (-0.24, -0.08, 0.08, 0.24)))
-decomposition_rows = []
-for name in columns:
-    x = positions + offsets.get(name, 0.0)
-    axes[0].plot(x, grid_means[name], markers[name], color=colors[name], ms=16 if name == "total" else 6,
-                 mew=2.5 if name in ("total", "sum") else 1, label=labels[name], ls="none")
-    decomposition_rows += [dict(series=labels[name], point=p.replace("\n", " "), value=v)
-                           for p, v in grid_means[name].items()]
-axes[0].set_yscale("log")
-axes[0].set_xticks(positions, grid_means.index, fontsize=7)
-axes[0].set(ylabel=r"squared $L^2$ error", title="decomposition across (n, N, t): replica means")
-axes[0].set_xlim(-0.6, len(positions) - 0.4)
-axes[0].legend(fontsize=8, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2))
-for j, (column, label, marker) in enumerate((("predicted", r"prediction: $\|f^N_t - f^*\|^2$ + n-effect at $N = 16$", "o"),
-                                             ("rate_fit", r"n-effect replaced by $\alpha n^p$, $p$ from the component", "s"))):
-    error = held["measured"] - held[column]
-    x = np.arange(len(held)) + 0.12 * (2 * j - 1)
-    if column == "predicted":
-        yerr = np.vstack([held["error"] - held["error_lo"], held["error_hi"] - held["error"]])
-        axes[1].errorbar(x, error, yerr=yerr, fmt=marker, color=palette(2)[j], capsize=3, label=label)
-    else:
-        axes[1].plot(x, error, marker, color=palette(2)[j], label=label, ls="none")
-    decomposition_rows += [dict(series=label, point=f"held out n={r.n} N={r.N} t={r.t:g}", value=v)
-                           for r, v in zip(held.itertuples(), error)]
-axes[1].axhline(0, color="0.3", ls="--")
-axes[1].set_xticks(np.arange(len(held)), [f"n={r.n}\nN={r.N}\nt={r.t:g}" for r in held.itertuples()], fontsize=7)
-axes[1].set(ylabel="measured total − predicted total", title="held-out total (90% bootstrap intervals)")
-axes[1].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+grid_means = grid.sort_values(["t", "n", "N"]).groupby("point", sort=False)[columns].mean()
+print(grid_means.round(5).to_string())
+
+# %%
+GRID_LABELS = {"statistical": r"statistical $\|\hat f - f^N_t\|^2$", "chaos": r"chaos $\|f^N_t - f_t\|^2$",
+               "optimization": r"optimization $\|f_t - f_\infty\|^2$", "residual": r"residual $\|f_\infty - f^*\|^2$",
+               "sum": r"sum $\sum_i \|g_i\|^2$", "total": r"total $\|\hat f - f^*\|^2$",
+               "bound": r"bound $4 \sum_i \|g_i\|^2$"}
+GRID_MARKERS = dict(statistical="o", chaos="s", optimization="D", residual="^", sum="x", total="_", bound="v")
+
+
+# %%
+def plot_grid(ax):
+    """The components, sum, total and bound at each grid point (replica means, log scale); returns the rows."""
+    colors, offsets, rows = dict(zip(columns, palette(len(columns)))), dict(zip(COMPONENTS, (-0.24, -0.08, 0.08, 0.24))), []
+    positions = np.arange(len(grid_means))
+    for name in columns:
+        ax.plot(positions + offsets.get(name, 0.0), grid_means[name], GRID_MARKERS[name], color=colors[name],
+                ms=18 if name == "total" else 7, mew=2.5 if name in ("total", "sum") else 1, label=GRID_LABELS[name],
+                ls="none")
+        rows += [dict(series=GRID_LABELS[name], point=p.replace("\n", " "), value=v) for p, v in grid_means[name].items()]
+    ax.set_yscale("log")
+    ax.set_xticks(positions, grid_means.index, fontsize=10)
+    ax.set(ylabel=r"squared $L^2$ error", xlim=(-0.6, len(positions) - 0.4),
+           title=r"decomposition across $(n, N, t)$: replica means")
+    ax.legend(fontsize=10, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    return rows
+
+
+def plot_held_out(ax):
+    """Measured minus predicted total at the held-out pairs, for the prediction and for the rate fit."""
+    rows = []
+    for j, (column, label, marker) in enumerate(
+            (("predicted", rf"prediction: $\|f^N_t - f^*\|^2$ + $n$-effect at $N = {N_BASE}$", "o"),
+             ("rate_fit", r"$n$-effect replaced by $\alpha n^p$, $p$ from the component", "s"))):
+        error, x = held["measured"] - held[column], np.arange(len(held)) + 0.12 * (2 * j - 1)
+        if column == "predicted":
+            yerr = np.vstack([held["error"] - held["error_lo"], held["error_hi"] - held["error"]])
+            ax.errorbar(x, error, yerr=yerr, fmt=marker, color=palette(2)[j], capsize=3, label=label)
+        else:
+            ax.plot(x, error, marker, color=palette(2)[j], label=label, ls="none")
+        rows += [dict(series=label, point=f"held out n={r.n} N={r.N} t={r.t:g}", value=v)
+                 for r, v in zip(held.itertuples(), error)]
+    ax.axhline(0, color="0.3", ls="--")
+    ax.set_xticks(np.arange(len(held)), [f"n={r.n}\nN={r.N}\nt={r.t:g}" for r in held.itertuples()], fontsize=10)
+    ax.set(ylabel="measured − predicted total", title="held-out total (90% bootstrap intervals)")
+    ax.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2)
+    return rows
+
+
+# %%
+fig, axes = plt.subplots(2, 1, figsize=(13, 11))
+decomposition_rows = plot_grid(axes[0]) + plot_held_out(axes[1])
 fig.tight_layout()
 nb.save_figure(fig, "decomposition", data=pd.DataFrame(decomposition_rows),
-               caption=f"Left: the four components, their sum, the total and the bound 4 × sum at each grid point "
-                       f"({REPLICAS} replicas; log scale). Right: at the held-out pairs (N ≠ {N_BASE}), the measured "
+               caption=f"Top: the four components, their sum, the total and the bound 4 × sum at each grid point "
+                       f"({REPLICAS} replicas; log scale). Bottom: at the held-out pairs (N ≠ {N_BASE}), the measured "
                        f"total minus its prediction from the population run's error at that N plus the effect of n "
                        f"measured at N = {N_BASE} (largest |error| {held['z'].abs().max():.1f} paired bootstrap "
                        f"standard deviations, {held['relative_error'].abs().max():.2%} of the total); replacing that "
@@ -658,32 +705,34 @@ nb.save_table(held.drop(columns=["error_lo", "error_hi"]), "held_out_total",
               caption=f"The total error at the held-out pairs (N ≠ {N_BASE}): predicted as the population run's "
                       f"error at that N plus the n-effect measured at N = {N_BASE}; measured (90% bootstrap interval); "
                       "their difference in paired bootstrap standard deviations (z); and the prediction with the "
-                      f"n-effect replaced by α n^p, p the statistical component's rate on n < {N_MAX} (rate_fit).", params=dict(R=REPLICAS))
-print(grid_means.round(5).to_string())
+                      f"n-effect replaced by α n^p, p the statistical component's rate on n < {N_MAX} (rate_fit).",
+              params=dict(R=REPLICAS))
 holds = float(((table["total"] <= table["triangle"] * (1 + 1e-9)) & (table["triangle"] <= table["bound"])).mean())
 nb.check("total <= (sum of norms)^2 <= 4 x sum: fraction of (replica, n, N, t) rows where it holds", holds, 1.0, 1.0,
          "decomposition")
-nb.check("no large cancellation between the links: min over rows of total / sum", float((table["total"] / table["sum"]).min()),
-         0.25, None, "decomposition")
+nb.check("no large cancellation between the links: min over rows of total / sum",
+         float((table["total"] / table["sum"]).min()), 0.25, None, "decomposition")
 nb.claim(f"total at {len(held)} held-out (n, N, t), N != {N_BASE}: largest |measured - predicted| in paired "
-         "bootstrap standard deviations", float(held["z"].abs().max()), 0.0, 3.0, "decomposition",
+         "bootstrap standard deviations", float(held["z"].abs().max()), 0.0, 3.0, "decomposition", smoke=(0.0, 6.0),
          prediction=f"||f^N_t - f*||^2 of the population run at that N plus the n-effect measured at N = {N_BASE}: "
                     "the effect of the samples is N-independent at leading order (mean-field limit of the "
                     "statistical term); tolerance 3 paired bootstrap standard deviations over replicas")
 
 # %% [markdown]
-# ## 5. Set by the target, not by the initialisation
+# ## 6. Set by the target, not by the initialisation
 #
-# At λ, τ > 0 the long-time limit is the unique minimizer of the regularized free energy, so the residual should
-# not remember where the particles started. The head target is trained from Gaussian, Laplace and Student-t
-# (3 degrees of freedom) clouds at several scales s (a and w both scaled by s), with 8 independent replicas per
-# initialisation. The residual carries finite-N noise of order ‖f_∞ − f*‖ · (C/N)^{1/2}, so the test compares the
-# spread across initialisations with the spread across replicas of one initialisation (one-way ANOVA). A large
-# p-value says the data show no initialisation effect at this noise level; it does not bound a small effect
-# below the replica noise, whose size the figure shows.
+# At $\lambda, \tau > 0$ the long-time limit is the unique minimizer of the regularized free energy, so the residual
+# should not remember where the particles started. The head target is trained from Gaussian, Laplace and Student-t
+# (3 degrees of freedom) clouds at several scales $s$ ($a$ and $w$ both scaled by $s$), with independent replicas
+# per initialisation. The residual carries finite-$N$ noise of order
+# $\lVert f_\infty - f^*\rVert \cdot (C/N)^{1/2}$, so the test compares the spread across initialisations with the
+# spread across replicas of one initialisation (one-way ANOVA). A large p-value says the data show no
+# initialisation effect at this noise level; it does not bound a small effect below the replica noise, whose size
+# the figure shows.
 
 # %%
 FAMILIES = ("gaussian", "laplace", "student_t")
+FAMILY_NAMES = dict(gaussian="Gaussian", laplace="Laplace", student_t="Student-t (3 d.o.f.)")
 SCALES = nb.pick(quick=[0.25, 1.0, 2.0], standard=[0.25, 0.5, 1.0, 2.0], paper=[0.25, 0.5, 1.0, 2.0])
 FLAT_N = nb.pick(quick=32, standard=64, paper=256)
 FLAT_REPLICAS = nb.pick(quick=8, standard=8, paper=16)
@@ -701,7 +750,8 @@ def flatness(theta0, inits, replicas, activation, d, flow, dtype, device):
                          for i, (family, s) in enumerate(inits) for r in range(replicas)])
 
 
-theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s, rng=nb.stream(f"flatness initial cloud: {family}, scale {s:g}"), dtype=nb.dtype,
+theta0 = torch.cat([init_particles(family, FLAT_REPLICAS, FLAT_N, D, scale=s, a_scale=s,
+                                   rng=nb.stream(f"flatness initial cloud: {family}, scale {s:g}"), dtype=nb.dtype,
                                    device=nb.device) for family, s in inits])
 flat = nb.run(flatness, theta0=theta0, inits=inits, replicas=FLAT_REPLICAS, activation=ACTIVATION, d=D,
               flow=dict(t_inf=T_INF, window=WINDOW, eta=ETA, snapshots=SNAPSHOTS, lam=LAM, tau=TAU,
@@ -714,29 +764,26 @@ print(per_init.round(5).to_string())
 print(f"one-way ANOVA of the residual on the initialisation: F = {anova.statistic:.2f}, p = {anova.pvalue:.3f}; "
       f"(max - min) / mean of the per-initialisation means: {spread:.3f}")
 
-family_markers = dict(zip(FAMILIES, ("o", "s", "D")))
+# %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
 flat_rows = []
 for i, family in enumerate(FAMILIES):
-    offset = 1 + 0.04 * (i - 1)
-    for ax, column, name in ((axes[0], "initial", "at t = 0"), (axes[1], "residual", r"$\|f_\infty - f^*\|^2$")):
+    for ax, column, name in ((axes[0], "initial", "at $t = 0$"), (axes[1], "residual", r"$\|f_\infty - f^*\|^2$")):
         part = flat[flat["family"] == family].pivot_table(index="replica", columns="scale", values=column)
-        label = f"{family}: {name}"
-        rows = interval_plot(ax, part.columns.values * offset, part.values, palette(3)[i], label,
-                             marker=family_markers[family])
-        flat_rows += rows
+        flat_rows += interval_plot(ax, part.columns.values * (1 + 0.04 * (i - 1)), part.values, palette(3)[i],
+                                   f"{FAMILY_NAMES[family]}: {name}", marker="osD"[i])
 for ax, title in ((axes[0], "error at initialisation"), (axes[1], rf"long-time residual ($N = {FLAT_N}$)")):
     ax.set(xscale="log", xlabel=r"initial scale $s$  ($a$ and $w$ both scaled)", ylabel=r"squared $L^2$ error",
            title=title)
     ax.set_xticks(SCALES, [f"{s:g}" for s in SCALES])
     ax.minorticks_off()
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(fontsize=9, loc="upper left")
 fig.tight_layout()
 nb.save_figure(fig, "target_not_init", data=pd.DataFrame(flat_rows),
-               caption=f"Left: the error at t = 0 from three initial families at four scales. Right: the long-time "
-                       f"residual of the same runs ({FLAT_REPLICAS} replicas each, 90% bootstrap intervals; markers "
-                       f"offset in s by ±4% to keep them apart): per-initialisation means within {spread:.1%} of each "
-                       f"other, one-way ANOVA p = {anova.pvalue:.2f}.",
+               caption=f"Left: the error at t = 0 from three initial families at {len(SCALES)} scales. Right: the "
+                       f"long-time residual of the same runs ({FLAT_REPLICAS} replicas each, 90% bootstrap intervals; "
+                       f"markers offset in s by ±4% to keep them apart): per-initialisation means within {spread:.1%} "
+                       f"of each other, one-way ANOVA p = {anova.pvalue:.2f}.",
                params=dict(families=FAMILIES, scales=SCALES, N=FLAT_N, R=FLAT_REPLICAS))
 nb.claim(f"residual: one-way ANOVA p-value of an initialisation effect ({len(inits)} initialisations x "
          f"{FLAT_REPLICAS} replicas)", float(anova.pvalue), 0.01, 1.0, "target_not_init",
@@ -746,24 +793,30 @@ nb.claim(f"residual: one-way ANOVA p-value of an initialisation effect ({len(ini
 # %% [markdown]
 # ## Summary: what the claims show and what they do not
 #
-# **Shown.** The statistical and propagation-of-chaos components decay at the predicted rate −1 in n and in
-# N_eff (2.4 and 1.8 decades in the standard profile); the total error at held-out pairs
-# (n, N ≠ 16) is predicted within its paired replica noise from the population run at that N and the n-effect
-# measured at N = 16 alone; and the long-time residual shows no initialisation effect above the replica noise.
-# As λ → 0 the head's regularization bias falls by two orders of magnitude in the standard profile (λ = 0.1 to
-# 0.003), and the residual of the even tail approaches the tail's mass.
+# **Claims.** The statistical and propagation-of-chaos slopes against $-1$ (fixed window $[-1.2, -0.8]$); the slow
+# decay rate of the optimization term against the flow linearised at the stationary configuration (a factor
+# $1.25$); the total at held-out $(n, N)$ against a prediction from the population run and the $n$-effect at
+# $N = 16$ (3 paired standard deviations); no initialisation effect in the residual (ANOVA, rejected below
+# $p = 0.01$). Their verdicts, this run's numbers, follow.
 #
-# **Checks, not evidence.** The bound total ≤ (Σ‖g_i‖)² ≤ 4 Σ‖g_i‖², the Monte Carlo agreement of the exact
-# norms, the even-tail identity (an odd student never sees an even tail) and the size of the time-step error.
+# **Checks, not evidence.** The bound total $\le (\sum_i\lVert g_i\rVert)^2 \le 4 \sum_i\lVert g_i\rVert^2$, the
+# Monte Carlo agreement of the exact norms, the even-tail identity (an odd student never sees an even tail) and the
+# size of the time-step error.
 #
-# **Not shown.** The n-effect on the total is not predicted by the statistical component's rate: its cross term
-# with the other links decays more slowly, and a rate fitted on n < n_max misses the total at n_max by several
-# standard deviations. The κ comparison fails in the standard profile (ratio 0.77 on t ∈ [2, 6]): the decay is
-# not a single exponential, so one fitted "κ" is a window average and the two estimates average differently. The statistical term flattens between n = 4096 and 16384 (see its
-# table); the cause (a floor from another term, or the engines' numerics) is not identified.
-# The ANOVA does not exclude an initialisation effect smaller than the replica noise. The odd-tail run shows that
-# the student starts to absorb an odd tail as λ decreases; where that stops (T → ∞, N → ∞, λ → 0) is not
-# measured here, so for a tail in the student's own (odd) span the limit residual is not established.
+# **Not shown.** The slope intervals' calibration is not measured here (it needs $K \ge 8$ batches: `make
+# robustness`). The $n$-effect on the total is not predicted by the statistical component's rate (its cross term
+# with the other links decays more slowly). The linearisation is taken at one noisy stationary sample, so it
+# predicts the relaxation of that configuration's modes, not the spectrum of the mean-field Fokker–Planck operator.
+# The ANOVA does not exclude an initialisation effect smaller than the replica noise. Where the student's absorption
+# of an odd tail stops ($T \to \infty$, $N \to \infty$, $\lambda \to 0$) is not measured, so for a tail in the
+# student's own (odd) span the limit residual is not established.
+
+# %% tags=["remove-input"]
+INFINITY = r"\infty"
+bound = lambda value, infinite: infinite if value is None else f"{value:.3g}"
+nb.say("This run's claims:\n\n" + "\n".join(
+    f"- {'pass' if r['passed'] else '**FAIL**'}: `{r['claim']}` — measured ${r['value']:.3g}$, window "
+    f"$[{bound(r['lo'], '-' + INFINITY)}, {bound(r['hi'], INFINITY)}]$" for r in nb.claims if r["kind"] == "claim"))
 
 # %%
 nb.finish()

@@ -8,7 +8,7 @@ using the coupling alone does not import pandas (decomposition, parametrizations
 import importlib
 
 _SUBMODULES = ("atoms", "barron", "calibration", "coupling", "decomposition", "identifiability", "moments",
-               "parametrizations", "statistics", "symmetry", "transport")
+               "parametrizations", "relaxation", "statistics", "symmetry", "transport")
 _EXPORTS = {
     "atoms": ("extract_atoms", "match_directions", "target_atoms"),
     "barron": ("atom_bound", "coefficient_threshold", "hermite_tensor_norms", "teacher_network"),

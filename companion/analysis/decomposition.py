@@ -20,15 +20,14 @@ for the statistical, propagation-of-chaos, optimization and sparse-residual comp
 exact :math:`L^2(N(0, I_d))` norms (the closed-form kernels of ``dynamics.function_inner``, evaluated in blocks,
 and ``Target.cross``/``norm2``); nothing is sampled.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import minimize_scalar
 import torch
 
 from ..engine.activations import get_activation
-from ..engine.dynamics import function_distance2, particle_blocks, population_risk, split
+from ..engine.dynamics import function_distance2, function_inner, network, particle_blocks, population_risk, split
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
@@ -36,8 +35,9 @@ from ..engine.contract import (ActivationName, Generator, Int, Ints, Particles, 
                                validated)
 from ..engine.validation import finite_number, float_array, nonneg_int
 from .barron import hermite_tensor_norms
-from .coupling import coupled_run
-from .statistics import _RESAMPLE, bootstrap, loglog_fit
+from .calibration import calibration_study
+from .coupling import coupled_run, fit_rate
+from .statistics import bootstrap, loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
@@ -73,6 +73,14 @@ def time_average(particles):
     r"""The network :math:`\frac1S\sum_s f_{\theta(t_s)}` of S snapshots (S, R, N, 1+d), as one system (R, S·N, 1+d)."""
     S, R, N, p = particles.shape
     return particles.permute(1, 0, 2, 3).reshape(R, S * N, p)
+
+
+def nested_datasets(target, R, sizes, noise_std, generator):
+    """{n: (X (R, n, d), y (R, n))} for each n in ``sizes``: the first n of one training set of max(sizes) samples per
+    replica (:func:`replica_datasets`), so that the sets are nested and runs at different n share their first samples."""
+    sizes = integer_array("sizes", sizes, minimum=1)
+    X, y = replica_datasets(target, R, int(sizes.max()), noise_std, generator)
+    return {int(n): (X[:, :n].contiguous(), y[:, :n].contiguous()) for n in sizes}
 
 
 @dataclass
@@ -121,6 +129,35 @@ def simulate_chain(problem, *, R, N_ref, init_seed, N_values, datasets, pairs, e
                   window=window, snapshots=len(late), N_ref=N_ref, R=R, activation=problem.activation.name)
     return Chain(np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params,
                  problem)
+
+
+def at_times(chain, times):
+    """The chain restricted to the recorded ``times`` (a subset of ``chain.times``): same long-time member."""
+    index = [int(np.flatnonzero(np.isclose(chain.times, t))[0]) if np.isclose(chain.times, t).any() else -1
+             for t in np.atleast_1d(times)]
+    if -1 in index:
+        raise ValueError(f"times: need a subset of the chain's recorded times {chain.times.tolist()}, got {times}")
+    return replace(chain, times=chain.times[index], reference=chain.reference[index],
+                   population={N: p[index] for N, p in chain.population.items()},
+                   empirical={key: p[index] for key, p in chain.empirical.items()})
+
+
+def late_snapshots(chain):
+    """The S reference snapshots of the late window, (S, R, N_ref, 1+d), oldest first (``chain.long_time`` is their
+    union); the last one is the reference at t_inf."""
+    R, total, p = chain.long_time.shape
+    N_ref = chain.reference.shape[-2]
+    return chain.long_time.reshape(R, total // N_ref, N_ref, p).permute(1, 0, 2, 3)
+
+
+def stationary_floor(chain):
+    r"""The reference's stationary fluctuation around :math:`f_\infty` over the late window,
+    :math:`\frac1S\sum_s\lVert f_{t_s} - f_\infty\rVert^2 = \frac1S\sum_s\lVert f_{t_s}\rVert^2 - \lVert f_\infty\rVert^2`
+    (f_∞ is the snapshots' mean), per replica (R,): the level under which ‖f_t − f_∞‖² cannot fall."""
+    act = chain.problem.activation
+    with torch.no_grad():
+        own = torch.stack([function_inner(snap, snap, act) for snap in late_snapshots(chain)]).mean(0)
+        return (own - function_inner(chain.long_time, chain.long_time, act)).cpu().numpy()
 
 
 @validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
@@ -204,6 +241,47 @@ def optimization_table(chain):
     return pd.DataFrame(rows)
 
 
+def population_table(chain):
+    """Long table (replica, N, t, error) of :math:`\\lVert f^N_t - f^*\\rVert^2` for every simulated N."""
+    activation, target = chain.problem.activation, chain.problem.target
+    rows = []
+    for N, particles in chain.population.items():
+        for k, t in enumerate(chain.times):
+            rows += [dict(replica=r, N=N, t=float(t), error=e)
+                     for r, e in enumerate(residual(particles[k], activation, target))]
+    return pd.DataFrame(rows)
+
+
+MEMBERS = ("empirical", "population", "reference", "long_time", "target")
+
+
+def members_along_line(chain, pair, t, line, replica=0):
+    """The chain's members f̂ (``pair`` = (n, N)), f^N_t, f_t, f_∞ and f* of one replica at time t along the input
+    line x = s e₁ (s in ``line``): long table (s, member, value), member in :data:`MEMBERS`."""
+    activation, target = chain.problem.activation, chain.problem.target
+    k = int(np.flatnonzero(np.isclose(chain.times, t))[0])
+    theta = (chain.empirical[tuple(pair)][k], chain.population[pair[1]][k], chain.reference[k], chain.long_time)
+    X = torch.zeros(len(line), chain.reference.shape[-1] - 1, dtype=chain.reference.dtype,
+                    device=chain.reference.device)
+    X[:, 0] = torch.as_tensor(np.asarray(line, dtype=np.float64))
+    with torch.no_grad():
+        curves = [network(th[replica:replica + 1], activation, X)[0] for th in theta]
+        curves.append(target.to(X.device, X.dtype)(X))
+    return pd.DataFrame([dict(s=s, member=name, value=float(v)) for name, curve in zip(MEMBERS, curves)
+                         for s, v in zip(line, curve.cpu().numpy())])
+
+
+def monte_carlo_check(theta, activation, target, inputs):
+    """The exact :math:`\\lVert f_\\theta - f^*\\rVert^2` (:func:`residual`) of each replica beside its Monte Carlo
+    estimate on ``inputs`` (M, d) and that estimate's standard error: table (replica, exact, monte_carlo,
+    standard_error)."""
+    with torch.no_grad():
+        sq = (network(theta, activation, inputs) - target.to(inputs.device, inputs.dtype)(inputs)) ** 2
+    return pd.DataFrame(dict(replica=range(theta.shape[0]), exact=residual(theta, activation, target),
+                             monte_carlo=sq.mean(-1).cpu().numpy(),
+                             standard_error=(sq.std(-1) / np.sqrt(inputs.shape[0])).cpu().numpy()))
+
+
 @validated(theta=Particles(), activation=ActivationName(), target=TargetSpec(), K=Int(1, example_max=6))
 def degree_errors(theta, activation, target, K):
     r"""Per-degree split of :math:`\lVert f_\theta - f^*\rVert^2 = \sum_k \lVert T_k(\mu) - T^*_k\rVert_F^2`
@@ -269,54 +347,6 @@ def geometric_profile(rate, degrees, K=64):
     return torch.as_tensor(beta)
 
 
-@validated(times=Reals(dim="T"), values=Tensor("R T", array=True, nonnegative=True), **_RESAMPLE)
-def fit_exponential_decay(times, values, n_boot=2000, level=0.9, seed=0):
-    r"""Rate κ of :math:`\bar v(t) \approx C e^{-\kappa t}` (least squares of log of the replica mean against t) with a
-    percentile bootstrap interval over replicas; ``values`` (R, T). Returns dict(rate, rate_lo, rate_hi)."""
-    if values.shape[0] < 2 or times.size < 2:
-        raise ValueError(f"values: need shape (R >= 2, {times.size}) with at least two times")
-    if np.any(values.mean(0) <= 0):
-        raise ValueError("values: an exponential fit needs positive replica means")
-
-    def rate(sample):
-        return -float(np.polyfit(times, np.log(sample.mean(0)), 1)[0])
-
-    value, lo, hi = bootstrap(values, rate, n_boot=n_boot, level=level, seed=seed)
-    return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
-
-
-@validated(times=Reals(dim="T"), increments=Tensor("R K", array=True, nonnegative=True), **_RESAMPLE)
-def fit_increment_decay(times, increments, n_boot=2000, level=0.9, seed=0):
-    r"""Rate κ from the increments of a trajectory alone, without its limit: if
-    :math:`f_t = f_\infty + e^{-\kappa t/2} v` (one slow mode), the increments between consecutive recording times
-    are :math:`\lVert f_{t_{k+1}} - f_{t_k}\rVert^2 = \lVert v\rVert^2 e^{-\kappa t_k}(1 - e^{-\kappa\Delta_k/2})^2`,
-    :math:`\Delta_k = t_{k+1} - t_k`. κ minimises the least-squares misfit of the log replica mean (the constant
-    :math:`\log\lVert v\rVert^2` profiled out); the interval is the percentile bootstrap over replicas.
-
-    ``times`` (T,) increasing; ``increments`` (R, T − 1) with column k the increment over [t_k, t_{k+1}].
-    Returns dict(rate, rate_lo, rate_hi); with equal Δ_k it is :func:`fit_exponential_decay` at the t_k."""
-    if times.size < 3 or np.any(np.diff(times) <= 0):
-        raise ValueError(f"times: need at least 3 increasing times, got {times}")
-    if increments.ndim != 2 or increments.shape[1] != times.size - 1 or increments.shape[0] < 2:
-        raise ValueError(f"increments: need shape (R >= 2, {times.size - 1})")
-    if np.any(increments.mean(0) <= 0):
-        raise ValueError("increments: a decay fit needs positive replica means")
-    start, gaps = times[:-1], np.diff(times)
-
-    def misfit(kappa, logs):
-        model = -kappa * start + 2 * np.log(-np.expm1(-kappa * gaps / 2))
-        return float(np.var(logs - model))
-
-    def rate(sample):
-        logs = np.log(sample.mean(0))
-        return float(minimize_scalar(misfit, bounds=(1e-6, 50.0), args=(logs,), method="bounded",
-                                     options=dict(xatol=1e-10)).x)
-
-    value, lo, hi = bootstrap(increments, rate, n_boot=n_boot, level=level, seed=seed)
-    return dict(rate=value, rate_lo=float(lo), rate_hi=float(hi))
-
-
-
 @validated(x=Reals(positive=True, dim="T"), component=Reals(positive=True, dim="T"), excess=Reals(dim="T"),
            x_test=Reals(positive=True))
 def rate_prediction(x, component, excess, x_test):
@@ -330,3 +360,47 @@ def rate_prediction(x, component, excess, x_test):
     p, log_c = loglog_fit(x, component)
     amplitude = float(np.dot(x**p, excess) / np.dot(x**p, x**p))
     return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)
+
+
+REPLICA_SERIES = {"statistical": "replica values: statistical (knob n)",
+                  "chaos": "replica values: propagation of chaos (knob N_eff)"}
+
+
+def replica_rows(component, knob, values):
+    """Rows (series, knob, replica, value) of one component's replica values (R, len(knob)), in the layout that
+    :func:`slope_calibration` reads back (``knob``: n for the statistical term, N_eff for propagation of chaos)."""
+    values = float_array("values", values)
+    knob = float_array("knob", knob, shape=(values.shape[-1],), label=f"({values.shape[-1]},)")
+    return [dict(series=REPLICA_SERIES[component], knob=k, replica=r, value=v)
+            for r, row in enumerate(values) for k, v in zip(knob, row)]
+
+
+def slope_calibration(frame, level=0.9, n_boot=2000):
+    r"""Calibration of the slope intervals over independent batches: ``frame`` holds :func:`replica_rows` of K runs
+    under independent seeds (column ``seed``), each run one batch of R replicas. For each component, the log–log
+    slope of the replica mean against its knob with its percentile bootstrap interval (:func:`coupling.fit_rate`),
+    per batch and pooled, and :func:`calibration.calibration_study`'s coverage of the pooled slope by the batches'
+    intervals against the nominal level, with the spread of the batch slopes against their bootstrap standard error.
+    Returns one row per component."""
+    rows = []
+    for component, series in REPLICA_SERIES.items():
+        part = frame[frame["series"] == series]
+        sizes = part.groupby("seed")["replica"].nunique()
+        if sizes.nunique() != 1:
+            raise ValueError(f"frame: the batches of {component} hold different numbers of replicas: {sizes.to_dict()}")
+        wide = part.pivot_table(index=["seed", "replica"], columns="knob", values="value").sort_index()
+        x = wide.columns.values
+
+        def interval(sample):
+            fit = fit_rate(x, sample, n_boot=n_boot, level=level)
+            return fit["slope"], fit["slope_lo"], fit["slope_hi"]
+
+        study = calibration_study(wide.values, interval, len(sizes), level)
+        rows.append(dict(statistic=f"{component} slope", K=study["K"], R=int(sizes.iloc[0]),
+                         pooled=float(study["pooled"][0]), pooled_lo=float(study["pooled"][1]),
+                         pooled_hi=float(study["pooled"][2]), batch_sd=float(study["estimates"].std(ddof=1)),
+                         bootstrap_half_width=float(((study["hi"] - study["lo"]) / 2).mean()),
+                         spread_ratio=float(study["spread_ratio"]), covered=study["covered_total"],
+                         coverage=study["share"], coverage_lo=study["share_lo"], coverage_hi=study["share_hi"],
+                         expected=study["expected"], p_value=study["p_value"]))
+    return pd.DataFrame(rows)

@@ -20,7 +20,8 @@ over j is three matrix products per block of pairs. The closed forms:
   where the series' truncation bound exceeds the tolerance (:func:`companion.engine.kernels.flagged_pairs`: large
   norms, |ρ| → 1, the diagonal), K, :math:`S_0 = \partial_rK`, its mirror :math:`\partial_sK` and
   :math:`S_1 = \partial_\rho K` of the block's flagged pairs are replaced by the exact ones of
-  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks).
+  :func:`companion.engine.kernels.exact_pairs`, computed on the gathered pairs (at most a block's, in chunks; on a
+  diagonal block of the self-interaction once per unordered pair, K(r, s, ρ) = K(s, r, ρ)).
 
 β is symmetric under w ↔ v for the self-interaction, so each off-diagonal block of pairs (I, J) is evaluated once and
 serves both I and J. Blocks hold at most ``budget`` entries over all replicas together (R·|I|·|J|), so the per-replica
@@ -136,7 +137,10 @@ def _series_block(P, Q, c, ct, acts, parts):
     rho = (Wn @ Vn.transpose(-1, -2)).clamp_(-1.0, 1.0)
     x = rho * rho
     mask = flagged_pairs(tw, tv, rho, cw.shape[-1])
+    symmetric = Q is P and acts[0] == acts[1]  # a diagonal block of the self-interaction
     if mask is not None:
+        if symmetric:  # ρ_ij and ρ_ji may differ in the last bit; an extra flagged pair trades the series for exact
+            mask = mask | mask.transpose(-1, -2)
         x.masked_fill_(mask, 0.0)
     terms = dict(parts)
     odd, even = list(terms.get(1, ())), list(terms.get(0, ()))
@@ -162,8 +166,7 @@ def _series_block(P, Q, c, ct, acts, parts):
                     feat = feat.reshape(feat.shape[0], *[1] * (chunk.ndim - feat.ndim), *feat.shape[1:])
                     store.append((chunk.transpose(-1, -2) if transposed else chunk) @ feat)
     if mask is not None:
-        rows_r, cols_s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
-        exact = exact_pairs(*acts, rows_r, cols_s, rho[mask])
+        exact = _flagged_exact(acts, mask, rho, nw, nv, symmetric)
         r_rho = rho[mask]
 
         def at(coef, k, rows):  # coefficient k of the flagged pairs' row (or column) particle
@@ -215,6 +218,27 @@ def _series_block(P, Q, c, ct, acts, parts):
             beta += _sums(corrections[3], weights[..., None] * unit_o, rows)
         out.append((value, inv * (radial - inv * (unit * beta).sum(-1)), inv[..., None] * beta))
     return out + [None] * (2 - len(out))
+
+
+def _flagged_exact(acts, mask, rho, nw, nv, symmetric):
+    r"""Exact values and partial derivatives :math:`(K, \partial_rK, \partial_sK, \partial_\rho K)` at a block's
+    flagged pairs ``mask``, by :func:`companion.engine.kernels.exact_pairs`. On a diagonal block of the
+    self-interaction (``symmetric``: rows and columns the same particles, one activation, a symmetric mask)
+    K(r, s, ρ) = K(s, r, ρ), so only the pairs i ≤ j are computed and the pair (j, i) takes their values with ∂_r and
+    ∂_s swapped: half the arcsines."""
+    if not symmetric:
+        r, s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
+        return exact_pairs(*acts, r, s, rho[mask])
+    n = rho.shape[-1]
+    triu = torch.ones(n, n, dtype=torch.bool, device=mask.device).triu()
+    upper = mask & triu
+    r, s = nw[..., :, None].expand_as(rho)[upper], nv[..., None, :].expand_as(rho)[upper]
+    got = torch.stack(exact_pairs(*acts, r, s, rho[upper]))
+    index = torch.zeros(rho.shape, dtype=torch.long, device=rho.device)
+    index[upper] = torch.arange(got.shape[1], device=rho.device)
+    lower = ~triu.expand_as(mask)[mask]  # the pairs i > j: their mirror (j, i), with ∂_r and ∂_s swapped
+    where = torch.where(triu, index, index.transpose(-1, -2))[mask]
+    return tuple(torch.where(lower, got[swapped, where], got[k, where]) for k, swapped in enumerate((0, 2, 1, 3)))
 
 
 def _block(kind, acts, parts=None):

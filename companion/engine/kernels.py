@@ -28,7 +28,8 @@ from .contract import ActivationName, Int, Maybe, Tensor, validated
 
 _TINY = 1e-30
 SERIES_TOLERANCE = 1e-13
-PAIR_BUDGET = 2**20  # (pair × node) entries per chunk of flagged pairs: 8 MiB a temporary in float64
+PAIR_BUDGET = 2**16  # (pair × node) entries per chunk of flagged pairs: 512 KiB a temporary in float64, cache-sized
+# (measured on one CPU thread against 2**20: the erf mixture 1.2×, the GELU quadrature 2.2× faster)
 
 
 class _ArcCosineJ(torch.autograd.Function):

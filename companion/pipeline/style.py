@@ -6,6 +6,7 @@ deuteranopia and tritanopia, and four well separated grey levels), continued by 
 scheme (cyan, green, purple, grey) for figures with more series. Figures with more than four series should also
 differ by marker or line style. Reference: P. Tol, "Colour schemes", SRON/EPS/TN/09-002 (2021).
 """
+import numpy as np
 import seaborn as sns
 
 PALETTE = ("#004488", "#DDAA33", "#BB5566", "#000000", "#66CCEE", "#228833", "#AA3377", "#BBBBBB")
@@ -51,6 +52,27 @@ def grey_level(colour):
     return 116 * y ** (1 / 3) - 16 if y > 0.008856 else 903.3 * y
 
 
+def log_axis(axis, ticks=None):
+    """No minor tick labels on a log axis (``ax.xaxis`` or ``ax.yaxis``); major ticks with plain labels at
+    ``ticks``, or at 1, 2, 5 × 10^k when ``ticks`` is "125" (an axis spanning less than a decade or two), else
+    matplotlib's decades."""
+    from matplotlib import ticker
+
+    if ticks is not None:
+        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
+                               ticker.FixedLocator(ticks))
+        axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def errorbar_rows(ax, x, mean, lo, hi, color, label, marker="o"):
+    """Plot ``mean`` with the interval [lo, hi] at ``x`` as error bars; return the plotted rows (series, knob, mean,
+    lo, hi) for the figure's data file."""
+    mean, lo, hi = (np.asarray(v, dtype=float) for v in (mean, lo, hi))
+    ax.errorbar(x, mean, yerr=[mean - lo, hi - mean], fmt=marker, color=color, capsize=3, label=label)
+    return [dict(series=label, knob=float(v), mean=m, lo=a, hi=b) for v, m, a, b in zip(x, mean, lo, hi)]
+
+
 def log_axis_with_ticks(ax, axis="y", min_ratio=10.0):
     """Make ``axis`` ("x" or "y") of ``ax`` logarithmic with a range of at least ``min_ratio`` (so every panel has
     several labelled ticks): labelled ticks at 1, 2, 5 × 10^k over up to 2.5 decades and at 10^k beyond, no minor
@@ -74,16 +96,3 @@ def log_axis_with_ticks(ax, axis="y", min_ratio=10.0):
     target.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
     target.set_minor_locator(LogLocator(base=10, subs=tuple(float(k) for k in range(2, 10) if k not in subs)))
     target.set_minor_formatter(NullFormatter())
-
-
-def log_axis(axis, ticks=None):
-    """No minor tick labels on a log axis (``ax.xaxis`` or ``ax.yaxis``); major ticks with plain labels at
-    ``ticks``, or at 1, 2, 5 × 10^k when ``ticks`` is "125" (an axis spanning less than a decade or two), else
-    matplotlib's decades."""
-    from matplotlib import ticker
-
-    if ticks is not None:
-        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
-                               ticker.FixedLocator(ticks))
-        axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    axis.set_minor_formatter(ticker.NullFormatter())

@@ -1,5 +1,6 @@
 """Tests for companion.analysis.decomposition: each component on a case with a known answer, and the bound on random cases."""
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -177,14 +178,6 @@ def test_degree_errors_sum_to_the_residual_and_are_exact_for_a_polynomial_studen
     np.testing.assert_allclose(split[:, -1], dec.hermite_tail(target, 5), rtol=1e-8)
 
 
-def test_fit_exponential_decay_recovers_a_known_rate():
-    times = np.linspace(0, 4, 9)
-    noise = np.random.default_rng(0).lognormal(0, 0.05, size=(6, times.size))
-    fit = dec.fit_exponential_decay(times, 2.0 * np.exp(-0.7 * times) * noise)
-    assert fit["rate_lo"] <= fit["rate"] <= fit["rate_hi"]
-    assert fit["rate"] == pytest.approx(0.7, abs=0.03)
-
-
 def test_window_steps():
     np.testing.assert_array_equal(dec.window_steps(2.0, 1.0, 0.1, 3), [10, 15, 20])
     np.testing.assert_array_equal(dec.window_steps(2.0, 1.0, 0.1, 1), [20])
@@ -207,35 +200,6 @@ def test_bad_input_names_the_parameter(head):
         dec.geometric_profile(1.5, [3])
     with pytest.raises(ValueError, match="K"):
         dec.degree_errors(init_particles("gaussian", 2, 8, D, rng=0), "erf", head, 0)
-    with pytest.raises(ValueError, match="values"):
-        dec.fit_exponential_decay([0, 1], np.ones((1, 2)))
-
-
-def test_fit_increment_decay_recovers_the_rate_of_one_mode_from_uneven_times():
-    # f_t = f_inf + exp(-kappa t / 2) v: the increments carry the factor (1 - exp(-kappa gap / 2))^2 of each gap
-    times = np.array([0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0])
-    amplitude = np.exp(-0.45 * times / 2)
-    exact = np.diff(amplitude) ** 2 * 3.0
-    noise = np.random.default_rng(1).lognormal(0, 0.05, size=(8, exact.size))
-    fit = dec.fit_increment_decay(times, exact * noise)
-    assert fit["rate_lo"] <= fit["rate"] <= fit["rate_hi"]
-    assert fit["rate"] == pytest.approx(0.45, abs=0.02)
-    assert dec.fit_increment_decay(times, np.stack([exact, exact]))["rate"] == pytest.approx(0.45, abs=1e-6)
-    # equal gaps: the plain exponential fit at the left end points
-    even = np.arange(5.0)
-    increments = np.stack([np.diff(np.exp(-0.3 * even / 2)) ** 2 * c for c in (1.0, 2.0)])
-    assert (dec.fit_increment_decay(even, increments)["rate"]
-            == pytest.approx(dec.fit_exponential_decay(even[:-1], increments)["rate"], abs=1e-6))
-
-
-def test_fit_increment_decay_rejects_bad_input():
-    with pytest.raises(ValueError, match="times"):
-        dec.fit_increment_decay([0.0, 1.0, 1.0], np.ones((2, 2)))
-    with pytest.raises(ValueError, match="increments"):
-        dec.fit_increment_decay([0.0, 1.0, 2.0], np.ones((2, 3)))
-    with pytest.raises(ValueError, match="increments"):
-        dec.fit_increment_decay([0.0, 1.0, 2.0], np.zeros((2, 2)))
-
 
 
 def test_rate_prediction_takes_the_rate_from_the_component_and_the_amplitude_from_the_excess():
@@ -248,3 +212,61 @@ def test_rate_prediction_takes_the_rate_from_the_component_and_the_amplitude_fro
     np.testing.assert_allclose(fit["component_only"], 0.2 * np.array([16384.0, 100.0]) ** -0.9, rtol=1e-9)
     with pytest.raises(ValueError, match="excess"):
         dec.rate_prediction(n, component, component[:2], [1.0])
+
+
+def test_slope_calibration_covers_a_planted_slope_at_about_the_nominal_rate():
+    from companion.analysis.decomposition import REPLICA_SERIES, replica_rows, slope_calibration
+
+    rng = np.random.default_rng(0)
+    n, N_eff = np.array([64, 256, 1024, 4096]), np.array([4.0, 8.0, 16.0, 32.0])
+    rows = []
+    for seed in range(10):
+        for component, knob in (("statistical", n), ("chaos", N_eff)):
+            values = (1 / knob) * rng.lognormal(0, 0.3, size=(24, 1)) * rng.lognormal(0, 0.1, size=(24, knob.size))
+            rows += [dict(row, seed=seed) for row in replica_rows(component, knob, values)]
+    table = slope_calibration(pd.DataFrame(rows), n_boot=300).set_index("statistic")
+    assert list(table.index) == [f"{c} slope" for c in REPLICA_SERIES]
+    assert (table["K"] == 10).all() and (table["R"] == 24).all()
+    np.testing.assert_allclose(table["pooled"], -1.0, atol=0.03)
+    assert (table["coverage"] >= 0.6).all()
+    assert table["spread_ratio"].between(0.4, 2.5).all()
+    with pytest.raises(ValueError, match="^frame:"):
+        slope_calibration(pd.DataFrame(rows[:-4]), n_boot=50)
+
+
+def test_chain_views_floor_and_members():
+    chain, target = random_case(3)
+    (n, N), = chain.empirical
+    sub = dec.at_times(chain, [0.5])
+    assert sub.times.tolist() == [0.5] and sub.empirical[(n, N)].shape[0] == 1
+    torch.testing.assert_close(sub.reference[0], chain.reference[1])
+    with pytest.raises(ValueError, match="^times:"):
+        dec.at_times(chain, [0.7])
+    snaps = dec.late_snapshots(chain)
+    assert snaps.shape == (3,) + tuple(chain.reference.shape[1:])
+    torch.testing.assert_close(dec.time_average(snaps), chain.long_time)
+    floor = dec.stationary_floor(chain)
+    direct = np.mean([dec.distance2(snap, chain.long_time, "erf") for snap in snaps], axis=0)
+    np.testing.assert_allclose(floor, direct, rtol=1e-9, atol=1e-14)
+    pop = dec.population_table(chain)
+    np.testing.assert_allclose(pop.query("t == 1.0")["error"], dec.residual(chain.population[N][-1], "erf", target))
+    line = np.linspace(-2, 2, 5)
+    members = dec.members_along_line(chain, (n, N), 1.0, line, replica=1)
+    X = torch.zeros(5, D, dtype=torch.float64)
+    X[:, 0] = torch.as_tensor(line)
+    reference = members.query("member == 'reference'")["value"].values
+    np.testing.assert_allclose(reference, network(chain.reference[-1][1:2], "erf", X)[0].numpy(), atol=1e-12)
+    assert set(members["member"]) == set(dec.MEMBERS)
+
+
+def test_nested_datasets_share_their_first_samples(head):
+    sets = dec.nested_datasets(head, 2, [4, 16], 0.1, torch.Generator().manual_seed(0))
+    assert sets[4][0].shape == (2, 4, D) and sets[16][1].shape == (2, 16)
+    torch.testing.assert_close(sets[16][0][:, :4], sets[4][0])
+
+
+def test_monte_carlo_check_agrees_with_the_exact_residual(head):
+    theta = init_particles("gaussian", 2, 8, D, rng=0)
+    inputs = torch.randn(2**15, D, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    table = dec.monte_carlo_check(theta, "erf", head, inputs)
+    assert (np.abs(table["exact"] - table["monte_carlo"]) < 5 * table["standard_error"]).all()

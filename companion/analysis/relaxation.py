@@ -1,0 +1,189 @@
+r"""The relaxation of a particle system near its long-time configuration: the flow linearised there, and
+multi-exponential fits of a measured decay, so that a decay can be compared with rates it was not fitted to.
+
+The mean-field drift of particle i at the empirical measure :math:`\mu_N` is
+:math:`b_i(\theta) = -(\nabla_\theta V(\mu_N, \theta_i) + \lambda\theta_i) = -\nabla_{\theta_i} E(\theta)`,
+:math:`E(\theta) = N\,R(\theta) + \frac\lambda2\lvert\theta\rvert^2` (R the population risk
+:math:`\frac12 E_x(f_\theta - f^*)^2`), so its Jacobian :math:`J = -\nabla^2 E` is symmetric and contains the
+interaction between particles (the kernel's cross terms). Near a configuration :math:`\theta_\infty` the flow
+:math:`\dot\theta = b(\theta)` is :math:`\dot\delta = J\delta` to first order, and the function moves by
+:math:`f_\theta - f_{\theta_\infty} = Df\,\delta + O(\delta^2)`, so
+
+.. math:: \lVert f_t - f_\infty\rVert^2 \approx \delta_0^\top e^{J s}\, G\, e^{J s}\delta_0,\qquad
+          G = Df^\top Df = \nabla^2_\theta \tfrac12\lVert f_\theta - f_{\theta_\infty}\rVert^2\big|_{\theta_\infty},
+
+:math:`s = t - t_0`, a sum of exponentials whose rates are the sums :math:`h_j + h_k` of eigenvalues of
+:math:`H = -J`. With Langevin noise the mean of a linear SDE :math:`d\delta = J\delta\,dt + \sqrt{2\tau}\,dB`
+relaxes by the same :math:`e^{Js}` whatever τ; the noise adds a stationary floor, not a rate.
+
+Both Hessians are assembled from the second derivatives of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`
+and of the target term, by automatic differentiation (``torch.func``) of the exact kernels, one pair at a time.
+"""
+from itertools import combinations
+
+import numpy as np
+import torch
+from scipy.optimize import minimize, nnls
+
+from torch.func import hessian, vmap
+
+from ..engine.activations import get_activation
+from ..engine.kernels import gaussian_kernel
+from ..engine.validation import finite_number, float_array, float_tensor, positive_int
+
+__all__ = ["pair_hessians", "drift_hessian", "function_gram", "linearised_decay", "linearised_relaxation",
+           "fit_exponentials"]
+
+
+def _pair_kernel(activation):
+    """k(θ, θ') = a a' K(w, w'), K the exact Gaussian kernel of σ (``engine.kernels.gaussian_kernel``)."""
+    def k(x, y):
+        return x[0] * y[0] * gaussian_kernel(activation, x[None, 1:], y[None, 1:])[0, 0]
+    return k
+
+
+def _one_system(theta):
+    theta = float_tensor("theta", theta, shape=(None, None), label="(N, 1+d)")
+    if theta.shape[-1] < 2:
+        raise ValueError(f"theta: need particles (N, 1+d) with d >= 1, got shape {tuple(theta.shape)}")
+    return theta
+
+
+def pair_hessians(theta, activation, block=64):
+    r"""For every pair (j, l) of particles of ``theta`` (N, 1+d): :math:`\partial_1^2 k(\theta_j, \theta_l)` and
+    :math:`\partial_1\partial_2 k(\theta_j, \theta_l)` of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`,
+    each (N, N, 1+d, 1+d), by automatic differentiation of the exact kernel (rows in blocks of ``block``)."""
+    theta = _one_system(theta)
+    N, p = theta.shape
+    second = hessian(_pair_kernel(get_activation(activation)), argnums=(0, 1))
+    d11, d12 = [], []
+    for start in range(0, N, block):
+        rows = theta[start:start + block]
+        X = rows[:, None, :].expand(-1, N, p).reshape(-1, p)
+        Y = theta[None, :, :].expand(rows.shape[0], N, p).reshape(-1, p)
+        (h11, h12), _ = vmap(second)(X, Y)
+        d11.append(h11.reshape(-1, N, p, p))
+        d12.append(h12.reshape(-1, N, p, p))
+    return torch.cat(d11), torch.cat(d12)
+
+
+def _blocks(pairs):
+    """(N, N, p, p) blocks as one (N·p, N·p) NumPy matrix, index j·p + k."""
+    N, _, p, _ = pairs.shape
+    return pairs.permute(0, 2, 1, 3).reshape(N * p, N * p).detach().cpu().numpy()
+
+
+def _hessian_and_gram(theta, act, target, lam):
+    """H (:func:`drift_hessian`) and G (:func:`function_gram`) from one evaluation of the pair kernel's derivatives."""
+    N, p = theta.shape
+    d11, d12 = pair_hessians(theta, act)
+    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)          # (N, p, p)
+    M = _blocks(d12)
+    H = M / N
+    diagonal = (d11.sum(1) / N - own).detach().cpu().numpy() + lam * np.eye(p)
+    for j in range(N):
+        H[j * p:(j + 1) * p, j * p:(j + 1) * p] += diagonal[j]
+    G = M / N**2
+    return (H + H.T) / 2, (G + G.T) / 2
+
+
+def drift_hessian(theta, activation, target, lam):
+    r""":math:`H = -J = \nabla^2 E` at the configuration ``theta`` (N, 1+d), E = N R + λ|θ|²/2 with
+    :math:`N R = \frac1{2N}\sum_{jl} k(\theta_j, \theta_l) - \sum_j c(\theta_j) + \text{const}`,
+    :math:`c(\theta) = a\,\langle\sigma(w\cdot x), f^*\rangle`: off-diagonal blocks
+    :math:`\frac1N\partial_1\partial_2 k(\theta_j, \theta_l)` (the interaction), diagonal blocks
+    :math:`\frac1N[\sum_l \partial_1^2 k(\theta_j, \theta_l) + \partial_1\partial_2 k(\theta_j, \theta_j)]
+    - \nabla^2 c(\theta_j) + \lambda I`. Symmetric NumPy array (N(1+d), N(1+d)), index i·(1+d) + k."""
+    theta = _one_system(theta)
+    lam = finite_number("lam", lam, nonnegative=True)
+    return _hessian_and_gram(theta, get_activation(activation), target.to(theta.device, theta.dtype), lam)[0]
+
+
+def function_gram(theta, activation):
+    r""":math:`G = Df^\top Df` at ``theta`` (N, 1+d): :math:`\delta^\top G\delta = \lVert Df\,\delta\rVert^2_{L^2}`,
+    the first-order change of :math:`\lVert f_{\theta + \delta} - f_\theta\rVert^2`; blocks
+    :math:`\frac1{N^2}\partial_1\partial_2 k(\theta_j, \theta_l)`."""
+    theta = _one_system(theta)
+    G = _blocks(pair_hessians(theta, activation)[1]) / theta.shape[0] ** 2
+    return (G + G.T) / 2
+
+
+def linearised_decay(hessian, gram, delta, s):
+    r""":math:`\lVert Df\, e^{-Hs}\delta\rVert^2 = \delta^\top e^{-Hs} G e^{-Hs}\delta` at each s ≥ 0: the squared
+    distance to the linearisation point predicted by the linearised flow from the displacement δ (P,) at s = 0.
+    ``hessian`` H and ``gram`` G (P, P) symmetric. Returns (len(s),)."""
+    H = float_array("hessian", hessian)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"hessian: need a square matrix, got shape {H.shape}")
+    G = float_array("gram", gram, shape=H.shape, label=f"{H.shape}")
+    delta = float_array("delta", delta, shape=(H.shape[0],), label=f"({H.shape[0]},)")
+    s = float_array("s", s)
+    if np.any(s < 0):
+        raise ValueError(f"s: need times >= 0 after the start, got {s}")
+    h, V = np.linalg.eigh((H + H.T) / 2)
+    c = V.T @ delta
+    M = V.T @ ((G + G.T) / 2) @ V
+    decayed = c[None, :] * np.exp(-np.outer(s, h))                                  # (S, P)
+    return np.einsum("sp,pq,sq->s", decayed, M, decayed)
+
+
+def fit_exponentials(t, y, k=2, floor=False, starts=None):
+    r"""Least-squares fit of :math:`y(t) \approx \sum_{m<k} A_m e^{-\kappa_m t}` (+ a constant :math:`c \ge 0` when
+    ``floor``) on the log scale's weights: residuals relative to y, amplitudes ≥ 0 by non-negative least squares for
+    given rates (variable projection), rates by Nelder–Mead over log κ from the best combination of a log grid of
+    rates (or from ``starts``, a list of log-rate vectors).
+
+    Returns dict(rates (k,) increasing, amplitudes (k,), floor, misfit: root-mean-square relative residual)."""
+    t = float_array("t", t)
+    y = float_array("y", y, shape=t.shape, label=f"{t.shape}")
+    k = positive_int("k", k)
+    if t.ndim != 1 or t.size < 2 * k + int(floor) + 1:
+        raise ValueError(f"t: need at least {2 * k + int(floor) + 1} times for {k} exponentials, got {t.size}")
+    if np.any(y <= 0):
+        raise ValueError("y: a multi-exponential fit needs positive values")
+    t0 = t.min()
+
+    def amplitudes(log_rates):
+        basis = np.exp(-np.outer(t - t0, np.exp(log_rates)))
+        if floor:
+            basis = np.column_stack([basis, np.ones_like(t)])
+        coef, norm = nnls(basis / y[:, None], np.ones_like(y))
+        return coef, norm
+
+    if starts is None:  # the best combination of a log grid of rates from 0.01/span to 100/span, then refined
+        grid = np.log(np.geomspace(0.01, 100, 30) / max(t.max() - t0, 1e-12))
+        starts = [min(combinations(grid, k), key=lambda v: amplitudes(np.asarray(v))[1])]
+    best = min((minimize(lambda v: amplitudes(v)[1], np.asarray(s, dtype=float), method="Nelder-Mead",
+                         options=dict(xatol=1e-8, fatol=1e-12, maxiter=4000)) for s in starts), key=lambda r: r.fun)
+    coef, norm = amplitudes(best.x)
+    rates = np.exp(best.x)
+    order = np.argsort(rates)
+    amps = coef[:k][order] * np.exp(rates[order] * t0)
+    return dict(rates=rates[order], amplitudes=amps, floor=float(coef[k]) if floor else 0.0,
+                misfit=float(norm / np.sqrt(t.size)))
+
+
+def linearised_relaxation(start, stationary, activation, target, lam, s):
+    r"""The linearised prediction of :math:`\lVert f_t - f_{\theta_\infty}\rVert^2` for R systems: the flow
+    linearised at each stationary configuration ``stationary[r]`` (N, 1+d) (:func:`drift_hessian`,
+    :func:`function_gram`), started from the displacement ``start[r] - stationary[r]`` and evaluated at the times
+    ``s`` after the start (:func:`linearised_decay`).
+
+    Returns dict(decay (R, len(s)), eigenvalues (R, P) of H, weights (R, P): each eigenmode's share
+    :math:`c_j^2 (V^\top G V)_{jj} / \sum_k c_k^2 (V^\top G V)_{kk}` of the start's visible displacement)."""
+    start, stationary = float_tensor("start", start, shape=(None, None, None), label="(R, N, 1+d)"), float_tensor(
+        "stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)")
+    if start.shape != stationary.shape:
+        raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
+    act, lam = get_activation(activation), finite_number("lam", lam, nonnegative=True)
+    target = target.to(stationary.device, stationary.dtype)
+    decay, eigenvalues, weights = [], [], []
+    for theta0, theta in zip(start, stationary):
+        H, G = _hessian_and_gram(theta, act, target, lam)
+        delta = (theta0 - theta).reshape(-1).cpu().numpy()
+        decay.append(linearised_decay(H, G, delta, s))
+        h, V = np.linalg.eigh(H)
+        share = (V.T @ delta) ** 2 * np.einsum("pj,pq,qj->j", V, G, V)
+        eigenvalues.append(h)
+        weights.append(share / share.sum())
+    return dict(decay=np.array(decay), eigenvalues=np.array(eigenvalues), weights=np.array(weights))
