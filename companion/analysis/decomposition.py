@@ -33,7 +33,7 @@ from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
 from ..engine.contract import (ActivationName, Generator, Int, Ints, Particles, Real, Reals, TargetSpec, Tensor,
                                validated)
-from ..engine.validation import finite_number, float_array, nonneg_int
+from ..engine.validation import finite_number, float_array, integer_array, nonneg_int
 from .barron import hermite_tensor_norms
 from .calibration import calibration_study
 from .coupling import coupled_run, fit_rate

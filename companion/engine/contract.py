@@ -408,17 +408,22 @@ class Tensor(Spec):
         if torch.is_tensor(value) and value.is_complex() or isinstance(value, np.ndarray) and np.iscomplexobj(value):
             raise TypeError(f"{name}: need a real array or tensor, got {v.describe(value)}")
         nonempty = not self.empty_ok
+        # inside vmap/jacfwd/grad the entries are traced and cannot be read: shapes, dtypes and kinds are still checked
+        traced = torch._C._are_functorch_transforms_active()
+        finite = self.finite and not traced
         if self.array:
-            value = v.float_array(name, value, finite=self.finite, nonempty=nonempty)
+            value = v.float_array(name, value, finite=finite, nonempty=nonempty)
         else:
             dtype = self.dtype
             if self.like is not None and torch.is_tensor(ctx.values.get(self.like)):
                 dtype = ctx.values[self.like].dtype
-            value = v.float_tensor(name, value, dtype=dtype, finite=self.finite, nonempty=nonempty)
+            value = v.float_tensor(name, value, dtype=dtype, finite=finite, nonempty=nonempty)
             if self.like is not None and torch.is_tensor(ctx.values.get(self.like)):
                 value = value.to(ctx.values[self.like].device)
         if self.shape is not None:
             self._bind(name, tuple(value.shape), ctx)
+        if traced:
+            return value
         if self.positive and not bool((value > 0).all()):
             raise ValueError(f"{name}: need positive entries")
         if self.nonnegative and not bool((value >= 0).all()):
