@@ -245,7 +245,6 @@ CASES = {
     "kernel activation": (lambda: gaussian_kernel("nope", torch.ones(3, 2), torch.ones(3, 2)), "activation"),
     "kernel terms=0": (lambda: gaussian_kernel("tanh", torch.ones(3, 2), torch.ones(3, 2), terms=0), "terms"),
     "kernel terms=1.5": (lambda: gaussian_kernel("tanh", torch.ones(3, 2), torch.ones(3, 2), terms=1.5), "terms"),
-    "kernel dtypes": (lambda: gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(3, 2)), "V"),
     # function_distance2, population_risk, network (through the kernel and target checks)
     "distance activation": (lambda: function_distance2(theta(), theta(), "nope"), "activation"),
     "risk activation": (lambda: population_risk(theta(), 5, tgt()), "activation"),
@@ -420,6 +419,12 @@ def test_integer_and_numpy_inputs_are_converted():
                        run(theta0=integer_start.to(torch.get_default_dtype()), target=None, engine="none").final)
     assert torch.allclose(tgt()(np.ones((2, 2), dtype=np.int64)), tgt()(torch.ones(2, 2, dtype=F64)))
     assert np.array_equal(run(record_steps=[0.0, 3.0]).steps, [0, 3])
+    kernel = gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(3, 2))  # V cast to W's dtype
+    assert kernel.dtype == F64 and torch.equal(kernel, gaussian_kernel("erf", torch.ones(3, 2, dtype=F64),
+                                                                      torch.ones(3, 2, dtype=F64)))
+    theta1 = theta(R=1, N=3)
+    assert torch.equal(network(theta1, "erf", torch.ones(2, 2, dtype=torch.int64)),
+                       network(theta1, "erf", torch.ones(2, 2, dtype=F64)))
 
 
 def test_record_steps_are_checked_before_the_run():

@@ -28,8 +28,9 @@ from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
 from ..engine.kernels import gaussian_kernel
+from ..engine.contract import ActivationName, Choice, Int, Real, TargetSpec, Tensor, validated
 from ..engine.targets import Target
-from ..engine.validation import choice, describe, finite_number, float_array, float_tensor, positive_int
+from ..engine.validation import describe, float_array, positive_int
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")
@@ -59,28 +60,26 @@ class Atoms:
                             merge_tol=0.0, drop_tol=0.0)
 
 
+@validated(tau=Real(nonnegative=True), lam=Real(positive=True), factor=Real(nonnegative=True), floor=Real(positive=True))
 def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
     r"""Clustering distance :math:`h = \text{floor} + \text{factor}\sqrt{\tau/\lambda}`: near an atom the Gibbs density
     is Gaussian with width :math:`\sqrt{\tau/\kappa}`, κ the local curvature, which scales with λ; ``floor`` covers
     τ → 0 and the finite-time spread."""
-    tau = finite_number("tau", tau, nonnegative=True)
-    lam = finite_number("lam", lam, positive=True)
-    factor = finite_number("factor", factor, nonnegative=True)
-    floor = finite_number("floor", floor, positive=True)
     return float(floor + factor * np.sqrt(tau / lam))
 
 
 THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
 
 
+@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), target=TargetSpec(), tau=Real(nonnegative=True),
+           lam=Real(positive=True), h_mult=Real(positive=True), delta_mult=Real(nonnegative=True))
 def target_atoms(activation, theta, target, tau, lam, h_mult=1.0, delta_mult=1.0):
     r"""The atoms of a cloud θ (N, 1+d) trained on ``target`` at temperature τ and weight decay λ, by the one rule the
     notebooks and the explorer share: :func:`extract_atoms` at :math:`h = h_{mult}\,(0.1 + 3\sqrt{	au/\lambda})`
     (:func:`clustering_threshold` with THRESHOLD_FLOOR, THRESHOLD_FACTOR), :math:`\delta = \delta_{mult}\cdot
     0.02\,\|f^*\|` (DELTA_REL) and at least MIN_SIZE = 2 particles per atom."""
-    threshold = finite_number("h_mult", h_mult, positive=True) * clustering_threshold(tau, lam, THRESHOLD_FACTOR,
-                                                                                     THRESHOLD_FLOOR)
-    delta = finite_number("delta_mult", delta_mult, nonnegative=True) * DELTA_REL * float(target.norm2()) ** 0.5
+    threshold = h_mult * clustering_threshold(tau, lam, THRESHOLD_FACTOR, THRESHOLD_FLOOR)
+    delta = delta_mult * DELTA_REL * float(target.norm2()) ** 0.5
     return extract_atoms(activation, theta, threshold, delta, min_size=MIN_SIZE)
 
 
@@ -120,14 +119,12 @@ def _cluster_labels(distances, threshold, method):
     return fcluster(linkage(condensed, method=method), t=threshold, criterion="distance") - 1
 
 
+@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), threshold=Real(positive=True),
+           delta=Real(nonnegative=True), linkage_method=Choice(LINKAGES), min_size=Int(1))
 def extract_atoms(activation, theta, threshold, delta, linkage_method="average", min_size=1):
     """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
     and clusters of fewer than ``min_size`` particles (see the module docstring)."""
-    act = get_activation(activation)
-    threshold = finite_number("threshold", threshold, positive=True)
-    delta = finite_number("delta", delta, nonnegative=True)
-    min_size = positive_int("min_size", min_size)
-    linkage_method = choice("linkage_method", linkage_method, LINKAGES)
+    act = activation
     alpha, W = reduced_atoms(act, theta)
     labels = _cluster_labels(orbit_distances(act, W), threshold, linkage_method)
     atoms, dropped = [], []
@@ -175,16 +172,14 @@ class Matching:
         return float(self.angles.max()) if self.angles.size else float(np.pi / 2)
 
 
+@validated(activation=ActivationName(), teacher_directions=Tensor("M d", array=True),
+           positions=Tensor("S d", array=True, empty_ok="S"))
 def match_directions(activation, positions, teacher_directions):
     r"""Match atom positions (S, d) to teacher directions (M, d) by the assignment minimizing the total angle
     between unit directions (modulo sign for odd or even σ)."""
-    act = get_activation(activation)
-    U = float_array("teacher_directions", teacher_directions, shape=(None, None), label="(M, d), M >= 1")
+    act, U, P = activation, teacher_directions, positions
     if not np.all(np.linalg.norm(U, axis=1) > 0):
         raise ValueError("teacher_directions: a direction is zero")
-    P = float_array("positions", positions, nonempty=False)
-    if P.ndim != 2 or (P.shape[0] and P.shape[1] != U.shape[1]):
-        raise ValueError(f"positions: need shape (S, {U.shape[1]}), got {P.shape}")
     if P.shape[0] == 0:
         return Matching(np.zeros((0, 2), dtype=int), np.zeros(0), U.shape[0], 0)
     unit_p = P / np.clip(np.linalg.norm(P, axis=1, keepdims=True), 1e-300, None)
@@ -210,6 +205,9 @@ class StationaryAtoms:
     max_grad: float
 
 
+@validated(activation=ActivationName(), target=TargetSpec(), theta=Tensor("S 1+d", array=True),
+           masses=Tensor("S", array=True, positive=True), lam=Real(nonnegative=True), gtol=Real(positive=True),
+           max_iter=Int(1, example_max=10))
 def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_iter=2000):
     r"""Relax S atoms of fixed masses to a stationary point of the regularized mean-field objective at τ = 0.
 
@@ -223,17 +221,7 @@ def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_ite
     fixed points of the particle flow (every particle of atom j at θ_j, no mass moving between atoms). F is
     minimized by BFGS (float64, gradients by autograd) from ``theta`` (S, 1+d); ``masses`` (S,) are positive (they
     need not sum to one: the rest of the mass sits inactive at θ = 0, itself a fixed point)."""
-    act = get_activation(activation)
-    if not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
-    theta = float_array("theta", theta, shape=(None, None), label="(S, 1+d) with S >= 1")
-    if theta.shape[1] != target.dim + 1:
-        raise ValueError(f"theta: need shape (S, {target.dim + 1}) for a target in d = {target.dim}, got {theta.shape}")
-    masses = float_array("masses", masses, shape=(theta.shape[0],), label=f"({theta.shape[0]},)")
-    if not np.all(masses > 0):
-        raise ValueError(f"masses: need positive masses, got {masses}")
-    lam = finite_number("lam", lam, nonnegative=True)
-    gtol = finite_number("gtol", gtol, positive=True)
+    act = activation
     p = torch.as_tensor(masses, dtype=torch.float64)
     norm2 = float(target.norm2())
 

@@ -21,18 +21,13 @@ import numpy as np
 import torch
 from scipy.special import eval_legendre, roots_legendre
 
-from ..engine.activations import get_activation
-from ..engine.targets import Target, ridge_target, teacher
-from ..engine.validation import choice, describe, finite_number, float_tensor, integer, positive_int
+from ..engine.targets import ridge_target, teacher
+from ..engine.contract import ActivationName, Choice, Int, Real, Reals, TargetSpec, Tensor, validated
+from ..engine.validation import choice, float_tensor, positive_int
 
 DEGREE_SETS = ("all", "odd", "even")
 SIGN_PATTERNS = ("positive", "alternating")
 _GOLDEN = (1 + math.sqrt(5)) / 2
-
-
-def _check_target(target):
-    if not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
 
 
 def _degree_mask(K, degrees):
@@ -57,29 +52,28 @@ def _normalised(values, K, degrees, signs):
     return torch.as_tensor(beta / norm, dtype=torch.float64)
 
 
+@validated(rate=Real(positive=True, below=1), K=Int(2, example_max=8), degrees=Choice(DEGREE_SETS),
+           signs=Choice(SIGN_PATTERNS))
 def geometric_tail(rate, K, degrees="odd", signs="alternating"):
     r"""Profile coefficients :math:`\beta_k \propto s_k\,\text{rate}^k` on the chosen degrees k < K, unit L² norm.
 
     ``signs`` "alternating" sets :math:`s_k = (-1)^{\lfloor k/2\rfloor}`, the sign pattern of erf's and tanh's own
     coefficients (so odd-σ students can realize the profile with positive weights); "positive" sets s_k = 1."""
-    rate = finite_number("rate", rate, positive=True, below=1)
-    K = integer("K", K, minimum=2)
     return _normalised(rate ** np.arange(K), K, degrees, signs)
 
 
+@validated(power=Real(positive=True), K=Int(2, example_max=8), degrees=Choice(DEGREE_SETS), signs=Choice(SIGN_PATTERNS))
 def polynomial_tail(power, K, degrees="odd", signs="alternating"):
     r"""Profile coefficients :math:`\beta_k \propto s_k\,(k+1)^{-\text{power}}` on the chosen degrees k < K, unit L²
     norm; ``signs`` as in :func:`geometric_tail`."""
-    power = finite_number("power", power, positive=True)
-    K = integer("K", K, minimum=2)
     return _normalised((np.arange(K) + 1.0) ** (-power), K, degrees, signs)
 
 
+@validated(M=Int(1), d=Int(1), memory=lambda args: (8 * args["M"] * args["d"], "M"))
 def spread_lines(M, d):
     r"""M unit directions in :math:`\mathbb{R}^d`, pairwise far apart modulo sign: M ≤ d, the standard basis
     (orthogonal); d = 2, angles πm/M + π/(4M); d = 3 and M ≤ 6, the icosahedron's axes (pairwise angle 63.4°).
     Shape (M, d)."""
-    M, d = positive_int("M", M), positive_int("d", d)
     if M <= d:
         return torch.eye(d, dtype=torch.float64)[:M]
     if d == 2:
@@ -92,10 +86,11 @@ def spread_lines(M, d):
     raise ValueError(f"M: {M} spread directions are defined for M <= d, d = 2, or d = 3 with M <= 6; got d = {d}")
 
 
+@validated(activation=ActivationName(), M=Int(1), d=Int(1), weights=Tensor(), scale=Real())
 def teacher_network(activation, M, d, weights=1.0, scale=1.0):
     r"""Teacher :math:`\sum_{m<M} b_m\,\sigma(\text{scale}\;u_m\cdot x)` on the directions of :func:`spread_lines`."""
-    U = spread_lines(M, d) * finite_number("scale", scale)
-    b = torch.as_tensor(weights, dtype=torch.float64)
+    U = spread_lines(M, d) * scale
+    b = weights.to(torch.float64)
     if b.ndim > 1 or b.numel() not in (1, U.shape[0]):
         raise ValueError(f"weights: need a number or {U.shape[0]} output weights, got shape {tuple(b.shape)}")
     b = b.expand(U.shape[0]).clone()
@@ -111,6 +106,8 @@ def single_index(beta, d, direction=None):
     return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
 
 
+@validated(activation=ActivationName(), D_max=Int(0, example_max=6), nodes=Int(1, example_max=50), rtol=Real(positive=True),
+           memory=lambda args: max((8 * (args["D_max"] + 1) ** 2, "D_max"), (32 * args["nodes"], "nodes")))
 def supports(activation, D_max, nodes=2000, rtol=1e-8):
     r"""Degrees k ≤ D_max on which σ has weight under two input laws, and whether the Gaussian one is closed under
     k ↦ k − 2. Returns (on_gauss, on_sphere, closed), two boolean arrays (D_max + 1,) and a bool.
@@ -120,7 +117,7 @@ def supports(activation, D_max, nodes=2000, rtol=1e-8):
     σ(√3 t) = Σ_k g_k P_k(t) with the Legendre (= Gegenbauer at d = 3) coefficients
     :math:`g_k = \frac{2k+1}{2}\int_{-1}^1 \sigma(\sqrt3 t) P_k(t)\,dt` (Gauss–Legendre quadrature with ``nodes``
     nodes), so on_sphere[k] is g_k ≠ 0. "≠ 0" means above ``rtol`` times the largest coefficient of the same kind."""
-    act = get_activation(activation)
+    act = activation
     hermite = act.coefficients(torch.tensor(1.0, dtype=torch.float64), D_max + 1).numpy()
     t, weights = roots_legendre(nodes)
     values = act.fn(torch.as_tensor(math.sqrt(3) * t)).numpy()
@@ -131,10 +128,12 @@ def supports(activation, D_max, nodes=2000, rtol=1e-8):
     return on_gauss, on_sphere, closed
 
 
+@validated(target=TargetSpec(), K=Int(1, example_max=8),
+           memory=lambda args: (8 * args["K"] * len(args["target"].U) ** 2, "K"))
 def hermite_tensor_norms(target, K):
     r""":math:`\lVert T^*_k\rVert_F` for k < K by the Gram identity in the module docstring: shape (K,)."""
-    _check_target(target)
-    K = positive_int("K", K)
+    if not bool((target.U.norm(dim=-1) > 0).all()):
+        raise ValueError("target: a direction u_m = 0 has no unit direction; drop it (it is a constant)")
     coef = target.profile_coefficients(K).to(torch.float64)          # (M, K)
     unit = target.U / target.U.norm(dim=-1, keepdim=True)
     cosines = (unit @ unit.T).to(torch.float64)                           # (M, M)
@@ -144,16 +143,13 @@ def hermite_tensor_norms(target, K):
     return squares.clamp_min(0).sqrt()
 
 
+@validated(target=TargetSpec(), eps=Reals(positive=True), K_max=Int(2, example_max=40))
 def coefficient_thresholds(target, eps, K_max=160):
     r""":math:`K(\varepsilon)` for each ε of a 1-D array (one tensor-norm computation for all): int array, −1 where no
     degree k < K_max has :math:`\lVert T^*_k\rVert_F > \varepsilon`.
 
     Raises ValueError when one of the two highest degrees computed still exceeds the smallest ε (K_max too small to
     see the tail fall below ε for both parities)."""
-    eps = float_tensor("eps", eps, shape=(None,), label="(n,) positive numbers").numpy()
-    if not np.all(eps > 0):
-        raise ValueError(f"eps: need positive thresholds, got {eps}")
-    K_max = integer("K_max", K_max, minimum=2)
     norms = hermite_tensor_norms(target, K_max).numpy()
     if (norms[-2:] > eps.min()).any():
         raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps.min()}; "
@@ -163,29 +159,29 @@ def coefficient_thresholds(target, eps, K_max=160):
     return np.where(above.any(1), np.where(above, degrees, -1).max(1), -1).astype(int)
 
 
+@validated(target=TargetSpec(), eps=Real(positive=True), K_max=Int(2, example_max=40))
 def coefficient_threshold(target, eps, K_max=160):
     r""":math:`K(\varepsilon)` = the largest degree k < K_max with :math:`\lVert T^*_k\rVert_F > \varepsilon` (−1 if none),
     by :func:`coefficient_thresholds`."""
-    eps = finite_number("eps", eps, positive=True)
     return int(coefficient_thresholds(target, [eps], K_max)[0])
 
 
+@validated(target=TargetSpec(), rtol=Real(positive=True))
 def index_dimension(target, rtol=1e-10):
     """r = dim span{u_m}, the numerical rank of the target's direction matrix."""
-    _check_target(target)
-    rtol = finite_number("rtol", rtol, positive=True)
     singular = torch.linalg.svdvals(target.U.to(torch.float64))
     return int((singular > rtol * singular[0]).sum())
 
 
+@validated(K=Int(), r=Int(1))
 def atom_bound(K, r):
     r""":math:`S^* = \binom{r+K}{K} + 1` for r ≥ 2 and K + 1 for r = 1 (see the module docstring); 0 when K < 0."""
-    r, K = positive_int("r", r), integer("K", K)
     if K < 0:
         return 0
     return K + 1 if r == 1 else math.comb(r + K, K) + 1
 
 
+@validated(target=TargetSpec(), eps=Real(positive=True), K_max=Int(2, example_max=40))
 def sparsity_bound(target, eps, K_max=160):
     """(K(ε), r, S*(ε)) for a target."""
     K = coefficient_threshold(target, eps, K_max)

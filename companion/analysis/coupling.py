@@ -21,13 +21,15 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ..engine.activations import get_activation
+from ..engine.contract import (ActivationName, Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real,
+                               Reals, Seed, Tensor, validated)
 from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
 from ..engine.seeding import Stream
-from ..engine.spec import Problem, StartingLaw
+from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.kernels import gaussian_kernel
+from ..engine.targets import teacher
 from ..engine.validation import describe, float_array, float_tensor, integer
-from .statistics import bootstrap, bootstrap_draws, replica_loglog_fit
+from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -52,6 +54,19 @@ class CoupledRun:
     problem: Problem
 
 
+def _problem_example(dims):
+    """A problem for the fuzzing battery: erf teacher in dimension dims["d"]."""
+    return problem("erf", teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64),
+                                  torch.eye(2, dims["d"], dtype=torch.float64)))
+
+
+@validated(problem=Instance(Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, "
+                                                      "target))"),
+           R=Int(1, example_max=1), N_ref=Int(1), sizes=Ints(1, example_high=0), init_seed=Anything(0), seed=Seed(),
+           eta=Real(positive=True), steps=Int(0, example_max=2), record_steps=Maybe(Ints(0, example_high=0)),
+           lam=Real(nonnegative=True), tau=Real(nonnegative=True), law=Instance(StartingLaw, lambda dims: StartingLaw()),
+           reference_steps=Maybe(Int(0, example_max=2)), reference_record_steps=Maybe(Ints(0, example_high=0)),
+           datasets=Anything(None), pairs=Anything(()), dtype=Dtype(), device=Device())
 def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0, tau=0.0,
                 law=StartingLaw(), reference_steps=None, reference_record_steps=None, datasets=None, pairs=(),
                 dtype=torch.float64, device="cpu"):
@@ -66,11 +81,8 @@ def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record
     starts from θ_ref(0)[:, :N] with the reference's noise stream ``seed`` and ``noise_width = N_ref``, so it shares
     its initial particles and noise with particles i ≤ N of the reference; it runs ``steps`` steps recorded at
     ``record_steps``."""
-    if not isinstance(problem, Problem) or problem.target is None:
-        raise TypeError(f"problem: need a Problem with a target (companion.engine.problem(activation, target)), got "
-                        f"{describe(problem)}")
-    if not isinstance(law, StartingLaw):
-        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
+    if problem.target is None:
+        raise ValueError("problem: need a Problem with a target (companion.engine.problem(activation, target))")
     outside = [N for N in [*sizes, *(N for _, N in pairs)] if not 1 <= N <= N_ref]
     if outside:
         raise ValueError(f"sizes: need 1 <= N <= N_ref = {N_ref}, got {outside}")
@@ -191,40 +203,41 @@ def mckean_vlasov_errors(run, activation, at=None):
     return out
 
 
+@validated(theta=Particles(), theta_ref=Particles("... M 1+d", like="theta"))
 def coupling_error(theta, theta_ref):
     r""":math:`\frac1N\sum_{i\le N}|\theta_i - \theta^{ref}_i|^2` for θ (..., N, 1+d) against the first N particles of
     θ_ref (..., N_ref, 1+d), N ≤ N_ref: NumPy array of shape (...)."""
-    theta, theta_ref = _as_tensor(theta, "theta"), _as_tensor(theta_ref, "theta_ref")
     N = theta.shape[-2]
-    if theta_ref.shape[-2] < N or theta_ref.shape[-1] != theta.shape[-1]:
-        raise ValueError(f"theta_ref: need at least N = {N} particles of the same dimension, got {tuple(theta_ref.shape)}")
-    diff = theta - theta_ref[..., :N, :].to(theta)
+    if theta_ref.shape[-2] < N:
+        raise ValueError(f"theta_ref: need at least N = {N} particles, got {tuple(theta_ref.shape)}")
+    diff = theta - theta_ref[..., :N, :]
     return (diff * diff).sum(-1).mean(-1).cpu().numpy()
 
 
+@validated(systems=Anything([]), theta_ref=Particles(), activation=ActivationName())
 def function_errors(systems, theta_ref, activation):
     r""":math:`E_x(f_{\theta} - f_{ref})^2`, exact (``dynamics.function_distance2``), for each θ in ``systems``
     (each (R, N, 1+d)) against θ_ref (R, N_ref, 1+d): list of NumPy arrays (R,)."""
-    act = get_activation(activation)
-    theta_ref = _as_tensor(theta_ref, "theta_ref")
+    if not isinstance(systems, (list, tuple)):
+        raise TypeError(f"systems: need a list of particle tensors (R, N, 1+d), got {describe(systems)}")
     with torch.no_grad():
-        return [function_distance2(_as_tensor(theta, "systems").to(theta_ref), theta_ref, act).cpu().numpy()
-                for theta in systems]
+        return [function_distance2(_as_tensor(theta, f"systems[{k}]").to(theta_ref), theta_ref, activation).cpu().numpy()
+                for k, theta in enumerate(systems)]
 
 
+@validated(theta=Particles(), activation=ActivationName())
 def iid_function_variance(theta, activation):
     r""":math:`V = E_x \mathrm{Var}_{\theta\sim\mu}[a\,\sigma(w\cdot x)]
     = E_\mu[a^2 k(w,w)] - E_{\mu\otimes\mu}[a a' k(w,w')]`, k the Gaussian kernel, estimated without bias from a cloud
     of i.i.d. particles θ (..., M, 1+d) (U-statistic over i ≠ j), averaged over leading dimensions.
 
     For i.i.d. initial particles and nested coupling, :math:`E(f_N - f_{ref})^2 = (1/N - 1/N_{ref})\,V` at t = 0."""
-    theta = _as_tensor(theta, "theta")
     M = theta.shape[-2]
     if M < 2:
         raise ValueError(f"theta: need at least 2 particles, got {M}")
     a, W = split(theta)
     with torch.no_grad():
-        K = gaussian_kernel(get_activation(activation), W, W)
+        K = gaussian_kernel(activation, W, W)
         weighted = a[..., :, None] * K * a[..., None, :]
         diagonal = torch.diagonal(weighted, dim1=-2, dim2=-1).sum(-1)
         off_diagonal = weighted.sum((-1, -2)) - diagonal
@@ -232,29 +245,30 @@ def iid_function_variance(theta, activation):
     return float(value.mean())
 
 
+@validated(N=Tensor(array=True, positive=True), N_ref=Real(positive=True, inf_ok=True))
 def effective_size(N, N_ref):
     r""":math:`N_{eff} = (1/N - 1/N_{ref})^{-1}` (N_ref = inf gives N); needs N < N_ref."""
-    N = float_array("N", N)
     if np.any(N < 1) or np.any(N >= N_ref):
         raise ValueError(f"N: need 1 <= N < N_ref = {N_ref}, got {N}")
     return 1 / (1 / N - 1 / N_ref)
 
 
+@validated(values=Tensor(array=True), **_RESAMPLE)
 def bootstrap_mean(values, n_boot=2000, level=0.9, seed=0):
     """Mean over axis 0 (replicas) with a percentile bootstrap interval: (mean, lo, hi), each of shape values.shape[1:]."""
     return bootstrap(values, lambda sample: sample.mean(0), n_boot=n_boot, level=level, seed=seed)
 
 
+@validated(N=Reals(positive=True, dim="K"), errors=Tensor("R K", array=True, nonnegative=True),
+           N_ref=Real(positive=True, inf_ok=True), **_RESAMPLE)
 def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     r"""Rate of the replica-mean error in N: slope of log mean error against log N_eff, with a bootstrap interval
     that resamples replicas (jointly over N, since the systems are coupled), and the constant C of the form
     :math:`C(1/N - 1/N_{ref})` (slope fixed at -1, geometric mean). ``errors`` has shape (R, len(N)).
 
     Returns dict(slope, slope_lo, slope_hi, constant)."""
-    N = np.asarray(N, dtype=np.float64)
-    errors = np.asarray(errors, dtype=np.float64)
-    if errors.ndim != 2 or errors.shape[1] != N.size or errors.shape[0] < 2:
-        raise ValueError(f"errors: need shape (R >= 2, {N.size})")
+    if errors.shape[0] < 2:
+        raise ValueError(f"errors: need R >= 2 replicas, got shape {errors.shape}")
     n_eff = effective_size(N, N_ref) if np.isfinite(N_ref) else N
     slope, lo, hi = replica_loglog_fit(n_eff, errors, n_boot=n_boot, level=level, seed=seed)
     constant = float(np.exp(np.mean(np.log(errors.mean(0) * n_eff))))

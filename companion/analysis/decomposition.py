@@ -31,7 +31,9 @@ from ..engine.dynamics import function_distance2, function_inner, network, parti
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
-from ..engine.validation import finite_number, float_array, integer_array, nonneg_int, positive_int
+from ..engine.contract import (ActivationName, Generator, Int, Ints, Particles, Real, Reals, TargetSpec, Tensor,
+                               validated)
+from ..engine.validation import finite_number, float_array, integer_array, nonneg_int
 from .barron import hermite_tensor_norms
 from .calibration import calibration_study
 from .coupling import coupled_run, fit_rate
@@ -49,25 +51,24 @@ def steps_for(t, eta, name="t"):
     return steps.astype(int)
 
 
+@validated(target=TargetSpec(), R=Int(1), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True))
 def replica_datasets(target, R, n, noise_std, generator):
     """R independent training sets of n samples each: X (R, n, d), y (R, n) with y = f*(x) + noise_std·ε."""
-    R, n = positive_int("R", R), positive_int("n", n)
     X, y = sample_data(target, R * n, noise_std, generator)
     return X.reshape(R, n, -1), y.reshape(R, n)
 
 
+@validated(t_inf=Real(positive=True), window=Real(positive=True), eta=Real(positive=True), snapshots=Int(1))
 def window_steps(t_inf, window, eta, snapshots):
     """``snapshots`` step indices evenly spaced over the late window [t_inf − window, t_inf], always ending at t_inf."""
-    t_inf = finite_number("t_inf", t_inf, positive=True)
-    window = finite_number("window", window, positive=True)
     if not window <= t_inf:
         raise ValueError(f"window: need 0 < window <= t_inf = {t_inf}, got {window}")
-    snapshots = positive_int("snapshots", snapshots)
     last = int(steps_for(t_inf, eta, "t_inf"))
     first = last - int(round(window / eta))
     return np.unique(np.round(np.linspace(last, first, snapshots)).astype(int))
 
 
+@validated(particles=Tensor("S R N 1+d"))
 def time_average(particles):
     r"""The network :math:`\frac1S\sum_s f_{\theta(t_s)}` of S snapshots (S, R, N, 1+d), as one system (R, S·N, 1+d)."""
     S, R, N, p = particles.shape
@@ -159,18 +160,20 @@ def stationary_floor(chain):
         return (own - function_inner(chain.long_time, chain.long_time, act)).cpu().numpy()
 
 
+@validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def distance2(theta1, theta2, activation):
     r""":math:`\lVert f_1 - f_2\rVert^2` exactly (``dynamics.function_distance2``): NumPy array (R,)."""
     with torch.no_grad():
-        return function_distance2(theta1, theta2.to(theta1), activation).cpu().numpy()
+        return function_distance2(theta1, theta2, activation).cpu().numpy()
 
 
+@validated(theta=Particles(), activation=ActivationName(), target=TargetSpec())
 def residual(theta, activation, target):
     r""":math:`\lVert f_\theta - f^*\rVert^2`, exact: twice the population risk
     :math:`\frac12 E(f_\theta - f^*)^2` of ``dynamics.population_risk``. NumPy array (R,)."""
     target = target.to(theta.device, theta.dtype)
     with torch.no_grad():
-        return (2 * population_risk(theta, get_activation(activation), target)).cpu().numpy()
+        return (2 * population_risk(theta, activation, target)).cpu().numpy()
 
 
 def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
@@ -279,6 +282,7 @@ def monte_carlo_check(theta, activation, target, inputs):
                              standard_error=(sq.std(-1) / np.sqrt(inputs.shape[0])).cpu().numpy()))
 
 
+@validated(theta=Particles(), activation=ActivationName(), target=TargetSpec(), K=Int(1, example_max=6))
 def degree_errors(theta, activation, target, K):
     r"""Per-degree split of :math:`\lVert f_\theta - f^*\rVert^2 = \sum_k \lVert T_k(\mu) - T^*_k\rVert_F^2`
     (Parseval in the Hermite basis), with :math:`T_k(\mu) = \frac1N\sum_i a_i c_k(|w_i|)\,\hat w_i^{\otimes k}`, so
@@ -286,8 +290,7 @@ def degree_errors(theta, activation, target, K):
 
     Returns (R, K + 1): column k < K is :math:`\lVert T_k(\mu) - T^*_k\rVert_F^2`, the last column the rest
     (degrees ≥ K, by difference with the exact residual), so each row sums to :func:`residual`."""
-    K = positive_int("K", K)
-    act = get_activation(activation)
+    act = activation
     target = target.to(theta.device, theta.dtype)
     a, W = split(theta)
     N = theta.shape[-2]
@@ -332,17 +335,20 @@ def with_tail(head, direction, beta, K=64):
     return ridge_target(torch.cat([head.b, torch.ones(1, dtype=head.b.dtype)]), directions, profiles)
 
 
+@validated(rate=Real(positive=True, below=1), K=Int(1, example_min=6), degrees=Ints(0),
+           memory=lambda args: (8 * args["K"], "K"))
 def geometric_profile(rate, degrees, K=64):
     r"""Hermite coefficients :math:`\beta_k = \text{rate}^k` on the given degrees, 0 elsewhere (length K): a tail whose
     mass :math:`\sum_k \beta_k^2` decays at the geometric rate rate²."""
-    rate = finite_number("rate", rate, positive=True, below=1)
-    K = positive_int("K", K)
-    degrees = integer_array("degrees", degrees, minimum=0, maximum=K - 1, nonempty=False)
+    if degrees.size and degrees.max() >= K:
+        raise ValueError(f"degrees: need degrees < K = {K}, got {degrees.tolist()[:8]}")
     beta = np.zeros(K)
     beta[degrees] = float(rate) ** degrees
     return torch.as_tensor(beta)
 
 
+@validated(x=Reals(positive=True, dim="T"), component=Reals(positive=True, dim="T"), excess=Reals(dim="T"),
+           x_test=Reals(positive=True))
 def rate_prediction(x, component, excess, x_test):
     r"""Predict an effect at held-out knob values from the rate of a component fitted on training values only.
 
@@ -351,10 +357,6 @@ def rate_prediction(x, component, excess, x_test):
     (the effect of the knob on the total error: the component plus its cross terms with the other links, which
     have the same order), and evaluated at ``x_test``. Returns dict(rate, amplitude, prediction (len(x_test),),
     component_only (len(x_test),): the component's own fit, i.e. the prediction that the cross terms vanish)."""
-    x, x_test = float_array("x", x), float_array("x_test", x_test)
-    excess = float_array("excess", excess)
-    if excess.shape != x.shape:
-        raise ValueError(f"excess: need one value per training x, got {excess.shape} for {x.shape}")
     p, log_c = loglog_fit(x, component)
     amplitude = float(np.dot(x**p, excess) / np.dot(x**p, x**p))
     return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)

@@ -26,13 +26,27 @@ import torch
 
 from ..engine.activations import get_activation
 from ..engine.dynamics import function_inner
-from ..engine.validation import atomic_measure, describe, finite_number, integer, nonneg_int, positive_int
+from ..engine.contract import (ActivationName, Anything, Bool, Dtype, Generator, Int, Maybe, Real, Tensor,
+                               validated)
+from ..engine.validation import atomic_measure, integer, nonneg_int, positive_int
 from .symmetry import canonicalize, homogeneity_degree, matched_distance, particles_from_atoms
 
 
-def _check_generator(generator):
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: need a torch.Generator, got {describe(generator)}")
+def _measure(a="a", W="W", S="S", batch="...", nonzero=False):
+    """The contract of an atomic measure (a (..., S), W (..., S, d)), entries small enough that c_k(|w|) stays finite;
+    ``nonzero``: S >= 1."""
+    return {W: Tensor(f"{batch} {S} d", max_abs=1e150, empty_ok="" if nonzero else S),
+            a: Tensor(f"{batch} {S}", like=W, empty_ok="" if nonzero else S)}
+
+
+def _moments_memory(args):
+    """Bytes of Φ_D: Σ_{k≤D} C(d+k−1, k) = C(d+D, D) stored entries per atom and batch element."""
+    W = args["W"]
+    return 8 * math.comb(W.shape[-1] + args["D"], args["D"]) * max(W.shape[:-1].numel(), 1) * W.shape[-1], "D"
+
+
+_MOMENTS = dict(activation=ActivationName(), **_measure(nonzero=True), D=Int(0, example_max=4), unit_norm=Bool(),
+                memory=_moments_memory)
 
 
 def _two_measures(a1, W1, a2, W2):
@@ -46,6 +60,7 @@ def _two_measures(a1, W1, a2, W2):
     return a1, W1, a2, W2
 
 
+@validated(activation=ActivationName(), **_measure("a1", "W1", "S"), **_measure("a2", "W2", "S2"))
 def l2_distance2(activation, a1, W1, a2, W2):
     r"""Exact :math:`E_x(f_{\mu_1}(x) - f_{\mu_2}(x))^2`: the squared norm of the signed measure
     :math:`\mu_1 - \mu_2` (atoms of both, weights a1 and −a2)."""
@@ -54,6 +69,7 @@ def l2_distance2(activation, a1, W1, a2, W2):
     return _norm2(activation, torch.cat([a1, -a2], dim=-1), torch.cat([W1, W2], dim=-2))
 
 
+@validated(activation=ActivationName(), **_measure())
 def realization_norm2(activation, a, W):
     r""":math:`E_x f_\mu(x)^2 = \sum_{ij} a_i a_j K(w_i, w_j)`, exact."""
     activation = get_activation(activation)
@@ -126,14 +142,14 @@ def _symmetric_power_and_gradient(X, k):
     return picked.prod(dim=-1) * weight, torch.stack(grads, dim=-1) * weight[:, None]
 
 
+@validated(**_MOMENTS)
 def moment_tensors(activation, a, W, D, unit_norm=False):
     r"""Stored :math:`T_k(\mu) = \sum_j a_j c_k(|w_j|)\hat w_j^{\otimes k}` for k = 0..D, a list of (..., M_k).
 
     ``unit_norm``: use c_k(1) (atoms on the sphere; W is normalised first).
     """
-    act = get_activation(activation)
+    act = activation
     a, W = atomic_measure(a, W, batched=True, nonzero=True)
-    D = nonneg_int("D", D)
     norms = W.norm(dim=-1)
     directions = W / norms[..., None]
     radii = torch.ones_like(norms) if unit_norm else norms
@@ -171,6 +187,7 @@ def moment_map_and_jacobian(activation, a, W, D, unit_norm=False):
     return value, torch.cat([J_a, J_W.flatten(-2)], dim=-1)
 
 
+@validated(**_MOMENTS)
 def moment_map(activation, a, W, D, unit_norm=False):
     r"""Φ_D(μ) = (T_0, …, T_D) concatenated, shape (..., Σ_k M_k); ‖Φ_D(μ)−Φ_D(μ')‖² = Σ_{k≤D}‖T_k−T'_k‖_F²."""
     return torch.cat(moment_tensors(activation, a, W, D, unit_norm), dim=-1)
@@ -197,6 +214,7 @@ def unpack(x, S):
     return x[..., :S], x[..., S:].reshape(*x.shape[:-1], S, d)
 
 
+@validated(**_MOMENTS)
 def moment_jacobian(activation, a, W, D, unit_norm=False):
     """Jacobian of Φ_D with respect to (a, W) packed, in float64, shape (Σ_k M_k, S(1+d))."""
     a, W = atomic_measure(a, W, batched=True, nonzero=True)
@@ -218,9 +236,10 @@ def symmetry_dimension(activation, S, unit_norm=False):
     return S if (unit_norm or homogeneity_degree(activation) is not None) else 0
 
 
+@validated(S=Int(1), d=Int(1), generator=Generator(), dtype=Dtype(), unit_norm=Bool(),
+           memory=lambda args: (8 * args["S"] * (args["d"] + 1), "S"))
 def random_atoms(S, d, generator, dtype=torch.float64, unit_norm=False):
     """A generic atomic measure: weights ±U(0.5, 1.5), input weights N(0, I_d) (normalised if ``unit_norm``)."""
-    S, d = positive_int("S", S), positive_int("d", d)
     sign = torch.where(torch.rand(S, generator=generator) < 0.5, -1.0, 1.0).to(dtype)
     a = sign * (0.5 + torch.rand(S, generator=generator, dtype=dtype))
     W = torch.randn(S, d, generator=generator, dtype=dtype)
@@ -240,15 +259,12 @@ class RankProfile:
     gap: tuple             # per depth: s_rank / s_(rank+1) (inf when the spectrum stops), min over points
 
 
+@validated(activation=ActivationName(), S=Int(1, example_max=1), d=Int(1, example_max=1), D_max=Int(1, example_max=2),
+           generator=Generator(), points=Int(1, example_max=1), unit_norm=Bool(), rtol=Real(positive=True))
 def variety_depth(activation, S, d, D_max, generator, points=2, unit_norm=False, rtol=1e-9):
     """D*_var: the smallest D ≤ D_max with Jacobian rank of Φ_D = S(1+d) − symmetry dimension at every point
     (the scan stops there). Singular values count above rtol × the largest singular value of the depth-D_max
     Jacobian at the same point (Φ_D is a sub-vector of Φ_{D_max}, so this is one scale for all depths)."""
-    S, d, D_max, points = positive_int("S", S), positive_int("d", d), positive_int("D_max", D_max), positive_int(
-        "points", points)
-    rtol = finite_number("rtol", rtol, positive=True)
-    _check_generator(generator)
-    activation = get_activation(activation)
     target = S * (1 + d) - symmetry_dimension(activation, S, unit_norm)
     atoms = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(points)]
     scales = [float(torch.linalg.matrix_norm(moment_jacobian(activation, a, W, D_max, unit_norm), ord=2))
@@ -366,6 +382,10 @@ def _form_residual(form, m, S, W):
     return values, jacobian
 
 
+@validated(activation=ActivationName(), **_measure(batch="", nonzero=True), D=Int(0, example_max=2),
+           restarts=Int(1, example_max=1), generator=Generator(), atoms=Maybe(Int(1, example_max=2)), unit_norm=Bool(),
+           max_iter=Int(1, example_max=5), residual_tol=Real(positive=True), orbit_tol=Real(positive=True),
+           merge_tol=Real(nonnegative=True, example=(0.0, 1e-6)), starts=Anything(None), form=Anything(None))
 def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm=False, max_iter=200,
                  residual_tol=1e-9, orbit_tol=1e-5, merge_tol=1e-7, starts=None, form=None):
     r"""Minimise :math:`\lVert\Phi_D(\mu') - \Phi_D(\mu)\rVert^2` over μ' with ``atoms`` atoms (default S) from
@@ -377,12 +397,10 @@ def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm
     A restart converges when its relative residual (moments and form together) is below ``residual_tol``; it lies
     outside μ's orbit when the matched distance between canonical forms, relative to Σ|a|, exceeds ``orbit_tol``.
     """
-    act = get_activation(activation)
+    act = activation
     a, W = atomic_measure(a, W, nonzero=True)
-    D, restarts = nonneg_int("D", D), positive_int("restarts", restarts)
-    _check_generator(generator)
     S, d = W.shape
-    S_search = S if atoms is None else int(atoms)
+    S_search = S if atoms is None else atoms
     target = moment_map(act, a, W, D, unit_norm).detach()
     target_norm = max(float(target.norm()), 1e-300)
 
@@ -447,18 +465,18 @@ class OrbitDepth:
         return "strict" if scanned and set(between) == {"refuted"} else "open"
 
 
+@validated(activation=ActivationName(), S=Int(1, example_max=1), d=Int(1, example_max=1), D_max=Int(1, example_max=1),
+           generator=Generator(), restarts=Int(1, example_max=1), instances=Int(1, example_max=0), unit_norm=Bool(),
+           D_min=Int(1, example_max=0), rounds=Int(1, example_max=0), measures=Anything(None), warm=Bool())
 def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, unit_norm=False, D_min=1,
                 rounds=3, measures=None, warm=True, **search_kw):
     """D*_orb: the smallest D in [D_min, D_max] whose status is "confirmed" (see OrbitDepth) for ``instances``
     generic μ (or the given ``measures``, a list of (a, W)). An instance with no converged restart gets up to
     ``rounds`` batches of ``restarts``. Points found in the fibre at depth D−1 (which contains the fibre at D) are
     added as starts at depth D (``warm``, at most ``restarts`` of them)."""
-    act = get_activation(activation)
-    S, d, D_max = positive_int("S", S), positive_int("d", d), positive_int("D_max", D_max)
-    D_min = positive_int("D_min", D_min, maximum=D_max)
-    restarts, instances, rounds = (positive_int("restarts", restarts), positive_int("instances", instances),
-                                   positive_int("rounds", rounds))
-    _check_generator(generator)
+    act = activation
+    if D_min > D_max:
+        raise ValueError(f"D_min: need D_min <= D_max = {D_max}, got {D_min}")
     if measures is None:
         measures = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(instances)]
     depths, status, totals, conv, outs, searches = [], [], [], [], [], []
@@ -489,10 +507,16 @@ def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, un
                       converged=tuple(conv), outside=tuple(outs), searches=tuple(searches))
 
 
+@validated(means=Tensor("... C"), weights=Tensor("... C", like="means"), sds=Tensor("... C", like="means"),
+           K=Int(1, example_max=8))
 def gaussian_mixture_moments(weights, means, sds, K):
     r"""Raw moments :math:`m_1..m_K` of :math:`\sum_i p_i N(m_i, s_i^2)`, by
     :math:`E X^k = m\,E X^{k-1} + (k-1)s^2 E X^{k-2}` per component; shape (..., K)."""
-    K = positive_int("K", K)
+    return _mixture_moments(weights, means, sds, K)
+
+
+def _mixture_moments(weights, means, sds, K):
+    """:func:`gaussian_mixture_moments` for checked arguments (no checks: it runs under vmap)."""
     prev, cur = torch.ones_like(means), means
     out = [cur]
     for k in range(2, K + 1):
@@ -507,15 +531,18 @@ def pearson_parameters(x):
     return torch.stack([p, 1 - p], dim=-1), x[..., 1:3], torch.exp(x[..., 3:5])
 
 
+@validated(means=Tensor("2"), weights=Tensor("2", like="means"), sds=Tensor("2", like="means", positive=True),
+           K=Int(1, example_max=6), restarts=Int(1, example_max=2), generator=Generator(),
+           residual_tol=Real(positive=True), max_iter=Int(1, example_max=5))
 def pearson_fibre(weights, means, sds, K, restarts, generator, residual_tol=1e-10, max_iter=300):
     r"""All two-component Gaussian mixtures found with the same moments m_1..m_K (Pearson's problem), by
     multi-start Levenberg–Marquardt on the moments scaled by 1/max(1, |m_k|). Returns the distinct converged
     solutions as rows (p, m_1, m_2, s_1, s_2) with m_1 ≤ m_2, and the success rate."""
-    target = gaussian_mixture_moments(weights, means, sds, K).detach()
+    target = _mixture_moments(weights, means, sds, K).detach()
     scale = target.abs().clamp_min(1.0)
 
     def residual(x):
-        return (gaussian_mixture_moments(*pearson_parameters(x), K) - target) / scale
+        return (_mixture_moments(*pearson_parameters(x), K) - target) / scale
 
     def residual_and_jacobian(x):
         return torch.func.vmap(residual)(x), torch.func.vmap(torch.func.jacfwd(residual))(x)

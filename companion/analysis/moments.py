@@ -18,7 +18,8 @@ import numpy as np
 from scipy.special import gammaln, logsumexp
 
 from ..engine import init
-from ..engine.validation import choice, finite_number, float_array, integer, integer_array, positive_int
+from ..engine.contract import Anything, Choice, Int, Ints, Maybe, Real, Reals, Tensor, validated
+from ..engine.validation import choice, float_array, integer, integer_array
 
 # The initial laws of init.FAMILIES with a moment sequence here: every one but "atomic" (a cloud of given atoms).
 FAMILIES = tuple(family for family in init.FAMILIES if family != "atomic")
@@ -29,23 +30,10 @@ def _power(variant):
     return VARIANTS[choice("variant", variant, tuple(VARIANTS))]
 
 
-def _check_family(family, df):
-    choice("family", family, FAMILIES)
-    if family == "student_t":
-        finite_number("df", df, positive=True)
-
-
-def _scales(scales):
-    s = np.atleast_1d(float_array("scales", scales))
-    if s.ndim != 1 or np.any(s <= 0):
-        raise ValueError(f"scales: need a non-empty 1-D array of positive finite per-coordinate scales, got {scales!r}")
-    return s
-
-
+@validated(d=Int(1), scale=Real(positive=True), a_scale=Real(positive=True))
 def init_scales(d, scale=1.0, a_scale=1.0):
     """Per-coordinate scales (a_scale, scale, ..., scale) of :func:`companion.engine.init.init_particles` in R^{1+d}."""
-    d = positive_int("d", d)
-    return _scales(np.concatenate([[finite_number("a_scale", a_scale)], np.full(d, finite_number("scale", scale))]))
+    return np.concatenate([[a_scale], np.full(d, scale)])
 
 
 def log_abs_moment_1d(family, q, df=3.0):
@@ -104,6 +92,8 @@ def _odd_order_bounds(log_even, K):
     return lower, upper
 
 
+@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), K=Int(2, example_max=6), scales=Reals(positive=True),
+           df=Real(positive=True), memory=lambda args: (8 * args["K"] * (len(args["scales"]) + 4), "K"))
 def log_moment_bounds(family, variant, K, scales, df=3.0):
     r"""Lower and upper bounds on :math:`\log m_k = \log E|\theta|^{pk}`, k = 0..K-1; equal where the moment is exact.
 
@@ -112,10 +102,7 @@ def log_moment_bounds(family, variant, K, scales, df=3.0):
     built from the exact even ones (tight: they share the growth rate); Student-t moments are infinite exactly
     from order df on. Returns two arrays of shape (K,), entries +inf where infinite.
     """
-    p = _power(variant)
-    _check_family(family, df)
-    K = integer("K", K, minimum=2)
-    s = _scales(scales)
+    p, s = VARIANTS[variant], scales
     D = s.size
     q = p * np.arange(K, dtype=np.float64)
     if family == "ball":
@@ -144,13 +131,14 @@ def root_test(log_m):
         return np.exp(-(log_m[1:] - gammaln(k + 1)) / k)
 
 
+@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), scales=Reals(positive=True),
+           df=Real(positive=True))
 def w_star_closed_form(family, variant, scales, df=3.0):
     r"""Closed-form w* with s_max the largest coordinate scale. Sub-Gaussian (p = 2): Gaussian :math:`1/(2 s_{max}^2)`,
     ball ∞, Laplace 0, Student-t 0. Sub-exponential (p = 1): Gaussian ∞, ball ∞, Laplace :math:`1/s_{max}`,
     Student-t 0."""
-    p = _power(variant)
-    _check_family(family, df)
-    s_max = _scales(scales).max()
+    p = VARIANTS[variant]
+    s_max = scales.max()
     if family == "ball":
         return math.inf
     if family == "student_t":
@@ -181,10 +169,11 @@ def _powers_of_log(k, log_z):
         return np.where(k[:, None] == 0, 0.0, k[:, None] * log_z[None, :])
 
 
+@validated(theta=Tensor("... n D", array=True), variant=Choice(tuple(VARIANTS)), K=Int(1, example_max=8),
+           memory=lambda args: (8 * args["K"] * args["theta"].size, "K"))
 def empirical_log_moments(theta, variant, K):
     r""":math:`\log \hat m_k = \log \frac1n\sum_i |\theta_i|^{pk}`, k < K, pooled over all leading dimensions of θ."""
     z = _radial_samples(theta, variant)
-    K = positive_int("K", K)
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(K, dtype=np.float64)
@@ -201,6 +190,8 @@ class WStarEstimate:
     n: int
 
 
+@validated(theta=Tensor("... n D", array=True), variant=Choice(tuple(VARIANTS)), rel_se=Real(positive=True),
+           k_cap=Maybe(Int(2)))
 def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     r"""Estimate w* from samples θ (..., n, D) by extrapolating the moment-growth ratios.
 
@@ -214,7 +205,6 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     whose higher moments are infinite (Student-t) or grow super-geometrically (Laplace, p = 2) are seen only through
     low moments and the estimate tends to its true value 0 only logarithmically in n.
     """
-    rel_se = finite_number("rel_se", rel_se, positive=True)
     z = _radial_samples(theta, variant)
     n = z.size
     if n < 8:
@@ -222,7 +212,7 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     if not np.any(z > 0):
         raise ValueError("theta: every particle is at the origin, so the moment ratios are 0/0; w* of a point mass "
                          "at 0 is infinite")
-    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else integer("k_cap", k_cap, minimum=2)
+    k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else k_cap
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
     k = np.arange(k_cap + 1, dtype=np.float64)
@@ -266,39 +256,37 @@ def estimator_limit(log_m, k_max):
     return _reciprocal(_growth_rate(log_m, k_max))
 
 
+@validated(theta=Tensor("... N D", array=True), w=Real(), variant=Choice(tuple(VARIANTS)))
 def log_phi_w(theta, w, variant="subgaussian"):
     r""":math:`\log \Phi_w(\mu_N) = \log \frac1N\sum_i e^{w|\theta_i|^p}` per system: θ (..., N, D) -> (...).
 
     A plain average: unbiased for Φ_w(μ) when the particles are i.i.d. from μ, but its variance is infinite once
     w > w*/2, so use it only well inside the class (or to show growth in N outside it)."""
-    p = _power(variant)
-    w = finite_number("w", w)
-    z = _powered_norms(float_array("theta", theta, shape=(..., None, None), label="(..., N, D)"), p)
+    z = _powered_norms(theta, VARIANTS[variant])
     return logsumexp(w * z, axis=-1) - math.log(z.shape[-1])
 
 
+@validated(w=Real(), variances=Tensor("... D", array=True, positive=True))
 def phi_w_gaussian(w, variances):
     r"""Exact :math:`\Phi_w = E e^{w|\theta|^2} = \prod_j (1 - 2 w v_j)^{-1/2}` for θ ~ N(0, diag(v)); inf if
     :math:`w \ge 1/(2 v_{max})`. ``variances`` (..., D) gives one value per leading index."""
-    w = finite_number("w", w)
-    v = float_array("variances", variances, shape=(..., None), label="(..., D)")
-    if np.any(v <= 0):
-        raise ValueError("variances: need positive finite variances")
-    factor = 1 - 2 * w * v
+    factor = 1 - 2 * w * variances
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.exp(-0.5 * np.log(np.where(factor > 0, factor, 1.0)).sum(-1))
     return np.where((factor > 0).all(-1), value, np.inf)
 
 
+_OU = dict(var0=Tensor("... D", array=True), eta=Real(positive=True), lam=Real(nonnegative=True),
+           tau=Real(nonnegative=True), steps=Ints(0))
+
+
+@validated(**_OU)
 def ou_variance(var0, eta, lam, tau, steps):
     r"""Exact per-coordinate variance of the data-free flow θ ← (1 - ηλ)θ + √(2ητ)ξ from N(0, diag(var0)):
     :math:`v_{k+1} = (1-\eta\lambda)^2 v_k + 2\eta\tau`, returned at the given step indices, shape (len(steps), D)."""
-    v0 = np.atleast_1d(float_array("var0", var0))
+    v0, k = np.atleast_1d(var0), steps
     if np.any(v0 < 0):
         raise ValueError("var0: need non-negative finite variances")
-    eta = finite_number("eta", eta, positive=True)
-    lam, tau = finite_number("lam", lam, nonnegative=True), finite_number("tau", tau, nonnegative=True)
-    k = integer_array("steps", steps, minimum=0)
     c = (1 - eta * lam) ** 2
     k = k.astype(np.float64)[:, None]
     if c == 1:
@@ -306,6 +294,7 @@ def ou_variance(var0, eta, lam, tau, steps):
     return c ** k * v0 + 2 * eta * tau * (1 - c ** k) / (1 - c)
 
 
+@validated(**_OU)
 def ou_w_star(var0, eta, lam, tau, steps):
     r"""w*(t) = 1/(2 max_j v_j(t)) of the data-free flow (sub-Gaussian); tends to the Gibbs value
     λ(1 - ηλ/2)/(2τ) (λ/(2τ) as η → 0)."""
@@ -330,16 +319,19 @@ def _block_sizes(ns, total):
     return ns
 
 
+@validated(theta=Tensor("... D", array=True), w=Real(), ns=Ints(1), variant=Choice(tuple(VARIANTS)))
 def block_log_phi_w(theta, w, ns, variant="subgaussian"):
     r"""Block average of the log particle estimate of Φ_w at block sizes n ∈ ``ns``: the particles of θ (..., D),
     pooled in their stored order, are cut into ⌊total/n⌋ disjoint blocks of n, and
     :math:`\log\frac1n\sum_{i\in\text{block}} e^{w|\theta_i|^p}` is averaged over the blocks: an estimate of
     :math:`E\log\hat\Phi_w(n)`, which stays finite for every w (Φ_w itself may be infinite). Returns (len(ns),)."""
     z = _radial_samples(theta, variant)
-    return _block_log_phi(z, finite_number("w", w), _block_sizes(ns, z.size))
+    return _block_log_phi(z, w, _block_sizes(ns, z.size))
 
 
 
+@validated(variances=Tensor("D", array=True, positive=True), w=Real(), ns=Ints(1), total=Int(1, example_min=2),
+           draws=Int(1), rng=Anything(0), memory=lambda args: (8 * args["draws"] * args["total"], "total"))
 def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
     r""":func:`block_log_phi_w` of ``draws`` independent samples of ``total`` i.i.d. particles θ ~ N(0, diag(v)):
     its exact sampling law, shape (draws, len(ns)).
@@ -347,13 +339,8 @@ def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
     Outside the class (w > w* = 1/(2 v_max)) Φ_w is infinite and the average of n summands of tail index w*/w < 1
     grows like :math:`n^{w/w^* - 1}` up to slowly varying factors, which bend the log–log slope at finite n; this
     simulation keeps them (``rng`` a NumPy Generator or seed)."""
-    v = float_array("variances", variances, shape=(None,), label="(D,)")
-    if np.any(v <= 0):
-        raise ValueError("variances: need positive finite variances")
-    w = finite_number("w", w)
-    total = positive_int("total", total)
+    v = variances
     ns = _block_sizes(ns, total)
-    draws = positive_int("draws", draws)
     generator = np.random.default_rng(rng)
     z = np.zeros((draws, total))
     for vj in v:                                               # one coordinate at a time: (draws, total) in memory
@@ -361,14 +348,14 @@ def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
     return _block_log_phi(z, w, ns)
 
 
+@validated(variances=Tensor("D", array=True, positive=True), n=Int(1, example_min=8, example_max=8), draws=Int(1),
+           rng=Anything(0), variant=Choice(tuple(VARIANTS)),
+           memory=lambda args: (8 * args["draws"] * args["n"] * len(args["variances"]), "n"))
 def estimate_w_star_gaussian(variances, n, draws, rng, variant="subgaussian"):
     r"""Sampling law of :func:`estimate_w_star` on n i.i.d. particles θ ~ N(0, diag(v)): ``draws`` independent
     estimates (array). Its mean is the estimator's prediction at finite n — the population value
     (:func:`estimator_limit`) plus the O(1/n) bias of the moment ratios — and its spread the error of one estimate
     (``rng`` a NumPy Generator or seed)."""
-    v = float_array("variances", variances, shape=(None,), label="(D,)")
-    if np.any(v <= 0):
-        raise ValueError("variances: need positive finite variances")
-    n, draws = positive_int("n", n), positive_int("draws", draws)
+    v = variances
     samples = np.random.default_rng(rng).standard_normal((draws, n, v.size)) * np.sqrt(v)
     return np.array([estimate_w_star(sample, variant).w_star for sample in samples])

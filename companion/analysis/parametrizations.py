@@ -26,6 +26,7 @@ import torch
 from ..engine.activations import get_activation
 from ..engine.dynamics import simulate, split
 from ..engine.seeding import Stream
+from ..engine.contract import ActivationName, Choice, Int, Particles, Real, Tensor, validated
 from ..engine.validation import finite_number, positive_int
 from .statistics import bootstrap, loglog_slope, replica_loglog_fit
 
@@ -50,19 +51,15 @@ class Scaling:
     lr_w: float
 
 
+@validated(parametrization=Choice(PARAMETRIZATIONS), N=Int(1), d=Int(1), eta=Real(positive=True), base_width=Int(1))
 def scaling(parametrization, N, d, eta, base_width=64):
     """The :class:`Scaling` of ``parametrization`` ("mup", "ntk", "sp") at width N, input dimension d, base rate η."""
-    N, d = positive_int("N", N), positive_int("d", d)
-    base_width = positive_int("base_width", base_width)
-    eta = finite_number("eta", eta, positive=True)
     w_std = 1 / math.sqrt(d)
     if parametrization == "mup":
         return Scaling(1 / N, 1.0, w_std, eta * N, eta * N)
     if parametrization == "ntk":
         return Scaling(1 / math.sqrt(N * base_width), 1.0, w_std, eta * base_width, eta * base_width)
-    if parametrization == "sp":
-        return Scaling(1 / base_width, math.sqrt(base_width / N), w_std, eta * base_width, eta * base_width)
-    raise ValueError(f"parametrization: unknown {parametrization!r}; choose one of {PARAMETRIZATIONS}")
+    return Scaling(1 / base_width, math.sqrt(base_width / N), w_std, eta * base_width, eta * base_width)  # "sp"
 
 
 class TwoLayerNetwork(torch.nn.Module):
@@ -243,14 +240,15 @@ def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     return p, float(lo), float(hi)
 
 
+_STEP = dict(theta=Particles("N 1+d"), activation=ActivationName(), X=Tensor("n d", like="theta"),
+             y=Tensor("n", like="theta"), eta=Real(positive=True), lam=Real(nonnegative=True))
+
+
+@validated(**_STEP)
 def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):
     r"""One autograd SGD step on the μP network built from particles θ (N, 1+d): ``torch.optim.SGD`` on
     :math:`\frac12\frac1n\sum_j(f(x_j)-y_j)^2` with learning rate ηN and weight decay λ/N, i.e.
     :math:`\theta_i \leftarrow \theta_i - \eta N\,\partial_{\theta_i} L - \eta\lambda\theta_i`. Returns the new (N, 1+d)."""
-    if not torch.is_tensor(theta) or theta.ndim != 2 or theta.shape[1] < 2:
-        raise ValueError("theta: need a tensor of particles of shape (N, 1+d)")
-    eta = finite_number("eta", eta, positive=True)
-    lam = finite_number("lam", lam, nonnegative=True)
     N = theta.shape[0]
     a, W = split(theta)
     net = TwoLayerNetwork(a, W, activation, 1 / N)
@@ -259,6 +257,7 @@ def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):
     return net.particles()
 
 
+@validated(**_STEP)
 def engine_step(theta, activation, X, y, eta, lam=0.0):
     """One step of :func:`companion.engine.dynamics.simulate` (empirical engine, full batch, no noise) from θ (N, 1+d)."""
     run = simulate(theta[None], activation, eta=eta, steps=1, lam=lam, engine="empirical", data=(X, y),
@@ -266,6 +265,7 @@ def engine_step(theta, activation, X, y, eta, lam=0.0):
     return run.final[0]
 
 
+@validated(theta0=Tensor("N p"), theta1=Tensor("N p", like="theta0"), theta2=Tensor("N p", like="theta0"))
 def relative_step_error(theta0, theta1, theta2):
     r""":math:`\|\theta_1 - \theta_2\| / \|\theta_2 - \theta_0\|`: the disagreement of two updates of θ0,
     relative to the size of the update (not of θ, which would hide errors in a small step)."""

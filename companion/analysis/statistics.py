@@ -12,46 +12,59 @@ one run) are resampled jointly: one draw of replica indices per resample serves 
 """
 import numpy as np
 
+from ..engine.contract import Callable, Int, Real, Reals, Tensor, validated
 
+_RESAMPLE = dict(n_boot=Int(1, example_max=50), level=Real(positive=True, below=1), seed=Int(0, 2**32 - 1))
+
+
+def _mean(sample):
+    """The replica mean (the fuzzing battery's statistic)."""
+    return sample.mean(0)
+
+
+@validated(values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), **_RESAMPLE,
+           memory=lambda args: (8 * args["n_boot"] * (args["values"].shape[args["axis"]] if -args["values"].ndim <=
+                                                      args["axis"] < args["values"].ndim else 1), "n_boot"))
 def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
     """Percentile bootstrap over the replicas along ``axis`` of ``values``: (T(values), lo, hi), where ``statistic``
     T maps an array of the same shape to a number or an array and lo, hi are percentiles of T over the resamples
     (resample b takes the replicas ``rng.integers(0, R, R)`` of ``numpy.random.default_rng(seed)``, b = 1..n_boot)."""
-    if not 0 < level < 1:
-        raise ValueError(f"level: need 0 < level < 1, got {level}")
     value, boot = bootstrap_draws(values, statistic, axis=axis, n_boot=n_boot, seed=seed)
     tail = 50 * (1 - level)
     return value, np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
 
 
+@validated(values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), n_boot=_RESAMPLE["n_boot"],
+           seed=_RESAMPLE["seed"])
 def bootstrap_draws(values, statistic, *, axis=0, n_boot=2000, seed=0):
     """T(values) and its ``n_boot`` bootstrap replicates (n_boot, *T.shape), the resamples of :func:`bootstrap`."""
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim <= axis or values.shape[axis] < 2:
-        raise ValueError(f"values: need at least 2 replicas along axis {axis}")
+    if not -values.ndim <= axis < values.ndim:
+        raise ValueError(f"axis: need an axis of values (ndim {values.ndim}), got {axis}")
+    if values.shape[axis] < 2:
+        raise ValueError(f"values: need at least 2 replicas along axis {axis}, got shape {values.shape}")
     R = values.shape[axis]
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, R, size=(int(n_boot), R))
+    idx = rng.integers(0, R, size=(n_boot, R))
     return statistic(values), np.array([statistic(np.take(values, i, axis=axis)) for i in idx])
 
 
+@validated(x=Reals(positive=True, dim="T"), y=Reals(positive=True, dim="T"))
 def loglog_fit(x, y):
     """Least-squares line through (log x, log y): (slope, intercept), y ≈ exp(intercept)·x^slope (positive finite
-    x and y; at least two distinct x)."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.shape != y.shape or x.ndim != 1 or len(np.unique(x)) < 2:
-        raise ValueError("x: need two 1-D arrays of equal length with at least two distinct x")
-    if not (np.all(x > 0) and np.all(y > 0) and np.all(np.isfinite(y))):
-        raise ValueError("y: log-log fit needs positive finite values")
+    x and y of equal length; at least two distinct x)."""
+    if len(np.unique(x)) < 2:
+        raise ValueError(f"x: need at least two distinct values, got {x.tolist()[:8]}")
     slope, intercept = np.polyfit(np.log(x), np.log(y), 1)
     return float(slope), float(intercept)
 
 
+@validated(x=Reals(positive=True, dim="T"), y=Reals(positive=True, dim="T"))
 def loglog_slope(x, y):
     """The slope of :func:`loglog_fit`."""
     return loglog_fit(x, y)[0]
 
 
+@validated(x=Reals(positive=True, dim="T"), values=Tensor("R T", array=True, nonnegative=True), **_RESAMPLE)
 def replica_loglog_fit(x, values, n_boot=2000, level=0.9, seed=0):
     r"""Log–log slope of the replica mean :math:`\bar y(x)` of ``values`` (R, len(x)) against x, with the percentile
     bootstrap interval over replicas (jointly over x: the runs at different x share replicas).

@@ -24,7 +24,8 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from ..engine.activations import get_activation
-from ..engine.validation import atomic_measure, finite_number, float_tensor
+from ..engine.contract import ActivationName, Generator, Instance, Int, Real, Tensor, validated
+from ..engine.validation import atomic_measure, float_tensor
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,19 @@ def atoms_from_particles(theta):
     return theta[:, 0] / theta.shape[0], theta[:, 1:]
 
 
+def _measure(batch=""):
+    """The contract of an atomic measure: input weights W (S, d), d >= 1, and signed weights a (S,) (S = 0, the zero
+    measure, allowed; a takes W's dtype and device); ``batch="..."``: leading batch dimensions allowed."""
+    return dict(W=Tensor(f"{batch} S d", empty_ok="S"), a=Tensor(f"{batch} S", like="W", empty_ok="S"))
+
+
+def _form_example(dims):
+    """A canonical form for the fuzzing battery: erf atoms in dimension dims["d"]."""
+    W = torch.eye(dims["S"], dims["d"], dtype=torch.float64) + 0.5
+    return canonicalize("erf", torch.linspace(1.0, 2.0, dims["S"], dtype=torch.float64), W)
+
+
+@validated(**_measure("..."))
 def particles_from_atoms(a, W):
     r"""The particle cloud θ (..., S, 1+d) with θ_j = (S a_j, w_j), whose mean-field network
     :math:`\frac1S\sum_j (S a_j)\sigma(w_j\cdot x)` is the atomic measure's :math:`\sum_j a_j\sigma(w_j\cdot x)`
@@ -159,6 +173,7 @@ def antipodal_flip(activation, a, W, subset, atol=1e-10):
     return a.clone(), W * sign[:, None]
 
 
+@validated(activation=ActivationName(), **_measure(), generator=Generator(), steps=Int(0))
 def random_symmetry(activation, a, W, generator, steps=4):
     r"""A random composition of the activation's symmetry transforms; returns (a', W', names applied).
 
@@ -166,8 +181,8 @@ def random_symmetry(activation, a, W, generator, steps=4):
     piece of weight t off each atom of J and off the inactive one (whose pieces are then t and −t), and flips the
     pieces of weight t, which satisfy Σ t w = 0.
     """
-    act = get_activation(activation)
-    a, W = atomic_measure(a, W)
+    act = activation
+    a, W = atomic_measure(a, W)  # unbatched
     names = symmetry_names(act)
     applied = []
     opts = dict(dtype=a.dtype, device=a.device)
@@ -264,23 +279,28 @@ def merge_atoms(a, X, tol):
     return weights, centres / norm[:, None]
 
 
+@validated(activation=ActivationName(), **_measure(), merge_tol=Real(nonnegative=True), drop_tol=Real(nonnegative=True))
 def canonicalize(activation, a, W, merge_tol=1e-8, drop_tol=1e-10):
     r"""Canonical active component of :math:`\sum_j a_j\sigma(w_j\cdot x)` (see ``CanonicalForm``).
 
     Steps: p-homogeneous σ moves each atom to the sphere with weight a|w|^p; odd σ maps (a, w) to (−a, −w), even σ
     maps w to −w, and σ with σ(z) − σ(−z) = z maps w to −w adding a·w to the linear part, whenever w lies in the
     wrong half-space; atoms within ``merge_tol`` merge; atoms with |weight| ≤ ``drop_tol`` are inactive and dropped.
-    Atoms at w = 0 are a constant a σ(0) and merge into one atom (dropped when σ(0) = 0).
+    Atoms at w = 0 are a constant a σ(0) and merge into one atom (dropped when σ(0) = 0); a ``merge_tol`` at or above
+    the norm of an atom w ≠ 0 (after the move to the sphere) is refused, since it would take that atom for the origin.
     """
-    act = get_activation(activation)
-    a, W = atomic_measure(a, W)
-    merge_tol = finite_number("merge_tol", merge_tol, nonnegative=True)
-    drop_tol = finite_number("drop_tol", drop_tol, nonnegative=True)
+    act = activation
+    a, W = atomic_measure(a, W)  # unbatched
     p = homogeneity_degree(act)
     norms = W.norm(dim=1)
     if p is not None:
         alive = norms > 0
         a, W = a[alive] * norms[alive] ** p, W[alive] / norms[alive, None]
+    moved = W.norm(dim=1)
+    if bool(((moved > 0) & (moved <= merge_tol)).any()):
+        smallest = float(moved[moved > 0].min())
+        raise ValueError(f"merge_tol: {merge_tol!r} would take the atom at |w| = {smallest:.3g} for the origin; need "
+                         f"merge_tol < {smallest:.3g}")
     linear = torch.zeros(W.shape[1], dtype=W.dtype, device=W.device) if act.linear_part else None
     if act.parity is not None or act.linear_part:
         sign = _hemisphere_sign(W, merge_tol)
@@ -308,6 +328,7 @@ def _lexicographic_order(X):
     return torch.as_tensor(np.lexsort(keys.T[::-1]), device=X.device)
 
 
+@validated(form1=Instance(CanonicalForm, _form_example), form2=Instance(CanonicalForm, _form_example))
 def matched_distance(form1, form2):
     r"""Distance between canonical forms: the cheapest matching of atoms, pairs costing
     :math:`|\alpha_i - \alpha'_j| + |u_i - u'_j|` and unmatched atoms :math:`|\alpha|`, plus |v − v'| for the
@@ -331,6 +352,7 @@ def matched_distance(form1, form2):
     return total
 
 
+@validated(**_measure())
 def quadratic_eigen_atoms(a, W):
     r"""For σ(z) = z² the realization is :math:`x^\top M x` with :math:`M = \sum_j a_j w_j w_j^\top`; the d atoms
     (λ_i, e_i) of M's eigendecomposition realize the same function with different higher moments."""

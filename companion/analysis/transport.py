@@ -10,22 +10,25 @@ import numpy as np
 import ot
 import scipy.linalg
 
-from ..engine.validation import float_array, positive_int
+from ..engine.contract import Int, Tensor, validated
+from ..engine.validation import float_array
 
 
-def _cloud(x, name):
-    x = float_array(name, x)
+def _cloud(name, x):
+    """A checked array as a point cloud (n, D): a vector is n points on the line."""
     if x.ndim == 1:
         x = x[:, None]
     if x.ndim != 2:
-        raise ValueError(f"{name}: need a point cloud of shape (n, D), got shape {x.shape}")
+        raise ValueError(f"{name}: need a point cloud of shape (n, D) or (n,), got shape {x.shape}")
     return x
 
 
+@validated(x=Tensor(array=True), y=Tensor(array=True), max_iter=Int(1, example_min=10**5),
+           memory=lambda args: (8 * len(args["x"]) * len(args["y"]) * 3, "x"))
 def w2_squared(x, y, max_iter=1_000_000):
-    r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D)."""
-    x, y = _cloud(x, "x"), _cloud(y, "y")
-    max_iter = positive_int("max_iter", max_iter)
+    r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D) (a vector:
+    points on the line)."""
+    x, y = _cloud("x", x), _cloud("y", y)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"y: dimension {y.shape[1]} does not match x's {x.shape[1]}")
     cost = ot.dist(x, y, metric="sqeuclidean")
@@ -37,12 +40,9 @@ def w2_squared(x, y, max_iter=1_000_000):
     return float(value)
 
 
+@validated(x=Tensor("R n D", array=True), y=Tensor("R m D", array=True), max_iter=Int(1, example_min=10**5))
 def w2_squared_batch(x, y, max_iter=1_000_000):
     """:func:`w2_squared` for each replica of clouds x (R, n, D) and y (R, m, D): array (R,)."""
-    x = float_array("x", x, shape=(None, None, None), label="(R, n, D)")
-    y = float_array("y", y, shape=(None, None, None), label="(R, m, D)")
-    if len(x) != len(y):
-        raise ValueError(f"y: {len(y)} replicas for x's {len(x)}")
     return np.array([w2_squared(xr, yr, max_iter) for xr, yr in zip(x, y)])
 
 

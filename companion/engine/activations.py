@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .hermite import graded_coefficients, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
+from .contract import refuse_memory
 from .validation import describe, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
@@ -342,10 +343,10 @@ _NAMED = {
 }
 
 
-def get_activation(name):
-    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through.
-
-    The same name always gives the same object, so public functions resolve once at their entry and pass it on."""
+def lookup(param, name):
+    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"), or ``name`` if it is an
+    Activation; errors start with ``param``. "he<k>" is refused before allocating when its (k+1)² Hermite table of
+    float64 cannot fit in the memory available."""
     if isinstance(name, Activation):
         return name
     if isinstance(name, str):
@@ -354,10 +355,20 @@ def get_activation(name):
             return _NAMED[key]
         match = re.fullmatch(r"he(\d+)", key)
         if match:
+            refuse_memory(param, 8 * (int(match.group(1)) + 1) ** 2)
             return _hermite_polynomial_activation(int(match.group(1)))
     else:
-        raise TypeError(f"activation: need a name such as 'erf' or an Activation, got {describe(name)}")
-    raise ValueError(f"activation: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
+        raise TypeError(f"{param}: need a name such as 'erf' or an Activation, got {describe(name)}")
+    raise ValueError(f"{param}: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
+
+
+def get_activation(name):
+    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through;
+    errors name the parameter ``activation`` (the name public functions give it; their contracts use :func:`lookup`
+    with the caller's parameter name).
+
+    The same name always gives the same object, so public functions resolve once at their entry and pass it on."""
+    return lookup("activation", name)
 
 
 def hermite_activation(beta, name="hermite"):

@@ -23,12 +23,13 @@ from tqdm.auto import tqdm
 
 from .activations import get_activation
 from .gradients import population_grad, split, target_grad
-from .kernels import gaussian_kernel
-from .seeding import Stream, torch_seed
+from .kernels import cross_kernel
+from .seeding import torch_seed
 from .spec import Problem, RunSpec, problem
 from .targets import Target
-from .validation import (choice, describe, finite_number, float_tensor, integer, integer_array, nonneg_int,
-                         positive_int)
+from .contract import (ActivationName, Anything, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
+                       validated)
+from .validation import describe, float_tensor, integer_array, positive_int
 
 ENGINES = ("population", "empirical", "none")
 NOISE, MINIBATCH = 0, 1  # the sub-streams (SeedSequence spawn keys) of a replica: Langevin noise, minibatch indices
@@ -56,27 +57,13 @@ class Trajectory:
     spec: Optional[RunSpec] = None
 
 
-def _particles(name, theta):
-    """Particles (..., N, 1+d) with N >= 1 and d >= 1 as a floating tensor (no finiteness check: no device sync)."""
-    theta = float_tensor(name, theta, shape=(..., None, None), label="(..., N, 1+d)", finite=False)
-    if theta.shape[-1] < 2:
-        raise ValueError(f"{name}: need particles of shape (..., N, 1+d) with d >= 1, got shape {tuple(theta.shape)}")
-    return theta
-
-
-def _same_dimension(theta1, theta2, names=("theta1", "theta2")):
-    if theta1.shape[-1] != theta2.shape[-1]:
-        raise ValueError(f"{names[1]}: particles in dimension d = {theta2.shape[-1] - 1} do not match {names[0]}'s "
-                         f"d = {theta1.shape[-1] - 1}")
-
-
+@validated(theta=Particles(), activation=ActivationName(), X=Tensor("... n d", like="theta"),
+           memory=lambda a: (8 * a["X"].shape[-2] * a["theta"].shape[-2] * max(a["theta"].shape[:-2].numel(), 1), "X"))
 def network(theta, activation, X):
-    r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d): shape (R, n)."""
-    theta = _particles("theta", theta)
-    X = float_tensor("X", X, shape=(..., None, theta.shape[-1] - 1), label=f"(n, {theta.shape[-1] - 1}) or (R, n, "
-                     f"{theta.shape[-1] - 1}) matching the particles' d", finite=False)
+    r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d) (cast to θ's dtype and
+    device): shape (R, n)."""
     a, W = split(theta)
-    act = get_activation(activation)
+    act = activation
     return (act.fn(X @ W.transpose(-1, -2)) @ a[..., :, None])[..., 0] / theta.shape[-2]
 
 
@@ -98,28 +85,23 @@ def _inner(theta1, theta2, act):
     total = 0
     for i in particle_blocks(theta1.shape[-2]):
         for j in particle_blocks(theta2.shape[-2]):
-            K = gaussian_kernel(act, W1[..., i, :], W2[..., j, :])
+            K = cross_kernel(act, W1[..., i, :], act, W2[..., j, :])
             total = total + (a1[..., i, None] * K * a2[..., None, j]).sum((-1, -2))
     return total / (theta1.shape[-2] * theta2.shape[-2])
 
 
+@validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
-    act = get_activation(activation)
-    theta1, theta2 = _particles("theta1", theta1), _particles("theta2", theta2)
-    _same_dimension(theta1, theta2)
+    act = activation
     return _inner(theta1, theta1, act) - 2 * _inner(theta1, theta2, act) + _inner(theta2, theta2, act)
 
 
+@validated(theta=Particles(), activation=ActivationName(), target=TargetSpec())
 def population_risk(theta, activation, target):
     r"""The population risk :math:`\frac12 E_{x\sim N(0, I_d)}(f_N(x) - f^*(x))^2` of particles θ (R, N, 1+d) for the
     target f*, exact (closed-form Gaussian kernels): shape (R,)."""
-    theta = _particles("theta", theta)
-    if not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (companion.teacher or ridge_target), got {describe(target)}")
-    if target.dim != theta.shape[-1] - 1:
-        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {theta.shape[-1] - 1}")
-    return _risk(theta, get_activation(activation), target)
+    return _risk(theta, activation, target)
 
 
 def _risk(theta, act, target):
@@ -246,9 +228,9 @@ def _replica_generators(stream, first, R, purpose, device):
             for r in range(R)]
 
 
+@validated(steps=Int(0), num=Int(1))
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
-    steps, num = nonneg_int("steps", steps), positive_int("num", num)
     if steps < 1:
         return np.array([0])
     grid = np.unique(np.round(np.geomspace(1, steps, max(num - 1, 1))).astype(int))
@@ -277,27 +259,12 @@ def _check_data(data, R, d):
 
 def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, first_replica,
               noise_width, chunk_size, check_every):
-    """Every argument of :func:`simulate` resolved: theta0 and data as float tensors, the rest as a
-    :class:`~companion.engine.spec.RunSpec`; or an error naming the argument."""
-    eta = finite_number("eta", eta, positive=True)
-    lam = finite_number("lam", lam, nonnegative=True)
-    tau = finite_number("tau", tau, nonnegative=True)
-    steps = nonneg_int("steps", steps)
-    seed = seed if isinstance(seed, Stream) else Stream(integer("seed", seed, minimum=0), "simulate")
-    first_replica = nonneg_int("first_replica", first_replica)
-    chunk_size = positive_int("chunk_size", chunk_size)
-    check_every = None if check_every is None else positive_int("check_every", check_every)
-    theta0 = float_tensor("theta0", theta0, shape=(None, None, None), label="(R, N, 1+d)", nonempty=False)
+    """The rules of :func:`simulate` that relate its arguments (each already checked by its contract): data and
+    batch size against the engine, record steps and noise width against the run; the run as a
+    :class:`~companion.engine.spec.RunSpec`."""
     R, N, p = theta0.shape
-    if R == 0 or N == 0 or p < 2:
-        raise ValueError(f"theta0: need shape (R, N, 1+d) with R, N >= 1 and d >= 1, got {tuple(theta0.shape)}")
-    engine = choice("engine", engine, ENGINES)
-    if target is not None and not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (companion.teacher or ridge_target) or None, got {describe(target)}")
     if engine == "population" and target is None:
         raise ValueError("target: the population engine needs a target")
-    if target is not None and target.dim != p - 1:
-        raise ValueError(f"target: input dimension {target.dim} does not match the particles' d = {p - 1}")
     if engine == "empirical":
         data = _check_data(data, R, p - 1)
     elif data is not None:
@@ -309,16 +276,23 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
         batch_size = positive_int("batch_size", batch_size, maximum=data[0].shape[-2])
     record = log_time_grid(steps) if record_steps is None else np.unique(
         integer_array("record_steps", record_steps, minimum=0, maximum=steps))
-    if noise_width is not None:
-        noise_width = positive_int("noise_width", noise_width)
-        if noise_width < N:
-            raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
-    if not torch.isfinite(theta0).all():
-        raise ValueError("theta0: initial particles contain NaN or inf")
+    if noise_width is not None and noise_width < N:
+        raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
     spec = RunSpec(eta=eta, steps=steps, lam=lam, tau=tau, engine=engine, batch_size=batch_size,
                    record=tuple(int(k) for k in record), seed=seed, first_replica=first_replica,
                    noise_width=noise_width, chunk_size=chunk_size, check_every=check_every)
-    return theta0, data, spec
+    return data, spec
+
+
+def _simulate_memory(args):
+    """Bytes :func:`simulate` holds at once, roughly, and the argument that drives them: the noise of one step
+    (R, noise_width, 1+d) and the recorded particles (T, R, N, 1+d) (kernels and gradients are formed in blocks of
+    bounded size)."""
+    R, N, p = args["theta0"].shape
+    record = len(log_time_grid(args["steps"])) if args["record_steps"] is None else len(args["record_steps"])
+    noise = 8 * R * (args["noise_width"] or N) * p
+    particles = 8 * record * R * N * p * bool(args["keep_particles"])
+    return max((noise, "noise_width"), (particles, "record_steps"))
 
 
 def progress_default():
@@ -331,6 +305,12 @@ def progress_default():
     return "ipykernel" in sys.modules or sys.stderr.isatty()
 
 
+@validated(theta0=Particles("R N 1+d"), activation=ActivationName(), target=TargetSpec(optional=True), eta=Real(positive=True),
+           steps=Int(0, example_max=3), lam=Real(nonnegative=True), tau=Real(nonnegative=True),
+           engine=Choice(ENGINES), record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
+           noise_width=Maybe(Int(1, example_max=0)), keep_particles=Bool(), progress=Maybe(Bool()),
+           chunk_size=Int(1, example_max=2**20), check_every=Maybe(Int(1)), data=Anything(None), batch_size=Anything(None),
+           memory=_simulate_memory)
 def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
              batch_size=None, record_steps=None, seed=0, first_replica=0, noise_width=None, keep_particles=True,
              progress=None, chunk_size=2**20, check_every=None):
@@ -362,10 +342,9 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every step. The population
     engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
-    prob = problem(activation)
-    theta0, data, spec = _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed,
+    data, spec = _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed,
                                    first_replica, noise_width, chunk_size, check_every)
-    return run(theta0, Problem(prob.activation, target), spec, data, keep_particles, progress)
+    return run(theta0, Problem(activation, target), spec, data, keep_particles, progress)
 
 
 def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
@@ -426,6 +405,11 @@ def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
                       problem=problem, spec=spec)
 
 
+@validated(theta0=Particles("R N 1+d"), population0=Particles("P M 1+d", like="theta0"), activation=ActivationName(),
+           target=TargetSpec(optional=True), eta=Real(positive=True), steps=Int(0, example_max=3),
+           lam=Real(nonnegative=True), tau=Real(nonnegative=True), engine=Choice(("population", "none")),
+           record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
+           population_seed=Seed("simulate"), population_first_replica=Int(0), noise_width=Maybe(Int(1, example_max=0)))
 def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0,
                            engine="population", record_steps=None, seed=0, first_replica=0, population_seed,
                            population_first_replica=0, noise_width=None):
@@ -447,17 +431,11 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
 
     Returns (populations, tagged): the populations' :class:`Trajectory` (particles (T, P, M, 1+d), risk (T, P)) and
     the tagged particles (T, P, R, N, 1+d) at the recorded steps, on the CPU."""
-    act = get_activation(activation)
-    if engine not in ("population", "none"):
-        raise ValueError(f"engine: the McKean–Vlasov processes need engine 'population' or 'none', got {engine!r}")
-    theta0, _, spec = _validate(theta0, target, eta, steps, lam, tau, engine, None, None, record_steps, seed,
-                                first_replica, noise_width, 1, None)
-    population0, _, population_spec = _validate(population0, target, eta, steps, lam, tau, engine, None, None,
-                                                record_steps, population_seed, population_first_replica, None, 1,
-                                                None)
-    if population0.shape[-1] != theta0.shape[-1]:
-        raise ValueError(f"population0: particles of 1+d = {population0.shape[-1]} do not match theta0's "
-                         f"{theta0.shape[-1]}")
+    act = activation
+    _, spec = _validate(theta0, target, eta, steps, lam, tau, engine, None, None, record_steps, seed, first_replica,
+                        noise_width, 1, None)
+    _, population_spec = _validate(population0, target, eta, steps, lam, tau, engine, None, None, record_steps,
+                                   population_seed, population_first_replica, None, 1, None)
     device, dtype = theta0.device, theta0.dtype
     population = population0.to(device, dtype).clone()
     (P, M, p), (R, N, _) = population.shape, theta0.shape

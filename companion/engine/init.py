@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from .seeding import Stream
-from .validation import choice, describe, finite_number, float_array, positive_int, seed
+from .contract import Anything, Choice, Device, Dtype, Int, Real, validated
+from .validation import describe, float_array, seed
 
 FAMILIES = ("gaussian", "laplace", "student_t", "ball", "atomic")
 
@@ -39,6 +40,16 @@ def _atomic_law(atoms, weights, p):
     return atoms, probs
 
 
+def _memory(args):
+    """Bytes of the cloud (R, N, 1+d) and its float64 draws, with the largest of R, N, d."""
+    R, N, d = args["R"], args["N"], args["d"]
+    return 16 * R * N * (d + 1), max((R, "R"), (N, "N"), (d, "d"))[1]
+
+
+@validated(family=Choice(FAMILIES), R=Int(1), N=Int(1), d=Int(1), scale=Real(nonnegative=True),
+           a_scale=Real(nonnegative=True), rng=Anything(0), dtype=Dtype(), device=Device(), df=Real(positive=True),
+           atoms=Anything(None), weights=Anything(None),
+           memory=_memory)
 def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
                    df=3.0, atoms=None, weights=None):
     """Initial particles θ_i = (a_i, w_i) drawn i.i.d. from μ₀ of ``family``: R replicas of N particles in dimension
@@ -49,17 +60,6 @@ def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torc
     integer or a sequence of integers) or a ``numpy.random.Generator`` (one generator for all replicas);
     ``scale``/``a_scale`` multiply w and a (ignored for "atomic").
     """
-    family = choice("family", family, FAMILIES)
-    R, N, d = positive_int("R", R), positive_int("N", N), positive_int("d", d)
-    if R * N * (d + 1) >= np.iinfo(np.intp).max:
-        largest = max((R, "R"), (N, "N"), (d, "d"))[1]
-        raise ValueError(f"{largest}: a cloud of R·N·(1+d) = {R * N * (d + 1)} numbers cannot be indexed")
-    scale = finite_number("scale", scale, nonnegative=True)
-    a_scale = finite_number("a_scale", a_scale, nonnegative=True)
-    if family == "student_t":
-        df = finite_number("df", df, positive=True)
-    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
-        raise TypeError(f"dtype: need a floating torch dtype such as torch.float64, got {describe(dtype)}")
     if family == "atomic":
         atoms, weights = _atomic_law(atoms, weights, d + 1)
     if isinstance(rng, Stream):

@@ -24,7 +24,7 @@ import torch
 
 from .activations import get_activation
 from .hermite import kink_rule
-from .validation import float_tensor, positive_int
+from .contract import ActivationName, Int, Maybe, Tensor, validated
 
 _TINY = 1e-30
 SERIES_TOLERANCE = 1e-13
@@ -288,16 +288,11 @@ def cross_kernel(activation, W, activation2, V, terms=None):
     return series.masked_scatter(mask, _ExactPairs.apply(r, s, rho[mask], act, act2))
 
 
+@validated(activation=ActivationName(), W=Tensor("... N d"), V=Tensor("... M d", like="W"), terms=Maybe(Int(1)),
+           memory=lambda a: (8 * a["W"].shape[:-1].numel() * a["V"].shape[-2] * (a["terms"] or a["activation"].series_terms
+                                                                             or 1), "W"))
 def gaussian_kernel(activation, W, V, terms=None):
     r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M).
-
-    Floating tensors pass unchecked for values (no device sync in the inner loops); integer or NumPy inputs are
-    converted."""
-    act = get_activation(activation)
-    W = float_tensor("W", W, shape=(..., None, None), label="(..., N, d)", finite=False, nonempty=False)
-    V = float_tensor("V", V, shape=(..., None, None), label="(..., M, d)", finite=False, nonempty=False,
-                     dtype=None if torch.is_tensor(V) and V.is_floating_point() else W.dtype)
-    if V.dtype != W.dtype:
-        raise TypeError(f"V: dtype {V.dtype} does not match W's {W.dtype}")
-    terms = None if terms is None else positive_int("terms", terms)
-    return cross_kernel(act, W, act, V, terms)
+    V is cast to W's dtype and device. The inner loops call :func:`cross_kernel`, which checks nothing (no device
+    sync)."""
+    return cross_kernel(activation, W, activation, V, terms)

@@ -14,7 +14,8 @@ from .activations import Activation, get_activation
 from .init import FAMILIES, init_particles
 from .seeding import Stream
 from .targets import Target
-from .validation import choice, describe, finite_number
+from .contract import Anything, TargetSpec, validated
+from .validation import choice, finite_number
 
 __all__ = ["Problem", "problem", "StartingLaw", "RunSpec"]
 
@@ -41,6 +42,7 @@ class Problem:
         return {"activation": self.activation.name, "target": None if self.target is None else self.target.cache_state()}
 
 
+@validated(activation=Anything("erf"), target=TargetSpec(optional=True))
 def problem(activation, target=None):
     """A :class:`Problem`: ``activation`` a name ("erf", "relu", ...) or an :class:`Activation`, resolved here once;
     ``target`` a :class:`Target` (``teacher``, ``ridge_target``) or None. A Problem passes through unchanged."""
@@ -48,8 +50,6 @@ def problem(activation, target=None):
         if target is not None:
             raise ValueError("target: a Problem already carries its target; pass the Problem alone")
         return activation
-    if target is not None and not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (companion.teacher or ridge_target) or None, got {describe(target)}")
     return Problem(get_activation(activation), target)
 
 

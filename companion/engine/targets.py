@@ -13,7 +13,8 @@ import torch
 from .activations import Activation, get_activation
 from .hermite import hermite_orthonormal
 from .kernels import cross_kernel, hermite_series, norms_and_cosines
-from .validation import describe, finite_number, float_tensor, positive_int
+from .contract import ActivationName, Generator, Int, Real, TargetSpec, Tensor, validated
+from .validation import float_tensor, positive_int
 
 
 @dataclass(frozen=True)
@@ -100,46 +101,30 @@ class Target:
         return tensors
 
 
-def _as_matrix(U, name):
-    """A finite (M, d) matrix of directions, M, d >= 1, as a float tensor (integer entries take the default dtype)."""
-    return float_tensor(name, U, shape=(None, None), label="(M, d) of directions")
-
-
-def _as_weights(b, M):
-    """M finite output weights as a float tensor."""
-    return float_tensor("b", b, shape=(M,), label=f"({M},) of output weights")
-
-
+@validated(activation=ActivationName(), U=Tensor("M d"), b=Tensor("M", like="U"))
 def teacher(activation, b, U):
-    """Teacher network f*(x) = Σ_m b_m σ(u_m·x) (no 1/M factor: put it in b)."""
-    act = get_activation(activation)
-    U = _as_matrix(U, "U")
-    return Target(_as_weights(b, U.shape[0]).to(U), U, activation=act)
+    """Teacher network f*(x) = Σ_m b_m σ(u_m·x) (no 1/M factor: put it in b); U (M, d) finite directions, b (M,)."""
+    return Target(b, U, activation=activation)
 
 
+@validated(U=Tensor("M d"), b=Tensor("M", like="U"), beta=Tensor("... K", like="U"))
 def ridge_target(b, U, beta):
     r"""Ridge target :math:`\sum_m b_m \sum_k \beta_{mk} h_k(\hat u_m\cdot x)`; rows of U are normalised to unit length."""
-    U = _as_matrix(U, "U")
     norms = U.norm(dim=-1, keepdim=True)
     if (norms == 0).any():
         raise ValueError("U: ridge directions must be non-zero")
-    beta = float_tensor("beta", beta).to(U)
     if beta.ndim == 1:
         beta = beta.expand(U.shape[0], -1)
     if beta.ndim != 2 or beta.shape[0] != U.shape[0]:
         raise ValueError(f"beta: need finite (K,) or ({U.shape[0]}, K) Hermite coefficients, got shape "
                          f"{tuple(beta.shape)}")
-    return Target(_as_weights(b, U.shape[0]).to(U), U / norms, beta=beta.clone())
+    return Target(b, U / norms, beta=beta.clone())
 
 
+@validated(target=TargetSpec(), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True),
+           memory=lambda a: (8 * a["n"] * (a["target"].dim + 2), "n"))
 def sample_data(target, n, noise_std=0.0, generator=None):
     """n samples x ~ N(0, I_d) with labels y = f*(x) + noise_std·ε, ε ~ N(0, 1). Returns (X (n, d), y (n,))."""
-    if not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (teacher or ridge_target), got {describe(target)}")
-    n = positive_int("n", n)
-    noise_std = finite_number("noise_std", noise_std, nonnegative=True)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator: need a torch.Generator or None, got {describe(generator)}")
     dtype, device = target.U.dtype, target.U.device
     gen = generator if generator is not None else torch.Generator(device="cpu").manual_seed(0)
     X = torch.randn(n, target.dim, generator=gen, dtype=dtype, device=gen.device).to(device)

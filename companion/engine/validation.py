@@ -137,9 +137,10 @@ def _as_tensor(name, value):
             raise ValueError(f"{name}: an entry overflows float64, got {describe(value)}") from error
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
-    if isinstance(value, np.ndarray):  # a read-only array (e.g. a pandas column) is copied, not shared
-        return torch.as_tensor(array if array.flags.writeable else array.copy())
-    return torch.as_tensor(value)
+    if isinstance(value, (list, tuple, numbers.Number)):
+        return torch.as_tensor(value)
+    # NumPy arrays and array-likes (a pandas Series or Index); a read-only one (a pandas column) is copied, not shared
+    return torch.as_tensor(array if array.flags.writeable else array.copy())
 
 
 def seed(name, value):

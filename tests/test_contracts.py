@@ -1,0 +1,127 @@
+"""The generated battery: every function decorated with ``@validated`` (``contract.REGISTRY``) is called with inputs
+drawn from its own contract, one argument at a time made invalid. Each call is classified:
+
+- valid input → runs, no NaN in the result (or refuses with a ValueError/TypeError naming one of its parameters:
+  a relation between arguments the one-argument contracts do not express);
+- invalid input → ValueError/TypeError whose message starts with the parameter's name;
+- anything else is *cryptic* (another exception type, or a message naming no parameter) or *silent* (an invalid
+  input accepted, or NaN out).
+
+A new public function is fuzzed by decorating it; no list here names functions. Deterministic (derandomized,
+fixed per-function example counts) so CI is stable."""
+import importlib
+import math
+import warnings
+from collections import Counter
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from companion.engine import contract
+
+MODULES = ("companion.engine.activations", "companion.engine.dynamics", "companion.engine.kernels",
+           "companion.engine.targets", "companion.engine.init", "companion.engine.spec",
+           "companion.analysis.atoms", "companion.analysis.barron", "companion.analysis.coupling",
+           "companion.analysis.moments", "companion.analysis.statistics", "companion.analysis.symmetry",
+           "companion.analysis.transport", "companion.analysis.identifiability", "companion.analysis.decomposition",
+           "companion.analysis.parametrizations")
+for module in MODULES:
+    importlib.import_module(module)
+
+FUNCTIONS = sorted(contract.REGISTRY)
+VALID_PER_FUNCTION = 8
+INVALID_PER_FUNCTION = 40
+RESULTS = Counter()
+
+
+def _has_nan(result):
+    """Whether a result (tensor, array, number, tuple/list/dict of them, or an object with such fields) has NaN."""
+    if torch.is_tensor(result):
+        return result.is_floating_point() and bool(torch.isnan(result.detach()).any())
+    if isinstance(result, np.ndarray):
+        return result.dtype.kind == "f" and bool(np.isnan(result).any())
+    if isinstance(result, float):
+        return math.isnan(result)
+    if isinstance(result, (tuple, list)):
+        return any(_has_nan(item) for item in result)
+    if isinstance(result, dict):
+        return any(_has_nan(item) for item in result.values())
+    return False
+
+
+@st.composite
+def calls(draw, function, invalid):
+    """Keyword arguments for ``function`` from its contract; with ``invalid``, one argument replaced by an invalid
+    value. Returns (kwargs, the invalid parameter or None)."""
+    specs = function.contract
+    dims = {name: draw(st.integers(*bounds)) for name, bounds in contract.DIM_SIZES.items()}
+    dims["..."] = (dims["R"],)
+    dims["batched"] = draw(st.booleans())
+    named = Counter(dim for spec in specs.values() for dim in _dims(spec))
+    dims["shared"] = {dim for dim, count in named.items() if count > 1}
+    kwargs = {name: draw(spec.valid(dims)) for name, spec in specs.items()}
+    bad = None
+    if invalid:
+        candidates = [name for name, spec in specs.items() if not isinstance(spec, contract.Anything)]
+        bad = draw(st.sampled_from(candidates))
+        kwargs[bad] = draw(specs[bad].invalid(dims))
+    return kwargs, bad
+
+
+def _dims(spec):
+    """The dimension names a spec binds."""
+    spec = spec.spec if isinstance(spec, contract.Maybe) else spec
+    if isinstance(spec, contract.Tensor) and spec.shape:
+        return [token.split("+")[-1] for token in spec.shape.split() if token != "..." and not token.isdigit()]
+    return [spec.dim] if getattr(spec, "dim", None) else []
+
+
+def classify(function, kwargs, bad):
+    """'valid', 'refused' (valid input refused by a named relation), 'named' (invalid input refused by name),
+    'silent' or 'cryptic', with a description."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = function(**kwargs)
+    except (ValueError, TypeError) as error:
+        message = str(error)
+        if bad is not None:
+            named = message.startswith(bad) or f"{bad}'s" in message
+            return ("named", "") if named else ("cryptic", f"{bad}: {type(error).__name__}: {message}")
+        if any(message.startswith(name) for name in function.contract):
+            return "refused", message
+        return "cryptic", f"valid input: {type(error).__name__}: {message}"
+    except Exception as error:  # noqa: BLE001 - classified, not hidden
+        return "cryptic", f"{bad}: {type(error).__name__}: {error}"
+    if bad is not None:
+        return "silent", f"{bad} = {contract.v.describe(kwargs[bad])} accepted"
+    if _has_nan(result):
+        return "silent", "NaN in the result of a valid input"
+    return "valid", ""
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+@pytest.mark.parametrize("invalid", [False, True], ids=["valid", "invalid"])
+def test_contract_battery(name, invalid):
+    function = contract.REGISTRY[name]
+    failures = []
+
+    @settings(max_examples=INVALID_PER_FUNCTION if invalid else VALID_PER_FUNCTION, derandomize=True, database=None,
+              deadline=None, suppress_health_check=list(HealthCheck))
+    @given(calls(function, invalid))
+    def check(call):
+        kind, text = classify(function, *call)
+        RESULTS[kind] += 1
+        if kind in ("silent", "cryptic"):
+            failures.append(f"{kind}: {text}")
+
+    check()
+    assert not failures, f"{name}: {len(failures)} bad outcomes, e.g. " + "; ".join(sorted(set(failures))[:5])
+
+
+def test_battery_size():
+    """The battery reaches at least 1,000 calls (run after the parametrized tests in this module)."""
+    assert len(FUNCTIONS) * (VALID_PER_FUNCTION + INVALID_PER_FUNCTION) >= 1000
