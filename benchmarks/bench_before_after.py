@@ -11,6 +11,7 @@ R = 4, N_ref = 256, N ∈ {8, 16, 32, 64}, 50 steps.
 
     python benchmarks/bench_before_after.py --against 0d95cf8 [--json benchmarks/before_after.json]
 """
+
 import argparse
 import json
 import os
@@ -76,8 +77,9 @@ else:
 
 def _run(tree, *args):
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", CHILD, *map(str, args)], env=env, cwd=tree, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, *map(str, args)], env=env, cwd=tree, check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -88,8 +90,11 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", default=str(ROOT / "benchmarks" / "before_after.json"))
     args = parser.parse_args()
-    cases = ([("step", args.repeats, act, R, N) for R, N in STEP_CASES for act in ACTIVATIONS]
-             + [("explorer", 0, act) for act in EXPLORER] + [("chaos", 0)])
+    cases = (
+        [("step", args.repeats, act, R, N) for R, N in STEP_CASES for act in ACTIVATIONS]
+        + [("explorer", 0, act) for act in EXPLORER]
+        + [("chaos", 0)]
+    )
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         archive = Path(tmp) / "base.tar"
@@ -105,9 +110,16 @@ def main():
                     results[label] = _run(tree, *case)
                     best[label] = min(best[label], results[label]["seconds"])
                     best[label + "_cpu"] = min(best[label + "_cpu"], results[label]["cpu"])
-            row = dict(case=case[0], args=list(case[2:]), before_s=best["before"], after_s=best["after"],
-                       speedup=best["before"] / best["after"], before_cpu_s=best["before_cpu"],
-                       after_cpu_s=best["after_cpu"], speedup_cpu=best["before_cpu"] / best["after_cpu"])
+            row = dict(
+                case=case[0],
+                args=list(case[2:]),
+                before_s=best["before"],
+                after_s=best["after"],
+                speedup=best["before"] / best["after"],
+                before_cpu_s=best["before_cpu"],
+                after_cpu_s=best["after_cpu"],
+                speedup_cpu=best["before_cpu"] / best["after_cpu"],
+            )
             if case[0] == "step":
                 g0, g1 = results["before"]["grad"], results["after"]["grad"]
                 row["max_grad_change_rel"] = max(abs(a - b) for a, b in zip(g0, g1)) / max(abs(b) for b in g1)

@@ -14,6 +14,7 @@ float32): against a ``torch.nn`` module + autograd + SGD.
     python benchmarks/bench_engine.py [--quick] [--device cpu|cuda] [--threads 1]
                                   [--part all|population|activations|empirical] [--json benchmarks/results.json]
 """
+
 import argparse
 import json
 import math
@@ -113,6 +114,7 @@ def _keops_grad(target):
         risk = 0.5 * ((a * quad).sum(-1) / N**2 - 2 * (cross @ b * a).sum(-1) / N + target.norm2())
         (g,) = torch.autograd.grad(risk.sum(), leaf)
         return g
+
     return grad
 
 
@@ -126,8 +128,9 @@ def bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keo
                 reps = repeats if entries <= 2**20 else (min(repeats, 3) if entries <= 2**22 else 1)
                 row = dict(bench="population", dtype=str(dtype).split(".")[-1], R=R, N=N)
                 explicit, _ = population_grad(theta, "erf", target)
-                row["explicit_s"] = _best_of(lambda: population_grad(theta, "erf", target), device, reps,
-                                             warm=entries <= 2**22)
+                row["explicit_s"] = _best_of(
+                    lambda: population_grad(theta, "erf", target), device, reps, warm=entries <= 2**22
+                )
                 if entries <= REFERENCE_ENTRIES:
                     act = target.activation
                     reference, _ = _population_grad(theta, act, target)
@@ -135,9 +138,11 @@ def bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keo
                     row["max_rel_diff_autograd"] = ((explicit - reference).norm() / reference.norm()).item()
                     if use_jax is not None and device.type == "cpu":
                         import numpy as np
+
                         step = use_jax(target, np.float64 if dtype == torch.float64 else np.float32)
                         if step is not None:
                             import jax.numpy as jnp
+
                             x = jnp.asarray(theta.cpu().numpy())
                             got = torch.as_tensor(np.asarray(step(x))).to(explicit) * N
                             row["jax_s"] = _best_of(lambda: step(x), device, reps)
@@ -160,6 +165,7 @@ ACTIVATIONS = ("erf", "relu", "tanh", "gelu", "quadratic")
 
 def _closed_kernel(name, jnp):
     """The closed-form kernel of ``name`` in JAX (arcsine, arc-cosine, quadratic), or None (Mehler's series only)."""
+
     def erf(X, Y):
         ax, ay = 1 + 2 * (X * X).sum(-1), 1 + 2 * (Y * Y).sum(-1)
         return (2 / math.pi) * jnp.arcsin(2 * (X @ Y.T) / jnp.sqrt(ax[:, None] * ay[None, :]))
@@ -171,17 +177,20 @@ def _closed_kernel(name, jnp):
 
     def quadratic(X, Y):
         return (X * X).sum(-1)[:, None] * (Y * Y).sum(-1)[None, :] + 2 * (X @ Y.T) ** 2
+
     return {"erf": erf, "relu": relu, "quadratic": quadratic}.get(name)
 
 
 def _closed_cross(name, jnp):
     """The closed-form kernel of ``name`` against erf (the teacher): arcsine; ReLU's odd part is z/2, so its kernel
     with an odd σ_2 is c_1(|w|)c_1(|u|)ρ = w·u/√(π(1+2|u|²)); the quadratic's (even) vanishes."""
+
     def relu(X, U):
         return (X @ U.T) / jnp.sqrt(math.pi * (1 + 2 * (U * U).sum(-1)))[None, :]
 
     def quadratic(X, U):
         return jnp.zeros((X.shape[0], U.shape[0]), dtype=X.dtype)
+
     return {"relu": relu, "quadratic": quadratic, "erf": _closed_kernel("erf", jnp)}.get(name)
 
 
@@ -194,6 +203,7 @@ def _jax_activation_step(name, target, theta):
         return None, "JAX not installed"
     jax.config.update("jax_enable_x64", True)
     import jax.numpy as jnp
+
     own, cross = _closed_kernel(name, jnp), _closed_cross(name, jnp)
     if own is None or cross is None:
         return None, "no closed-form kernel"
@@ -241,6 +251,7 @@ def bench_activations(device, cases, repeats, use_jax):
                     row["jax_skipped"] = why
                 else:
                     import jax.numpy as jnp
+
                     x = jnp.asarray(theta.cpu().numpy())
                     row["jax_s"] = _best_of(lambda: step(x), device, repeats)
             for key in ("explicit_s", "autograd_s", "jax_s"):
@@ -249,14 +260,18 @@ def bench_activations(device, cases, repeats, use_jax):
             rows.append(row)
             auto = f"{row['autograd_per_replica_ms']:10.3f}" if "autograd_s" in row else f"{'-':>10}"
             jax_cell = f"{row['jax_per_replica_ms']:10.3f}" if "jax_s" in row else f"{'-':>10}"
-            print(f"{name:<10}{R:>4}{N:>6}{row['explicit_per_replica_ms']:10.3f}{auto}{jax_cell}{row['x_erf']:8.2f}"
-                  + (f"   (jax: {row['jax_skipped']})" if "jax_skipped" in row else ""), flush=True)
+            print(
+                f"{name:<10}{R:>4}{N:>6}{row['explicit_per_replica_ms']:10.3f}{auto}{jax_cell}{row['x_erf']:8.2f}"
+                + (f"   (jax: {row['jax_skipped']})" if "jax_skipped" in row else ""),
+                flush=True,
+            )
     return rows
 
 
 def bench_explorer(activations):
     """Wall time of one explorer update (:func:`companion.analysis.explore.explore` at its defaults) per activation."""
     from companion.analysis import explore as ex
+
     rows = []
     for name in activations:
         start = time.perf_counter()
@@ -272,9 +287,12 @@ def _population_line(row):
 
     def ratio(key):
         return f"{row[key] / row['explicit_s']:8.2f}" if key in row else f"{'-':>8}"
-    return (f"{row['dtype']:<8}{row['R']:>4}{row['N']:>6}{cell('explicit_per_replica_ms')}{cell('autograd_per_replica_ms')}"
-            f"{cell('jax_per_replica_ms')}{cell('keops_per_replica_ms')}{ratio('autograd_s')}{ratio('jax_s')}"
-            f"{ratio('keops_s')}")
+
+    return (
+        f"{row['dtype']:<8}{row['R']:>4}{row['N']:>6}{cell('explicit_per_replica_ms')}{cell('autograd_per_replica_ms')}"
+        f"{cell('jax_per_replica_ms')}{cell('keops_per_replica_ms')}{ratio('autograd_s')}{ratio('jax_s')}"
+        f"{ratio('keops_s')}"
+    )
 
 
 def peak_memory(N, dtype):
@@ -294,18 +312,31 @@ population_grad(theta, "erf", target)
 peak = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0])
 print((peak - before) / 1024, before / 1024)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(HERE.parent)})
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": str(HERE.parent)},
+    )
     step_mib, base_mib = map(float, out.stdout.split())
-    return dict(bench="peak_memory", N=N, dtype=dtype, R=1, step_peak_mib=step_mib, process_mib=base_mib,
-                dense_kernel_mib=N * N * (8 if dtype == "float64" else 4) / 2**20)
+    return dict(
+        bench="peak_memory",
+        N=N,
+        dtype=dtype,
+        R=1,
+        step_peak_mib=step_mib,
+        process_mib=base_mib,
+        dense_kernel_mib=N * N * (8 if dtype == "float64" else 4) / 2**20,
+    )
 
 
 def baseline_steps(X, y, theta, steps):
     """What a user would write: nn.Module + autograd + SGD(lr = ηN, weight_decay = λ) + Langevin noise."""
     N = theta.shape[1]
-    model = torch.nn.Sequential(torch.nn.Linear(D_EMP, N, bias=False), torch.nn.ReLU(),
-                                torch.nn.Linear(N, 1, bias=False)).to(device=X.device, dtype=X.dtype)
+    model = torch.nn.Sequential(
+        torch.nn.Linear(D_EMP, N, bias=False), torch.nn.ReLU(), torch.nn.Linear(N, 1, bias=False)
+    ).to(device=X.device, dtype=X.dtype)
     with torch.no_grad():
         model[0].weight.copy_(theta[0, :, 1:])
         model[2].weight.copy_(theta[0, :, 0][None])
@@ -321,6 +352,7 @@ def baseline_steps(X, y, theta, steps):
             with torch.no_grad():
                 for p in model.parameters():
                     p.add_(torch.randn_like(p), alpha=noise)
+
     return run
 
 
@@ -332,14 +364,37 @@ def bench_empirical(device, sizes, repeats):
         X, y = sample_data(tgt, n, generator=torch.Generator(device=device).manual_seed(0))
         theta = init_particles("gaussian", 1, N, D_EMP, scale=1 / math.sqrt(D_EMP), rng=0, dtype=dtype, device=device)
         steps = max(2, int(2e8 // (n * N)))
-        engine = lambda: simulate(theta, "relu", eta=ETA, steps=steps, lam=LAM, tau=TAU, engine="empirical",
-                                  data=(X, y), record_steps=[steps], keep_particles=False, progress=False)
+        engine = lambda: simulate(
+            theta,
+            "relu",
+            eta=ETA,
+            steps=steps,
+            lam=LAM,
+            tau=TAU,
+            engine="empirical",
+            data=(X, y),
+            record_steps=[steps],
+            keep_particles=False,
+            progress=False,
+        )
         t_engine = _best_of(engine, device, repeats) / steps
         t_base = _best_of(baseline_steps(X, y, theta, steps), device, repeats) / steps
-        rows.append(dict(bench="empirical", dtype="float32", n=n, N=N, engine_ms=1e3 * t_engine,
-                         baseline_ms=1e3 * t_base, speedup=t_base / t_engine))
-        print(f"empirical n = N = {N:>5}: engine {1e3 * t_engine:8.3f} ms, nn+autograd {1e3 * t_base:8.3f} ms, "
-              f"ratio {t_base / t_engine:5.2f}", flush=True)
+        rows.append(
+            dict(
+                bench="empirical",
+                dtype="float32",
+                n=n,
+                N=N,
+                engine_ms=1e3 * t_engine,
+                baseline_ms=1e3 * t_base,
+                speedup=t_base / t_engine,
+            )
+        )
+        print(
+            f"empirical n = N = {N:>5}: engine {1e3 * t_engine:8.3f} ms, nn+autograd {1e3 * t_base:8.3f} ms, "
+            f"ratio {t_base / t_engine:5.2f}",
+            flush=True,
+        )
     return rows
 
 
@@ -350,9 +405,13 @@ def main():
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the issue's measurements used 1)")
     parser.add_argument("--no-jax", action="store_true")
     parser.add_argument("--no-keops", action="store_true")
-    parser.add_argument("--part", choices=("all", "population", "activations", "empirical"), default="all",
-                        help="run only the erf population cases (and peak memory), only the activations (and the "
-                             "explorer) or only the empirical engine")
+    parser.add_argument(
+        "--part",
+        choices=("all", "population", "activations", "empirical"),
+        default="all",
+        help="run only the erf population cases (and peak memory), only the activations (and the "
+        "explorer) or only the empirical engine",
+    )
     parser.add_argument("--json", default=str(HERE / "results.json"), help="where to write the results")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -373,16 +432,22 @@ def main():
         sizes, memory_N = [(316, 316), (1024, 1024), (4096, 4096)], 16384
         activation_cases = [(R, N) for R in (1, 16) for N in (64, 256, 1024, 2048) if R * N <= 16 * 1024]
         explorer = ACTIVATIONS
-    print(f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
-          f"torch {torch.__version__}, threads {torch.get_num_threads()}, d = {D_POP} (population), {D_EMP} (empirical)")
+    print(
+        f"device {device} ({torch.cuda.get_device_name() if device.type == 'cuda' else platform.processor() or 'cpu'}), "
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, d = {D_POP} (population), {D_EMP} (empirical)"
+    )
     rows = []
     if args.part in ("all", "population"):
         print("population step, ms per replica; ratios = other / explicit (> 1: the explicit engine is faster)")
-        print(f"{'dtype':<8}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'keops':>10}{'x auto':>8}"
-              f"{'x jax':>8}{'x keops':>8}")
+        print(
+            f"{'dtype':<8}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'keops':>10}{'x auto':>8}"
+            f"{'x jax':>8}{'x keops':>8}"
+        )
         rows += bench_population(device, dtypes, widths, replicas, repeats, use_jax, use_keops)
     if args.part in ("all", "activations"):
-        print("every activation (erf teacher, network init), float64, ms per replica; x erf = explicit / erf's explicit")
+        print(
+            "every activation (erf teacher, network init), float64, ms per replica; x erf = explicit / erf's explicit"
+        )
         print(f"{'act':<10}{'R':>4}{'N':>6}{'explicit':>10}{'autograd':>10}{'jax':>10}{'x erf':>8}")
         rows += bench_activations(device, activation_cases, min(repeats, 3), use_jax is not None)
         rows += bench_explorer(explorer)
@@ -390,11 +455,14 @@ def main():
         rows += bench_empirical(device, sizes, repeats)
     if device.type == "cpu" and args.part in ("all", "population"):
         rows.append(peak_memory(memory_N, "float64"))
-        print(f"peak memory of one explicit step, N = {memory_N}, float64: {rows[-1]['step_peak_mib']:.0f} MiB "
-              f"(a dense N x N kernel alone: {rows[-1]['dense_kernel_mib']:.0f} MiB)")
+        print(
+            f"peak memory of one explicit step, N = {memory_N}, float64: {rows[-1]['step_peak_mib']:.0f} MiB "
+            f"(a dense N x N kernel alone: {rows[-1]['dense_kernel_mib']:.0f} MiB)"
+        )
     with open(args.json, "w") as fh:
-        json.dump(dict(device=str(device), threads=torch.get_num_threads(), torch=torch.__version__, rows=rows), fh,
-                  indent=2)
+        json.dump(
+            dict(device=str(device), threads=torch.get_num_threads(), torch=torch.__version__, rows=rows), fh, indent=2
+        )
     print(f"wrote {args.json}")
 
 

@@ -6,6 +6,7 @@ the common case) and 1.0 (norms ≈ 2, where the series alone is off by up to ~1
 
     python benchmarks/bench_exact_pairs.py --against f2d7488
 """
+
 import argparse
 import json
 import os
@@ -40,8 +41,14 @@ print(json.dumps(dict(seconds=best, grad=grad.flatten().tolist(), median_norm=no
 
 def _time(tree, scale, repeats):
     env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", CHILD, str(scale), str(repeats)], env=env, cwd=tree, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(scale), str(repeats)],
+        env=env,
+        cwd=tree,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -67,10 +74,13 @@ def main():
                     grads[label] = result["grad"]
             diff = max(abs(a - b) for a, b in zip(grads["before"], grads["after"]))
             size = max(abs(b) for b in grads["after"])
-            print(f"init scale {scale}: median |w| {result['median_norm']:.2f}, max {result['max_norm']:.2f}; "
-                  f"ms per step: before {1e3 * best['before']:.1f}, after {1e3 * best['after']:.1f}, "
-                  f"ratio after/before {best['after'] / best['before']:.2f}; "
-                  f"max |grad change| / max |grad| = {diff / size:.1e}", flush=True)
+            print(
+                f"init scale {scale}: median |w| {result['median_norm']:.2f}, max {result['max_norm']:.2f}; "
+                f"ms per step: before {1e3 * best['before']:.1f}, after {1e3 * best['after']:.1f}, "
+                f"ratio after/before {best['after'] / best['before']:.2f}; "
+                f"max |grad change| / max |grad| = {diff / size:.1e}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ tree to measure (the API of that tree is detected):
 
     PYTHONPATH=/path/to/tree python benchmarks/walks.py
 """
+
 import dataclasses
 import inspect
 import os
@@ -46,7 +47,7 @@ def walk(obj, entry, *args, **kwargs):
             counts["get_activation"] += 1
         if not code.co_filename.startswith(root):
             return
-        names = code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
         if any(_holds(frame.f_locals.get(name), obj) for name in names):
             files.append(os.path.relpath(code.co_filename, root))
 
@@ -74,37 +75,122 @@ def main():
     X = torch.randn(2, 16, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     data = {16: (X, target(X))}
     rows = {}
-    rows["simulate : activation"] = walk(act, simulate, theta0, act, target, eta=0.1, steps=3, tau=0.01,
-                                         progress=False)
+    rows["simulate : activation"] = walk(act, simulate, theta0, act, target, eta=0.1, steps=3, tau=0.01, progress=False)
     new_api = "problem" in inspect.signature(coupling.coupled_run).parameters
     scale = float(np.float64(0.5) + 1e-17)  # a float object of its own
     if new_api:
         from companion.engine.spec import StartingLaw, problem
 
         prob = problem(act, target)
-        rows["coupled_run : target"] = walk(target, coupling.coupled_run, prob, R=2, N_ref=8, sizes=[4],
-                                            init_seed=0, seed=0, eta=0.1, steps=3, record_steps=[0, 3], tau=0.01)
+        rows["coupled_run : target"] = walk(
+            target,
+            coupling.coupled_run,
+            prob,
+            R=2,
+            N_ref=8,
+            sizes=[4],
+            init_seed=0,
+            seed=0,
+            eta=0.1,
+            steps=3,
+            record_steps=[0, 3],
+            tau=0.01,
+        )
         law = StartingLaw(scale=scale)
-        rows["simulate_chain : scale"] = walk(scale, decomposition.simulate_chain, prob, R=2, N_ref=8, init_seed=0,
-                                              law=law, N_values=[4], datasets=data, pairs=[(16, 4)], eta=0.1,
-                                              times=[0.1, 0.3], t_inf=0.4, window=0.2, lam=0.1, tau=0.01,
-                                              snapshots=2)
-        chain = decomposition.simulate_chain(prob, R=2, N_ref=8, init_seed=0, N_values=[4], datasets=data, pairs=[(16, 4)],
-                                             eta=0.1, times=[0.1, 0.3], t_inf=0.4, window=0.2, lam=0.1, tau=0.01,
-                                             snapshots=2)
-        rows["decomposition_table : activation"] = walk(chain.problem.activation, decomposition.decomposition_table,
-                                                        chain)
+        rows["simulate_chain : scale"] = walk(
+            scale,
+            decomposition.simulate_chain,
+            prob,
+            R=2,
+            N_ref=8,
+            init_seed=0,
+            law=law,
+            N_values=[4],
+            datasets=data,
+            pairs=[(16, 4)],
+            eta=0.1,
+            times=[0.1, 0.3],
+            t_inf=0.4,
+            window=0.2,
+            lam=0.1,
+            tau=0.01,
+            snapshots=2,
+        )
+        chain = decomposition.simulate_chain(
+            prob,
+            R=2,
+            N_ref=8,
+            init_seed=0,
+            N_values=[4],
+            datasets=data,
+            pairs=[(16, 4)],
+            eta=0.1,
+            times=[0.1, 0.3],
+            t_inf=0.4,
+            window=0.2,
+            lam=0.1,
+            tau=0.01,
+            snapshots=2,
+        )
+        rows["decomposition_table : activation"] = walk(
+            chain.problem.activation, decomposition.decomposition_table, chain
+        )
     else:
-        rows["coupled_run : target"] = walk(target, coupling.coupled_run, activation=act, target=target, R=2,
-                                            N_ref=8, d=3, sizes=[4], init_seed=0, seed=0, eta=0.1, steps=3,
-                                            record_steps=[0, 3], tau=0.01)
-        rows["simulate_chain : scale"] = walk(scale, decomposition.simulate_chain, act, target, R=2, N_ref=8, d=3,
-                                              init_seed=0, scale=scale, N_values=[4], datasets=data, pairs=[(16, 4)], eta=0.1,
-                                              times=[0.1, 0.3], t_inf=0.4, window=0.2, lam=0.1, tau=0.01,
-                                              snapshots=2)
-        chain = decomposition.simulate_chain(act, target, R=2, N_ref=8, d=3, init_seed=0, N_values=[4], datasets=data,
-                                             pairs=[(16, 4)], eta=0.1, times=[0.1, 0.3], t_inf=0.4, window=0.2, lam=0.1,
-                                             tau=0.01, snapshots=2)
+        rows["coupled_run : target"] = walk(
+            target,
+            coupling.coupled_run,
+            activation=act,
+            target=target,
+            R=2,
+            N_ref=8,
+            d=3,
+            sizes=[4],
+            init_seed=0,
+            seed=0,
+            eta=0.1,
+            steps=3,
+            record_steps=[0, 3],
+            tau=0.01,
+        )
+        rows["simulate_chain : scale"] = walk(
+            scale,
+            decomposition.simulate_chain,
+            act,
+            target,
+            R=2,
+            N_ref=8,
+            d=3,
+            init_seed=0,
+            scale=scale,
+            N_values=[4],
+            datasets=data,
+            pairs=[(16, 4)],
+            eta=0.1,
+            times=[0.1, 0.3],
+            t_inf=0.4,
+            window=0.2,
+            lam=0.1,
+            tau=0.01,
+            snapshots=2,
+        )
+        chain = decomposition.simulate_chain(
+            act,
+            target,
+            R=2,
+            N_ref=8,
+            d=3,
+            init_seed=0,
+            N_values=[4],
+            datasets=data,
+            pairs=[(16, 4)],
+            eta=0.1,
+            times=[0.1, 0.3],
+            t_inf=0.4,
+            window=0.2,
+            lam=0.1,
+            tau=0.01,
+            snapshots=2,
+        )
         rows["decomposition_table : activation"] = walk(act, decomposition.decomposition_table, chain, act, target)
     print(f"{'entry : parameter':36s} stays returns get_activation")
     for name, (stays, returns, calls) in rows.items():

@@ -6,17 +6,45 @@ claims). The names a researcher uses in a script are re-exported here and load o
 
     from companion import simulate, init_particles, teacher
 """
+
 import importlib
 
 __version__ = "0.1.0"
 
 _API = {
-    "engine": ("simulate", "init_particles", "teacher", "ridge_target", "sample_data", "get_activation",
-               "gaussian_kernel", "function_distance2", "population_risk", "network", "log_time_grid",
-               "DivergenceError", "Stream", "problem", "Problem", "StartingLaw", "RunSpec"),
-    "analysis": ("estimate_w_star", "w_star_closed_form", "coupled_run", "coupling_error", "canonicalize",
-                 "matched_distance", "extract_atoms", "target_atoms", "match_directions", "w2_squared", "bootstrap",
-                 "loglog_fit"),
+    "engine": (
+        "simulate",
+        "init_particles",
+        "teacher",
+        "ridge_target",
+        "sample_data",
+        "get_activation",
+        "gaussian_kernel",
+        "function_distance2",
+        "population_risk",
+        "network",
+        "log_time_grid",
+        "DivergenceError",
+        "Stream",
+        "problem",
+        "Problem",
+        "StartingLaw",
+        "RunSpec",
+    ),
+    "analysis": (
+        "estimate_w_star",
+        "w_star_closed_form",
+        "coupled_run",
+        "coupling_error",
+        "canonicalize",
+        "matched_distance",
+        "extract_atoms",
+        "target_atoms",
+        "match_directions",
+        "w2_squared",
+        "bootstrap",
+        "loglog_fit",
+    ),
 }
 _HOME = {name: layer for layer, names in _API.items() for name in names}
 __all__ = ["engine", "analysis", "pipeline", *_HOME]

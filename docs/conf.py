@@ -13,6 +13,7 @@ is served from the site itself (``jupyter-server-mathjax``'s copy), so the pages
 Binder launch buttons appear only when ``git remote get-url origin`` is a GitHub URL; otherwise the front page says
 how to launch the notebooks locally (``repo2docker .``), and no link points at a placeholder.
 """
+
 import re
 import subprocess
 from pathlib import Path
@@ -64,13 +65,18 @@ mathjax_path = "MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 # MyST marks its pages' sections tex2jax_ignore (so that a stray `$` is not math) and its math elements with the
 # classes below; myst_update_mathjax would write this as a MathJax 3/4 configuration, which MathJax 2 does not read.
 myst_update_mathjax = False
-mathjax2_config = {"tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                               "processRefs": False, "processEnvironments": False,
-                               "ignoreClass": "tex2jax_ignore|mathjax_ignore",
-                               "processClass": "tex2jax_process|mathjax_process|math|output_area"},
-                    "menuSettings": {"renderer": "NativeMML"},
-                    "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web", "webFont": "STIX-Web",
-                                 "imageFont": None}}
+mathjax2_config = {
+    "tex2jax": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processRefs": False,
+        "processEnvironments": False,
+        "ignoreClass": "tex2jax_ignore|mathjax_ignore",
+        "processClass": "tex2jax_process|mathjax_process|math|output_area",
+    },
+    "menuSettings": {"renderer": "NativeMML"},
+    "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web", "webFont": "STIX-Web", "imageFont": None},
+}
 
 html_theme = "sphinx_book_theme"
 html_title = project
@@ -88,11 +94,15 @@ if repository_url:
         "use_repository_button": True,
         "launch_buttons": {"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab"},
     }
-    launch = (f"Each notebook page has a Binder launch button (rocket icon) that opens it in JupyterLab from "
-              f"[{repository_url}]({repository_url}).")
+    launch = (
+        f"Each notebook page has a Binder launch button (rocket icon) that opens it in JupyterLab from "
+        f"[{repository_url}]({repository_url})."
+    )
 else:
-    launch = ("This copy has no GitHub `origin` remote, so the pages carry no Binder button. To run the notebooks, "
-              "use `repo2docker .` in a clone (the same image Binder builds), or `make setup` then `make lab`.")
+    launch = (
+        "This copy has no GitHub `origin` remote, so the pages carry no Binder button. To run the notebooks, "
+        "use `repo2docker .` in a clone (the same image Binder builds), or `make setup` then `make lab`."
+    )
 myst_substitutions = {"launch": launch}
 
 

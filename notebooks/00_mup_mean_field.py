@@ -38,16 +38,27 @@ import numpy as np
 import pandas as pd
 import torch
 
+from companion.analysis.parametrizations import (
+    PARAMETRIZATIONS,
+    QUANTITIES,
+    QUANTITY_LABELS,
+    coordinate_check,
+    engine_step,
+    held_out_windows,
+    mup_sgd_step,
+    offset_power_exponent,
+    relative_step_error,
+    scaling,
+    width_slope_intervals,
+    width_slopes,
+)
+from companion.analysis.statistics import loglog_slope, replica_log_slope, replica_loglog_fit
 from companion.engine.dynamics import function_distance2, log_time_grid, network, simulate
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
-from companion.pipeline.notebook import setup_notebook
-from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, QUANTITY_LABELS, coordinate_check,
-                                                 engine_step, held_out_windows, mup_sgd_step, offset_power_exponent,
-                                                 relative_step_error, scaling, width_slope_intervals, width_slopes)
-from companion.analysis.statistics import loglog_slope, replica_log_slope, replica_loglog_fit
-from companion.pipeline.style import log_axis_with_ticks, palette
 from companion.engine.targets import sample_data, teacher
+from companion.pipeline.notebook import setup_notebook
+from companion.pipeline.style import log_axis_with_ticks, palette
 
 nb = setup_notebook("00_mup_mean_field", profile, seed, device)
 # section 1: coordinate check (judged seeds and as many held-out seeds, which only set the windows)

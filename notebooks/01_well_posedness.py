@@ -47,9 +47,9 @@ from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
 from companion.engine.spec import StartingLaw, problem
+from companion.engine.targets import teacher
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
-from companion.engine.targets import teacher
 
 nb = setup_notebook("01_well_posedness", profile, seed, device)
 COLORS = palette(8)
@@ -159,7 +159,7 @@ for ax, variant in zip(axes, moments.VARIANTS):
         if 0 < closed < math.inf:
             ax.axhline(closed, color=color, ls="--", lw=1)
         if not shown.all():
-            ax.annotate(r"$m_k = \infty$ from k = %d: $w^* = 0$" % part.k[~shown].min(), (0.03, 0.04),
+            ax.annotate(rf"$m_k = \infty$ from k = {part.k[~shown].min():d}: $w^* = 0$", (0.03, 0.04),
                         xycoords="axes fraction", color=color, fontsize=9)
     ax.plot([], [], color="gray", ls="--", lw=1, label=CLOSED_LABEL)
     ax.set(xscale="log", yscale="log", xlabel="moment order k",

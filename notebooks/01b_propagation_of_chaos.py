@@ -38,10 +38,10 @@ device = "auto"
 
 # %%
 import matplotlib.pyplot as plt
-from matplotlib import animation
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib import animation
 
 from companion.analysis import calibration, coupling
 from companion.analysis.statistics import bootstrap_draws

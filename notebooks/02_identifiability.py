@@ -47,22 +47,39 @@ device = "auto"
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.colors import ListedColormap
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.colors import ListedColormap
 
-from companion.engine.activations import get_activation
-from companion.analysis.identifiability import (fibre_search, gaussian_mixture_moments, l2_distance2, moment_map,
-                                                moment_tensors, monte_carlo_distance2, numerical_rank,
-                                                pearson_parameters, random_atoms, raw_moment, realization_norm2,
-                                                symmetric_power, unpack, variety_depth)
-from companion.analysis.identifiability_scans import (certified_task, depth_row, he6_instance, pearson_instance,
-                                                      separated_instance)
+from companion.analysis.identifiability import (
+    fibre_search,
+    gaussian_mixture_moments,
+    l2_distance2,
+    moment_map,
+    moment_tensors,
+    monte_carlo_distance2,
+    numerical_rank,
+    pearson_parameters,
+    random_atoms,
+    raw_moment,
+    realization_norm2,
+    symmetric_power,
+    unpack,
+    variety_depth,
+)
+from companion.analysis.identifiability_scans import (
+    certified_task,
+    depth_row,
+    he6_instance,
+    pearson_instance,
+    separated_instance,
+)
 from companion.analysis.moment_systems import pearson_solutions
+from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
+from companion.engine.activations import get_activation
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import PALETTE, palette
-from companion.analysis.symmetry import canonicalize, matched_distance, quadratic_eigen_atoms, random_symmetry
 
 nb = setup_notebook("02_identifiability", profile, seed, device)
 

@@ -26,23 +26,40 @@ device = "auto"
 
 # %%
 import matplotlib.pyplot as plt
-from matplotlib.animation import FuncAnimation
-from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.animation import FuncAnimation
+from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
-from companion.analysis.atoms import (DELTA_REL, MIN_SIZE, THRESHOLD_FACTOR, THRESHOLD_FLOOR, match_directions,
-                                     stationary_atoms, target_atoms, teacher_stationary_atoms)
+from companion.analysis.atoms import (
+    DELTA_REL,
+    MIN_SIZE,
+    THRESHOLD_FACTOR,
+    THRESHOLD_FLOOR,
+    match_directions,
+    stationary_atoms,
+    target_atoms,
+    teacher_stationary_atoms,
+)
+from companion.analysis.barron import (
+    atom_bound,
+    coefficient_threshold,
+    coefficient_thresholds,
+    geometric_tail,
+    hermite_tensor_norms,
+    index_dimension,
+    polynomial_tail,
+    single_index,
+    spread_lines,
+    teacher_network,
+)
 from companion.analysis.statistics import loglog_fit
-from companion.analysis.barron import (atom_bound, coefficient_threshold, coefficient_thresholds, geometric_tail,
-                                       hermite_tensor_norms,
-                              index_dimension, polynomial_tail, single_index, spread_lines, teacher_network)
 from companion.engine.dynamics import log_time_grid, simulate
 from companion.engine.init import init_particles
+from companion.engine.targets import ridge_target, teacher
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
-from companion.engine.targets import ridge_target, teacher
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 

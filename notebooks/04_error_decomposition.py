@@ -50,11 +50,29 @@ from scipy.stats import f_oneway
 
 from companion.analysis.barron import teacher_network
 from companion.analysis.coupling import bootstrap_mean, effective_size, fit_rate
-from companion.analysis.decomposition import (COMPONENTS, at_times, chaos_table, decomposition_table, degree_errors,
-                                              distance2, geometric_profile, late_snapshots, members_along_line,
-                                              monte_carlo_check, nested_datasets, optimization_table,
-                                              population_table, rate_prediction, replica_rows, residual,
-                                              simulate_chain, stationary_floor, time_average, window_steps, with_tail)
+from companion.analysis.decomposition import (
+    COMPONENTS,
+    at_times,
+    chaos_table,
+    decomposition_table,
+    degree_errors,
+    distance2,
+    geometric_profile,
+    late_snapshots,
+    members_along_line,
+    monte_carlo_check,
+    nested_datasets,
+    optimization_table,
+    population_table,
+    rate_prediction,
+    replica_rows,
+    residual,
+    simulate_chain,
+    stationary_floor,
+    time_average,
+    window_steps,
+    with_tail,
+)
 from companion.analysis.relaxation import fit_exponentials, linearised_relaxation
 from companion.analysis.statistics import bootstrap, loglog_fit
 from companion.engine.dynamics import simulate
@@ -410,10 +428,10 @@ fig.tight_layout()
 spectrum_rows = [dict(series="mode share", knob=float(r), mean=float(w)) for r, w in
                  zip(rates.ravel(), linear["weights"].ravel() / REPLICAS)]
 nb.save_figure(fig, "relaxation", data=pd.DataFrame(decay_rows + spectrum_rows),
-               caption=f"Left: ‖f_t − f_∞‖² on t ∈ [2, 8] (replica means, 90% bootstrap intervals) and the prediction "
-                       f"of the flow linearised at each replica's last reference snapshot plus the stationary floor, "
-                       f"each with its two-exponential fit. Right: the linearised modes' rates weighted by their share "
-                       f"of the start's visible displacement.",
+               caption="Left: ‖f_t − f_∞‖² on t ∈ [2, 8] (replica means, 90% bootstrap intervals) and the prediction "
+                       "of the flow linearised at each replica's last reference snapshot plus the stationary floor, "
+                       "each with its two-exponential fit. Right: the linearised modes' rates weighted by their share "
+                       "of the start's visible displacement.",
                params=dict(kappa_times=KAPPA_TIMES.tolist(), R=REPLICAS, N_ref=N_REF, lam=LAM, tau=TAU))
 nb.claim("optimization term: slow rate of a two-exponential fit of ||f_t - f_inf||^2 on t in [2, 8] over that of the "
          "flow linearised at each replica's last reference snapshot", kappa_ratio, 1 / KAPPA_TOLERANCE,

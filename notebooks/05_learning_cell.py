@@ -58,18 +58,18 @@ device = "auto"
 import math
 
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from companion.analysis import barron, decomposition, identifiability, moments
 from companion.engine.activations import ACTIVATIONS
 from companion.engine.init import init_particles
 from companion.engine.spec import StartingLaw, problem
+from companion.engine.targets import ridge_target
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
-from companion.engine.targets import ridge_target
 
 nb = setup_notebook("05_learning_cell", profile, seed, device)
 COLORS = palette(8)

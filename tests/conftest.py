@@ -1,4 +1,5 @@
 """Shared test setup: a headless matplotlib and figures/cache folders that never touch the repository's own."""
+
 import os
 
 import pytest

@@ -2,6 +2,7 @@
 name ("steps: need a non-negative integer, got 1.5 (float)"), never a cryptic torch/NumPy error or a silent NaN,
 truncation or ignored argument. A table of bad calls, a table of unusual but sensible inputs that are accepted, and
 hypothesis fuzzing of public functions with wrong types, shapes, dtypes, NaN/inf, empty and huge values."""
+
 import math
 
 import numpy as np
@@ -11,9 +12,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from companion.analysis import atoms, barron, coupling, identifiability as idf, moments, symmetry, transport
-from companion.engine import (DivergenceError, function_distance2, gaussian_kernel, get_activation, init_particles,
-                              log_time_grid, network, population_risk, ridge_target, sample_data, simulate, teacher)
+from companion.analysis import atoms, barron, coupling, moments, symmetry, transport
+from companion.analysis import identifiability as idf
+from companion.engine import (
+    DivergenceError,
+    function_distance2,
+    gaussian_kernel,
+    get_activation,
+    init_particles,
+    log_time_grid,
+    network,
+    population_risk,
+    ridge_target,
+    sample_data,
+    simulate,
+    teacher,
+)
 
 F64 = torch.float64
 NAN, INF = math.nan, math.inf
@@ -97,8 +111,8 @@ CASES = {
     "seed=str": (lambda: run(seed="a"), "seed"),
     "seed=None": (lambda: run(seed=None), "seed"),
     "seed=nan": (lambda: run(seed=NAN), "seed"),
-    "seed=2**64": (lambda: run(seed=2 ** 64), "seed"),
-    "steps=10**400": (lambda: run(steps=10 ** 400), "steps"),
+    "seed=2**64": (lambda: run(seed=2**64), "seed"),
+    "steps=10**400": (lambda: run(steps=10**400), "steps"),
     "chunk_size=0": (lambda: run(chunk_size=0), "chunk_size"),
     "chunk_size=1.5": (lambda: run(chunk_size=1.5), "chunk_size"),
     "check_every=0": (lambda: run(check_every=0), "check_every"),
@@ -170,8 +184,8 @@ CASES = {
     "d=str": (lambda: init(d="3"), "d"),
     "R=bool": (lambda: init(R=True), "R"),
     "N=inf": (lambda: init(N=INF), "N"),
-    "N=10**400": (lambda: init(N=10 ** 400), "N"),
-    "cloud too big": (lambda: init(R=2 ** 20, N=2 ** 20, d=2 ** 40), "d"),
+    "N=10**400": (lambda: init(N=10**400), "N"),
+    "cloud too big": (lambda: init(R=2**20, N=2**20, d=2**40), "d"),
     "scale=str": (lambda: init(scale="1"), "scale"),
     "scale=list": (lambda: init(scale=[1, 2]), "scale"),
     "scale<0": (lambda: init(scale=-1.0), "scale"),
@@ -238,7 +252,10 @@ CASES = {
     "activation he": (lambda: get_activation("he"), "activation"),
     "activation he-1": (lambda: get_activation("he-1"), "activation"),
     "coefficients K=0": (lambda: get_activation("erf").coefficients(torch.ones(2), 0), "K"),
-    "kernel d mismatch": (lambda: gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(4, 3, dtype=F64)), "V"),
+    "kernel d mismatch": (
+        lambda: gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(4, 3, dtype=F64)),
+        "V",
+    ),
     "kernel W 1-D": (lambda: gaussian_kernel("erf", torch.ones(3, dtype=F64), torch.ones(4, 3, dtype=F64)), "W"),
     "kernel W str": (lambda: gaussian_kernel("erf", "W", torch.ones(4, 3, dtype=F64)), "W"),
     "kernel V None": (lambda: gaussian_kernel("erf", torch.ones(4, 3, dtype=F64), None), "V"),
@@ -329,7 +346,10 @@ CASES = {
     "extract delta<0": (lambda: atoms.extract_atoms("erf", CLOUD, 0.5, -1), "delta"),
     "extract linkage": (lambda: atoms.extract_atoms("erf", CLOUD, 0.5, 0.0, linkage_method="ward"), "linkage_method"),
     "threshold lam=0": (lambda: atoms.clustering_threshold(0.1, 0.0), "lam"),
-    "match empty teacher": (lambda: atoms.match_directions("erf", np.ones((2, 2)), np.zeros((0, 2))), "teacher_directions"),
+    "match empty teacher": (
+        lambda: atoms.match_directions("erf", np.ones((2, 2)), np.zeros((0, 2))),
+        "teacher_directions",
+    ),
     "match positions d": (lambda: atoms.match_directions("erf", np.ones((2, 3)), np.eye(2)), "positions"),
     # transport
     "w2 empty x": (lambda: transport.w2_squared(np.zeros((0, 2)), np.ones((3, 2))), "x"),
@@ -384,12 +404,16 @@ def test_battery_size():
     assert len(CASES) >= 150
 
 
-@pytest.mark.parametrize("call, reason", [
-    (lambda: log_time_grid(None), "log_time_grid(steps=None) fails in a comparison"),
-    (lambda: network(theta(), "erf", torch.ones(4, 3, dtype=F64)), "network(X) with the wrong d fails in matmul"),
-    (lambda: function_distance2(theta(), theta(d=3), "erf"), "function_distance2 with d 2 vs 3 names V"),
-    (lambda: population_risk(theta(), "erf", "target"), "population_risk(target=str) fails in an attribute"),
-], ids=["log_time_grid", "network", "function_distance2", "population_risk"])
+@pytest.mark.parametrize(
+    "call, reason",
+    [
+        (lambda: log_time_grid(None), "log_time_grid(steps=None) fails in a comparison"),
+        (lambda: network(theta(), "erf", torch.ones(4, 3, dtype=F64)), "network(X) with the wrong d fails in matmul"),
+        (lambda: function_distance2(theta(), theta(d=3), "erf"), "function_distance2 with d 2 vs 3 names V"),
+        (lambda: population_risk(theta(), "erf", "target"), "population_risk(target=str) fails in an attribute"),
+    ],
+    ids=["log_time_grid", "network", "function_distance2", "population_risk"],
+)
 def test_dynamics_entry_checks_name_the_parameter(call, reason):
     with pytest.raises((ValueError, TypeError)) as info:
         call()
@@ -398,67 +422,92 @@ def test_dynamics_entry_checks_name_the_parameter(call, reason):
 
 # Unusual inputs with one obvious meaning are accepted and mean what they obviously mean.
 
+
 def test_numpy_scalars_and_integral_floats_are_accepted():
     reference = run(eta=0.1, steps=3, lam=0.01, seed=2)
-    for kw in (dict(eta=np.float64(0.1), steps=np.int64(3), lam=np.float64(0.01), seed=np.int32(2)),
-               dict(eta=torch.tensor(0.1, dtype=F64), steps=3.0, lam=0.01, seed=2.0)):
+    for kw in (
+        dict(eta=np.float64(0.1), steps=np.int64(3), lam=np.float64(0.01), seed=np.int32(2)),
+        dict(eta=torch.tensor(0.1, dtype=F64), steps=3.0, lam=0.01, seed=2.0),
+    ):
         got = run(**kw)
         assert torch.equal(got.final, reference.final)
     assert run(eta=np.float32(0.1)).params["eta"] == float(np.float32(0.1))
-    assert torch.equal(init(R=np.int64(2), N=4.0, d=np.int8(3), scale=np.float32(0.5)), init(scale=float(np.float32(0.5))))
+    assert torch.equal(
+        init(R=np.int64(2), N=4.0, d=np.int8(3), scale=np.float32(0.5)), init(scale=float(np.float32(0.5)))
+    )
 
 
 def test_integer_and_numpy_inputs_are_converted():
     assert float(teacher("erf", [1], [[1, 0, 0]]).norm2()) == pytest.approx(
-        float(teacher("erf", [1.0], torch.tensor([[1.0, 0, 0]])).norm2()), rel=1e-6)
+        float(teacher("erf", [1.0], torch.tensor([[1.0, 0, 0]])).norm2()), rel=1e-6
+    )
     X, y = data()
     numpy_run = run(engine="empirical", data=(X.numpy(), y.numpy()), target=None)
     assert torch.equal(numpy_run.final, run(engine="empirical", data=(X, y), target=None).final)
     integer_start = torch.ones(1, 4, 3, dtype=torch.int64)
-    assert torch.equal(run(theta0=integer_start, target=None, engine="none").final,
-                       run(theta0=integer_start.to(torch.get_default_dtype()), target=None, engine="none").final)
+    assert torch.equal(
+        run(theta0=integer_start, target=None, engine="none").final,
+        run(theta0=integer_start.to(torch.get_default_dtype()), target=None, engine="none").final,
+    )
     assert torch.allclose(tgt()(np.ones((2, 2), dtype=np.int64)), tgt()(torch.ones(2, 2, dtype=F64)))
     assert np.array_equal(run(record_steps=[0.0, 3.0]).steps, [0, 3])
     kernel = gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(3, 2))  # V cast to W's dtype
-    assert kernel.dtype == F64 and torch.equal(kernel, gaussian_kernel("erf", torch.ones(3, 2, dtype=F64),
-                                                                      torch.ones(3, 2, dtype=F64)))
+    assert kernel.dtype == F64 and torch.equal(
+        kernel, gaussian_kernel("erf", torch.ones(3, 2, dtype=F64), torch.ones(3, 2, dtype=F64))
+    )
     theta1 = theta(R=1, N=3)
-    assert torch.equal(network(theta1, "erf", torch.ones(2, 2, dtype=torch.int64)),
-                       network(theta1, "erf", torch.ones(2, 2, dtype=F64)))
+    assert torch.equal(
+        network(theta1, "erf", torch.ones(2, 2, dtype=torch.int64)), network(theta1, "erf", torch.ones(2, 2, dtype=F64))
+    )
 
 
 def test_record_steps_are_checked_before_the_run():
     """An empty or out-of-range record_steps fails before any step (here: a run that would take minutes)."""
     with pytest.raises(ValueError, match="^record_steps:"):
-        run(theta0=theta(N=4096), steps=10 ** 6, record_steps=[])
+        run(theta0=theta(N=4096), steps=10**6, record_steps=[])
 
 
 # Fuzzing: any input gives a finite (or documented ±inf) result or a named ValueError/TypeError, never NaN.
 
 SCALARS = st.one_of(
-    st.none(), st.booleans(), st.integers(-10 ** 400, 10 ** 400), st.floats(allow_nan=True, allow_infinity=True),
-    st.floats(-1e300, 1e300).map(np.float32), st.integers(-100, 100).map(np.int64), st.text(max_size=3),
-    st.lists(st.floats(-10, 10), max_size=2), st.complex_numbers(max_magnitude=10), st.just(torch.tensor([1.0, 2.0])))
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**400), 10**400),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(-1e300, 1e300).map(np.float32),
+    st.integers(-100, 100).map(np.int64),
+    st.text(max_size=3),
+    st.lists(st.floats(-10, 10), max_size=2),
+    st.complex_numbers(max_magnitude=10),
+    st.just(torch.tensor([1.0, 2.0])),
+)
+
+
 def _small_if_count(value):
     """Valid but huge counts (5 to 2**63) are a memory or run-time question, not a validation one: leave them out."""
     try:
-        return not (4 < float(value) < 2 ** 63 and float(value) == int(float(value)))
+        return not (4 < float(value) < 2**63 and float(value) == int(float(value)))
     except (TypeError, ValueError, OverflowError):
         return True
 
 
 SMALL_COUNTS = st.one_of(SCALARS.filter(_small_if_count), st.integers(1, 4))
 ARRAYS = st.one_of(  # NumPy's own element range per dtype: NaN, ±inf, huge and subnormal floats, extreme integers
-    hnp.arrays(st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_]),
-               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6)),
-    hnp.arrays(np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6),
-               elements=st.floats(-10, 10)),
-    SCALARS)
+    hnp.arrays(
+        st.sampled_from([np.float64, np.float32, np.int64, np.int8, np.bool_]),
+        hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=6),
+    ),
+    hnp.arrays(
+        np.float64, hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=6), elements=st.floats(-10, 10)
+    ),
+    SCALARS,
+)
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def parameter_names(function):
     import inspect
+
     return set(inspect.signature(function).parameters)
 
 
@@ -481,20 +530,30 @@ def check_outcome(call, names, allow_inf=False, allowed=()):
 
 
 @FUZZ
-@given(eta=SCALARS, steps=SMALL_COUNTS,
-       lam=SCALARS, tau=SCALARS, seed=SCALARS, record=st.one_of(st.none(), ARRAYS))
+@given(eta=SCALARS, steps=SMALL_COUNTS, lam=SCALARS, tau=SCALARS, seed=SCALARS, record=st.one_of(st.none(), ARRAYS))
 def test_fuzz_simulate(eta, steps, lam, tau, seed, record):
     names = parameter_names(simulate)
-    check_outcome(lambda: run(eta=eta, steps=steps, lam=lam, tau=tau, seed=seed, record_steps=record,
-                              check_every=1).final, names, allowed=(DivergenceError,))
+    check_outcome(
+        lambda: run(eta=eta, steps=steps, lam=lam, tau=tau, seed=seed, record_steps=record, check_every=1).final,
+        names,
+        allowed=(DivergenceError,),
+    )
 
 
 @FUZZ
-@given(R=SMALL_COUNTS, N=SMALL_COUNTS, d=SMALL_COUNTS, scale=SCALARS, a_scale=SCALARS,
-       family=st.sampled_from(["gaussian", "laplace", "student_t", "ball", "normal"]), df=SCALARS)
+@given(
+    R=SMALL_COUNTS,
+    N=SMALL_COUNTS,
+    d=SMALL_COUNTS,
+    scale=SCALARS,
+    a_scale=SCALARS,
+    family=st.sampled_from(["gaussian", "laplace", "student_t", "ball", "normal"]),
+    df=SCALARS,
+)
 def test_fuzz_init_particles(R, N, d, scale, a_scale, family, df):
-    check_outcome(lambda: init(family=family, R=R, N=N, d=d, scale=scale, a_scale=a_scale, df=df),
-                  parameter_names(init_particles))
+    check_outcome(
+        lambda: init(family=family, R=R, N=N, d=d, scale=scale, a_scale=a_scale, df=df), parameter_names(init_particles)
+    )
 
 
 @FUZZ
@@ -525,4 +584,6 @@ def test_fuzz_atomic_measures(a, W, merge_tol):
     names = parameter_names(symmetry.canonicalize)
     check_outcome(lambda: symmetry.canonicalize("erf", a, W, merge_tol=merge_tol).weights, names)
     check_outcome(lambda: idf.moment_map("erf", a, W, 2), parameter_names(idf.moment_map))
-    check_outcome(lambda: atoms.extract_atoms("erf", W, 0.5, 0.0).weights, parameter_names(atoms.extract_atoms) | {"theta"})
+    check_outcome(
+        lambda: atoms.extract_atoms("erf", W, 0.5, 0.0).weights, parameter_names(atoms.extract_atoms) | {"theta"}
+    )

@@ -9,6 +9,7 @@ drawn from its own contract, one argument at a time made invalid. Each call is c
 
 A new public function is fuzzed by decorating it; no list here names functions. Deterministic (derandomized,
 fixed per-function example counts) so CI is stable."""
+
 import importlib
 import math
 import warnings
@@ -22,12 +23,24 @@ from hypothesis import strategies as st
 
 from companion.engine import contract
 
-MODULES = ("companion.engine.activations", "companion.engine.dynamics", "companion.engine.kernels",
-           "companion.engine.targets", "companion.engine.init", "companion.engine.spec",
-           "companion.analysis.atoms", "companion.analysis.barron", "companion.analysis.coupling",
-           "companion.analysis.moments", "companion.analysis.statistics", "companion.analysis.symmetry",
-           "companion.analysis.transport", "companion.analysis.identifiability", "companion.analysis.decomposition",
-           "companion.analysis.parametrizations")
+MODULES = (
+    "companion.engine.activations",
+    "companion.engine.dynamics",
+    "companion.engine.kernels",
+    "companion.engine.targets",
+    "companion.engine.init",
+    "companion.engine.spec",
+    "companion.analysis.atoms",
+    "companion.analysis.barron",
+    "companion.analysis.coupling",
+    "companion.analysis.moments",
+    "companion.analysis.statistics",
+    "companion.analysis.symmetry",
+    "companion.analysis.transport",
+    "companion.analysis.identifiability",
+    "companion.analysis.decomposition",
+    "companion.analysis.parametrizations",
+)
 for module in MODULES:
     importlib.import_module(module)
 
@@ -109,8 +122,13 @@ def test_contract_battery(name, invalid):
     function = contract.REGISTRY[name]
     failures = []
 
-    @settings(max_examples=INVALID_PER_FUNCTION if invalid else VALID_PER_FUNCTION, derandomize=True, database=None,
-              deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=INVALID_PER_FUNCTION if invalid else VALID_PER_FUNCTION,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(calls(function, invalid))
     def check(call):
         kind, text = classify(function, *call)

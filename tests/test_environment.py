@@ -1,4 +1,5 @@
 """The setup files agree with each other: pinned packages, the README's two commands, the CI entry."""
+
 import re
 import tomllib
 from pathlib import Path
@@ -48,8 +49,9 @@ def test_pyproject_gives_ranges_that_the_lock_satisfies():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     requirements = [Requirement(text) for text in project["dependencies"]]
-    requirements += [Requirement(text) for name in ("analysis", "notebooks", "test", "dask", "docs")
-                     for text in extras[name]]
+    requirements += [
+        Requirement(text) for name in ("analysis", "notebooks", "test", "dask", "docs") for text in extras[name]
+    ]
     locked = lock_pins()
     for requirement in requirements:
         name = requirement.name.lower()

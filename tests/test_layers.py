@@ -1,4 +1,5 @@
 """The package is three layers, read from the imports: engine <- analysis <- pipeline, never the other way."""
+
 import ast
 from pathlib import Path
 
@@ -63,14 +64,18 @@ def test_every_module_belongs_to_a_layer():
 def test_paths_and_profiles_load_without_torch():
     import subprocess
     import sys
-    code = ("import sys; import companion.pipeline.paths as p; assert p.PROFILES == ('quick', 'standard', 'paper'); "
-            "assert 'torch' not in sys.modules, 'torch imported'")
+
+    code = (
+        "import sys; import companion.pipeline.paths as p; assert p.PROFILES == ('quick', 'standard', 'paper'); "
+        "assert 'torch' not in sys.modules, 'torch imported'"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
 def test_public_names_are_documented():
     """Every name of ``dir(companion)`` resolves and says what it is in its docstring's first line."""
     import companion
+
     for name in companion.__all__:
         doc = (getattr(companion, name).__doc__ or "").strip()
         assert doc and len(doc.splitlines()[0]) > 10, f"companion.{name} has no docstring summary"

@@ -1,4 +1,5 @@
 """Project metadata: one version, named consistently by the citation file and the changelog; a license."""
+
 import re
 import tomllib
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The README's "Use the engine in your own script" example runs exactly as written, on the public API."""
+
 import re
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """The GitHub workflows (they cannot run here): valid YAML, CI runs .ci/run, Pages builds `make book` and deploys it."""
+
 from pathlib import Path
 
 import yaml

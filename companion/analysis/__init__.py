@@ -5,10 +5,25 @@ It imports the engine, never :mod:`companion.pipeline`. The modules are the API 
 moments``); the names most scripts need are re-exported here as well. Modules load on first use, so that a script
 using the coupling alone does not import pandas (decomposition, parametrizations) or POT (transport).
 """
+
 import importlib
 
-_SUBMODULES = ("atoms", "barron", "calibration", "coupling", "decomposition", "identifiability", "moment_systems",
-               "moments", "parametrizations", "polynomial_systems", "relaxation", "statistics", "symmetry", "transport")
+_SUBMODULES = (
+    "atoms",
+    "barron",
+    "calibration",
+    "coupling",
+    "decomposition",
+    "identifiability",
+    "moment_systems",
+    "moments",
+    "parametrizations",
+    "polynomial_systems",
+    "relaxation",
+    "statistics",
+    "symmetry",
+    "transport",
+)
 _EXPORTS = {
     "atoms": ("extract_atoms", "match_directions", "target_atoms"),
     "barron": ("atom_bound", "coefficient_threshold", "hermite_tensor_norms", "teacher_network"),

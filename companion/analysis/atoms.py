@@ -18,6 +18,7 @@ A cloud θ (N, 1+d) realizes :math:`\frac1N\sum_i a_i\sigma(w_i\cdot x)`, i.e. a
 atoms can be compared with any other measure by ``symmetry.matched_distance``. The antipodal linear family of σ
 with σ(z) − σ(−z) = z (ReLU, GELU) is not quotiented here: use odd σ (erf, tanh) for atom counts.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,8 +28,8 @@ from scipy.optimize import linear_sum_assignment, minimize
 from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
-from ..engine.kernels import gaussian_kernel
 from ..engine.contract import ActivationName, Choice, Int, Real, TargetSpec, Tensor, validated
+from ..engine.kernels import gaussian_kernel
 from ..engine.targets import Target
 from ..engine.validation import describe, float_array, positive_int
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
@@ -56,11 +57,14 @@ class Atoms:
 
     def canonical_form(self):
         """The atoms' canonical form by ``symmetry.canonicalize`` (no further merging or dropping)."""
-        return canonicalize(self.activation, torch.as_tensor(self.weights), torch.as_tensor(self.positions),
-                            merge_tol=0.0, drop_tol=0.0)
+        return canonicalize(
+            self.activation, torch.as_tensor(self.weights), torch.as_tensor(self.positions), merge_tol=0.0, drop_tol=0.0
+        )
 
 
-@validated(tau=Real(nonnegative=True), lam=Real(positive=True), factor=Real(nonnegative=True), floor=Real(positive=True))
+@validated(
+    tau=Real(nonnegative=True), lam=Real(positive=True), factor=Real(nonnegative=True), floor=Real(positive=True)
+)
 def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
     r"""Clustering distance :math:`h = \text{floor} + \text{factor}\sqrt{\tau/\lambda}`: near an atom the Gibbs density
     is Gaussian with width :math:`\sqrt{\tau/\kappa}`, κ the local curvature, which scales with λ; ``floor`` covers
@@ -71,8 +75,15 @@ def clustering_threshold(tau, lam, factor=3.0, floor=0.1):
 THRESHOLD_FACTOR, THRESHOLD_FLOOR, DELTA_REL, MIN_SIZE = 3.0, 0.1, 0.02, 2
 
 
-@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), target=TargetSpec(), tau=Real(nonnegative=True),
-           lam=Real(positive=True), h_mult=Real(positive=True), delta_mult=Real(nonnegative=True))
+@validated(
+    activation=ActivationName(),
+    theta=Tensor("N 1+d", array=True, max_abs=1e150),
+    target=TargetSpec(),
+    tau=Real(nonnegative=True),
+    lam=Real(positive=True),
+    h_mult=Real(positive=True),
+    delta_mult=Real(nonnegative=True),
+)
 def target_atoms(activation, theta, target, tau, lam, h_mult=1.0, delta_mult=1.0):
     r"""The atoms of a cloud θ (N, 1+d) trained on ``target`` at temperature τ and weight decay λ, by the one rule the
     notebooks and the explorer share: :func:`extract_atoms` at :math:`h = h_{mult}\,(0.1 + 3\sqrt{	au/\lambda})`
@@ -119,8 +130,14 @@ def _cluster_labels(distances, threshold, method):
     return fcluster(linkage(condensed, method=method), t=threshold, criterion="distance") - 1
 
 
-@validated(activation=ActivationName(), theta=Tensor("N 1+d", array=True, max_abs=1e150), threshold=Real(positive=True),
-           delta=Real(nonnegative=True), linkage_method=Choice(LINKAGES), min_size=Int(1))
+@validated(
+    activation=ActivationName(),
+    theta=Tensor("N 1+d", array=True, max_abs=1e150),
+    threshold=Real(positive=True),
+    delta=Real(nonnegative=True),
+    linkage_method=Choice(LINKAGES),
+    min_size=Int(1),
+)
 def extract_atoms(activation, theta, threshold, delta, linkage_method="average", min_size=1):
     """Active atoms of the cloud θ (N, 1+d): reduce, cluster at ``threshold``, sum, drop |net weight| <= ``delta``
     and clusters of fewer than ``min_size`` particles (see the module docstring)."""
@@ -149,11 +166,15 @@ def extract_atoms(activation, theta, threshold, delta, linkage_method="average",
     for index, (_, _, _, members) in enumerate(atoms):
         member_of[members] = index
     d = W.shape[1]
-    return Atoms(weights=np.array([atom[0] for atom in atoms]),
-                 positions=np.array([atom[1] for atom in atoms]).reshape(-1, d),
-                 spreads=np.array([atom[2] for atom in atoms]),
-                 sizes=np.array([len(atom[3]) for atom in atoms], dtype=int),
-                 labels=member_of, dropped=np.array(dropped), activation=act.name)
+    return Atoms(
+        weights=np.array([atom[0] for atom in atoms]),
+        positions=np.array([atom[1] for atom in atoms]).reshape(-1, d),
+        spreads=np.array([atom[2] for atom in atoms]),
+        sizes=np.array([len(atom[3]) for atom in atoms], dtype=int),
+        labels=member_of,
+        dropped=np.array(dropped),
+        activation=act.name,
+    )
 
 
 @dataclass(frozen=True)
@@ -172,8 +193,11 @@ class Matching:
         return float(self.angles.max()) if self.angles.size else float(np.pi / 2)
 
 
-@validated(activation=ActivationName(), teacher_directions=Tensor("M d", array=True),
-           positions=Tensor("S d", array=True, empty_ok="S"))
+@validated(
+    activation=ActivationName(),
+    teacher_directions=Tensor("M d", array=True),
+    positions=Tensor("S d", array=True, empty_ok="S"),
+)
 def match_directions(activation, positions, teacher_directions):
     r"""Match atom positions (S, d) to teacher directions (M, d) by the assignment minimizing the total angle
     between unit directions (modulo sign for odd or even σ)."""
@@ -189,8 +213,12 @@ def match_directions(activation, positions, teacher_directions):
         cosines = np.abs(cosines)
     angles = np.arccos(np.clip(cosines, -1.0, 1.0))
     rows, cols = linear_sum_assignment(angles)
-    return Matching(pairs=np.stack([rows, cols], axis=1), angles=angles[rows, cols],
-                    unmatched_teacher=U.shape[0] - len(rows), unmatched_atoms=P.shape[0] - len(cols))
+    return Matching(
+        pairs=np.stack([rows, cols], axis=1),
+        angles=angles[rows, cols],
+        unmatched_teacher=U.shape[0] - len(rows),
+        unmatched_atoms=P.shape[0] - len(cols),
+    )
 
 
 @dataclass(frozen=True)
@@ -205,9 +233,15 @@ class StationaryAtoms:
     max_grad: float
 
 
-@validated(activation=ActivationName(), target=TargetSpec(), theta=Tensor("S 1+d", array=True),
-           masses=Tensor("S", array=True, positive=True), lam=Real(nonnegative=True), gtol=Real(positive=True),
-           max_iter=Int(1, example_max=10))
+@validated(
+    activation=ActivationName(),
+    target=TargetSpec(),
+    theta=Tensor("S 1+d", array=True),
+    masses=Tensor("S", array=True, positive=True),
+    lam=Real(nonnegative=True),
+    gtol=Real(positive=True),
+    max_iter=Int(1, example_max=10),
+)
 def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_iter=2000):
     r"""Relax S atoms of fixed masses to a stationary point of the regularized mean-field objective at τ = 0.
 
@@ -234,12 +268,14 @@ def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_ite
         (grad,) = torch.autograd.grad(value, leaf)
         return float(value.detach()), grad.reshape(-1).numpy()
 
-    result = minimize(objective, theta.reshape(-1), jac=True, method="BFGS",
-                      options=dict(gtol=gtol, maxiter=int(max_iter)))
+    result = minimize(
+        objective, theta.reshape(-1), jac=True, method="BFGS", options=dict(gtol=gtol, maxiter=int(max_iter))
+    )
     value, grad = objective(result.x)
     per_particle = np.abs(grad.reshape(theta.shape) / masses[:, None]).max()
-    return StationaryAtoms(theta=result.x.reshape(theta.shape), masses=masses, value=value,
-                           max_grad=float(per_particle))
+    return StationaryAtoms(
+        theta=result.x.reshape(theta.shape), masses=masses, value=value, max_grad=float(per_particle)
+    )
 
 
 def teacher_stationary_atoms(activation, target, atoms, N, lam):

@@ -15,14 +15,15 @@ which needs no tensor of d^k entries. Operational definitions used by notebook 0
   (T_0, …, T_K) along one line are K + 1 numbers, and a signed combination needs at most as many atoms as the
   dimension of the space it spans (the linear, not the convex, Carathéodory count).
 """
+
 import math
 
 import numpy as np
 import torch
 from scipy.special import eval_legendre, roots_legendre
 
-from ..engine.targets import ridge_target, teacher
 from ..engine.contract import ActivationName, Choice, Int, Real, Reals, TargetSpec, Tensor, validated
+from ..engine.targets import ridge_target, teacher
 from ..engine.validation import choice, float_tensor, positive_int
 
 DEGREE_SETS = ("all", "odd", "even")
@@ -52,8 +53,9 @@ def _normalised(values, K, degrees, signs):
     return torch.as_tensor(beta / norm, dtype=torch.float64)
 
 
-@validated(rate=Real(positive=True, below=1), K=Int(2, example_max=8), degrees=Choice(DEGREE_SETS),
-           signs=Choice(SIGN_PATTERNS))
+@validated(
+    rate=Real(positive=True, below=1), K=Int(2, example_max=8), degrees=Choice(DEGREE_SETS), signs=Choice(SIGN_PATTERNS)
+)
 def geometric_tail(rate, K, degrees="odd", signs="alternating"):
     r"""Profile coefficients :math:`\beta_k \propto s_k\,\text{rate}^k` on the chosen degrees k < K, unit L² norm.
 
@@ -101,13 +103,21 @@ def single_index(beta, d, direction=None):
     r"""Single-index Barron–Hermite target :math:`g(u\cdot x)`, :math:`g = \sum_k \beta_k h_k`, u the first basis
     vector unless ``direction`` is given."""
     d = positive_int("d", d)
-    u = torch.eye(d, dtype=torch.float64)[:1] if direction is None else float_tensor(
-        "direction", direction, shape=(d,), label=f"({d},)")[None, :]
+    u = (
+        torch.eye(d, dtype=torch.float64)[:1]
+        if direction is None
+        else float_tensor("direction", direction, shape=(d,), label=f"({d},)")[None, :]
+    )
     return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
 
 
-@validated(activation=ActivationName(), D_max=Int(0, example_max=6), nodes=Int(1, example_max=50), rtol=Real(positive=True),
-           memory=lambda args: max((8 * (args["D_max"] + 1) ** 2, "D_max"), (32 * args["nodes"], "nodes")))
+@validated(
+    activation=ActivationName(),
+    D_max=Int(0, example_max=6),
+    nodes=Int(1, example_max=50),
+    rtol=Real(positive=True),
+    memory=lambda args: max((8 * (args["D_max"] + 1) ** 2, "D_max"), (32 * args["nodes"], "nodes")),
+)
 def supports(activation, D_max, nodes=2000, rtol=1e-8):
     r"""Degrees k ≤ D_max on which σ has weight under two input laws, and whether the Gaussian one is closed under
     k ↦ k − 2. Returns (on_gauss, on_sphere, closed), two boolean arrays (D_max + 1,) and a bool.
@@ -128,16 +138,17 @@ def supports(activation, D_max, nodes=2000, rtol=1e-8):
     return on_gauss, on_sphere, closed
 
 
-@validated(target=TargetSpec(), K=Int(1, example_max=8),
-           memory=lambda args: (8 * args["K"] * len(args["target"].U) ** 2, "K"))
+@validated(
+    target=TargetSpec(), K=Int(1, example_max=8), memory=lambda args: (8 * args["K"] * len(args["target"].U) ** 2, "K")
+)
 def hermite_tensor_norms(target, K):
     r""":math:`\lVert T^*_k\rVert_F` for k < K by the Gram identity in the module docstring: shape (K,)."""
     if not bool((target.U.norm(dim=-1) > 0).all()):
         raise ValueError("target: a direction u_m = 0 has no unit direction; drop it (it is a constant)")
-    coef = target.profile_coefficients(K).to(torch.float64)          # (M, K)
+    coef = target.profile_coefficients(K).to(torch.float64)  # (M, K)
     unit = target.U / target.U.norm(dim=-1, keepdim=True)
-    cosines = (unit @ unit.T).to(torch.float64)                           # (M, M)
-    weighted = target.b.to(torch.float64)[:, None] * coef                 # (M, K)
+    cosines = (unit @ unit.T).to(torch.float64)  # (M, M)
+    weighted = target.b.to(torch.float64)[:, None] * coef  # (M, K)
     powers = cosines[None] ** torch.arange(K, dtype=torch.float64)[:, None, None]
     squares = torch.einsum("mk,kmn,nk->k", weighted, powers, weighted)
     return squares.clamp_min(0).sqrt()
@@ -152,8 +163,9 @@ def coefficient_thresholds(target, eps, K_max=160):
     see the tail fall below ε for both parities)."""
     norms = hermite_tensor_norms(target, K_max).numpy()
     if (norms[-2:] > eps.min()).any():
-        raise ValueError(f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps.min()}; "
-                         "raise K_max")
+        raise ValueError(
+            f"K_max: tensors of degree {K_max - 2}..{K_max - 1} still exceed eps = {eps.min()}; raise K_max"
+        )
     above = norms[None, :] > eps[:, None]
     degrees = np.arange(K_max)
     return np.where(above.any(1), np.where(above, degrees, -1).max(1), -1).astype(int)

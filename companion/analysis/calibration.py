@@ -24,6 +24,7 @@ estimate), with its binomial interval.
 the mean whose deviations have exponential tails under a finite variance alone (one replica carrying 20–50 % of a
 mean moves one group mean, not the median).
 """
+
 import math
 
 import numpy as np
@@ -98,10 +99,24 @@ def calibration_study(values, interval, K, level=0.9, axis=0):
     total, trials = int(covered.sum()), covered.size
     share_lo, share_hi = binomial_interval(total, trials, level)
     expected = expected_coverage(level, K)
-    return dict(pooled=pooled, estimates=estimates, lo=lo, hi=hi, covered=covered, coverage=covered.mean(0),
-                spread_ratio=spread_ratio, covered_total=total, trials=trials, share=total / trials,
-                share_lo=share_lo, share_hi=share_hi, expected=expected,
-                p_value=binomial_p_value(total, trials, expected), K=int(K), level=level)
+    return dict(
+        pooled=pooled,
+        estimates=estimates,
+        lo=lo,
+        hi=hi,
+        covered=covered,
+        coverage=covered.mean(0),
+        spread_ratio=spread_ratio,
+        covered_total=total,
+        trials=trials,
+        share=total / trials,
+        share_lo=share_lo,
+        share_hi=share_hi,
+        expected=expected,
+        p_value=binomial_p_value(total, trials, expected),
+        K=int(K),
+        level=level,
+    )
 
 
 def max_band(estimate, draws, level=0.9):
@@ -132,8 +147,14 @@ def simultaneous_test(estimate, draws, null, tolerance=0.0, level=0.9):
     estimate = np.atleast_1d(np.asarray(estimate, dtype=np.float64))
     z = (np.abs(estimate - np.asarray(null, dtype=np.float64)) - tolerance) / band["se"]
     statistic = float(z.max())
-    return dict(statistic=statistic, critical=band["critical"], reject=statistic > band["critical"],
-                worst=int(np.argmax(z)), lo=band["lo"], hi=band["hi"])
+    return dict(
+        statistic=statistic,
+        critical=band["critical"],
+        reject=statistic > band["critical"],
+        worst=int(np.argmax(z)),
+        lo=band["lo"],
+        hi=band["hi"],
+    )
 
 
 def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, n_boot=500, seed=0, axis=0):
@@ -153,8 +174,9 @@ def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, 
         tests.append(simultaneous_test(value, draws, null, tolerance, level))
     rejections = sum(test["reject"] for test in tests)
     lo, hi = binomial_interval(rejections, int(K), level)
-    return dict(rejections=rejections, K=int(K), rate=rejections / K, rate_lo=lo, rate_hi=hi, nominal=1 - level,
-                tests=tests)
+    return dict(
+        rejections=rejections, K=int(K), rate=rejections / K, rate_lo=lo, rate_hi=hi, nominal=1 - level, tests=tests
+    )
 
 
 def median_of_means(values, groups, axis=0):

@@ -15,18 +15,32 @@ floor :math:`B/N_{big}`. Two further independent populations of M particles driv
 mean square distance between their two nonlinear processes estimates :math:`B/M`, hence the floor
 :math:`(M/N_{big})\cdot B/M` (:func:`population_floor`).
 """
+
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
 
-from ..engine.contract import (ActivationName, Anything, Device, Dtype, Instance, Int, Ints, Maybe, Particles, Real,
-                               Reals, Seed, Tensor, validated)
+from ..engine.contract import (
+    ActivationName,
+    Anything,
+    Device,
+    Dtype,
+    Instance,
+    Int,
+    Ints,
+    Maybe,
+    Particles,
+    Real,
+    Reals,
+    Seed,
+    Tensor,
+    validated,
+)
 from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
+from ..engine.kernels import gaussian_kernel
 from ..engine.seeding import Stream
 from ..engine.spec import Problem, StartingLaw, problem
-from ..engine.kernels import gaussian_kernel
 from ..engine.targets import teacher
 from ..engine.validation import describe, float_array, float_tensor, integer
 from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fit
@@ -34,8 +48,12 @@ from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fi
 
 def _as_tensor(theta, name):
     """Particles (..., N, 1+d), d >= 1, as a finite float tensor (NumPy input as float64)."""
-    theta = float_tensor(name, theta if torch.is_tensor(theta) else float_array(name, theta),
-                         shape=(..., None, None), label="(..., N, 1+d)")
+    theta = float_tensor(
+        name,
+        theta if torch.is_tensor(theta) else float_array(name, theta),
+        shape=(..., None, None),
+        label="(..., N, 1+d)",
+    )
     if theta.shape[-1] < 2:
         raise ValueError(f"{name}: need particles of shape (..., N, 1+d) with d >= 1, got {tuple(theta.shape)}")
     return theta
@@ -56,20 +74,55 @@ class CoupledRun:
 
 def _problem_example(dims):
     """A problem for the fuzzing battery: erf teacher in dimension dims["d"]."""
-    return problem("erf", teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64),
-                                  torch.eye(2, dims["d"], dtype=torch.float64)))
+    return problem(
+        "erf",
+        teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64), torch.eye(2, dims["d"], dtype=torch.float64)),
+    )
 
 
-@validated(problem=Instance(Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, "
-                                                      "target))"),
-           R=Int(1, example_max=1), N_ref=Int(1), sizes=Ints(1, example_high=0), init_seed=Anything(0), seed=Seed(),
-           eta=Real(positive=True), steps=Int(0, example_max=2), record_steps=Maybe(Ints(0, example_high=0)),
-           lam=Real(nonnegative=True), tau=Real(nonnegative=True), law=Instance(StartingLaw, lambda dims: StartingLaw()),
-           reference_steps=Maybe(Int(0, example_max=2)), reference_record_steps=Maybe(Ints(0, example_high=0)),
-           datasets=Anything(None), pairs=Anything(()), dtype=Dtype(), device=Device())
-def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record_steps, lam=0.0, tau=0.0,
-                law=StartingLaw(), reference_steps=None, reference_record_steps=None, datasets=None, pairs=(),
-                dtype=torch.float64, device="cpu"):
+@validated(
+    problem=Instance(
+        Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, target))"
+    ),
+    R=Int(1, example_max=1),
+    N_ref=Int(1),
+    sizes=Ints(1, example_high=0),
+    init_seed=Anything(0),
+    seed=Seed(),
+    eta=Real(positive=True),
+    steps=Int(0, example_max=2),
+    record_steps=Maybe(Ints(0, example_high=0)),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    law=Instance(StartingLaw, lambda dims: StartingLaw()),
+    reference_steps=Maybe(Int(0, example_max=2)),
+    reference_record_steps=Maybe(Ints(0, example_high=0)),
+    datasets=Anything(None),
+    pairs=Anything(()),
+    dtype=Dtype(),
+    device=Device(),
+)
+def coupled_run(
+    problem,
+    *,
+    R,
+    N_ref,
+    sizes,
+    init_seed,
+    seed,
+    eta,
+    steps,
+    record_steps,
+    lam=0.0,
+    tau=0.0,
+    law=StartingLaw(),
+    reference_steps=None,
+    reference_record_steps=None,
+    datasets=None,
+    pairs=(),
+    dtype=torch.float64,
+    device="cpu",
+):
     r"""A reference of N_ref particles and the N-systems nested in it, synchronously coupled, learning ``problem``
     (a :class:`~companion.engine.spec.Problem`: ``companion.engine.problem(activation, target)``) in dimension
     d = the target's.
@@ -93,12 +146,19 @@ def coupled_run(problem, *, R, N_ref, sizes, init_seed, seed, eta, steps, record
     act, target = problem.activation, problem.target
     common = dict(eta=eta, lam=lam, tau=tau, seed=seed)
     nested = dict(steps=steps, record_steps=record_steps, noise_width=N_ref, **common)
-    reference = simulate(theta0, act, target, steps=steps if reference_steps is None else reference_steps,
-                         record_steps=record_steps if reference_record_steps is None else reference_record_steps,
-                         **common)
+    reference = simulate(
+        theta0,
+        act,
+        target,
+        steps=steps if reference_steps is None else reference_steps,
+        record_steps=record_steps if reference_record_steps is None else reference_record_steps,
+        **common,
+    )
     population = {N: simulate(theta0[:, :N].clone(), act, target, **nested).particles for N in sizes}
-    empirical = {(n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n],
-                                  **nested).particles for n, N in pairs}
+    empirical = {
+        (n, N): simulate(theta0[:, :N].clone(), act, target, engine="empirical", data=datasets[n], **nested).particles
+        for n, N in pairs
+    }
     return CoupledRun(reference, population, empirical, problem)
 
 
@@ -114,13 +174,33 @@ class McKeanVlasovRun:
     systems: dict
     nonlinear: torch.Tensor
     population: Trajectory
-    floor: Optional[torch.Tensor]
-    floor_population: Optional[Trajectory]
+    floor: torch.Tensor | None
+    floor_population: Trajectory | None
 
 
-def mckean_vlasov_run(problem, *, R, sizes, N_big, init_seed, seed, population_init_seed, population_seed, eta,
-                      steps, record_steps, lam=0.0, tau=0.0, law=StartingLaw(), d=None, floor_size=None, floor_R=None,
-                      engine="population", dtype=torch.float64, device="cpu"):
+def mckean_vlasov_run(
+    problem,
+    *,
+    R,
+    sizes,
+    N_big,
+    init_seed,
+    seed,
+    population_init_seed,
+    population_seed,
+    eta,
+    steps,
+    record_steps,
+    lam=0.0,
+    tau=0.0,
+    law=StartingLaw(),
+    d=None,
+    floor_size=None,
+    floor_R=None,
+    engine="population",
+    dtype=torch.float64,
+    device="cpu",
+):
     r"""N-systems (N in ``sizes``) learning ``problem`` and their nonlinear processes, driven by a population of N_big
     particles standing for :math:`\mu_t`.
 
@@ -134,8 +214,9 @@ def mckean_vlasov_run(problem, *, R, sizes, N_big, init_seed, seed, population_i
     independent). Replica r's noise is replica r of ``seed``, so replicas are independent given the populations, and
     batches of replicas are independent batches."""
     if not isinstance(problem, Problem):
-        raise TypeError(f"problem: need a Problem (companion.engine.problem(activation, target)), got "
-                        f"{describe(problem)}")
+        raise TypeError(
+            f"problem: need a Problem (companion.engine.problem(activation, target)), got {describe(problem)}"
+        )
     if not isinstance(law, StartingLaw):
         raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
     d = problem.dim if problem.target is not None else d
@@ -149,24 +230,33 @@ def mckean_vlasov_run(problem, *, R, sizes, N_big, init_seed, seed, population_i
         raise ValueError(f"N_big: need at least N_max = {N_max} particles, got {N_big}")
     act, target = problem.activation, problem.target
     if not isinstance(population_init_seed, Stream):
-        population_init_seed = Stream(integer("population_init_seed", population_init_seed, minimum=0),
-                                      "population clouds")
+        population_init_seed = Stream(
+            integer("population_init_seed", population_init_seed, minimum=0), "population clouds"
+        )
     theta0 = law.sample(R, N_max, d, rng=init_seed, dtype=dtype, device=device)
-    tagged = dict(seed=seed, noise_width=N_max, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau,
-                  engine=engine)
+    tagged = dict(
+        seed=seed, noise_width=N_max, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, engine=engine
+    )
     systems = {N: simulate(theta0[:, :N].clone(), act, target, **tagged).particles for N in sizes}
     population0 = law.sample(1, int(N_big), d, rng=population_init_seed, dtype=dtype, device=device)
-    population, nonlinear = simulate_mckean_vlasov(theta0, population0, act, target, population_seed=population_seed,
-                                                   **tagged)
+    population, nonlinear = simulate_mckean_vlasov(
+        theta0, population0, act, target, population_seed=population_seed, **tagged
+    )
     floor = floor_population = None
     if floor_size is not None:
         floor_R = R if floor_R is None else int(floor_R)
         pair0 = law.sample(3, int(floor_size), d, rng=population_init_seed, dtype=dtype, device=device)[1:]
-        floor_population, floor = simulate_mckean_vlasov(theta0[:floor_R], pair0, act, target,
-                                                         population_seed=population_seed, population_first_replica=1,
-                                                         **tagged)
-    return McKeanVlasovRun(times=population.times, systems=systems, nonlinear=nonlinear[:, 0],
-                           population=population, floor=floor, floor_population=floor_population)
+        floor_population, floor = simulate_mckean_vlasov(
+            theta0[:floor_R], pair0, act, target, population_seed=population_seed, population_first_replica=1, **tagged
+        )
+    return McKeanVlasovRun(
+        times=population.times,
+        systems=systems,
+        nonlinear=nonlinear[:, 0],
+        population=population,
+        floor=floor,
+        floor_population=floor_population,
+    )
 
 
 def population_floor(run):
@@ -190,16 +280,24 @@ def mckean_vlasov_errors(run, activation, at=None):
     at = np.arange(len(run.times)) if at is None else np.asarray(at, dtype=int)
     sizes = sorted(run.systems)
     population = run.population.particles[:, 0]
-    out = dict(times=run.times[at], sizes=np.array(sizes),
-               coupling=np.stack([coupling_error(run.systems[N][at], run.nonlinear[at]) for N in sizes], -1),
-               function=np.stack([np.stack(function_errors([run.systems[N][i] for N in sizes], population[i][None],
-                                                           activation), -1) for i in at]))
+    out = dict(
+        times=run.times[at],
+        sizes=np.array(sizes),
+        coupling=np.stack([coupling_error(run.systems[N][at], run.nonlinear[at]) for N in sizes], -1),
+        function=np.stack(
+            [
+                np.stack(function_errors([run.systems[N][i] for N in sizes], population[i][None], activation), -1)
+                for i in at
+            ]
+        ),
+    )
     if run.floor is not None:
         pair = run.floor_population.particles
         scale = run.floor_population.params["N"] / run.population.params["N"]
         out["coupling_floor"] = population_floor(run)[at]
-        out["function_floor"] = np.array([0.5 * scale * float(function_errors([pair[i, :1]], pair[i, 1:],
-                                                                                activation)[0][0]) for i in at])
+        out["function_floor"] = np.array(
+            [0.5 * scale * float(function_errors([pair[i, :1]], pair[i, 1:], activation)[0][0]) for i in at]
+        )
     return out
 
 
@@ -221,8 +319,10 @@ def function_errors(systems, theta_ref, activation):
     if not isinstance(systems, (list, tuple)):
         raise TypeError(f"systems: need a list of particle tensors (R, N, 1+d), got {describe(systems)}")
     with torch.no_grad():
-        return [function_distance2(_as_tensor(theta, f"systems[{k}]").to(theta_ref), theta_ref, activation).cpu().numpy()
-                for k, theta in enumerate(systems)]
+        return [
+            function_distance2(_as_tensor(theta, f"systems[{k}]").to(theta_ref), theta_ref, activation).cpu().numpy()
+            for k, theta in enumerate(systems)
+        ]
 
 
 @validated(theta=Particles(), activation=ActivationName())
@@ -259,8 +359,12 @@ def bootstrap_mean(values, n_boot=2000, level=0.9, seed=0):
     return bootstrap(values, lambda sample: sample.mean(0), n_boot=n_boot, level=level, seed=seed)
 
 
-@validated(N=Reals(positive=True, dim="K"), errors=Tensor("R K", array=True, nonnegative=True),
-           N_ref=Real(positive=True, inf_ok=True), **_RESAMPLE)
+@validated(
+    N=Reals(positive=True, dim="K"),
+    errors=Tensor("R K", array=True, nonnegative=True),
+    N_ref=Real(positive=True, inf_ok=True),
+    **_RESAMPLE,
+)
 def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     r"""Rate of the replica-mean error in N: slope of log mean error against log N_eff, with a bootstrap interval
     that resamples replicas (jointly over N, since the systems are coupled), and the constant C of the form
@@ -289,6 +393,7 @@ def rate_statistic(N):
         if means.shape[-1] != x.size or not np.all(means > 0):
             raise ValueError(f"errors: need positive replica means of shape (T, R, {x.size})")
         return np.log(means) @ centred
+
     return statistic
 
 
@@ -315,13 +420,16 @@ def plateau_statistic(times, N, N_ref=np.inf, window=None):
 
     def statistic(errors):
         if errors.ndim != 3 or errors.shape[0] != times.size or errors.shape[2] != N.size:
-            raise ValueError(f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} "
-                             f"sizes, got {errors.shape}")
+            raise ValueError(
+                f"errors: need shape ({times.size}, R, {N.size}) for {times.size} times and {N.size} "
+                f"sizes, got {errors.shape}"
+            )
         means = errors[inside].mean(1) * n_eff
         if not np.all(means > 0):
             raise ValueError("errors: the scaled error needs positive replica means")
         log_c = np.log(means).mean(1)
         return np.array([np.polyfit(t, log_c, 1)[0], np.exp(log_c).mean()])
+
     return statistic, t
 
 
@@ -334,5 +442,12 @@ def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=
     errors = np.asarray(errors, dtype=np.float64)
     statistic(errors)  # shape and positivity errors name the input before the resampling
     value, lo, hi = bootstrap(errors, statistic, axis=1, n_boot=n_boot, level=level, seed=seed)
-    return dict(slope=float(value[0]), slope_lo=float(lo[0]), slope_hi=float(hi[0]), constant=float(value[1]),
-                constant_lo=float(lo[1]), constant_hi=float(hi[1]), times=t)
+    return dict(
+        slope=float(value[0]),
+        slope_lo=float(lo[0]),
+        slope_hi=float(hi[0]),
+        constant=float(value[1]),
+        constant_lo=float(lo[1]),
+        constant_hi=float(hi[1]),
+        times=t,
+    )

@@ -20,6 +20,7 @@ for the statistical, propagation-of-chaos, optimization and sparse-residual comp
 exact :math:`L^2(N(0, I_d))` norms (the closed-form kernels of ``dynamics.function_inner``, evaluated in blocks,
 and ``Target.cross``/``norm2``); nothing is sampled.
 """
+
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,17 +28,27 @@ import pandas as pd
 import torch
 
 from ..engine.activations import get_activation
+from ..engine.contract import (
+    ActivationName,
+    Generator,
+    Int,
+    Ints,
+    Particles,
+    Real,
+    Reals,
+    TargetSpec,
+    Tensor,
+    validated,
+)
 from ..engine.dynamics import function_distance2, function_inner, network, particle_blocks, population_risk, split
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
-from ..engine.contract import (ActivationName, Generator, Int, Ints, Particles, Real, Reals, TargetSpec, Tensor,
-                               validated)
 from ..engine.validation import finite_number, float_array, integer_array, nonneg_int
 from .barron import hermite_tensor_norms
 from .calibration import calibration_study
 from .coupling import coupled_run, fit_rate
-from .statistics import bootstrap, loglog_fit
+from .statistics import loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
 
@@ -51,7 +62,9 @@ def steps_for(t, eta, name="t"):
     return steps.astype(int)
 
 
-@validated(target=TargetSpec(), R=Int(1), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True))
+@validated(
+    target=TargetSpec(), R=Int(1), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True)
+)
 def replica_datasets(target, R, n, noise_std, generator):
     """R independent training sets of n samples each: X (R, n, d), y (R, n) with y = f*(x) + noise_std·ε."""
     X, y = sample_data(target, R * n, noise_std, generator)
@@ -100,8 +113,27 @@ class Chain:
     problem: Problem
 
 
-def simulate_chain(problem, *, R, N_ref, init_seed, N_values, datasets, pairs, eta, times, t_inf, window, lam, tau,
-                   seed=0, snapshots=8, law=StartingLaw(), dtype=torch.float64, device="cpu"):
+def simulate_chain(
+    problem,
+    *,
+    R,
+    N_ref,
+    init_seed,
+    N_values,
+    datasets,
+    pairs,
+    eta,
+    times,
+    t_inf,
+    window,
+    lam,
+    tau,
+    seed=0,
+    snapshots=8,
+    law=StartingLaw(),
+    dtype=torch.float64,
+    device="cpu",
+):
     r"""Run every member of the chain (one :func:`coupling.coupled_run`) for ``problem`` (a
     :class:`~companion.engine.spec.Problem`) from the reference cloud ``law.sample(R, N_ref, d, rng=init_seed)``.
 
@@ -117,29 +149,63 @@ def simulate_chain(problem, *, R, N_ref, init_seed, N_values, datasets, pairs, e
     late = window_steps(t_inf, window, eta, snapshots)
     if record.max() > late[-1]:
         raise ValueError(f"times: must not exceed t_inf = {t_inf}")
-    run = coupled_run(problem, R=R, N_ref=N_ref, sizes=N_values, init_seed=init_seed, seed=seed, eta=eta,
-                      steps=int(record.max()), record_steps=record, lam=lam, tau=tau, law=law,
-                      reference_steps=int(late[-1]), reference_record_steps=np.union1d(record, late),
-                      datasets=datasets, pairs=[(int(n), int(N)) for n, N in pairs], dtype=dtype, device=device)
+    run = coupled_run(
+        problem,
+        R=R,
+        N_ref=N_ref,
+        sizes=N_values,
+        init_seed=init_seed,
+        seed=seed,
+        eta=eta,
+        steps=int(record.max()),
+        record_steps=record,
+        lam=lam,
+        tau=tau,
+        law=law,
+        reference_steps=int(late[-1]),
+        reference_record_steps=np.union1d(record, late),
+        datasets=datasets,
+        pairs=[(int(n), int(N)) for n, N in pairs],
+        dtype=dtype,
+        device=device,
+    )
     ref = run.reference
     at = {int(s): k for k, s in enumerate(ref.steps)}
     reference = ref.particles[[at[int(s)] for s in record]]
     long_time = time_average(ref.particles[[at[int(s)] for s in late]])
-    params = dict(eta=eta, lam=lam, tau=tau, seed=ref.spec.seed.seed, stream=ref.spec.seed.name, t_inf=t_inf,
-                  window=window, snapshots=len(late), N_ref=N_ref, R=R, activation=problem.activation.name)
-    return Chain(np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params,
-                 problem)
+    params = dict(
+        eta=eta,
+        lam=lam,
+        tau=tau,
+        seed=ref.spec.seed.seed,
+        stream=ref.spec.seed.name,
+        t_inf=t_inf,
+        window=window,
+        snapshots=len(late),
+        N_ref=N_ref,
+        R=R,
+        activation=problem.activation.name,
+    )
+    return Chain(
+        np.asarray(times, dtype=np.float64), reference, long_time, run.population, run.empirical, params, problem
+    )
 
 
 def at_times(chain, times):
     """The chain restricted to the recorded ``times`` (a subset of ``chain.times``): same long-time member."""
-    index = [int(np.flatnonzero(np.isclose(chain.times, t))[0]) if np.isclose(chain.times, t).any() else -1
-             for t in np.atleast_1d(times)]
+    index = [
+        int(np.flatnonzero(np.isclose(chain.times, t))[0]) if np.isclose(chain.times, t).any() else -1
+        for t in np.atleast_1d(times)
+    ]
     if -1 in index:
         raise ValueError(f"times: need a subset of the chain's recorded times {chain.times.tolist()}, got {times}")
-    return replace(chain, times=chain.times[index], reference=chain.reference[index],
-                   population={N: p[index] for N, p in chain.population.items()},
-                   empirical={key: p[index] for key, p in chain.empirical.items()})
+    return replace(
+        chain,
+        times=chain.times[index],
+        reference=chain.reference[index],
+        population={N: p[index] for N, p in chain.population.items()},
+        empirical={key: p[index] for key, p in chain.empirical.items()},
+    )
 
 
 def late_snapshots(chain):
@@ -182,11 +248,13 @@ def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
     :math:`\lVert f_t - f_\infty\rVert^2`, residual :math:`\lVert f_\infty - f^*\rVert^2`, total
     :math:`\lVert\hat f - f^*\rVert^2` (computed directly, not from the components)."""
     activation = get_activation(activation)
-    return dict(statistical=distance2(theta_hat, theta_pop, activation),
-                chaos=distance2(theta_pop, theta_ref, activation),
-                optimization=distance2(theta_ref, theta_inf, activation),
-                residual=residual(theta_inf, activation, target),
-                total=residual(theta_hat, activation, target))
+    return dict(
+        statistical=distance2(theta_hat, theta_pop, activation),
+        chaos=distance2(theta_pop, theta_ref, activation),
+        optimization=distance2(theta_ref, theta_inf, activation),
+        residual=residual(theta_inf, activation, target),
+        total=residual(theta_hat, activation, target),
+    )
 
 
 def with_bounds(frame):
@@ -215,8 +283,19 @@ def decomposition_table(chain, pairs=None):
             stat = distance2(hat, chain.population[N][k], activation)
             total = residual(hat, activation, target)
             for r in range(len(res)):
-                rows.append(dict(replica=r, n=n, N=N, t=float(t), statistical=stat[r], chaos=chaos[N][r],
-                                 optimization=opt[r], residual=res[r], total=total[r]))
+                rows.append(
+                    dict(
+                        replica=r,
+                        n=n,
+                        N=N,
+                        t=float(t),
+                        statistical=stat[r],
+                        chaos=chaos[N][r],
+                        optimization=opt[r],
+                        residual=res[r],
+                        total=total[r],
+                    )
+                )
     return with_bounds(pd.DataFrame(rows))
 
 
@@ -247,8 +326,10 @@ def population_table(chain):
     rows = []
     for N, particles in chain.population.items():
         for k, t in enumerate(chain.times):
-            rows += [dict(replica=r, N=N, t=float(t), error=e)
-                     for r, e in enumerate(residual(particles[k], activation, target))]
+            rows += [
+                dict(replica=r, N=N, t=float(t), error=e)
+                for r, e in enumerate(residual(particles[k], activation, target))
+            ]
     return pd.DataFrame(rows)
 
 
@@ -261,14 +342,20 @@ def members_along_line(chain, pair, t, line, replica=0):
     activation, target = chain.problem.activation, chain.problem.target
     k = int(np.flatnonzero(np.isclose(chain.times, t))[0])
     theta = (chain.empirical[tuple(pair)][k], chain.population[pair[1]][k], chain.reference[k], chain.long_time)
-    X = torch.zeros(len(line), chain.reference.shape[-1] - 1, dtype=chain.reference.dtype,
-                    device=chain.reference.device)
+    X = torch.zeros(
+        len(line), chain.reference.shape[-1] - 1, dtype=chain.reference.dtype, device=chain.reference.device
+    )
     X[:, 0] = torch.as_tensor(np.asarray(line, dtype=np.float64))
     with torch.no_grad():
-        curves = [network(th[replica:replica + 1], activation, X)[0] for th in theta]
+        curves = [network(th[replica : replica + 1], activation, X)[0] for th in theta]
         curves.append(target.to(X.device, X.dtype)(X))
-    return pd.DataFrame([dict(s=s, member=name, value=float(v)) for name, curve in zip(MEMBERS, curves)
-                         for s, v in zip(line, curve.cpu().numpy())])
+    return pd.DataFrame(
+        [
+            dict(s=s, member=name, value=float(v))
+            for name, curve in zip(MEMBERS, curves)
+            for s, v in zip(line, curve.cpu().numpy())
+        ]
+    )
 
 
 def monte_carlo_check(theta, activation, target, inputs):
@@ -277,9 +364,14 @@ def monte_carlo_check(theta, activation, target, inputs):
     standard_error)."""
     with torch.no_grad():
         sq = (network(theta, activation, inputs) - target.to(inputs.device, inputs.dtype)(inputs)) ** 2
-    return pd.DataFrame(dict(replica=range(theta.shape[0]), exact=residual(theta, activation, target),
-                             monte_carlo=sq.mean(-1).cpu().numpy(),
-                             standard_error=(sq.std(-1) / np.sqrt(inputs.shape[0])).cpu().numpy()))
+    return pd.DataFrame(
+        dict(
+            replica=range(theta.shape[0]),
+            exact=residual(theta, activation, target),
+            monte_carlo=sq.mean(-1).cpu().numpy(),
+            standard_error=(sq.std(-1) / np.sqrt(inputs.shape[0])).cpu().numpy(),
+        )
+    )
 
 
 @validated(theta=Particles(), activation=ActivationName(), target=TargetSpec(), K=Int(1, example_max=6))
@@ -296,14 +388,15 @@ def degree_errors(theta, activation, target, K):
     N = theta.shape[-2]
     degrees = torch.arange(K, dtype=theta.dtype, device=theta.device)
     with torch.no_grad():
-        weights = (a / N)[..., None] * act.coefficients(W.norm(dim=-1), K)                # (R, N, K)
+        weights = (a / N)[..., None] * act.coefficients(W.norm(dim=-1), K)  # (R, N, K)
         own = 0
         for i in particle_blocks(N):
             for j in particle_blocks(N):
                 cosines = norms_and_cosines(W[..., i, :], W[..., j, :])[2]
-                own = own + torch.einsum("...ik,...ijk,...jk->...k", weights[..., i, :],
-                                         cosines[..., None] ** degrees, weights[..., j, :])
-        target_weights = target.b[:, None] * target.profile_coefficients(K)                 # (M, K)
+                own = own + torch.einsum(
+                    "...ik,...ijk,...jk->...k", weights[..., i, :], cosines[..., None] ** degrees, weights[..., j, :]
+                )
+        target_weights = target.b[:, None] * target.profile_coefficients(K)  # (M, K)
         cosines = norms_and_cosines(W, target.U)[2]
         cross = torch.einsum("...ik,...imk,mk->...k", weights, cosines[..., None] ** degrees, target_weights)
         per_degree = own - 2 * cross + hermite_tensor_norms(target, K).to(theta) ** 2
@@ -326,7 +419,9 @@ def with_tail(head, direction, beta, K=64):
     :func:`hermite_tail` (head, K − 1) says how much), plus one profile β along the unit vector ``direction``."""
     beta = torch.as_tensor(beta, dtype=head.U.dtype)
     if beta.ndim != 1 or beta.numel() > K:
-        raise ValueError(f"beta: need a 1-D vector of at most K = {K} Hermite coefficients, got shape {tuple(beta.shape)}")
+        raise ValueError(
+            f"beta: need a 1-D vector of at most K = {K} Hermite coefficients, got shape {tuple(beta.shape)}"
+        )
     u = torch.as_tensor(direction, dtype=head.U.dtype)
     if u.shape != (head.dim,) or not torch.isclose(u.norm(), torch.ones((), dtype=u.dtype)):
         raise ValueError(f"direction: need a unit vector in R^{head.dim}")
@@ -335,8 +430,12 @@ def with_tail(head, direction, beta, K=64):
     return ridge_target(torch.cat([head.b, torch.ones(1, dtype=head.b.dtype)]), directions, profiles)
 
 
-@validated(rate=Real(positive=True, below=1), K=Int(1, example_min=6), degrees=Ints(0),
-           memory=lambda args: (8 * args["K"], "K"))
+@validated(
+    rate=Real(positive=True, below=1),
+    K=Int(1, example_min=6),
+    degrees=Ints(0),
+    memory=lambda args: (8 * args["K"], "K"),
+)
 def geometric_profile(rate, degrees, K=64):
     r"""Hermite coefficients :math:`\beta_k = \text{rate}^k` on the given degrees, 0 elsewhere (length K): a tail whose
     mass :math:`\sum_k \beta_k^2` decays at the geometric rate rate²."""
@@ -347,8 +446,12 @@ def geometric_profile(rate, degrees, K=64):
     return torch.as_tensor(beta)
 
 
-@validated(x=Reals(positive=True, dim="T"), component=Reals(positive=True, dim="T"), excess=Reals(dim="T"),
-           x_test=Reals(positive=True))
+@validated(
+    x=Reals(positive=True, dim="T"),
+    component=Reals(positive=True, dim="T"),
+    excess=Reals(dim="T"),
+    x_test=Reals(positive=True),
+)
 def rate_prediction(x, component, excess, x_test):
     r"""Predict an effect at held-out knob values from the rate of a component fitted on training values only.
 
@@ -362,8 +465,10 @@ def rate_prediction(x, component, excess, x_test):
     return dict(rate=p, amplitude=amplitude, prediction=amplitude * x_test**p, component_only=np.exp(log_c) * x_test**p)
 
 
-REPLICA_SERIES = {"statistical": "replica values: statistical (knob n)",
-                  "chaos": "replica values: propagation of chaos (knob N_eff)"}
+REPLICA_SERIES = {
+    "statistical": "replica values: statistical (knob n)",
+    "chaos": "replica values: propagation of chaos (knob N_eff)",
+}
 
 
 def replica_rows(component, knob, values):
@@ -371,8 +476,11 @@ def replica_rows(component, knob, values):
     :func:`slope_calibration` reads back (``knob``: n for the statistical term, N_eff for propagation of chaos)."""
     values = float_array("values", values)
     knob = float_array("knob", knob, shape=(values.shape[-1],), label=f"({values.shape[-1]},)")
-    return [dict(series=REPLICA_SERIES[component], knob=k, replica=r, value=v)
-            for r, row in enumerate(values) for k, v in zip(knob, row)]
+    return [
+        dict(series=REPLICA_SERIES[component], knob=k, replica=r, value=v)
+        for r, row in enumerate(values)
+        for k, v in zip(knob, row)
+    ]
 
 
 def slope_calibration(frame, level=0.9, n_boot=2000):
@@ -396,11 +504,23 @@ def slope_calibration(frame, level=0.9, n_boot=2000):
             return fit["slope"], fit["slope_lo"], fit["slope_hi"]
 
         study = calibration_study(wide.values, interval, len(sizes), level)
-        rows.append(dict(statistic=f"{component} slope", K=study["K"], R=int(sizes.iloc[0]),
-                         pooled=float(study["pooled"][0]), pooled_lo=float(study["pooled"][1]),
-                         pooled_hi=float(study["pooled"][2]), batch_sd=float(study["estimates"].std(ddof=1)),
-                         bootstrap_half_width=float(((study["hi"] - study["lo"]) / 2).mean()),
-                         spread_ratio=float(study["spread_ratio"]), covered=study["covered_total"],
-                         coverage=study["share"], coverage_lo=study["share_lo"], coverage_hi=study["share_hi"],
-                         expected=study["expected"], p_value=study["p_value"]))
+        rows.append(
+            dict(
+                statistic=f"{component} slope",
+                K=study["K"],
+                R=int(sizes.iloc[0]),
+                pooled=float(study["pooled"][0]),
+                pooled_lo=float(study["pooled"][1]),
+                pooled_hi=float(study["pooled"][2]),
+                batch_sd=float(study["estimates"].std(ddof=1)),
+                bootstrap_half_width=float(((study["hi"] - study["lo"]) / 2).mean()),
+                spread_ratio=float(study["spread_ratio"]),
+                covered=study["covered_total"],
+                coverage=study["share"],
+                coverage_lo=study["share_lo"],
+                coverage_hi=study["share_hi"],
+                expected=study["expected"],
+                p_value=study["p_value"],
+            )
+        )
     return pd.DataFrame(rows)

@@ -9,9 +9,10 @@ law (``moments.w_star_closed_form``) and along the data-free flow, D\*_var and D
 dimension d (``identifiability.variety_depth`` / ``orbit_depth``, memoised per (σ, M, d): they do not depend on the
 training parameters), and K(ε), S\*(ε) of the teacher at the level ε = ‖f_N − f\*‖ (``barron.sparsity_bound``).
 """
+
 import math
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import scipy.optimize
@@ -44,23 +45,29 @@ def check_params(params):
         raise TypeError(f"params: need a mapping with the keys {sorted(DEFAULTS)}, got {type(params).__name__}")
     missing, unknown = set(DEFAULTS) - set(params), set(params) - set(DEFAULTS)
     if missing or unknown:
-        raise ValueError(f"params: need exactly the keys {sorted(DEFAULTS)}; missing {sorted(missing)}, "
-                         f"unknown {sorted(unknown)}")
+        raise ValueError(
+            f"params: need exactly the keys {sorted(DEFAULTS)}; missing {sorted(missing)}, unknown {sorted(unknown)}"
+        )
     d = integer("d", params["d"])
     if d not in DIMENSIONS:
         raise ValueError(f"d: the explorer draws the circle or the sphere, d in {DIMENSIONS}; got {d}")
-    checked = dict(activation=choice("activation", params["activation"], ACTIVATIONS),
-                   M=positive_int("M", params["M"], maximum=M_MAX), d=d,
-                   N=positive_int("N", params["N"], maximum=N_MAX),
-                   lam=finite_number("lam", params["lam"], positive=True),
-                   tau=finite_number("tau", params["tau"], nonnegative=True),
-                   eta=finite_number("eta", params["eta"], positive=True),
-                   horizon=finite_number("horizon", params["horizon"], positive=True),
-                   seed=integer("seed", params["seed"], minimum=0))
+    checked = dict(
+        activation=choice("activation", params["activation"], ACTIVATIONS),
+        M=positive_int("M", params["M"], maximum=M_MAX),
+        d=d,
+        N=positive_int("N", params["N"], maximum=N_MAX),
+        lam=finite_number("lam", params["lam"], positive=True),
+        tau=finite_number("tau", params["tau"], nonnegative=True),
+        eta=finite_number("eta", params["eta"], positive=True),
+        horizon=finite_number("horizon", params["horizon"], positive=True),
+        seed=integer("seed", params["seed"], minimum=0),
+    )
     steps = round(checked["horizon"] / checked["eta"])
     if not 1 <= steps <= MAX_STEPS:
-        raise ValueError(f"horizon: horizon/eta = {checked['horizon'] / checked['eta']:.4g} steps; need 1 to "
-                         f"{MAX_STEPS} (raise eta or shorten the horizon)")
+        raise ValueError(
+            f"horizon: horizon/eta = {checked['horizon'] / checked['eta']:.4g} steps; need 1 to "
+            f"{MAX_STEPS} (raise eta or shorten the horizon)"
+        )
     return checked
 
 
@@ -88,7 +95,7 @@ def _free_energy(x, activation, target, lam, M):
     r"""F(p, θ) = R(Σ_m p_m a_m σ(w_m·x)) + (λ/2) Σ_m p_m|θ_m|² at p = softmax(x[:M]), θ = x[M:] (M, 1+d), and R."""
     p = torch.softmax(x[:M], 0)
     theta = x[M:].reshape(M, -1)
-    cloud = torch.cat([M * p[:, None] * theta[:, :1], theta[:, 1:]], 1)[None]   # f = (1/M) Σ_m (M p_m a_m) σ(w_m·x)
+    cloud = torch.cat([M * p[:, None] * theta[:, :1], theta[:, 1:]], 1)[None]  # f = (1/M) Σ_m (M p_m a_m) σ(w_m·x)
     risk = population_risk(cloud, activation, target)[0]
     return risk + 0.5 * lam * (p * (theta**2).sum(1)).sum(), risk
 
@@ -114,15 +121,21 @@ def regularised_optimum(activation, target, lam):
         (grad,) = torch.autograd.grad(value, x)
         return float(value.detach()), grad.numpy()
 
-    result = scipy.optimize.minimize(value_and_grad, start.numpy(), jac=True, method="L-BFGS-B",
-                                     options=dict(maxiter=2000, ftol=1e-15, gtol=1e-11))
+    result = scipy.optimize.minimize(
+        value_and_grad, start.numpy(), jac=True, method="L-BFGS-B", options=dict(maxiter=2000, ftol=1e-15, gtol=1e-11)
+    )
     x = torch.as_tensor(result.x)
     value, risk = _free_energy(x, act, target, lam, M)
-    return Optimum(masses=torch.softmax(x[:M], 0).numpy(), particles=x[M:].reshape(M, -1).numpy(),
-                   free_energy=float(value), risk=float(risk), converged=bool(result.success))
+    return Optimum(
+        masses=torch.softmax(x[:M], 0).numpy(),
+        particles=x[M:].reshape(M, -1).numpy(),
+        free_energy=float(value),
+        risk=float(risk),
+        converged=bool(result.success),
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def learning_depths(activation, S, d):
     """(D*_var, D*_orb) of σ for generic S-atom measures in dimension d, as notebook 05 computes them (D_max =
     DEPTH_D_MAX, DEPTH_RESTARTS fibre-search starts, one generator seeded 0 for both); memoised per (σ, S, d)."""
@@ -143,8 +156,16 @@ def learning_cell(activation, target, M, d, lam, tau, eps):
         K, r, S_star = barron.sparsity_bound(target, eps, K_max=400)
     except ValueError:
         K, r, S_star = math.nan, barron.index_dimension(target), math.nan
-    return dict(w_star=w_star, w_star_flow=min(w_star, lam / (2 * tau)) if tau > 0 else w_star, D_var=D_var,
-                D_orb=D_orb, eps=eps, K_eps=K, r=r, S_star=S_star)
+    return dict(
+        w_star=w_star,
+        w_star_flow=min(w_star, lam / (2 * tau)) if tau > 0 else w_star,
+        D_var=D_var,
+        D_orb=D_orb,
+        eps=eps,
+        K_eps=K,
+        r=r,
+        S_star=S_star,
+    )
 
 
 def explore(params, device="cpu", dtype=torch.float64):
@@ -160,19 +181,45 @@ def explore(params, device="cpu", dtype=torch.float64):
     p = check_params(params)
     act, target = p["activation"], barron.teacher_network(p["activation"], p["M"], p["d"])
     steps = round(p["horizon"] / p["eta"])
-    theta0 = init_particles("gaussian", 1, p["N"], p["d"], scale=INIT_SCALE, a_scale=INIT_SCALE,
-                            rng=Stream(p["seed"], "explorer initial cloud"), dtype=dtype, device=device)
-    run = simulate(theta0, act, target, eta=p["eta"], steps=steps, lam=p["lam"], tau=p["tau"],
-                   seed=Stream(p["seed"], "explorer noise"),
-                   record_steps=log_time_grid(steps, RECORDED), progress=False)
+    theta0 = init_particles(
+        "gaussian",
+        1,
+        p["N"],
+        p["d"],
+        scale=INIT_SCALE,
+        a_scale=INIT_SCALE,
+        rng=Stream(p["seed"], "explorer initial cloud"),
+        dtype=dtype,
+        device=device,
+    )
+    run = simulate(
+        theta0,
+        act,
+        target,
+        eta=p["eta"],
+        steps=steps,
+        lam=p["lam"],
+        tau=p["tau"],
+        seed=Stream(p["seed"], "explorer noise"),
+        record_steps=log_time_grid(steps, RECORDED),
+        progress=False,
+    )
     risk = run.risk[:, 0].to(torch.float64).numpy()
     cloud = run.particles[-1, 0].to(torch.float64).numpy()
     atoms = target_atoms(act, cloud, target, p["tau"], p["lam"])
     optimum = regularised_optimum(act, target, p["lam"])
     U = target.U.numpy()
-    return dict(params=p, target=target, times=run.times, risk=risk,
-                initial=run.particles[0, 0].to(torch.float64).numpy(), cloud=cloud, atoms=atoms,
-                teacher_match=match_directions(act, atoms.positions, U),
-                optimum_match=match_directions(act, atoms.positions, optimum.positions), optimum=optimum,
-                optimum_angles=match_directions(act, optimum.positions, U).angles,
-                cell=learning_cell(act, target, p["M"], p["d"], p["lam"], p["tau"], math.sqrt(2 * risk[-1])))
+    return dict(
+        params=p,
+        target=target,
+        times=run.times,
+        risk=risk,
+        initial=run.particles[0, 0].to(torch.float64).numpy(),
+        cloud=cloud,
+        atoms=atoms,
+        teacher_match=match_directions(act, atoms.positions, U),
+        optimum_match=match_directions(act, atoms.positions, optimum.positions),
+        optimum=optimum,
+        optimum_angles=match_directions(act, optimum.positions, U).angles,
+        cell=learning_cell(act, target, p["M"], p["d"], p["lam"], p["tau"], math.sqrt(2 * risk[-1])),
+    )

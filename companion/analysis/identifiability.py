@@ -16,6 +16,7 @@ norm of the stored vector is the Frobenius norm of the tensor. The depth-D momen
 - D*_orb: the smallest D at which a multi-start search of the fibre {μ' : Φ_D(μ') = Φ_D(μ)} finds only points of
   μ's symmetry orbit (matched distance of canonical forms, ``symmetry.canonicalize``).
 """
+
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -25,9 +26,8 @@ import numpy as np
 import torch
 
 from ..engine.activations import get_activation
+from ..engine.contract import ActivationName, Anything, Bool, Dtype, Generator, Int, Maybe, Real, Tensor, validated
 from ..engine.dynamics import function_inner
-from ..engine.contract import (ActivationName, Anything, Bool, Dtype, Generator, Int, Maybe, Real, Tensor,
-                               validated)
 from ..engine.validation import atomic_measure, integer, nonneg_int, positive_int
 from .symmetry import canonicalize, homogeneity_degree, matched_distance, particles_from_atoms
 
@@ -35,8 +35,10 @@ from .symmetry import canonicalize, homogeneity_degree, matched_distance, partic
 def _measure(a="a", W="W", S="S", batch="...", nonzero=False):
     """The contract of an atomic measure (a (..., S), W (..., S, d)), entries small enough that c_k(|w|) stays finite;
     ``nonzero``: S >= 1."""
-    return {W: Tensor(f"{batch} {S} d", max_abs=1e150, empty_ok="" if nonzero else S),
-            a: Tensor(f"{batch} {S}", like=W, empty_ok="" if nonzero else S)}
+    return {
+        W: Tensor(f"{batch} {S} d", max_abs=1e150, empty_ok="" if nonzero else S),
+        a: Tensor(f"{batch} {S}", like=W, empty_ok="" if nonzero else S),
+    }
 
 
 def _moments_memory(args):
@@ -45,8 +47,13 @@ def _moments_memory(args):
     return 8 * math.comb(W.shape[-1] + args["D"], args["D"]) * max(W.shape[:-1].numel(), 1) * W.shape[-1], "D"
 
 
-_MOMENTS = dict(activation=ActivationName(), **_measure(nonzero=True), D=Int(0, example_max=4), unit_norm=Bool(),
-                memory=_moments_memory)
+_MOMENTS = dict(
+    activation=ActivationName(),
+    **_measure(nonzero=True),
+    D=Int(0, example_max=4),
+    unit_norm=Bool(),
+    memory=_moments_memory,
+)
 
 
 def _two_measures(a1, W1, a2, W2):
@@ -119,7 +126,7 @@ def symmetric_power(X, k):
     d = X.shape[-1]
     alpha, weight = multi_indices(d, k)
     idx = torch.as_tensor(alpha, device=X.device)
-    picked = _powers(X, k)[..., torch.arange(d, device=X.device), idx]      # (..., M, d)
+    picked = _powers(X, k)[..., torch.arange(d, device=X.device), idx]  # (..., M, d)
     return picked.prod(dim=-1) * torch.as_tensor(weight, dtype=X.dtype, device=X.device)
 
 
@@ -132,12 +139,12 @@ def _symmetric_power_and_gradient(X, k):
     powers = _powers(X, k)
     exponents = torch.arange(k + 1, device=X.device).to(X.dtype)
     lowered = torch.cat([torch.zeros_like(powers[..., :1]), powers[..., :-1]], dim=-1) * exponents  # p X^(p-1)
-    picked = powers[..., cols, idx]                                            # (..., M, d)
+    picked = powers[..., cols, idx]  # (..., M, d)
     picked_d = lowered[..., cols, idx]
     weight = torch.as_tensor(weight, dtype=X.dtype, device=X.device)
     grads = []
     for i in range(d):
-        others = torch.cat([picked[..., :i], picked[..., i + 1:]], dim=-1).prod(dim=-1)
+        others = torch.cat([picked[..., :i], picked[..., i + 1 :]], dim=-1).prod(dim=-1)
         grads.append(picked_d[..., i] * others)
     return picked.prod(dim=-1) * weight, torch.stack(grads, dim=-1) * weight[:, None]
 
@@ -153,7 +160,7 @@ def moment_tensors(activation, a, W, D, unit_norm=False):
     norms = W.norm(dim=-1)
     directions = W / norms[..., None]
     radii = torch.ones_like(norms) if unit_norm else norms
-    coef = act.coefficients(radii, D + 1) * a[..., None]                    # (..., S, D+1)
+    coef = act.coefficients(radii, D + 1) * a[..., None]  # (..., S, D+1)
     return [(coef[..., k, None] * symmetric_power(directions, k)).sum(dim=-2) for k in range(D + 1)]
 
 
@@ -174,16 +181,18 @@ def moment_map_and_jacobian(activation, a, W, D, unit_norm=False):
         coef, dcoef = torch.func.jvp(lambda r: act.coefficients(r, D + 1), (norms,), (torch.ones_like(norms),))
     values, jac_a, jac_W = [], [], []
     for k in range(D + 1):
-        P, dP = _symmetric_power_and_gradient(u, k)                              # (..., S, M), (..., S, M, d)
+        P, dP = _symmetric_power_and_gradient(u, k)  # (..., S, M), (..., S, M, d)
         c, dc = coef[..., k, None], dcoef[..., k, None]
         values.append((a[..., None] * c * P).sum(dim=-2))
         jac_a.append(c * P)
-        tangential = dP - (dP @ u[..., :, None]) * u[..., None, :]                # dP (I − u uᵀ)
-        jac_W.append(a[..., None, None] * (dc[..., None] * P[..., None] * u[..., None, :]
-                                           + (c / norms[..., None])[..., None] * tangential))
+        tangential = dP - (dP @ u[..., :, None]) * u[..., None, :]  # dP (I − u uᵀ)
+        jac_W.append(
+            a[..., None, None]
+            * (dc[..., None] * P[..., None] * u[..., None, :] + (c / norms[..., None])[..., None] * tangential)
+        )
     value = torch.cat(values, dim=-1)
-    J_a = torch.cat(jac_a, dim=-1).transpose(-1, -2)                               # (..., M, S)
-    J_W = torch.cat(jac_W, dim=-2).transpose(-3, -2)                               # (..., M, S, d)
+    J_a = torch.cat(jac_a, dim=-1).transpose(-1, -2)  # (..., M, S)
+    J_W = torch.cat(jac_W, dim=-2).transpose(-3, -2)  # (..., M, S, d)
     return value, torch.cat([J_a, J_W.flatten(-2)], dim=-1)
 
 
@@ -236,8 +245,14 @@ def symmetry_dimension(activation, S, unit_norm=False):
     return S if (unit_norm or homogeneity_degree(activation) is not None) else 0
 
 
-@validated(S=Int(1), d=Int(1), generator=Generator(), dtype=Dtype(), unit_norm=Bool(),
-           memory=lambda args: (8 * args["S"] * (args["d"] + 1), "S"))
+@validated(
+    S=Int(1),
+    d=Int(1),
+    generator=Generator(),
+    dtype=Dtype(),
+    unit_norm=Bool(),
+    memory=lambda args: (8 * args["S"] * (args["d"] + 1), "S"),
+)
 def random_atoms(S, d, generator, dtype=torch.float64, unit_norm=False):
     """A generic atomic measure: weights ±U(0.5, 1.5), input weights N(0, I_d) (normalised if ``unit_norm``)."""
     sign = torch.where(torch.rand(S, generator=generator) < 0.5, -1.0, 1.0).to(dtype)
@@ -253,22 +268,31 @@ class RankProfile:
     """Jacobian ranks of Φ_D for D = 1..D_max at several generic points, and the variety depth."""
 
     depths: tuple
-    ranks: tuple           # min rank over the points, per depth scanned
-    target: int            # S(1+d) − symmetry dimension
-    depth: float           # D*_var, math.inf when not reached by D_max
-    gap: tuple             # per depth: s_rank / s_(rank+1) (inf when the spectrum stops), min over points
+    ranks: tuple  # min rank over the points, per depth scanned
+    target: int  # S(1+d) − symmetry dimension
+    depth: float  # D*_var, math.inf when not reached by D_max
+    gap: tuple  # per depth: s_rank / s_(rank+1) (inf when the spectrum stops), min over points
 
 
-@validated(activation=ActivationName(), S=Int(1, example_max=1), d=Int(1, example_max=1), D_max=Int(1, example_max=2),
-           generator=Generator(), points=Int(1, example_max=1), unit_norm=Bool(), rtol=Real(positive=True))
+@validated(
+    activation=ActivationName(),
+    S=Int(1, example_max=1),
+    d=Int(1, example_max=1),
+    D_max=Int(1, example_max=2),
+    generator=Generator(),
+    points=Int(1, example_max=1),
+    unit_norm=Bool(),
+    rtol=Real(positive=True),
+)
 def variety_depth(activation, S, d, D_max, generator, points=2, unit_norm=False, rtol=1e-9):
     """D*_var: the smallest D ≤ D_max with Jacobian rank of Φ_D = S(1+d) − symmetry dimension at every point
     (the scan stops there). Singular values count above rtol × the largest singular value of the depth-D_max
     Jacobian at the same point (Φ_D is a sub-vector of Φ_{D_max}, so this is one scale for all depths)."""
     target = S * (1 + d) - symmetry_dimension(activation, S, unit_norm)
     atoms = [random_atoms(S, d, generator, unit_norm=unit_norm) for _ in range(points)]
-    scales = [float(torch.linalg.matrix_norm(moment_jacobian(activation, a, W, D_max, unit_norm), ord=2))
-              for a, W in atoms]
+    scales = [
+        float(torch.linalg.matrix_norm(moment_jacobian(activation, a, W, D_max, unit_norm), ord=2)) for a, W in atoms
+    ]
     ranks, gaps = [], []
     for D in range(1, D_max + 1):
         rank_here, gap_here = [], []
@@ -281,8 +305,9 @@ def variety_depth(activation, S, d, D_max, generator, points=2, unit_norm=False,
         if ranks[-1] >= target:
             break
     depth = len(ranks) if ranks[-1] >= target else math.inf
-    return RankProfile(depths=tuple(range(1, len(ranks) + 1)), ranks=tuple(ranks), target=target, depth=depth,
-                       gap=tuple(gaps))
+    return RankProfile(
+        depths=tuple(range(1, len(ranks) + 1)), ranks=tuple(ranks), target=target, depth=depth, gap=tuple(gaps)
+    )
 
 
 def levenberg_marquardt(residual_and_jacobian, x0, max_iter=200, tol=1e-26):
@@ -324,11 +349,11 @@ class FibreSearch:
 
     depth: int
     restarts: int
-    residual: torch.Tensor       # relative ‖Φ_D(μ')−Φ_D(μ)‖ / ‖Φ_D(μ)‖ per restart
-    converged: torch.Tensor      # residual below the tolerance
+    residual: torch.Tensor  # relative ‖Φ_D(μ')−Φ_D(μ)‖ / ‖Φ_D(μ)‖ per restart
+    converged: torch.Tensor  # residual below the tolerance
     orbit_distance: torch.Tensor  # matched distance of canonical forms to μ's, relative to Σ|a|
-    outside: torch.Tensor        # converged and orbit_distance above the tolerance: a second preimage
-    solutions: torch.Tensor      # packed μ' per restart (restarts, S'(1+d))
+    outside: torch.Tensor  # converged and orbit_distance above the tolerance: a second preimage
+    solutions: torch.Tensor  # packed μ' per restart (restarts, S'(1+d))
 
     @property
     def success_rate(self):
@@ -357,7 +382,7 @@ def catalecticant(T, d, k, m):
         raise ValueError(f"m: need 0 <= m <= k = {k}, got {m}")
     alpha_k, weight_k = multi_indices(d, k)
     position = {tuple(row): i for i, row in enumerate(alpha_k)}
-    full = T / torch.as_tensor(weight_k, dtype=T.dtype, device=T.device)        # plain tensor entries
+    full = T / torch.as_tensor(weight_k, dtype=T.dtype, device=T.device)  # plain tensor entries
     alpha_m, weight_m = multi_indices(d, m)
     alpha_r, weight_r = multi_indices(d, k - m)
     index = torch.as_tensor([[position[tuple(p + q)] for q in alpha_r] for p in alpha_m], device=T.device)
@@ -373,7 +398,7 @@ def _form_residual(form, m, S, W):
     P, dP = _symmetric_power_and_gradient(U, m)
     values = P @ form
     grad = (dP * form[:, None]).sum(-2)
-    grad = (grad - (grad * U).sum(-1, keepdim=True) * U) / norms                   # chain rule through w/|w|
+    grad = (grad - (grad * U).sum(-1, keepdim=True) * U) / norms  # chain rule through w/|w|
     d = W.shape[-1]
     jacobian = torch.zeros(*W.shape[:-2], S, S * (1 + d), dtype=W.dtype, device=W.device)
     atom = torch.arange(S, device=W.device)
@@ -382,12 +407,37 @@ def _form_residual(form, m, S, W):
     return values, jacobian
 
 
-@validated(activation=ActivationName(), **_measure(batch="", nonzero=True), D=Int(0, example_max=2),
-           restarts=Int(1, example_max=1), generator=Generator(), atoms=Maybe(Int(1, example_max=2)), unit_norm=Bool(),
-           max_iter=Int(1, example_max=5), residual_tol=Real(positive=True), orbit_tol=Real(positive=True),
-           merge_tol=Real(nonnegative=True, example=(0.0, 1e-6)), starts=Anything(None), form=Anything(None))
-def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm=False, max_iter=200,
-                 residual_tol=1e-9, orbit_tol=1e-5, merge_tol=1e-7, starts=None, form=None):
+@validated(
+    activation=ActivationName(),
+    **_measure(batch="", nonzero=True),
+    D=Int(0, example_max=2),
+    restarts=Int(1, example_max=1),
+    generator=Generator(),
+    atoms=Maybe(Int(1, example_max=2)),
+    unit_norm=Bool(),
+    max_iter=Int(1, example_max=5),
+    residual_tol=Real(positive=True),
+    orbit_tol=Real(positive=True),
+    merge_tol=Real(nonnegative=True, example=(0.0, 1e-6)),
+    starts=Anything(None),
+    form=Anything(None),
+)
+def fibre_search(
+    activation,
+    a,
+    W,
+    D,
+    restarts,
+    generator,
+    atoms=None,
+    unit_norm=False,
+    max_iter=200,
+    residual_tol=1e-9,
+    orbit_tol=1e-5,
+    merge_tol=1e-7,
+    starts=None,
+    form=None,
+):
     r"""Minimise :math:`\lVert\Phi_D(\mu') - \Phi_D(\mu)\rVert^2` over μ' with ``atoms`` atoms (default S) from
     ``restarts`` random starts (weights ±U(0.5,1.5), input weights N(0, I)), plus any packed ``starts`` (B, S'(1+d)),
     by batched Levenberg–Marquardt.
@@ -434,8 +484,15 @@ def fibre_search(activation, a, W, D, restarts, generator, atoms=None, unit_norm
         a2, W2 = unpack(x[b], S_search)
         distance[b] = matched_distance(reference, _canonical(act, a2, W2, unit_norm, merge_tol)) / scale
     outside = converged & (distance > orbit_tol)
-    return FibreSearch(depth=D, restarts=x.shape[0], residual=rel, converged=converged, orbit_distance=distance,
-                       outside=outside, solutions=x)
+    return FibreSearch(
+        depth=D,
+        restarts=x.shape[0],
+        residual=rel,
+        converged=converged,
+        orbit_distance=distance,
+        outside=outside,
+        solutions=x,
+    )
 
 
 @dataclass(frozen=True)
@@ -446,13 +503,13 @@ class OrbitDepth:
     converged restart inside its orbit and none outside) or "undecided" (some instance had no converged restart).
     """
 
-    depth: float                 # first confirmed depth, math.inf if none up to D_max
+    depth: float  # first confirmed depth, math.inf if none up to D_max
     depths: tuple
     status: tuple
     restarts: tuple
     converged: tuple
     outside: tuple
-    searches: tuple              # per depth, the FibreSearch objects of every instance and round
+    searches: tuple  # per depth, the FibreSearch objects of every instance and round
 
     def separation(self, variety_depth):
         """How D*_orb exceeds D*_var = ``variety_depth``: "strict" when D*_orb > D*_var and every depth
@@ -465,11 +522,35 @@ class OrbitDepth:
         return "strict" if scanned and set(between) == {"refuted"} else "open"
 
 
-@validated(activation=ActivationName(), S=Int(1, example_max=1), d=Int(1, example_max=1), D_max=Int(1, example_max=1),
-           generator=Generator(), restarts=Int(1, example_max=1), instances=Int(1, example_max=0), unit_norm=Bool(),
-           D_min=Int(1, example_max=0), rounds=Int(1, example_max=0), measures=Anything(None), warm=Bool())
-def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, unit_norm=False, D_min=1,
-                rounds=3, measures=None, warm=True, **search_kw):
+@validated(
+    activation=ActivationName(),
+    S=Int(1, example_max=1),
+    d=Int(1, example_max=1),
+    D_max=Int(1, example_max=1),
+    generator=Generator(),
+    restarts=Int(1, example_max=1),
+    instances=Int(1, example_max=0),
+    unit_norm=Bool(),
+    D_min=Int(1, example_max=0),
+    rounds=Int(1, example_max=0),
+    measures=Anything(None),
+    warm=Bool(),
+)
+def orbit_depth(
+    activation,
+    S,
+    d,
+    D_max,
+    generator,
+    restarts=16,
+    instances=1,
+    unit_norm=False,
+    D_min=1,
+    rounds=3,
+    measures=None,
+    warm=True,
+    **search_kw,
+):
     """D*_orb: the smallest D in [D_min, D_max] whose status is "confirmed" (see OrbitDepth) for ``instances``
     generic μ (or the given ``measures``, a list of (a, W)). An instance with no converged restart gets up to
     ``rounds`` batches of ``restarts``. Points found in the fibre at depth D−1 (which contains the fibre at D) are
@@ -486,8 +567,17 @@ def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, un
         found, decided, refuted = [], True, False
         for i, (a, W) in enumerate(measures):
             for _ in range(rounds):
-                search = fibre_search(act, a, W, D, restarts, generator, unit_norm=unit_norm,
-                                      starts=previous[i] if warm else None, **search_kw)
+                search = fibre_search(
+                    act,
+                    a,
+                    W,
+                    D,
+                    restarts,
+                    generator,
+                    unit_norm=unit_norm,
+                    starts=previous[i] if warm else None,
+                    **search_kw,
+                )
                 found.append(search)
                 if bool(search.converged.any()):
                     break
@@ -503,12 +593,23 @@ def orbit_depth(activation, S, d, D_max, generator, restarts=16, instances=1, un
         if status[-1] == "confirmed":
             depth = D
             break
-    return OrbitDepth(depth=depth, depths=tuple(depths), status=tuple(status), restarts=tuple(totals),
-                      converged=tuple(conv), outside=tuple(outs), searches=tuple(searches))
+    return OrbitDepth(
+        depth=depth,
+        depths=tuple(depths),
+        status=tuple(status),
+        restarts=tuple(totals),
+        converged=tuple(conv),
+        outside=tuple(outs),
+        searches=tuple(searches),
+    )
 
 
-@validated(means=Tensor("... C"), weights=Tensor("... C", like="means"), sds=Tensor("... C", like="means"),
-           K=Int(1, example_max=8))
+@validated(
+    means=Tensor("... C"),
+    weights=Tensor("... C", like="means"),
+    sds=Tensor("... C", like="means"),
+    K=Int(1, example_max=8),
+)
 def gaussian_mixture_moments(weights, means, sds, K):
     r"""Raw moments :math:`m_1..m_K` of :math:`\sum_i p_i N(m_i, s_i^2)`, by
     :math:`E X^k = m\,E X^{k-1} + (k-1)s^2 E X^{k-2}` per component; shape (..., K)."""
@@ -531,9 +632,16 @@ def pearson_parameters(x):
     return torch.stack([p, 1 - p], dim=-1), x[..., 1:3], torch.exp(x[..., 3:5])
 
 
-@validated(means=Tensor("2"), weights=Tensor("2", like="means"), sds=Tensor("2", like="means", positive=True),
-           K=Int(1, example_max=6), restarts=Int(1, example_max=2), generator=Generator(),
-           residual_tol=Real(positive=True), max_iter=Int(1, example_max=5))
+@validated(
+    means=Tensor("2"),
+    weights=Tensor("2", like="means"),
+    sds=Tensor("2", like="means", positive=True),
+    K=Int(1, example_max=6),
+    restarts=Int(1, example_max=2),
+    generator=Generator(),
+    residual_tol=Real(positive=True),
+    max_iter=Int(1, example_max=5),
+)
 def pearson_fibre(weights, means, sds, K, restarts, generator, residual_tol=1e-10, max_iter=300):
     r"""All two-component Gaussian mixtures found with the same moments m_1..m_K (Pearson's problem), by
     multi-start Levenberg–Marquardt on the moments scaled by 1/max(1, |m_k|). Returns the distinct converged
@@ -547,9 +655,14 @@ def pearson_fibre(weights, means, sds, K, restarts, generator, residual_tol=1e-1
     def residual_and_jacobian(x):
         return torch.func.vmap(residual)(x), torch.func.vmap(torch.func.jacfwd(residual))(x)
 
-    starts = torch.cat([torch.randn(restarts, 1, generator=generator, dtype=means.dtype),
-                        2 * torch.randn(restarts, 2, generator=generator, dtype=means.dtype),
-                        0.5 * torch.randn(restarts, 2, generator=generator, dtype=means.dtype)], dim=1)
+    starts = torch.cat(
+        [
+            torch.randn(restarts, 1, generator=generator, dtype=means.dtype),
+            2 * torch.randn(restarts, 2, generator=generator, dtype=means.dtype),
+            0.5 * torch.randn(restarts, 2, generator=generator, dtype=means.dtype),
+        ],
+        dim=1,
+    )
     x, cost = levenberg_marquardt(residual_and_jacobian, starts, max_iter=max_iter)
     good = torch.sqrt(cost) < residual_tol
     rows = []

@@ -2,12 +2,23 @@ r"""The scans of notebook 02 as tasks: one row of the depth table, one certified
 separated GELU case, of Pearson's problem and of the He_6 decomposition. Each takes a ``Stream`` (and the index of
 its measure) and draws everything from it, so a task's result depends on its arguments only (the task cache,
 Dask workers)."""
+
 import math
 
 import torch
 
-from .identifiability import (catalecticant, fibre_search, moment_tensors, numerical_rank, orbit_depth,
-                              pearson_fibre, random_atoms, symmetry_dimension, unpack, variety_depth)
+from .identifiability import (
+    catalecticant,
+    fibre_search,
+    moment_tensors,
+    numerical_rank,
+    orbit_depth,
+    pearson_fibre,
+    random_atoms,
+    symmetry_dimension,
+    unpack,
+    variety_depth,
+)
 from .moment_systems import certified_row, sextic_second_decomposition
 
 
@@ -27,12 +38,25 @@ def depth_row(name, S, d, restarts, instances, stream, device):
     for D, status, total, conv, out in zip(orb.depths, orb.status, orb.restarts, orb.converged, orb.outside):
         rank = var.ranks[D - 1] if D <= len(var.ranks) else var.ranks[-1]
         cells.append(dict(row=label, D=D, status=status, restarts=total, converged=conv, outside=out, rank=rank))
-    row = dict(row=label, activation=name, S=S, d=d, parameters=S * (1 + d),
-               symmetry_dim=symmetry_dimension(name, S), target_rank=var.target,
-               rank_profile=",".join(map(str, var.ranks)), D_var=var.depth, D_orb=orb.depth,
-               status="".join(s[0].upper() for s in orb.status), instances=instances,
-               restarts=sum(orb.restarts), converged=sum(orb.converged), outside=sum(orb.outside),
-               success_at_D_orb=orb.converged[-1] / orb.restarts[-1], separation=orb.separation(var.depth))
+    row = dict(
+        row=label,
+        activation=name,
+        S=S,
+        d=d,
+        parameters=S * (1 + d),
+        symmetry_dim=symmetry_dimension(name, S),
+        target_rank=var.target,
+        rank_profile=",".join(map(str, var.ranks)),
+        D_var=var.depth,
+        D_orb=orb.depth,
+        status="".join(s[0].upper() for s in orb.status),
+        instances=instances,
+        restarts=sum(orb.restarts),
+        converged=sum(orb.converged),
+        outside=sum(orb.outside),
+        success_at_D_orb=orb.converged[-1] / orb.restarts[-1],
+        separation=orb.separation(var.depth),
+    )
     return row, cells
 
 
@@ -55,8 +79,16 @@ def separated_instance(stream, instance, device):
     search = next(s for s in result.searches[3] if s.n_outside)
     b = int(torch.nonzero(search.outside).flatten()[0])
     a2, W2 = unpack(search.solutions[b], 2)
-    return row, dict(a=a, W=W, a2=a2, W2=W2, D_orb=result.depth, orbit_distance=float(search.orbit_distance[b]),
-                     success=search.success_rate, restarts=search.restarts)
+    return row, dict(
+        a=a,
+        W=W,
+        a2=a2,
+        W2=W2,
+        D_orb=result.depth,
+        orbit_distance=float(search.orbit_distance[b]),
+        success=search.success_rate,
+        restarts=search.restarts,
+    )
 
 
 def pearson_instance(restarts, stream, instance, device):
@@ -89,14 +121,27 @@ def he6_instance(restarts, stream, instance, device):
     search = fibre_search("he6", a, W, 6, restarts, g, unit_norm=True, max_iter=300, form=cubic)
     partner = sextic_second_decomposition(a, W, seed=instance)
     s = partner["singular_values"]
-    row = dict(catalecticant_rank=numerical_rank(C)[0], restarts=search.restarts,
-               converged=int(search.converged.sum()), outside=search.n_outside,
-               pairing_kernel=int((s < 1e-10).sum()), partner_residual=partner["relative_residual"],
-               partner_distance=partner["distance_to_mu"], partner_real=partner["real"],
-               partner_seconds=partner["seconds"])
+    row = dict(
+        catalecticant_rank=numerical_rank(C)[0],
+        restarts=search.restarts,
+        converged=int(search.converged.sum()),
+        outside=search.n_outside,
+        pairing_kernel=int((s < 1e-10).sum()),
+        partner_residual=partner["relative_residual"],
+        partner_distance=partner["distance_to_mu"],
+        partner_real=partner["real"],
+        partner_seconds=partner["seconds"],
+    )
     if not search.n_outside:
         return row, None
     b = int(torch.nonzero(search.outside).flatten()[0])
     a2, W2 = unpack(search.solutions[b], 9)
-    return row, dict(a=a, W=W, a2=a2, W2=W2 / W2.norm(dim=1, keepdim=True), cubic=cubic,
-                     orbit_distance=float(search.orbit_distance[b]), catalecticant_rank=numerical_rank(C)[0])
+    return row, dict(
+        a=a,
+        W=W,
+        a2=a2,
+        W2=W2 / W2.norm(dim=1, keepdim=True),
+        cubic=cubic,
+        orbit_distance=float(search.orbit_distance[b]),
+        catalecticant_rank=numerical_rank(C)[0],
+    )

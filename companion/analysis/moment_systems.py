@@ -21,6 +21,7 @@ decides all depths: D is **certified** when every real solution lies in μ's orb
 **Pearson's problem.** A mixture p N(m_1, v_1) + (1 − p) N(m_2, v_2) has raw moments
 :math:`\sum_i p_i\sum_j \binom{k}{2j}(2j-1)!!\,m_i^{k-2j}v_i^j`, polynomial of degree k + 1 in (p, m_1, m_2, v_1, v_2).
 """
+
 import math
 import time
 from dataclasses import dataclass
@@ -60,12 +61,12 @@ def sphere_moment_system(activation, a, W, D):
         for m in range(alpha.shape[0]):
             rows.append([(j, alpha[m], weight[m]) for j in range(S)])
             constants.append(float(targets[k][m]) / c[k])
-    exps, coefs = {}, {}
+    coefs = {}
     for i, (row, constant) in enumerate(zip(rows, constants)):
         for j, alpha, weight in row:
             e = np.zeros(n, dtype=int)
             e[j] = 1
-            e[S + j * d:S + (j + 1) * d] = alpha
+            e[S + j * d : S + (j + 1) * d] = alpha
             coefs.setdefault(tuple(e), {})[i] = weight
         coefs.setdefault((0,) * n, {})[i] = -constant
     moments = _system(coefs, len(rows), n)
@@ -119,8 +120,9 @@ class CertifiedDepth:
     alpha_certified: int
 
 
-def certified_orbit_depth(activation, a, W, D_max, seed=0, max_paths=5000, residual_tol=1e-8, orbit_tol=1e-5,
-                          at_infinity=100.0):
+def certified_orbit_depth(
+    activation, a, W, D_max, seed=0, max_paths=5000, residual_tol=1e-8, orbit_tol=1e-5, at_infinity=100.0
+):
     """D*_orb of the measure (a, W) on the sphere from all solutions of the moment equations (module docstring).
     ``seed`` draws the squaring matrix and the homotopy's γ; systems with more than ``max_paths`` paths are not
     solved. Fibre points are solutions of the square system whose full moment residual, relative to |Φ_D(μ)|, is
@@ -175,11 +177,21 @@ def certified_orbit_depth(activation, a, W, D_max, seed=0, max_paths=5000, resid
         status.append("refuted" if out else "certified")
     certified = [D for D, s in zip(range(1, D_max + 1), status) if s == "certified"]
     depth = certified[0] if certified else (math.nan if "not solved" in status else math.inf)
-    return CertifiedDepth(depth=depth, depths=tuple(range(1, D_max + 1)), status=tuple(status), solved_at=solved_at,
-                          paths=result.paths if result else 0, seconds=time.perf_counter() - start,
-                          diverged=result.diverged if result else 0, failed=result.failed if result else 0,
-                          complex=tuple(complex_), real=tuple(real), outside=tuple(outside), singular=singular,
-                          alpha_certified=alpha_ok)
+    return CertifiedDepth(
+        depth=depth,
+        depths=tuple(range(1, D_max + 1)),
+        status=tuple(status),
+        solved_at=solved_at,
+        paths=result.paths if result else 0,
+        seconds=time.perf_counter() - start,
+        diverged=result.diverged if result else 0,
+        failed=result.failed if result else 0,
+        complex=tuple(complex_),
+        real=tuple(real),
+        outside=tuple(outside),
+        singular=singular,
+        alpha_certified=alpha_ok,
+    )
 
 
 def _on(moments, sphere, X, tol, target=None):
@@ -188,7 +200,7 @@ def _on(moments, sphere, X, tol, target=None):
         return np.zeros(0, dtype=bool)
     if target is None:
         target = np.abs(moments(np.zeros((1, X.shape[1]), dtype=complex))).max()
-    return ((np.abs(moments(X)).max(axis=1) < tol * max(target, 1.0)) & (np.abs(sphere(X)).max(axis=1) < tol))
+    return (np.abs(moments(X)).max(axis=1) < tol * max(target, 1.0)) & (np.abs(sphere(X)).max(axis=1) < tol)
 
 
 def normal_raw_moment(k, m, v):
@@ -227,9 +239,18 @@ def pearson_solutions(weights, means, sds, seed=0):
     result = solve(pearson_system(target[:5]), seed=seed)
     X = result.points
     m6 = X[:, 0] * normal_raw_moment(6, X[:, 1], X[:, 3]) + (1 - X[:, 0]) * normal_raw_moment(6, X[:, 2], X[:, 4])
-    table = pd.DataFrame(dict(p=X[:, 0].real, m_1=X[:, 1].real, m_2=X[:, 2].real, v_1=X[:, 3].real, v_2=X[:, 4].real,
-                              real=result.real, certified=result.certified,
-                              sixth_moment_gap=np.abs(m6 - target[5]) / abs(target[5])))
+    table = pd.DataFrame(
+        dict(
+            p=X[:, 0].real,
+            m_1=X[:, 1].real,
+            m_2=X[:, 2].real,
+            v_1=X[:, 3].real,
+            v_2=X[:, 4].real,
+            real=result.real,
+            certified=result.certified,
+            sixth_moment_gap=np.abs(m6 - target[5]) / abs(target[5]),
+        )
+    )
     table["admissible"] = table.real & (table.p > 0) & (table.p < 1) & (table.v_1 > 0) & (table.v_2 > 0)
     return result, table
 
@@ -244,19 +265,31 @@ def certified_row(activation, S, d, generator, D_max=6, restarts=16, max_paths=5
     a, W = random_atoms(S, d, generator, unit_norm=True)
     cert = certified_orbit_depth(activation, a, W, D_max, seed=seed, max_paths=max_paths)
     solved = cert.solved_at or None
-    multi = orbit_depth(activation, S, d, D_max, generator, restarts=restarts, unit_norm=True,
-                        measures=[(a, W)]) if solved else None
+    multi = (
+        orbit_depth(activation, S, d, D_max, generator, restarts=restarts, unit_norm=True, measures=[(a, W)])
+        if solved
+        else None
+    )
     index = (solved - 1) if solved else None
-    return dict(activation=activation, S=S, d=d, certified_D_orb=cert.depth,
-                multistart_D_orb=multi.depth if multi else math.nan,
-                certified_status="".join(s[0].upper() for s in cert.status), solved_at=solved, paths=cert.paths,
-                complex_solutions=cert.complex[index] if solved else math.nan,
-                real_solutions=cert.real[index] if solved else math.nan,
-                real_outside=cert.outside[index] if solved else math.nan,
-                real_outside_at_certified=(cert.outside[int(cert.depth) - 1] if math.isfinite(cert.depth) else
-                                           math.nan),
-                alpha_certified=cert.alpha_certified, singular=cert.singular, diverged=cert.diverged,
-                failed=cert.failed, seconds=cert.seconds)
+    return dict(
+        activation=activation,
+        S=S,
+        d=d,
+        certified_D_orb=cert.depth,
+        multistart_D_orb=multi.depth if multi else math.nan,
+        certified_status="".join(s[0].upper() for s in cert.status),
+        solved_at=solved,
+        paths=cert.paths,
+        complex_solutions=cert.complex[index] if solved else math.nan,
+        real_solutions=cert.real[index] if solved else math.nan,
+        real_outside=cert.outside[index] if solved else math.nan,
+        real_outside_at_certified=(cert.outside[int(cert.depth) - 1] if math.isfinite(cert.depth) else math.nan),
+        alpha_certified=cert.alpha_certified,
+        singular=cert.singular,
+        diverged=cert.diverged,
+        failed=cert.failed,
+        seconds=cert.seconds,
+    )
 
 
 def _forms(d, k):
@@ -307,12 +340,14 @@ def _curve_points(F, G, kF, kG, rotation, seed):
 
     u, v = sympy.symbols("u v")
     X = [sum(float(rotation[i, j]) * c for j, c in enumerate((u, v, 1))) for i in range(3)]
-    polys = [sum(float(coef) * sympy.Mul(*[X[i] ** int(e[i]) for i in range(3)]) for coef, e in zip(form, _forms(3, k)))
-             for form, k in ((F, kF), (G, kG))]
+    polys = [
+        sum(float(coef) * sympy.Mul(*[X[i] ** int(e[i]) for i in range(3)]) for coef, e in zip(form, _forms(3, k)))
+        for form, k in ((F, kF), (G, kG))
+    ]
     from .polynomial_systems import from_sympy
 
     result = solve(from_sympy(polys, [u, v]), seed=seed, at_infinity=1e6)
-    points = np.repeat(result.points, result.multiplicity, axis=0)          # a double point counts twice
+    points = np.repeat(result.points, result.multiplicity, axis=0)  # a double point counts twice
     P = np.concatenate([points, np.ones((len(points), 1))], axis=1) @ rotation.T
     return P / np.sqrt((P * P).sum(axis=1, keepdims=True)), result
 
@@ -348,7 +383,7 @@ def sextic_second_decomposition(a, W, seed=0):
     a = a.to(torch.float64).numpy()
     if W.shape != (9, 3):
         raise ValueError(f"W: need nine directions in d = 3, got shape {W.shape}")
-    for attempt in range(3):    # another random chart when a homotopy lost an intersection point
+    for attempt in range(3):  # another random chart when a homotopy lost an intersection point
         found = _linked_partner(a, W, np.random.default_rng([seed, attempt]))
         if found["relative_residual"] < 1e-9:
             break
@@ -360,7 +395,7 @@ def _linked_partner(a, W, rng):
     seed = int(rng.integers(2**31))
     rotation = np.linalg.qr(rng.standard_normal((3, 3)))[0]
     alpha6 = _forms(3, 6)
-    T = (a[:, None] * _evaluate(W, 6)).sum(0)                                  # T_α = Σ a_j w_j^α (plain moments)
+    T = (a[:, None] * _evaluate(W, 6)).sum(0)  # T_α = Σ a_j w_j^α (plain moments)
 
     # the apolar cubic: kernel of the cubic catalecticant (Σ_j a_j w_j^(α+β))
     A3 = _forms(3, 3)
@@ -377,7 +412,7 @@ def _linked_partner(a, W, rng):
     # residual R of C·h: its 12 points minus Z
     P12, _ = _curve_points(C, h, 3, 4, rotation, seed)
     R = _residual_points(P12, Z)
-    G = _complement(_null(_evaluate(R, 4), 15 - 3), CM1)                       # quartics through R mod C·linears
+    G = _complement(_null(_evaluate(R, 4), 15 - 3), CM1)  # quartics through R mod C·linears
     # v = u g / h on C: solve v h − C q = u g (v sextic, q septic), least squares
     system = np.concatenate([_multiplication_matrix(h, 4, 6), -_multiplication_matrix(C, 3, 7)], axis=1)
     B = np.empty((9, 9), dtype=complex)
@@ -385,18 +420,34 @@ def _linked_partner(a, W, rng):
         for j in range(9):
             rhs = _multiply(U[:, i], 6, G[:, j], 4)
             v = np.linalg.lstsq(system, rhs, rcond=None)[0][:28]
-            B[i, j] = (T * v).sum()                                         # T(v) = Σ_j a_j v(w_j)
+            B[i, j] = (T * v).sum()  # T(v) = Σ_j a_j v(w_j)
     s = np.linalg.svd(B, compute_uv=False)
     u_star = U @ _null(B.T, 1)[:, 0].conj()
     P18, result = _curve_points(C, u_star.real if np.abs(u_star.imag).max() < 1e-12 else u_star, 3, 6, rotation, seed)
     Z2 = _residual_points(P18, Z)
     far = np.array([np.min(np.minimum(np.linalg.norm(p - Z, axis=1), np.linalg.norm(p + Z, axis=1))) for p in Z2])
-    if len(Z2) != 9:                       # an intersection point was lost: no partner from this chart
-        return dict(singular_values=s / s[0], points=Z2, weights=np.zeros(0), relative_residual=math.inf,
-                    real=False, distance_to_mu=0.0, on_cubic=float(on_C), seconds=result.seconds)
+    if len(Z2) != 9:  # an intersection point was lost: no partner from this chart
+        return dict(
+            singular_values=s / s[0],
+            points=Z2,
+            weights=np.zeros(0),
+            relative_residual=math.inf,
+            real=False,
+            distance_to_mu=0.0,
+            on_cubic=float(on_C),
+            seconds=result.seconds,
+        )
     M = _evaluate(Z2, 6).T
     lam = np.linalg.lstsq(M, T.astype(complex), rcond=None)[0]
     residual = np.linalg.norm(M @ lam - T) / np.linalg.norm(T)
     real = bool(np.abs(Z2.imag).max() < 1e-8 and np.abs(lam.imag).max() < 1e-8 * np.abs(lam).max())
-    return dict(singular_values=s / s[0], points=Z2, weights=lam, relative_residual=float(residual), real=real,
-                distance_to_mu=float(far.min()) if far.size else 0.0, on_cubic=float(on_C), seconds=result.seconds)
+    return dict(
+        singular_values=s / s[0],
+        points=Z2,
+        weights=lam,
+        relative_residual=float(residual),
+        real=real,
+        distance_to_mu=float(far.min()) if far.size else 0.0,
+        on_cubic=float(on_C),
+        seconds=result.seconds,
+    )

@@ -11,6 +11,7 @@ The weighted class is :math:`M_w = \{\mu : \Phi_w(\mu) < \infty\}` and
 s = (a_scale, scale, ..., scale) and ξ Gaussian, Laplace(0, 1), Student-t(df) (i.i.d. coordinates) or uniform on
 the unit ball of R^D.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -46,8 +47,13 @@ def log_abs_moment_1d(family, q, df=3.0):
     if family == "student_t":
         finite = q < df
         qf = np.where(finite, q, 0.0)
-        value = (0.5 * qf * math.log(df) + gammaln((qf + 1) / 2) + gammaln((df - qf) / 2)
-                 - 0.5 * math.log(math.pi) - gammaln(df / 2))
+        value = (
+            0.5 * qf * math.log(df)
+            + gammaln((qf + 1) / 2)
+            + gammaln((df - qf) / 2)
+            - 0.5 * math.log(math.pi)
+            - gammaln(df / 2)
+        )
         return np.where(finite, value, np.inf)
     raise ValueError(f"family: no one-dimensional coordinate law for {family!r}")
 
@@ -56,7 +62,7 @@ def _log_convolve(log_a, log_b):
     """log of the Cauchy product of two power series given by their log-coefficients (first len(log_a) terms)."""
     K = len(log_a)
     i = np.arange(K)
-    lag = i[:, None] - i[None, :]                                   # (k, i) -> k - i
+    lag = i[:, None] - i[None, :]  # (k, i) -> k - i
     terms = np.where(lag >= 0, log_a[None, :] + log_b[np.clip(lag, 0, None)], -np.inf)
     with np.errstate(invalid="ignore"):
         out = logsumexp(terms, axis=1)
@@ -92,8 +98,14 @@ def _odd_order_bounds(log_even, K):
     return lower, upper
 
 
-@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), K=Int(2, example_max=6), scales=Reals(positive=True),
-           df=Real(positive=True), memory=lambda args: (8 * args["K"] * (len(args["scales"]) + 4), "K"))
+@validated(
+    family=Choice(FAMILIES),
+    variant=Choice(tuple(VARIANTS)),
+    K=Int(2, example_max=6),
+    scales=Reals(positive=True),
+    df=Real(positive=True),
+    memory=lambda args: (8 * args["K"] * (len(args["scales"]) + 4), "K"),
+)
 def log_moment_bounds(family, variant, K, scales, df=3.0):
     r"""Lower and upper bounds on :math:`\log m_k = \log E|\theta|^{pk}`, k = 0..K-1; equal where the moment is exact.
 
@@ -131,8 +143,9 @@ def root_test(log_m):
         return np.exp(-(log_m[1:] - gammaln(k + 1)) / k)
 
 
-@validated(family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), scales=Reals(positive=True),
-           df=Real(positive=True))
+@validated(
+    family=Choice(FAMILIES), variant=Choice(tuple(VARIANTS)), scales=Reals(positive=True), df=Real(positive=True)
+)
 def w_star_closed_form(family, variant, scales, df=3.0):
     r"""Closed-form w* with s_max the largest coordinate scale. Sub-Gaussian (p = 2): Gaussian :math:`1/(2 s_{max}^2)`,
     ball ∞, Laplace 0, Student-t 0. Sub-exponential (p = 1): Gaussian ∞, ball ∞, Laplace :math:`1/s_{max}`,
@@ -144,7 +157,7 @@ def w_star_closed_form(family, variant, scales, df=3.0):
     if family == "student_t":
         return 0.0
     if family == "gaussian":
-        return 1 / (2 * s_max ** 2) if p == 2 else math.inf
+        return 1 / (2 * s_max**2) if p == 2 else math.inf
     return 0.0 if p == 2 else 1 / s_max
 
 
@@ -169,8 +182,12 @@ def _powers_of_log(k, log_z):
         return np.where(k[:, None] == 0, 0.0, k[:, None] * log_z[None, :])
 
 
-@validated(theta=Tensor("... n D", array=True), variant=Choice(tuple(VARIANTS)), K=Int(1, example_max=8),
-           memory=lambda args: (8 * args["K"] * args["theta"].size, "K"))
+@validated(
+    theta=Tensor("... n D", array=True),
+    variant=Choice(tuple(VARIANTS)),
+    K=Int(1, example_max=8),
+    memory=lambda args: (8 * args["K"] * args["theta"].size, "K"),
+)
 def empirical_log_moments(theta, variant, K):
     r""":math:`\log \hat m_k = \log \frac1n\sum_i |\theta_i|^{pk}`, k < K, pooled over all leading dimensions of θ."""
     z = _radial_samples(theta, variant)
@@ -190,8 +207,12 @@ class WStarEstimate:
     n: int
 
 
-@validated(theta=Tensor("... n D", array=True), variant=Choice(tuple(VARIANTS)), rel_se=Real(positive=True),
-           k_cap=Maybe(Int(2)))
+@validated(
+    theta=Tensor("... n D", array=True),
+    variant=Choice(tuple(VARIANTS)),
+    rel_se=Real(positive=True),
+    k_cap=Maybe(Int(2)),
+)
 def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     r"""Estimate w* from samples θ (..., n, D) by extrapolating the moment-growth ratios.
 
@@ -210,8 +231,9 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     if n < 8:
         raise ValueError(f"theta: need at least 8 particles to estimate w*, got {n}")
     if not np.any(z > 0):
-        raise ValueError("theta: every particle is at the origin, so the moment ratios are 0/0; w* of a point mass "
-                         "at 0 is infinite")
+        raise ValueError(
+            "theta: every particle is at the origin, so the moment ratios are 0/0; w* of a point mass at 0 is infinite"
+        )
     k_cap = max(3, math.ceil(math.log(n))) if k_cap is None else k_cap
     with np.errstate(divide="ignore"):
         log_z = np.log(z)
@@ -229,7 +251,7 @@ def _growth_rate(log_m, k_max):
     r"""Intercept at 1/(k+1) = 0 of the least-squares line of :math:`g_k = m_{k+1}/((k+1) m_k)`, k < k_max,
     against 1/(k+1), from finite :math:`\log m_k`, k ≤ k_max."""
     kk = np.arange(k_max, dtype=np.float64)
-    ratios = np.exp(log_m[1:k_max + 1] - log_m[:k_max]) / (kk + 1)
+    ratios = np.exp(log_m[1 : k_max + 1] - log_m[:k_max]) / (kk + 1)
     _, intercept = np.polyfit(1 / (kk + 1), ratios, 1)
     return float(intercept)
 
@@ -247,11 +269,12 @@ def estimator_limit(log_m, k_max):
     log_m = float_array("log_m", log_m, finite=False)
     k_max = integer("k_max", k_max, minimum=2)
     if log_m.ndim != 1 or log_m.size <= k_max:
-        raise ValueError(f"log_m: need a 1-D sequence log m_0..log m_k_max of length > k_max = {k_max}, "
-                         f"got shape {log_m.shape}")
+        raise ValueError(
+            f"log_m: need a 1-D sequence log m_0..log m_k_max of length > k_max = {k_max}, got shape {log_m.shape}"
+        )
     if np.isnan(log_m).any() or np.isneginf(log_m).any():
         raise ValueError("log_m: need log-moments in (-inf, inf] (+inf for an infinite moment), got NaN or -inf")
-    if np.isposinf(log_m[:k_max + 1]).any():
+    if np.isposinf(log_m[: k_max + 1]).any():
         return 0.0
     return _reciprocal(_growth_rate(log_m, k_max))
 
@@ -276,8 +299,13 @@ def phi_w_gaussian(w, variances):
     return np.where((factor > 0).all(-1), value, np.inf)
 
 
-_OU = dict(var0=Tensor("... D", array=True), eta=Real(positive=True), lam=Real(nonnegative=True),
-           tau=Real(nonnegative=True), steps=Ints(0))
+_OU = dict(
+    var0=Tensor("... D", array=True),
+    eta=Real(positive=True),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    steps=Ints(0),
+)
 
 
 @validated(**_OU)
@@ -291,7 +319,7 @@ def ou_variance(var0, eta, lam, tau, steps):
     k = k.astype(np.float64)[:, None]
     if c == 1:
         return v0 + 2 * eta * tau * k
-    return c ** k * v0 + 2 * eta * tau * (1 - c ** k) / (1 - c)
+    return c**k * v0 + 2 * eta * tau * (1 - c**k) / (1 - c)
 
 
 @validated(**_OU)
@@ -301,13 +329,12 @@ def ou_w_star(var0, eta, lam, tau, steps):
     return 1 / (2 * ou_variance(var0, eta, lam, tau, steps).max(-1))
 
 
-
 def _block_log_phi(z, w, ns):
     """For each n in ``ns``: the mean over the ⌊len/n⌋ disjoint consecutive blocks of n entries of the last axis of
     z (..., len) of log((1/n) Σ_block e^{w z}); shape (..., len(ns))."""
     columns = []
     for n in ns:
-        blocks = w * z[..., :(z.shape[-1] // n) * n].reshape(*z.shape[:-1], -1, n)
+        blocks = w * z[..., : (z.shape[-1] // n) * n].reshape(*z.shape[:-1], -1, n)
         columns.append((logsumexp(blocks, axis=-1) - math.log(n)).mean(-1))
     return np.stack(columns, -1)
 
@@ -329,9 +356,15 @@ def block_log_phi_w(theta, w, ns, variant="subgaussian"):
     return _block_log_phi(z, w, _block_sizes(ns, z.size))
 
 
-
-@validated(variances=Tensor("D", array=True, positive=True), w=Real(), ns=Ints(1), total=Int(1, example_min=2),
-           draws=Int(1), rng=Anything(0), memory=lambda args: (8 * args["draws"] * args["total"], "total"))
+@validated(
+    variances=Tensor("D", array=True, positive=True),
+    w=Real(),
+    ns=Ints(1),
+    total=Int(1, example_min=2),
+    draws=Int(1),
+    rng=Anything(0),
+    memory=lambda args: (8 * args["draws"] * args["total"], "total"),
+)
 def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
     r""":func:`block_log_phi_w` of ``draws`` independent samples of ``total`` i.i.d. particles θ ~ N(0, diag(v)):
     its exact sampling law, shape (draws, len(ns)).
@@ -343,14 +376,19 @@ def block_log_phi_w_gaussian(variances, w, ns, total, draws, rng):
     ns = _block_sizes(ns, total)
     generator = np.random.default_rng(rng)
     z = np.zeros((draws, total))
-    for vj in v:                                               # one coordinate at a time: (draws, total) in memory
+    for vj in v:  # one coordinate at a time: (draws, total) in memory
         z += vj * generator.standard_normal((draws, total)) ** 2
     return _block_log_phi(z, w, ns)
 
 
-@validated(variances=Tensor("D", array=True, positive=True), n=Int(1, example_min=8, example_max=8), draws=Int(1),
-           rng=Anything(0), variant=Choice(tuple(VARIANTS)),
-           memory=lambda args: (8 * args["draws"] * args["n"] * len(args["variances"]), "n"))
+@validated(
+    variances=Tensor("D", array=True, positive=True),
+    n=Int(1, example_min=8, example_max=8),
+    draws=Int(1),
+    rng=Anything(0),
+    variant=Choice(tuple(VARIANTS)),
+    memory=lambda args: (8 * args["draws"] * args["n"] * len(args["variances"]), "n"),
+)
 def estimate_w_star_gaussian(variances, n, draws, rng, variant="subgaussian"):
     r"""Sampling law of :func:`estimate_w_star` on n i.i.d. particles θ ~ N(0, diag(v)): ``draws`` independent
     estimates (array). Its mean is the estimator's prediction at finite n — the population value

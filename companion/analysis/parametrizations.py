@@ -16,6 +16,7 @@ SP            1/N_0                   √(N_0/N)                η N_0
 NTK keeps the function update Θ(1) but moves each w_i by O(1/√N) (lazy); SP at a fixed learning rate makes the
 function update grow like N. The input dimension d does not scale with width.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -24,9 +25,9 @@ import pandas as pd
 import torch
 
 from ..engine.activations import get_activation
+from ..engine.contract import ActivationName, Choice, Int, Particles, Real, Tensor, validated
 from ..engine.dynamics import simulate, split
 from ..engine.seeding import Stream
-from ..engine.contract import ActivationName, Choice, Int, Particles, Real, Tensor, validated
 from ..engine.validation import finite_number, positive_int
 from .statistics import bootstrap, loglog_slope, replica_loglog_fit
 
@@ -68,7 +69,9 @@ class TwoLayerNetwork(torch.nn.Module):
     def __init__(self, a, W, activation, multiplier):
         super().__init__()
         if a.ndim != 1 or W.ndim != 2 or W.shape[0] != a.shape[0]:
-            raise ValueError(f"W: need a of shape (N,) and W of shape (N, d), got {tuple(a.shape)} and {tuple(W.shape)}")
+            raise ValueError(
+                f"W: need a of shape (N,) and W of shape (N, d), got {tuple(a.shape)} and {tuple(W.shape)}"
+            )
         self.a = torch.nn.Parameter(a.detach().clone())
         self.W = torch.nn.Parameter(W.detach().clone())
         self.activation = get_activation(activation)
@@ -87,8 +90,7 @@ class TwoLayerNetwork(torch.nn.Module):
         return torch.cat([self.a.detach()[:, None], self.W.detach()], dim=1)
 
 
-def initial_network(parametrization, N, d, activation, eta, *, rng, base_width=64, dtype=torch.float64,
-                    device="cpu"):
+def initial_network(parametrization, N, d, activation, eta, *, rng, base_width=64, dtype=torch.float64, device="cpu"):
     """A freshly initialised width-N network and its SGD optimiser (per-layer rates of :func:`scaling`).
 
     ``rng`` is a seed or a NumPy Generator; draws are made on the CPU so every device starts from the same weights.
@@ -114,8 +116,19 @@ def _sgd_step(net, optimizer, X, y):
     optimizer.step()
 
 
-def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, steps=3, base_width=64,
-                     stream=Stream(0, "coordinate check")):
+def coordinate_check(
+    parametrization,
+    widths,
+    seeds,
+    X,
+    y,
+    activation,
+    eta,
+    *,
+    steps=3,
+    base_width=64,
+    stream=Stream(0, "coordinate check"),
+):
     r"""Train each width for ``steps`` full-batch SGD steps on the same batch (X, y), from ``seeds`` initialisations:
     seed s at width N draws from replica s, sub-stream N, of ``stream`` (:class:`companion.engine.seeding.Stream`).
 
@@ -133,9 +146,17 @@ def coordinate_check(parametrization, widths, seeds, X, y, activation, eta, *, s
     rows = []
     for N in widths:
         for seed in seeds:
-            net, optimizer = initial_network(parametrization, N, X.shape[1], activation, eta,
-                                             rng=stream.rng(seed, purpose=N), base_width=base_width,
-                                             dtype=X.dtype, device=X.device)
+            net, optimizer = initial_network(
+                parametrization,
+                N,
+                X.shape[1],
+                activation,
+                eta,
+                rng=stream.rng(seed, purpose=N),
+                base_width=base_width,
+                dtype=X.dtype,
+                device=X.device,
+            )
             with torch.no_grad():
                 h0, f0 = net.features(X), net(X)
             for t in range(steps + 1):
@@ -152,8 +173,10 @@ def width_slopes(check):
     """Log–log slope in width of the seed-averaged value, per (parametrization, quantity, t); updates at t ≥ 1 only."""
     mean = check.groupby(["parametrization", "quantity", "t", "width"], as_index=False)["value"].mean()
     mean = mean[~(mean["quantity"].str.endswith("_update") & (mean["t"] == 0))]
-    rows = [(*key, loglog_slope(group["width"], group["value"]))
-            for key, group in mean.groupby(["parametrization", "quantity", "t"])]
+    rows = [
+        (*key, loglog_slope(group["width"], group["value"]))
+        for key, group in mean.groupby(["parametrization", "quantity", "t"])
+    ]
     return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope"])
 
 
@@ -184,8 +207,9 @@ def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
         slope, lo, hi = replica_loglog_fit(wide, values[wide].to_numpy(), n_boot=n_boot, level=level, seed=seed)
         narrow_slope = loglog_slope(narrow, values[narrow].mean(axis=0).to_numpy())
         rows.append((*key, slope, lo, hi, narrow_slope, abs(slope - narrow_slope)))
-    return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope", "lo", "hi", "narrow_slope",
-                                       "curvature"])
+    return pd.DataFrame(
+        rows, columns=["parametrization", "quantity", "t", "slope", "lo", "hi", "narrow_slope", "curvature"]
+    )
 
 
 def held_out_windows(held_out_intervals):
@@ -217,8 +241,9 @@ def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     widths = np.asarray(widths, dtype=np.float64)
     values = np.asarray(values, dtype=np.float64)
     if widths.ndim != 1 or widths.size < 4 or values.ndim != 2 or values.shape[1] != widths.size:
-        raise ValueError(f"values: need (seeds, widths) with >= 4 widths, got widths {widths.shape} and values "
-                         f"{values.shape}")
+        raise ValueError(
+            f"values: need (seeds, widths) with >= 4 widths, got widths {widths.shape} and values {values.shape}"
+        )
     if not np.all(np.isfinite(values)) or np.any(values <= 0) or np.any(widths <= 0):
         raise ValueError("values: need positive finite values at positive widths")
     log_n = np.log(widths / widths.min())
@@ -240,8 +265,14 @@ def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     return p, float(lo), float(hi)
 
 
-_STEP = dict(theta=Particles("N 1+d"), activation=ActivationName(), X=Tensor("n d", like="theta"),
-             y=Tensor("n", like="theta"), eta=Real(positive=True), lam=Real(nonnegative=True))
+_STEP = dict(
+    theta=Particles("N 1+d"),
+    activation=ActivationName(),
+    X=Tensor("n d", like="theta"),
+    y=Tensor("n", like="theta"),
+    eta=Real(positive=True),
+    lam=Real(nonnegative=True),
+)
 
 
 @validated(**_STEP)
@@ -260,8 +291,18 @@ def mup_sgd_step(theta, activation, X, y, eta, lam=0.0):
 @validated(**_STEP)
 def engine_step(theta, activation, X, y, eta, lam=0.0):
     """One step of :func:`companion.engine.dynamics.simulate` (empirical engine, full batch, no noise) from θ (N, 1+d)."""
-    run = simulate(theta[None], activation, eta=eta, steps=1, lam=lam, engine="empirical", data=(X, y),
-                   record_steps=[1], keep_particles=False, progress=False)
+    run = simulate(
+        theta[None],
+        activation,
+        eta=eta,
+        steps=1,
+        lam=lam,
+        engine="empirical",
+        data=(X, y),
+        record_steps=[1],
+        keep_particles=False,
+        progress=False,
+    )
     return run.final[0]
 
 

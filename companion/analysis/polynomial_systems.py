@@ -19,6 +19,7 @@ and Sottile 2012): with β = |DF(x)⁻¹F(x)| and
 :math:`\gamma \le \mu(F, x)\,D^{3/2} / (2\lVert(1, x)\rVert)`, α = βγ < (13 − 3√17)/4 proves that Newton's method
 from x converges quadratically to a solution within 2β of x; for real coefficients and real x that solution is real.
 """
+
 import math
 from dataclasses import dataclass
 
@@ -95,8 +96,8 @@ class PolynomialSystem:
             raise ValueError(f"other: {other.n_vars} unknowns, need {self.n_vars}")
         E = np.concatenate([self.exponents, other.exponents])
         C = np.zeros((E.shape[0], self.n_equations + other.n_equations), dtype=complex)
-        C[:self.exponents.shape[0], :self.n_equations] = self.coefficients
-        C[self.exponents.shape[0]:, self.n_equations:] = other.coefficients
+        C[: self.exponents.shape[0], : self.n_equations] = self.coefficients
+        C[self.exponents.shape[0] :, self.n_equations :] = other.coefficients
         return PolynomialSystem(E, C)
 
 
@@ -271,8 +272,12 @@ def bombieri_weyl_norms(F):
     norms = np.empty(F.n_equations)
     for i, d in enumerate(F.degrees):
         used = C[:, i] != 0
-        log_multinomial = np.array([math.lgamma(d + 1) - math.lgamma(d - int(e.sum()) + 1)
-                                    - sum(math.lgamma(int(k) + 1) for k in e) for e in E[used]])
+        log_multinomial = np.array(
+            [
+                math.lgamma(d + 1) - math.lgamma(d - int(e.sum()) + 1) - sum(math.lgamma(int(k) + 1) for k in e)
+                for e in E[used]
+            ]
+        )
         norms[i] = math.sqrt(float(np.sum(np.abs(C[used, i]) ** 2 / np.exp(log_multinomial))))
     return norms
 
@@ -288,8 +293,9 @@ def alpha_test(F, X):
     delta = np.sqrt(degrees)[None, :] * norm_x[:, None] ** (degrees - 1)[None, :]
     with np.errstate(all="ignore"):
         Jinv = np.linalg.inv(J)
-    mu = np.maximum(1.0, np.linalg.norm(bombieri_weyl_norms(F)) * np.linalg.norm(Jinv * delta[:, None, :], ord=2,
-                                                                                 axis=(1, 2)))
+    mu = np.maximum(
+        1.0, np.linalg.norm(bombieri_weyl_norms(F)) * np.linalg.norm(Jinv * delta[:, None, :], ord=2, axis=(1, 2))
+    )
     gamma = mu * degrees.max() ** 1.5 / (2 * norm_x)
     return beta * gamma, beta, gamma
 
@@ -329,9 +335,19 @@ class Solutions:
         return self.points[self.real].real
 
 
-def solve(F, seed=0, max_paths=200_000, divergence=1e8, at_infinity=1e4, endgame_radius=1e-6, max_winding=4,
-          residual_tol=1e-8,
-          real_tol=1e-8, dedup_tol=1e-6, singular_tol=1e-3):
+def solve(
+    F,
+    seed=0,
+    max_paths=200_000,
+    divergence=1e8,
+    at_infinity=1e4,
+    endgame_radius=1e-6,
+    max_winding=4,
+    residual_tol=1e-8,
+    real_tol=1e-8,
+    dedup_tol=1e-6,
+    singular_tol=1e-3,
+):
     """Every isolated solution of the square system F by total-degree homotopy (module docstring). ``seed`` draws γ; a
     system with more than ``max_paths`` paths is refused (ValueError). A path whose |x| at t = endgame_radius exceeds
     ``at_infinity`` is counted as going to infinity (solutions that large are not sought). Endpoints closer than
@@ -351,12 +367,38 @@ def solve(F, seed=0, max_paths=200_000, divergence=1e8, at_infinity=1e4, endgame
         raise ValueError(f"F: {paths} homotopy paths exceed max_paths = {max_paths}")
     start = time.perf_counter()
     with np.errstate(all="ignore"):
-        return _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radius, max_winding,
-                             residual_tol, real_tol, dedup_tol, singular_tol, start)
+        return _solve_system(
+            F,
+            degrees,
+            paths,
+            seed,
+            divergence,
+            at_infinity,
+            endgame_radius,
+            max_winding,
+            residual_tol,
+            real_tol,
+            dedup_tol,
+            singular_tol,
+            start,
+        )
 
 
-def _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radius, max_winding, residual_tol, real_tol,
-                  dedup_tol, singular_tol, start):
+def _solve_system(
+    F,
+    degrees,
+    paths,
+    seed,
+    divergence,
+    at_infinity,
+    endgame_radius,
+    max_winding,
+    residual_tol,
+    real_tol,
+    dedup_tol,
+    singular_tol,
+    start,
+):
     import time
 
     rng = np.random.default_rng(seed)
@@ -396,7 +438,16 @@ def _solve_system(F, degrees, paths, seed, divergence, at_infinity, endgame_radi
         candidates = np.where(real[:, None] & F.is_real, points.real, points)
         alpha, _, _ = alpha_test(F, candidates[regular])
         certified[regular] = alpha < ALPHA_0
-    return Solutions(points=points, residual=residual, condition=cond, regular=regular, certified=certified,
-                     real=real, multiplicity=np.asarray(counts, dtype=int), paths=paths,
-                     diverged=diverged, failed=paths - diverged - int(finite.sum()),
-                     seconds=time.perf_counter() - start)
+    return Solutions(
+        points=points,
+        residual=residual,
+        condition=cond,
+        regular=regular,
+        certified=certified,
+        real=real,
+        multiplicity=np.asarray(counts, dtype=int),
+        paths=paths,
+        diverged=diverged,
+        failed=paths - diverged - int(finite.sum()),
+        seconds=time.perf_counter() - start,
+    )

@@ -19,26 +19,34 @@ relaxes by the same :math:`e^{Js}` whatever τ; the noise adds a stationary floo
 Both Hessians are assembled from the second derivatives of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`
 and of the target term, by automatic differentiation (``torch.func``) of the exact kernels, one pair at a time.
 """
+
 from itertools import combinations
 
 import numpy as np
 import torch
 from scipy.optimize import minimize, nnls
-
 from torch.func import hessian, vmap
 
 from ..engine.activations import get_activation
 from ..engine.kernels import gaussian_kernel
 from ..engine.validation import finite_number, float_array, float_tensor, positive_int
 
-__all__ = ["pair_hessians", "drift_hessian", "function_gram", "linearised_decay", "linearised_relaxation",
-           "fit_exponentials"]
+__all__ = [
+    "pair_hessians",
+    "drift_hessian",
+    "function_gram",
+    "linearised_decay",
+    "linearised_relaxation",
+    "fit_exponentials",
+]
 
 
 def _pair_kernel(activation):
     """k(θ, θ') = a a' K(w, w'), K the exact Gaussian kernel of σ (``engine.kernels.gaussian_kernel``)."""
+
     def k(x, y):
         return x[0] * y[0] * gaussian_kernel(activation, x[None, 1:], y[None, 1:])[0, 0]
+
     return k
 
 
@@ -58,7 +66,7 @@ def pair_hessians(theta, activation, block=64):
     second = hessian(_pair_kernel(get_activation(activation)), argnums=(0, 1))
     d11, d12 = [], []
     for start in range(0, N, block):
-        rows = theta[start:start + block]
+        rows = theta[start : start + block]
         X = rows[:, None, :].expand(-1, N, p).reshape(-1, p)
         Y = theta[None, :, :].expand(rows.shape[0], N, p).reshape(-1, p)
         (h11, h12), _ = vmap(second)(X, Y)
@@ -77,12 +85,12 @@ def _hessian_and_gram(theta, act, target, lam):
     """H (:func:`drift_hessian`) and G (:func:`function_gram`) from one evaluation of the pair kernel's derivatives."""
     N, p = theta.shape
     d11, d12 = pair_hessians(theta, act)
-    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)          # (N, p, p)
+    own = vmap(hessian(lambda x: x[0] * target.cross(act, x[None, 1:])[0]))(theta)  # (N, p, p)
     M = _blocks(d12)
     H = M / N
     diagonal = (d11.sum(1) / N - own).detach().cpu().numpy() + lam * np.eye(p)
     for j in range(N):
-        H[j * p:(j + 1) * p, j * p:(j + 1) * p] += diagonal[j]
+        H[j * p : (j + 1) * p, j * p : (j + 1) * p] += diagonal[j]
     G = M / N**2
     return (H + H.T) / 2, (G + G.T) / 2
 
@@ -123,7 +131,7 @@ def linearised_decay(hessian, gram, delta, s):
     h, V = np.linalg.eigh((H + H.T) / 2)
     c = V.T @ delta
     M = V.T @ ((G + G.T) / 2) @ V
-    decayed = c[None, :] * np.exp(-np.outer(s, h))                                  # (S, P)
+    decayed = c[None, :] * np.exp(-np.outer(s, h))  # (S, P)
     return np.einsum("sp,pq,sq->s", decayed, M, decayed)
 
 
@@ -153,14 +161,28 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
     if starts is None:  # the best combination of a log grid of rates from 0.01/span to 100/span, then refined
         grid = np.log(np.geomspace(0.01, 100, 30) / max(t.max() - t0, 1e-12))
         starts = [min(combinations(grid, k), key=lambda v: amplitudes(np.asarray(v))[1])]
-    best = min((minimize(lambda v: amplitudes(v)[1], np.asarray(s, dtype=float), method="Nelder-Mead",
-                         options=dict(xatol=1e-8, fatol=1e-12, maxiter=4000)) for s in starts), key=lambda r: r.fun)
+    best = min(
+        (
+            minimize(
+                lambda v: amplitudes(v)[1],
+                np.asarray(s, dtype=float),
+                method="Nelder-Mead",
+                options=dict(xatol=1e-8, fatol=1e-12, maxiter=4000),
+            )
+            for s in starts
+        ),
+        key=lambda r: r.fun,
+    )
     coef, norm = amplitudes(best.x)
     rates = np.exp(best.x)
     order = np.argsort(rates)
     amps = coef[:k][order] * np.exp(rates[order] * t0)
-    return dict(rates=rates[order], amplitudes=amps, floor=float(coef[k]) if floor else 0.0,
-                misfit=float(norm / np.sqrt(t.size)))
+    return dict(
+        rates=rates[order],
+        amplitudes=amps,
+        floor=float(coef[k]) if floor else 0.0,
+        misfit=float(norm / np.sqrt(t.size)),
+    )
 
 
 def linearised_relaxation(start, stationary, activation, target, lam, s):
@@ -171,8 +193,10 @@ def linearised_relaxation(start, stationary, activation, target, lam, s):
 
     Returns dict(decay (R, len(s)), eigenvalues (R, P) of H, weights (R, P): each eigenmode's share
     :math:`c_j^2 (V^\top G V)_{jj} / \sum_k c_k^2 (V^\top G V)_{kk}` of the start's visible displacement)."""
-    start, stationary = float_tensor("start", start, shape=(None, None, None), label="(R, N, 1+d)"), float_tensor(
-        "stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)")
+    start, stationary = (
+        float_tensor("start", start, shape=(None, None, None), label="(R, N, 1+d)"),
+        float_tensor("stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)"),
+    )
     if start.shape != stationary.shape:
         raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
     act, lam = get_activation(activation), finite_number("lam", lam, nonnegative=True)

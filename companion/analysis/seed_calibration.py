@@ -6,6 +6,7 @@ with that figure) for every seed found, and writes ``calibration_04.md`` / ``.cs
 
 ``python -m companion.analysis.seed_calibration --out build/robustness --table figures/robustness``
 """
+
 import argparse
 import sys
 from pathlib import Path
@@ -30,12 +31,14 @@ def seed_frames(out):
 
 def markdown(table):
     """The calibration table as Markdown with what its columns mean."""
-    return ("# Calibration of notebook 04's slope intervals over independent seeds\n\n"
-            "One batch per seed (independent random streams, R replicas each). `covered`/`coverage`: how many batches' "
-            "90% bootstrap intervals hold the pooled slope, against `expected` (the nominal level corrected for the "
-            "batch being part of the pool), with its Clopper–Pearson interval and an exact binomial p-value; "
-            "`spread_ratio`: the standard deviation of the batch slopes over their mean bootstrap standard error "
-            "(about 1 when the bootstrap's width is right).\n\n" + table.to_markdown(index=False, floatfmt=".3g") + "\n")
+    return (
+        "# Calibration of notebook 04's slope intervals over independent seeds\n\n"
+        "One batch per seed (independent random streams, R replicas each). `covered`/`coverage`: how many batches' "
+        "90% bootstrap intervals hold the pooled slope, against `expected` (the nominal level corrected for the "
+        "batch being part of the pool), with its Clopper–Pearson interval and an exact binomial p-value; "
+        "`spread_ratio`: the standard deviation of the batch slopes over their mean bootstrap standard error "
+        "(about 1 when the bootstrap's width is right).\n\n" + table.to_markdown(index=False, floatfmt=".3g") + "\n"
+    )
 
 
 def main(argv=None):
@@ -45,8 +48,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     frames = seed_frames(args.out)
     if len(frames) < MIN_SEEDS:
-        print(f"seed_calibration: {len(frames)} seeds of notebook 04 under {args.out}; the calibration needs "
-              f">= {MIN_SEEDS} (make robustness ROBUST_SEEDS=8)", file=sys.stderr)
+        print(
+            f"seed_calibration: {len(frames)} seeds of notebook 04 under {args.out}; the calibration needs "
+            f">= {MIN_SEEDS} (make robustness ROBUST_SEEDS=8)",
+            file=sys.stderr,
+        )
         return 1
     table = slope_calibration(pd.concat(frames, ignore_index=True))
     folder = Path(args.table or Path(args.out) / "table")

@@ -10,6 +10,7 @@ one run) are resampled jointly: one draw of replica indices per resample serves 
 - :func:`loglog_fit`: least squares of :math:`\log y = c + p\log x`, i.e. :math:`y \approx e^c x^p`;
 - :func:`replica_loglog_fit`: p for the replica mean :math:`\bar y(x)`, with its bootstrap interval.
 """
+
 import numpy as np
 
 from ..engine.contract import Callable, Int, Real, Reals, Tensor, validated
@@ -22,9 +23,18 @@ def _mean(sample):
     return sample.mean(0)
 
 
-@validated(values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), **_RESAMPLE,
-           memory=lambda args: (8 * args["n_boot"] * (args["values"].shape[args["axis"]] if -args["values"].ndim <=
-                                                      args["axis"] < args["values"].ndim else 1), "n_boot"))
+@validated(
+    values=Tensor(array=True),
+    statistic=Callable(_mean),
+    axis=Int(),
+    **_RESAMPLE,
+    memory=lambda args: (
+        8
+        * args["n_boot"]
+        * (args["values"].shape[args["axis"]] if -args["values"].ndim <= args["axis"] < args["values"].ndim else 1),
+        "n_boot",
+    ),
+)
 def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
     """Percentile bootstrap over the replicas along ``axis`` of ``values``: (T(values), lo, hi), where ``statistic``
     T maps an array of the same shape to a number or an array and lo, hi are percentiles of T over the resamples
@@ -34,8 +44,9 @@ def bootstrap(values, statistic, *, axis=0, n_boot=2000, level=0.9, seed=0):
     return value, np.percentile(boot, tail, axis=0), np.percentile(boot, 100 - tail, axis=0)
 
 
-@validated(values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), n_boot=_RESAMPLE["n_boot"],
-           seed=_RESAMPLE["seed"])
+@validated(
+    values=Tensor(array=True), statistic=Callable(_mean), axis=Int(), n_boot=_RESAMPLE["n_boot"], seed=_RESAMPLE["seed"]
+)
 def bootstrap_draws(values, statistic, *, axis=0, n_boot=2000, seed=0):
     """T(values) and its ``n_boot`` bootstrap replicates (n_boot, *T.shape), the resamples of :func:`bootstrap`."""
     if not -values.ndim <= axis < values.ndim:
@@ -69,8 +80,9 @@ def replica_loglog_fit(x, values, n_boot=2000, level=0.9, seed=0):
     r"""Log–log slope of the replica mean :math:`\bar y(x)` of ``values`` (R, len(x)) against x, with the percentile
     bootstrap interval over replicas (jointly over x: the runs at different x share replicas).
     Returns (slope, lo, hi) as floats."""
-    slope, lo, hi = bootstrap(values, lambda sample: loglog_slope(x, sample.mean(0)), n_boot=n_boot, level=level,
-                              seed=seed)
+    slope, lo, hi = bootstrap(
+        values, lambda sample: loglog_slope(x, sample.mean(0)), n_boot=n_boot, level=level, seed=seed
+    )
     return slope, float(lo), float(hi)
 
 
@@ -85,6 +97,11 @@ def replica_log_slope(x, values, n_boot=2000, level=0.9, seed=0):
     if not (np.all(np.isfinite(values)) and np.all(values > 0)):
         raise ValueError("values: the log slope needs positive finite values")
     log_x = np.log(np.asarray(x, dtype=np.float64))
-    slope, lo, hi = bootstrap(np.log(values), lambda sample: float(np.polyfit(log_x, sample.mean(0), 1)[0]),
-                              n_boot=n_boot, level=level, seed=seed)
+    slope, lo, hi = bootstrap(
+        np.log(values),
+        lambda sample: float(np.polyfit(log_x, sample.mean(0), 1)[0]),
+        n_boot=n_boot,
+        level=level,
+        seed=seed,
+    )
     return float(slope), float(lo), float(hi)

@@ -16,8 +16,8 @@ realization as :math:`\sum_k \alpha_k \sigma(u_k\cdot x) + v\cdot x` with every 
 For a polynomial σ of degree p the realization depends on the moment tensors up to degree p only, a larger
 symmetry than the atomwise one; the canonical form below is then a representative, not a complete invariant.
 """
+
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
@@ -40,7 +40,7 @@ class CanonicalForm:
 
     weights: torch.Tensor
     positions: torch.Tensor
-    linear: Optional[torch.Tensor]
+    linear: torch.Tensor | None
 
     @property
     def n_atoms(self):
@@ -83,7 +83,7 @@ def homogeneity_degree(activation):
         return None
     z = torch.linspace(-2.0, 2.0, 9, dtype=torch.float64)
     scaled, base = act.fn(1.7 * z), act.fn(z)
-    return act.degree if torch.allclose(scaled, 1.7 ** act.degree * base, rtol=1e-12, atol=1e-12) else None
+    return act.degree if torch.allclose(scaled, 1.7**act.degree * base, rtol=1e-12, atol=1e-12) else None
 
 
 def symmetry_names(activation):
@@ -219,8 +219,9 @@ def _random_antipodal(act, a, W, generator):
     t = float(torch.randn(1, generator=generator, dtype=a.dtype))
     w_extra = -W[J].sum(0, keepdim=True)
     a, W = add_inactive(a, W, w_extra)
-    pieces_a = torch.cat([torch.full((J.numel(),), t, dtype=a.dtype, device=a.device),
-                          torch.tensor([t], dtype=a.dtype, device=a.device)])
+    pieces_a = torch.cat(
+        [torch.full((J.numel(),), t, dtype=a.dtype, device=a.device), torch.tensor([t], dtype=a.dtype, device=a.device)]
+    )
     J_all = torch.cat([J, torch.tensor([S], device=J.device)])
     a = a.clone()
     a[J_all] = a[J_all] - pieces_a
@@ -299,8 +300,10 @@ def canonicalize(activation, a, W, merge_tol=1e-8, drop_tol=1e-10):
     moved = W.norm(dim=1)
     if bool(((moved > 0) & (moved <= merge_tol)).any()):
         smallest = float(moved[moved > 0].min())
-        raise ValueError(f"merge_tol: {merge_tol!r} would take the atom at |w| = {smallest:.3g} for the origin; need "
-                         f"merge_tol < {smallest:.3g}")
+        raise ValueError(
+            f"merge_tol: {merge_tol!r} would take the atom at |w| = {smallest:.3g} for the origin; need "
+            f"merge_tol < {smallest:.3g}"
+        )
     linear = torch.zeros(W.shape[1], dtype=W.dtype, device=W.device) if act.linear_part else None
     if act.parity is not None or act.linear_part:
         sign = _hemisphere_sign(W, merge_tol)

@@ -6,6 +6,7 @@ Between empirical measures :math:`\frac1n\sum_i\delta_{x_i}` and :math:`\frac1m\
 Between two samples of the same law in dimension D > 4 it decays only like :math:`n^{-2/D}` (Fournier–Guillin),
 whatever the dynamics: a sampling floor, not a propagation-of-chaos rate.
 """
+
 import numpy as np
 import ot
 import scipy.linalg
@@ -23,8 +24,12 @@ def _cloud(name, x):
     return x
 
 
-@validated(x=Tensor(array=True), y=Tensor(array=True), max_iter=Int(1, example_min=10**5),
-           memory=lambda args: (8 * len(args["x"]) * len(args["y"]) * 3, "x"))
+@validated(
+    x=Tensor(array=True),
+    y=Tensor(array=True),
+    max_iter=Int(1, example_min=10**5),
+    memory=lambda args: (8 * len(args["x"]) * len(args["y"]) * 3, "x"),
+)
 def w2_squared(x, y, max_iter=1_000_000):
     r"""Exact :math:`W_2^2` between the uniform empirical measures on the rows of x (n, D) and y (m, D) (a vector:
     points on the line)."""
@@ -67,4 +72,3 @@ def w2_squared_gaussian(m1, S1, m2, S2):
         raise ValueError("m2: means and covariances must share one dimension")
     cross = scipy.linalg.sqrtm(root2 @ S1 @ root2).real
     return float(((m1 - m2) ** 2).sum() + np.trace(S1 + S2 - 2 * cross))
-

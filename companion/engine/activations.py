@@ -6,17 +6,24 @@ Every activation carries its orthonormal Hermite coefficients
 :math:`E[\sigma(r\,u\cdot x)\,\sigma(s\,v\cdot x)] = \sum_k c_k(r) c_k(s) (u\cdot v)^k`.
 Closed forms for ReLU and erf; Gauss–Hermite quadrature (exact for polynomials) otherwise.
 """
+
 import math
 import re
-from functools import lru_cache
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Optional
+from functools import cache
 
 import numpy as np
 import torch
 
-from .hermite import graded_coefficients, hermite_coefficient_slopes, hermite_coefficients, hermite_e, hermite_orthonormal
 from .contract import refuse_memory
+from .hermite import (
+    graded_coefficients,
+    hermite_coefficient_slopes,
+    hermite_coefficients,
+    hermite_e,
+    hermite_orthonormal,
+)
 from .validation import describe, positive_int
 
 ACTIVATIONS = ("relu", "tanh", "erf", "gelu", "quadratic")
@@ -40,15 +47,15 @@ class Activation:
     name: str
     fn: Callable
     derivative: Callable
-    parity: Optional[str]
+    parity: str | None
     homogeneous: bool
     linear_part: bool
-    degree: Optional[int]
+    degree: int | None
     series_terms: int
-    closed_coefficients: Optional[Callable] = None
-    closed_slopes: Optional[Callable] = None
-    mixture: Optional[tuple] = None
-    smoothing: Optional[Callable] = None
+    closed_coefficients: Callable | None = None
+    closed_slopes: Callable | None = None
+    mixture: tuple | None = None
+    smoothing: Callable | None = None
 
     def __call__(self, z):
         return self.fn(z)
@@ -129,11 +136,17 @@ def _relu_slopes(r, K):
     return _relu_unit_coefficients(K, r).expand(*r.shape, K)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _erf_constants(K):
     r"""(k, :math:`C_k = (-1)^{(k-1)/2}\sqrt{2/\pi}\,(k-2)!!/\sqrt{k!}`) for the odd k < K."""
-    return tuple((k, (-1) ** ((k - 1) // 2) * math.exp(0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2)
-                                                   - 0.5 * math.lgamma(k + 1))) for k in range(1, K, 2))
+    return tuple(
+        (
+            k,
+            (-1) ** ((k - 1) // 2)
+            * math.exp(0.5 * math.log(2 / math.pi) + _log_double_factorial_odd(k - 2) - 0.5 * math.lgamma(k + 1)),
+        )
+        for k in range(1, K, 2)
+    )
 
 
 def _erf_series(r, K, slope):
@@ -181,7 +194,7 @@ def _mixture_series(mixture, r, K, slope):
     chunk = max(1, _MIXTURE_BUDGET // (terms * scales.numel()))
     parts = []
     for start in range(0, flat.numel(), chunk):
-        R = flat[start:start + chunk, None] * scales
+        R = flat[start : start + chunk, None] * scales
         A = 1 + 2 * R * R
         q = 2 * R * R / A
         lead = weights * scales * math.sqrt(2) * A**-1.5 if slope else weights * math.sqrt(2) * R * A.rsqrt()
@@ -209,7 +222,7 @@ def _gelu_series(r, K, slope):
 
     def shifted(t):  # √(k+1) t_{k+1} + √k t_{k−1}, k < K
         out = t[..., 1:] * roots[1:]
-        return torch.cat([out[..., :1], out[..., 1:] + t[..., :K - 1] * roots[1:K]], -1)
+        return torch.cat([out[..., :1], out[..., 1:] + t[..., : K - 1] * roots[1:K]], -1)
 
     linear = torch.zeros(K, dtype=r.dtype, device=r.device)
     linear[1:2] = 0.5
@@ -260,7 +273,7 @@ def _theta_derivative(u):
     us = np.where(small, u, 1.0)
     jacobi = 2 * np.sqrt(np.pi) * us**-2.5 * ((c - us / 2) * np.exp(-c / us)).sum(0)
     n = np.arange(1, 40)[:, None]
-    direct = ((-1.0) ** (n + 1) * 2 * n**2 * np.exp(-n**2 * np.where(small, 1.5, u))).sum(0)
+    direct = ((-1.0) ** (n + 1) * 2 * n**2 * np.exp(-(n**2) * np.where(small, 1.5, u))).sum(0)
     return np.where(small, jacobi, direct)
 
 
@@ -268,7 +281,7 @@ _MIXTURE_STEP = 0.25
 _MIXTURE_BUDGET = 2**20  # (norm × term × mixture term) entries per chunk of _mixture_series
 
 
-@lru_cache(maxsize=None)
+@cache
 def tanh_erf_mixture():
     r"""tanh as a Gaussian scale mixture of erf's: :math:`\tanh z = \int_0^\infty \mathrm{erf}(z/\sqrt u)\,\nu(u)\,du`
     with ν the density of :math:`\sum_{n\ge1}E_n/n^2`, :math:`E_n` i.i.d. Exp(1).
@@ -318,27 +331,69 @@ def _gelu_derivative(z):
     return _gaussian_cdf(z) + z * torch.exp(-z * z / 2) / math.sqrt(2 * math.pi)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _hermite_polynomial_activation(p):
     """He_p as an Activation, built once per degree (so ``get_activation('he3') is get_activation('he3')``)."""
+
     def fn(z):
         return hermite_e(z, p + 1)[..., p]
 
     def derivative(z):
         return p * hermite_e(z, p)[..., p - 1] if p > 0 else torch.zeros_like(z)
 
-    return Activation(name=f"he{p}", fn=fn, derivative=derivative, parity="even" if p % 2 == 0 else "odd",
-                      homogeneous=False, linear_part=False, degree=p, series_terms=p + 1)
+    return Activation(
+        name=f"he{p}",
+        fn=fn,
+        derivative=derivative,
+        parity="even" if p % 2 == 0 else "odd",
+        homogeneous=False,
+        linear_part=False,
+        degree=p,
+        series_terms=p + 1,
+    )
 
 
 _NAMED = {
     "relu": Activation("relu", _relu, _relu_derivative, None, True, True, None, 96, _relu_coefficients, _relu_slopes),
-    "erf": Activation("erf", torch.erf, _erf_derivative, "odd", False, False, None, 96, _erf_coefficients, _erf_slopes,
-                      mixture=((1.0,), (1.0,))),
-    "tanh": Activation("tanh", torch.tanh, _tanh_derivative, "odd", False, False, None, 96, _tanh_coefficients,
-                       _tanh_slopes, mixture=tanh_erf_mixture()),
-    "gelu": Activation("gelu", _gelu, _gelu_derivative, None, False, True, None, 64, _gelu_coefficients,
-                       _gelu_slopes, smoothing=_gelu_smoothed),
+    "erf": Activation(
+        "erf",
+        torch.erf,
+        _erf_derivative,
+        "odd",
+        False,
+        False,
+        None,
+        96,
+        _erf_coefficients,
+        _erf_slopes,
+        mixture=((1.0,), (1.0,)),
+    ),
+    "tanh": Activation(
+        "tanh",
+        torch.tanh,
+        _tanh_derivative,
+        "odd",
+        False,
+        False,
+        None,
+        96,
+        _tanh_coefficients,
+        _tanh_slopes,
+        mixture=tanh_erf_mixture(),
+    ),
+    "gelu": Activation(
+        "gelu",
+        _gelu,
+        _gelu_derivative,
+        None,
+        False,
+        True,
+        None,
+        64,
+        _gelu_coefficients,
+        _gelu_slopes,
+        smoothing=_gelu_smoothed,
+    ),
     "quadratic": Activation("quadratic", lambda z: z * z, lambda z: 2 * z, "even", False, False, 2, 3),
 }
 
@@ -390,5 +445,13 @@ def hermite_activation(beta, name="hermite"):
     nonzero = torch.nonzero(beta).flatten()
     odd = bool((nonzero % 2 == 1).all()) and nonzero.numel() > 0
     even = bool((nonzero % 2 == 0).all())
-    return Activation(name=name, fn=fn, derivative=derivative, parity="odd" if odd else ("even" if even else None),
-                      homogeneous=False, linear_part=False, degree=K - 1, series_terms=K)
+    return Activation(
+        name=name,
+        fn=fn,
+        derivative=derivative,
+        parity="odd" if odd else ("even" if even else None),
+        homogeneous=False,
+        linear_part=False,
+        degree=K - 1,
+        series_terms=K,
+    )

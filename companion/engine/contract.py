@@ -11,6 +11,7 @@ arguments but checks types only (not finiteness, ranges, devices, booleans-as-bo
 dimension rather than the caller's parameter, and generates no strategies; pydantic validates value objects, not
 tensors. Each would carry a part of the spec and need a second declaration for the rest.
 """
+
 import functools
 import inspect
 import math
@@ -22,9 +23,31 @@ import torch
 
 from . import validation as v
 
-__all__ = ["validated", "Spec", "Tensor", "Particles", "Int", "Real", "Bool", "Choice", "Maybe", "Device", "Dtype",
-           "ActivationName", "TargetSpec", "Generator", "Callable", "Ints", "Reals", "Anything", "memory_limit", "refuse_memory",
-           "Seed", "Instance", "REGISTRY"]
+__all__ = [
+    "validated",
+    "Spec",
+    "Tensor",
+    "Particles",
+    "Int",
+    "Real",
+    "Bool",
+    "Choice",
+    "Maybe",
+    "Device",
+    "Dtype",
+    "ActivationName",
+    "TargetSpec",
+    "Generator",
+    "Callable",
+    "Ints",
+    "Reals",
+    "Anything",
+    "memory_limit",
+    "refuse_memory",
+    "Seed",
+    "Instance",
+    "REGISTRY",
+]
 
 REGISTRY = {}
 DIM_SIZES = {"R": (1, 2), "N": (1, 4), "d": (1, 3), "n": (1, 5), "S": (1, 3), "M": (1, 3), "T": (2, 6), "K": (1, 4)}
@@ -41,18 +64,22 @@ def memory_limit():
 def refuse_memory(name, need):
     """Raise the error for a call that would allocate ``need`` bytes, above :func:`memory_limit`."""
     if need > memory_limit():
-        raise ValueError(f"{name}: this call would allocate about {need / 2**30:.1f} GiB, more than the "
-                         f"{memory_limit() / 2**30:.1f} GiB of memory available")
+        raise ValueError(
+            f"{name}: this call would allocate about {need / 2**30:.1f} GiB, more than the "
+            f"{memory_limit() / 2**30:.1f} GiB of memory available"
+        )
 
 
 def _st():
     from hypothesis import strategies
+
     return strategies
 
 
 class Spec:
     """One argument's contract: :meth:`check` resolves a value or raises an error naming the parameter; :meth:`valid`
     and :meth:`invalid` are hypothesis strategies given the call's drawn dimension sizes ``dims``."""
+
     def check(self, name, value, ctx):
         raise NotImplementedError
 
@@ -66,6 +93,7 @@ class Spec:
 @dataclass
 class Anything(Spec):
     """Any value passes (an argument whose check lives in the body); fuzzed with ``example`` only."""
+
     example: object = None
 
     def check(self, name, value, ctx):
@@ -81,6 +109,7 @@ class Anything(Spec):
 @dataclass
 class Int(Spec):
     """An integer in [minimum, maximum] (3.0 accepted, 2.7, True, "3" refused)."""
+
     minimum: int = None
     maximum: int = None
     example_max: int = 4
@@ -106,6 +135,7 @@ class Int(Spec):
 @dataclass
 class Real(Spec):
     """A finite real number; ``positive`` (> 0), ``nonnegative`` (>= 0), ``below`` (< below), ``at_most`` (<=)."""
+
     positive: bool = False
     nonnegative: bool = False
     below: float = None
@@ -139,6 +169,7 @@ class Real(Spec):
 
 class Bool(Spec):
     """A boolean: True/False or a NumPy bool; "no", 1, None are refused."""
+
     def check(self, name, value, ctx):
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name}: need True or False, got {v.describe(value)}")
@@ -154,6 +185,7 @@ class Bool(Spec):
 @dataclass
 class Choice(Spec):
     """One of ``options``."""
+
     options: tuple
 
     def check(self, name, value, ctx):
@@ -169,6 +201,7 @@ class Choice(Spec):
 @dataclass
 class Maybe(Spec):
     """None or a value of ``spec``."""
+
     spec: Spec
 
     def check(self, name, value, ctx):
@@ -198,6 +231,7 @@ def _device_problem(device):
 
 class Device(Spec):
     """A device (a name or torch.device) that exists on this machine."""
+
     def check(self, name, value, ctx):
         if not isinstance(value, (str, torch.device)):
             raise TypeError(f"{name}: need a device such as 'cpu' or 'cuda', got {v.describe(value)}")
@@ -222,10 +256,12 @@ class Device(Spec):
 
 class Dtype(Spec):
     """A floating torch dtype (float32 or float64)."""
+
     def check(self, name, value, ctx):
         if value not in (torch.float32, torch.float64):
             raise (ValueError if isinstance(value, torch.dtype) else TypeError)(
-                f"{name}: need torch.float32 or torch.float64, got {v.describe(value)}")
+                f"{name}: need torch.float32 or torch.float64, got {v.describe(value)}"
+            )
         return value
 
     def valid(self, dims):
@@ -239,10 +275,12 @@ class Dtype(Spec):
 class ActivationName(Spec):
     """An activation: a name ("erf", "he3", ...) or an Activation, resolved to the Activation
     (:func:`companion.engine.activations.lookup`)."""
+
     examples: tuple = ("erf", "relu", "tanh", "he2")
 
     def check(self, name, value, ctx):
         from .activations import lookup
+
         return lookup(name, value)
 
     def valid(self, dims):
@@ -255,35 +293,44 @@ class ActivationName(Spec):
 @dataclass
 class TargetSpec(Spec):
     """A Target (teacher or ridge_target) whose input dimension is the call's ``d`` (``optional``: None allowed)."""
+
     optional: bool = False
     dim: str = "d"
 
     def check(self, name, value, ctx):
         from .targets import Target
+
         if value is None and self.optional:
             return None
         if not isinstance(value, Target):
-            raise TypeError(f"{name}: need a Target (companion.teacher or ridge_target){' or None' * self.optional}, "
-                            f"got {v.describe(value)}")
+            raise TypeError(
+                f"{name}: need a Target (companion.teacher or ridge_target){' or None' * self.optional}, "
+                f"got {v.describe(value)}"
+            )
         ctx.bind(name, self.dim, value.dim)
         return value
 
     def valid(self, dims):
         from .targets import teacher
+
         d = dims[self.dim]
-        return _st().just(teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64),
-                                  torch.eye(2, d, dtype=torch.float64) + 0.5))
+        return _st().just(
+            teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64), torch.eye(2, d, dtype=torch.float64) + 0.5)
+        )
 
     def invalid(self, dims):
         from .targets import teacher
-        wrong = teacher("erf", torch.tensor([1.0], dtype=torch.float64), torch.ones(1, dims[self.dim] + 1,
-                                                                                dtype=torch.float64))
+
+        wrong = teacher(
+            "erf", torch.tensor([1.0], dtype=torch.float64), torch.ones(1, dims[self.dim] + 1, dtype=torch.float64)
+        )
         shared = [wrong] if self.dim in dims.get("shared", ()) else []
         return _st().sampled_from(shared + ["erf", 1.0] + ([] if self.optional else [None]))
 
 
 class Generator(Spec):
     """A torch.Generator (``optional``: or None)."""
+
     def __init__(self, optional=False):
         self.optional = optional
 
@@ -304,6 +351,7 @@ class Generator(Spec):
 @dataclass
 class Callable(Spec):
     """A callable; fuzzed with ``example``."""
+
     example: object = None
 
     def check(self, name, value, ctx):
@@ -321,6 +369,7 @@ class Callable(Spec):
 @dataclass
 class Ints(Spec):
     """A non-empty 1-D sequence of integers in [minimum, maximum] (NumPy int64 array); ``dim``: its length."""
+
     minimum: int = None
     maximum: int = None
     dim: str = None
@@ -347,6 +396,7 @@ class Ints(Spec):
 @dataclass
 class Reals(Spec):
     """A non-empty 1-D sequence of finite reals (float64 NumPy array); ``positive``; ``dim``: its length."""
+
     positive: bool = False
     dim: str = None
 
@@ -370,7 +420,7 @@ class Reals(Spec):
 
 
 def _parse_shape(text):
-    """"... N 1+d" -> (leading, [(offset, name or None, size or None)])."""
+    """ "... N 1+d" -> (leading, [(offset, name or None, size or None)])."""
     tokens = text.split()
     leading = bool(tokens) and tokens[0] == "..."
     parsed = []
@@ -392,6 +442,7 @@ class Tensor(Spec):
     ``like``: cast to that argument's dtype and device; ``dtype``: cast to it; ``array``: return a float64 NumPy
     array; ``positive``/``nonnegative``: every entry > 0 / >= 0; ``max_abs``: a bound on |entries|; ``empty_ok``: the dimension names that may be 0 (e.g. "S": the zero
     measure). Complex, boolean, text and meta tensors are refused."""
+
     shape: str = None
     finite: bool = True
     like: str = None
@@ -431,38 +482,43 @@ class Tensor(Spec):
         plain = value.detach() if torch.is_tensor(value) else value
         size = plain.numel() if torch.is_tensor(plain) else plain.size
         if self.max_abs is not None and size and float(abs(plain).max()) > self.max_abs:
-            raise ValueError(f"{name}: need entries of magnitude <= {self.max_abs:g} (larger ones overflow the "
-                             f"computation), got {float(abs(plain).max()):g}")
+            raise ValueError(
+                f"{name}: need entries of magnitude <= {self.max_abs:g} (larger ones overflow the "
+                f"computation), got {float(abs(plain).max()):g}"
+            )
         return value
 
     def _bind(self, name, shape, ctx):
         leading, parsed = _parse_shape(self.shape)
         if len(shape) < len(parsed) or (not leading and len(shape) != len(parsed)):
             raise ValueError(f"{name}: need shape ({self.shape.replace(' ', ', ')}), got shape {shape}")
-        tail = shape[len(shape) - len(parsed):]
+        tail = shape[len(shape) - len(parsed) :]
         for size, (offset, dim, fixed) in zip(tail, parsed):
             if fixed is not None and size != fixed:
                 raise ValueError(f"{name}: need shape ({self.shape.replace(' ', ', ')}), got shape {shape}")
             if dim is not None:
                 if size - offset < (0 if dim in self.empty_ok.split() else 1):
-                    raise ValueError(f"{name}: need shape ({self.shape.replace(' ', ', ')}) with {dim} >= 1, got "
-                                     f"shape {shape}")
+                    raise ValueError(
+                        f"{name}: need shape ({self.shape.replace(' ', ', ')}) with {dim} >= 1, got shape {shape}"
+                    )
                 ctx.bind(name, dim, size - offset)
         if leading:
-            ctx.bind_batch(name, shape[:len(shape) - len(parsed)])
+            ctx.bind_batch(name, shape[: len(shape) - len(parsed)])
 
     def _shape(self, dims, batch=()):
         if self.shape is None:  # any shape: a vector for the battery
             return (dims["T"],)
         leading, parsed = _parse_shape(self.shape)
-        return (tuple(batch) if leading else ()) + tuple(fixed if fixed is not None else offset + dims.get(dim, 2)
-                                                         for offset, dim, fixed in parsed)
+        return (tuple(batch) if leading else ()) + tuple(
+            fixed if fixed is not None else offset + dims.get(dim, 2) for offset, dim, fixed in parsed
+        )
 
     def valid(self, dims):
         st = _st()
         shape = self._shape(dims, dims.get("...", ()) if dims.get("batched") else ())
-        draw = st.integers(0, 2**16).map(lambda s: torch.randn(shape, generator=torch.Generator().manual_seed(s),
-                                                                 dtype=torch.float64))
+        draw = st.integers(0, 2**16).map(
+            lambda s: torch.randn(shape, generator=torch.Generator().manual_seed(s), dtype=torch.float64)
+        )
         return draw.map(lambda x: x.abs() + 0.1) if self.positive or self.nonnegative else draw
 
     def invalid(self, dims):
@@ -495,6 +551,7 @@ def Particles(shape="... N 1+d", max_abs=1e100, **kwargs):
 @dataclass
 class _Context:
     """What the checks of one call have resolved: values by parameter, dimension sizes and who set them."""
+
     values: dict = field(default_factory=dict)
     dims: dict = field(default_factory=dict)
 
@@ -510,8 +567,9 @@ class _Context:
             try:
                 torch.broadcast_shapes(known, batch)
             except RuntimeError:
-                raise ValueError(f"{name}: its leading (replica) shape {batch} does not match {other}'s {known}") \
-                    from None
+                raise ValueError(
+                    f"{name}: its leading (replica) shape {batch} does not match {other}'s {known}"
+                ) from None
             if len(batch) <= len(known):
                 return
         self.dims["..."] = (batch, name)
@@ -522,6 +580,7 @@ def validated(memory=None, **specs):
     its resolved value before the body runs. ``memory(args) -> (bytes, parameter)`` estimates what the call will
     allocate from the resolved arguments (a dict); a call above :func:`memory_limit` is refused before allocating,
     naming that parameter and the estimate. The function is registered in ``REGISTRY`` for the fuzzing battery."""
+
     def decorate(function):
         signature = inspect.signature(function)
         unknown = set(specs) - set(signature.parameters)
@@ -546,6 +605,7 @@ def validated(memory=None, **specs):
         wrapper.contract = specs
         REGISTRY[f"{function.__module__}.{function.__qualname__}"] = wrapper
         return wrapper
+
     return decorate
 
 
@@ -553,10 +613,12 @@ def validated(memory=None, **specs):
 class Seed(Spec):
     """A :class:`~companion.engine.seeding.Stream` or an integer seed in [0, 2**32); ``stream``: the name an integer
     k becomes (``Stream(k, stream)``), or None to keep the integer."""
+
     stream: str = None
 
     def check(self, name, value, ctx):
         from .seeding import Stream
+
         if isinstance(value, Stream):
             return value
         value = v.integer(name, value, 0, 2**32 - 1)
@@ -572,6 +634,7 @@ class Seed(Spec):
 @dataclass
 class Instance(Spec):
     """An instance of ``kind`` (a class, or a function returning it to import lazily); fuzzed with ``example()``."""
+
     kind: object
     example: object
     what: str = None

@@ -11,24 +11,37 @@ time is t = kη. Engines for ∇V: "population" (exact Gaussian expectations, ex
 :mod:`companion.engine.gradients`; ``_population_grad``, autograd through the kernels, is their reference),
 "empirical" (n samples, explicit gradient, chunked over samples and particles), "none" (V ≡ 0: Ornstein–Uhlenbeck).
 """
+
 import math
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
 from .activations import get_activation
+from .contract import (
+    ActivationName,
+    Anything,
+    Bool,
+    Choice,
+    Int,
+    Ints,
+    Maybe,
+    Particles,
+    Real,
+    Seed,
+    TargetSpec,
+    Tensor,
+    validated,
+)
 from .gradients import population_grad, split, target_grad
 from .kernels import cross_kernel
 from .seeding import torch_seed
-from .spec import Problem, RunSpec, problem
+from .spec import Problem, RunSpec
 from .targets import Target
-from .contract import (ActivationName, Anything, Bool, Choice, Int, Ints, Maybe, Particles, Real, Seed, TargetSpec, Tensor,
-                       validated)
 from .validation import describe, float_tensor, integer_array, positive_int
 
 ENGINES = ("population", "empirical", "none")
@@ -49,16 +62,20 @@ class Trajectory:
 
     steps: np.ndarray
     times: np.ndarray
-    particles: Optional[torch.Tensor]
-    risk: Optional[torch.Tensor]
+    particles: torch.Tensor | None
+    risk: torch.Tensor | None
     final: torch.Tensor
     params: dict = field(default_factory=dict)
-    problem: Optional[Problem] = None
-    spec: Optional[RunSpec] = None
+    problem: Problem | None = None
+    spec: RunSpec | None = None
 
 
-@validated(theta=Particles(), activation=ActivationName(), X=Tensor("... n d", like="theta"),
-           memory=lambda a: (8 * a["X"].shape[-2] * a["theta"].shape[-2] * max(a["theta"].shape[:-2].numel(), 1), "X"))
+@validated(
+    theta=Particles(),
+    activation=ActivationName(),
+    X=Tensor("... n d", like="theta"),
+    memory=lambda a: (8 * a["X"].shape[-2] * a["theta"].shape[-2] * max(a["theta"].shape[:-2].numel(), 1), "X"),
+)
 def network(theta, activation, X):
     r""":math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)` for X (n, d) or (R, n, d) (cast to θ's dtype and
     device): shape (R, n)."""
@@ -151,8 +168,8 @@ def _empirical_grad(theta, act, X, y, chunk_size):
         Wt = [W[:, cs].transpose(-1, -2) for cs in col_slices]  # (R, d, c)
     a_blocks = [a[:, cs, None] for cs in col_slices]  # (R, c, 1)
     for start in range(0, n, rows):
-        Xc = X[..., start:start + rows, :]
-        yc = y[start:start + rows] if shared else y[..., start:start + rows]
+        Xc = X[..., start : start + rows, :]
+        yc = y[start : start + rows] if shared else y[..., start : start + rows]
         m = Xc.shape[-2]
         if shared:
             pre = [(Xc @ Wb).view(m, R, -1) for Wb in Wt]  # (m, R, c)
@@ -224,8 +241,9 @@ def _noise_steps(generators, steps, shape, dtype, device):
 
 def _replica_generators(stream, first, R, purpose, device):
     """torch generators of replicas first … first + R − 1 of ``stream``, sub-stream ``purpose`` (NOISE, MINIBATCH)."""
-    return [torch.Generator(device=device).manual_seed(torch_seed(stream.sequence(first + r, purpose)))
-            for r in range(R)]
+    return [
+        torch.Generator(device=device).manual_seed(torch_seed(stream.sequence(first + r, purpose))) for r in range(R)
+    ]
 
 
 @validated(steps=Int(0), num=Int(1))
@@ -250,15 +268,32 @@ def _check_data(data, R, d):
     if X.shape[-2] == 0:
         raise ValueError("data: need at least one sample, got n = 0")
     if y.ndim not in (1, 2) or y.shape[-1] != X.shape[-2] or (y.ndim == 2 and y.shape[0] != R):
-        raise ValueError(f"data: y must have shape ({X.shape[-2]},) or ({R}, {X.shape[-2]}) for X of shape "
-                         f"{tuple(X.shape)}, got {tuple(y.shape)}")
+        raise ValueError(
+            f"data: y must have shape ({X.shape[-2]},) or ({R}, {X.shape[-2]}) for X of shape "
+            f"{tuple(X.shape)}, got {tuple(y.shape)}"
+        )
     if not (torch.isfinite(X).all() and torch.isfinite(y).all()):
         raise ValueError("data: X or y contains NaN or inf")
     return X, y
 
 
-def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed, first_replica,
-              noise_width, chunk_size, check_every):
+def _validate(
+    theta0,
+    target,
+    eta,
+    steps,
+    lam,
+    tau,
+    engine,
+    data,
+    batch_size,
+    record_steps,
+    seed,
+    first_replica,
+    noise_width,
+    chunk_size,
+    check_every,
+):
     """The rules of :func:`simulate` that relate its arguments (each already checked by its contract): data and
     batch size against the engine, record steps and noise width against the run; the run as a
     :class:`~companion.engine.spec.RunSpec`."""
@@ -271,16 +306,32 @@ def _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, re
         raise ValueError(f"data: only the empirical engine uses data, got data with engine = {engine!r}")
     if batch_size is not None:
         if engine != "empirical":
-            raise ValueError(f"batch_size: only the empirical engine uses minibatches, got batch_size = "
-                             f"{batch_size!r} with engine = {engine!r}")
+            raise ValueError(
+                f"batch_size: only the empirical engine uses minibatches, got batch_size = "
+                f"{batch_size!r} with engine = {engine!r}"
+            )
         batch_size = positive_int("batch_size", batch_size, maximum=data[0].shape[-2])
-    record = log_time_grid(steps) if record_steps is None else np.unique(
-        integer_array("record_steps", record_steps, minimum=0, maximum=steps))
+    record = (
+        log_time_grid(steps)
+        if record_steps is None
+        else np.unique(integer_array("record_steps", record_steps, minimum=0, maximum=steps))
+    )
     if noise_width is not None and noise_width < N:
         raise ValueError(f"noise_width: must be at least N = {N}, got {noise_width}")
-    spec = RunSpec(eta=eta, steps=steps, lam=lam, tau=tau, engine=engine, batch_size=batch_size,
-                   record=tuple(int(k) for k in record), seed=seed, first_replica=first_replica,
-                   noise_width=noise_width, chunk_size=chunk_size, check_every=check_every)
+    spec = RunSpec(
+        eta=eta,
+        steps=steps,
+        lam=lam,
+        tau=tau,
+        engine=engine,
+        batch_size=batch_size,
+        record=tuple(int(k) for k in record),
+        seed=seed,
+        first_replica=first_replica,
+        noise_width=noise_width,
+        chunk_size=chunk_size,
+        check_every=check_every,
+    )
     return data, spec
 
 
@@ -305,15 +356,48 @@ def progress_default():
     return "ipykernel" in sys.modules or sys.stderr.isatty()
 
 
-@validated(theta0=Particles("R N 1+d"), activation=ActivationName(), target=TargetSpec(optional=True), eta=Real(positive=True),
-           steps=Int(0, example_max=3), lam=Real(nonnegative=True), tau=Real(nonnegative=True),
-           engine=Choice(ENGINES), record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
-           noise_width=Maybe(Int(1, example_max=0)), keep_particles=Bool(), progress=Maybe(Bool()),
-           chunk_size=Int(1, example_max=2**20), check_every=Maybe(Int(1)), data=Anything(None), batch_size=Anything(None),
-           memory=_simulate_memory)
-def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, engine="population", data=None,
-             batch_size=None, record_steps=None, seed=0, first_replica=0, noise_width=None, keep_particles=True,
-             progress=None, chunk_size=2**20, check_every=None):
+@validated(
+    theta0=Particles("R N 1+d"),
+    activation=ActivationName(),
+    target=TargetSpec(optional=True),
+    eta=Real(positive=True),
+    steps=Int(0, example_max=3),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    engine=Choice(ENGINES),
+    record_steps=Maybe(Ints(0, example_high=0)),
+    seed=Seed("simulate"),
+    first_replica=Int(0),
+    noise_width=Maybe(Int(1, example_max=0)),
+    keep_particles=Bool(),
+    progress=Maybe(Bool()),
+    chunk_size=Int(1, example_max=2**20),
+    check_every=Maybe(Int(1)),
+    data=Anything(None),
+    batch_size=Anything(None),
+    memory=_simulate_memory,
+)
+def simulate(
+    theta0,
+    activation,
+    target=None,
+    *,
+    eta,
+    steps,
+    lam=0.0,
+    tau=0.0,
+    engine="population",
+    data=None,
+    batch_size=None,
+    record_steps=None,
+    seed=0,
+    first_replica=0,
+    noise_width=None,
+    keep_particles=True,
+    progress=None,
+    chunk_size=2**20,
+    check_every=None,
+):
     r"""Noisy gradient descent under μP from ``theta0`` (R replicas of N particles θ_i = (a_i, w_i), shape
     (R, N, 1+d)): ``steps`` steps of
 
@@ -342,8 +426,23 @@ def simulate(theta0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0, e
     ``check_every`` steps (default 1 on the CPU, 25 elsewhere), so CUDA does not sync every step. The population
     engine's recorded risk comes from the same kernel sums as the step's gradient.
     """
-    data, spec = _validate(theta0, target, eta, steps, lam, tau, engine, data, batch_size, record_steps, seed,
-                                   first_replica, noise_width, chunk_size, check_every)
+    data, spec = _validate(
+        theta0,
+        target,
+        eta,
+        steps,
+        lam,
+        tau,
+        engine,
+        data,
+        batch_size,
+        record_steps,
+        seed,
+        first_replica,
+        noise_width,
+        chunk_size,
+        check_every,
+    )
     return run(theta0, Problem(activation, target), spec, data, keep_particles, progress)
 
 
@@ -397,22 +496,55 @@ def run(theta0, problem, spec, data=None, keep_particles=True, progress=None):
                 bad = first_bad.item()
                 raise DivergenceError(
                     f"non-finite particles at step {bad} (t = {bad * eta:.4g}): reduce eta (now {eta}) or the initial "
-                    f"scale")
-    return Trajectory(steps=record, times=record * eta,
-                      particles=torch.stack(snapshots) if keep_particles else None,
-                      risk=torch.stack(risks) if risks else None, final=theta,
-                      params=dict(activation=act.name, **spec.params(), R=R, N=N, d=p - 1) | dict(noise_width=width),
-                      problem=problem, spec=spec)
+                    f"scale"
+                )
+    return Trajectory(
+        steps=record,
+        times=record * eta,
+        particles=torch.stack(snapshots) if keep_particles else None,
+        risk=torch.stack(risks) if risks else None,
+        final=theta,
+        params=dict(activation=act.name, **spec.params(), R=R, N=N, d=p - 1) | dict(noise_width=width),
+        problem=problem,
+        spec=spec,
+    )
 
 
-@validated(theta0=Particles("R N 1+d"), population0=Particles("P M 1+d", like="theta0"), activation=ActivationName(),
-           target=TargetSpec(optional=True), eta=Real(positive=True), steps=Int(0, example_max=3),
-           lam=Real(nonnegative=True), tau=Real(nonnegative=True), engine=Choice(("population", "none")),
-           record_steps=Maybe(Ints(0, example_high=0)), seed=Seed("simulate"), first_replica=Int(0),
-           population_seed=Seed("simulate"), population_first_replica=Int(0), noise_width=Maybe(Int(1, example_max=0)))
-def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta, steps, lam=0.0, tau=0.0,
-                           engine="population", record_steps=None, seed=0, first_replica=0, population_seed,
-                           population_first_replica=0, noise_width=None):
+@validated(
+    theta0=Particles("R N 1+d"),
+    population0=Particles("P M 1+d", like="theta0"),
+    activation=ActivationName(),
+    target=TargetSpec(optional=True),
+    eta=Real(positive=True),
+    steps=Int(0, example_max=3),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    engine=Choice(("population", "none")),
+    record_steps=Maybe(Ints(0, example_high=0)),
+    seed=Seed("simulate"),
+    first_replica=Int(0),
+    population_seed=Seed("simulate"),
+    population_first_replica=Int(0),
+    noise_width=Maybe(Int(1, example_max=0)),
+)
+def simulate_mckean_vlasov(
+    theta0,
+    population0,
+    activation,
+    target=None,
+    *,
+    eta,
+    steps,
+    lam=0.0,
+    tau=0.0,
+    engine="population",
+    record_steps=None,
+    seed=0,
+    first_replica=0,
+    population_seed,
+    population_first_replica=0,
+    noise_width=None,
+):
     r"""Nonlinear (McKean–Vlasov) processes driven by populations that stand for the limit law :math:`\mu_t`.
 
     ``population0`` (P, M, 1+d): P independent particle systems of M particles, each run exactly as :func:`simulate`
@@ -432,10 +564,40 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
     Returns (populations, tagged): the populations' :class:`Trajectory` (particles (T, P, M, 1+d), risk (T, P)) and
     the tagged particles (T, P, R, N, 1+d) at the recorded steps, on the CPU."""
     act = activation
-    _, spec = _validate(theta0, target, eta, steps, lam, tau, engine, None, None, record_steps, seed, first_replica,
-                        noise_width, 1, None)
-    _, population_spec = _validate(population0, target, eta, steps, lam, tau, engine, None, None, record_steps,
-                                   population_seed, population_first_replica, None, 1, None)
+    _, spec = _validate(
+        theta0,
+        target,
+        eta,
+        steps,
+        lam,
+        tau,
+        engine,
+        None,
+        None,
+        record_steps,
+        seed,
+        first_replica,
+        noise_width,
+        1,
+        None,
+    )
+    _, population_spec = _validate(
+        population0,
+        target,
+        eta,
+        steps,
+        lam,
+        tau,
+        engine,
+        None,
+        None,
+        record_steps,
+        population_seed,
+        population_first_replica,
+        None,
+        1,
+        None,
+    )
     device, dtype = theta0.device, theta0.dtype
     population = population0.to(device, dtype).clone()
     (P, M, p), (R, N, _) = population.shape, theta0.shape
@@ -445,11 +607,20 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
     noise_scale = math.sqrt(2 * eta * tau)
     pop_noise = noise = None
     if tau > 0:
-        pop_noise = _noise_steps(_replica_generators(population_spec.seed, population_spec.first_replica, P, NOISE,
-                                                     device), spec.steps,
-                                 (M, p), dtype, device)
-        noise = _noise_steps(_replica_generators(spec.seed, spec.first_replica, R, NOISE, device), spec.steps,
-                             (spec.noise_width or N, p), dtype, device)
+        pop_noise = _noise_steps(
+            _replica_generators(population_spec.seed, population_spec.first_replica, P, NOISE, device),
+            spec.steps,
+            (M, p),
+            dtype,
+            device,
+        )
+        noise = _noise_steps(
+            _replica_generators(spec.seed, spec.first_replica, R, NOISE, device),
+            spec.steps,
+            (spec.noise_width or N, p),
+            dtype,
+            device,
+        )
     record_set = set(spec.record)
     snapshots, tagged_snapshots, risks = [], [], []
     for k in range(spec.steps + 1):
@@ -460,8 +631,10 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
                 grad, risk = torch.zeros_like(population), None
             if k in record_set:
                 if not (torch.isfinite(population).all() and torch.isfinite(tagged).all()):
-                    raise DivergenceError(f"non-finite particles at step {k} (t = {k * eta:.4g}): reduce eta (now "
-                                          f"{eta}) or the initial scale")
+                    raise DivergenceError(
+                        f"non-finite particles at step {k} (t = {k * eta:.4g}): reduce eta (now "
+                        f"{eta}) or the initial scale"
+                    )
                 snapshots.append(population.cpu().clone())
                 tagged_snapshots.append(tagged.cpu().clone())
                 if risk is not None:
@@ -478,10 +651,16 @@ def simulate_mckean_vlasov(theta0, population0, activation, target=None, *, eta,
                 population.add_(next(pop_noise), alpha=noise_scale)
                 tagged.add_(next(noise)[None, :, :N], alpha=noise_scale)
     record = population_spec.record_steps
-    trajectory = Trajectory(steps=record, times=record * spec.eta, particles=torch.stack(snapshots),
-                            risk=torch.stack(risks) if risks else None, final=population,
-                            params=dict(activation=act.name, **population_spec.params(), R=P, N=M, d=p - 1),
-                            problem=Problem(act, target), spec=population_spec)
+    trajectory = Trajectory(
+        steps=record,
+        times=record * spec.eta,
+        particles=torch.stack(snapshots),
+        risk=torch.stack(risks) if risks else None,
+        final=population,
+        params=dict(activation=act.name, **population_spec.params(), R=P, N=M, d=p - 1),
+        problem=Problem(act, target),
+        spec=population_spec,
+    )
     return trajectory, torch.stack(tagged_snapshots)
 
 

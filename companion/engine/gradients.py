@@ -27,6 +27,7 @@ over j is three matrix products per block of pairs. The closed forms:
 serves both I and J. Blocks hold at most ``budget`` entries over all replicas together (R·|I|·|J|), so the per-replica
 cost does not grow with R. ``dynamics._population_grad`` (autograd through the kernels) is the reference.
 """
+
 import functools
 import math
 
@@ -72,8 +73,13 @@ def _erf_block(P, Q, c, ct):
             out.append(None)
             continue
         M = _sums(kappa, weights[..., None] * T, rows)
-        out.append(((2 / math.pi) * _vsums(arc, weights, rows), (-4 / math.pi) * inv * (S * M).sum(-1),
-                    (2 * math.sqrt(2) / math.pi) * root[..., None] * M))
+        out.append(
+            (
+                (2 / math.pi) * _vsums(arc, weights, rows),
+                (-4 / math.pi) * inv * (S * M).sum(-1),
+                (2 * math.sqrt(2) / math.pi) * root[..., None] * M,
+            )
+        )
     return out
 
 
@@ -105,7 +111,7 @@ def _power_groups(x, count):
         filled = 1
         while filled < count:
             step = min(filled, count - filled)
-            torch.mul(powers[:step], powers[filled - 1] * x, out=powers[filled:filled + step])
+            torch.mul(powers[:step], powers[filled - 1] * x, out=powers[filled : filled + step])
             filled += step
         yield 0, powers
         return
@@ -149,19 +155,26 @@ def _series_block(P, Q, c, ct, acts, parts):
     features, sums = [], []
     for _, _, _, unit_o, coef_o, weights, _ in sides:
         weighted = coef_o * weights[..., None]  # (…, j, K)
-        features.append([(weighted[..., odd, None] * unit_o[..., None, :]).movedim(-2, 0),
-                         weighted[..., even, None].movedim(-2, 0),
-                         (weighted[..., bent, None] * unit_o[..., None, :]).movedim(-2, 0)])
+        features.append(
+            [
+                (weighted[..., odd, None] * unit_o[..., None, :]).movedim(-2, 0),
+                weighted[..., even, None].movedim(-2, 0),
+                (weighted[..., bent, None] * unit_o[..., None, :]).movedim(-2, 0),
+            ]
+        )
         sums.append([[], [], []])
     for start, powers in _power_groups(x, max(len(odd), len(even))):
         stop = start + powers.shape[0]
-        shifted = powers[:max(0, len(bent) - start)] * rho
+        shifted = powers[: max(0, len(bent) - start)] * rho
         for (_, _, _, _, _, _, transposed), feats, out in zip(sides, features, sums):
-            for matrix, group, store in ((powers, feats[0], out[0]), (powers, feats[1], out[1]),
-                                         (shifted, feats[2], out[2])):
+            for matrix, group, store in (
+                (powers, feats[0], out[0]),
+                (powers, feats[1], out[1]),
+                (shifted, feats[2], out[2]),
+            ):
                 top = min(group.shape[0], stop)
                 if top > start:
-                    chunk = matrix[:top - start]
+                    chunk = matrix[: top - start]
                     feat = group[start:top]
                     feat = feat.reshape(feat.shape[0], *[1] * (chunk.ndim - feat.ndim), *feat.shape[1:])
                     store.append((chunk.transpose(-1, -2) if transposed else chunk) @ feat)
@@ -171,6 +184,7 @@ def _series_block(P, Q, c, ct, acts, parts):
 
         def at(coef, k, rows):  # coefficient k of the flagged pairs' row (or column) particle
             return (coef[..., :, None, k] if rows else coef[..., None, :, k]).expand_as(rho)[mask]
+
         residual = [torch.zeros_like(r_rho) for _ in range(4)]  # value, radial, radial_t, slope at x = 0
         if 0 in even:
             residual[0] += at(cw, 0, True) * at(cv, 0, False)
@@ -192,7 +206,8 @@ def _series_block(P, Q, c, ct, acts, parts):
             corrections.append(matrix)
     out = []
     for (unit, coef, slope_coef, _, _, weights, transposed), (odd_sums, even_sums, bent_sums), inv in zip(
-            sides, sums, (P[3], Q[3])):
+        sides, sums, (P[3], Q[3])
+    ):
         value = torch.zeros_like(unit[..., 0])
         radial = torch.zeros_like(value)
         beta = torch.zeros_like(unit)

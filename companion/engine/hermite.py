@@ -4,6 +4,7 @@ r"""Probabilists' Hermite polynomials and Gaussian quadrature.
 the orthonormal family is :math:`h_k = He_k/\sqrt{k!}`. Every activation in the companion is expanded as
 :math:`\sigma(rz) = \sum_k c_k(r)\, h_k(z)` with :math:`c_k(r) = E[\sigma(rZ)\, h_k(Z)]`.
 """
+
 import math
 from functools import lru_cache
 
@@ -41,8 +42,7 @@ def _gauss_hermite_numpy(n):
 def gauss_hermite(n, dtype=torch.float64, device="cpu"):
     r"""Nodes and weights with :math:`\sum_q w_q g(z_q) \approx E[g(Z)]`, exact for polynomials of degree < 2n."""
     nodes, weights = _gauss_hermite_numpy(positive_int("n", n))
-    return (torch.as_tensor(nodes, dtype=dtype, device=device),
-            torch.as_tensor(weights, dtype=dtype, device=device))
+    return (torch.as_tensor(nodes, dtype=dtype, device=device), torch.as_tensor(weights, dtype=dtype, device=device))
 
 
 def hermite_coefficients(fn, r, K, n_nodes=200):
@@ -53,8 +53,8 @@ def hermite_coefficients(fn, r, K, n_nodes=200):
     """
     r = torch.as_tensor(r)
     nodes, weights = gauss_hermite(n_nodes, dtype=r.dtype, device=r.device)
-    basis = hermite_orthonormal(nodes, K) * weights[:, None]          # (q, K)
-    return fn(r[..., None] * nodes) @ basis                           # (..., K)
+    basis = hermite_orthonormal(nodes, K) * weights[:, None]  # (q, K)
+    return fn(r[..., None] * nodes) @ basis  # (..., K)
 
 
 def hermite_coefficient_slopes(derivative, r, K, n_nodes=200):
@@ -86,7 +86,7 @@ def _graded_rule_numpy(K, scale):
     x, w = np.polynomial.legendre.leggauss(_PANEL_NODES)
     a, b = np.array(edges[:-1])[:, None], np.array(edges[1:])[:, None]
     half_nodes = ((a + b) / 2 + (b - a) / 2 * x).ravel()
-    half_weights = ((b - a) / 2 * w).ravel() * np.exp(-half_nodes**2 / 2) / math.sqrt(2 * math.pi)
+    half_weights = ((b - a) / 2 * w).ravel() * np.exp(-(half_nodes**2) / 2) / math.sqrt(2 * math.pi)
     return np.concatenate([-half_nodes[::-1], half_nodes]), np.concatenate([half_weights[::-1], half_weights])
 
 
@@ -111,7 +111,9 @@ def graded_coefficients(fn, r, K, slope=None, parity=None):
     nodes, weights = graded_rule(K, r.detach().abs().max().item() if r.numel() else 1.0, r.dtype, r.device)
     weights = weights if slope is None else weights * nodes
     if parity is None:
-        return (fn if slope is None else slope)(r[..., None] * nodes) @ (hermite_orthonormal(nodes, K) * weights[:, None])
+        return (fn if slope is None else slope)(r[..., None] * nodes) @ (
+            hermite_orthonormal(nodes, K) * weights[:, None]
+        )
     half = nodes.numel() // 2
     nodes, weights = nodes[half:], 2 * weights[half:]
     ks = torch.arange(1 if parity == "odd" else 0, K, 2, device=r.device)
@@ -136,7 +138,7 @@ def _kink_rule_numpy(scale):
     x, w = np.polynomial.legendre.leggauss(_PANEL_NODES)
     a, b = np.array(edges[:-1])[:, None], np.array(edges[1:])[:, None]
     half_nodes = ((a + b) / 2 + (b - a) / 2 * x).ravel()
-    half_weights = ((b - a) / 2 * w).ravel() * np.exp(-half_nodes**2 / 2) / math.sqrt(2 * math.pi)
+    half_weights = ((b - a) / 2 * w).ravel() * np.exp(-(half_nodes**2) / 2) / math.sqrt(2 * math.pi)
     return np.concatenate([-half_nodes[::-1], half_nodes]), np.concatenate([half_weights[::-1], half_weights])
 
 

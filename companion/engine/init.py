@@ -6,11 +6,12 @@ Each family draws a standard vector :math:`\xi \in \mathbb{R}^{1+d}` and scales 
 atoms with given weights). Draws use a NumPy generator on the CPU, so CPU and GPU runs start from the same cloud,
 and the first N particles of an N_ref cloud are an N-particle cloud (nested coupling).
 """
+
 import numpy as np
 import torch
 
-from .seeding import Stream
 from .contract import Anything, Choice, Device, Dtype, Int, Real, validated
+from .seeding import Stream
 from .validation import describe, float_array, seed
 
 FAMILIES = ("gaussian", "laplace", "student_t", "ball", "atomic")
@@ -35,8 +36,10 @@ def _atomic_law(atoms, weights, p):
     atoms = float_array("atoms", atoms, shape=(None, p), label=f"(S, {p}) of atoms (a, w)")
     probs = np.full(len(atoms), 1 / len(atoms)) if weights is None else float_array("weights", weights)
     if probs.shape != (len(atoms),) or (probs < 0).any() or not np.isclose(probs.sum(), 1):
-        raise ValueError(f"weights: need {len(atoms)} non-negative probabilities (one per atom) summing to 1, "
-                         f"got {describe(weights)}")
+        raise ValueError(
+            f"weights: need {len(atoms)} non-negative probabilities (one per atom) summing to 1, "
+            f"got {describe(weights)}"
+        )
     return atoms, probs
 
 
@@ -46,12 +49,36 @@ def _memory(args):
     return 16 * R * N * (d + 1), max((R, "R"), (N, "N"), (d, "d"))[1]
 
 
-@validated(family=Choice(FAMILIES), R=Int(1), N=Int(1), d=Int(1), scale=Real(nonnegative=True),
-           a_scale=Real(nonnegative=True), rng=Anything(0), dtype=Dtype(), device=Device(), df=Real(positive=True),
-           atoms=Anything(None), weights=Anything(None),
-           memory=_memory)
-def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torch.float64, device="cpu",
-                   df=3.0, atoms=None, weights=None):
+@validated(
+    family=Choice(FAMILIES),
+    R=Int(1),
+    N=Int(1),
+    d=Int(1),
+    scale=Real(nonnegative=True),
+    a_scale=Real(nonnegative=True),
+    rng=Anything(0),
+    dtype=Dtype(),
+    device=Device(),
+    df=Real(positive=True),
+    atoms=Anything(None),
+    weights=Anything(None),
+    memory=_memory,
+)
+def init_particles(
+    family,
+    R,
+    N,
+    d,
+    *,
+    scale=1.0,
+    a_scale=1.0,
+    rng=0,
+    dtype=torch.float64,
+    device="cpu",
+    df=3.0,
+    atoms=None,
+    weights=None,
+):
     """Initial particles θ_i = (a_i, w_i) drawn i.i.d. from μ₀ of ``family``: R replicas of N particles in dimension
     d, a tensor (R, N, 1+d) whose column 0 is the output weight a.
 
@@ -71,5 +98,7 @@ def init_particles(family, R, N, d, *, scale=1.0, a_scale=1.0, rng=0, dtype=torc
         xi = xi * np.concatenate([[a_scale], np.full(d, scale)])
     theta = torch.as_tensor(xi, dtype=dtype)
     if not torch.isfinite(theta).all():
-        raise ValueError(f"scale: particles overflow {dtype} (scale = {scale}, a_scale = {a_scale}); use smaller scales")
+        raise ValueError(
+            f"scale: particles overflow {dtype} (scale = {scale}, a_scale = {a_scale}); use smaller scales"
+        )
     return theta.to(device)

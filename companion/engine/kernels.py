@@ -18,13 +18,14 @@ All functions are differentiable in their inputs: autograd through them (flagged
 whose backward uses the exact partial derivatives) is the reference for the explicit gradients of
 :mod:`companion.engine.gradients`, which the engine uses.
 """
+
 import math
 
 import torch
 
 from .activations import get_activation
-from .hermite import kink_rule
 from .contract import ActivationName, Int, Maybe, Tensor, validated
+from .hermite import kink_rule
 
 _TINY = 1e-30
 SERIES_TOLERANCE = 1e-13
@@ -149,8 +150,11 @@ def tail_ratios(act, r, coef, slopes):
 
 def may_flag(tau_w, tau_v):
     """Whether any pair of particles with tail ratios tau_w, tau_v can be flagged (one device sync)."""
-    return tau_w.numel() > 0 and tau_v.numel() > 0 and tau_w.max().item() * tau_v.max().item() > series_tolerance(
-        tau_w.dtype)
+    return (
+        tau_w.numel() > 0
+        and tau_v.numel() > 0
+        and tau_w.max().item() * tau_v.max().item() > series_tolerance(tau_w.dtype)
+    )
 
 
 def flagged_pairs(tau_w, tau_v, rho, terms):
@@ -191,8 +195,12 @@ def _mixture_pairs(act, act2, r, s, rho):
     right = (kappa @ (v * us)[:, :, None])[..., 0]  # Σ_j κ_ij v_j u_j
     left = ((w * ur)[:, None, :] @ kappa)[:, 0]  # Σ_i w_i u_i κ_ij
     scale = 2 / math.pi
-    return (value, scale * rho * (right * w * dur).sum(-1), scale * rho * (left * v * dus).sum(-1),
-            scale * (right * w * ur).sum(-1))
+    return (
+        value,
+        scale * rho * (right * w * dur).sum(-1),
+        scale * rho * (left * v * dus).sum(-1),
+        scale * (right * w * ur).sum(-1),
+    )
 
 
 def _conditioned_pairs(act, act2, r, s, rho, scale):
@@ -213,8 +221,13 @@ def _conditioned_pairs(act, act2, r, s, rho, scale):
 def _in_chunks(method, r, s, rho, per_pair, *extra):
     """``method`` on chunks of at most PAIR_BUDGET // per_pair pairs: the four outputs stacked (4, F)."""
     size = max(1, PAIR_BUDGET // per_pair)
-    return torch.cat([torch.stack(method(r[i:i + size], s[i:i + size], rho[i:i + size], *extra))
-                      for i in range(0, r.numel(), size)], -1)
+    return torch.cat(
+        [
+            torch.stack(method(r[i : i + size], s[i : i + size], rho[i : i + size], *extra))
+            for i in range(0, r.numel(), size)
+        ],
+        -1,
+    )
 
 
 def exact_pairs(act, act2, r, s, rho):
@@ -225,8 +238,10 @@ def exact_pairs(act, act2, r, s, rho):
     rule chosen per pair by max(r, s) rounded up to a power of 2, so a pair's value does not depend on the pairs it is
     computed with. Chunks of at most :data:`PAIR_BUDGET` (pair × node) entries keep memory bounded."""
     if not (r.ndim == 1 and r.shape == s.shape == rho.shape):
-        raise ValueError(f"r, s, rho: need 1-D tensors of one length, got shapes {tuple(r.shape)}, {tuple(s.shape)}, "
-                         f"{tuple(rho.shape)}")
+        raise ValueError(
+            f"r, s, rho: need 1-D tensors of one length, got shapes {tuple(r.shape)}, {tuple(s.shape)}, "
+            f"{tuple(rho.shape)}"
+        )
     if r.numel() == 0:
         return tuple(r.new_zeros((4, 0)))
     if not (torch.minimum(r, s).min() > 0 and rho.abs().max() <= 1):
@@ -244,8 +259,14 @@ def exact_pairs(act, act2, r, s, rho):
     for exponent in exponents.unique().tolist():
         group = exponents == exponent
         nodes = kink_rule(2.0**exponent)[0].numel()
-        out[:, group] = _in_chunks(lambda *x: _conditioned_pairs(outer, inner, *x), r[group], s[group], rho[group],
-                                   nodes * terms, 2.0**exponent)
+        out[:, group] = _in_chunks(
+            lambda *x: _conditioned_pairs(outer, inner, *x),
+            r[group],
+            s[group],
+            rho[group],
+            nodes * terms,
+            2.0**exponent,
+        )
     value, dr, ds, drho = out
     return (value, ds, dr, drho) if swap else (value, dr, ds, drho)
 
@@ -280,17 +301,28 @@ def cross_kernel(activation, W, activation2, V, terms=None):
     nw, nv, rho = norms_and_cosines(W, V)
     cw, cv = act.coefficients(nw, K), act2.coefficients(nv, K)
     series = hermite_series(cw, cv, rho)
-    mask = flagged_pairs(tail_ratios(act, nw, cw, act.coefficient_slopes(nw, K)),
-                         tail_ratios(act2, nv, cv, act2.coefficient_slopes(nv, K)), rho, K)
+    mask = flagged_pairs(
+        tail_ratios(act, nw, cw, act.coefficient_slopes(nw, K)),
+        tail_ratios(act2, nv, cv, act2.coefficient_slopes(nv, K)),
+        rho,
+        K,
+    )
     if mask is None:
         return series
     r, s = nw[..., :, None].expand_as(rho)[mask], nv[..., None, :].expand_as(rho)[mask]
     return series.masked_scatter(mask, _ExactPairs.apply(r, s, rho[mask], act, act2))
 
 
-@validated(activation=ActivationName(), W=Tensor("... N d"), V=Tensor("... M d", like="W"), terms=Maybe(Int(1)),
-           memory=lambda a: (8 * a["W"].shape[:-1].numel() * a["V"].shape[-2] * (a["terms"] or a["activation"].series_terms
-                                                                             or 1), "W"))
+@validated(
+    activation=ActivationName(),
+    W=Tensor("... N d"),
+    V=Tensor("... M d", like="W"),
+    terms=Maybe(Int(1)),
+    memory=lambda a: (
+        8 * a["W"].shape[:-1].numel() * a["V"].shape[-2] * (a["terms"] or a["activation"].series_terms or 1),
+        "W",
+    ),
+)
 def gaussian_kernel(activation, W, V, terms=None):
     r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M).
     V is cast to W's dtype and device. The inner loops call :func:`cross_kernel`, which checks nothing (no device

@@ -10,6 +10,7 @@ seed + r offsets did). A purpose inside one replica (the noise and the minibatch
 
 NumPy generators are ``default_rng(sequence)``; torch generators are seeded with the sequence's first 64-bit word.
 """
+
 import hashlib
 from dataclasses import dataclass
 

@@ -4,17 +4,17 @@ r"""The three values a run is made of: a **problem** (the activation σ, resolve
 Each is a frozen dataclass with ``cache_state()``, so a pipeline task takes it as an argument as it is; the engine
 and the analysis pass them down instead of their fields one by one.
 """
+
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 import torch
 
 from .activations import Activation, get_activation
+from .contract import Anything, TargetSpec, validated
 from .init import FAMILIES, init_particles
 from .seeding import Stream
 from .targets import Target
-from .contract import Anything, TargetSpec, validated
 from .validation import choice, finite_number
 
 __all__ = ["Problem", "problem", "StartingLaw", "RunSpec"]
@@ -26,7 +26,7 @@ class Problem:
     (an :class:`Activation`): :math:`f_N(x) = \frac1N\sum_i a_i\sigma(w_i\cdot x)`. Build it with :func:`problem`."""
 
     activation: Activation
-    target: Optional[Target] = None
+    target: Target | None = None
 
     @property
     def dim(self):
@@ -39,7 +39,10 @@ class Problem:
 
     def cache_state(self):
         """The plain data that determine this problem (for cache keys)."""
-        return {"activation": self.activation.name, "target": None if self.target is None else self.target.cache_state()}
+        return {
+            "activation": self.activation.name,
+            "target": None if self.target is None else self.target.cache_state(),
+        }
 
 
 @validated(activation=Anything("erf"), target=TargetSpec(optional=True))
@@ -63,8 +66,8 @@ class StartingLaw:
     scale: float = 1.0
     a_scale: float = 1.0
     df: float = 3.0
-    atoms: Optional[torch.Tensor] = None
-    weights: Optional[torch.Tensor] = None
+    atoms: torch.Tensor | None = None
+    weights: torch.Tensor | None = None
 
     def __post_init__(self):
         choice("family", self.family, FAMILIES)
@@ -74,13 +77,31 @@ class StartingLaw:
 
     def sample(self, R, N, d, rng, dtype=torch.float64, device="cpu"):
         """R clouds of N particles in dimension d: (R, N, 1+d), drawn from ``rng`` (a Stream, a seed or a Generator)."""
-        return init_particles(self.family, R, N, d, scale=self.scale, a_scale=self.a_scale, rng=rng, dtype=dtype,
-                              device=device, df=self.df, atoms=self.atoms, weights=self.weights)
+        return init_particles(
+            self.family,
+            R,
+            N,
+            d,
+            scale=self.scale,
+            a_scale=self.a_scale,
+            rng=rng,
+            dtype=dtype,
+            device=device,
+            df=self.df,
+            atoms=self.atoms,
+            weights=self.weights,
+        )
 
     def cache_state(self):
         """The plain data that determine this law (for cache keys)."""
-        return {"family": self.family, "scale": self.scale, "a_scale": self.a_scale, "df": self.df,
-                "atoms": self.atoms, "weights": self.weights}
+        return {
+            "family": self.family,
+            "scale": self.scale,
+            "a_scale": self.a_scale,
+            "df": self.df,
+            "atoms": self.atoms,
+            "weights": self.weights,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,13 +117,13 @@ class RunSpec:
     lam: float
     tau: float
     engine: str
-    batch_size: Optional[int]
+    batch_size: int | None
     record: tuple
     seed: Stream
     first_replica: int = 0
-    noise_width: Optional[int] = None
+    noise_width: int | None = None
     chunk_size: int = 2**20
-    check_every: Optional[int] = None
+    check_every: int | None = None
 
     @property
     def record_steps(self):
@@ -111,11 +132,24 @@ class RunSpec:
 
     def params(self):
         """The run's parameters as a plain dict (``Trajectory.params``)."""
-        return dict(eta=self.eta, steps=self.steps, lam=self.lam, tau=self.tau, engine=self.engine,
-                    batch_size=self.batch_size, seed=self.seed.seed, stream=self.seed.name,
-                    first_replica=self.first_replica, noise_width=self.noise_width)
+        return dict(
+            eta=self.eta,
+            steps=self.steps,
+            lam=self.lam,
+            tau=self.tau,
+            engine=self.engine,
+            batch_size=self.batch_size,
+            seed=self.seed.seed,
+            stream=self.seed.name,
+            first_replica=self.first_replica,
+            noise_width=self.noise_width,
+        )
 
     def cache_state(self):
         """The plain data that determine this run (for cache keys)."""
-        return {**self.params(), "record": list(self.record), "chunk_size": self.chunk_size,
-                "check_every": self.check_every}
+        return {
+            **self.params(),
+            "record": list(self.record),
+            "chunk_size": self.chunk_size,
+            "check_every": self.check_every,
+        }

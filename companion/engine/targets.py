@@ -4,16 +4,16 @@ Two kinds: a *teacher* network (:math:`g_m = \sigma`, any norms of :math:`u_m`) 
 are given by orthonormal Hermite coefficients, :math:`g_m(z) = \sum_k \beta_{mk} h_k(z)` with unit :math:`u_m` —
 the Barron–Hermite family, whose tail :math:`\beta_{mk}` is under the user's control.
 """
+
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Optional
 
 import torch
 
 from .activations import Activation, get_activation
+from .contract import ActivationName, Generator, Int, Real, TargetSpec, Tensor, validated
 from .hermite import hermite_orthonormal
 from .kernels import cross_kernel, hermite_series, norms_and_cosines
-from .contract import ActivationName, Generator, Int, Real, TargetSpec, Tensor, validated
 from .validation import float_tensor, positive_int
 
 
@@ -23,8 +23,8 @@ class Target:
 
     b: torch.Tensor
     U: torch.Tensor
-    activation: Optional[Activation] = None
-    beta: Optional[torch.Tensor] = None
+    activation: Activation | None = None
+    beta: torch.Tensor | None = None
 
     @property
     def dim(self):
@@ -32,12 +32,16 @@ class Target:
 
     def cache_state(self):
         """The plain data that determine this target (tensors and the activation's name), e.g. for cache keys."""
-        return {"b": self.b, "U": self.U, "activation": None if self.activation is None else self.activation.name,
-                "beta": self.beta}
+        return {
+            "b": self.b,
+            "U": self.U,
+            "activation": None if self.activation is None else self.activation.name,
+            "beta": self.beta,
+        }
 
     def to(self, device=None, dtype=None):
         """The same target with its tensors moved to ``device`` / ``dtype``."""
-        move = (lambda t: None if t is None else t.to(device=device, dtype=dtype))
+        move = lambda t: None if t is None else t.to(device=device, dtype=dtype)
         return Target(move(self.b), move(self.U), self.activation, move(self.beta))
 
     def profile_coefficients(self, K):
@@ -50,8 +54,14 @@ class Target:
 
     def __call__(self, X):
         """f*(X) for inputs X (..., n, d): shape (..., n). Integer or NumPy inputs are converted to U's dtype."""
-        X = float_tensor("X", X, shape=(..., None, self.dim), label=f"(..., n, {self.dim})", nonempty=False,
-                         dtype=None if torch.is_tensor(X) and X.dtype == self.U.dtype else self.U.dtype)
+        X = float_tensor(
+            "X",
+            X,
+            shape=(..., None, self.dim),
+            label=f"(..., n, {self.dim})",
+            nonempty=False,
+            dtype=None if torch.is_tensor(X) and X.dtype == self.U.dtype else self.U.dtype,
+        )
         pre = X @ self.U.T
         if self.activation is not None:
             return self.activation.fn(pre) @ self.b
@@ -60,8 +70,9 @@ class Target:
 
     def cross(self, activation, W):
         r""":math:`E[\sigma(w\cdot x)\, f^*(x)]` for each row w of W (..., N, d): shape (..., N)."""
-        W = float_tensor("W", W, shape=(..., None, self.dim), label=f"(..., N, {self.dim})", finite=False,
-                         nonempty=False)
+        W = float_tensor(
+            "W", W, shape=(..., None, self.dim), label=f"(..., N, {self.dim})", finite=False, nonempty=False
+        )
         return self.cross_resolved(get_activation(activation), W)
 
     def cross_resolved(self, act, W):
@@ -116,13 +127,19 @@ def ridge_target(b, U, beta):
     if beta.ndim == 1:
         beta = beta.expand(U.shape[0], -1)
     if beta.ndim != 2 or beta.shape[0] != U.shape[0]:
-        raise ValueError(f"beta: need finite (K,) or ({U.shape[0]}, K) Hermite coefficients, got shape "
-                         f"{tuple(beta.shape)}")
+        raise ValueError(
+            f"beta: need finite (K,) or ({U.shape[0]}, K) Hermite coefficients, got shape {tuple(beta.shape)}"
+        )
     return Target(b, U / norms, beta=beta.clone())
 
 
-@validated(target=TargetSpec(), n=Int(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True),
-           memory=lambda a: (8 * a["n"] * (a["target"].dim + 2), "n"))
+@validated(
+    target=TargetSpec(),
+    n=Int(1),
+    noise_std=Real(nonnegative=True),
+    generator=Generator(optional=True),
+    memory=lambda a: (8 * a["n"] * (a["target"].dim + 2), "n"),
+)
 def sample_data(target, n, noise_std=0.0, generator=None):
     """n samples x ~ N(0, I_d) with labels y = f*(x) + noise_std·ε, ε ~ N(0, 1). Returns (X (n, d), y (n,))."""
     dtype, device = target.U.dtype, target.U.device

@@ -7,17 +7,28 @@ ValueError when the kind is right and the value is not (a negative count, NaN, a
 obvious meaning are accepted: NumPy and 0-d tensor scalars, integral floats as counts (3.0), integer data as floats.
 bool is never a number here.
 """
+
 import math
 import numbers
 
 import numpy as np
 import torch
 
-__all__ = ["describe", "integer", "positive_int", "nonneg_int", "finite_number", "choice", "float_tensor", "float_array",
-           "integer_array", "atomic_measure"]
+__all__ = [
+    "describe",
+    "integer",
+    "positive_int",
+    "nonneg_int",
+    "finite_number",
+    "choice",
+    "float_tensor",
+    "float_array",
+    "integer_array",
+    "atomic_measure",
+]
 
 
-_INT64_LIMIT = 2 ** 63
+_INT64_LIMIT = 2**63
 
 
 def describe(value):
@@ -77,8 +88,11 @@ def finite_number(name, value, positive=False, nonnegative=False, below=None):
     """``value`` as a finite Python float; ``positive``: > 0, ``nonnegative``: >= 0, ``below``: < below.
     Accepts Python and NumPy reals and 0-d tensors (np.float32(0.1) is 0.10000000149011612); refuses bool."""
     value = _scalar(value)
-    conditions = [text for flag, text in ((positive, "> 0"), (nonnegative and not positive, ">= 0"),
-                                          (below is not None, f"< {below}")) if flag]
+    conditions = [
+        text
+        for flag, text in ((positive, "> 0"), (nonnegative and not positive, ">= 0"), (below is not None, f"< {below}"))
+        if flag
+    ]
     expected = "a finite number" + (" " + " and ".join(conditions) if conditions else "")
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: need {expected}, got {describe(value)}")
@@ -86,8 +100,12 @@ def finite_number(name, value, positive=False, nonnegative=False, below=None):
         resolved = float(value)
     except OverflowError:  # a Python int beyond float range
         resolved = math.inf
-    if (not math.isfinite(resolved) or (positive and not resolved > 0) or (nonnegative and not resolved >= 0)
-            or (below is not None and not resolved < below)):
+    if (
+        not math.isfinite(resolved)
+        or (positive and not resolved > 0)
+        or (nonnegative and not resolved >= 0)
+        or (below is not None and not resolved < below)
+    ):
         raise ValueError(f"{name}: need {expected}, got {value!r}")
     return resolved
 
@@ -115,7 +133,9 @@ def _check_shape(name, shape, spec, label):
             break
         ok = want is None or shape[offset + index] == want
     if not ok:
-        wanted = label or "(" + ", ".join("..." if s is Ellipsis else ("*" if s is None else str(s)) for s in spec) + ")"
+        wanted = (
+            label or "(" + ", ".join("..." if s is Ellipsis else ("*" if s is None else str(s)) for s in spec) + ")"
+        )
         raise ValueError(f"{name}: need shape {wanted}, got shape {tuple(shape)}")
 
 
@@ -148,7 +168,9 @@ def seed(name, value):
     ``(notebook seed, experiment index)``). Returned as an int or a tuple of ints."""
     if isinstance(value, (tuple, list)):
         if not value:
-            raise ValueError(f"{name}: need a non-negative integer or a non-empty sequence of them, got an empty sequence")
+            raise ValueError(
+                f"{name}: need a non-negative integer or a non-empty sequence of them, got an empty sequence"
+            )
         return tuple(nonneg_int(f"{name}[{k}]", entry) for k, entry in enumerate(value))
     return nonneg_int(name, value)
 
@@ -209,8 +231,14 @@ def atomic_measure(a, W, batched=False, finite=True, nonzero=False, names=("a", 
     (..., S) and (..., S, d)); S = 0 (the zero measure) is allowed. Integer weights take W's dtype; ``nonzero``
     refuses an atom at w = 0 (its direction is undefined). ``names``: the two parameters' names in messages."""
     name_a, name_W = names
-    W = float_tensor(name_W, W, shape=(..., None, None) if batched else (None, None),
-                     label="(..., S, d)" if batched else "(S, d)", finite=finite, nonempty=False)
+    W = float_tensor(
+        name_W,
+        W,
+        shape=(..., None, None) if batched else (None, None),
+        label="(..., S, d)" if batched else "(S, d)",
+        finite=finite,
+        nonempty=False,
+    )
     if W.shape[-1] == 0:
         raise ValueError(f"{name_W}: need input weights of dimension d >= 1, got shape {tuple(W.shape)}")
     floating = torch.is_tensor(a) and a.is_floating_point()

@@ -4,6 +4,7 @@ runner that executes notebooks and the report that writes the claims tables.
 It imports no math module except :mod:`torch` to choose a device and dtype. Submodules load on first use, so that
 ``companion.pipeline.paths`` (profiles, folders) costs no torch import.
 """
+
 import importlib
 
 _SUBMODULES = ("cache", "claims", "device", "notebook", "paths", "provenance", "report", "runner", "style")

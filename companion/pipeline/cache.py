@@ -25,13 +25,13 @@ writes ``<run>.running.json``). An entry that no manifest names, or whose notebo
 ``python -m companion.pipeline.cache clean-stale`` (``make clean-cache-stale``) removes those, and ``info``
 (``make cache-info``) reports the size.
 """
+
 import argparse
 import dataclasses
 import hashlib
 import importlib
 import io
 import json
-import math
 import os
 import tempfile
 import warnings
@@ -59,8 +59,10 @@ class CorruptEntry(Exception):
 def package_fingerprint():
     """SHA-256 of the source of every engine and analysis module and of the numerical versions
     (:mod:`companion.pipeline.fingerprint`): editing the pipeline, a notebook or the README changes nothing."""
-    document = {"modules": fingerprint.source_digests(fingerprint.layer_modules()),
-                "environment": fingerprint.environment()}
+    document = {
+        "modules": fingerprint.source_digests(fingerprint.layer_modules()),
+        "environment": fingerprint.environment(),
+    }
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
@@ -151,8 +153,13 @@ def encode(value, arrays, name="value"):
             raise TypeError(f"{name}: a {value.layout} tensor has no data form; store a dense tensor")
         array, shape = _array_of_tensor(value)
         arrays.append(array)
-        return {"tensor": len(arrays) - 1, "dtype": str(value.dtype).removeprefix("torch."), "shape": shape,
-                "device": str(value.device), "requires_grad": value.requires_grad}
+        return {
+            "tensor": len(arrays) - 1,
+            "dtype": str(value.dtype).removeprefix("torch."),
+            "shape": shape,
+            "device": str(value.device),
+            "requires_grad": value.requires_grad,
+        }
     if isinstance(value, torch.dtype):
         return {"torch_dtype": str(value).removeprefix("torch.")}
     if isinstance(value, torch.device):
@@ -162,31 +169,50 @@ def encode(value, arrays, name="value"):
     if type(value) is tuple:
         return {"tuple": [encode(item, arrays, f"{name}[{i}]") for i, item in enumerate(value)]}
     if type(value) is dict:
-        return {"dict": [[encode(key, arrays, f"{name} key"), encode(item, arrays, f"{name}[{key!r}]")]
-                         for key, item in value.items()]}
+        return {
+            "dict": [
+                [encode(key, arrays, f"{name} key"), encode(item, arrays, f"{name}[{key!r}]")]
+                for key, item in value.items()
+            ]
+        }
     if isinstance(value, pd.DataFrame):
-        return {"dataframe": {"columns": [encode(column, arrays, f"{name}.columns") for column in value.columns],
-                              "data": [_encode_series(value[column], arrays, f"{name}[{column!r}]")
-                                       for column in value.columns],
-                              "index": _encode_index(value.index, arrays, f"{name}.index")}}
+        return {
+            "dataframe": {
+                "columns": [encode(column, arrays, f"{name}.columns") for column in value.columns],
+                "data": [_encode_series(value[column], arrays, f"{name}[{column!r}]") for column in value.columns],
+                "index": _encode_index(value.index, arrays, f"{name}.index"),
+            }
+        }
     if isinstance(value, pd.Series):
-        return {"series": {"name": encode(value.name, arrays, f"{name}.name"),
-                           "data": _encode_series(value, arrays, name),
-                           "index": _encode_index(value.index, arrays, f"{name}.index")}}
+        return {
+            "series": {
+                "name": encode(value.name, arrays, f"{name}.name"),
+                "data": _encode_series(value, arrays, name),
+                "index": _encode_index(value.index, arrays, f"{name}.index"),
+            }
+        }
     activation = _activation_name(value)
     if activation is not None:  # holds functions: stored by its name, rebuilt by get_activation
         return {"activation": activation}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         cls = type(value)
         if not _dataclass_allowed(cls):
-            raise TypeError(f"{name}: the dataclass {cls.__module__}.{cls.__qualname__} is not one of "
-                            "companion.engine/companion.analysis; return its fields as a dict")
-        return {"dataclass": f"{cls.__module__}:{cls.__qualname__}",
-                "fields": {field.name: encode(getattr(value, field.name), arrays, f"{name}.{field.name}")
-                           for field in dataclasses.fields(cls)}}
-    raise TypeError(f"{name}: a result of type {type(value).__module__}.{type(value).__qualname__} has no data form "
-                    "in the cache; return numbers, strings, lists, tuples, dicts, arrays, tensors, DataFrames or "
-                    "dataclasses of companion.engine/analysis")
+            raise TypeError(
+                f"{name}: the dataclass {cls.__module__}.{cls.__qualname__} is not one of "
+                "companion.engine/companion.analysis; return its fields as a dict"
+            )
+        return {
+            "dataclass": f"{cls.__module__}:{cls.__qualname__}",
+            "fields": {
+                field.name: encode(getattr(value, field.name), arrays, f"{name}.{field.name}")
+                for field in dataclasses.fields(cls)
+            },
+        }
+    raise TypeError(
+        f"{name}: a result of type {type(value).__module__}.{type(value).__qualname__} has no data form "
+        "in the cache; return numbers, strings, lists, tuples, dicts, arrays, tensors, DataFrames or "
+        "dataclasses of companion.engine/analysis"
+    )
 
 
 def _activation_name(value):
@@ -295,8 +321,10 @@ def decode(node, arrays):
             cls = getattr(cls, part, None)
         _expect(_dataclass_allowed(cls), f"{node[tag]!r} is not a dataclass of companion.engine/analysis")
         fields = node["fields"]
-        _expect(isinstance(fields, dict) and set(fields) == {field.name for field in dataclasses.fields(cls)},
-                f"fields of {node[tag]}")
+        _expect(
+            isinstance(fields, dict) and set(fields) == {field.name for field in dataclasses.fields(cls)},
+            f"fields of {node[tag]}",
+        )
         value = cls.__new__(cls)
         for field_name, item in fields.items():
             object.__setattr__(value, field_name, decode(item, arrays))
@@ -319,8 +347,11 @@ def _decode_index(node, arrays):
     if "range" in node:
         return pd.RangeIndex(*node["range"], name=label)
     values = decode(node["index"], arrays)
-    return pd.Index(values.to_numpy() if isinstance(values, pd.Series) else values,
-                    dtype=values.dtype if isinstance(values, pd.Series) else None, name=label)
+    return pd.Index(
+        values.to_numpy() if isinstance(values, pd.Series) else values,
+        dtype=values.dtype if isinstance(values, pd.Series) else None,
+        name=label,
+    )
 
 
 # --- entries -------------------------------------------------------------------------------------------------
@@ -340,8 +371,11 @@ def dumps(canonical, value):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
         _member(archive, "key.json", canonical.encode())
-        _member(archive, "value.json", json.dumps({"format": FORMAT, "value": structure}, separators=(",", ":"),
-                                                  allow_nan=False).encode())
+        _member(
+            archive,
+            "value.json",
+            json.dumps({"format": FORMAT, "value": structure}, separators=(",", ":"), allow_nan=False).encode(),
+        )
         for index, array in enumerate(arrays):
             npy = io.BytesIO()
             np.lib.format.write_array(npy, array, allow_pickle=False)
@@ -363,8 +397,12 @@ def load_entry(path, canonical):
             infos = {info.filename: info for info in archive.infolist()}
             if "key.json" not in infos or "value.json" not in infos:
                 raise CorruptEntry("not a cache entry (no key.json/value.json)")
-            unexpected = sorted(name for name in infos if name not in ("key.json", "value.json")
-                                and not (name.startswith("a") and name.endswith(".npy") and name[1:-4].isdigit()))
+            unexpected = sorted(
+                name
+                for name in infos
+                if name not in ("key.json", "value.json")
+                and not (name.startswith("a") and name.endswith(".npy") and name[1:-4].isdigit())
+            )
             if unexpected or any(info.compress_type != zipfile.ZIP_STORED for info in infos.values()):
                 raise CorruptEntry(f"unexpected or compressed members {unexpected or sorted(infos)}")
             if archive.read("key.json").decode() != canonical:
@@ -427,7 +465,7 @@ def verification_sample(found, environ=None):
         return list(found)
     if not setting.isdigit() or int(setting) < 1:
         raise ValueError(f"{VERIFY_VARIABLE}: expected 'all' or a positive integer, got {setting!r}")
-    return sorted(found, key=lambda canonical: hashlib.sha256(canonical.encode()).hexdigest())[:int(setting)]
+    return sorted(found, key=lambda canonical: hashlib.sha256(canonical.encode()).hexdigest())[: int(setting)]
 
 
 def _leaves(node, arrays, path="value"):
@@ -542,8 +580,10 @@ def size_line(root=None, notebooks=NOTEBOOKS_DIR):
     root = Path(root) if root is not None else cache_root()
     entries, stale = survey(root, notebooks)
     megabytes = [sum(path.stat().st_size for path in paths) / 1e6 for paths in (entries, stale)]
-    return (f"cache {root}: {len(entries)} entries, {megabytes[0]:.1f} MB; "
-            f"{len(stale)} stale ({megabytes[1]:.1f} MB; `make clean-cache-stale` removes them)")
+    return (
+        f"cache {root}: {len(entries)} entries, {megabytes[0]:.1f} MB; "
+        f"{len(stale)} stale ({megabytes[1]:.1f} MB; `make clean-cache-stale` removes them)"
+    )
 
 
 def clean_stale(root=None, notebooks=NOTEBOOKS_DIR):
@@ -562,8 +602,12 @@ def configurations(root=None, notebooks=NOTEBOOKS_DIR):
     for manifest in sorted(root.glob(f"*/{MANIFESTS}/*.json")) if root.is_dir() else []:
         source = Path(notebooks) / f"{manifest.parent.parent.name}.py"
         parts = manifest.stem.split("-")
-        if manifest.stem.endswith(".running") or len(parts) != 4 or not parts[1].startswith("seed") \
-                or not source.is_file():
+        if (
+            manifest.stem.endswith(".running")
+            or len(parts) != 4
+            or not parts[1].startswith("seed")
+            or not source.is_file()
+        ):
             continue
         found.append((source, parts[0], int(parts[1].removeprefix("seed")), parts[2]))
     return found
@@ -587,10 +631,27 @@ def verify_main(sample=None, root=None, notebooks=NOTEBOOKS_DIR, build=None, log
         log("cache-verify: no recorded run to verify (run `make figures` first)")
     for source, profile, seed, device in runs:
         log(f"cache-verify: {source.stem} ({profile}, seed {seed}, {device})")
-        command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", profile, "--seed",
-                   str(seed), "--device", device, "--figures", str(build / "figures"), "--build", str(build)]
-        environment = {**os.environ, VERIFY_VARIABLE: str(sample) if sample else "all",
-                       VERIFY_REPORT_VARIABLE: str(report)}
+        command = [
+            sys.executable,
+            "-m",
+            "companion.pipeline.runner",
+            str(source),
+            "--profile",
+            profile,
+            "--seed",
+            str(seed),
+            "--device",
+            device,
+            "--figures",
+            str(build / "figures"),
+            "--build",
+            str(build),
+        ]
+        environment = {
+            **os.environ,
+            VERIFY_VARIABLE: str(sample) if sample else "all",
+            VERIFY_REPORT_VARIABLE: str(report),
+        }
         if root is not None:
             environment["COMPANION_CACHE"] = str(root)
         result = subprocess.run(command, env=environment, check=False)
@@ -601,8 +662,10 @@ def verify_main(sample=None, root=None, notebooks=NOTEBOOKS_DIR, build=None, log
     differing = [line for line in lines if not line["same"]]
     for line in differing:
         log(f"DIFFERS: {line['task']}: {line['entry']}: {line['difference']}")
-    log(f"cache-verify: {len(lines)} entries recomputed, {len(differing)} differ"
-        + (" (replaced by their recomputed values)" if differing else ""))
+    log(
+        f"cache-verify: {len(lines)} entries recomputed, {len(differing)} differ"
+        + (" (replaced by their recomputed values)" if differing else "")
+    )
     return 1 if differing else status
 
 
@@ -611,8 +674,9 @@ def main(argv=None):
     ``verify [--sample K]`` runs :func:`verify_main`."""
     parser = argparse.ArgumentParser(description="The companion's result cache.")
     parser.add_argument("command", choices=("info", "clean-stale", "verify"))
-    parser.add_argument("--sample", type=int, help="verify: recompute K cached results of each task sweep "
-                                                   "(default: all of them)")
+    parser.add_argument(
+        "--sample", type=int, help="verify: recompute K cached results of each task sweep (default: all of them)"
+    )
     args = parser.parse_args(argv)
     if args.sample is not None and args.sample < 1:
         parser.error(f"--sample: expected a positive integer, got {args.sample}")

@@ -10,6 +10,7 @@ Two kinds of record (``kind``):
 
 Tables show the claims first and count the checks apart: ``12 claims pass, 0 fail; 5 checks pass, 0 fail``.
 """
+
 import json
 import math
 from pathlib import Path
@@ -41,8 +42,10 @@ def check_claim(notebook, claim, value, lo, hi, figure, kind="claim", prediction
     if not isinstance(claim, str) or not claim.strip():
         raise ValueError(f"claim: a {kind} needs a non-empty description")
     if kind == "claim" and (not isinstance(prediction, str) or not prediction.strip()):
-        raise ValueError("prediction: a claim needs the prediction it is compared with and its source (theory or an "
-                         "independent computation); an implementation identity or sanity bound is a check instead")
+        raise ValueError(
+            "prediction: a claim needs the prediction it is compared with and its source (theory or an "
+            "independent computation); an implementation identity or sanity bound is a check instead"
+        )
     if kind == "check" and prediction is not None:
         raise ValueError(f"prediction: a check compares with no prediction, got {prediction!r}; record it as a claim")
     if not isinstance(figure, str) or not figure:
@@ -176,7 +179,9 @@ def summary(records):
     tally = counts(records)
     profiles = sorted({record.get("profile") or "not recorded" for record in records})
     measured = f" (profile {', '.join(profiles)})" if profiles else ""
-    return "; ".join(f"{kind}s: {tally[kind]['passed']} pass, {tally[kind]['failed']} fail" for kind in KINDS) + measured
+    return (
+        "; ".join(f"{kind}s: {tally[kind]['passed']} pass, {tally[kind]['failed']} fail" for kind in KINDS) + measured
+    )
 
 
 def render_text(records):

@@ -1,4 +1,5 @@
 """Where tensors live: one place chooses the device for the whole companion."""
+
 import os
 
 import torch

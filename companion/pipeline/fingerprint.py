@@ -9,6 +9,7 @@ invalidates the cache; a Dask worker must still run the same pipeline source as 
 A module is hashed once per process, from the source file as it is when first asked for: that is the code the
 process imported (Python does not reload modules), so a kernel that outlives an edit keeps keying the code it runs.
 """
+
 import ast
 import functools
 import hashlib
@@ -34,7 +35,7 @@ def module_source(module_name):
     return Path(spec.origin).read_text()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def module_digest(module_name):
     """SHA-256 of the source of ``module_name`` (first read in this process)."""
     return hashlib.sha256(module_source(module_name).encode()).hexdigest()
@@ -63,7 +64,7 @@ def _absolute(module_name, node):
     return f"{package}.{node.module}" if node.module else package
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def direct_imports(module_name):
     """The modules of :data:`LAYERS` that ``module_name``'s source imports (``from p import m`` names the
     submodule ``p.m`` when it is one, else ``p`` itself)."""
@@ -105,8 +106,13 @@ def runner_modules():
     package's ``__init__`` and every pipeline module (``tasks.execute`` and what it imports), sorted. A worker whose
     copy of any of them differs is refused (they do not enter the cache key: in one process they are the same)."""
     folder = Path(importlib.util.find_spec("companion.pipeline").origin).parent
-    return sorted({"companion", "companion.pipeline",
-                   *(f"companion.pipeline.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__")})
+    return sorted(
+        {
+            "companion",
+            "companion.pipeline",
+            *(f"companion.pipeline.{path.stem}" for path in folder.glob("*.py") if path.stem != "__init__"),
+        }
+    )
 
 
 def source_digests(module_names):
@@ -117,5 +123,7 @@ def source_digests(module_names):
 @functools.lru_cache(maxsize=1)
 def environment():
     """Versions that can change a result: Python and :data:`VERSIONED_PACKAGES`."""
-    return {"python": platform.python_version(),
-            **{package: metadata.version(package) for package in VERSIONED_PACKAGES}}
+    return {
+        "python": platform.python_version(),
+        **{package: metadata.version(package) for package in VERSIONED_PACKAGES},
+    }

@@ -18,6 +18,7 @@ The images are not compared: they are drawn from the data by the code, and both 
 lists the claims whose value moved beyond tolerance or whose verdict flipped; ``make figures`` ends with those
 lines for every notebook it ran (``python -m companion.pipeline.report --changes``), or "nothing changed".
 """
+
 import math
 import os
 import shutil
@@ -74,8 +75,11 @@ def same_csv(a, b):
         return Path(a).read_bytes() == Path(b).read_bytes()
     if list(left.columns) != list(right.columns) or left.shape != right.shape:
         return False
-    return all(same_data(_cell(p), _cell(q)) for column in left.columns
-               for p, q in zip(left[column].tolist(), right[column].tolist()))
+    return all(
+        same_data(_cell(p), _cell(q))
+        for column in left.columns
+        for p, q in zip(left[column].tolist(), right[column].tolist())
+    )
 
 
 def _cell(value):
@@ -106,8 +110,14 @@ def same_code(previous, new, repo=REPO_ROOT):
     last = _git("log", "-1", "--format=%H", "--", "companion", f"notebooks/{new.get('notebook')}.py", repo=repo)
     if not last:
         return False
-    return subprocess.run(["git", "-C", str(repo), "merge-base", "--is-ancestor", last, previous["git_revision"]],
-                          capture_output=True, check=False).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "-C", str(repo), "merge-base", "--is-ancestor", last, previous["git_revision"]],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
 
 
 def _record(path):
@@ -122,8 +132,9 @@ def _record(path):
 def group_reproduced(previous, staged, stem, names):
     """Whether the figure group ``stem`` (its file ``names``) in the ``previous`` folder is reproduced by the one in
     ``staged`` (module docstring). Returns ``(kept, why)``; ``why`` says what changed when not kept."""
-    if not all((previous / name).is_file() for name in names) or \
-            sorted(path.name for path in previous.glob(f"{stem}.*")) != sorted(names):
+    if not all((previous / name).is_file() for name in names) or sorted(
+        path.name for path in previous.glob(f"{stem}.*")
+    ) != sorted(names):
         return False, "new or different files"
     for name in names:
         if name.endswith(".csv") and not same_csv(previous / name, staged / name):
@@ -161,8 +172,9 @@ def claim_changes(previous, new):
             lines.append(f"{kind} verdict flipped ({verdicts}): {text}: {before['value']} -> {record['value']}")
         elif not same_data(before["value"], record["value"]):
             lines.append(f"{kind} value moved: {text}: {before['value']} -> {record['value']}")
-        elif not same_data({k: v for k, v in before.items() if k != "value"},
-                           {k: v for k, v in record.items() if k != "value"}):
+        elif not same_data(
+            {k: v for k, v in before.items() if k != "value"}, {k: v for k, v in record.items() if k != "value"}
+        ):
             lines.append(f"{kind} bounds or prediction changed: {text}")
     lines += [f"{kind} removed: {text}" for kind, text in old]
     return lines

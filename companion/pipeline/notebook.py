@@ -7,6 +7,7 @@ A notebook starts with ``nb = setup_notebook(name, profile, seed, device)``, siz
 each implementation check with ``nb.check``, writes the numbers of its prose with ``nb.say(f"... {nb.glue(name, value,
 fmt)} ...")`` (:mod:`companion.pipeline.prose`), and ends with ``nb.finish()``.
 """
+
 import os
 import random
 import time
@@ -36,8 +37,10 @@ def _resolve_dtype(dtype, device):
 def _resolve_scheduler(scheduler):
     scheduler = scheduler if scheduler is not None else os.environ.get("COMPANION_SCHEDULER") or None
     if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
-        raise ValueError(f"scheduler: expected a Dask scheduler address such as 'tcp://host:8786' (or None / "
-                         f"$COMPANION_SCHEDULER unset: run in-process), got {scheduler!r}")
+        raise ValueError(
+            f"scheduler: expected a Dask scheduler address such as 'tcp://host:8786' (or None / "
+            f"$COMPANION_SCHEDULER unset: run in-process), got {scheduler!r}"
+        )
     return scheduler
 
 
@@ -67,8 +70,10 @@ def setup_notebook(name, profile="standard", seed=0, device="auto", dtype=None, 
         torch.set_num_threads(1 if threads is None else int(threads))
     apply_style()
     nb = Notebook(name=name, profile=profile, seed=seed, device=resolved, dtype=chosen_dtype, scheduler=scheduler)
-    print(f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}"
-          + (f" scheduler={scheduler}" if scheduler else ""))
+    print(
+        f"{name}: profile={profile} seed={seed} device={resolved} dtype={str(chosen_dtype).removeprefix('torch.')}"
+        + (f" scheduler={scheduler}" if scheduler else "")
+    )
     return nb
 
 
@@ -125,9 +130,11 @@ class Notebook:
         from companion.engine.seeding import Stream
 
         if name in self.streams:
-            raise ValueError(f"stream: {name!r} is already registered in {self.name}; give each experiment its own "
-                             f"stream, or reuse the Stream value where two experiments share numbers on purpose "
-                             f"(re-running a cell registers its streams again: restart the kernel)")
+            raise ValueError(
+                f"stream: {name!r} is already registered in {self.name}; give each experiment its own "
+                f"stream, or reuse the Stream value where two experiments share numbers on purpose "
+                f"(re-running a cell registers its streams again: restart the kernel)"
+            )
         stream = Stream(self.seed, name)
         clash = [other for other, known in self.streams.items() if known.id == stream.id]
         if clash:
@@ -169,24 +176,33 @@ class Notebook:
     def save_table(self, table, stem, *, caption, params=None, float_format="{:.4g}"):
         """Save the DataFrame ``table`` as CSV and Markdown (shown in figures/README.md) with its provenance."""
         record = self._provenance(stem, params)
-        return provenance.save_table(table, self.figures_dir, stem, caption=caption, record=record,
-                                     float_format=float_format)
+        return provenance.save_table(
+            table, self.figures_dir, stem, caption=caption, record=record, float_format=float_format
+        )
 
     def save_animation(self, animation, stem, *, data, caption, params=None, fps=10, dpi=80):
         """Save a matplotlib ``animation`` as GIF (and MP4 where ffmpeg is installed), each under 3 MiB, with its
         data and provenance; returns the GIF embedded in an HTML ``<img>`` (:func:`provenance.inline_gif`) for the
         notebook to show: every viewer (JupyterLab, nbconvert, the site, the repository host) displays it."""
         record = self._provenance(stem, params)
-        provenance.save_animation(animation, self.figures_dir, stem, data=data, caption=caption, record=record,
-                                  fps=fps, dpi=dpi)
+        provenance.save_animation(
+            animation, self.figures_dir, stem, data=data, caption=caption, record=record, fps=fps, dpi=dpi
+        )
         return provenance.inline_gif(self.figures_dir / f"{stem}.gif", alt=caption)
 
     def map(self, fn, calls):
         """``[fn(**call) for call in calls]`` as cached tasks (:func:`companion.pipeline.tasks.run_tasks`): in this
         process, or on the Dask scheduler :attr:`scheduler`. ``fn`` is a module-level function of its keyword
         arguments; keys are derived from its source, what it reaches, the arguments, dtype, device and versions."""
-        return tasks.run_tasks(fn, calls, directory=self.cache_dir, dtype=self.dtype, device=self.device,
-                               scheduler=self.scheduler, manifest=self.manifest)
+        return tasks.run_tasks(
+            fn,
+            calls,
+            directory=self.cache_dir,
+            dtype=self.dtype,
+            device=self.device,
+            scheduler=self.scheduler,
+            manifest=self.manifest,
+        )
 
     def run(self, fn, **kwargs):
         """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
@@ -215,12 +231,16 @@ class Notebook:
 
     def _record(self, text, value, lo, hi, figure, kind, prediction):
         provenance.validate_stem(figure, "figure")
-        record = {**claims.check_claim(self.name, text, value, lo, hi, figure, kind, prediction),
-                  "profile": self.profile}
+        record = {
+            **claims.check_claim(self.name, text, value, lo, hi, figure, kind, prediction),
+            "profile": self.profile,
+        }
         self.claims[:] = [old for old in self.claims if old["claim"] != record["claim"]] + [record]
         verdict = "pass" if record["passed"] else "FAIL"
         against = f"; predicted: {prediction}" if prediction else ""
-        print(f"[{verdict}] {kind}: {record['claim']}: {claims.value_text(record)} (expected {claims.expected_range(record)}{against})")
+        print(
+            f"[{verdict}] {kind}: {record['claim']}: {claims.value_text(record)} (expected {claims.expected_range(record)}{against})"
+        )
         return QuietRecord(record)
 
     def glue(self, name, value, fmt=".3g"):
@@ -256,7 +276,9 @@ class Notebook:
         claims.write_claims(self.figures_dir / "claims.json", self.claims, glue=self.glued)
         self.manifest.complete()
         for record in claims.failed_claims(self.claims):
-            print(f"FAILED {claims.kind_of(record)}: {record['claim']}: {claims.value_text(record)} "
-                  f"(expected {claims.expected_range(record)})")
+            print(
+                f"FAILED {claims.kind_of(record)}: {record['claim']}: {claims.value_text(record)} "
+                f"(expected {claims.expected_range(record)})"
+            )
         print(f"{self.name}: {claims.summary(self.claims)} ({self.elapsed():.1f} s)")
         return pd.DataFrame(claims.table_rows(self.claims), columns=claims.COLUMNS)

@@ -1,4 +1,5 @@
 """The repository's folders and the profile names, in one place (imports nothing heavy: no torch, no numpy)."""
+
 import os
 from pathlib import Path
 

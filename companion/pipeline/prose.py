@@ -17,18 +17,40 @@ its notebook (a claim's or check's value, or a glued value) at the literal's pri
 |value|`` within half a unit of the literal's last digit. Windows (``lo``, ``hi``) are inputs fixed before the run
 and not compared.
 """
+
 import ast
 import math
 import re
 
-REFERENCE_WORDS = ("section", "sections", "sec.", "§", "eq.", "eqs.", "equation", "figure", "fig.", "table",
-                   "issue", "theorem", "lemma", "proposition", "corollary", "remark", "definition", "step", "part",
-                   "version", "python")
+REFERENCE_WORDS = (
+    "section",
+    "sections",
+    "sec.",
+    "§",
+    "eq.",
+    "eqs.",
+    "equation",
+    "figure",
+    "fig.",
+    "table",
+    "issue",
+    "theorem",
+    "lemma",
+    "proposition",
+    "corollary",
+    "remark",
+    "definition",
+    "step",
+    "part",
+    "version",
+    "python",
+)
 # mantissa, then an optional exponent written as e-3, ×10^-3, \times 10^{-3}, · 10^{-3}, \cdot10^{3}
 NUMBER = re.compile(
     r"(?<![\w.])(?P<sign>[-−]?)(?P<mantissa>\d+(?:\.\d+)?|\.\d+)"
     r"(?:(?:[eE](?P<e>[-−+]?\d+))|(?:\s*(?:×|·|\\times|\\cdot)\s*10\s*\^\s*\{?\s*(?P<p>[-−+]?\d+)\s*\}?))?"
-    r"(?![\w])")
+    r"(?![\w])"
+)
 URL = re.compile(r"(?:https?://|www\.)\S+|\]\([^)]*\)")
 HEADING = re.compile(r"^\s*#+\s*[\d.]+")
 
@@ -60,7 +82,7 @@ def tex_scientific(value, digits=2):
     exponent = math.floor(math.log10(abs(value)))
     if -2 <= exponent <= 3:
         return format(value, f".{max(digits - 1 - exponent, 0)}f")
-    mantissa = value / 10 ** exponent
+    mantissa = value / 10**exponent
     if round(abs(mantissa), digits - 1) >= 10:
         mantissa, exponent = mantissa / 10, exponent + 1
     return f"{mantissa:.{digits - 1}f} \\times 10^{{{exponent}}}"
@@ -84,7 +106,7 @@ def literals(text):
         for match in NUMBER.finditer(line):
             mantissa = match["mantissa"]
             exponent = int((match["e"] or match["p"] or "0").replace("−", "-"))
-            before = line[:match.start()].rstrip().lower()
+            before = line[: match.start()].rstrip().lower()
             word = before.split()[-1].lstrip("(*_") if before.split() else ""
             if word in REFERENCE_WORDS or word.endswith("§"):
                 continue
@@ -93,7 +115,7 @@ def literals(text):
                 digits = digits.rstrip("0")
             if len(digits) < 2:
                 continue
-            value = float(mantissa) * 10.0 ** exponent
+            value = float(mantissa) * 10.0**exponent
             integer = "." not in mantissa and exponent == 0
             if integer and (value < 100 or 1900 <= value <= 2099):
                 continue

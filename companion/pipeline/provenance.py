@@ -1,4 +1,5 @@
 """Figures with provenance: PNG and PDF, the plotted data as CSV, and a JSON record of how they were made."""
+
 import contextlib
 import fcntl
 import json
@@ -55,7 +56,9 @@ def jsonable(value, parameter):
         if not all(isinstance(k, str) for k in value):
             raise ValueError(f"{parameter}: dictionary keys must be strings, got {list(value)!r}")
         return {k: jsonable(v, parameter) for k, v in value.items()}
-    raise ValueError(f"{parameter}: a value of type {type(value).__name__} has no JSON form; use numbers, strings, lists, dicts")
+    raise ValueError(
+        f"{parameter}: a value of type {type(value).__name__} has no JSON form; use numbers, strings, lists, dicts"
+    )
 
 
 def package_versions():
@@ -80,6 +83,7 @@ def git_state(root=REPO_ROOT):
     What the pipeline itself writes does not make the tree dirty: ``figures/`` is left out of the check, and
     README.md counts as changed only outside its generated blocks. None means git could not tell.
     """
+
     def git(*args):
         result = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=False)
         return result.stdout if result.returncode == 0 else None
@@ -96,7 +100,8 @@ def git_state(root=REPO_ROOT):
     current_readme = readme.read_text() if readme.is_file() else None
     readme_changed = (committed_readme is None) != (current_readme is None) or (
         current_readme is not None
-        and without_generated_blocks(current_readme) != without_generated_blocks(committed_readme))
+        and without_generated_blocks(current_readme) != without_generated_blocks(committed_readme)
+    )
     return {"revision": revision.strip(), "dirty": bool(status.strip()) or readme_changed}
 
 
@@ -140,13 +145,21 @@ def legend_labels(fig):
 
 def axes_labels(fig):
     """``[{"title", "xlabel", "ylabel"}]`` of every axes of ``fig`` that draws something (colour bars included)."""
-    return [{"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel()}
-            for ax in fig.axes if ax.get_visible()]
+    return [
+        {"title": ax.get_title(), "xlabel": ax.get_xlabel(), "ylabel": ax.get_ylabel()}
+        for ax in fig.axes
+        if ax.get_visible()
+    ]
 
 
 def _write_record(path, record, stem, caption, kind, files):
-    full_record = {**jsonable(record, "record"), "stem": stem, "kind": kind, "caption": caption,
-                   "files": {Path(name).suffix.lstrip("."): name for name in [*files, path.name]}}
+    full_record = {
+        **jsonable(record, "record"),
+        "stem": stem,
+        "kind": kind,
+        "caption": caption,
+        "files": {Path(name).suffix.lstrip("."): name for name in [*files, path.name]},
+    }
     path.write_text(json.dumps(full_record, indent=2, sort_keys=True, allow_nan=False) + "\n")
     return path
 
@@ -166,12 +179,19 @@ def save_figure(fig, directory, stem, *, data, caption, record):
     fig.savefig(paths[".pdf"], metadata={"CreationDate": None, "Creator": None, "Producer": None})
     data.to_csv(paths[".csv"], index=False)
     record = {**record, "legend": legend_labels(fig), "axes": axes_labels(fig)}
-    return _write_record(paths[".json"], record, stem, caption, "figure",
-                         [path.name for suffix, path in paths.items() if suffix != ".json"])
+    return _write_record(
+        paths[".json"],
+        record,
+        stem,
+        caption,
+        "figure",
+        [path.name for suffix, path in paths.items() if suffix != ".json"],
+    )
 
 
 def markdown_table(table, float_format="{:.4g}"):
     """``table`` (a DataFrame) as a GitHub Markdown table: numbers by ``float_format``, ``|`` escaped."""
+
     def cell(value):
         text = float_format.format(value) if isinstance(value, float) else str(value)
         return text.replace("|", "\\|")
@@ -214,15 +234,18 @@ def save_animation(animation, directory, stem, *, data, caption, record, fps=10,
     animation.save(files[0], writer=mpl_animation.PillowWriter(fps=fps), dpi=dpi)
     if mpl_animation.writers.is_available("ffmpeg"):
         files.append(directory / f"{stem}.mp4")
-        writer = mpl_animation.FFMpegWriter(fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p",
-                                                                                  "-fflags", "+bitexact"])
+        writer = mpl_animation.FFMpegWriter(
+            fps=fps, codec="libx264", extra_args=["-pix_fmt", "yuv420p", "-fflags", "+bitexact"]
+        )
         animation.save(files[1], writer=writer, dpi=dpi)
     for path in files:
         size = path.stat().st_size
         if size > MAX_ANIMATION_BYTES:
             path.unlink()
-            raise ValueError(f"animation: {path.name} is {size / 2**20:.1f} MiB, over the 3 MiB limit; use fewer "
-                             f"frames, a lower dpi (now {dpi}) or a smaller figure")
+            raise ValueError(
+                f"animation: {path.name} is {size / 2**20:.1f} MiB, over the 3 MiB limit; use fewer "
+                f"frames, a lower dpi (now {dpi}) or a smaller figure"
+            )
     data.to_csv(directory / f"{stem}.csv", index=False)
     names = [path.name for path in files] + [f"{stem}.csv"]
     record = {**record, "fps": fps, "dpi": dpi}
@@ -245,5 +268,7 @@ def inline_gif(path, alt):
     if len(payload) > MAX_ANIMATION_BYTES:
         raise ValueError(f"path: {path} is {len(payload) / 2**20:.1f} MiB, over the 3 MiB that a notebook embeds")
     encoded = base64.b64encode(payload).decode("ascii")
-    return HTML(f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(str(alt), quote=True)}" '
-                f'style="max-width: 100%; height: auto;">')
+    return HTML(
+        f'<img src="data:image/gif;base64,{encoded}" alt="{html.escape(str(alt), quote=True)}" '
+        f'style="max-width: 100%; height: auto;">'
+    )

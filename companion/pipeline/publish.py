@@ -12,6 +12,7 @@ removed or made stable, so that a rerun gives a diff only where an output change
 - the checkout's absolute path in printed text (warnings name their source file): ``<repo>/companion/x.py``
   becomes ``companion/x.py``.
 """
+
 from pathlib import Path
 
 import nbformat
@@ -81,8 +82,11 @@ def publish_executed(executed, destination, results_changed=True):
             published = nbformat.read(destination, as_version=4)
         except (OSError, ValueError):
             published = None
-        if published is not None and cell_sources(published) == cell_sources(notebook) and \
-                published.metadata.get("papermill") == notebook.metadata.get("papermill"):
+        if (
+            published is not None
+            and cell_sources(published) == cell_sources(notebook)
+            and published.metadata.get("papermill") == notebook.metadata.get("papermill")
+        ):
             return destination
     destination.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(destination, (nbformat.writes(notebook) + "\n").encode())

@@ -9,6 +9,7 @@ measured run time per profile, labelled with cache state and concurrency, from `
 table. Every file is written atomically under the
 figures root's lock. Exits with status 3 when a claim fails (as the runner does), 2 on a usage error.
 """
+
 import argparse
 import json
 import os
@@ -37,8 +38,11 @@ def write_text(path, text):
 
 def notebook_folders(root):
     """The per-notebook folders under ``root``, sorted (hidden folders and the executed notebooks' folder left out)."""
-    return sorted(path for path in Path(root).iterdir()
-                  if path.is_dir() and not path.name.startswith(".") and path.name != EXECUTED_FOLDER)
+    return sorted(
+        path
+        for path in Path(root).iterdir()
+        if path.is_dir() and not path.name.startswith(".") and path.name != EXECUTED_FOLDER
+    )
 
 
 def write_merged_claims(root):
@@ -47,8 +51,9 @@ def write_merged_claims(root):
     Call it under :func:`figures_lock` of ``root``.
     """
     root = Path(root)
-    records = claims.merge_claims(sorted(folder / "claims.json" for folder in notebook_folders(root)
-                                         if (folder / "claims.json").is_file()))
+    records = claims.merge_claims(
+        sorted(folder / "claims.json" for folder in notebook_folders(root) if (folder / "claims.json").is_file())
+    )
     claims.write_claims(root / "claims.json", records)
     return records
 
@@ -87,13 +92,16 @@ def stale_figures(root, repo=REPO_ROOT):
     if status != 0:
         raise RuntimeError(f"repo: {repo} is not a git repository; checking figures against the code needs its history")
     if shallow == "true":
-        raise RuntimeError(f"repo: {repo} is a shallow clone; `git fetch --unshallow` brings the history this check reads")
+        raise RuntimeError(
+            f"repo: {repo} is a shallow clone; `git fetch --unshallow` brings the history this check reads"
+        )
     problems = []
     for folder in notebook_folders(root):
         for record in figure_records(folder):
             name = f"{folder.name}/{record['stem']}"
-            _, last_change = git_output(repo, "log", "-1", "--format=%H", "--", "companion",
-                                        f"notebooks/{record['notebook']}.py")
+            _, last_change = git_output(
+                repo, "log", "-1", "--format=%H", "--", "companion", f"notebooks/{record['notebook']}.py"
+            )
             made = [record["git_revision"]] if record.get("git_revision") and record.get("git_dirty") is False else []
             checked = [*made, *record.get("verified_unchanged_at", [])]
             verdicts = [contains(repo, last_change, revision) for revision in checked]
@@ -102,10 +110,15 @@ def stale_figures(root, repo=REPO_ROOT):
             elif None in verdicts:
                 problems.append(f"{name}: revision(s) {checked} are not all commits of this repository")
             elif not any(verdicts):
-                how = ("made from uncommitted changes" if record.get("git_dirty") is not False
-                       else f"made at {str(record.get('git_revision'))[:10]}")
-                problems.append(f"{name}: {how}, older than {last_change[:10]}, the last commit that changed "
-                                f"companion/ or notebooks/{record['notebook']}.py")
+                how = (
+                    "made from uncommitted changes"
+                    if record.get("git_dirty") is not False
+                    else f"made at {str(record.get('git_revision'))[:10]}"
+                )
+                problems.append(
+                    f"{name}: {how}, older than {last_change[:10]}, the last commit that changed "
+                    f"companion/ or notebooks/{record['notebook']}.py"
+                )
     return problems
 
 
@@ -132,13 +145,27 @@ def figure_section(folder, record, figure_claims):
         downloads = f"[data]({link['csv']}) · [Markdown]({link['md']}) · [metadata]({link['json']})"
     elif kind == "animation":
         shown = f"![{stem}]({link['gif']})"
-        downloads = " · ".join([f"[GIF]({link['gif']})", *([f"[MP4]({link['mp4']})"] if "mp4" in link else []),
-                                f"[data]({link['csv']})", f"[metadata]({link['json']})"])
+        downloads = " · ".join(
+            [
+                f"[GIF]({link['gif']})",
+                *([f"[MP4]({link['mp4']})"] if "mp4" in link else []),
+                f"[data]({link['csv']})",
+                f"[metadata]({link['json']})",
+            ]
+        )
     else:
         shown = f"![{stem}]({link['png']})"
         downloads = f"[PDF]({link['pdf']}) · [data]({link['csv']}) · [metadata]({link['json']})"
-    lines = [f"### {folder.name} / {stem}", "", shown, "", record["caption"], "",
-             f"{provenance_line(record)}. {downloads}", ""]
+    lines = [
+        f"### {folder.name} / {stem}",
+        "",
+        shown,
+        "",
+        record["caption"],
+        "",
+        f"{provenance_line(record)}. {downloads}",
+        "",
+    ]
     if figure_claims:
         lines += [claims.render_markdown(figure_claims, FIGURE_CLAIM_COLUMNS), ""]
     else:
@@ -186,7 +213,9 @@ def runtime_text(entry):
         return "not measured"
     if "cache" in entry and "jobs" in entry:
         jobs = entry["jobs"]
-        labels = f"{entry['cache']} cache, " + ("serial" if jobs == 1 else f"make -j{'' if jobs == 'unlimited' else jobs}")
+        labels = f"{entry['cache']} cache, " + (
+            "serial" if jobs == 1 else f"make -j{'' if jobs == 'unlimited' else jobs}"
+        )
     else:
         labels = "cache state and concurrency not recorded"
     return f"{entry['seconds']:.0f} s ({entry['device']}, {entry['cpus']} CPUs, {labels})"
@@ -218,8 +247,10 @@ def executed_links(root, sources, readme):
     return links
 
 
-GITHUB_REMOTE = re.compile(r"^(?:https://(?:[^@/]+@)?github\.com/|ssh://git@github\.com/|git@github\.com:)"
-                           r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+GITHUB_REMOTE = re.compile(
+    r"^(?:https://(?:[^@/]+@)?github\.com/|ssh://git@github\.com/|git@github\.com:)"
+    r"([A-Za-z0-9_.-]+)/([A-Za-z0-9_.-]+?)(?:\.git)?/?$"
+)
 
 
 def github_repository(url):
@@ -243,9 +274,11 @@ def launch_text(url):
     when it is a GitHub remote; otherwise (no remote, or another host) no link, and how to launch locally."""
     repository = github_repository(url)
     if repository is None:
-        return ("No Binder link: this checkout has no GitHub `origin` remote to build from. Launch JupyterLab "
-                "locally with `make lab` (on this checkout's `.venv`), or build the Binder image yourself with "
-                "`repo2docker .` ([jupyter-repo2docker](https://repo2docker.readthedocs.io), needs Docker).")
+        return (
+            "No Binder link: this checkout has no GitHub `origin` remote to build from. Launch JupyterLab "
+            "locally with `make lab` (on this checkout's `.venv`), or build the Binder image yourself with "
+            "`repo2docker .` ([jupyter-repo2docker](https://repo2docker.readthedocs.io), needs Docker)."
+        )
     launch = f"https://mybinder.org/v2/gh/{repository}/HEAD?urlpath=lab/tree/notebooks"
     return f"[![Binder](https://mybinder.org/badge_logo.svg)]({launch})"
 
@@ -307,13 +340,20 @@ def main(argv=None):
     """Print the claims table; status 3 if a claim fails."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--figures", type=Path, help="figures root (default $COMPANION_FIGURES or <repo>/figures)")
-    parser.add_argument("--readme", type=Path,
-                        help="README whose generated blocks to rewrite (default: <repo>/README.md when the figures "
-                             "root is <repo>/figures, else none)")
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        help="README whose generated blocks to rewrite (default: <repo>/README.md when the figures "
+        "root is <repo>/figures, else none)",
+    )
     parser.add_argument("--notebooks", type=Path, help="folder of the notebook sources (default <repo>/notebooks)")
-    parser.add_argument("--changes", type=Path, nargs="*", default=None,
-                        help="the runs' <build>/<stem>.changes.json: print what changed against the results "
-                             "installed before them")
+    parser.add_argument(
+        "--changes",
+        type=Path,
+        nargs="*",
+        default=None,
+        help="the runs' <build>/<stem>.changes.json: print what changed against the results installed before them",
+    )
     args = parser.parse_args(argv)
     root = args.figures if args.figures is not None else figures_root()
     readme = args.readme
@@ -326,7 +366,9 @@ def main(argv=None):
         print(changes_text(args.changes, root))
     failed = claims.failed_claims(records)
     if failed:
-        print(f"{len(failed)} claim(s) or check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr)
+        print(
+            f"{len(failed)} claim(s) or check(s) FAILED; they are recorded in {root / 'claims.json'}", file=sys.stderr
+        )
     return CLAIMS_FAILED_STATUS if failed else 0
 
 

@@ -11,6 +11,7 @@ The same batches calibrate notebook 04's slope intervals: ``python -m companion.
 
 ``python -m companion.pipeline.robustness --seeds 8 --profile standard --notebooks 01 01b 04``
 """
+
 import argparse
 import json
 import re
@@ -50,8 +51,23 @@ def run_seed(source, seed, profile, out, python=sys.executable):
     else did not complete."""
     folder = seed_folder(out, seed)
     start = time.perf_counter()
-    status = subprocess.call([python, "-m", "companion.pipeline.runner", str(source), "--profile", profile, "--seed",
-                              str(seed), "--figures", str(folder / "figures"), "--build", str(folder)], cwd=REPO_ROOT)
+    status = subprocess.call(
+        [
+            python,
+            "-m",
+            "companion.pipeline.runner",
+            str(source),
+            "--profile",
+            profile,
+            "--seed",
+            str(seed),
+            "--figures",
+            str(folder / "figures"),
+            "--build",
+            str(folder),
+        ],
+        cwd=REPO_ROOT,
+    )
     return dict(notebook=Path(source).stem, seed=seed, status=status, seconds=time.perf_counter() - start)
 
 
@@ -74,9 +90,20 @@ def claim_records(out, seeds, notebooks):
             for record in records:
                 kind = record["kind"]
                 counts[kind] = counts.get(kind, -1) + 1
-                rows.append(dict(seed=seed, notebook=notebook, kind=kind, position=counts[kind],
-                                 pattern=pattern(record["claim"]), claim=record["claim"], value=record["value"],
-                                 lo=record["lo"], hi=record["hi"], passed=bool(record["passed"])))
+                rows.append(
+                    dict(
+                        seed=seed,
+                        notebook=notebook,
+                        kind=kind,
+                        position=counts[kind],
+                        pattern=pattern(record["claim"]),
+                        claim=record["claim"],
+                        value=record["value"],
+                        lo=record["lo"],
+                        hi=record["hi"],
+                        passed=bool(record["passed"]),
+                    )
+                )
     return pd.DataFrame(rows)
 
 
@@ -90,17 +117,27 @@ def robustness_table(records, runs):
     notebook completed, the failing seeds, and the smallest, median and largest value."""
     completed = runs[runs["status"].isin([0, CLAIMS_FAILED])].groupby("notebook")["seed"].apply(set)
     rows = []
-    for (notebook, kind, position, text), group in records.groupby(["notebook", "kind", "position", "pattern"],
-                                                                   sort=False):
+    for (notebook, kind, position, text), group in records.groupby(
+        ["notebook", "kind", "position", "pattern"], sort=False
+    ):
         seeds = completed.get(notebook, set())
         group = group[group["seed"].isin(seeds)]
         values = pd.to_numeric(group["value"], errors="coerce")
         same_text = group["claim"].nunique() == 1
-        rows.append(dict(notebook=notebook, kind=kind, claim=group["claim"].iloc[0] if same_text else text,
-                         passes=int(group["passed"].sum()), seeds=len(seeds),
-                         failing_seeds=" ".join(str(s) for s in sorted(group.loc[~group["passed"], "seed"])),
-                         value_min=values.min(), value_median=values.median(), value_max=values.max(),
-                         window=f"[{_bound(group['lo'].iloc[0], '-inf')}, {_bound(group['hi'].iloc[0], 'inf')}]"))
+        rows.append(
+            dict(
+                notebook=notebook,
+                kind=kind,
+                claim=group["claim"].iloc[0] if same_text else text,
+                passes=int(group["passed"].sum()),
+                seeds=len(seeds),
+                failing_seeds=" ".join(str(s) for s in sorted(group.loc[~group["passed"], "seed"])),
+                value_min=values.min(),
+                value_median=values.median(),
+                value_max=values.max(),
+                window=f"[{_bound(group['lo'].iloc[0], '-inf')}, {_bound(group['hi'].iloc[0], 'inf')}]",
+            )
+        )
     table = pd.DataFrame(rows)
     if table.empty:
         return table
@@ -112,18 +149,34 @@ def markdown(table, runs, profile):
     """The table as Markdown, headed by what was run and how long it took."""
     seeds = sorted(runs["seed"].unique())
     minutes = runs.groupby("notebook")["seconds"].sum() / 60
-    lines = [f"# Seed robustness ({profile} profile, seeds {seeds[0]}…{seeds[-1]})", "",
-             "Each claim of the notebooks below, run under each seed (independent random streams): the seeds under "
-             "which it passes, out of the seeds whose run completed. Windows are the notebooks' own, fixed in code.",
-             "", "Run time (serial, this machine): " + ", ".join(f"{nb} {m:.1f} min" for nb, m in minutes.items()),
-             ""]
+    lines = [
+        f"# Seed robustness ({profile} profile, seeds {seeds[0]}…{seeds[-1]})",
+        "",
+        "Each claim of the notebooks below, run under each seed (independent random streams): the seeds under "
+        "which it passes, out of the seeds whose run completed. Windows are the notebooks' own, fixed in code.",
+        "",
+        "Run time (serial, this machine): " + ", ".join(f"{nb} {m:.1f} min" for nb, m in minutes.items()),
+        "",
+    ]
     failed = runs[~runs["status"].isin([0, CLAIMS_FAILED])]
     if not failed.empty:
-        lines += ["Runs that did not complete: " + ", ".join(f"{r.notebook} seed {r.seed} (status {r.status})"
-                                                            for r in failed.itertuples()), ""]
+        lines += [
+            "Runs that did not complete: "
+            + ", ".join(f"{r.notebook} seed {r.seed} (status {r.status})" for r in failed.itertuples()),
+            "",
+        ]
     shown = table.assign(passed=table["passes"].astype(str) + "/" + table["seeds"].astype(str))
-    columns = ["notebook", "kind", "claim", "passed", "failing_seeds", "value_min", "value_median", "value_max",
-               "window"]
+    columns = [
+        "notebook",
+        "kind",
+        "claim",
+        "passed",
+        "failing_seeds",
+        "value_min",
+        "value_median",
+        "value_max",
+        "window",
+    ]
     lines.append(shown[columns].to_markdown(index=False, floatfmt=".4g"))
     return "\n".join(lines) + "\n"
 

@@ -18,6 +18,7 @@ Before the kernel starts, the figures root, the build folder and the cache root 
 the folder otherwise). The kernel keeps its IPython, matplotlib, Jupyter runtime and torch compile state under
 ``<build>/state/`` (:data:`STATE_VARIABLES`), so a run writes nothing to ``$HOME``.
 """
+
 import argparse
 import contextlib
 import json
@@ -40,19 +41,29 @@ from companion.pipeline import claims
 from companion.pipeline.cache import ENTRY_SUFFIX, atomic_write_bytes, size_line
 from companion.pipeline.device import resolve_device
 from companion.pipeline.install import install_folder
-from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root, figures_root as default_figures_root
-from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
+from companion.pipeline.paths import COMMITTED_PROFILE, PROFILES, build_root, cache_root
+from companion.pipeline.paths import figures_root as default_figures_root
 from companion.pipeline.provenance import figures_lock, git_state, validate_stem
+from companion.pipeline.publish import EXECUTED_FOLDER, executed_path, publish_executed
 from companion.pipeline.report import write_merged_claims
 
 KERNEL = "companion"
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 CLAIMS_FAILED_STATUS = 3
-EXIT_STATUSES = {0: "all claims and checks pass", 1: "the notebook did not run to the end",
-                 2: "usage error (argparse)", CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed"}
+EXIT_STATUSES = {
+    0: "all claims and checks pass",
+    1: "the notebook did not run to the end",
+    2: "usage error (argparse)",
+    CLAIMS_FAILED_STATUS: "ran to the end; some claims or checks failed",
+}
 # Where the kernel's tools keep state, relative to <build>/state: nothing of a run goes to $HOME or the system temp.
-STATE_VARIABLES = {"IPYTHONDIR": "ipython", "MPLCONFIGDIR": "matplotlib", "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
-                   "TORCHINDUCTOR_CACHE_DIR": "torch-inductor", "TRITON_CACHE_DIR": "triton"}
+STATE_VARIABLES = {
+    "IPYTHONDIR": "ipython",
+    "MPLCONFIGDIR": "matplotlib",
+    "JUPYTER_RUNTIME_DIR": "jupyter-runtime",
+    "TORCHINDUCTOR_CACHE_DIR": "torch-inductor",
+    "TRITON_CACHE_DIR": "triton",
+}
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 WARNING_LINE = re.compile(r"\b\w*Warning: ")
 
@@ -67,6 +78,7 @@ def ipc_kernel_manager(folder):
     The socket paths are absolute (``<folder>/kernel-<n>``), so the kernel (working in the notebook's folder)
     and the runner find the same files, and concurrent runs with their own folders never collide.
     """
+
     class IPCKernelManager(AsyncKernelManager):
         def __init__(self, **kwargs):
             super().__init__(**kwargs)
@@ -114,8 +126,9 @@ def failing_line(error):
     """
     lines = str(error.source).splitlines()
     traceback = ANSI_ESCAPE.sub("", "\n".join(error.traceback or []))
-    numbers = [int(k) for n, k in re.findall(r"Cell In\s*\[(\d+)\], line (\d+)", traceback)
-               if str(n) == str(error.exec_count)]
+    numbers = [
+        int(k) for n, k in re.findall(r"Cell In\s*\[(\d+)\], line (\d+)", traceback) if str(n) == str(error.exec_count)
+    ]
     if numbers and 1 <= numbers[-1] <= len(lines):
         return numbers[-1], lines[numbers[-1] - 1].strip()
     return None, next((line.strip() for line in lines if line.strip()), "")
@@ -155,7 +168,7 @@ def remove_stale_staging(build_dir, stem):
     A folder whose name carries no process id is from an older runner and is removed too.
     """
     for folder in Path(build_dir).glob(f"{stem}.figures.*"):
-        parts = folder.name[len(stem) + len(".figures."):].split(".", 1)
+        parts = folder.name[len(stem) + len(".figures.") :].split(".", 1)
         if folder.is_dir() and not (parts[0].isdigit() and process_alive(int(parts[0]))):
             shutil.rmtree(folder, ignore_errors=True)
 
@@ -262,13 +275,17 @@ def _execute(source, stem, profile, figures_root, build_dir, kernel, parameters)
         run_papermill(source, converted, executed, staging, kernel, {"profile": profile, **(parameters or {})})
         written = sorted(path.name for path in staging.iterdir())
         if written != [stem]:
-            raise NotebookFailed(f"{source}: wrote figure folders {written}, expected ['{stem}'] "
-                                 f"(setup_notebook's name must be the file stem)")
+            raise NotebookFailed(
+                f"{source}: wrote figure folders {written}, expected ['{stem}'] "
+                f"(setup_notebook's name must be the file stem)"
+            )
         if not (staging / stem / "claims.json").is_file():
-            raise NotebookFailed(f"{source}: ran to the end without nb.finish() (no claims.json); end the notebook "
-                                 "with nb.finish()")
-        records, changes = install_and_merge(staging / stem, figures_root, stem,
-                                             executed if profile == COMMITTED_PROFILE else None)
+            raise NotebookFailed(
+                f"{source}: ran to the end without nb.finish() (no claims.json); end the notebook with nb.finish()"
+            )
+        records, changes = install_and_merge(
+            staging / stem, figures_root, stem, executed if profile == COMMITTED_PROFILE else None
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return Run(figures_root / stem, records, changes)
@@ -281,7 +298,9 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
     executed.unlink(missing_ok=True)  # the warnings printed below must be this run's
     # The kernel inherits the environment: figures go to staging, no progress bars in executed notebooks and logs,
     # and the inline backend, so the executed notebook holds its figures even where MPLBACKEND=Agg is set.
-    saved_environment = {name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND")}
+    saved_environment = {
+        name: os.environ.get(name) for name in ("COMPANION_FIGURES", "COMPANION_PROGRESS", "MPLBACKEND")
+    }
     os.environ["COMPANION_FIGURES"] = str(staging)
     os.environ.setdefault("COMPANION_PROGRESS", "0")
     os.environ["MPLBACKEND"] = INLINE_BACKEND
@@ -298,8 +317,9 @@ def run_papermill(source, converted, executed, staging, kernel, parameters):
                 kernel_manager_class=ipc_kernel_manager(sockets),
             )
     except papermill.PapermillExecutionError as error:
-        raise NotebookFailed(f"{source} failed at {failing_cell(error, source)}\n"
-                             f"  executed notebook: {executed}") from error
+        raise NotebookFailed(
+            f"{source} failed at {failing_cell(error, source)}\n  executed notebook: {executed}"
+        ) from error
     except OSError as error:
         executed.unlink(missing_ok=True)  # a partial executed notebook
         raise OSError(error.errno, f"cannot execute {source} into {executed}: {one_line(error)}") from None
@@ -353,8 +373,10 @@ def verify_unchanged(source, profile, figures_root, build_dir, kernel, parameter
     """
     state = git_state()
     if state["dirty"] is not False or not state["revision"]:
-        raise ValueError("source: verifying needs a clean, committed tree (commit first); git reports "
-                         f"revision {state['revision']}, dirty {state['dirty']}")
+        raise ValueError(
+            "source: verifying needs a clean, committed tree (commit first); git reports "
+            f"revision {state['revision']}, dirty {state['dirty']}"
+        )
     build_dir = Path(build_dir) if build_dir is not None else build_root()
     recorded = (Path(figures_root) if figures_root is not None else default_figures_root(profile)) / Path(source).stem
     scratch = build_dir / "verify"
@@ -429,14 +451,20 @@ def main(argv=None):
     parser.add_argument("--profile", default="standard", choices=PROFILES)
     parser.add_argument("--seed", type=int, help="override the notebook's seed parameter")
     parser.add_argument("--device", help="override the notebook's device parameter (auto, cpu, cuda)")
-    parser.add_argument("--figures", type=Path,
-                        help="figures root (default $COMPANION_FIGURES, else <repo>/figures for the standard "
-                             "profile and <repo>/build/figures/<profile> for the others)")
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        help="figures root (default $COMPANION_FIGURES, else <repo>/figures for the standard "
+        "profile and <repo>/build/figures/<profile> for the others)",
+    )
     parser.add_argument("--build", type=Path, help="folder for executed notebooks (default <repo>/build)")
     parser.add_argument("--kernel", default=KERNEL, help="Jupyter kernel name (default: the project's)")
-    parser.add_argument("--verify", action="store_true",
-                        help="rerun into <build>/verify and, if the data and claims equal the recorded ones, add "
-                             "HEAD to the recorded figures' verified_unchanged_at instead of replacing them")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="rerun into <build>/verify and, if the data and claims equal the recorded ones, add "
+        "HEAD to the recorded figures' verified_unchanged_at instead of replacing them",
+    )
     args = parser.parse_args(argv)
     overrides = {name: value for name, value in (("seed", args.seed), ("device", args.device)) if value is not None}
     try:
@@ -464,19 +492,30 @@ def run_main(args, overrides):
     changes_path(args.build, stem).unlink(missing_ok=True)  # a run that fails leaves no list of changes
     cache, jobs = cache_state(stem), make_jobs()
     started = time.perf_counter()
-    print(f"[{stem}] running with profile {args.profile} ({cache} cache, "
-          f"{'serial' if jobs == 1 else f'make -j{jobs}'})", flush=True)
+    print(
+        f"[{stem}] running with profile {args.profile} ({cache} cache, {'serial' if jobs == 1 else f'make -j{jobs}'})",
+        flush=True,
+    )
     run = execute_notebook(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     seconds = time.perf_counter() - started
     write_changes(args.build, stem, run.changes)
-    record_runtime(run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")),
-                   cache, jobs)
+    record_runtime(
+        run.folder.parent, stem, args.profile, seconds, str(resolve_device(args.device or "auto")), cache, jobs
+    )
     if run.failed:
         for record in run.failed:
-            print(f"[{stem}] FAIL {claims.kind_of(record)}: {record['claim']}: {claims.value_text(record)} "
-                  f"(expected {claims.expected_range(record)})", file=sys.stderr, flush=True)
-        print(f"[{stem}] {len(run.failed)} of {len(run.claims)} claims and checks FAILED in {seconds:.0f} s; figures and "
-              f"claims recorded in {run.folder}", file=sys.stderr, flush=True)
+            print(
+                f"[{stem}] FAIL {claims.kind_of(record)}: {record['claim']}: {claims.value_text(record)} "
+                f"(expected {claims.expected_range(record)})",
+                file=sys.stderr,
+                flush=True,
+            )
+        print(
+            f"[{stem}] {len(run.failed)} of {len(run.claims)} claims and checks FAILED in {seconds:.0f} s; figures and "
+            f"claims recorded in {run.folder}",
+            file=sys.stderr,
+            flush=True,
+        )
         return CLAIMS_FAILED_STATUS
     print(f"[{stem}] done in {seconds:.0f} s; {len(run.claims)} claims pass; figures in {run.folder}", flush=True)
     print(f"[{stem}] {size_line()}", flush=True)  # here, not in the notebook: the totals change from run to run
@@ -489,8 +528,15 @@ def verify_main(args, overrides):
     found = verify_unchanged(args.source, args.profile, args.figures, args.build, args.kernel, overrides)
     for line in found:
         print(f"[{stem}] changed: {line}", file=sys.stderr, flush=True)
-    print(f"[{stem}] " + ("rerun differs; figures left as they were (regenerate them)" if found else
-                          "rerun leaves every number unchanged; HEAD added to verified_unchanged_at"), flush=True)
+    print(
+        f"[{stem}] "
+        + (
+            "rerun differs; figures left as they were (regenerate them)"
+            if found
+            else "rerun leaves every number unchanged; HEAD added to verified_unchanged_at"
+        ),
+        flush=True,
+    )
     return 1 if found else 0
 
 

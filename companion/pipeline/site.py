@@ -10,6 +10,7 @@ stored outputs. The generated pages take every number, caption and name from the
 - ``claims.md``: the counts and the table of ``figures/claims.json``;
 - ``api.md``: autodoc directives for the public names of :mod:`companion.engine` and :mod:`companion.analysis`.
 """
+
 import argparse
 import ast
 import inspect
@@ -52,7 +53,8 @@ def executed_notebooks(folder):
     if not found:
         raise FileNotFoundError(
             f"notebooks: no executed notebook NN_name.ipynb in {folder}; run `make figures` (it writes them to "
-            f"figures/notebooks/) or pass --notebooks FOLDER of executed notebooks")
+            f"figures/notebooks/) or pass --notebooks FOLDER of executed notebooks"
+        )
     for path in found:
         cells = json.loads(path.read_text())["cells"]
         if not any(cell.get("outputs") for cell in cells if cell["cell_type"] == "code"):
@@ -75,8 +77,10 @@ def merge_parameters(notebook):
     differs from the default marked ``# injected by the run``. ``notebook`` is the executed notebook's JSON (changed
     in place and returned)."""
     cells = notebook["cells"]
-    tagged = [[cell for cell in cells if tag in cell.get("metadata", {}).get("tags", [])]
-              for tag in ("parameters", "injected-parameters")]
+    tagged = [
+        [cell for cell in cells if tag in cell.get("metadata", {}).get("tags", [])]
+        for tag in ("parameters", "injected-parameters")
+    ]
     if not all(len(found) == 1 for found in tagged):
         return notebook
     (defaults,), (injected,) = tagged
@@ -98,12 +102,21 @@ def with_contents(notebook):
     drops (``html_theme.sidebar_secondary.remove``) so that the notebook's 120-character code and its figures get the
     width (``docs/_static/companion.css``). ``notebook`` is the executed notebook's JSON (changed and returned)."""
     notebook["metadata"]["html_theme.sidebar_secondary.remove"] = True
-    first = next((index for index, cell in enumerate(notebook["cells"])
-                  if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("# ")), None)
+    first = next(
+        (
+            index
+            for index, cell in enumerate(notebook["cells"])
+            if cell["cell_type"] == "markdown" and "".join(cell["source"]).lstrip().startswith("# ")
+        ),
+        None,
+    )
     if first is not None:
-        contents = {"cell_type": "markdown", "id": "site-contents", "metadata": {},
-                    "source": "```{contents} Sections\n:local:\n:depth: 1\n:backlinks: none\n"
-                              ":class: companion-contents\n```"}
+        contents = {
+            "cell_type": "markdown",
+            "id": "site-contents",
+            "metadata": {},
+            "source": "```{contents} Sections\n:local:\n:depth: 1\n:backlinks: none\n:class: companion-contents\n```",
+        }
         notebook["cells"].insert(first + 1, contents)
     return notebook
 
@@ -136,8 +149,12 @@ def notebook_link(notebook, pages, short=False):
 
 def gallery_page(records, stage, pages):
     """Markdown of the gallery; copies each PNG to ``stage/gallery/<notebook>/``."""
-    lines = ["# Figures gallery", "",
-             "Every figure the notebooks saved under `figures/`, with the caption recorded in its JSON metadata.", ""]
+    lines = [
+        "# Figures gallery",
+        "",
+        "Every figure the notebooks saved under `figures/`, with the caption recorded in its JSON metadata.",
+        "",
+    ]
     for notebook, figures in records.items():
         target = stage / "gallery" / notebook
         target.mkdir(parents=True, exist_ok=True)
@@ -145,8 +162,15 @@ def gallery_page(records, stage, pages):
         for record in figures:
             shutil.copy2(record["png"], target / record["png"].name)
             caption = escape_text(record.get("caption") or record["png"].stem)
-            lines += [f"```{{figure}} gallery/{notebook}/{record['png'].name}", f":alt: {record['png'].stem}",
-                      f":name: fig-{notebook}-{record['png'].stem}", "", caption, "```", ""]
+            lines += [
+                f"```{{figure}} gallery/{notebook}/{record['png'].name}",
+                f":alt: {record['png'].stem}",
+                f":name: fig-{notebook}-{record['png'].stem}",
+                "",
+                caption,
+                "```",
+                "",
+            ]
     return "\n".join(lines)
 
 
@@ -159,8 +183,12 @@ def claim_counts(claims):
     rows = {}
     for notebook, records in sorted(by_notebook.items()):
         tally = kind_counts(records)
-        rows[notebook] = (tally["claim"]["passed"], tally["claim"]["failed"], tally["check"]["passed"],
-                          tally["check"]["failed"])
+        rows[notebook] = (
+            tally["claim"]["passed"],
+            tally["claim"]["failed"],
+            tally["check"]["passed"],
+            tally["check"]["failed"],
+        )
     rows["total"] = tuple(sum(column) for column in zip(*rows.values())) if rows else (0, 0, 0, 0)
     return rows
 
@@ -197,37 +225,69 @@ def claims_page(claims, pages):
     """Markdown of the claims page: counts of claims and checks per notebook, then every claim (verdict first, with
     its prediction), then every check; the records' ``$…$`` math is typeset."""
     counts = claim_counts(claims)
-    summary = [[notebook_link(name, pages) if name != "total" else "**total**", *map(str, row)]
-               for name, row in counts.items()]
+    summary = [
+        [notebook_link(name, pages) if name != "total" else "**total**", *map(str, row)] for name, row in counts.items()
+    ]
 
     def row(record):
         verdict = "pass" if record["passed"] else "**FAIL**"
-        return [verdict, notebook_link(record["notebook"], pages, short=True), escape_text(record["claim"]),
-                *([escape_text(record.get("prediction") or "")] if kind_of(record) == "claim" else []),
-                number(record["value"]), expected(record)]
+        return [
+            verdict,
+            notebook_link(record["notebook"], pages, short=True),
+            escape_text(record["claim"]),
+            *([escape_text(record.get("prediction") or "")] if kind_of(record) == "claim" else []),
+            number(record["value"]),
+            expected(record),
+        ]
 
     records = claims_first(claims["claims"])
-    lines = ["---", "html_theme.sidebar_secondary.remove: true", "---", "", "# Claims", "",
-             "Each notebook compares its measurements with predictions (from theory or an independent computation: "
-             "**claims**, which can fail) and guards its implementation with **checks** (identities and sanity "
-             "bounds, never counted as evidence). Both are recorded in `figures/claims.json`; this page is generated "
-             "from that file when the site is built.", ""]
-    lines += list_table("claims-summary", ["notebook", "claims passed", "claims failed", "checks passed",
-                                           "checks failed"], summary)
+    lines = [
+        "---",
+        "html_theme.sidebar_secondary.remove: true",
+        "---",
+        "",
+        "# Claims",
+        "",
+        "Each notebook compares its measurements with predictions (from theory or an independent computation: "
+        "**claims**, which can fail) and guards its implementation with **checks** (identities and sanity "
+        "bounds, never counted as evidence). Both are recorded in `figures/claims.json`; this page is generated "
+        "from that file when the site is built.",
+        "",
+    ]
+    lines += list_table(
+        "claims-summary", ["notebook", "claims passed", "claims failed", "checks passed", "checks failed"], summary
+    )
     failed = [record for record in records if not record["passed"]]
     if failed:
-        lines += ["## What fails", "",
-                  f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.", ""]
-        lines += list_table("claims-failed", ["result", "nb", "claim or check", "value", "expected"],
-                            [[cell for index, cell in enumerate(row(record))
-                              if index != 3 or kind_of(record) != "claim"] for record in failed],
-                            widths=(7, 4, 68, 9, 12))
+        lines += [
+            "## What fails",
+            "",
+            f"{len(failed)} of the {len(records)} claims and checks fail; each is also in its table below.",
+            "",
+        ]
+        lines += list_table(
+            "claims-failed",
+            ["result", "nb", "claim or check", "value", "expected"],
+            [
+                [cell for index, cell in enumerate(row(record)) if index != 3 or kind_of(record) != "claim"]
+                for record in failed
+            ],
+            widths=(7, 4, 68, 9, 12),
+        )
     lines += ["## Every claim", ""]
-    lines += list_table("claims-detail", ["result", "nb", "claim", "prediction", "value", "expected"],
-                        [row(record) for record in records if kind_of(record) == "claim"], widths=(7, 4, 40, 30, 9, 10))
+    lines += list_table(
+        "claims-detail",
+        ["result", "nb", "claim", "prediction", "value", "expected"],
+        [row(record) for record in records if kind_of(record) == "claim"],
+        widths=(7, 4, 40, 30, 9, 10),
+    )
     lines += ["## Every check", ""]
-    lines += list_table("checks-detail", ["result", "nb", "check", "value", "expected"],
-                        [row(record) for record in records if kind_of(record) == "check"], widths=(7, 4, 68, 9, 12))
+    lines += list_table(
+        "checks-detail",
+        ["result", "nb", "check", "value", "expected"],
+        [row(record) for record in records if kind_of(record) == "check"],
+        widths=(7, 4, 68, 9, 12),
+    )
     return "\n".join(lines)
 
 
@@ -247,8 +307,12 @@ def api_page(module_names=API_MODULES):
     """Markdown of the API reference: each module's docstring, then autodoc of each of its public names."""
     import importlib
 
-    lines = ["# API reference", "",
-             "The public names of the engine and the analysis layer, documented from their docstrings.", ""]
+    lines = [
+        "# API reference",
+        "",
+        "The public names of the engine and the analysis layer, documented from their docstrings.",
+        "",
+    ]
     for module_name in module_names:
         module = importlib.import_module(module_name)
         lines += [f"## `{module_name}`", "", "```{eval-rst}", f".. automodule:: {module_name}", ""]
@@ -267,8 +331,9 @@ def stage_sources(notebooks, figures, stage):
         raise FileNotFoundError(f"figures: {claims_file} does not exist; run `make figures` or pass --figures FOLDER")
     if stage.exists():
         shutil.rmtree(stage)
-    shutil.copytree(DOCS, stage, ignore=shutil.ignore_patterns("conf.py", "README.md", "favicon.svg", "_static",
-                                                               "__pycache__"))
+    shutil.copytree(
+        DOCS, stage, ignore=shutil.ignore_patterns("conf.py", "README.md", "favicon.svg", "_static", "__pycache__")
+    )
     (stage / "notebooks").mkdir()
     for path in executed:
         notebook = with_contents(merge_parameters(json.loads(path.read_text())))
@@ -290,8 +355,23 @@ def build(notebooks, figures, out, stage=None):
     stage_sources(notebooks, figures, stage)
     if out.exists():
         shutil.rmtree(out)
-    command = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-E", "-W", "--keep-going", "-c", str(DOCS),
-               "-d", str(stage / ".doctrees"), str(stage), str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "sphinx",
+        "-b",
+        "html",
+        "-q",
+        "-E",
+        "-W",
+        "--keep-going",
+        "-c",
+        str(DOCS),
+        "-d",
+        str(stage / ".doctrees"),
+        str(stage),
+        str(out),
+    ]
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"sphinx-build failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
@@ -302,10 +382,18 @@ def build(notebooks, figures, out, stage=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--notebooks", type=Path, default=committed_figures_root() / "notebooks",
-                        help="folder of executed notebooks NN_name.ipynb (default: figures/notebooks)")
-    parser.add_argument("--figures", type=Path, default=committed_figures_root(),
-                        help="results folder with claims.json and <notebook>/<figure>.png/.json (default: figures)")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=committed_figures_root() / "notebooks",
+        help="folder of executed notebooks NN_name.ipynb (default: figures/notebooks)",
+    )
+    parser.add_argument(
+        "--figures",
+        type=Path,
+        default=committed_figures_root(),
+        help="results folder with claims.json and <notebook>/<figure>.png/.json (default: figures)",
+    )
     parser.add_argument("--out", type=Path, default=build_root() / "site", help="output folder (default: build/site)")
     args = parser.parse_args(argv)
     try:

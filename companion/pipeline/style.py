@@ -6,6 +6,7 @@ deuteranopia and tritanopia, and four well separated grey levels), continued by 
 scheme (cyan, green, purple, grey) for figures with more series. Figures with more than four series should also
 differ by marker or line style. Reference: P. Tol, "Colour schemes", SRON/EPS/TN/09-002 (2021).
 """
+
 import numpy as np
 import seaborn as sns
 
@@ -32,9 +33,10 @@ def apply_style():
     )
 
 
-def palette(n_colors=len(PALETTE)):
+def palette(n_colors=None):
     """The first ``n_colors`` colours of :data:`PALETTE` as RGB tuples; ValueError past its 8 colours (use
-    markers or line styles, or a sequential colormap, for more series)."""
+    markers or line styles, or a sequential colormap, for more series); None means all of them."""
+    n_colors = len(PALETTE) if n_colors is None else n_colors
     if not 1 <= n_colors <= len(PALETTE):
         raise ValueError(f"n_colors: expected 1 to {len(PALETTE)} distinct colours, got {n_colors}")
     return sns.color_palette(list(PALETTE[:n_colors]))
@@ -59,8 +61,9 @@ def log_axis(axis, ticks=None):
     from matplotlib import ticker
 
     if ticks is not None:
-        axis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else
-                               ticker.FixedLocator(ticks))
+        axis.set_major_locator(
+            ticker.LogLocator(subs=(1.0, 2.0, 5.0)) if ticks == "125" else ticker.FixedLocator(ticks)
+        )
         axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_minor_formatter(ticker.NullFormatter())
 

@@ -41,6 +41,7 @@ modules that run the task there (:func:`~companion.pipeline.fingerprint.runner_m
 ``$COMPANION_DASK_INSECURE=1``. A task
 that raises fails with :class:`TaskFailed` naming the function, its arguments and the (remote) traceback.
 """
+
 import builtins
 import dis
 import hashlib
@@ -114,9 +115,11 @@ def canonical_value(value, name):
     if callable(getattr(value, "cache_state", None)):  # engine objects such as Target and Activation
         kind = f"{type(value).__module__}.{type(value).__qualname__}"
         return {"object": kind, "state": canonical_value(value.cache_state(), f"{name}.cache_state()")}
-    raise TypeError(f"{name}: a task argument must be a plain value (None, bool, int, float, str, list, tuple, "
-                    f"dict), a tensor, an array, a dtype, a device or an object with cache_state() (a Target, an "
-                    f"Activation); got {type(value).__name__}")
+    raise TypeError(
+        f"{name}: a task argument must be a plain value (None, bool, int, float, str, list, tuple, "
+        f"dict), a tensor, an array, a dtype, a device or an object with cache_state() (a Target, an "
+        f"Activation); got {type(value).__name__}"
+    )
 
 
 def _short(value):
@@ -176,8 +179,9 @@ def _source(fn):
     try:
         return inspect.getsource(fn)
     except (OSError, TypeError) as err:
-        raise TypeError(f"fn: the source of {task_name(fn)} cannot be read ({err}); define it in a file or a "
-                        "notebook cell") from None
+        raise TypeError(
+            f"fn: the source of {task_name(fn)} cannot be read ({err}); define it in a file or a notebook cell"
+        ) from None
 
 
 def check_pure(fn):
@@ -188,8 +192,9 @@ def check_pure(fn):
     not a module-level function and :class:`HiddenStateError` for reads of data globals, closures or global writes.
     """
     if not _is_task_function(fn):
-        raise TypeError(f"fn: a task must be a module-level function (no lambda, method or nested function), "
-                        f"got {fn!r}")
+        raise TypeError(
+            f"fn: a task must be a module-level function (no lambda, method or nested function), got {fn!r}"
+        )
     if fingerprint.in_layers(fn.__module__):
         return {}, fingerprint.reachable_modules([fn.__module__])
     sources, roots, stack = {}, set(), [fn]
@@ -199,12 +204,16 @@ def check_pure(fn):
             continue
         sources[current.__qualname__] = _source(current)
         if current.__closure__:
-            raise HiddenStateError(f"{task_name(current)} closes over {current.__code__.co_freevars}: a task "
-                                   "must be a module-level function of its arguments")
+            raise HiddenStateError(
+                f"{task_name(current)} closes over {current.__code__.co_freevars}: a task "
+                "must be a module-level function of its arguments"
+            )
         loaded, stored = global_names(current)
         if stored:
-            raise HiddenStateError(f"{task_name(current)} writes the globals {sorted(stored)}: a task must not "
-                                   "change state outside its result")
+            raise HiddenStateError(
+                f"{task_name(current)} writes the globals {sorted(stored)}: a task must not "
+                "change state outside its result"
+            )
         hidden = []
         for name in sorted(loaded):
             if name not in current.__globals__:
@@ -216,8 +225,12 @@ def check_pure(fn):
                 roots.add(value.__name__)
             elif _is_task_function(value) and value.__globals__ is current.__globals__:
                 stack.append(value)
-            elif inspect.isfunction(value) or inspect.isbuiltin(value) or inspect.isclass(value) \
-                    or isinstance(value, np.ufunc):
+            elif (
+                inspect.isfunction(value)
+                or inspect.isbuiltin(value)
+                or inspect.isclass(value)
+                or isinstance(value, np.ufunc)
+            ):
                 module = getattr(value, "__module__", None) or ""
                 if module == current.__module__:
                     hidden.append(name)  # a class (or odd callable) of the notebook itself: its code is not keyed
@@ -228,7 +241,8 @@ def check_pure(fn):
             raise HiddenStateError(
                 f"{task_name(current)} reads the global(s) {hidden}, which are not its arguments (nor modules, "
                 "builtins or functions): pass them as keyword arguments, or the cache could return a result "
-                "computed from other values")
+                "computed from other values"
+            )
     return sources, fingerprint.reachable_modules(roots)
 
 
@@ -262,11 +276,15 @@ def execute(fn, kwargs, threads, default_dtype, modules, environment):
     Dask workers run; the notebook's key assumes both)."""
     differing = sorted(name for name, digest in modules.items() if fingerprint.module_digest(name) != digest)
     if differing:
-        raise WorkerMismatch(f"this worker's source of {differing} differs from the notebook's: restart the "
-                             "workers on the notebook's checkout")
+        raise WorkerMismatch(
+            f"this worker's source of {differing} differs from the notebook's: restart the "
+            "workers on the notebook's checkout"
+        )
     if fingerprint.environment() != environment:
-        raise WorkerMismatch(f"this worker has {fingerprint.environment()}, the notebook {environment}: install "
-                             "the same pinned versions on the workers")
+        raise WorkerMismatch(
+            f"this worker has {fingerprint.environment()}, the notebook {environment}: install "
+            "the same pinned versions on the workers"
+        )
     saved = torch.get_num_threads(), torch.get_default_dtype()
     torch.set_num_threads(threads)
     torch.set_default_dtype(default_dtype)
@@ -278,8 +296,11 @@ def execute(fn, kwargs, threads, default_dtype, modules, environment):
 
 
 _CLIENTS = {}
-TLS_VARIABLES = {"COMPANION_TLS_CA_FILE": "tls_ca_file", "COMPANION_TLS_CERT": "tls_client_cert",
-                 "COMPANION_TLS_KEY": "tls_client_key"}
+TLS_VARIABLES = {
+    "COMPANION_TLS_CA_FILE": "tls_ca_file",
+    "COMPANION_TLS_CERT": "tls_client_cert",
+    "COMPANION_TLS_KEY": "tls_client_key",
+}
 LOOPBACK = ("127.", "localhost", "[::1]", "::1")
 
 
@@ -310,12 +331,16 @@ def security_for(address, environ=None):
         return Security(require_encryption=True, **{TLS_VARIABLES[name]: path for name, path in given.items()})
     security = Security()
     if scheme == "tls" and not security.tls_ca_file:
-        raise ValueError(f"scheduler: {address!r} is a TLS address but no certificates are configured: set "
-                         f"{', '.join(TLS_VARIABLES)} (or Dask's distributed.comm.tls configuration)")
+        raise ValueError(
+            f"scheduler: {address!r} is a TLS address but no certificates are configured: set "
+            f"{', '.join(TLS_VARIABLES)} (or Dask's distributed.comm.tls configuration)"
+        )
     if scheme == "tcp" and not host.startswith(LOOPBACK) and environ.get("COMPANION_DASK_INSECURE") != "1":
-        raise ValueError(f"scheduler: {address!r} is an unencrypted, unauthenticated connection to another machine; "
-                         f"configure TLS ({', '.join(TLS_VARIABLES)} and a tls:// address) or set "
-                         "COMPANION_DASK_INSECURE=1 to accept it on a network you trust")
+        raise ValueError(
+            f"scheduler: {address!r} is an unencrypted, unauthenticated connection to another machine; "
+            f"configure TLS ({', '.join(TLS_VARIABLES)} and a tls:// address) or set "
+            "COMPANION_DASK_INSECURE=1 to accept it on a network you trust"
+        )
     return security
 
 
@@ -326,14 +351,16 @@ def client_for(address):
 
     client = _CLIENTS.get(address)
     if client is None or client.status != "running":
-        client = _CLIENTS[address] = Client(address, timeout="30s", set_as_default=False,
-                                            security=security_for(address))
+        client = _CLIENTS[address] = Client(
+            address, timeout="30s", set_as_default=False, security=security_for(address)
+        )
     return client
 
 
 def _failure(fn, kwargs, where, error, trace):
-    return TaskFailed(f"task {describe_call(fn, kwargs)} failed {where}: {type(error).__name__}: {error}\n"
-                      f"{where} traceback:\n{trace}")
+    return TaskFailed(
+        f"task {describe_call(fn, kwargs)} failed {where}: {type(error).__name__}: {error}\n{where} traceback:\n{trace}"
+    )
 
 
 def _run_here(fn, pending, settings):
@@ -409,7 +436,9 @@ def run_tasks(fn, calls, *, directory, dtype, device, scheduler=None, manifest=N
             cache.store_entry(path, canonical, value)
             values[canonical] = value
     where = "in-process" if scheduler is None else f"on {scheduler}"
-    log(f"{fn.__qualname__}: {len(calls)} tasks, {hits} from the cache, {len(pending)} computed {where}"
+    log(
+        f"{fn.__qualname__}: {len(calls)} tasks, {hits} from the cache, {len(pending)} computed {where}"
         + (f", {len(checked)} cached results recomputed to verify them" if checked else "")
-        + f" ({time.perf_counter() - started:.2f} s)")
+        + f" ({time.perf_counter() - started:.2f} s)"
+    )
     return [values[canonical] for canonical in keys]

@@ -100,8 +100,8 @@ def test_spread_is_the_jitter_width():
 def test_delta_cut_and_threshold_move_the_count():
     rng = np.random.default_rng(4)
     theta = planted_cloud(rng, flip=False)
-    assert extract_atoms("erf", theta, threshold=0.1, delta=0.4).count == 2       # drops the 0.3 atom
-    assert extract_atoms("erf", theta, threshold=5.0, delta=0.05).count == 1      # merges everything
+    assert extract_atoms("erf", theta, threshold=0.1, delta=0.4).count == 2  # drops the 0.3 atom
+    assert extract_atoms("erf", theta, threshold=5.0, delta=0.05).count == 1  # merges everything
 
 
 def test_orbit_distance_is_sign_invariant():
@@ -154,6 +154,7 @@ def test_threshold_rule_and_bad_inputs():
 def test_stationary_atoms_recover_a_lone_teacher_neuron_as_lambda_vanishes():
     from companion.analysis.atoms import stationary_atoms
     from companion.analysis.barron import teacher_network
+
     target = teacher_network("erf", 1, 2)
     start = np.array([[0.7, 0.8, 0.3]])
     result = stationary_atoms("erf", target, start, [1.0], lam=1e-10)
@@ -165,6 +166,7 @@ def test_stationary_atoms_are_fixed_points_of_the_engine_flow():
     from companion.analysis.atoms import stationary_atoms
     from companion.analysis.barron import teacher_network
     from companion.engine.dynamics import first_variation_grad
+
     lam, counts = 0.05, np.array([3, 5])
     target = teacher_network("erf", 2, 2)
     result = stationary_atoms("erf", target, [[1.0, 1.0, 0.1], [1.0, 0.1, 1.0]], counts / counts.sum(), lam)
@@ -179,6 +181,7 @@ def test_stationary_atoms_are_fixed_points_of_the_engine_flow():
 def test_stationary_atoms_reject_bad_input():
     from companion.analysis.atoms import stationary_atoms
     from companion.analysis.barron import teacher_network
+
     target = teacher_network("erf", 1, 2)
     with pytest.raises(ValueError, match="masses"):
         stationary_atoms("erf", target, [[1.0, 1.0, 0.0]], [-1.0], lam=0.1)
@@ -207,20 +210,30 @@ def test_min_size_drops_a_lone_heavy_particle_and_keeps_the_atoms():
 def test_teacher_stationary_atoms_start_at_the_teacher_and_agree_with_a_start_at_the_atoms():
     from companion.analysis.atoms import stationary_atoms, teacher_stationary_atoms
     from companion.analysis.barron import teacher_network
+
     target, lam, N = teacher_network("erf", 2, 2), 0.05, 16
     cloud = np.zeros((N, 3))
-    cloud[:6] = [16 / 6 * 1.0, 0.9, 0.2]   # 6 particles near u_1, 10 at -u_2 with flipped a
+    cloud[:6] = [16 / 6 * 1.0, 0.9, 0.2]  # 6 particles near u_1, 10 at -u_2 with flipped a
     cloud[6:] = [-16 / 10 * 1.0, 0.1, -1.1]
     atoms = extract_atoms("erf", cloud, threshold=0.1, delta=0.01)
     predicted = teacher_stationary_atoms("erf", target, atoms, N, lam)
     assert predicted.max_grad < 1e-7
     np.testing.assert_allclose(predicted.masses, atoms.sizes / N)
-    from_atoms = stationary_atoms("erf", target, np.column_stack([atoms.weights * N / atoms.sizes, atoms.positions]),
-                                  atoms.sizes / N, lam)
+    from_atoms = stationary_atoms(
+        "erf", target, np.column_stack([atoms.weights * N / atoms.sizes, atoms.positions]), atoms.sizes / N, lam
+    )
     angles = match_directions("erf", predicted.theta[:, 1:], from_atoms.theta[:, 1:]).angles
     assert np.all(angles < 1e-5)  # one stationary point near the teacher, whichever start
-    assert teacher_stationary_atoms("erf", teacher_network("erf", 3, 3), extract_atoms(
-        "erf", np.column_stack([cloud, np.zeros(N)]), threshold=0.1, delta=0.01), N, lam) is None
+    assert (
+        teacher_stationary_atoms(
+            "erf",
+            teacher_network("erf", 3, 3),
+            extract_atoms("erf", np.column_stack([cloud, np.zeros(N)]), threshold=0.1, delta=0.01),
+            N,
+            lam,
+        )
+        is None
+    )
     with pytest.raises(TypeError, match="target"):
         teacher_stationary_atoms("erf", "teacher", atoms, N, lam)
     with pytest.raises(ValueError, match="N"):

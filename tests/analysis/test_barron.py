@@ -4,21 +4,38 @@ import numpy as np
 import pytest
 import torch
 
+from companion.analysis.barron import (
+    atom_bound,
+    coefficient_threshold,
+    geometric_tail,
+    hermite_tensor_norms,
+    index_dimension,
+    polynomial_tail,
+    single_index,
+    sparsity_bound,
+    spread_lines,
+    supports,
+    teacher_network,
+)
 from companion.engine.activations import get_activation
-from companion.analysis.barron import (atom_bound, coefficient_threshold, geometric_tail, hermite_tensor_norms,
-                              index_dimension, polynomial_tail, single_index, sparsity_bound, spread_lines, supports,
-                              teacher_network)
 from companion.engine.targets import ridge_target, teacher
 
 
 def test_tensor_norms_match_the_tensors():
     """The Gram identity gives the Frobenius norms of Target.hermite_tensors (teacher and ridge sum)."""
     gen = torch.Generator().manual_seed(3)
-    targets = [teacher("erf", torch.tensor([1.0, -0.5, 0.7], dtype=torch.float64),
-                       torch.randn(3, 3, generator=gen, dtype=torch.float64)),
-               ridge_target(torch.tensor([0.8, 1.3], dtype=torch.float64),
-                            torch.randn(2, 3, generator=gen, dtype=torch.float64),
-                            torch.randn(2, 7, generator=gen, dtype=torch.float64))]
+    targets = [
+        teacher(
+            "erf",
+            torch.tensor([1.0, -0.5, 0.7], dtype=torch.float64),
+            torch.randn(3, 3, generator=gen, dtype=torch.float64),
+        ),
+        ridge_target(
+            torch.tensor([0.8, 1.3], dtype=torch.float64),
+            torch.randn(2, 3, generator=gen, dtype=torch.float64),
+            torch.randn(2, 7, generator=gen, dtype=torch.float64),
+        ),
+    ]
     for target in targets:
         direct = torch.stack([tensor.norm() for tensor in target.hermite_tensors(7)])
         assert torch.allclose(hermite_tensor_norms(target, 7), direct, rtol=1e-10, atol=1e-12)
@@ -71,8 +88,11 @@ def test_atom_bound_values():
 
 
 def test_index_dimension_and_sparsity_bound():
-    collinear = teacher("erf", torch.ones(3, dtype=torch.float64),
-                        torch.tensor([[1.0, 2.0, 0.0], [-0.5, -1.0, 0.0], [2.0, 4.0, 0.0]], dtype=torch.float64))
+    collinear = teacher(
+        "erf",
+        torch.ones(3, dtype=torch.float64),
+        torch.tensor([[1.0, 2.0, 0.0], [-0.5, -1.0, 0.0], [2.0, 4.0, 0.0]], dtype=torch.float64),
+    )
     assert index_dimension(collinear) == 1
     target = teacher_network("erf", 3, 3)
     assert index_dimension(target) == 3
@@ -109,16 +129,19 @@ def test_bad_inputs_raise():
         atom_bound(2, 0)
 
 
-@pytest.mark.parametrize("activation, gauss, sphere, closed", [
-    # z² = h_0 + √2 h_2; on the sphere 3t² = P_0 + 2 P_2
-    ("quadratic", {0, 2}, {0, 2}, True),
-    # h_3 alone; on the sphere h_3(√3 t) = (3/√2)(t³ − t) = (3/√2)(2/5)(P_3 − P_1): degree 1 appears
-    ("he3", {3}, {1, 3}, False),
-    # ReLU: degrees 0, 1 and the even ones, both ways (max(t, 0) has no odd Legendre term beyond P_1)
-    ("relu", {0, 1, 2, 4, 6}, {0, 1, 2, 4, 6}, True),
-    # erf is odd and not a polynomial: every odd degree
-    ("erf", {1, 3, 5}, {1, 3, 5}, True),
-])
+@pytest.mark.parametrize(
+    "activation, gauss, sphere, closed",
+    [
+        # z² = h_0 + √2 h_2; on the sphere 3t² = P_0 + 2 P_2
+        ("quadratic", {0, 2}, {0, 2}, True),
+        # h_3 alone; on the sphere h_3(√3 t) = (3/√2)(t³ − t) = (3/√2)(2/5)(P_3 − P_1): degree 1 appears
+        ("he3", {3}, {1, 3}, False),
+        # ReLU: degrees 0, 1 and the even ones, both ways (max(t, 0) has no odd Legendre term beyond P_1)
+        ("relu", {0, 1, 2, 4, 6}, {0, 1, 2, 4, 6}, True),
+        # erf is odd and not a polynomial: every odd degree
+        ("erf", {1, 3, 5}, {1, 3, 5}, True),
+    ],
+)
 def test_supports_by_hand(activation, gauss, sphere, closed):
     on_gauss, on_sphere, is_closed = supports(activation, 6)
     assert set(np.nonzero(on_gauss)[0]) == gauss
@@ -128,6 +151,7 @@ def test_supports_by_hand(activation, gauss, sphere, closed):
 
 def test_vector_thresholds_equal_the_scalar_ones():
     from companion.analysis.barron import coefficient_thresholds
+
     target = single_index(polynomial_tail(1.5, 24), 2)
     grid = np.geomspace(1e-3, 1.0, 37)  # the profile has unit norm: no tensor exceeds ε = 1
     vector = coefficient_thresholds(target, grid)

@@ -34,6 +34,7 @@ def test_calibrated_interval_covers_the_pool_at_the_expected_rate_and_a_narrow_o
     def narrow(sample):
         mean, lo, hi = _mean_interval(sample)
         return mean, mean - (mean - lo) / 3, mean + (hi - mean) / 3
+
     bad = calibration.calibration_study(values, narrow, K=40)
     assert bad["share"] < 0.6 and bad["p_value"] < 1e-6 and np.all(bad["spread_ratio"] > 2)
 

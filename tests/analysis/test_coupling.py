@@ -77,8 +77,11 @@ def test_bootstrap_mean_interval():
 
 
 def test_synchronous_coupling_error_starts_at_zero_and_shrinks_with_n():
-    target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64),
-                     torch.tensor([[1.5, 0.0], [0.0, 1.5]], dtype=torch.float64))
+    target = teacher(
+        "erf",
+        torch.tensor([1.0, -1.0], dtype=torch.float64),
+        torch.tensor([[1.5, 0.0], [0.0, 1.5]], dtype=torch.float64),
+    )
     N_ref, R = 64, 12
     theta0 = init_particles("gaussian", R, N_ref, 2, scale=0.5, rng=3)
     kwargs = dict(eta=0.1, steps=30, lam=0.5, tau=0.05, seed=4, record_steps=[0, 30], progress=False)
@@ -93,13 +96,28 @@ def test_synchronous_coupling_error_starts_at_zero_and_shrinks_with_n():
 
 def test_coupled_run_is_the_reference_and_its_nested_systems():
     target = teacher("erf", torch.tensor([1.0, -1.0], dtype=torch.float64), torch.eye(2, dtype=torch.float64))
-    data = (torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
-            torch.randn(2, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64))
-    run = coupling.coupled_run(problem("erf", target), R=2, N_ref=16, sizes=[4, 8], init_seed=(0, 2),
-                               seed=5, eta=0.1, steps=6, record_steps=[0, 3, 6], lam=0.5, tau=0.05,
-                               law=StartingLaw(scale=0.5),
-                               reference_steps=10, reference_record_steps=[0, 6, 10], datasets={16: data},
-                               pairs=[(16, 4)])
+    data = (
+        torch.randn(2, 16, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64),
+        torch.randn(2, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64),
+    )
+    run = coupling.coupled_run(
+        problem("erf", target),
+        R=2,
+        N_ref=16,
+        sizes=[4, 8],
+        init_seed=(0, 2),
+        seed=5,
+        eta=0.1,
+        steps=6,
+        record_steps=[0, 3, 6],
+        lam=0.5,
+        tau=0.05,
+        law=StartingLaw(scale=0.5),
+        reference_steps=10,
+        reference_record_steps=[0, 6, 10],
+        datasets={16: data},
+        pairs=[(16, 4)],
+    )
     theta0 = init_particles("gaussian", 2, 16, 2, scale=0.5, rng=np.random.default_rng(np.random.SeedSequence([0, 2])))
     common = dict(eta=0.1, lam=0.5, tau=0.05, seed=5, progress=False)
     reference = simulate(theta0, "erf", target, steps=10, record_steps=[0, 6, 10], **common)
@@ -113,8 +131,9 @@ def test_coupled_run_is_the_reference_and_its_nested_systems():
     # synchronous coupling: the same start, then apart once the reference feels its other particles
     errors = coupling.coupling_error(run.population[4][[0, 2]], run.reference.particles[:2])  # steps 0 and 6
     assert np.all(errors[0] == 0) and np.all(errors[1] > 0)
-    common = dict(problem=problem("erf", target), R=2, N_ref=16, init_seed=0, seed=0, eta=0.1, steps=1,
-                  record_steps=[1])
+    common = dict(
+        problem=problem("erf", target), R=2, N_ref=16, init_seed=0, seed=0, eta=0.1, steps=1, record_steps=[1]
+    )
     with pytest.raises(ValueError, match="sizes"):
         coupling.coupled_run(sizes=[32], **common)
     with pytest.raises(ValueError, match="pairs"):
@@ -150,6 +169,7 @@ def _erf_target():
 
 def _erf_problem(activation="erf"):
     from companion.engine.spec import problem
+
     return problem(activation, _erf_target())
 
 
@@ -157,10 +177,21 @@ def test_tagged_copies_of_the_population_are_the_population():
     """A nonlinear process started at a population particle with that particle's noise is that particle: the
     tagged drift is the population's own drift (τ > 0 and τ = 0)."""
     from companion.engine.dynamics import simulate_mckean_vlasov
+
     population = init_particles("gaussian", 1, 24, 3, scale=0.6, rng=3)
     for tau in (0.05, 0.0):
-        trajectory, tagged = simulate_mckean_vlasov(population, population, "erf", _erf_target(), eta=0.1, steps=30,
-                                                    lam=0.5, tau=tau, seed=11, population_seed=11)
+        trajectory, tagged = simulate_mckean_vlasov(
+            population,
+            population,
+            "erf",
+            _erf_target(),
+            eta=0.1,
+            steps=30,
+            lam=0.5,
+            tau=tau,
+            seed=11,
+            population_seed=11,
+        )
         lone = simulate(population, "erf", _erf_target(), eta=0.1, steps=30, lam=0.5, tau=tau, seed=11)
         torch.testing.assert_close(tagged[:, 0], trajectory.particles, rtol=0, atol=1e-13)
         torch.testing.assert_close(trajectory.particles, lone.particles, rtol=0, atol=1e-13)
@@ -168,6 +199,7 @@ def test_tagged_copies_of_the_population_are_the_population():
 
 def test_nonlinear_processes_of_separate_replicas_are_independent_runs():
     from companion.engine.dynamics import simulate_mckean_vlasov
+
     population = init_particles("gaussian", 1, 40, 3, scale=0.6, rng=3)
     theta0 = init_particles("gaussian", 3, 6, 3, scale=0.6, rng=4)
     run = dict(eta=0.1, steps=15, lam=0.5, tau=0.05, population_seed=99, noise_width=8)
@@ -181,19 +213,49 @@ def test_ornstein_uhlenbeck_coupling_error_has_its_closed_form():
     independent noise the two OU processes from one start differ by Gaussian sums, per coordinate
     E(X_k − Y_k)² = 4ητ Σ_{j<k} (1 − ηλ)^{2j}."""
     from companion.engine.dynamics import simulate_mckean_vlasov
+
     eta, lam, tau, steps, d = 0.1, 0.5, 0.05, 20, 3
     from companion.engine.spec import problem
-    run = coupling.mckean_vlasov_run(problem("erf"), engine="none", R=4, d=d, sizes=[4, 8], N_big=16,
-                                     init_seed=1, seed=5, population_init_seed=2, population_seed=1000, eta=eta,
-                                     steps=steps, record_steps=[0, steps], lam=lam, tau=tau, floor_size=8)
+
+    run = coupling.mckean_vlasov_run(
+        problem("erf"),
+        engine="none",
+        R=4,
+        d=d,
+        sizes=[4, 8],
+        N_big=16,
+        init_seed=1,
+        seed=5,
+        population_init_seed=2,
+        population_seed=1000,
+        eta=eta,
+        steps=steps,
+        record_steps=[0, steps],
+        lam=lam,
+        tau=tau,
+        floor_size=8,
+    )
     for N, system in run.systems.items():
         assert np.all(coupling.coupling_error(system, run.nonlinear) == 0)
     assert np.all(coupling.population_floor(run) == 0)
     theta0 = init_particles("gaussian", 200, 20, d, rng=6)
-    _, other = simulate_mckean_vlasov(theta0, theta0[:1], "erf", None, engine="none", eta=eta, steps=steps, lam=lam,
-                                      tau=tau, seed=10**6, population_seed=1, record_steps=[steps])
-    system = simulate(theta0, "erf", None, engine="none", eta=eta, steps=steps, lam=lam, tau=tau, seed=0,
-                      record_steps=[steps])
+    _, other = simulate_mckean_vlasov(
+        theta0,
+        theta0[:1],
+        "erf",
+        None,
+        engine="none",
+        eta=eta,
+        steps=steps,
+        lam=lam,
+        tau=tau,
+        seed=10**6,
+        population_seed=1,
+        record_steps=[steps],
+    )
+    system = simulate(
+        theta0, "erf", None, engine="none", eta=eta, steps=steps, lam=lam, tau=tau, seed=0, record_steps=[steps]
+    )
     expected = (d + 1) * 4 * eta * tau * sum((1 - eta * lam) ** (2 * j) for j in range(steps))
     measured = coupling.coupling_error(system.particles[0], other[0, 0]).mean()
     assert measured == pytest.approx(expected, rel=0.05)
@@ -201,10 +263,25 @@ def test_ornstein_uhlenbeck_coupling_error_has_its_closed_form():
 
 def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
     from companion.engine.spec import StartingLaw
-    run = coupling.mckean_vlasov_run(_erf_problem(), R=24, sizes=[4, 16], N_big=512, init_seed=1, seed=100,
-                                     population_init_seed=7, population_seed=10**5, eta=0.1, steps=30,
-                                     record_steps=[0, 30], lam=0.5, tau=0.05, law=StartingLaw(scale=0.6),
-                                     floor_size=128, floor_R=8)
+
+    run = coupling.mckean_vlasov_run(
+        _erf_problem(),
+        R=24,
+        sizes=[4, 16],
+        N_big=512,
+        init_seed=1,
+        seed=100,
+        population_init_seed=7,
+        population_seed=10**5,
+        eta=0.1,
+        steps=30,
+        record_steps=[0, 30],
+        lam=0.5,
+        tau=0.05,
+        law=StartingLaw(scale=0.6),
+        floor_size=128,
+        floor_R=8,
+    )
     assert run.nonlinear.shape == (2, 24, 16, 4) and run.floor.shape == (2, 2, 8, 16, 4)
     errors = {N: coupling.coupling_error(system, run.nonlinear) for N, system in run.systems.items()}
     assert np.all(errors[4][0] == 0) and np.all(errors[16][0] == 0)
@@ -212,8 +289,19 @@ def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
     assert 2.5 < ratio < 6.5
     assert coupling.population_floor(run)[1].mean() < 0.2 * errors[16][1].mean()
     with pytest.raises(ValueError, match="N_big"):
-        coupling.mckean_vlasov_run(_erf_problem(), R=2, sizes=[4, 16], N_big=8, init_seed=1, seed=1,
-                                   population_init_seed=1, population_seed=1, eta=0.1, steps=1, record_steps=[1])
+        coupling.mckean_vlasov_run(
+            _erf_problem(),
+            R=2,
+            sizes=[4, 16],
+            N_big=8,
+            init_seed=1,
+            seed=1,
+            population_init_seed=1,
+            population_seed=1,
+            eta=0.1,
+            steps=1,
+            record_steps=[1],
+        )
     with pytest.raises(ValueError, match="run"):
         coupling.population_floor(dataclasses.replace(run, floor=None, floor_population=None))
 
@@ -221,9 +309,23 @@ def test_mckean_vlasov_error_falls_like_one_over_n_above_a_small_floor():
 def test_mckean_vlasov_function_error_at_time_zero_is_the_iid_line():
     """At t = 0 the N-system and the population are independent i.i.d. clouds: E(f_N − f_P)² = V(1/N + 1/N_big)."""
     from companion.engine.spec import StartingLaw
-    run = coupling.mckean_vlasov_run(_erf_problem(), R=400, sizes=[2, 4], N_big=64, init_seed=1, seed=100,
-                                     population_init_seed=7, population_seed=10**5, eta=0.1, steps=0, record_steps=[0],
-                                     law=StartingLaw(scale=0.8), floor_size=16, floor_R=4)
+
+    run = coupling.mckean_vlasov_run(
+        _erf_problem(),
+        R=400,
+        sizes=[2, 4],
+        N_big=64,
+        init_seed=1,
+        seed=100,
+        population_init_seed=7,
+        population_seed=10**5,
+        eta=0.1,
+        steps=0,
+        record_steps=[0],
+        law=StartingLaw(scale=0.8),
+        floor_size=16,
+        floor_R=4,
+    )
     errors = coupling.mckean_vlasov_errors(run, "erf")
     assert errors["coupling"].shape == (1, 400, 2) and np.all(errors["coupling"] == 0)
     variance = coupling.iid_function_variance(init_particles("gaussian", 4, 2000, 3, scale=0.8, rng=2), "erf")

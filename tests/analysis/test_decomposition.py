@@ -1,4 +1,5 @@
 """Tests for companion.analysis.decomposition: each component on a case with a known answer, and the bound on random cases."""
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -34,8 +35,9 @@ def test_inner_in_blocks_matches_unblocked():
         K = gaussian_kernel("erf", t1[..., 1:], t2[..., 1:])
         return (t1[..., :, None, 0] * K * t2[..., None, :, 0]).sum((-1, -2)) / (t1.shape[1] * t2.shape[1])
 
-    expected = (unblocked_inner(theta1, theta1) - 2 * unblocked_inner(theta1, theta2)
-                + unblocked_inner(theta2, theta2)).numpy()
+    expected = (
+        unblocked_inner(theta1, theta1) - 2 * unblocked_inner(theta1, theta2) + unblocked_inner(theta2, theta2)
+    ).numpy()
     np.testing.assert_allclose(dec.distance2(theta1, theta2, "erf"), expected, rtol=1e-10, atol=1e-14)
 
 
@@ -58,8 +60,10 @@ def test_time_average_is_the_mean_of_the_snapshot_networks():
 def test_residual_is_zero_for_a_realized_target_and_quadratic_in_weight_decay(head):
     theta = teacher_particles(head)
     assert dec.residual(theta, "erf", head)[0] == pytest.approx(0, abs=1e-12)
-    biased = {lam: dec.residual(simulate(theta, "erf", head, eta=0.05, steps=200, lam=lam).final, "erf", head)[0]
-              for lam in (1e-3, 1e-2)}
+    biased = {
+        lam: dec.residual(simulate(theta, "erf", head, eta=0.05, steps=200, lam=lam).final, "erf", head)[0]
+        for lam in (1e-3, 1e-2)
+    }
     assert biased[1e-3] < 1e-4
     # linear response: the particles move by O(lambda), so the residual is O(lambda^2)
     assert 50 < biased[1e-2] / biased[1e-3] < 200
@@ -91,33 +95,75 @@ def test_chaos_at_time_zero_is_the_iid_variance_over_effective_size():
 
 
 def test_optimization_term_is_zero_at_t_inf_and_at_a_stationary_point(head):
-    chain = dec.simulate_chain(problem("erf", head), R=2, N_ref=8, init_seed=8, law=StartingLaw(scale=0.5),
-                               N_values=[2], datasets={},
-                               pairs=[], eta=0.1, times=[0.5, 2.0], t_inf=2.0, window=1.0, lam=0.1, tau=0.01,
-                               snapshots=1)
+    chain = dec.simulate_chain(
+        problem("erf", head),
+        R=2,
+        N_ref=8,
+        init_seed=8,
+        law=StartingLaw(scale=0.5),
+        N_values=[2],
+        datasets={},
+        pairs=[],
+        eta=0.1,
+        times=[0.5, 2.0],
+        t_inf=2.0,
+        window=1.0,
+        lam=0.1,
+        tau=0.01,
+        snapshots=1,
+    )
     assert dec.optimization_table(chain).query("t == 2.0")["optimization"].abs().max() < 1e-12
     # every particle at the one neuron (b, u) of a teacher, with lambda = tau = 0: every member stays at f*
     single = teacher_network("erf", 1, D, weights=0.8, scale=1.5)
     neuron = torch.cat([single.b, single.U[0]])[None]
-    still = dec.simulate_chain(problem("erf", single), R=1, N_ref=4, init_seed=0,
-                               law=StartingLaw("atomic", atoms=neuron),
-                               N_values=[2], datasets={}, pairs=[], eta=0.1, times=[0.5, 1.0], t_inf=2.0, window=1.0,
-                               lam=0.0, tau=0.0)
+    still = dec.simulate_chain(
+        problem("erf", single),
+        R=1,
+        N_ref=4,
+        init_seed=0,
+        law=StartingLaw("atomic", atoms=neuron),
+        N_values=[2],
+        datasets={},
+        pairs=[],
+        eta=0.1,
+        times=[0.5, 1.0],
+        t_inf=2.0,
+        window=1.0,
+        lam=0.0,
+        tau=0.0,
+    )
     assert dec.optimization_table(still)["optimization"].abs().max() < 1e-12
     assert dec.residual(still.long_time, "erf", single)[0] < 1e-12
 
 
 def random_case(seed):
     rng = np.random.default_rng(seed)
-    target = teacher_network("erf", int(rng.integers(1, 3)), D, weights=torch.tensor(rng.normal(size=1)),
-                             scale=float(rng.uniform(0.5, 2)))
+    target = teacher_network(
+        "erf", int(rng.integers(1, 3)), D, weights=torch.tensor(rng.normal(size=1)), scale=float(rng.uniform(0.5, 2))
+    )
     N_ref, N, n = 16, int(rng.integers(1, 8)), int(rng.integers(8, 64))
-    cloud = dict(law=StartingLaw(str(rng.choice(["gaussian", "laplace", "student_t"])), scale=float(rng.uniform(0.2, 2))),
-                 R=2, N_ref=N_ref, init_seed=seed)
+    cloud = dict(
+        law=StartingLaw(str(rng.choice(["gaussian", "laplace", "student_t"])), scale=float(rng.uniform(0.2, 2))),
+        R=2,
+        N_ref=N_ref,
+        init_seed=seed,
+    )
     data = dec.replica_datasets(target, 2, n, float(rng.uniform(0, 0.5)), torch.Generator().manual_seed(seed))
-    chain = dec.simulate_chain(problem("erf", target), N_values=[N], datasets={n: data}, pairs=[(n, N)], eta=0.1,
-                               times=[0.1, 0.5, 1.0], t_inf=2.0, window=1.0, lam=float(rng.uniform(0, 0.5)),
-                               tau=float(rng.uniform(0, 0.05)), seed=seed, snapshots=3, **cloud)
+    chain = dec.simulate_chain(
+        problem("erf", target),
+        N_values=[N],
+        datasets={n: data},
+        pairs=[(n, N)],
+        eta=0.1,
+        times=[0.1, 0.5, 1.0],
+        t_inf=2.0,
+        window=1.0,
+        lam=float(rng.uniform(0, 0.5)),
+        tau=float(rng.uniform(0, 0.05)),
+        seed=seed,
+        snapshots=3,
+        **cloud,
+    )
     return chain, target
 
 
@@ -133,7 +179,7 @@ def test_bound_holds_on_random_cases(seed):
 
 def test_components_are_the_distances_along_the_chain(head):
     chain, target = random_case(11)
-    (n, N), = chain.empirical
+    ((n, N),) = chain.empirical
     hat, pop, ref = chain.empirical[(n, N)][-1], chain.population[N][-1], chain.reference[-1]
     values = dec.components(hat, pop, ref, chain.long_time, "erf", target)
     np.testing.assert_allclose(values["statistical"], function_distance2(hat, pop, "erf").numpy(), atol=1e-12)
@@ -147,7 +193,7 @@ def test_even_tail_leaves_an_odd_student_unchanged_and_passes_into_the_residual(
     beta = dec.geometric_profile(0.7, range(2, 32, 2), K=32)
     direction = torch.eye(D, dtype=torch.float64)[2]
     target = dec.with_tail(head, direction, beta, K=32)
-    truncated_head = dec.with_tail(head, direction, torch.zeros(1), K=32)   # same head profiles, no tail
+    truncated_head = dec.with_tail(head, direction, torch.zeros(1), K=32)  # same head profiles, no tail
     theta0 = init_particles("gaussian", 2, 12, D, scale=0.5, rng=9)
     common = dict(eta=0.05, steps=40, lam=0.1, tau=0.01, seed=2)
     plain = simulate(theta0, "erf", truncated_head, **common).final
@@ -166,8 +212,11 @@ def test_with_tail_adds_an_orthogonal_tail(head):
 
 
 def test_degree_errors_sum_to_the_residual_and_are_exact_for_a_polynomial_student():
-    target = ridge_target(torch.ones(1, dtype=torch.float64), torch.eye(D, dtype=torch.float64)[:1],
-                          dec.geometric_profile(0.6, range(1, 12, 2), K=12))
+    target = ridge_target(
+        torch.ones(1, dtype=torch.float64),
+        torch.eye(D, dtype=torch.float64)[:1],
+        dec.geometric_profile(0.6, range(1, 12, 2), K=12),
+    )
     theta = init_particles("gaussian", 2, 20, D, scale=0.7, rng=10)
     for activation in ("erf", "he3"):
         split = dec.degree_errors(theta, activation, target, 6)
@@ -184,8 +233,9 @@ def test_window_steps():
 
 
 def test_bad_input_names_the_parameter(head):
-    common = dict(R=2, N_ref=8, init_seed=0, datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5,
-                  lam=0.1, tau=0.0)
+    common = dict(
+        R=2, N_ref=8, init_seed=0, datasets={}, pairs=[], eta=0.1, times=[0.5], t_inf=1.0, window=0.5, lam=0.1, tau=0.0
+    )
     with pytest.raises(ValueError, match="times"):
         dec.simulate_chain(problem("erf", head), N_values=[2], **{**common, "times": [0.55]})
     with pytest.raises(ValueError, match="N_values"):
@@ -236,7 +286,7 @@ def test_slope_calibration_covers_a_planted_slope_at_about_the_nominal_rate():
 
 def test_chain_views_floor_and_members():
     chain, target = random_case(3)
-    (n, N), = chain.empirical
+    ((n, N),) = chain.empirical
     sub = dec.at_times(chain, [0.5])
     assert sub.times.tolist() == [0.5] and sub.empirical[(n, N)].shape[0] == 1
     torch.testing.assert_close(sub.reference[0], chain.reference[1])

@@ -1,5 +1,6 @@
 """The live explorer: its run-and-analysis function (companion.analysis.explore) against independent computations,
 and notebook 06's widgets driven without a browser (values set on the widget objects, redraws checked)."""
+
 import math
 import re
 import time
@@ -20,11 +21,22 @@ ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "notebooks" / "06_explore.py"
 
 
-@pytest.mark.parametrize("change, name", [(dict(d=4), "d"), (dict(M=0), "M"), (dict(M=ex.M_MAX + 1), "M"),
-                                          (dict(activation="sigmoid"), "activation"), (dict(N=0), "N"),
-                                          (dict(lam=0.0), "lam"), (dict(tau=-1e-4), "tau"), (dict(eta=0.0), "eta"),
-                                          (dict(horizon=1e6), "horizon"), (dict(seed=-1), "seed"),
-                                          (dict(tau=float("nan")), "tau")])
+@pytest.mark.parametrize(
+    "change, name",
+    [
+        (dict(d=4), "d"),
+        (dict(M=0), "M"),
+        (dict(M=ex.M_MAX + 1), "M"),
+        (dict(activation="sigmoid"), "activation"),
+        (dict(N=0), "N"),
+        (dict(lam=0.0), "lam"),
+        (dict(tau=-1e-4), "tau"),
+        (dict(eta=0.0), "eta"),
+        (dict(horizon=1e6), "horizon"),
+        (dict(seed=-1), "seed"),
+        (dict(tau=float("nan")), "tau"),
+    ],
+)
 def test_bad_parameters_are_refused_by_name(change, name):
     with pytest.raises(ValueError, match=rf"^{name}:"):
         ex.check_params({**ex.DEFAULTS, **change})
@@ -59,8 +71,9 @@ def test_regularised_optimum_of_one_neuron_matches_a_quadrature_minimisation():
         values = erf(torch.as_tensor(r * z)).numpy()
         return 0.5 * np.sum(weights * (a * values - erf(torch.as_tensor(z)).numpy()) ** 2) + 0.5 * lam * (a * a + r * r)
 
-    reference = scipy.optimize.minimize(free_energy, [1.0, 1.0], method="Nelder-Mead",
-                                        options=dict(xatol=1e-10, fatol=1e-14, maxiter=5000))
+    reference = scipy.optimize.minimize(
+        free_energy, [1.0, 1.0], method="Nelder-Mead", options=dict(xatol=1e-10, fatol=1e-14, maxiter=5000)
+    )
     optimum = ex.regularised_optimum("erf", teacher_network("erf", 1, 2), lam)
     a, w = optimum.particles[0, 0], optimum.particles[0, 1:]
     np.testing.assert_allclose([a, np.linalg.norm(w)], reference.x, rtol=1e-5)
@@ -162,5 +175,7 @@ def test_explorer_widgets_redraw_when_values_are_set(notebook_namespace, capsys)
     controls["eta"].value = 1.0  # quadratic σ at η = 1 diverges: the explorer reports it and keeps the last picture
     assert "not run" in explorer["status"].value and image.value == before
     with capsys.disabled():
-        print("\nexplorer seconds per update (run + draw + PNG):",
-              {name: round(seconds, 2) for name, seconds in timings.items()})
+        print(
+            "\nexplorer seconds per update (run + draw + PNG):",
+            {name: round(seconds, 2) for name, seconds in timings.items()},
+        )

@@ -1,19 +1,38 @@
 """Exact L² distances, the Hermite moment map and its Jacobian rank, fibre searches and Pearson's moment problem."""
+
 import math
 
 import pytest
 import torch
 
-from companion.engine.activations import get_activation
+from companion.analysis.identifiability import (
+    OrbitDepth,
+    catalecticant,
+    fibre_search,
+    gaussian_mixture_moments,
+    l2_distance2,
+    levenberg_marquardt,
+    moment_jacobian,
+    moment_map,
+    moment_map_and_jacobian,
+    moment_tensors,
+    monte_carlo_distance2,
+    multi_indices,
+    numerical_rank,
+    orbit_depth,
+    pack,
+    pearson_fibre,
+    random_atoms,
+    raw_moment,
+    realization_norm2,
+    symmetric_power,
+    unpack,
+    variety_depth,
+)
 from companion.analysis.symmetry import atoms_from_particles, particles_from_atoms
+from companion.engine.activations import get_activation
 from companion.engine.dynamics import function_distance2
 from companion.engine.kernels import gaussian_kernel
-from companion.analysis.identifiability import (OrbitDepth, catalecticant, fibre_search, gaussian_mixture_moments,
-                                       l2_distance2, levenberg_marquardt,
-                                       moment_jacobian, moment_map, moment_map_and_jacobian, moment_tensors,
-                                       monte_carlo_distance2, multi_indices, numerical_rank, orbit_depth, pack,
-                                       pearson_fibre, random_atoms, raw_moment, realization_norm2, symmetric_power,
-                                       unpack, variety_depth)
 
 F64 = torch.float64
 
@@ -60,10 +79,12 @@ def test_atomic_l2_geometry_is_the_networks_one(act):
     a2, W2 = random_atoms(5, 2, g)
     theta1, theta2 = particles_from_atoms(a1, W1), particles_from_atoms(a2, W2)
     torch.testing.assert_close(atoms_from_particles(theta1)[0], a1, rtol=1e-15, atol=0)
-    assert float(realization_norm2(act, a1, W1)) == pytest.approx(float(a1 @ gaussian_kernel(act, W1, W1) @ a1),
-                                                                 rel=1e-13)
+    assert float(realization_norm2(act, a1, W1)) == pytest.approx(
+        float(a1 @ gaussian_kernel(act, W1, W1) @ a1), rel=1e-13
+    )
     assert float(l2_distance2(act, a1, W1, a2, W2)) == pytest.approx(
-        float(function_distance2(theta1[None], theta2[None], act)[0]), rel=1e-12)
+        float(function_distance2(theta1[None], theta2[None], act)[0]), rel=1e-12
+    )
 
 
 def test_symmetric_power_stores_the_frobenius_norm_and_the_entries():
@@ -85,7 +106,7 @@ def test_moment_tensor_against_full_tensor_by_hand():
     U = W / r[:, None]
     c3 = get_activation("erf").coefficients(r, 4)[:, 3]
     full = torch.einsum("j,ja,jb,jc->abc", a * c3, U, U, U)
-    T3 = moment_tensors("erf", a, W, 3)[3]        # multi-indices (3,0), (2,1), (1,2), (0,3)
+    T3 = moment_tensors("erf", a, W, 3)[3]  # multi-indices (3,0), (2,1), (1,2), (0,3)
     expected = torch.stack([full[0, 0, 0], math.sqrt(3) * full[0, 0, 1], math.sqrt(3) * full[0, 1, 1], full[1, 1, 1]])
     assert torch.allclose(T3, expected, rtol=1e-13, atol=1e-15)
     assert float(T3.norm()) == pytest.approx(float(full.norm()), rel=1e-13)
@@ -122,8 +143,13 @@ def test_jacobian_ranks_worked_by_hand():
 def test_levenberg_marquardt_solves_a_batch_of_small_systems():
     def residual_and_jacobian(x):
         r = torch.stack([10 * (x[:, 1] - x[:, 0] ** 2), 1 - x[:, 0]], dim=1)
-        J = torch.stack([torch.stack([-20 * x[:, 0], 10 * torch.ones_like(x[:, 0])], 1),
-                         torch.stack([-torch.ones_like(x[:, 0]), torch.zeros_like(x[:, 0])], 1)], 1)
+        J = torch.stack(
+            [
+                torch.stack([-20 * x[:, 0], 10 * torch.ones_like(x[:, 0])], 1),
+                torch.stack([-torch.ones_like(x[:, 0]), torch.zeros_like(x[:, 0])], 1),
+            ],
+            1,
+        )
         return r, J
 
     x, cost = levenberg_marquardt(residual_and_jacobian, torch.tensor([[-1.2, 1.0], [3.0, -2.0]], dtype=F64))
@@ -154,7 +180,8 @@ def test_pearson_two_gaussians_five_moments_leave_two_mixtures_six_pick_one():
     truth = torch.tensor([0.218, -1.07, -0.291, 1.145, 1.421], dtype=F64)
     assert torch.allclose(six[0], truth, atol=1e-8)
     assert float(gaussian_mixture_moments(weights, means, sds, 2)[1]) == pytest.approx(
-        float((weights * (means**2 + sds**2)).sum()), rel=1e-14)
+        float((weights * (means**2 + sds**2)).sum()), rel=1e-14
+    )
 
 
 def test_bad_input_names_the_parameter():
@@ -195,18 +222,28 @@ def test_he6_sextic_of_rank_nine_has_a_second_real_decomposition_on_its_cubic():
 def orbit_result(depths, status):
     """An OrbitDepth with the given statuses per depth (search totals left empty)."""
     confirmed = [D for D, s in zip(depths, status) if s == "confirmed"]
-    return OrbitDepth(depth=confirmed[0] if confirmed else math.inf, depths=tuple(depths), status=tuple(status),
-                      restarts=(), converged=(), outside=(), searches=())
+    return OrbitDepth(
+        depth=confirmed[0] if confirmed else math.inf,
+        depths=tuple(depths),
+        status=tuple(status),
+        restarts=(),
+        converged=(),
+        outside=(),
+        searches=(),
+    )
 
 
-@pytest.mark.parametrize("depths, status, D_var, expected", [
-    ((1, 2, 3, 4), ("refuted", "refuted", "refuted", "confirmed"), 2, "strict"),      # D = 2, 3 refuted
-    ((1, 2, 3, 4), ("refuted", "undecided", "refuted", "confirmed"), 2, "open"),     # D = 2 undecided
-    ((1, 2, 3), ("undecided", "refuted", "confirmed"), 2, "strict"),                 # below D*_var does not count
-    ((3, 4), ("refuted", "confirmed"), 2, "open"),                                   # D = 2 never scanned
-    ((1, 2), ("refuted", "confirmed"), 2, "none"),                                   # D*_orb = D*_var
-    ((1, 2, 3), ("refuted", "refuted", "refuted"), 2, "none"),                       # D*_orb = inf
-    ((1, 2), ("refuted", "confirmed"), math.inf, "none"),
-])
+@pytest.mark.parametrize(
+    "depths, status, D_var, expected",
+    [
+        ((1, 2, 3, 4), ("refuted", "refuted", "refuted", "confirmed"), 2, "strict"),  # D = 2, 3 refuted
+        ((1, 2, 3, 4), ("refuted", "undecided", "refuted", "confirmed"), 2, "open"),  # D = 2 undecided
+        ((1, 2, 3), ("undecided", "refuted", "confirmed"), 2, "strict"),  # below D*_var does not count
+        ((3, 4), ("refuted", "confirmed"), 2, "open"),  # D = 2 never scanned
+        ((1, 2), ("refuted", "confirmed"), 2, "none"),  # D*_orb = D*_var
+        ((1, 2, 3), ("refuted", "refuted", "refuted"), 2, "none"),  # D*_orb = inf
+        ((1, 2), ("refuted", "confirmed"), math.inf, "none"),
+    ],
+)
 def test_separation_of_the_orbit_depth_from_the_variety_depth(depths, status, D_var, expected):
     assert orbit_result(depths, status).separation(D_var) == expected

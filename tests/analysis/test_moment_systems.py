@@ -1,31 +1,37 @@
 """Moment equations as polynomial systems: certified depths on the sphere, Pearson's nonic, the rank-9 sextic."""
+
 import math
 
 import numpy as np
 import torch
 
 from companion.analysis.identifiability import gaussian_mixture_moments, pack, random_atoms
-from companion.analysis.moment_systems import (certified_orbit_depth, normal_raw_moment, pearson_system,
-                                               sextic_second_decomposition, sphere_moment_system)
+from companion.analysis.moment_systems import (
+    certified_orbit_depth,
+    normal_raw_moment,
+    pearson_system,
+    sextic_second_decomposition,
+    sphere_moment_system,
+)
 
 
 def test_sphere_system_vanishes_at_the_measure_and_its_sign_flips():
     g = torch.Generator().manual_seed(2)
     a, W = random_atoms(3, 2, g, unit_norm=True)
     moments, sphere = sphere_moment_system("erf", a, W, 5)
-    for a2, W2 in [(a, W), (-a.flip(0), -W.flip(0))]:       # odd σ: (a, w) ↦ (−a, −w), and a permutation
+    for a2, W2 in [(a, W), (-a.flip(0), -W.flip(0))]:  # odd σ: (a, w) ↦ (−a, −w), and a permutation
         x = pack(a2, W2).numpy()[None].astype(complex)
         assert np.abs(moments(x)).max() < 1e-12 and np.abs(sphere(x)).max() < 1e-12
-    assert moments.n_equations == 6                          # T_5 only: T_3 and T_1 are its contractions
+    assert moments.n_equations == 6  # T_5 only: T_3 and T_1 are its contractions
 
 
 def test_relu_two_atoms_in_the_plane_certified_at_depth_two():
     g = torch.Generator().manual_seed(5)
     a, W = random_atoms(2, 2, g)
     result = certified_orbit_depth("relu", a, W, 4, max_paths=400)
-    assert result.status[0] == "positive-dimensional"          # T_0, T_1: fewer numbers than parameters
+    assert result.status[0] == "positive-dimensional"  # T_0, T_1: fewer numbers than parameters
     assert result.depth == 2 and result.solved_at == 2
-    assert result.complex[1] == result.real[1] == 2             # the orbit: the two orderings of the atoms
+    assert result.complex[1] == result.real[1] == 2  # the orbit: the two orderings of the atoms
     assert result.outside[1] == 0 and result.alpha_certified == 2
 
 
@@ -57,6 +63,6 @@ def test_rank_nine_ternary_sextic_has_exactly_one_linked_partner():
     a, W = random_atoms(9, 3, g, unit_norm=True)
     partner = sextic_second_decomposition(a, W)
     s = partner["singular_values"]
-    assert s[-1] < 1e-10 < s[-2]                               # a one-dimensional kernel: one partner
+    assert s[-1] < 1e-10 < s[-2]  # a one-dimensional kernel: one partner
     assert partner["relative_residual"] < 1e-9 and partner["on_cubic"] < 1e-12
-    assert partner["distance_to_mu"] > 1e-6                    # not μ's own directions
+    assert partner["distance_to_mu"] > 1e-6  # not μ's own directions

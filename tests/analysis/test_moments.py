@@ -30,8 +30,9 @@ def test_isotropic_gaussian_chi_moments_match_multinomial_expansion(variant):
         np.testing.assert_allclose(multinomial, chi, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("family,scale,a_scale", [("laplace", 0.5, 0.5), ("gaussian", 0.5, 1.3),
-                                                  ("student_t", 0.5, 0.5), ("ball", 0.7, 0.7)])
+@pytest.mark.parametrize(
+    "family,scale,a_scale", [("laplace", 0.5, 0.5), ("gaussian", 0.5, 1.3), ("student_t", 0.5, 0.5), ("ball", 0.7, 0.7)]
+)
 def test_exact_moments_match_monte_carlo(family, scale, a_scale):
     theta = init_particles(family, 1, 400_000, 4, scale=scale, a_scale=a_scale, rng=1, df=11.0)
     scales = moments.init_scales(4, scale, a_scale)
@@ -81,8 +82,10 @@ def test_estimator_recovers_the_gaussian_value():
 
 def test_estimator_orders_light_and_heavy_tails():
     kwargs = dict(scale=0.5, a_scale=0.5, rng=5, df=5.0)
-    w = {fam: moments.estimate_w_star(init_particles(fam, 1, 20_000, 4, **kwargs), "subgaussian").w_star
-         for fam in ("ball", "gaussian", "laplace", "student_t")}
+    w = {
+        fam: moments.estimate_w_star(init_particles(fam, 1, 20_000, 4, **kwargs), "subgaussian").w_star
+        for fam in ("ball", "gaussian", "laplace", "student_t")
+    }
     assert w["ball"] > 10 * w["gaussian"]
     assert w["laplace"] < 0.5 * w["gaussian"] and w["student_t"] < 0.5 * w["gaussian"]
 
@@ -105,7 +108,7 @@ def test_estimator_is_deterministic_and_validates():
 
 
 def test_phi_w_plain_average_matches_gaussian_closed_form_inside_the_class():
-    variances = np.array([1.3 ** 2, 0.25, 0.25, 0.25, 0.25])
+    variances = np.array([1.3**2, 0.25, 0.25, 0.25, 0.25])
     theta = init_particles("gaussian", 1, 200_000, 4, scale=0.5, a_scale=1.3, rng=2)
     w = 0.2 / (2 * variances.max())
     exact = moments.phi_w_gaussian(w, variances)
@@ -117,8 +120,8 @@ def test_phi_w_plain_average_matches_gaussian_closed_form_inside_the_class():
 
 def test_phi_w_outside_the_class_grows_with_n():
     w = 2.0 * moments.w_star_closed_form("gaussian", "subgaussian", D4)
-    theta = init_particles("gaussian", 1, 2 ** 16, 4, scale=0.5, a_scale=0.5, rng=7)
-    values = [moments.log_phi_w(theta[:, :n], w)[0] for n in (2 ** 8, 2 ** 12, 2 ** 16)]
+    theta = init_particles("gaussian", 1, 2**16, 4, scale=0.5, a_scale=0.5, rng=7)
+    values = [moments.log_phi_w(theta[:, :n], w)[0] for n in (2**8, 2**12, 2**16)]
     assert values[0] < values[1] < values[2]
 
 
@@ -129,7 +132,7 @@ def test_ou_variance_matches_recursion_and_gibbs_limit():
     for k in range(6):
         np.testing.assert_allclose(var[k], v, rtol=1e-13)
         v = (1 - eta * lam) ** 2 * v + 2 * eta * tau
-    gibbs = moments.ou_w_star([1.0], eta, lam, tau, [10 ** 5])[0]
+    gibbs = moments.ou_w_star([1.0], eta, lam, tau, [10**5])[0]
     assert gibbs == pytest.approx(lam * (1 - eta * lam / 2) / (2 * tau), rel=1e-12)
     np.testing.assert_allclose(moments.ou_variance([1.0], eta, 0.0, tau, [3]), [[1 + 6 * eta * tau]])
     with pytest.raises(ValueError, match="steps"):
@@ -139,8 +142,19 @@ def test_ou_variance_matches_recursion_and_gibbs_limit():
 def test_ou_variance_matches_the_data_free_engine():
     theta0 = init_particles("gaussian", 4, 20_000, 2, scale=0.8, a_scale=0.8, rng=6)
     eta, lam, tau = 0.1, 0.5, 0.05
-    run = simulate(theta0, "erf", None, eta=eta, steps=40, lam=lam, tau=tau, engine="none",
-                   record_steps=[0, 10, 40], seed=3, progress=False)
+    run = simulate(
+        theta0,
+        "erf",
+        None,
+        eta=eta,
+        steps=40,
+        lam=lam,
+        tau=tau,
+        engine="none",
+        record_steps=[0, 10, 40],
+        seed=3,
+        progress=False,
+    )
     exact = moments.ou_variance(np.full(3, 0.64), eta, lam, tau, run.steps)
     measured = run.particles.pow(2).mean((1, 2)).numpy()
     np.testing.assert_allclose(measured, exact, rtol=0.02)
@@ -151,6 +165,7 @@ def test_ou_variance_matches_the_data_free_engine():
 def test_moment_families_are_the_engines_initial_laws():
     """One definition: every family of init_particles but the atomic one, which has no law to take moments of."""
     from companion.engine import init
+
     assert moments.FAMILIES == tuple(family for family in init.FAMILIES if family != "atomic")
     for family in moments.FAMILIES:
         init.init_particles(family, 1, 2, 1, rng=0)
@@ -182,7 +197,6 @@ def test_estimator_limit_infinite_moments_and_validation():
         moments.estimator_limit([0.0, np.nan, 1.0], 2)
 
 
-
 def test_block_log_phi_w_gaussian_flat_inside_the_class_and_steep_outside():
     v = np.array([1.0, 0.25, 0.25])
     ns = np.unique(np.geomspace(4, 512, 6).astype(int))
@@ -194,7 +208,7 @@ def test_block_log_phi_w_gaussian_flat_inside_the_class_and_steep_outside():
     exact = math.log(moments.phi_w_gaussian(0.1, v))
     assert inside.shape == (100, 6) and abs(np.median(inside[:, -1]) - exact) < 0.01
     assert abs(np.median(slopes(0.1, 100, 0))) < 0.01
-    assert 1.5 < np.median(slopes(2.0, 200, 1)) < 3.5                  # w* = 1/2: n^(w/w* - 1) = n^3
+    assert 1.5 < np.median(slopes(2.0, 200, 1)) < 3.5  # w* = 1/2: n^(w/w* - 1) = n^3
     np.testing.assert_array_equal(slopes(2.0, 5, 2), slopes(2.0, 5, 2))
     with pytest.raises(ValueError, match="ns"):
         moments.block_log_phi_w_gaussian(v, 2.0, [8, 8], 4096, 5, rng=0)
@@ -220,6 +234,6 @@ def test_estimate_w_star_gaussian_is_centred_on_the_population_value():
     k_max = moments.estimate_w_star(np.random.default_rng(1).standard_normal((5000, 5)) * np.sqrt(v)).k_max
     assert draws.shape == (40,)
     assert abs(draws.mean() / moments.estimator_limit(exact, k_max) - 1) < 0.05
-    assert draws.mean() > 1 / (2 * v.max()) * 1.2                    # the anisotropy bias, well above w* = 1/2
+    assert draws.mean() > 1 / (2 * v.max()) * 1.2  # the anisotropy bias, well above w* = 1/2
     with pytest.raises(ValueError, match="variances"):
         moments.estimate_w_star_gaussian([0.0, 1.0], 100, 2, rng=0)

@@ -6,12 +6,23 @@ import pandas as pd
 import pytest
 import torch
 
+from companion.analysis.parametrizations import (
+    PARAMETRIZATIONS,
+    QUANTITIES,
+    TwoLayerNetwork,
+    coordinate_check,
+    engine_step,
+    held_out_windows,
+    initial_network,
+    mup_sgd_step,
+    offset_power_exponent,
+    relative_step_error,
+    scaling,
+    width_slope_intervals,
+    width_slopes,
+)
 from companion.engine.dynamics import network
 from companion.engine.init import init_particles
-from companion.analysis.parametrizations import (PARAMETRIZATIONS, QUANTITIES, TwoLayerNetwork, coordinate_check,
-                                        engine_step, held_out_windows, initial_network, mup_sgd_step,
-                                        offset_power_exponent, relative_step_error, scaling,
-                                        width_slope_intervals, width_slopes)
 from companion.engine.targets import sample_data, teacher
 
 D = 4
@@ -31,11 +42,14 @@ def test_parametrizations_coincide_at_base_width():
             assert value == pytest.approx(reference[key])
 
 
-@pytest.mark.parametrize("parametrization, exponents", [
-    ("mup", {"multiplier": -1.0, "a_std": 0.0, "lr_a": 1.0, "lr_w": 1.0}),
-    ("ntk", {"multiplier": -0.5, "a_std": 0.0, "lr_a": 0.0, "lr_w": 0.0}),
-    ("sp", {"multiplier": 0.0, "a_std": -0.5, "lr_a": 0.0, "lr_w": 0.0}),
-])
+@pytest.mark.parametrize(
+    "parametrization, exponents",
+    [
+        ("mup", {"multiplier": -1.0, "a_std": 0.0, "lr_a": 1.0, "lr_w": 1.0}),
+        ("ntk", {"multiplier": -0.5, "a_std": 0.0, "lr_a": 0.0, "lr_w": 0.0}),
+        ("sp", {"multiplier": 0.0, "a_std": -0.5, "lr_a": 0.0, "lr_w": 0.0}),
+    ],
+)
 def test_scalings_have_their_width_exponents(parametrization, exponents):
     narrow, wide = asdict(scaling(parametrization, 64, D, 1.0)), asdict(scaling(parametrization, 64 * 256, D, 1.0))
     for key, exponent in exponents.items():
@@ -43,10 +57,18 @@ def test_scalings_have_their_width_exponents(parametrization, exponents):
     assert wide["w_std"] == narrow["w_std"] == pytest.approx(1 / math.sqrt(D))
 
 
-@pytest.mark.parametrize("kwargs, parameter", [
-    ({"parametrization": "mf"}, "parametrization"), ({"N": 0}, "N"), ({"N": 2.5}, "N"), ({"d": -1}, "d"),
-    ({"eta": 0.0}, "eta"), ({"eta": float("nan")}, "eta"), ({"base_width": 0}, "base_width"),
-])
+@pytest.mark.parametrize(
+    "kwargs, parameter",
+    [
+        ({"parametrization": "mf"}, "parametrization"),
+        ({"N": 0}, "N"),
+        ({"N": 2.5}, "N"),
+        ({"d": -1}, "d"),
+        ({"eta": 0.0}, "eta"),
+        ({"eta": float("nan")}, "eta"),
+        ({"base_width": 0}, "base_width"),
+    ],
+)
 def test_scaling_rejects_bad_input(kwargs, parameter):
     arguments = {"parametrization": "mup", "N": 8, "d": D, "eta": 0.1, **kwargs}
     with pytest.raises(ValueError, match=parameter):
@@ -145,9 +167,11 @@ def test_width_slopes_fit_seed_means_and_skip_updates_at_start():
     rows = []
     for width in (64, 256, 1024):
         for seed, noise in ((0, 0.9), (1, 1.1)):
-            rows += [("mup", width, seed, 0, "output", noise * width**-0.5),
-                     ("mup", width, seed, 0, "output_update", 0.0),
-                     ("mup", width, seed, 1, "output_update", noise * 0.3)]
+            rows += [
+                ("mup", width, seed, 0, "output", noise * width**-0.5),
+                ("mup", width, seed, 0, "output_update", 0.0),
+                ("mup", width, seed, 1, "output_update", noise * 0.3),
+            ]
     slopes = width_slopes(pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"]))
     assert len(slopes) == 2
     by_quantity = slopes.set_index("quantity")["slope"]
@@ -178,9 +202,11 @@ def test_width_slope_intervals_fit_the_wide_half_and_measure_curvature():
     widths = np.array([64, 256, 1024, 4096.0])
     for width in widths:
         for seed, noise in ((0, 0.9), (1, 1.1), (2, 1.0)):
-            rows += [("ntk", width, seed, 1, "feature_update", noise * width**-0.5),
-                     ("ntk", width, seed, 1, "output_update", noise * (1 + 8 * width**-0.5)),
-                     ("ntk", width, seed, 0, "output_update", 0.0)]
+            rows += [
+                ("ntk", width, seed, 1, "feature_update", noise * width**-0.5),
+                ("ntk", width, seed, 1, "output_update", noise * (1 + 8 * width**-0.5)),
+                ("ntk", width, seed, 0, "output_update", 0.0),
+            ]
     check = pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"])
     table = width_slope_intervals(check, n_boot=50).set_index("quantity")
     assert len(table) == 2  # the update at t = 0 is skipped
@@ -199,9 +225,18 @@ def test_width_slope_intervals_fit_the_wide_half_and_measure_curvature():
 
 
 def test_held_out_windows_add_interval_width_and_curvature():
-    intervals = pd.DataFrame(dict(parametrization=["mup", "ntk"], quantity=["output_update", "feature_update"],
-                                  t=[1, 2], slope=[0.01, -0.5], lo=[-0.02, -0.55], hi=[0.03, -0.45],
-                                  narrow_slope=[0.0, -0.4], curvature=[0.01, 0.1]))
+    intervals = pd.DataFrame(
+        dict(
+            parametrization=["mup", "ntk"],
+            quantity=["output_update", "feature_update"],
+            t=[1, 2],
+            slope=[0.01, -0.5],
+            lo=[-0.02, -0.55],
+            hi=[0.03, -0.45],
+            narrow_slope=[0.0, -0.4],
+            curvature=[0.01, 0.1],
+        )
+    )
     windows = held_out_windows(intervals)
     assert list(windows.columns) == ["parametrization", "quantity", "t", "half"]
     np.testing.assert_allclose(windows["half"], [0.06, 0.2])

@@ -1,4 +1,5 @@
 """Total-degree homotopy: solution counts known in closed form, α-certificates, a Gröbner cross-check."""
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -27,7 +28,7 @@ def test_generic_quadrics_meet_in_bezout_many_points():
 
 def test_known_real_count_and_groebner_cross_check():
     x, y = sp.symbols("x y")
-    polys = [x**2 + y**2 - 4, x * y - 1]            # four real intersection points of circle and hyperbola
+    polys = [x**2 + y**2 - 4, x * y - 1]  # four real intersection points of circle and hyperbola
     result = solve(from_sympy(polys, [x, y]))
     assert len(result.points) == 4 and result.n_real == 4 and result.certified.all()
     basis = sp.groebner(polys, x, y, order="lex")

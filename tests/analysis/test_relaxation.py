@@ -2,8 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from companion.analysis.relaxation import (drift_hessian, fit_exponentials, function_gram, linearised_decay,
-                                           linearised_relaxation, pair_hessians)
+from companion.analysis.relaxation import (
+    drift_hessian,
+    fit_exponentials,
+    function_gram,
+    linearised_decay,
+    linearised_relaxation,
+    pair_hessians,
+)
 from companion.engine.dynamics import function_distance2, population_risk
 from companion.engine.gradients import population_grad
 from companion.engine.targets import teacher
@@ -40,8 +46,9 @@ def test_linearised_decay_of_a_planted_linear_flow_is_its_exact_solution():
 def small_system(seed=0, N=3, d=2):
     g = torch.Generator().manual_seed(seed)
     theta = torch.randn(N, 1 + d, generator=g, dtype=torch.float64)
-    target = teacher("erf", torch.tensor([1.0, -0.5], dtype=torch.float64), torch.randn(2, d, generator=g,
-                                                                                         dtype=torch.float64))
+    target = teacher(
+        "erf", torch.tensor([1.0, -0.5], dtype=torch.float64), torch.randn(2, d, generator=g, dtype=torch.float64)
+    )
     return theta, target
 
 
@@ -51,7 +58,7 @@ def test_drift_hessian_matches_autograd_including_the_interaction():
 
     def energy(flat):
         th = flat.reshape(1, *theta.shape)
-        return N * population_risk(th, "erf", target)[0] + 0.5 * lam * (flat ** 2).sum()
+        return N * population_risk(th, "erf", target)[0] + 0.5 * lam * (flat**2).sum()
 
     exact = torch.autograd.functional.hessian(energy, theta.reshape(-1)).numpy()
     H = drift_hessian(theta, "erf", target, lam)
@@ -112,7 +119,7 @@ def test_linearised_relaxation_predicts_a_noiseless_flow_near_its_minimum():
     from companion.engine.dynamics import simulate
 
     _, target = small_system(seed=4)
-    rest = torch.cat([2 * target.b[:, None], target.U], dim=1)[None]       # N = 2 particles realising the target
+    rest = torch.cat([2 * target.b[:, None], target.U], dim=1)[None]  # N = 2 particles realising the target
     assert float(population_grad(rest, "erf", target)[0].abs().max()) < 1e-12
     kick = rest + 1e-3 * torch.randn(rest.shape, generator=torch.Generator().manual_seed(5), dtype=torch.float64)
     s = np.array([0.0, 0.5, 1.0])

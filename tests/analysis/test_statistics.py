@@ -1,4 +1,5 @@
 """Tests for companion.analysis.statistics: the replica bootstrap against its definition and the log–log fit."""
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -28,7 +29,7 @@ def test_bootstrap_of_two_replicas_by_hand():
 def test_bootstrap_resamples_replicas_jointly_along_the_given_axis():
     # two identical columns stay identical in every resample, so their statistics' intervals coincide
     column = np.random.default_rng(2).standard_normal(9)
-    values = np.stack([np.stack([column, column], -1)] * 2)            # (2, 9, 2): replicas on axis 1
+    values = np.stack([np.stack([column, column], -1)] * 2)  # (2, 9, 2): replicas on axis 1
     estimate, lo, hi = bootstrap(values, lambda v: v.mean(1)[0, 0] - v.mean(1)[1, 1], axis=1, seed=1)
     assert estimate == lo == hi == 0.0
     with pytest.raises(ValueError, match="values"):
@@ -46,10 +47,16 @@ def test_loglog_fit_recovers_power_laws(exponent, constant):
     assert loglog_slope(x, constant * x**exponent) == slope
 
 
-@pytest.mark.parametrize("x, y, parameter", [
-    ([1.0, 1.0], [1.0, 2.0], "x"), ([1.0, 2.0], [1.0], "x"), ([1.0, 2.0], [0.0, 1.0], "y"),
-    ([1.0, 2.0], [1.0, float("inf")], "y"), ([1.0, 2.0], [1.0, -1.0], "y"),
-])
+@pytest.mark.parametrize(
+    "x, y, parameter",
+    [
+        ([1.0, 1.0], [1.0, 2.0], "x"),
+        ([1.0, 2.0], [1.0], "x"),
+        ([1.0, 2.0], [0.0, 1.0], "y"),
+        ([1.0, 2.0], [1.0, float("inf")], "y"),
+        ([1.0, 2.0], [1.0, -1.0], "y"),
+    ],
+)
 def test_loglog_fit_rejects_bad_input(x, y, parameter):
     with pytest.raises(ValueError, match=parameter):
         loglog_fit(x, y)

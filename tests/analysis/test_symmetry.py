@@ -1,4 +1,5 @@
 """Realization symmetries preserve the function exactly and the canonical form; distinct measures stay apart."""
+
 import math
 
 import pytest
@@ -6,10 +7,23 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from companion.analysis.symmetry import (
+    add_inactive,
+    antipodal_flip,
+    atoms_from_particles,
+    canonicalize,
+    homogeneity_degree,
+    matched_distance,
+    merge_atoms,
+    permute,
+    quadratic_eigen_atoms,
+    random_symmetry,
+    rescale,
+    sign_flip,
+    split_atom,
+    symmetry_names,
+)
 from companion.engine.kernels import gaussian_kernel
-from companion.analysis.symmetry import (add_inactive, antipodal_flip, atoms_from_particles, canonicalize,
-                                homogeneity_degree, matched_distance, merge_atoms, permute, quadratic_eigen_atoms,
-                                random_symmetry, rescale, sign_flip, split_atom, symmetry_names)
 
 ACTS = ("relu", "tanh", "erf", "gelu", "quadratic", "he3")
 
@@ -27,8 +41,13 @@ def measure(S, d, seed):
 
 
 @settings(max_examples=30, deadline=None)
-@given(act=st.sampled_from(ACTS), S=st.integers(1, 5), d=st.integers(1, 4), seed=st.integers(0, 10_000),
-       steps=st.integers(1, 6))
+@given(
+    act=st.sampled_from(ACTS),
+    S=st.integers(1, 5),
+    d=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+    steps=st.integers(1, 6),
+)
 def test_random_symmetry_keeps_function_and_canonical_form(act, S, d, seed, steps):
     a, W, g = measure(S, d, seed)
     a2, W2, applied = random_symmetry(act, a, W, g, steps=steps)
@@ -39,8 +58,13 @@ def test_random_symmetry_keeps_function_and_canonical_form(act, S, d, seed, step
 
 
 @settings(max_examples=20, deadline=None)
-@given(act=st.sampled_from(("relu", "tanh", "erf", "gelu")), S=st.integers(1, 4), d=st.integers(2, 4),
-       seed=st.integers(0, 10_000), size=st.floats(1e-4, 1.0))
+@given(
+    act=st.sampled_from(("relu", "tanh", "erf", "gelu")),
+    S=st.integers(1, 4),
+    d=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+    size=st.floats(1e-4, 1.0),
+)
 def test_perturbed_measure_differs_in_function_and_canonical_form(act, S, d, seed, size):
     a, W, _ = measure(S, d, seed)
     W2 = W.clone()
@@ -63,10 +87,10 @@ def test_canonical_form_by_hand_for_odd_even_and_homogeneous():
     odd = canonicalize("tanh", a, W)
     assert torch.equal(odd.weights, torch.tensor([-2.0, 1.0], dtype=torch.float64))
     assert torch.equal(odd.positions, torch.tensor([[1.0, -2.0], [3.0, 0.0]], dtype=torch.float64))
-    even = canonicalize("quadratic", a, W)          # 2-homogeneous and even: weights a|w|², unit directions
+    even = canonicalize("quadratic", a, W)  # 2-homogeneous and even: weights a|w|², unit directions
     assert torch.allclose(even.weights, torch.tensor([10.0, 9.0], dtype=torch.float64))
     assert torch.allclose(even.positions[0], torch.tensor([1.0, -2.0], dtype=torch.float64) / math.sqrt(5))
-    relu = canonicalize("relu", a, W)               # w = (−1, 2) flips: linear part a w = (−2, 4)
+    relu = canonicalize("relu", a, W)  # w = (−1, 2) flips: linear part a w = (−2, 4)
     assert torch.allclose(relu.weights, torch.tensor([2 * math.sqrt(5), 3.0], dtype=torch.float64))
     assert torch.allclose(relu.linear, torch.tensor([-2.0, 4.0], dtype=torch.float64))
 
@@ -102,7 +126,7 @@ def test_antipodal_flip_of_a_balanced_set_keeps_relu_and_gelu_functions():
     W = torch.tensor([[1.0, 0.5], [-0.5, 1.0], [2.0, 0.0]], dtype=torch.float64)
     a = torch.tensor([1.0, 2.0, 0.0], dtype=torch.float64)
     a[2] = 1.0
-    W[2] = -(a[0] * W[0] + a[1] * W[1]) / a[2]        # Σ a_j w_j = 0 over all three
+    W[2] = -(a[0] * W[0] + a[1] * W[1]) / a[2]  # Σ a_j w_j = 0 over all three
     for act in ("relu", "gelu"):
         a2, W2 = antipodal_flip(act, a, W, [0, 1, 2])
         gap, norm = distance2(act, a, W, a2, W2)

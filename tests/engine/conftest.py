@@ -1,4 +1,5 @@
 """Engine tests compare against float64 closed forms: float64 is the default dtype inside each test, and only there."""
+
 import pytest
 import torch
 

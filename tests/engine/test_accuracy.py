@@ -1,4 +1,5 @@
 """Hermite coefficients and kernels against an independent reference: scipy.integrate.quad on plain-float integrands."""
+
 import math
 import warnings
 
@@ -28,8 +29,10 @@ def _expectation(g, r):
     edges = sorted({-12.0, -1 / r, 0.0, 1 / r, 12.0})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        return sum(integrate.quad(density, a, b, limit=200, epsabs=1e-16, epsrel=1e-14)[0]
-                   for a, b in zip(edges[:-1], edges[1:]))
+        return sum(
+            integrate.quad(density, a, b, limit=200, epsabs=1e-16, epsrel=1e-14)[0]
+            for a, b in zip(edges[:-1], edges[1:])
+        )
 
 
 def _h(k, z):

@@ -1,5 +1,6 @@
 """The population step stays on the tensors' device: nothing in it converts a tensor to NumPy (a GPU tensor would
 raise there). No GPU here, so the CPU run with ``Tensor.numpy`` disabled stands in for it."""
+
 import pytest
 import torch
 

@@ -5,8 +5,17 @@ import pytest
 import torch
 
 from companion.engine.activations import get_activation
-from companion.engine.dynamics import (NOISE, DivergenceError, _noise_steps, first_variation_grad, function_distance2,
-                                       log_time_grid, network, population_risk, simulate)
+from companion.engine.dynamics import (
+    NOISE,
+    DivergenceError,
+    _noise_steps,
+    first_variation_grad,
+    function_distance2,
+    log_time_grid,
+    network,
+    population_risk,
+    simulate,
+)
 from companion.engine.init import init_particles
 from companion.engine.kernels import gaussian_kernel
 from companion.engine.seeding import Stream
@@ -40,8 +49,9 @@ def test_engine_step_equals_autograd_mup_step(name, target):
     params = torch.cat([a.detach()[:, None], W.detach()], dim=1)
     grads = torch.cat([a.grad[:, None], W.grad], dim=1)
     expected = params - eta * N * grads - eta * lam * params + math.sqrt(2 * eta * tau) * xi
-    got = simulate(theta, name, engine="empirical", data=(X, y), eta=eta, steps=1, lam=lam, tau=tau, seed=seed,
-                   progress=False).final[0]
+    got = simulate(
+        theta, name, engine="empirical", data=(X, y), eta=eta, steps=1, lam=lam, tau=tau, seed=seed, progress=False
+    ).final[0]
     assert ((got - expected).norm() / expected.norm()).item() < 1e-10
 
 
@@ -75,7 +85,9 @@ def test_chunking_does_not_change_the_gradient(target):
     theta = _theta(N=40)
     X, y = sample_data(target, 300, generator=torch.Generator().manual_seed(4))
     whole, _ = first_variation_grad(theta, "relu", engine="empirical", data=(X, y))
-    chunked, _ = first_variation_grad(theta, "relu", engine="empirical", data=(X, y), chunk_size=24)  # 12 particles x 1 row
+    chunked, _ = first_variation_grad(
+        theta, "relu", engine="empirical", data=(X, y), chunk_size=24
+    )  # 12 particles x 1 row
     torch.testing.assert_close(whole, chunked)
 
 
@@ -83,8 +95,9 @@ def test_coupled_systems_match_without_interaction():
     """With the data term off, the first N particles of the reference equal an N-system run alone."""
     ref0 = _theta(R=2, N=64)
     ref = simulate(ref0, "erf", engine="none", eta=0.1, steps=30, lam=0.5, tau=0.2, seed=3, progress=False)
-    small = simulate(ref0[:, :16], "erf", engine="none", eta=0.1, steps=30, lam=0.5, tau=0.2, seed=3, noise_width=64,
-                     progress=False)
+    small = simulate(
+        ref0[:, :16], "erf", engine="none", eta=0.1, steps=30, lam=0.5, tau=0.2, seed=3, noise_width=64, progress=False
+    )
     torch.testing.assert_close(small.final, ref.final[:, :16], atol=0, rtol=0)
 
 
@@ -93,7 +106,7 @@ def test_replicas_equal_separate_runs(target):
     kwargs = dict(eta=0.05, steps=20, lam=0.1, tau=0.01, progress=False)
     batched = simulate(theta, "erf", target, seed=10, **kwargs)
     for r in range(3):
-        alone = simulate(theta[r:r + 1], "erf", target, seed=10, first_replica=r, **kwargs)
+        alone = simulate(theta[r : r + 1], "erf", target, seed=10, first_replica=r, **kwargs)
         torch.testing.assert_close(alone.final[0], batched.final[r], atol=1e-13, rtol=0)
 
 
@@ -103,13 +116,20 @@ def test_replica_noise_equals_a_lone_run_bit_for_bit(N):
     kwargs = dict(engine="none", eta=0.05, steps=40, lam=0.1, tau=0.01, progress=False)
     batched = simulate(theta, "erf", seed=10, **kwargs)
     for r in range(3):
-        assert torch.equal(simulate(theta[r:r + 1], "erf", seed=10, first_replica=r, **kwargs).final[0], batched.final[r])
+        assert torch.equal(
+            simulate(theta[r : r + 1], "erf", seed=10, first_replica=r, **kwargs).final[0], batched.final[r]
+        )
 
 
 def test_noise_drawn_in_batches_equals_one_draw_per_step():
     """50 steps of 8 × 4 numbers come in one draw per replica; the values are those of 50 single draws."""
-    batched = torch.stack(list(_noise_steps([torch.Generator().manual_seed(s) for s in (3, 4)], 50, (8, 4),
-                                            torch.float64, torch.device("cpu"))))
+    batched = torch.stack(
+        list(
+            _noise_steps(
+                [torch.Generator().manual_seed(s) for s in (3, 4)], 50, (8, 4), torch.float64, torch.device("cpu")
+            )
+        )
+    )
     gens = [torch.Generator().manual_seed(s) for s in (3, 4)]
     single = torch.stack([torch.stack([torch.randn(8, 4, generator=g) for g in gens]) for _ in range(50)])
     assert torch.equal(batched, single)
@@ -133,8 +153,9 @@ def test_minibatch_replicas_equal_separate_runs(target):
 
 def test_determinism_and_recording(target):
     theta = _theta()
-    run = lambda: simulate(theta, "erf", target, eta=0.05, steps=50, tau=0.01, record_steps=[0, 10, 50], seed=1,
-                           progress=False)
+    run = lambda: simulate(
+        theta, "erf", target, eta=0.05, steps=50, tau=0.01, record_steps=[0, 10, 50], seed=1, progress=False
+    )
     first, second = run(), run()
     assert torch.equal(first.particles, second.particles)
     assert first.particles.shape == (3, 2, 16, D + 1)
@@ -159,15 +180,26 @@ def test_log_time_grid():
     assert grid[0] == 0 and grid[-1] == 1000 and np.all(np.diff(grid) > 0)
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(eta=0.0), "eta"), (dict(eta=-1.0), "eta"), (dict(eta=float("nan")), "eta"),
-    (dict(lam=-0.1), "lam"), (dict(tau=-1e-3), "tau"), (dict(steps=-1), "steps"), (dict(steps=1.5), "steps"),
-    (dict(engine="langevin"), "engine"), (dict(activation="softsign"), "activation"),
-    (dict(record_steps=[0, 99]), "record_steps"), (dict(noise_width=3), "noise_width"),
-    (dict(engine="empirical"), "data"), (dict(engine="empirical", data=(torch.ones(5, 2), torch.ones(5))), "data"),
-    (dict(engine="empirical", data=(torch.ones(5, 3), torch.ones(4))), "data"),
-    (dict(engine="empirical", data=(torch.ones(5, 3), torch.ones(5)), batch_size=6), "batch_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(eta=0.0), "eta"),
+        (dict(eta=-1.0), "eta"),
+        (dict(eta=float("nan")), "eta"),
+        (dict(lam=-0.1), "lam"),
+        (dict(tau=-1e-3), "tau"),
+        (dict(steps=-1), "steps"),
+        (dict(steps=1.5), "steps"),
+        (dict(engine="langevin"), "engine"),
+        (dict(activation="softsign"), "activation"),
+        (dict(record_steps=[0, 99]), "record_steps"),
+        (dict(noise_width=3), "noise_width"),
+        (dict(engine="empirical"), "data"),
+        (dict(engine="empirical", data=(torch.ones(5, 2), torch.ones(5))), "data"),
+        (dict(engine="empirical", data=(torch.ones(5, 3), torch.ones(4))), "data"),
+        (dict(engine="empirical", data=(torch.ones(5, 3), torch.ones(5)), batch_size=6), "batch_size"),
+    ],
+)
 def test_bad_input_names_the_parameter(kwargs, name, target):
     args = dict(eta=0.1, steps=5, activation="erf")
     args.update(kwargs)
@@ -204,6 +236,7 @@ def test_divergence_names_the_first_bad_step_when_checked_rarely(target):
 
 def test_progress_default_follows_the_environment(monkeypatch):
     from companion.engine.dynamics import progress_default
+
     monkeypatch.setenv("COMPANION_PROGRESS", "0")
     assert progress_default() is False
     monkeypatch.setenv("COMPANION_PROGRESS", "1")

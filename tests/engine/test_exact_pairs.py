@@ -1,5 +1,6 @@
 """Kernels beyond Mehler's series (companion.engine.kernels.exact_pairs and the flagged pairs) against an independent
 reference: scipy.integrate.quad of the conditioned integrand E_U[σ(rU) E_Z σ_2(s(ρU + √(1−ρ²)Z))], quad inside."""
+
 import math
 import warnings
 
@@ -26,16 +27,27 @@ DERIVATIVE = {
     "gelu": lambda z: 0.5 * (1 + math.erf(z / math.sqrt(2))) + z * math.exp(-z * z / 2) / math.sqrt(2 * math.pi),
 }
 # (r, s, ρ): the diagonal and antipodes at the largest norm, near-parallel pairs, unequal and small norms
-POINTS = [(10.0, 10.0, 1.0), (10.0, 10.0, -1.0), (10.0, 10.0, 0.999), (10.0, 10.0, 0.9), (2.7, 2.7, 1.0),
-          (5.0, 5.0, -0.99), (1.0, 10.0, 0.95), (0.05, 10.0, 0.999), (0.05, 0.05, 1.0), (2.7, 5.0, 0.5),
-          (5.0, 5.0, 0.3)]
+POINTS = [
+    (10.0, 10.0, 1.0),
+    (10.0, 10.0, -1.0),
+    (10.0, 10.0, 0.999),
+    (10.0, 10.0, 0.9),
+    (2.7, 2.7, 1.0),
+    (5.0, 5.0, -0.99),
+    (1.0, 10.0, 0.95),
+    (0.05, 10.0, 0.999),
+    (0.05, 0.05, 1.0),
+    (2.7, 5.0, 0.5),
+    (5.0, 5.0, 0.3),
+]
 
 
 def _quad(f, edges):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", integrate.IntegrationWarning)
-        return sum(integrate.quad(f, a, b, limit=200, epsabs=1e-15, epsrel=1e-13)[0]
-                   for a, b in zip(edges[:-1], edges[1:]))
+        return sum(
+            integrate.quad(f, a, b, limit=200, epsabs=1e-15, epsrel=1e-13)[0] for a, b in zip(edges[:-1], edges[1:])
+        )
 
 
 def _phi(z):
@@ -72,9 +84,12 @@ def _pair(r, s, rho):
 def test_tanh_is_a_mixture_of_erfs_to_rounding():
     weights, scales = (np.array(t) for t in tanh_erf_mixture())
     from scipy.special import erf
+
     z = np.concatenate([np.linspace(0, 4, 4001), np.linspace(4, 60, 2000)])
     values = (weights[:, None] * erf(scales[:, None] * z)).sum(0)
-    slopes = (weights[:, None] * scales[:, None] * 2 / math.sqrt(math.pi) * np.exp(-(scales[:, None] * z) ** 2)).sum(0)
+    slopes = (weights[:, None] * scales[:, None] * 2 / math.sqrt(math.pi) * np.exp(-((scales[:, None] * z) ** 2))).sum(
+        0
+    )
     assert np.abs(values - np.tanh(z)).max() < 3e-15
     assert np.abs(slopes - 1 / np.cosh(z) ** 2).max() < 1e-14
     assert len(weights) < 30 and (weights > 0).all()
@@ -170,9 +185,14 @@ def test_kernel_gradcheck_through_flagged_pairs(name):
     assert torch.autograd.gradcheck(lambda w: gaussian_kernel(name, w, V), (W,))
 
 
-@pytest.mark.parametrize("args, match", [((torch.ones(2), torch.ones(3), torch.ones(2)), "1-D"),
-                                         ((torch.zeros(1), torch.ones(1), torch.ones(1)), "r, s > 0"),
-                                         ((torch.ones(1), torch.ones(1), torch.tensor([1.5])), "rho")])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        ((torch.ones(2), torch.ones(3), torch.ones(2)), "1-D"),
+        ((torch.zeros(1), torch.ones(1), torch.ones(1)), "r, s > 0"),
+        ((torch.ones(1), torch.ones(1), torch.tensor([1.5])), "rho"),
+    ],
+)
 def test_exact_pairs_bad_input(args, match):
     with pytest.raises(ValueError, match=match):
         exact_pairs(get_activation("tanh"), get_activation("tanh"), *args)

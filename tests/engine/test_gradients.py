@@ -1,4 +1,5 @@
 """Explicit population gradients (companion.engine.gradients) against the autograd reference (dynamics._population_grad)."""
+
 import math
 
 import pytest
@@ -91,6 +92,7 @@ def test_target_grad_is_the_first_variation_of_a_population_at_outside_particles
     from companion.engine.dynamics import function_inner
     from companion.engine.gradients import target_grad
     from companion.engine.init import init_particles
+
     act = get_activation(name)
     target = teacher("erf", [1.0, -0.5], torch.eye(4)[:2].double())
     population = init_particles("gaussian", 1, 50, 4, scale=0.7, rng=1)
@@ -99,7 +101,9 @@ def test_target_grad_is_the_first_variation_of_a_population_at_outside_particles
     explicit = target_grad(tagged, act, network) - target_grad(tagged, act, target)
     leaf = tagged.clone().requires_grad_(True)
     single = leaf.reshape(15, 1, 5)
-    first_variation = (function_inner(population.expand(15, -1, -1), single, act)
-                       - single[:, 0, 0] * target.cross(act, single[:, :, 1:])[:, 0])
+    first_variation = (
+        function_inner(population.expand(15, -1, -1), single, act)
+        - single[:, 0, 0] * target.cross(act, single[:, :, 1:])[:, 0]
+    )
     (reference,) = torch.autograd.grad(first_variation.sum(), leaf)
     torch.testing.assert_close(explicit, reference, rtol=1e-10, atol=1e-12)

@@ -7,7 +7,6 @@ from companion.engine.activations import ACTIVATIONS, get_activation, hermite_ac
 from companion.engine.hermite import gauss_hermite, hermite_coefficients, hermite_e, hermite_orthonormal
 
 
-
 def test_hermite_known_polynomials():
     z = torch.linspace(-3, 3, 13)
     He = hermite_e(z, 5)
@@ -30,7 +29,7 @@ def test_gauss_hermite_moments_and_orthonormality():
 
 def _trapezoid_coefficients(fn, r, K):
     z = torch.linspace(-40, 40, 400001)
-    weight = torch.exp(-z**2 / 2) / math.sqrt(2 * math.pi) * (z[1] - z[0])
+    weight = torch.exp(-(z**2) / 2) / math.sqrt(2 * math.pi) * (z[1] - z[0])
     return torch.stack([((fn(s * z) * weight)[:, None] * hermite_orthonormal(z, K)).sum(0) for s in r])
 
 
@@ -86,7 +85,9 @@ def test_activation_flags_and_derivatives(name):
 def test_hermite_activation_roundtrip():
     beta = torch.tensor([0.1, -0.5, 0.0, 0.25])
     g = hermite_activation(beta)
-    torch.testing.assert_close(g.coefficients(torch.tensor([1.0]), 6)[0], torch.cat([beta, torch.zeros(2)]), atol=1e-12, rtol=0)
+    torch.testing.assert_close(
+        g.coefficients(torch.tensor([1.0]), 6)[0], torch.cat([beta, torch.zeros(2)]), atol=1e-12, rtol=0
+    )
     assert g.parity is None
     assert hermite_activation(torch.tensor([0.0, 1.0, 0.0, 2.0])).parity == "odd"
 
@@ -96,8 +97,10 @@ def test_quadrature_coefficients_are_differentiable():
     c = hermite_coefficients(torch.tanh, r, 4)
     (grad,) = torch.autograd.grad(c[0, 1], r)
     eps = 1e-6
-    numeric = (hermite_coefficients(torch.tanh, r.detach() + eps, 4)[0, 1]
-               - hermite_coefficients(torch.tanh, r.detach() - eps, 4)[0, 1]) / (2 * eps)
+    numeric = (
+        hermite_coefficients(torch.tanh, r.detach() + eps, 4)[0, 1]
+        - hermite_coefficients(torch.tanh, r.detach() - eps, 4)[0, 1]
+    ) / (2 * eps)
     assert grad.item() == pytest.approx(numeric.item(), rel=1e-6)
 
 

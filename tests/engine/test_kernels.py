@@ -7,7 +7,6 @@ from companion.engine.activations import ACTIVATIONS, get_activation
 from companion.engine.kernels import cross_kernel, gaussian_kernel, hermite_series, norms_and_cosines
 
 
-
 @pytest.fixture(scope="module")
 def gaussian_inputs():
     gen = torch.Generator().manual_seed(0)

@@ -1,4 +1,5 @@
 """The engine installs and imports light: torch, numpy, scipy (and tqdm) only."""
+
 import json
 import subprocess
 import sys

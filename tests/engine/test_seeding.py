@@ -1,5 +1,6 @@
 """Named streams from one SeedSequence (seed, stream, replica): no two triples share numbers, a batch replica equals
 the lone run of that replica, and a notebook refuses a stream name registered twice."""
+
 import hashlib
 
 import numpy as np
@@ -44,11 +45,12 @@ def test_a_batch_replica_equals_the_lone_run():
     stream = Stream(4, "noise")
     batch = simulate(theta0, "erf", None, eta=0.1, steps=12, tau=0.5, engine="none", seed=stream).final
     for r in range(3):
-        lone = simulate(theta0[r:r + 1], "erf", None, eta=0.1, steps=12, tau=0.5, engine="none", seed=stream,
-                        first_replica=r).final
-        assert torch.equal(batch[r:r + 1], lone)
+        lone = simulate(
+            theta0[r : r + 1], "erf", None, eta=0.1, steps=12, tau=0.5, engine="none", seed=stream, first_replica=r
+        ).final
+        assert torch.equal(batch[r : r + 1], lone)
         cloud = init_particles("gaussian", 1, 6, 2, rng=Stream(4, "cloud").rng(r))
-        assert torch.equal(theta0[r:r + 1], cloud)
+        assert torch.equal(theta0[r : r + 1], cloud)
 
 
 def test_the_initial_cloud_is_nested_per_replica():

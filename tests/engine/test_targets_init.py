@@ -8,7 +8,6 @@ from companion.engine.init import init_particles
 from companion.engine.targets import ridge_target, sample_data, teacher
 
 
-
 @pytest.fixture(scope="module")
 def inputs():
     return torch.randn(600_000, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
@@ -71,11 +70,18 @@ def test_init_ball_atomic_and_nesting():
     assert torch.equal(big, init_particles("laplace", 1, 64, 3, rng=5))
 
 
-@pytest.mark.parametrize("kwargs, name", [
-    (dict(family="cauchy"), "family"), (dict(N=0), "N"), (dict(scale=-1.0), "scale"), (dict(a_scale=float("inf")), "a_scale"),
-    (dict(family="student_t", df=0.0), "df"), (dict(family="atomic", atoms=np.ones((2, 5))), "atoms"),
-    (dict(family="atomic", atoms=np.ones((2, 3)), weights=[0.5, 0.6]), "weights"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(family="cauchy"), "family"),
+        (dict(N=0), "N"),
+        (dict(scale=-1.0), "scale"),
+        (dict(a_scale=float("inf")), "a_scale"),
+        (dict(family="student_t", df=0.0), "df"),
+        (dict(family="atomic", atoms=np.ones((2, 5))), "atoms"),
+        (dict(family="atomic", atoms=np.ones((2, 3)), weights=[0.5, 0.6]), "weights"),
+    ],
+)
 def test_init_bad_input(kwargs, name):
     args = dict(family="gaussian", R=1, N=4, d=2)
     args.update(kwargs)

@@ -4,20 +4,52 @@ import numpy as np
 import pytest
 import torch
 
-from companion.engine.validation import (atomic_measure, choice, finite_number, float_array, float_tensor, integer,
-                                         integer_array, nonneg_int, positive_int)
+from companion.engine.validation import (
+    atomic_measure,
+    choice,
+    finite_number,
+    float_array,
+    float_tensor,
+    integer,
+    integer_array,
+    nonneg_int,
+    positive_int,
+)
 
 
-@pytest.mark.parametrize("value, expected", [(3, 3), (np.int64(3), 3), (np.uint8(3), 3), (3.0, 3), (np.float32(3), 3),
-                                             (torch.tensor(3), 3), (np.array(3), 3), (2 ** 63 - 1, 2 ** 63 - 1)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (3, 3),
+        (np.int64(3), 3),
+        (np.uint8(3), 3),
+        (3.0, 3),
+        (np.float32(3), 3),
+        (torch.tensor(3), 3),
+        (np.array(3), 3),
+        (2**63 - 1, 2**63 - 1),
+    ],
+)
 def test_integer_accepts_integers_and_integral_floats(value, expected):
     resolved = integer("k", value)
     assert resolved == expected and type(resolved) is int
 
 
-@pytest.mark.parametrize("value, error", [(True, TypeError), (np.bool_(False), TypeError), (None, TypeError),
-                                          ("3", TypeError), ([3], TypeError), (1j, TypeError), (1.9, ValueError),
-                                          (math.nan, ValueError), (math.inf, ValueError), (-math.inf, ValueError)])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (True, TypeError),
+        (np.bool_(False), TypeError),
+        (None, TypeError),
+        ("3", TypeError),
+        ([3], TypeError),
+        (1j, TypeError),
+        (1.9, ValueError),
+        (math.nan, ValueError),
+        (math.inf, ValueError),
+        (-math.inf, ValueError),
+    ],
+)
 def test_integer_refuses_non_integers_naming_the_parameter(value, error):
     with pytest.raises(error, match=r"^steps: need an integer, got "):
         integer("steps", value)
@@ -25,7 +57,7 @@ def test_integer_refuses_non_integers_naming_the_parameter(value, error):
 
 def test_integer_fits_in_64_bits():
     with pytest.raises(ValueError, match=r"^seed: need an integer that fits in 64 bits, got 9223372036854775808$"):
-        integer("seed", 2 ** 63)
+        integer("seed", 2**63)
     with pytest.raises(ValueError, match=r"^N: need an integer >= 1 that fits in 64 bits"):
         positive_int("N", 1e300)
 
@@ -47,11 +79,24 @@ def test_finite_number_accepts_numpy_and_tensor_scalars():
     assert finite_number("rate", 0.5, positive=True, below=1) == 0.5
 
 
-@pytest.mark.parametrize("value, kw, error", [
-    (0.0, dict(positive=True), ValueError), (-1e-300, dict(nonnegative=True), ValueError),
-    (1.0, dict(below=1), ValueError), (math.nan, {}, ValueError), (math.inf, {}, ValueError),
-    (np.float64("nan"), {}, ValueError), (10 ** 400, {}, ValueError), (True, {}, TypeError), (None, {}, TypeError), ("0.1", {}, TypeError),
-    ([0.1], {}, TypeError), (torch.ones(2), {}, TypeError), (1 + 0j, {}, TypeError)])
+@pytest.mark.parametrize(
+    "value, kw, error",
+    [
+        (0.0, dict(positive=True), ValueError),
+        (-1e-300, dict(nonnegative=True), ValueError),
+        (1.0, dict(below=1), ValueError),
+        (math.nan, {}, ValueError),
+        (math.inf, {}, ValueError),
+        (np.float64("nan"), {}, ValueError),
+        (10**400, {}, ValueError),
+        (True, {}, TypeError),
+        (None, {}, TypeError),
+        ("0.1", {}, TypeError),
+        ([0.1], {}, TypeError),
+        (torch.ones(2), {}, TypeError),
+        (1 + 0j, {}, TypeError),
+    ],
+)
 def test_finite_number_refuses(value, kw, error):
     with pytest.raises(error, match=r"^eta: need a finite number"):
         finite_number("eta", value, **kw)
@@ -83,12 +128,12 @@ def test_float_tensor_converts_integers_lists_and_numpy():
     try:
         torch.set_default_dtype(torch.float32)
         assert float_tensor("U", [[1, 0, 0]]).dtype == torch.float32
-        assert float_tensor("U", [[1.0, 0.0]]).dtype == torch.float32          # as torch.as_tensor does
+        assert float_tensor("U", [[1.0, 0.0]]).dtype == torch.float32  # as torch.as_tensor does
         assert float_tensor("U", torch.ones(2, dtype=torch.int64)).dtype == torch.float32
         assert float_tensor("U", np.ones(2, dtype=np.int32), dtype=torch.float64).dtype == torch.float64
     finally:
         torch.set_default_dtype(previous)
-    assert float_tensor("U", np.ones(2, dtype=np.float32)).dtype == torch.float32   # NumPy keeps its dtype
+    assert float_tensor("U", np.ones(2, dtype=np.float32)).dtype == torch.float32  # NumPy keeps its dtype
     assert float_tensor("N", np.array([8, 16], dtype=object)).tolist() == [8.0, 16.0]  # a pandas Index's values
 
 
@@ -104,11 +149,21 @@ def test_float_tensor_shapes():
         float_tensor("x", torch.zeros(3), shape=(..., None, None))
 
 
-@pytest.mark.parametrize("value, error", [
-    ("abc", TypeError), (None, TypeError), ({"a": 1}, TypeError), (torch.ones(2, dtype=torch.bool), TypeError),
-    (np.ones(2, dtype=complex), TypeError), (np.array([None, 1.0], dtype=object), TypeError),
-    ([[1.0, 2.0], [1.0]], ValueError), (torch.tensor([1.0, math.nan]), ValueError), (np.array([math.inf]), ValueError),
-    (np.zeros((0, 3)), ValueError)])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        ("abc", TypeError),
+        (None, TypeError),
+        ({"a": 1}, TypeError),
+        (torch.ones(2, dtype=torch.bool), TypeError),
+        (np.ones(2, dtype=complex), TypeError),
+        (np.array([None, 1.0], dtype=object), TypeError),
+        ([[1.0, 2.0], [1.0]], ValueError),
+        (torch.tensor([1.0, math.nan]), ValueError),
+        (np.array([math.inf]), ValueError),
+        (np.zeros((0, 3)), ValueError),
+    ],
+)
 def test_float_tensor_refuses(value, error):
     with pytest.raises(error, match=r"^theta: "):
         float_tensor("theta", value)
@@ -131,8 +186,16 @@ def test_integer_array():
     assert integer_array("record_steps", [0, 2.0, np.int64(5)]).tolist() == [0, 2, 5]
     assert integer_array("record_steps", 3).tolist() == [3]
     assert integer_array("record_steps", torch.tensor([1, 2])).dtype == np.int64
-    for value, error in (([1.7], ValueError), ([], ValueError), ([math.nan], ValueError), ([True], TypeError),
-                         ("0", TypeError), ([[0, 1]], ValueError), ([1j], TypeError), (None, TypeError)):
+    for value, error in (
+        ([1.7], ValueError),
+        ([], ValueError),
+        ([math.nan], ValueError),
+        ([True], TypeError),
+        ("0", TypeError),
+        ([[0, 1]], ValueError),
+        ([1j], TypeError),
+        (None, TypeError),
+    ):
         with pytest.raises(error, match="^record_steps: "):
             integer_array("record_steps", value)
     with pytest.raises(ValueError, match=r"^record_steps: need integers in \[0, 4\]"):
@@ -144,7 +207,7 @@ def test_atomic_measure():
     W = torch.ones(3, 2, dtype=torch.float64)
     a, W2 = atomic_measure([1, 2, 3], W)
     assert a.dtype == torch.float64 and W2 is W
-    assert atomic_measure(torch.zeros(0), torch.zeros(0, 2))[0].shape == (0,)         # the zero measure
+    assert atomic_measure(torch.zeros(0), torch.zeros(0, 2))[0].shape == (0,)  # the zero measure
     assert atomic_measure(torch.ones(4, 3), torch.ones(4, 3, 2), batched=True)[1].shape == (4, 3, 2)
     with pytest.raises(ValueError, match=r"^a1: need shape \(3,\) to match W1"):
         atomic_measure(torch.ones(2), W, names=("a1", "W1"))
@@ -160,6 +223,7 @@ def test_atomic_measure():
 
 def test_seed_accepts_an_integer_or_a_sequence_of_them():
     from companion.engine.validation import seed
+
     assert seed("rng", np.int64(3)) == 3
     assert seed("rng", [0, 2]) == (0, 2)
     with pytest.raises(ValueError, match=r"^rng: .*empty"):

@@ -1,5 +1,6 @@
 """A throwaway notebook for the runner and publishing tests: one figure, one claim whose bounds the test chooses, a
 warning like the cache's, and a line that can be made to raise."""
+
 import pytest
 
 THROWAWAY = """\
@@ -45,13 +46,22 @@ nb.finish()
 """
 
 
-def write_throwaway(folder, stem="99_tiny", title="99 — A throwaway notebook",
-                    claim="the quick profile draws three points", caption="Good run.", lo=3, hi=3, broken="checked"):
+def write_throwaway(
+    folder,
+    stem="99_tiny",
+    title="99 — A throwaway notebook",
+    claim="the quick profile draws three points",
+    caption="Good run.",
+    lo=3,
+    hi=3,
+    broken="checked",
+):
     """Write the throwaway notebook as ``folder/<stem>.py`` and return its path."""
     folder.mkdir(parents=True, exist_ok=True)
     source = folder / f"{stem}.py"
-    source.write_text(THROWAWAY.format(stem=stem, title=title, claim=claim, caption=caption, lo=lo, hi=hi,
-                                       broken=broken))
+    source.write_text(
+        THROWAWAY.format(stem=stem, title=title, claim=claim, caption=caption, lo=lo, hi=hi, broken=broken)
+    )
     return source
 
 

@@ -1,6 +1,7 @@
 """Lint of every saved figure, table and animation under the figures root (default the committed ``figures/``;
 ``$COMPANION_LINT_FIGURES`` points it at another run): each has its data, no empty or hidden legend entry, every
 legend entry and every series a caption quotes is in the data, and labels use mathtext, not pseudo-LaTeX."""
+
 import json
 import os
 import re
@@ -61,12 +62,14 @@ def test_every_saved_result_has_its_data_and_honest_labels(path):
         assert plain(label) in names, f"{path.stem}: legend entry {label!r} is not a column or value of its CSV"
     for quoted in QUOTED.findall(record["caption"]):
         assert plain(quoted) in names | {plain(label) for label in legend}, (
-            f"{path.stem}: the caption names the series {quoted!r}, which neither the legend nor the data has")
+            f"{path.stem}: the caption names the series {quoted!r}, which neither the legend nor the data has"
+        )
     texts = legend + [text for axes in record.get("axes", []) for text in axes.values()]
     for text in texts:
         outside_math = MATH.sub("", text)
         assert not PSEUDO_LATEX.search(outside_math), (
-            f"{path.stem}: {text!r} is pseudo-LaTeX; write it as mathtext between $...$")
+            f"{path.stem}: {text!r} is pseudo-LaTeX; write it as mathtext between $...$"
+        )
 
 
 def test_the_first_four_colours_stay_apart_in_greyscale():

@@ -5,6 +5,7 @@ revision that made it (recorded in its JSON with a clean tree), or in one of the
 ``verified_unchanged_at`` field (later commits at which a rerun was checked to leave its numbers unchanged).
 This reads git history: it fails, never skips, where git or the full history is missing.
 """
+
 import json
 import subprocess
 
@@ -22,8 +23,9 @@ def git(repo, *args):
 def commit_all(repo, message):
     git(repo, "add", "-A")
     git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message)
-    return subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True,
-                          check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def write_figure(repo, **record):
@@ -40,7 +42,8 @@ def test_committed_figures_were_made_by_the_current_code():
     assert not problems, (
         f"{len(problems)} committed figures may not match the code; regenerate them with `make figures` from a "
         "clean, committed tree, or rerun a notebook at a later commit, check that its CSVs and claims come out "
-        "byte-identical and add that commit to the figures' `verified_unchanged_at` list:\n" + "\n".join(problems))
+        "byte-identical and add that commit to the figures' `verified_unchanged_at` list:\n" + "\n".join(problems)
+    )
 
 
 def test_stale_figures_follows_the_history(tmp_path):

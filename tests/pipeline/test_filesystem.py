@@ -2,6 +2,7 @@
 
 The read-only folder is a read-only tmpfs and the full disk a 64 KiB tmpfs, both mounted by the test (root, as
 here and in the CI container, can write through ``chmod``); without permission to mount they are skipped."""
+
 import contextlib
 import json
 import os
@@ -18,11 +19,13 @@ ROOT = Path(__file__).resolve().parents[2]
 def tmpfs(folder, options):
     """A tmpfs mounted at ``folder`` with ``options``; skips the test when mounting is not permitted."""
     folder.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True,
-                             text=True, check=False)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)], capture_output=True, text=True, check=False
+    )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not permitted'}): needs root or "
-                    "CAP_SYS_ADMIN")
+        pytest.skip(
+            f"cannot mount a tmpfs here ({mounted.stderr.strip() or 'not permitted'}): needs root or CAP_SYS_ADMIN"
+        )
     try:
         yield folder
     finally:
@@ -30,10 +33,21 @@ def tmpfs(folder, options):
 
 
 def run_notebook(source, figures, build, environment=None):
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
-               "--figures", str(figures), "--build", str(build)]
-    return subprocess.run(command, capture_output=True, text=True, check=False,
-                          env={**os.environ, **(environment or {})})
+    command = [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(source),
+        "--profile",
+        "quick",
+        "--figures",
+        str(figures),
+        "--build",
+        str(build),
+    ]
+    return subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, **(environment or {})}
+    )
 
 
 def assert_one_clear_line(result, *fragments):
@@ -87,11 +101,28 @@ def test_a_run_writes_nothing_to_home_and_keeps_tool_state_under_build(tmp_path,
     source = throwaway_notebook(tmp_path / "nbs")
     home = tmp_path / "home"
     home.mkdir()
-    unset = ("XDG_CONFIG_HOME", "XDG_CACHE_HOME", "XDG_DATA_HOME", "XDG_RUNTIME_DIR", "IPYTHONDIR", "MPLCONFIGDIR",
-             "JUPYTER_RUNTIME_DIR")
+    unset = (
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+        "XDG_DATA_HOME",
+        "XDG_RUNTIME_DIR",
+        "IPYTHONDIR",
+        "MPLCONFIGDIR",
+        "JUPYTER_RUNTIME_DIR",
+    )
     env = {**{name: value for name, value in os.environ.items() if name not in unset}, "HOME": str(home)}
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
-               "--figures", str(tmp_path / "figures"), "--build", str(tmp_path / "build")]
+    command = [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(source),
+        "--profile",
+        "quick",
+        "--figures",
+        str(tmp_path / "figures"),
+        "--build",
+        str(tmp_path / "build"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(str(path.relative_to(home)) for path in home.rglob("*")) == []

@@ -1,4 +1,5 @@
 """The reader's front page: README's generated blocks, and figures/README.md pointing only at files that exist."""
+
 import json
 import re
 from pathlib import Path
@@ -43,17 +44,19 @@ def test_runtimes_are_merged_across_profiles(tmp_path):
     runtimes = json.loads((tmp_path / "runtimes.json").read_text())
     assert runtimes["00_a"]["quick"]["seconds"] == 12.3 and runtimes["00_a"]["standard"]["seconds"] == 100.0
     source = tmp_path / "00_a.py"
-    source.write_text('# %% [markdown]\n# # 00 — A title\n\n# %%\nx = 1\n')
+    source.write_text("# %% [markdown]\n# # 00 — A title\n\n# %%\nx = 1\n")
     table = notebooks_table([source], runtimes)
     assert "00 — A title" in table and "12 s (cpu" in table and "not measured" in table
 
 
 def test_update_readme_fills_the_three_blocks(tmp_path):
     readme = tmp_path / "README.md"
-    readme.write_text("<!-- BEGIN launch -->\n<!-- END launch -->\n<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n"
-                      "<!-- BEGIN claims -->\n<!-- END claims -->\n")
+    readme.write_text(
+        "<!-- BEGIN launch -->\n<!-- END launch -->\n<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n"
+        "<!-- BEGIN claims -->\n<!-- END claims -->\n"
+    )
     source = tmp_path / "01_b.py"
-    source.write_text('# %% [markdown]\n# # 01 — B\n')
+    source.write_text("# %% [markdown]\n# # 01 — B\n")
     record = dict(notebook="01_b", claim="c", value=1.0, lo=0.0, hi=2.0, passed=True, figure="f", profile="quick")
     update_readme(readme, [record], {}, [source])
     text = readme.read_text()
@@ -64,8 +67,9 @@ def test_update_readme_fills_the_three_blocks(tmp_path):
 
 
 def test_committed_figures_and_claims_are_the_standard_profile():
-    records = [json.loads(path.read_text()) for path in (ROOT / "figures").glob("*/*.json")
-               if path.name != "claims.json"]
+    records = [
+        json.loads(path.read_text()) for path in (ROOT / "figures").glob("*/*.json") if path.name != "claims.json"
+    ]
     assert records, "no committed figure records in figures/"
     assert {record["profile"] for record in records} == {"standard"}
     merged = json.loads((ROOT / "figures" / "claims.json").read_text())["claims"]
@@ -73,8 +77,20 @@ def test_committed_figures_and_claims_are_the_standard_profile():
 
 
 def test_provenance_line_names_the_revision_its_state_and_later_verifications():
-    record = dict(profile="standard", seed=0, device="cpu", dtype="float64", git_revision="a" * 40,
-                  git_dirty=False, wall_time_s=3.2)
-    assert provenance_line(record) == "profile `standard`, seed 0, cpu float64, revision `aaaaaaaaaa`, 3 s into the notebook"
+    record = dict(
+        profile="standard",
+        seed=0,
+        device="cpu",
+        dtype="float64",
+        git_revision="a" * 40,
+        git_dirty=False,
+        wall_time_s=3.2,
+    )
+    assert (
+        provenance_line(record)
+        == "profile `standard`, seed 0, cpu float64, revision `aaaaaaaaaa`, 3 s into the notebook"
+    )
     record.update(git_dirty=True, verified_unchanged_at=["b" * 40])
-    assert "revision `aaaaaaaaaa (uncommitted changes)`, verified unchanged at `bbbbbbbbbb`, 3 s" in provenance_line(record)
+    assert "revision `aaaaaaaaaa (uncommitted changes)`, verified unchanged at `bbbbbbbbbb`, 3 s" in provenance_line(
+        record
+    )

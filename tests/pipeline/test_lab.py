@@ -1,5 +1,6 @@
 """JupyterLab leaves the repository clean: opening and saving a notebook through jupytext's contents manager (the one
 ``make lab`` runs) rewrites neither the ``.py`` header nor its cells and writes no paired ``.ipynb``."""
+
 import asyncio
 import shutil
 import subprocess
@@ -12,8 +13,12 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.py"))
 
 
 def git(folder, *args):
-    return subprocess.run(["git", "-C", str(folder), "-c", "user.name=test", "-c", "user.email=test@example.org",
-                           *args], capture_output=True, text=True, check=True).stdout
+    return subprocess.run(
+        ["git", "-C", str(folder), "-c", "user.name=test", "-c", "user.email=test@example.org", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
 
 
 async def open_edit_and_save(root, path):
@@ -50,7 +55,8 @@ def test_make_lab_starts_as_root_too():
     """JupyterLab refuses to run as root without ``--allow-root`` (containers, CI); ``make lab`` adds it for uid 0."""
     import os
 
-    result = subprocess.run(["make", "-C", str(ROOT), "-n", "lab", "STAMP=Makefile"], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        ["make", "-C", str(ROOT), "-n", "lab", "STAMP=Makefile"], capture_output=True, text=True, check=True
+    )
     (command,) = [line for line in result.stdout.splitlines() if "jupyter lab" in line]
     assert command.endswith("--allow-root") == (os.getuid() == 0), command

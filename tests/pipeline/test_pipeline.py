@@ -1,4 +1,5 @@
 """The pipeline pieces: profiles and seeds, figures with provenance, the cache, claims, the report, the runner."""
+
 import base64
 import json
 import math
@@ -217,11 +218,16 @@ def planted_entries(canonical, marker):
     return {
         "raw pickle": payload,
         "object array": archive({"key.json": canonical, "value.json": value, "a0.npy": object_array.getvalue()}),
-        "pickle member": archive({"key.json": canonical, "value.json": value, "a0.npy": object_array.getvalue(),
-                                  "payload.pkl": payload}),
+        "pickle member": archive(
+            {"key.json": canonical, "value.json": value, "a0.npy": object_array.getvalue(), "payload.pkl": payload}
+        ),
         "compressed": archive({"key.json": canonical, "value.json": value}, zipfile.ZIP_DEFLATED),
-        "foreign class": archive({"key.json": canonical, "value.json": json.dumps(
-            {"format": cache.FORMAT, "value": {"dataclass": "os:system", "fields": {}}})}),
+        "foreign class": archive(
+            {
+                "key.json": canonical,
+                "value.json": json.dumps({"format": cache.FORMAT, "value": {"dataclass": "os:system", "fields": {}}}),
+            }
+        ),
     }
 
 
@@ -272,12 +278,25 @@ def test_values_round_trip_as_data_and_unknown_types_are_refused(tmp_path):
     from companion.engine.dynamics import Trajectory
 
     frame = pd.DataFrame({"width": [8, 16], "label": ["a", "b"], "error": [0.5, float("nan")]}).set_index("label")
-    trajectory = Trajectory(steps=np.arange(3), times=np.arange(3.0), particles=torch.ones(1, 2, 3),
-                            risk=np.zeros(3), final=torch.zeros(1, 2, 3), params={"eta": 0.1})
-    value = {"t": torch.arange(6.0).reshape(2, 3)[:, 1:], "b16": torch.ones(2, dtype=torch.bfloat16),
-             "scalars": [1, 2.5, float("inf"), np.float32(0.25), np.int64(7), True, None, "x", (1, 2)],
-             "frame": frame, "series": frame["width"], 3: torch.float32, "device": torch.device("cpu"),
-             "trajectory": trajectory, "activation": get_activation("erf")}
+    trajectory = Trajectory(
+        steps=np.arange(3),
+        times=np.arange(3.0),
+        particles=torch.ones(1, 2, 3),
+        risk=np.zeros(3),
+        final=torch.zeros(1, 2, 3),
+        params={"eta": 0.1},
+    )
+    value = {
+        "t": torch.arange(6.0).reshape(2, 3)[:, 1:],
+        "b16": torch.ones(2, dtype=torch.bfloat16),
+        "scalars": [1, 2.5, float("inf"), np.float32(0.25), np.int64(7), True, None, "x", (1, 2)],
+        "frame": frame,
+        "series": frame["width"],
+        3: torch.float32,
+        "device": torch.device("cpu"),
+        "trajectory": trajectory,
+        "activation": get_activation("erf"),
+    }
     assert cache.dumps("k", value) == cache.dumps("k", value)  # equal values, equal bytes
     path = tmp_path / "e.npz"
     cache.store_entry(path, "k", value)
@@ -290,8 +309,11 @@ def test_values_round_trip_as_data_and_unknown_types_are_refused(tmp_path):
     assert isinstance(back["trajectory"], Trajectory) and torch.equal(back["trajectory"].final, trajectory.final)
     assert back["activation"] is get_activation("erf")  # rebuilt by name, functions included
     assert np.load(path, allow_pickle=False)["a0"].shape == (2, 2)  # a plain .npz
-    for bad, where in ((object(), "value: a result of type builtins.object"), ({"a": [1, {2}]}, r"value\['a'\]\[1\]"),
-                       (np.array([None]), "object")):
+    for bad, where in (
+        (object(), "value: a result of type builtins.object"),
+        ({"a": [1, {2}]}, r"value\['a'\]\[1\]"),
+        (np.array([None]), "object"),
+    ):
         with pytest.raises(TypeError, match=where):
             cache.dumps("k", bad)
 
@@ -351,7 +373,9 @@ def test_finish_records_failures_and_returns_without_raising(isolated_outputs, c
     line_figure(nb)
     nb.claim("slope is -1", -1.02, -1.2, -0.8, "line", prediction="a test prediction")
     nb.claim("error is small", 0.5, None, 1e-3, "line", prediction="a test prediction")
-    nb.claim("error is small", 0.5, None, 1e-3, "line", prediction="a test prediction")  # a re-run cell replaces, not duplicates
+    nb.claim(
+        "error is small", 0.5, None, 1e-3, "line", prediction="a test prediction"
+    )  # a re-run cell replaces, not duplicates
     capsys.readouterr()
     table = nb.finish()  # a failed claim is a result: no exception
     printed = capsys.readouterr().out
@@ -384,7 +408,11 @@ def write_notebook_claims(root, notebook, values):
 def test_merge_orders_by_notebook_and_refuses_duplicates(tmp_path):
     paths = [write_notebook_claims(tmp_path, "02_b", [0.5]), write_notebook_claims(tmp_path, "01_a", [0.1, 2])]
     merged = claims.merge_claims(paths)
-    assert [(r["notebook"], r["claim"]) for r in merged] == [("01_a", "claim 0"), ("01_a", "claim 1"), ("02_b", "claim 0")]
+    assert [(r["notebook"], r["claim"]) for r in merged] == [
+        ("01_a", "claim 0"),
+        ("01_a", "claim 1"),
+        ("02_b", "claim 0"),
+    ]
     copy = tmp_path / "copy.json"
     copy.write_text(paths[0].read_text())
     with pytest.raises(ValueError, match="02_b"):
@@ -449,8 +477,9 @@ def test_figure_record_keeps_legend_and_axes_labels(isolated_outputs):
     ax.plot([0, 1], label="$N = 8$")
     ax.set(xlabel="$t$", ylabel="risk")
     ax.legend()
-    record = json.loads(nb.save_figure(fig, "legend", data=pd.DataFrame({"series": ["$N = 8$"]}),
-                                       caption="One line.").read_text())
+    record = json.loads(
+        nb.save_figure(fig, "legend", data=pd.DataFrame({"series": ["$N = 8$"]}), caption="One line.").read_text()
+    )
     plt.close(fig)
     assert record["kind"] == "figure" and record["legend"] == ["$N = 8$"]
     assert record["axes"] == [{"title": "", "xlabel": "$t$", "ylabel": "risk"}]
@@ -461,8 +490,7 @@ def test_tables_are_written_as_csv_and_markdown_and_shown_in_the_report(isolated
     table = pd.DataFrame({"activation": ["erf", "a|b"], "w*": [0.5, 1 / 3]})
     nb.save_table(table, "cell", caption="The learning cell.")
     folder = isolated_outputs / "figures" / "00_x"
-    assert (folder / "cell.md").read_text() == ("| activation | w* |\n|---|---|\n| erf | 0.5 |\n"
-                                                "| a\\|b | 0.3333 |\n")
+    assert (folder / "cell.md").read_text() == ("| activation | w* |\n|---|---|\n| erf | 0.5 |\n| a\\|b | 0.3333 |\n")
     assert pd.read_csv(folder / "cell.csv")["w*"].tolist() == [0.5, 1 / 3]  # full precision in the CSV
     nb.finish()
     report.main([])
@@ -506,8 +534,9 @@ def exported_html(shown):
     from nbconvert import HTMLExporter
 
     data, metadata = DisplayFormatter().format(shown)
-    cell = nbformat.v4.new_code_cell("shown", execution_count=1,
-                                     outputs=[nbformat.v4.new_output("display_data", data=data, metadata=metadata)])
+    cell = nbformat.v4.new_code_cell(
+        "shown", execution_count=1, outputs=[nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    )
     body, _ = HTMLExporter().from_notebook_node(nbformat.v4.new_notebook(cells=[cell]))
     return body
 

@@ -1,4 +1,5 @@
 """The glue mechanism and the literal-number rule of :mod:`companion.pipeline.prose`."""
+
 import json
 
 import pytest
@@ -11,30 +12,40 @@ def checked(text):
 
 
 def test_the_rule_checks_results_and_skips_small_integers_years_references_and_one_digit_constants():
-    text = ("The slope is −0.48 (predicted 0.5) at N = 256 over 40 steps in 2024; section 3.2 and §4.1, eq. 12.5, "
-            "an error of 1.3e-3 or $2.5 \\times 10^{-4}$, a rate of 1/2, 100 particles, "
-            "[link](https://x.org/1.25) and `N = 1024`.")
+    text = (
+        "The slope is −0.48 (predicted 0.5) at N = 256 over 40 steps in 2024; section 3.2 and §4.1, eq. 12.5, "
+        "an error of 1.3e-3 or $2.5 \\times 10^{-4}$, a rate of 1/2, 100 particles, "
+        "[link](https://x.org/1.25) and `N = 1024`."
+    )
     assert checked(text) == ["−0.48", "256", "1.3e-3", "2.5 \\times 10^{-4}", "1024"]
     assert checked("## 3.14 A numbered heading") == []
 
 
 def test_a_literal_matches_a_value_at_its_printed_precision_only():
-    (_, value, half), = prose.literals("kappa = 0.77")
+    ((_, value, half),) = prose.literals("kappa = 0.77")
     assert prose.matches(value, half, 0.7712) and prose.matches(value, half, -0.765)
     assert not prose.matches(value, half, 0.7751) and not prose.matches(value, half, 0.76)
-    (_, value, half), = prose.literals("error 1.3e-3")
+    ((_, value, half),) = prose.literals("error 1.3e-3")
     assert prose.matches(value, half, 0.00134) and not prose.matches(value, half, 0.00136)
 
 
 def test_stale_literals_name_the_cell_and_the_recorded_result():
-    document = {"claims": [{"kind": "claim", "claim": "kappa in [2, 6]", "value": 0.7712}],
-                "glue": {"n_max": {"value": 16384.0, "text": "16384"}}}
-    cells = [("markdown", "# Title\nWe find kappa = 0.77 at n = 16384, within [2, 6]."),
-             ("code", 'nb.say(f"kappa = {nb.glue(\'kappa\', kappa, \'.2f\')}, not 0.77")'),
-             ("code", 'print("0.77")'), ("raw", "0.77")]
+    document = {
+        "claims": [{"kind": "claim", "claim": "kappa in [2, 6]", "value": 0.7712}],
+        "glue": {"n_max": {"value": 16384.0, "text": "16384"}},
+    }
+    cells = [
+        ("markdown", "# Title\nWe find kappa = 0.77 at n = 16384, within [2, 6]."),
+        ("code", "nb.say(f\"kappa = {nb.glue('kappa', kappa, '.2f')}, not 0.77\")"),
+        ("code", 'print("0.77")'),
+        ("raw", "0.77"),
+    ]
     stale = prose.stale_literals(cells, prose.recorded_results(document))
-    assert stale == [(0, "0.77", ["claim: kappa in [2, 6]"]), (0, "16384", ["glue: n_max"]),
-                     (1, "0.77", ["claim: kappa in [2, 6]"])]
+    assert stale == [
+        (0, "0.77", ["claim: kappa in [2, 6]"]),
+        (0, "16384", ["glue: n_max"]),
+        (1, "0.77", ["claim: kappa in [2, 6]"]),
+    ]
 
 
 def test_formatted_values_and_bad_input():

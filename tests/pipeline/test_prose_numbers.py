@@ -6,6 +6,7 @@ values, glued values) at the literal's printed precision; the rule that says whi
 :mod:`companion.pipeline.prose`. A stale literal is replaced by ``nb.say(f"... {nb.glue(name, value, fmt)} ...")``.
 Run one notebook's check with ``pytest tests/pipeline/test_prose_numbers.py -k 01_``.
 """
+
 import json
 import os
 from pathlib import Path
@@ -28,8 +29,13 @@ def test_prose_quotes_no_recorded_result_literally(source):
     results = prose.recorded_results(json.loads(path.read_text()))
     cells = [(cell.cell_type, cell.source) for cell in jupytext.read(source).cells]
     stale = prose.stale_literals(cells, results)
-    listing = "\n".join(f"  cell {index}: {literal!r} is the recorded "
-                        + "; ".join(label[:100] for label in labels[:3]) + (" ..." if len(labels) > 3 else "")
-                        for index, literal, labels in stale)
-    assert not stale, (f"{source.name}: {len(stale)} number(s) in the prose are results of the run typed by hand; "
-                       f"write them with nb.say(f\"... {{nb.glue(name, value, fmt)}} ...\"):\n{listing}")
+    listing = "\n".join(
+        f"  cell {index}: {literal!r} is the recorded "
+        + "; ".join(label[:100] for label in labels[:3])
+        + (" ..." if len(labels) > 3 else "")
+        for index, literal, labels in stale
+    )
+    assert not stale, (
+        f"{source.name}: {len(stale)} number(s) in the prose are results of the run typed by hand; "
+        f'write them with nb.say(f"... {{nb.glue(name, value, fmt)}} ..."):\n{listing}'
+    )

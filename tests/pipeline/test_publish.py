@@ -1,5 +1,6 @@
 """Executed notebooks for readers: volatile metadata stripped stably, published by standard runs only, a raising
 run keeps the last good one; the README links them and launches Binder only from a GitHub remote."""
+
 import difflib
 import re
 
@@ -16,13 +17,19 @@ GENUINE_CHANGES = re.compile(r"\(profile standard\) \(\d+\.\d s\)|cache")
 def synthetic_executed():
     """An executed notebook as papermill leaves it: timestamps, random ids, the kernel's execution counts."""
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["papermill"] = {"parameters": {"profile": "standard"}, "start_time": "2026-12-01T10:00:00",
-                                      "duration": 3.2, "input_path": "/tmp/a/x.ipynb", "output_path": "/tmp/b.ipynb"}
+    notebook.metadata["papermill"] = {
+        "parameters": {"profile": "standard"},
+        "start_time": "2026-12-01T10:00:00",
+        "duration": 3.2,
+        "input_path": "/tmp/a/x.ipynb",
+        "output_path": "/tmp/b.ipynb",
+    }
     markdown = nbformat.v4.new_markdown_cell("# Title")
     first = nbformat.v4.new_code_cell("1 + 1", execution_count=7)
     first.outputs = [nbformat.v4.new_output("execute_result", {"text/plain": "2"}, execution_count=7)]
-    first.metadata.update(papermill={"duration": 0.1, "status": "completed"},
-                          execution={"iopub.execute_input": "2026-12-01T10:00:01"})
+    first.metadata.update(
+        papermill={"duration": 0.1, "status": "completed"}, execution={"iopub.execute_input": "2026-12-01T10:00:01"}
+    )
     unexecuted = nbformat.v4.new_code_cell("x = 1")
     second = nbformat.v4.new_code_cell("print(3)", execution_count=12)
     second.outputs = [nbformat.v4.new_output("stream", name="stderr", text="/work/repo/companion/x.py:3: Warning\n")]
@@ -35,7 +42,8 @@ def test_strip_volatile_keeps_outputs_and_parameters_and_numbers_the_executed_ce
     assert notebook.metadata["papermill"] == {"parameters": {"profile": "standard"}}
     assert [cell.get("execution_count") for cell in notebook.cells] == [None, 1, None, 2]
     assert notebook.cells[1].outputs[0]["execution_count"] == 1 and notebook.cells[1].outputs[0]["data"] == {
-        "text/plain": "2"}
+        "text/plain": "2"
+    }
     assert notebook.cells[3].outputs[0]["text"] == "companion/x.py:3: Warning\n"
     assert [cell["id"] for cell in notebook.cells] == ["cell-0", "cell-1", "cell-2", "cell-3"]
     assert all("papermill" not in cell.metadata and "execution" not in cell.metadata for cell in notebook.cells)
@@ -57,11 +65,13 @@ def run(source, profile, figures, build):
 
 
 @pytest.mark.notebook
-def test_standard_runs_publish_stably_and_quick_or_raising_runs_never_replace(tmp_path, monkeypatch,
-                                                                               throwaway_notebook):
+def test_standard_runs_publish_stably_and_quick_or_raising_runs_never_replace(
+    tmp_path, monkeypatch, throwaway_notebook
+):
     monkeypatch.delenv("MPLBACKEND", raising=False)  # the kernel's inline backend, as under `make figures`
-    publishable = dict(stem="98_pub", title="98 — A throwaway published notebook", claim="points drawn",
-                       caption="A line.", lo=1, hi=10)
+    publishable = dict(
+        stem="98_pub", title="98 — A throwaway published notebook", claim="points drawn", caption="A line.", lo=1, hi=10
+    )
     figures, build = tmp_path / "figures", tmp_path / "build"
     published = publish.executed_path(figures, "98_pub")
 
@@ -78,8 +88,11 @@ def test_standard_runs_publish_stably_and_quick_or_raising_runs_never_replace(tm
 
     run(source, "standard", figures, build)
     second = published.read_text()
-    changed = [line for line in difflib.unified_diff(first.splitlines(), second.splitlines(), lineterm="", n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changed = [
+        line
+        for line in difflib.unified_diff(first.splitlines(), second.splitlines(), lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
     assert all(GENUINE_CHANGES.search(line) for line in changed), changed
 
     run(source, "quick", tmp_path / "quick", build)
@@ -108,18 +121,35 @@ def test_notebooks_table_links_only_the_published_executed_notebooks(tmp_path):
     assert "| [`01_b.py`](notebooks/01_b.py) · [executed](figures/notebooks/01_b.ipynb) | 01_b |" in table
 
 
-@pytest.mark.parametrize("url", ["https://github.com/someone/mup-companion.git", "https://github.com/someone/mup-companion",
-                                 "git@github.com:someone/mup-companion.git", "ssh://git@github.com/someone/mup-companion.git",
-                                 "https://token@github.com/someone/mup-companion/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://github.com/someone/mup-companion.git",
+        "https://github.com/someone/mup-companion",
+        "git@github.com:someone/mup-companion.git",
+        "ssh://git@github.com/someone/mup-companion.git",
+        "https://token@github.com/someone/mup-companion/",
+    ],
+)
 def test_a_github_origin_gives_the_binder_badge_of_that_repository(url):
     assert report.github_repository(url) == "someone/mup-companion"
     assert report.launch_text(url) == (
         "[![Binder](https://mybinder.org/badge_logo.svg)]"
-        "(https://mybinder.org/v2/gh/someone/mup-companion/HEAD?urlpath=lab/tree/notebooks)")
+        "(https://mybinder.org/v2/gh/someone/mup-companion/HEAD?urlpath=lab/tree/notebooks)"
+    )
 
 
-@pytest.mark.parametrize("url", [None, "", "/work/main", "https://gitlab.com/someone/mup-companion.git",
-                                 "https://github.com/only-owner", "git@example.org:someone/x.git"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        None,
+        "",
+        "/work/main",
+        "https://gitlab.com/someone/mup-companion.git",
+        "https://github.com/only-owner",
+        "git@example.org:someone/x.git",
+    ],
+)
 def test_without_a_github_origin_there_is_no_link_but_the_local_launch(url):
     assert report.github_repository(url) is None
     text = report.launch_text(url)
@@ -134,7 +164,9 @@ def test_origin_url_reads_the_remote_of_the_repository(tmp_path):
     subprocess.run(["git", "-C", str(tmp_path), "remote", "add", "origin", "git@github.com:someone/x.git"], check=True)
     assert report.origin_url(tmp_path) == "git@github.com:someone/x.git"
     readme = tmp_path / "README.md"
-    readme.write_text("<!-- BEGIN launch -->\n<!-- END launch -->\n<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n"
-                      "<!-- BEGIN claims -->\n<!-- END claims -->\n")
+    readme.write_text(
+        "<!-- BEGIN launch -->\n<!-- END launch -->\n<!-- BEGIN notebooks -->\n<!-- END notebooks -->\n"
+        "<!-- BEGIN claims -->\n<!-- END claims -->\n"
+    )
     report.update_readme(readme, [], {}, [], remote=report.origin_url(tmp_path))
     assert "mybinder.org/v2/gh/someone/x/HEAD" in readme.read_text()

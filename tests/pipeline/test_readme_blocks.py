@@ -1,5 +1,6 @@
 """Every README shell block marked runnable (``<!-- runnable -->`` on the line before a ```` ```sh ```` fence)
 runs exactly as written in a fresh clone of HEAD, with this environment's virtual environment as ``.venv``."""
+
 import os
 import re
 import subprocess
@@ -21,8 +22,10 @@ def runnable_blocks(text):
     block (a marker quoted inside a line of prose is not a marker)."""
     blocks, markers = RUNNABLE.findall(text), len(MARKER_LINE.findall(text))
     if len(blocks) != markers:
-        raise ValueError(f"text: each '{MARKER}' line must be followed by a ```sh fenced block "
-                         f"({markers} markers, {len(blocks)} blocks)")
+        raise ValueError(
+            f"text: each '{MARKER}' line must be followed by a ```sh fenced block "
+            f"({markers} markers, {len(blocks)} blocks)"
+        )
     return blocks
 
 
@@ -52,12 +55,22 @@ def test_every_runnable_readme_block_works_in_a_fresh_clone(tmp_path):
     environment = {**os.environ, "PYTHONPATH": str(clone)}  # the kernel imports the clone's package
     environment.pop("COMPANION_FIGURES", None)
     for block in blocks:
-        result = subprocess.run(["bash", "-euo", "pipefail", "-c", block], cwd=clone, env=environment,
-                                capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", block],
+            cwd=clone,
+            env=environment,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert result.returncode == 0, f"README block failed:\n{block}\n{result.stdout}\n{result.stderr}"
     assert (clone / "build" / "figures" / "quick" / "00_mup_mean_field" / "claims.json").is_file()
     assert (clone / "build" / "00.out.ipynb").is_file()
     assert (clone / "build" / "figures" / "00_mup_mean_field" / "claims.json").is_file()
-    changed = subprocess.run(["git", "-C", str(clone), "status", "--porcelain", "--", "figures", "README.md"],
-                             capture_output=True, text=True, check=True).stdout
+    changed = subprocess.run(
+        ["git", "-C", str(clone), "status", "--porcelain", "--", "figures", "README.md"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert changed == "", f"quick runs changed committed files:\n{changed}"

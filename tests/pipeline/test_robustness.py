@@ -13,19 +13,48 @@ def write_claims(out, seed, notebook, records):
 
 
 def record(claim, value, passed, kind="claim", lo=-1.2, hi=-0.8):
-    return dict(notebook="04_x", kind=kind, claim=claim, prediction="p" if kind == "claim" else None, value=value,
-                lo=lo, hi=hi, passed=passed, figure="f")
+    return dict(
+        notebook="04_x",
+        kind=kind,
+        claim=claim,
+        prediction="p" if kind == "claim" else None,
+        value=value,
+        lo=lo,
+        hi=hi,
+        passed=passed,
+        figure="f",
+    )
 
 
 def test_table_counts_the_seeds_under_which_each_claim_passes(tmp_path):
-    write_claims(tmp_path, 1, "04_x", [record("slope (half-width 0.05)", -1.0, True), record("ratio", 0.9, True),
-                                       record("bound", 1.0, True, kind="check")])
-    write_claims(tmp_path, 3, "04_x", [record("slope (half-width 0.02)", -0.1, False)])   # a run that crashed later
-    write_claims(tmp_path, 2, "04_x", [record("slope (half-width 0.07)", -0.7, False), record("ratio", 1.1, True),
-                                       record("bound", 1.0, True, kind="check")])
-    runs = pd.DataFrame([dict(notebook="04_x", seed=1, status=0, seconds=60.0),
-                         dict(notebook="04_x", seed=2, status=robustness.CLAIMS_FAILED, seconds=60.0),
-                         dict(notebook="04_x", seed=3, status=1, seconds=5.0)])
+    write_claims(
+        tmp_path,
+        1,
+        "04_x",
+        [
+            record("slope (half-width 0.05)", -1.0, True),
+            record("ratio", 0.9, True),
+            record("bound", 1.0, True, kind="check"),
+        ],
+    )
+    write_claims(tmp_path, 3, "04_x", [record("slope (half-width 0.02)", -0.1, False)])  # a run that crashed later
+    write_claims(
+        tmp_path,
+        2,
+        "04_x",
+        [
+            record("slope (half-width 0.07)", -0.7, False),
+            record("ratio", 1.1, True),
+            record("bound", 1.0, True, kind="check"),
+        ],
+    )
+    runs = pd.DataFrame(
+        [
+            dict(notebook="04_x", seed=1, status=0, seconds=60.0),
+            dict(notebook="04_x", seed=2, status=robustness.CLAIMS_FAILED, seconds=60.0),
+            dict(notebook="04_x", seed=3, status=1, seconds=5.0),
+        ]
+    )
     table = robustness.robustness_table(robustness.claim_records(tmp_path, [1, 2, 3], ["04_x"]), runs)
     assert list(table["kind"]) == ["claim", "claim", "check"]
     slope = table.iloc[0]
@@ -34,9 +63,25 @@ def test_table_counts_the_seeds_under_which_each_claim_passes(tmp_path):
     assert (slope["value_min"], slope["value_max"]) == (-1.0, -0.7)
     assert table.iloc[1]["claim"] == "ratio" and table.iloc[1]["passes"] == 2
     assert table.iloc[2]["window"] == "[-1.2, -0.8]"
-    open_table = robustness.robustness_table(pd.DataFrame([dict(seed=1, notebook="04_x", kind="check", position=0,
-                                                                pattern="c", claim="c", value=1.0, lo=None, hi=4.0,
-                                                                passed=True)]), runs)
+    open_table = robustness.robustness_table(
+        pd.DataFrame(
+            [
+                dict(
+                    seed=1,
+                    notebook="04_x",
+                    kind="check",
+                    position=0,
+                    pattern="c",
+                    claim="c",
+                    value=1.0,
+                    lo=None,
+                    hi=4.0,
+                    passed=True,
+                )
+            ]
+        ),
+        runs,
+    )
     assert open_table.iloc[0]["window"] == "[-inf, 4]"
     text = robustness.markdown(table, runs, "quick")
     assert "1/2" in text and "04_x seed 3 (status 1)" in text

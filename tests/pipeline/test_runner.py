@@ -1,5 +1,6 @@
 """The runner and `make figures`: failed claims installed and shown, errors with their source line, stale staging
 folders removed, installs safe under concurrency, profiles kept apart, NB selecting exactly one notebook."""
+
 import json
 import multiprocessing
 import os
@@ -14,9 +15,20 @@ from companion.pipeline import claims, paths, report, runner
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def run_notebook(source, figures, build):
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
-               "--figures", str(figures), "--build", str(build)]
+    command = [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(source),
+        "--profile",
+        "quick",
+        "--figures",
+        str(figures),
+        "--build",
+        str(build),
+    ]
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
@@ -29,11 +41,15 @@ def error_outputs(path):
     notebook = json.loads(Path(path).read_text())
     found = []
     for index, cell in enumerate(notebook["cells"]):
-        if "papermill-error-cell-tag" in cell.get("metadata", {}).get("tags", []) or "papermill-error" in \
-                "".join(cell.get("source", "")):
+        if "papermill-error-cell-tag" in cell.get("metadata", {}).get("tags", []) or "papermill-error" in "".join(
+            cell.get("source", "")
+        ):
             found.append(f"cell {index}: papermill error banner")
-        found += [f"cell {index}: {output.get('ename')}" for output in cell.get("outputs", [])
-                  if output.get("output_type") == "error"]
+        found += [
+            f"cell {index}: {output.get('ename')}"
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "error"
+        ]
     return found
 
 
@@ -65,15 +81,30 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     readme.write_text(README_TEMPLATE)
     stamp = tmp_path / "installed"  # stands for .venv's install stamp: newer than pyproject.toml
     stamp.touch()
-    command = ["make", "-C", str(ROOT), "--no-print-directory", "figures", "NB=99", "PROFILE=quick",
-               f"NOTEBOOK_DIR={notebooks}", f"FIGURES={figures}", f"BUILD={build}", f"README={readme}",
-               f"PY={sys.executable}", f"STAMP={stamp}"]
+    command = [
+        "make",
+        "-C",
+        str(ROOT),
+        "--no-print-directory",
+        "figures",
+        "NB=99",
+        "PROFILE=quick",
+        f"NOTEBOOK_DIR={notebooks}",
+        f"FIGURES={figures}",
+        f"BUILD={build}",
+        f"README={readme}",
+        f"PY={sys.executable}",
+        f"STAMP={stamp}",
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
-    assert re.search(r"^99_tiny +claim +the quick profile draws three points +a test prediction +3 +\[4, 4\] +FAIL "
-                     r"+line +quick$",
-                     result.stdout, re.M), output
+    assert re.search(
+        r"^99_tiny +claim +the quick profile draws three points +a test prediction +3 +\[4, 4\] +FAIL "
+        r"+line +quick$",
+        result.stdout,
+        re.M,
+    ), output
     assert "claims: 0 pass, 1 fail; checks: 0 pass, 0 fail (profile quick)" in result.stdout
     # the run's figures and claims are installed, the claim recorded as failed
     assert (figures / "99_tiny" / "line.png").is_file()
@@ -97,7 +128,10 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     assert "IProgress" not in (build / "99_tiny.ipynb").read_text()
     # the failed claim ended the notebook normally: no error output, no papermill error banner
     assert error_outputs(build / "99_tiny.ipynb") == []
-    assert "FAILED claim: the quick profile draws three points: 3 (expected [4, 4])" in (build / "99_tiny.ipynb").read_text()
+    assert (
+        "FAILED claim: the quick profile draws three points: 3 (expected [4, 4])"
+        in (build / "99_tiny.ipynb").read_text()
+    )
 
     kept = folder_bytes(figures / "99_tiny")
     source = throwaway_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
@@ -114,9 +148,22 @@ def make_figures(tmp_path, *variables):
     """``make figures NB=99 PROFILE=quick`` on a throwaway notebook folder, with ``variables`` added last."""
     stamp = tmp_path / "installed"
     stamp.touch()
-    command = ["make", "-C", str(ROOT), "--no-print-directory", "figures", "NB=99", "PROFILE=quick",
-               f"NOTEBOOK_DIR={tmp_path / 'nbs'}", f"FIGURES={tmp_path / 'out'}", f"BUILD={tmp_path / 'build'}",
-               f"README={tmp_path / 'README.md'}", f"PY={sys.executable}", f"STAMP={stamp}", *variables]
+    command = [
+        "make",
+        "-C",
+        str(ROOT),
+        "--no-print-directory",
+        "figures",
+        "NB=99",
+        "PROFILE=quick",
+        f"NOTEBOOK_DIR={tmp_path / 'nbs'}",
+        f"FIGURES={tmp_path / 'out'}",
+        f"BUILD={tmp_path / 'build'}",
+        f"README={tmp_path / 'README.md'}",
+        f"PY={sys.executable}",
+        f"STAMP={stamp}",
+        *variables,
+    ]
     return subprocess.run(command, capture_output=True, text=True, check=False)
 
 
@@ -130,8 +177,12 @@ def test_make_fails_on_empty_folders_and_bad_runner_flags_and_passes_seed_and_de
     bad = make_figures(tmp_path, "RUNNER_FLAGS=--no-such-flag")
     assert bad.returncode != 0 and "unrecognized arguments: --no-such-flag" in bad.stderr
     assert not (tmp_path / "out" / "99_tiny").exists()  # usage status 2 is not taken for "claims failed"
-    dry = subprocess.run(["make", "-C", str(ROOT), "-n", "figures", "NB=05", "SEED=7", "DEVICE=cpu"],
-                         capture_output=True, text=True, check=True).stdout
+    dry = subprocess.run(
+        ["make", "-C", str(ROOT), "-n", "figures", "NB=05", "SEED=7", "DEVICE=cpu"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "--seed 7 --device cpu" in dry
     good = make_figures(tmp_path, "SEED=3", "DEVICE=cpu")
     assert good.returncode == 0, good.stdout + good.stderr
@@ -141,8 +192,9 @@ def test_make_fails_on_empty_folders_and_bad_runner_flags_and_passes_seed_and_de
 
 def test_make_nb_must_select_exactly_one_notebook():
     def dry_run(*variables):
-        return subprocess.run(["make", "-C", str(ROOT), "-n", "figures", *variables], capture_output=True,
-                              text=True, check=False)
+        return subprocess.run(
+            ["make", "-C", str(ROOT), "-n", "figures", *variables], capture_output=True, text=True, check=False
+        )
 
     numbers = sorted(source.name.split("_")[0] for source in (ROOT / "notebooks").glob("[0-9]*.py"))
     for bad in ("0", "5", "9", "0*"):
@@ -160,8 +212,9 @@ def test_make_nb_must_select_exactly_one_notebook():
 
 def test_make_keeps_other_profiles_out_of_the_committed_figures():
     def report_line(*variables):
-        result = subprocess.run(["make", "-C", str(ROOT), "-n", "figures", "NB=05", *variables],
-                                capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            ["make", "-C", str(ROOT), "-n", "figures", "NB=05", *variables], capture_output=True, text=True, check=True
+        )
         return [line for line in result.stdout.splitlines() if "companion.pipeline.report" in line][0]
 
     assert "--figures build/figures/quick " in report_line("PROFILE=quick")
@@ -230,7 +283,8 @@ def test_runtimes_are_labelled_with_cache_state_and_concurrency(tmp_path, monkey
     assert report.runtime_text(entry).endswith("CPUs, warm cache, make -j2)")
     assert report.runtime_text({**entry, "cache": "cold", "jobs": 1}).endswith("CPUs, cold cache, serial)")
     assert report.runtime_text({"seconds": 3, "device": "cpu", "cpus": 2}) == (
-        "3 s (cpu, 2 CPUs, cache state and concurrency not recorded)")
+        "3 s (cpu, 2 CPUs, cache state and concurrency not recorded)"
+    )
     assert report.runtime_text({**entry, "jobs": "unlimited"}).endswith("warm cache, make -j)")
     with pytest.raises(ValueError, match="cache"):
         runner.record_runtime(tmp_path, "00_a", "quick", 1.0, "cpu", "lukewarm")
@@ -252,8 +306,10 @@ def test_concurrent_installs_never_fail_and_leave_a_consistent_merge(tmp_path):
     root = tmp_path / "figures"
     context = multiprocessing.get_context("fork")
     errors = context.Queue()
-    workers = [context.Process(target=install_many, args=(root, stem, 150, errors))
-               for stem in ("00_a", "00_a", "01_b", "01_b")]
+    workers = [
+        context.Process(target=install_many, args=(root, stem, 150, errors))
+        for stem in ("00_a", "00_a", "01_b", "01_b")
+    ]
     for worker in workers:
         worker.start()
     for worker in workers:
@@ -264,7 +320,10 @@ def test_concurrent_installs_never_fail_and_leave_a_consistent_merge(tmp_path):
     assert sorted(p.name for p in root.iterdir()) == ["00_a", "01_b", "claims.json", "install.lock"]
     merged = claims.read_claims(root / "claims.json")
     assert [r["notebook"] for r in merged] == ["00_a", "01_b"]
-    assert merged == [*claims.read_claims(root / "00_a" / "claims.json"), *claims.read_claims(root / "01_b" / "claims.json")]
+    assert merged == [
+        *claims.read_claims(root / "00_a" / "claims.json"),
+        *claims.read_claims(root / "01_b" / "claims.json"),
+    ]
 
 
 def test_runner_needs_exactly_one_parameters_cell(tmp_path, throwaway_notebook):
@@ -287,7 +346,8 @@ def test_verification_compares_data_and_claims_and_records_the_revision(tmp_path
     assert runner.differences(recorded, figure_folder(tmp_path / "same")) == []
     assert runner.differences(recorded, figure_folder(tmp_path / "data", csv=b"x\n2\n")) == ["line.csv: data differ"]
     assert runner.differences(recorded, figure_folder(tmp_path / "claim", value=1.5)) == [
-        "claims.json: claim values or verdicts differ"]
+        "claims.json: claim values or verdicts differ"
+    ]
     other = figure_folder(tmp_path / "other")
     (other / "line.csv").rename(other / "curve.csv")
     assert runner.differences(recorded, other)[0].startswith("figures: recorded ['line.csv'], rerun ['curve.csv']")
@@ -309,14 +369,22 @@ def test_failing_cell_names_the_line_of_the_failing_cell(tmp_path):
     cell = "a = 1\nb = compute(a)\nc = 3"
     notebook = tmp_path / "00_x.py"
     notebook.write_text(f"# %%\nimport x\n\n# %%\n{cell}\n")
-    frames = ["\x1b[31mValueError\x1b[39m Traceback", "Cell \x1b[32mIn[4], line 2\x1b[39m\n----> 2 b = compute(a)",
-              "File lib.py:9, in compute(a)"]
+    frames = [
+        "\x1b[31mValueError\x1b[39m Traceback",
+        "Cell \x1b[32mIn[4], line 2\x1b[39m\n----> 2 b = compute(a)",
+        "File lib.py:9, in compute(a)",
+    ]
     assert runner.failing_cell(FakeExecutionError(cell, frames), notebook) == (
-        f"{notebook}:6 (cell In [4], line 2) `b = compute(a)`: ValueError: bad value")
-    assert runner.failing_cell(FakeExecutionError(cell, frames)) == "cell In [4], line 2 `b = compute(a)`: ValueError: bad value"
+        f"{notebook}:6 (cell In [4], line 2) `b = compute(a)`: ValueError: bad value"
+    )
+    assert (
+        runner.failing_cell(FakeExecutionError(cell, frames))
+        == "cell In [4], line 2 `b = compute(a)`: ValueError: bad value"
+    )
     elsewhere = ["Cell In[2], line 7\n----> 7 helper()"]  # a frame of another cell: no line of this one is known
     assert runner.failing_cell(FakeExecutionError(cell, elsewhere), notebook) == (
-        "cell In [4] `a = 1`: ValueError: bad value")
+        "cell In [4] `a = 1`: ValueError: bad value"
+    )
 
 
 def test_a_rerun_keeps_the_recorded_run_time_of_the_same_configuration(tmp_path):

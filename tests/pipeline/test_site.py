@@ -5,6 +5,7 @@ HTTP server: every page loads without a console error, every image decodes, each
 the math is typeset, and the claims page shows the counts of ``claims.json``. Screenshots of the front page and of a
 notebook page go to ``build/screenshots/``.
 """
+
 import contextlib
 import functools
 import http.server
@@ -28,33 +29,53 @@ CHEAPEST = ROOT / "notebooks" / "05_learning_cell.py"
 
 
 def test_claim_counts_add_up_per_notebook_and_in_total():
-    records = [{"notebook": "b", "kind": "claim", "passed": True}, {"notebook": "a", "kind": "check", "passed": False},
-               {"notebook": "b", "kind": "claim", "passed": False}, {"notebook": "b", "kind": "check", "passed": True}]
+    records = [
+        {"notebook": "b", "kind": "claim", "passed": True},
+        {"notebook": "a", "kind": "check", "passed": False},
+        {"notebook": "b", "kind": "claim", "passed": False},
+        {"notebook": "b", "kind": "check", "passed": True},
+    ]
     assert site.claim_counts({"claims": records}) == {"a": (0, 0, 0, 1), "b": (1, 1, 1, 0), "total": (1, 1, 1, 1)}
     assert site.claim_counts({"claims": []}) == {"total": (0, 0, 0, 0)}
 
 
 def test_the_site_shows_the_parameters_once_with_the_values_the_run_used():
     def notebook(injected):
-        return {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
-                           "source": 'profile = "standard"\nseed = 0\ndevice = "auto"'},
-                          {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]},
-                           "source": ["# Parameters\n", injected]}]}
+        return {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "metadata": {"tags": ["parameters"]},
+                    "source": 'profile = "standard"\nseed = 0\ndevice = "auto"',
+                },
+                {
+                    "cell_type": "code",
+                    "metadata": {"tags": ["injected-parameters"]},
+                    "source": ["# Parameters\n", injected],
+                },
+            ]
+        }
 
     same = site.merge_parameters(notebook('profile = "standard"\n'))
     assert same["cells"][0]["source"] == 'profile = "standard"\nseed = 0\ndevice = "auto"'
     assert same["cells"][1]["metadata"]["tags"] == ["injected-parameters", "remove-cell"]
     other = site.merge_parameters(notebook('profile = "standard"\nseed = 3\nthreads = 2\n'))
-    assert other["cells"][0]["source"] == ('profile = "standard"\nseed = 3  # injected by the run\ndevice = "auto"\n'
-                                           'threads = 2  # injected by the run')
+    assert other["cells"][0]["source"] == (
+        'profile = "standard"\nseed = 3  # injected by the run\ndevice = "auto"\nthreads = 2  # injected by the run'
+    )
     untouched = {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1"}]}
     assert site.merge_parameters(untouched) == {"cells": [{"cell_type": "code", "metadata": {}, "source": "x = 1"}]}
 
 
 def test_a_notebook_page_lists_its_sections_under_its_title_and_drops_the_right_hand_column():
-    notebook = {"metadata": {}, "cells": [{"cell_type": "markdown", "source": "An Exception was encountered"},
-                                          {"cell_type": "markdown", "source": ["# 01 — Title\n", "text"]},
-                                          {"cell_type": "code", "source": "x = 1"}]}
+    notebook = {
+        "metadata": {},
+        "cells": [
+            {"cell_type": "markdown", "source": "An Exception was encountered"},
+            {"cell_type": "markdown", "source": ["# 01 — Title\n", "text"]},
+            {"cell_type": "code", "source": "x = 1"},
+        ],
+    }
     site.with_contents(notebook)
     assert notebook["metadata"]["html_theme.sidebar_secondary.remove"] is True
     assert [cell["source"][:13] for cell in notebook["cells"]][2] == "```{contents}"
@@ -141,14 +162,21 @@ class DevTools:
         self.wait_for("Page.loadEventFired")
         self.evaluate("new Promise(done => window.MathJax && MathJax.Hub ? MathJax.Hub.Queue(() => done(1)) : done(0))")
         self.call("Runtime.evaluate", expression="0")  # drains the events queued while typesetting
-        errors = [event["params"]["entry"]["text"] + " " + event["params"]["entry"].get("url", "")
-                  for event in self.events if event["method"] == "Log.entryAdded"
-                  and event["params"]["entry"]["level"] == "error"]
-        errors += [" ".join(str(arg.get("value", arg.get("description"))) for arg in event["params"]["args"])
-                   for event in self.events if event["method"] == "Runtime.consoleAPICalled"
-                   and event["params"]["type"] in ("error", "assert")]
-        errors += [event["params"]["exceptionDetails"]["text"] for event in self.events
-                   if event["method"] == "Runtime.exceptionThrown"]
+        errors = [
+            event["params"]["entry"]["text"] + " " + event["params"]["entry"].get("url", "")
+            for event in self.events
+            if event["method"] == "Log.entryAdded" and event["params"]["entry"]["level"] == "error"
+        ]
+        errors += [
+            " ".join(str(arg.get("value", arg.get("description"))) for arg in event["params"]["args"])
+            for event in self.events
+            if event["method"] == "Runtime.consoleAPICalled" and event["params"]["type"] in ("error", "assert")
+        ]
+        errors += [
+            event["params"]["exceptionDetails"]["text"]
+            for event in self.events
+            if event["method"] == "Runtime.exceptionThrown"
+        ]
         return errors
 
     def images(self):
@@ -169,6 +197,7 @@ class DevTools:
 @contextlib.contextmanager
 def served(folder):
     """``folder`` on a local HTTP server; yields its base URL."""
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -189,10 +218,22 @@ def chromium(profile):
     """A headless Chromium; yields a :class:`DevTools` client of its page."""
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     assert binary, "the site test needs Debian's chromium (apt-get install chromium; .ci/run installs it)"
-    process = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                                "--remote-debugging-port=0", "--remote-allow-origins=*", f"--user-data-dir={profile}",
-                                "--window-size=1280,900", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [
+            binary,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--remote-debugging-port=0",
+            "--remote-allow-origins=*",
+            f"--user-data-dir={profile}",
+            "--window-size=1280,900",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -220,8 +261,18 @@ def executed_inputs(tmp_path):
     if list(committed.glob("[0-9][0-9]_*.ipynb")):
         return committed, ROOT / "figures"
     figures, build = tmp_path / "figures", tmp_path / "build"
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(CHEAPEST), "--profile", "quick",
-               "--figures", str(figures), "--build", str(build)]
+    command = [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(CHEAPEST),
+        "--profile",
+        "quick",
+        "--figures",
+        str(figures),
+        "--build",
+        str(build),
+    ]
     # conftest sets MPLBACKEND=Agg for the tests: the runner gives the kernel the inline backend all the same.
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=environment)
@@ -252,9 +303,11 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
             assert not errors, f"{name}: console errors {errors}"
             broken = [src for src, width, _ in page.images() if width == 0]
             assert not broken, f"{name}: images that did not load {broken}"
-            math = page.evaluate("[document.querySelectorAll('span.math, div.math').length,"
-                                 " document.querySelectorAll('span.math .MathJax_MathML, div.math .MathJax_MathML').length,"
-                                 " document.querySelectorAll('.MathJax_Error, .merror').length]")
+            math = page.evaluate(
+                "[document.querySelectorAll('span.math, div.math').length,"
+                " document.querySelectorAll('span.math .MathJax_MathML, div.math .MathJax_MathML').length,"
+                " document.querySelectorAll('.MathJax_Error, .merror').length]"
+            )
             assert math[1] >= math[0] and math[2] == 0, f"{name}: math not typeset {math}"
             if name == "api.html":
                 assert math[0] > 0, "the API page should show the docstrings' math"
@@ -274,19 +327,24 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
         # verdict column first and on screen.
         for width in (1280, 1400):
             page.call("Emulation.setDeviceMetricsOverride", width=width, height=900, deviceScaleFactor=1, mobile=False)
-            fits = page.evaluate("Array.from(document.querySelectorAll('table.companion-table')).map(table => ["
-                                 "table.id, table.scrollWidth <= table.parentElement.clientWidth + 1,"
-                                 " table.getBoundingClientRect().right <= window.innerWidth,"
-                                 " table.querySelector('th').textContent.trim()])")
+            fits = page.evaluate(
+                "Array.from(document.querySelectorAll('table.companion-table')).map(table => ["
+                "table.id, table.scrollWidth <= table.parentElement.clientWidth + 1,"
+                " table.getBoundingClientRect().right <= window.innerWidth,"
+                " table.querySelector('th').textContent.trim()])"
+            )
             assert fits and all(fit[1] and fit[2] for fit in fits), f"claims tables overflow at {width} px: {fits}"
             assert [fit[3] for fit in fits if fit[0] != "claims-summary"] == ["result"] * (len(fits) - 1)
         page.call("Emulation.setDeviceMetricsOverride", width=1280, height=900, deviceScaleFactor=1, mobile=False)
-        rows = page.evaluate("Array.from(document.querySelectorAll('table#claims-summary tbody tr'))"
-                             ".map(row => Array.from(row.cells).map(cell => cell.textContent.trim()))")
+        rows = page.evaluate(
+            "Array.from(document.querySelectorAll('table#claims-summary tbody tr'))"
+            ".map(row => Array.from(row.cells).map(cell => cell.textContent.trim()))"
+        )
         page.open(base + "gallery.html")
         page.images()
-        gallery = page.evaluate("Array.from(document.querySelectorAll('figure img'))"
-                                ".filter(image => image.naturalWidth > 0).length")
+        gallery = page.evaluate(
+            "Array.from(document.querySelectorAll('figure img')).filter(image => image.naturalWidth > 0).length"
+        )
     shown = {row[0]: tuple(map(int, row[1:])) for row in rows}
     expected = {}
     for record in claims["claims"]:
@@ -300,8 +358,9 @@ def test_site_builds_and_every_page_works_in_headless_chromium(tmp_path):
     for notebook in names:
         formulas = math_in(notebooks / f"{notebook}.ipynb")
         assert (typeset[f"notebooks/{notebook}.html"] > 0) == (formulas > 0), (notebook, formulas, typeset)
-    claims_math = sum(len(INLINE_MATH.findall(record["claim"] + (record.get("prediction") or "")))
-                      for record in claims["claims"])
+    claims_math = sum(
+        len(INLINE_MATH.findall(record["claim"] + (record.get("prediction") or ""))) for record in claims["claims"]
+    )
     assert typeset["claims.html"] >= claims_math, ("claims page", claims_math, typeset["claims.html"])
     print("formulas typeset per page:", json.dumps(typeset))
 

@@ -1,5 +1,6 @@
 """Tasks: derived keys (what invalidates an entry and what does not), the hidden-state check, nb.map in-process,
 run manifests and the stale-entry cleaning. The Dask tests and the notebook-00 reproduction: test_tasks_dask.py."""
+
 import importlib.util
 import json
 import textwrap
@@ -14,7 +15,7 @@ from companion.pipeline.notebook import setup_notebook
 CPU = torch.device("cpu")
 
 # A notebook as a module: a task, a helper it calls and a "plotting cell" it does not reach.
-NOTEBOOK_SOURCE = '''
+NOTEBOOK_SOURCE = """
 import numpy as np
 import torch
 from companion.engine.dynamics import simulate
@@ -39,7 +40,7 @@ def draw(N):
 
 def plot(ax):
     ax.plot([1, 2, 3])
-'''
+"""
 
 
 def load_notebook(folder, source=NOTEBOOK_SOURCE, name="cell_module"):
@@ -86,8 +87,17 @@ def test_key_is_stable_and_changes_with_every_argument(tmp_path):
     base = key(module.train, call())
     assert key(module.train, call()) == base
     X, y = data()
-    changed = [call(N=16), call(steps=6), call(seed=2), call(seed=1.0), call(dtype=torch.float32), call(X=X + 1e-12),
-               call(X=X.float()), call(X=X.reshape(3, 16)), call(y=y.clone().index_fill_(0, torch.tensor([3]), 0.5))]
+    changed = [
+        call(N=16),
+        call(steps=6),
+        call(seed=2),
+        call(seed=1.0),
+        call(dtype=torch.float32),
+        call(X=X + 1e-12),
+        call(X=X.float()),
+        call(X=X.reshape(3, 16)),
+        call(y=y.clone().index_fill_(0, torch.tensor([3]), 0.5)),
+    ]
     keys = [key(module.train, kwargs) for kwargs in changed]
     assert base not in keys and len(set(keys)) == len(keys)
 
@@ -116,8 +126,9 @@ def test_equal_arrays_give_equal_keys_and_arrays_are_keyed_by_bytes():
     assert first != tasks.canonical_value(np.arange(6.0, dtype=np.float32).reshape(2, 3), "x")
     assert tasks.canonical_value((1, 2), "x") != tasks.canonical_value([1, 2], "x")
     assert tasks.canonical_value(1, "x") != tasks.canonical_value(1.0, "x") != tasks.canonical_value(True, "x")
-    assert tasks.canonical_value(torch.tensor(0.1 + 0.2, dtype=torch.float64), "x") != \
-        tasks.canonical_value(torch.tensor(0.3, dtype=torch.float64), "x")
+    assert tasks.canonical_value(torch.tensor(0.1 + 0.2, dtype=torch.float64), "x") != tasks.canonical_value(
+        torch.tensor(0.3, dtype=torch.float64), "x"
+    )
 
 
 def test_targets_and_activations_are_task_arguments_keyed_by_what_determines_them():
@@ -142,22 +153,26 @@ def test_editing_the_task_or_a_helper_it_calls_invalidates_editing_other_cells_d
     assert key(load_notebook(tmp_path / "d", helper_edited).train, call()) != base
 
 
-def test_editing_a_reached_engine_module_invalidates_a_pipeline_module_does_not(tmp_path, monkeypatch,
-                                                                                 fresh_digests):
+def test_editing_a_reached_engine_module_invalidates_a_pipeline_module_does_not(tmp_path, monkeypatch, fresh_digests):
     module = load_notebook(tmp_path / "a")
     base, unreached, legacy = key(module.train, call()), key(module.draw, {"N": 3}), cache.package_fingerprint()
     assert tasks.check_pure(module.train)[1] == fingerprint.reachable_modules(
-        ["companion.engine.dynamics", "companion.engine.init"])
+        ["companion.engine.dynamics", "companion.engine.init"]
+    )
     assert "companion.engine.kernels" in tasks.check_pure(module.train)[1]  # dynamics imports kernels
     original = fingerprint.module_source
 
     def edited(*names):
         def source(name):
             return original(name) + ("\n# edited\n" if name in names else "")
+
         return source
 
-    monkeypatch.setattr(fingerprint, "module_source", edited("companion.pipeline.report", "companion.pipeline.cache",
-                                                             "companion.pipeline.notebook"))
+    monkeypatch.setattr(
+        fingerprint,
+        "module_source",
+        edited("companion.pipeline.report", "companion.pipeline.cache", "companion.pipeline.notebook"),
+    )
     fingerprint.module_digest.cache_clear()
     assert key(module.train, call()) == base and cache.package_fingerprint() == legacy
     monkeypatch.setattr(fingerprint, "module_source", edited("companion.engine.kernels"))
@@ -177,24 +192,34 @@ def test_layer_function_as_task_is_keyed_by_its_module(fresh_digests, monkeypatc
 
 def test_reachability_follows_relative_intra_package_imports():
     reached = fingerprint.reachable_modules(["companion.analysis.coupling"])
-    assert {"companion.analysis.coupling", "companion.engine.dynamics", "companion.engine.kernels",
-            "companion.engine.activations", "companion.engine.hermite"} <= set(reached)
+    assert {
+        "companion.analysis.coupling",
+        "companion.engine.dynamics",
+        "companion.engine.kernels",
+        "companion.engine.activations",
+        "companion.engine.hermite",
+    } <= set(reached)
     assert not any(name.startswith("companion.pipeline") for name in reached)
-    assert set(fingerprint.reachable_modules(["companion.engine"])) >= {"companion.engine.init",
-                                                                        "companion.engine.targets"}
+    assert set(fingerprint.reachable_modules(["companion.engine"])) >= {
+        "companion.engine.init",
+        "companion.engine.targets",
+    }
 
 
 # --- hidden state --------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("body, names", [
-    ("return N * STEPS", "STEPS"),
-    ("return [x * SCALE for x in range(N)]", "SCALE"),  # inside a comprehension's own code object
-    ("return N + target(N)", "target"),
-    ("return N + Thing().value", "Thing"),
-])
+@pytest.mark.parametrize(
+    "body, names",
+    [
+        ("return N * STEPS", "STEPS"),
+        ("return [x * SCALE for x in range(N)]", "SCALE"),  # inside a comprehension's own code object
+        ("return N + target(N)", "target"),
+        ("return N + Thing().value", "Thing"),
+    ],
+)
 def test_a_task_reading_notebook_data_raises_before_it_runs(tmp_path, body, names):
-    source = f'''
+    source = f"""
 import numpy as np
 STEPS, SCALE = 3, 2.0
 class Thing:
@@ -206,7 +231,7 @@ target = Callable()
 
 def task(N):
     {body}
-'''
+"""
     module = load_notebook(tmp_path, source)
     with pytest.raises(tasks.HiddenStateError, match=rf"cell_module\.task reads the global\(s\) \['{names}'\]"):
         tasks.run_tasks(module.task, [{"N": 1}], directory=tmp_path / "c", dtype=torch.float64, device=CPU)
@@ -214,7 +239,9 @@ def task(N):
 
 
 def test_closures_lambdas_global_writes_and_bad_arguments_are_rejected(tmp_path):
-    module = load_notebook(tmp_path, '''
+    module = load_notebook(
+        tmp_path,
+        """
 COUNT = 0
 def counting(N):
     global COUNT
@@ -222,7 +249,8 @@ def counting(N):
     return N
 def task(N, scale=1.0):
     return N * scale
-''')
+""",
+    )
     with pytest.raises(tasks.HiddenStateError, match="writes the globals"):
         tasks.check_pure(module.counting)
     with pytest.raises(TypeError, match="module-level function"):
@@ -259,15 +287,21 @@ def test_map_computes_each_missing_task_once_and_a_rerun_comes_from_the_cache(is
 
 
 def test_map_names_the_task_and_its_arguments_when_it_raises(isolated_outputs):
-    module = load_notebook(isolated_outputs / "nb", '''
+    module = load_notebook(
+        isolated_outputs / "nb",
+        """
 def fragile(N, label):
     if N == 3:
         raise ValueError(f"width {N} diverged")
     return N
-''')
+""",
+    )
     nb = setup_notebook("00_x", profile="quick", device="cpu")
-    with pytest.raises(tasks.TaskFailed, match=r"cell_module\.fragile\(N=3, label='c'\).*ValueError: width 3 "
-                                                r"diverged") as failure:
+    with pytest.raises(
+        tasks.TaskFailed,
+        match=r"cell_module\.fragile\(N=3, label='c'\).*ValueError: width 3 "
+        r"diverged",
+    ) as failure:
         nb.map(module.fragile, [{"N": 2, "label": "b"}, {"N": 3, "label": "c"}])
     assert 'raise ValueError(f"width {N} diverged")' in str(failure.value)
     assert len(list(nb.cache_dir.glob("*.npz"))) == 1  # the task before the failure is kept
@@ -292,8 +326,8 @@ def test_manifests_keep_current_entries_and_clean_stale_removes_the_rest(isolate
     notebook_run([5], profile="standard")
     entries, stale = cache.survey(root, notebooks)
     assert len(entries) == 5 and [path.name for path in stale] == [
-        cache.entry_path(root / "00_x", tasks.task_key(module.square, {"N": 1}, dtype=torch.float64,
-                                                      device=CPU)).name]
+        cache.entry_path(root / "00_x", tasks.task_key(module.square, {"N": 1}, dtype=torch.float64, device=CPU)).name
+    ]
     assert "5 entries" in cache.size_line(root, notebooks) and "1 stale" in cache.size_line(root, notebooks)
     assert cache.clean_stale(root, notebooks) == stale and len(cache.survey(root, notebooks)[0]) == 4
     (notebooks / "00_x.py").unlink()  # a notebook that no longer exists: all its entries are stale
@@ -308,8 +342,10 @@ def test_an_interrupted_run_protects_what_it_used_until_the_next_run(isolated_ou
     nb = setup_notebook("00_x", profile="quick", device="cpu")
     nb.map(module.square, [{"N": 1}, {"N": 2}])  # no finish: the run stopped here
     assert cache.survey(cache.cache_root(), notebooks)[1] == []
-    assert json.loads(nb.manifest.running_path.read_text()) and not nb.manifest.folder.joinpath("quick-seed0-cpu-"
-                                                                                               "float64.json").exists()
+    assert (
+        json.loads(nb.manifest.running_path.read_text())
+        and not nb.manifest.folder.joinpath("quick-seed0-cpu-float64.json").exists()
+    )
 
 
 def test_cache_verify_recomputes_hits_and_reports_an_entry_with_a_wrong_value(tmp_path, monkeypatch):
@@ -322,8 +358,9 @@ def test_cache_verify_recomputes_hits_and_reports_an_entry_with_a_wrong_value(tm
     monkeypatch.setenv(cache.VERIFY_VARIABLE, "all")
     monkeypatch.setenv(cache.VERIFY_REPORT_VARIABLE, str(tmp_path / "report.jsonl"))
     lines = []
-    again = tasks.run_tasks(module.draw, calls, directory=tmp_path / "cache", dtype=torch.float64, device=CPU,
-                            log=lines.append)
+    again = tasks.run_tasks(
+        module.draw, calls, directory=tmp_path / "cache", dtype=torch.float64, device=CPU, log=lines.append
+    )
     assert all(torch.equal(a, b) for a, b in zip(first, again))  # the recomputed values, not the wrong one
     report = [json.loads(line) for line in (tmp_path / "report.jsonl").read_text().splitlines()]
     assert [line["same"] for line in report].count(False) == 1 and len(report) == 3
@@ -340,10 +377,16 @@ def test_cache_verify_recomputes_hits_and_reports_an_entry_with_a_wrong_value(tm
 def test_cache_verify_finds_the_recorded_configurations(tmp_path):
     (tmp_path / "nbs").mkdir()
     (tmp_path / "nbs" / "00_x.py").write_text("")
-    for notebook, run in (("00_x", "quick-seed0-cpu-float64"), ("00_x", "standard-seed3-cpu-float64"),
-                          ("00_x", "quick-seed0-cpu-float64.running"), ("09_gone", "quick-seed0-cpu-float64")):
+    for notebook, run in (
+        ("00_x", "quick-seed0-cpu-float64"),
+        ("00_x", "standard-seed3-cpu-float64"),
+        ("00_x", "quick-seed0-cpu-float64.running"),
+        ("09_gone", "quick-seed0-cpu-float64"),
+    ):
         folder = tmp_path / "cache" / notebook / cache.MANIFESTS
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{run}.json").write_text("[]")
     assert cache.configurations(tmp_path / "cache", tmp_path / "nbs") == [
-        (tmp_path / "nbs" / "00_x.py", "quick", 0, "cpu"), (tmp_path / "nbs" / "00_x.py", "standard", 3, "cpu")]
+        (tmp_path / "nbs" / "00_x.py", "quick", 0, "cpu"),
+        (tmp_path / "nbs" / "00_x.py", "standard", 3, "cpu"),
+    ]

@@ -1,6 +1,7 @@
 """Tasks on a real Dask cluster (distributed.LocalCluster, two worker processes started here): the same bits and
 cache entries as in-process, a killed worker loses nothing, a failing task names itself; notebook 00 under the runner
 against the cluster, then the issue's reproduction (an edited training cell recomputes with a warm cache)."""
+
 import json
 import os
 import signal
@@ -28,10 +29,20 @@ cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 def noisy_run(N, steps, X, y, seed, dtype):
     """A tiny noisy (τ > 0) empirical run: its result depends on every bit of the seeds and of the data."""
-    theta0 = init_particles("gaussian", 2, N, X.shape[1], scale=0.5, rng=np.random.default_rng(seed), dtype=dtype,
-                            device="cpu")
-    return simulate(theta0, "erf", eta=0.1, steps=steps, tau=0.01, engine="empirical", data=(X, y), seed=seed,
-                    record_steps=[0, steps]).particles
+    theta0 = init_particles(
+        "gaussian", 2, N, X.shape[1], scale=0.5, rng=np.random.default_rng(seed), dtype=dtype, device="cpu"
+    )
+    return simulate(
+        theta0,
+        "erf",
+        eta=0.1,
+        steps=steps,
+        tau=0.01,
+        engine="empirical",
+        data=(X, y),
+        seed=seed,
+        record_steps=[0, steps],
+    ).particles
 
 
 def fragile(N, label):
@@ -51,8 +62,9 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def cluster():
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      scheduler_port=0) as local:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, scheduler_port=0
+    ) as local:
         yield local
         client = tasks._CLIENTS.pop(local.scheduler_address, None)
         if client is not None:
@@ -62,8 +74,10 @@ def cluster():
 def sweep(steps, count=6):
     generator = torch.Generator().manual_seed(0)
     X = torch.randn(32, 4, generator=generator, dtype=torch.float64)
-    return [{"N": 16 + 8 * i, "steps": steps, "X": X, "y": torch.tanh(X[:, 0]), "seed": 10 + i,
-             "dtype": torch.float64} for i in range(count)]
+    return [
+        {"N": 16 + 8 * i, "steps": steps, "X": X, "y": torch.tanh(X[:, 0]), "seed": 10 + i, "dtype": torch.float64}
+        for i in range(count)
+    ]
 
 
 def run(calls, directory, scheduler=None, fn=noisy_run):
@@ -86,11 +100,19 @@ def test_a_dataframe_task_gives_the_same_cache_entries_in_process_and_on_the_clu
     from companion.analysis.parametrizations import coordinate_check
 
     X, y = sweep(steps=1)[0]["X"], sweep(steps=1)[0]["y"]
-    calls = [dict(parametrization=p, widths=[8, 16], seeds=[0, 1], X=X, y=y, activation="erf", eta=0.5, steps=2)
-             for p in ("mup", "sp")]
+    calls = [
+        dict(parametrization=p, widths=[8, 16], seeds=[0, 1], X=X, y=y, activation="erf", eta=0.5, steps=2)
+        for p in ("mup", "sp")
+    ]
     here = tasks.run_tasks(coordinate_check, calls, directory=tmp_path / "here", dtype=torch.float64, device=CPU)
-    there = tasks.run_tasks(coordinate_check, calls, directory=tmp_path / "there", dtype=torch.float64, device=CPU,
-                            scheduler=cluster.scheduler_address)
+    there = tasks.run_tasks(
+        coordinate_check,
+        calls,
+        directory=tmp_path / "there",
+        dtype=torch.float64,
+        device=CPU,
+        scheduler=cluster.scheduler_address,
+    )
     assert all(a.equals(b) for a, b in zip(here, there))
     assert entries(tmp_path / "here") == entries(tmp_path / "there") and len(entries(tmp_path / "here")) == 2
 
@@ -146,8 +168,9 @@ def test_a_worker_with_other_engine_source_or_versions_is_refused(cluster, other
         modules = {name: "0" * 64 for name in modules}
     else:
         environment = {**environment, "torch": "0.0"}
-    future = tasks.client_for(cluster.scheduler_address).submit(tasks.execute, noisy_run, calls[0], 1, torch.float64,
-                                                                modules, environment, pure=False)
+    future = tasks.client_for(cluster.scheduler_address).submit(
+        tasks.execute, noisy_run, calls[0], 1, torch.float64, modules, environment, pure=False
+    )
     with pytest.raises(tasks.WorkerMismatch, match="restart the workers" if other == "source" else "same pinned"):
         future.result()
 
@@ -158,10 +181,25 @@ def test_a_worker_with_other_engine_source_or_versions_is_refused(cluster, other
 def run_notebook(source, tmp_path, environment=None):
     """Run ``source`` under the runner in ``quick``; the text its cells printed."""
     build = tmp_path / "build"
-    command = [sys.executable, "-m", "companion.pipeline.runner", str(source), "--profile", "quick",
-               "--figures", str(tmp_path / "figures"), "--build", str(build)]
-    result = subprocess.run(command, capture_output=True, text=True, check=False,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **(environment or {})})
+    command = [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(source),
+        "--profile",
+        "quick",
+        "--figures",
+        str(tmp_path / "figures"),
+        "--build",
+        str(build),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "OMP_NUM_THREADS": "1", **(environment or {})},
+    )
     assert result.returncode == 0, f"{source} failed:\n{result.stdout}\n{result.stderr}"
     notebook = json.loads((build / f"{Path(source).stem}.ipynb").read_text())
     return "".join("".join(output.get("text", "")) for cell in notebook["cells"] for output in cell.get("outputs", []))
@@ -197,11 +235,26 @@ def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(clust
 
 def worker_process(address, package_root, environment=None):
     """A Dask worker (no nanny) importing the companion package from ``package_root``."""
-    command = [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "1", "--nthreads", "1",
-               "--no-nanny", "--no-dashboard"]
+    command = [
+        sys.executable,
+        "-m",
+        "distributed.cli.dask_worker",
+        address,
+        "--nworkers",
+        "1",
+        "--nthreads",
+        "1",
+        "--no-nanny",
+        "--no-dashboard",
+    ]
     path = os.pathsep.join([str(package_root), str(Path(__file__).parent)])  # this module, for what it pickles
-    return subprocess.Popen(command, env={**os.environ, "PYTHONPATH": path, **(environment or {})},
-                            cwd=package_root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command,
+        env={**os.environ, "PYTHONPATH": path, **(environment or {})},
+        cwd=package_root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_a_worker_whose_pipeline_differs_is_refused(tmp_path):
@@ -229,8 +282,11 @@ def test_security_follows_the_environment_and_refuses_unauthenticated_remote_sch
     files = {name: tmp_path / name for name in ("ca.pem", "cert.pem", "key.pem")}
     for path in files.values():
         path.write_text("x")
-    tls = {"COMPANION_TLS_CA_FILE": str(files["ca.pem"]), "COMPANION_TLS_CERT": str(files["cert.pem"]),
-           "COMPANION_TLS_KEY": str(files["key.pem"])}
+    tls = {
+        "COMPANION_TLS_CA_FILE": str(files["ca.pem"]),
+        "COMPANION_TLS_CERT": str(files["cert.pem"]),
+        "COMPANION_TLS_KEY": str(files["key.pem"]),
+    }
     security = tasks.security_for("tls://scheduler:8786", tls)
     assert security.require_encryption and security.tls_client_cert == str(files["cert.pem"])
     with pytest.raises(ValueError, match="use a tls:// address"):
@@ -257,11 +313,37 @@ def make_certificates(folder):
     def openssl(*args):
         subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
 
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-            "-subj", "/CN=companion-test-ca")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=companion-test-ca",
+    )
     openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.csr", "-subj", "/CN=node")
-    openssl("x509", "-req", "-in", "cert.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-            "cert.pem", "-days", "1")
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "cert.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "1",
+    )
     return {name: str(folder / name) for name in ("ca.pem", "cert.pem", "key.pem")}
 
 
@@ -269,12 +351,25 @@ def test_tasks_run_on_a_tls_cluster_with_the_environment_s_certificates(tmp_path
     from distributed.security import Security
 
     pem = make_certificates(tmp_path)
-    cluster_security = Security(tls_ca_file=pem["ca.pem"], tls_scheduler_cert=pem["cert.pem"],
-                                tls_scheduler_key=pem["key.pem"], tls_worker_cert=pem["cert.pem"],
-                                tls_worker_key=pem["key.pem"], tls_client_cert=pem["cert.pem"],
-                                tls_client_key=pem["key.pem"], require_encryption=True)
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, scheduler_port=0,
-                      protocol="tls://", security=cluster_security) as local:
+    cluster_security = Security(
+        tls_ca_file=pem["ca.pem"],
+        tls_scheduler_cert=pem["cert.pem"],
+        tls_scheduler_key=pem["key.pem"],
+        tls_worker_cert=pem["cert.pem"],
+        tls_worker_key=pem["key.pem"],
+        tls_client_cert=pem["cert.pem"],
+        tls_client_key=pem["key.pem"],
+        require_encryption=True,
+    )
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        scheduler_port=0,
+        protocol="tls://",
+        security=cluster_security,
+    ) as local:
         address = local.scheduler_address
         assert address.startswith("tls://")
         monkeypatch.setenv("COMPANION_TLS_CA_FILE", pem["ca.pem"])
