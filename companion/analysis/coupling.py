@@ -86,7 +86,7 @@ def _problem_example(dims):
     ),
     R=Int(1, example_max=1),
     N_ref=Int(1),
-    sizes=Ints(1, example_high=0),
+    sizes=Ints(1, example_high=0, nonempty=False),  # empty: the reference alone
     init_seed=Anything(0),
     seed=Seed(),
     eta=Real(positive=True),

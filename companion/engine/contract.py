@@ -368,17 +368,19 @@ class Callable(Spec):
 
 @dataclass
 class Ints(Spec):
-    """A non-empty 1-D sequence of integers in [minimum, maximum] (NumPy int64 array); ``dim``: its length."""
+    """A 1-D sequence of integers in [minimum, maximum] (NumPy int64 array), non-empty unless ``nonempty`` is False;
+    ``dim``: its length."""
 
     minimum: int = None
     maximum: int = None
     dim: str = None
     example_high: int = 4
+    nonempty: bool = True
 
     def check(self, name, value, ctx):
         if isinstance(value, (list, tuple)) and any(isinstance(x, (str, bytes)) for x in value):
             raise TypeError(f"{name}: need a 1-D sequence of integers, got {v.describe(value)}")
-        array = v.integer_array(name, value, self.minimum, self.maximum)
+        array = v.integer_array(name, value, self.minimum, self.maximum, nonempty=self.nonempty)
         if self.dim:
             ctx.bind(name, self.dim, len(array))
         return array
@@ -390,7 +392,8 @@ class Ints(Spec):
 
     def invalid(self, dims):
         low = 1 if self.minimum is None else self.minimum
-        return _st().sampled_from([["2"], [low - 1], [1.5], [], "12", None, [[1, 2]]])
+        bad = [["2"], [low - 1], [1.5], "12", None, [[1, 2]]]
+        return _st().sampled_from(bad + [[]] if self.nonempty else bad)
 
 
 @dataclass
