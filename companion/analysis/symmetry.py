@@ -280,15 +280,25 @@ def merge_atoms(a, X, tol):
     return weights, centres / norm[:, None]
 
 
-@validated(activation=ActivationName(), **_measure(), merge_tol=Real(nonnegative=True), drop_tol=Real(nonnegative=True))
+# merge_tol is a tolerance for numerically equal atoms, not a length scale: above MERGE_TOL_MAX it would take real
+# atoms for the origin (and merge distinct ones), so it is refused.
+MERGE_TOL_MAX = 1e-3
+
+
+@validated(
+    activation=ActivationName(),
+    **_measure(),
+    merge_tol=Real(nonnegative=True, at_most=MERGE_TOL_MAX, example=(0.0, 1e-6)),
+    drop_tol=Real(nonnegative=True),
+)
 def canonicalize(activation, a, W, merge_tol=1e-8, drop_tol=1e-10):
     r"""Canonical active component of :math:`\sum_j a_j\sigma(w_j\cdot x)` (see ``CanonicalForm``).
 
     Steps: p-homogeneous σ moves each atom to the sphere with weight a|w|^p; odd σ maps (a, w) to (−a, −w), even σ
     maps w to −w, and σ with σ(z) − σ(−z) = z maps w to −w adding a·w to the linear part, whenever w lies in the
     wrong half-space; atoms within ``merge_tol`` merge; atoms with |weight| ≤ ``drop_tol`` are inactive and dropped.
-    Atoms at w = 0 are a constant a σ(0) and merge into one atom (dropped when σ(0) = 0); a ``merge_tol`` at or above
-    the norm of an atom w ≠ 0 (after the move to the sphere) is refused, since it would take that atom for the origin.
+    Atoms at w = 0 (within ``merge_tol``, e.g. a fit's 1e-8) are a constant a σ(0) and merge into one atom (dropped
+    when σ(0) = 0); ``merge_tol`` above ``MERGE_TOL_MAX`` is refused, since it would take real atoms for the origin.
     """
     act = activation
     a, W = atomic_measure(a, W)  # unbatched
@@ -297,13 +307,6 @@ def canonicalize(activation, a, W, merge_tol=1e-8, drop_tol=1e-10):
     if p is not None:
         alive = norms > 0
         a, W = a[alive] * norms[alive] ** p, W[alive] / norms[alive, None]
-    moved = W.norm(dim=1)
-    if bool(((moved > 0) & (moved <= merge_tol)).any()):
-        smallest = float(moved[moved > 0].min())
-        raise ValueError(
-            f"merge_tol: {merge_tol!r} would take the atom at |w| = {smallest:.3g} for the origin; need "
-            f"merge_tol < {smallest:.3g}"
-        )
     linear = torch.zeros(W.shape[1], dtype=W.dtype, device=W.device) if act.linear_part else None
     if act.parity is not None or act.linear_part:
         sign = _hemisphere_sign(W, merge_tol)
