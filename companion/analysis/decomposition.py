@@ -40,7 +40,7 @@ from ..engine.contract import (
     Tensor,
     validated,
 )
-from ..engine.dynamics import function_distance2, function_inner, network, particle_blocks, population_risk, split
+from ..engine.dynamics import _distance2, _inner, _risk, network, particle_blocks, split
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
@@ -222,24 +222,35 @@ def stationary_floor(chain):
     (f_∞ is the snapshots' mean), per replica (R,): the level under which ‖f_t − f_∞‖² cannot fall."""
     act = chain.problem.activation
     with torch.no_grad():
-        own = torch.stack([function_inner(snap, snap, act) for snap in late_snapshots(chain)]).mean(0)
-        return (own - function_inner(chain.long_time, chain.long_time, act)).cpu().numpy()
+        own = torch.stack([_inner(snap, snap, act) for snap in late_snapshots(chain)]).mean(0)
+        return (own - _inner(chain.long_time, chain.long_time, act)).cpu().numpy()
 
 
 @validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def distance2(theta1, theta2, activation):
     r""":math:`\lVert f_1 - f_2\rVert^2` exactly (``dynamics.function_distance2``): NumPy array (R,)."""
+    return _distance2_resolved(theta1, theta2, activation)
+
+
+def _distance2_resolved(theta1, theta2, act):
+    """:func:`distance2` for an :class:`Activation` ``act`` and checked particles (the tables of a chain)."""
     with torch.no_grad():
-        return function_distance2(theta1, theta2, activation).cpu().numpy()
+        return _distance2(theta1, theta2, act).cpu().numpy()
 
 
 @validated(theta=Particles(), activation=ActivationName(), target=TargetSpec())
 def residual(theta, activation, target):
     r""":math:`\lVert f_\theta - f^*\rVert^2`, exact: twice the population risk
     :math:`\frac12 E(f_\theta - f^*)^2` of ``dynamics.population_risk``. NumPy array (R,)."""
+    return _residual_resolved(theta, activation, target)
+
+
+def _residual_resolved(theta, act, target):
+    """:func:`residual` for an :class:`Activation` ``act``, checked particles and a checked target (the tables of a
+    chain)."""
     target = target.to(theta.device, theta.dtype)
     with torch.no_grad():
-        return (2 * population_risk(theta, activation, target)).cpu().numpy()
+        return (2 * _risk(theta, act, target)).cpu().numpy()
 
 
 def components(theta_hat, theta_pop, theta_ref, theta_inf, activation, target):
@@ -273,15 +284,18 @@ def decomposition_table(chain, pairs=None):
     chain's problem."""
     activation, target = chain.problem.activation, chain.problem.target
     pairs = list(chain.empirical) if pairs is None else [(int(n), int(N)) for n, N in pairs]
-    res = residual(chain.long_time, activation, target)
+    res = _residual_resolved(chain.long_time, activation, target)
     rows = []
     for k, t in enumerate(chain.times):
-        opt = distance2(chain.reference[k], chain.long_time, activation)
-        chaos = {N: distance2(chain.population[N][k], chain.reference[k], activation) for N in {N for _, N in pairs}}
+        opt = _distance2_resolved(chain.reference[k], chain.long_time, activation)
+        chaos = {
+            N: _distance2_resolved(chain.population[N][k], chain.reference[k], activation)
+            for N in {N for _, N in pairs}
+        }
         for n, N in pairs:
             hat = chain.empirical[(n, N)][k]
-            stat = distance2(hat, chain.population[N][k], activation)
-            total = residual(hat, activation, target)
+            stat = _distance2_resolved(hat, chain.population[N][k], activation)
+            total = _residual_resolved(hat, activation, target)
             for r in range(len(res)):
                 rows.append(
                     dict(
@@ -305,7 +319,7 @@ def chaos_table(chain):
     rows = []
     for N, particles in chain.population.items():
         for k, t in enumerate(chain.times):
-            values = distance2(particles[k], chain.reference[k], activation)
+            values = _distance2_resolved(particles[k], chain.reference[k], activation)
             rows += [dict(replica=r, N=N, t=float(t), chaos=v) for r, v in enumerate(values)]
     return pd.DataFrame(rows)
 
@@ -315,7 +329,7 @@ def optimization_table(chain):
     activation = chain.problem.activation
     rows = []
     for k, t in enumerate(chain.times):
-        values = distance2(chain.reference[k], chain.long_time, activation)
+        values = _distance2_resolved(chain.reference[k], chain.long_time, activation)
         rows += [dict(replica=r, t=float(t), optimization=v) for r, v in enumerate(values)]
     return pd.DataFrame(rows)
 
@@ -328,7 +342,7 @@ def population_table(chain):
         for k, t in enumerate(chain.times):
             rows += [
                 dict(replica=r, N=N, t=float(t), error=e)
-                for r, e in enumerate(residual(particles[k], activation, target))
+                for r, e in enumerate(_residual_resolved(particles[k], activation, target))
             ]
     return pd.DataFrame(rows)
 
@@ -401,7 +415,7 @@ def degree_errors(theta, activation, target, K):
         cross = torch.einsum("...ik,...imk,mk->...k", weights, cosines[..., None] ** degrees, target_weights)
         per_degree = own - 2 * cross + hermite_tensor_norms(target, K).to(theta) ** 2
     per_degree = per_degree.cpu().numpy()
-    rest = residual(theta, act, target) - per_degree.sum(-1)
+    rest = _residual_resolved(theta, act, target) - per_degree.sum(-1)
     return np.concatenate([per_degree, rest[..., None]], axis=-1)
 
 

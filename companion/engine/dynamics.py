@@ -37,8 +37,9 @@ from .contract import (
     Tensor,
     validated,
 )
-from .gradients import population_grad, split, target_grad
-from .kernels import cross_kernel
+from .gradients import _population_grad as _explicit_grad
+from .gradients import _target_grad, split
+from .kernels import _cross_kernel
 from .seeding import torch_seed
 from .spec import Problem, RunSpec
 from .targets import Target
@@ -102,7 +103,7 @@ def _inner(theta1, theta2, act):
     total = 0
     for i in particle_blocks(theta1.shape[-2]):
         for j in particle_blocks(theta2.shape[-2]):
-            K = cross_kernel(act, W1[..., i, :], act, W2[..., j, :])
+            K = _cross_kernel(act, W1[..., i, :], act, W2[..., j, :])
             total = total + (a1[..., i, None] * K * a2[..., None, j]).sum((-1, -2))
     return total / (theta1.shape[-2] * theta2.shape[-2])
 
@@ -110,7 +111,11 @@ def _inner(theta1, theta2, act):
 @validated(theta1=Particles(), theta2=Particles("... M 1+d", like="theta1"), activation=ActivationName())
 def function_distance2(theta1, theta2, activation):
     r""":math:`E_x(f_1 - f_2)^2 = \langle f_1,f_1\rangle - 2\langle f_1,f_2\rangle + \langle f_2,f_2\rangle`, exact: (R,)."""
-    act = activation
+    return _distance2(theta1, theta2, activation)
+
+
+def _distance2(theta1, theta2, act):
+    """:func:`function_distance2` for an :class:`Activation` ``act`` and checked particles (the package's loops)."""
     return _inner(theta1, theta1, act) - 2 * _inner(theta1, theta2, act) + _inner(theta2, theta2, act)
 
 
@@ -204,7 +209,7 @@ def first_variation_grad(theta, activation, target=None, engine="population", da
 def _variation_grad(theta, act, target, engine, data, chunk_size):
     """:func:`first_variation_grad` for an :class:`Activation` ``act``."""
     if engine == "population":
-        return population_grad(theta, act, target)
+        return _explicit_grad(theta, act, target)
     if engine == "empirical":
         return _empirical_grad(theta, act, data[0], data[1], chunk_size)
     return torch.zeros_like(theta), torch.zeros(theta.shape[0], dtype=theta.dtype, device=theta.device)
@@ -626,7 +631,7 @@ def simulate_mckean_vlasov(
     for k in range(spec.steps + 1):
         with torch.no_grad():
             if engine == "population":
-                grad, risk = population_grad(population, act, target)
+                grad, risk = _explicit_grad(population, act, target)
             else:
                 grad, risk = torch.zeros_like(population), None
             if k in record_set:
@@ -671,4 +676,4 @@ def _mckean_vlasov_drift(tagged, population, act, target):
     R, N, p = tagged.shape
     flat = tagged.reshape(1, R * N, p)
     network_target = Target(population[:, 0] / population.shape[0], population[:, 1:], activation=act)
-    return (target_grad(flat, act, network_target) - target_grad(flat, act, target)).view(R, N, p)
+    return (_target_grad(flat, act, network_target) - _target_grad(flat, act, target)).view(R, N, p)

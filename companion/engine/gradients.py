@@ -383,17 +383,27 @@ def population_grad(theta, activation, target, budget=ENTRY_BUDGET):
     r"""Explicit :math:`N\,\nabla_{\theta_i} R` for particles theta (R, N, 1+d): (R, N, 1+d), and the exact
     population risk R (R,) from the same kernel sums. Blocks hold at most ``budget`` (replica × pair) entries."""
     act = get_activation(activation)
+    _check(theta, target, budget)
+    return _population_grad(theta, act, target, int(budget))
+
+
+def _check(theta, target, budget):
+    """The argument checks of :func:`population_grad` and :func:`target_grad`."""
     if int(budget) != budget or budget < 1:
         raise ValueError(f"budget: need a positive integer number of entries per block, got {budget!r}")
     if not torch.is_tensor(theta) or theta.ndim != 3 or theta.shape[-1] < 2:
         raise ValueError("theta: need a tensor of shape (R, N, 1+d) with d >= 1")
     if not isinstance(target, Target):
         raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
+
+
+def _population_grad(theta, act, target, budget=ENTRY_BUDGET):
+    """:func:`population_grad` for an :class:`Activation` ``act`` and checked arguments (the engine's loops)."""
     a, W = split(theta)
     N = theta.shape[-2]
     memo = {}  # the series' coefficients of W, computed once per step
-    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, int(budget), memo)
-    cross = _target_sums(act, W, target, int(budget), memo)
+    own = _self_sums(act.name if act.name in _CLOSED else "series", act, a, W, budget, memo)
+    cross = _target_sums(act, W, target, budget, memo)
     grad = torch.empty_like(theta)
     grad[..., 0] = own.value / N - cross.value
     grad[..., 1:] = a[..., None] * (own.slope(W) / N - cross.slope(W))
@@ -410,14 +420,14 @@ def target_grad(theta, activation, target, budget=ENTRY_BUDGET):
     population is :math:`\nabla_\theta V(\mu_P, \theta) = \texttt{target\_grad}(\theta, f_{\mu_P}) -
     \texttt{target\_grad}(\theta, f^*)` (the McKean–Vlasov drift when :math:`\mu_P` stands for :math:`\mu_t`)."""
     act = get_activation(activation)
-    if int(budget) != budget or budget < 1:
-        raise ValueError(f"budget: need a positive integer number of entries per block, got {budget!r}")
-    if not torch.is_tensor(theta) or theta.ndim != 3 or theta.shape[-1] < 2:
-        raise ValueError("theta: need a tensor of shape (R, N, 1+d) with d >= 1")
-    if not isinstance(target, Target):
-        raise TypeError(f"target: need a Target (teacher or ridge_target), got {type(target).__name__}")
+    _check(theta, target, budget)
+    return _target_grad(theta, act, target, int(budget))
+
+
+def _target_grad(theta, act, target, budget=ENTRY_BUDGET):
+    """:func:`target_grad` for an :class:`Activation` ``act`` and checked arguments (the engine's loops)."""
     a, W = split(theta)
-    sums = _target_sums(act, W, target, int(budget))
+    sums = _target_sums(act, W, target, budget)
     grad = torch.empty_like(theta)
     grad[..., 0] = sums.value
     grad[..., 1:] = a[..., None] * sums.slope(W)

@@ -293,7 +293,12 @@ def _check_pair(W, V):
 
 def cross_kernel(activation, W, activation2, V, terms=None):
     r""":math:`E[\sigma(w\cdot x)\,\sigma_2(v\cdot x)]` for all pairs: shape (..., N, M)."""
-    act, act2 = get_activation(activation), get_activation(activation2)
+    return _cross_kernel(get_activation(activation), W, get_activation(activation2), V, terms)
+
+
+def _cross_kernel(act, W, act2, V, terms=None):
+    """:func:`cross_kernel` for two :class:`Activation` objects (the package's inner loops, which resolved them at
+    their public entry)."""
     _check_pair(W, V)
     if act == act2 and act.name in _CLOSED_FORMS:
         return _CLOSED_FORMS[act.name](W, V)
@@ -327,4 +332,4 @@ def gaussian_kernel(activation, W, V, terms=None):
     r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M).
     V is cast to W's dtype and device. The inner loops call :func:`cross_kernel`, which checks nothing (no device
     sync)."""
-    return cross_kernel(activation, W, activation, V, terms)
+    return _cross_kernel(activation, W, activation, V, terms)

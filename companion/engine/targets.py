@@ -13,7 +13,7 @@ import torch
 from .activations import Activation, get_activation
 from .contract import ActivationName, Generator, Int, Real, TargetSpec, Tensor, validated
 from .hermite import hermite_orthonormal
-from .kernels import cross_kernel, hermite_series, norms_and_cosines
+from .kernels import _cross_kernel, hermite_series, norms_and_cosines
 from .validation import float_tensor, positive_int
 
 
@@ -79,7 +79,7 @@ class Target:
         """:meth:`cross` for an :class:`Activation` ``act`` and a floating tensor W (no checks: for the engine's
         inner loops, which resolved both at their entry)."""
         if self.activation is not None:
-            return cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
+            return _cross_kernel(act, W, self.activation, self.U.to(W)) @ self.b.to(W)
         K = self.beta.shape[1]  # the profile has no coefficient beyond len(beta), so neither does the series
         nw, _, rho = norms_and_cosines(W, self.U.to(W))
         return hermite_series(act.coefficients(nw, K), self.profile_coefficients(K).to(W), rho) @ self.b.to(W)
@@ -92,7 +92,7 @@ class Target:
     @cached_property
     def _norm2(self):
         if self.activation is not None:
-            gram = cross_kernel(self.activation, self.U, self.activation, self.U)
+            gram = _cross_kernel(self.activation, self.U, self.activation, self.U)
         else:
             _, _, rho = norms_and_cosines(self.U, self.U)
             gram = hermite_series(self.beta, self.beta, rho)
