@@ -3,7 +3,9 @@
 Method: ``sys.setprofile`` sees every Python call; a call is on the walk when one of its arguments is the followed
 object, or holds it one level down (a dataclass field, a tuple/list/dict entry). "stays" counts those calls (outside
 the entry itself); "returns" counts the calls that enter a module file the walk had left before (A → B → A counts
-once). Also counted: every call of ``activations.get_activation`` during the entry. Run with PYTHONPATH set to the
+once). Also counted: every call of ``activations.get_activation`` during the entry, and every call of
+``activations.lookup`` (what ``get_activation`` and the contracts' ``ActivationName`` resolve through; absent in trees
+before the contracts: "-"). Run with PYTHONPATH set to the
 tree to measure (the API of that tree is detected):
 
     PYTHONPATH=/path/to/tree python benchmarks/walks.py
@@ -35,16 +37,16 @@ def _holds(value, obj):
 
 
 def walk(obj, entry, *args, **kwargs):
-    """(stays, returns, get_activation calls) of ``obj`` through ``entry(*args, **kwargs)``."""
+    """(stays, returns, get_activation calls, lookup calls) of ``obj`` through ``entry(*args, **kwargs)``."""
     root = os.path.dirname(companion.__file__)
-    files, counts = [], {"get_activation": 0}
+    files, counts = [], {"get_activation": 0, "lookup": 0}
 
     def profile(frame, event, arg):
         if event != "call":
             return
         code = frame.f_code
-        if code.co_name == "get_activation" and code.co_filename.endswith("activations.py"):
-            counts["get_activation"] += 1
+        if code.co_name in counts and code.co_filename.endswith("activations.py"):
+            counts[code.co_name] += 1
         if not code.co_filename.startswith(root):
             return
         names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
@@ -64,7 +66,10 @@ def walk(obj, entry, *args, **kwargs):
                 returns += 1
             if previous is not None:
                 left.add(previous)
-    return len(files), returns, counts["get_activation"]
+    from companion.engine import activations
+
+    lookups = counts["lookup"] if hasattr(activations, "lookup") else "-"
+    return len(files), returns, counts["get_activation"], lookups
 
 
 def main():
@@ -192,9 +197,9 @@ def main():
             snapshots=2,
         )
         rows["decomposition_table : activation"] = walk(act, decomposition.decomposition_table, chain, act, target)
-    print(f"{'entry : parameter':36s} stays returns get_activation")
-    for name, (stays, returns, calls) in rows.items():
-        print(f"{name:36s} {stays:5d} {returns:7d} {calls:14d}")
+    print(f"{'entry : parameter':36s} stays returns get_activation lookup")
+    for name, (stays, returns, calls, lookups) in rows.items():
+        print(f"{name:36s} {stays:5d} {returns:7d} {calls:14d} {lookups:>6}")
 
 
 if __name__ == "__main__":
