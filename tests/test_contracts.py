@@ -40,6 +40,7 @@ MODULES = (
     "companion.analysis.identifiability",
     "companion.analysis.decomposition",
     "companion.analysis.parametrizations",
+    "companion.analysis.calibration",
 )
 for module in MODULES:
     importlib.import_module(module)
