@@ -41,6 +41,7 @@ MODULES = (
     "companion.analysis.decomposition",
     "companion.analysis.parametrizations",
     "companion.analysis.calibration",
+    "companion.analysis.relaxation",
 )
 for module in MODULES:
     importlib.import_module(module)
