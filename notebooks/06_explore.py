@@ -215,17 +215,13 @@ def draw(results, fig):
 # %% [markdown]
 # ## The default run
 #
-# One run at the default values of this profile, timed (run and analysis, then drawing).
+# One run at the default values of this profile. How long an update takes per activation is measured by `make bench`
+# (benchmarks/README.md), not here: a wall time in the published notebook would change with every regeneration.
 
 # %%
-started = time.perf_counter()
 results = ex.explore(DEFAULTS, device=nb.device, dtype=nb.dtype)
-run_s = time.perf_counter() - started
 fig = plt.figure(figsize=(13, 9))
-started = time.perf_counter()
 data = draw(results, fig)
-draw_s = time.perf_counter() - started
-print(f"explore: {run_s:.2f} s (D* of this (σ, M, d) computed once, then memoised), draw: {draw_s:.2f} s")
 nb.save_figure(fig, "explorer_defaults", data=data,
                caption=f"The explorer at its default values ({DEFAULTS['activation']} student and teacher, M = "
                        f"{DEFAULTS['M']}, d = {DEFAULTS['d']}, N = {DEFAULTS['N']}): the final cloud with the "
@@ -233,7 +229,7 @@ nb.save_figure(fig, "explorer_defaults", data=data,
                        f"time; each atom's angle to its teacher direction (error bars: the claim's window); the "
                        f"learning-cell numbers of σ. Particles with a < 0 sit at −u_m: the same atoms modulo "
                        f"(a, w) ~ (−a, −w).",
-               params=dict(DEFAULTS, run_s=round(run_s, 3), draw_s=round(draw_s, 3)))
+               params=dict(DEFAULTS))
 plt.show()
 
 # %% [markdown]
