@@ -40,6 +40,8 @@ MODULES = (
     "companion.analysis.identifiability",
     "companion.analysis.decomposition",
     "companion.analysis.parametrizations",
+    "companion.analysis.calibration",
+    "companion.analysis.relaxation",
 )
 for module in MODULES:
     importlib.import_module(module)

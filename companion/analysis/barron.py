@@ -22,9 +22,9 @@ import numpy as np
 import torch
 from scipy.special import eval_legendre, roots_legendre
 
-from ..engine.contract import ActivationName, Choice, Int, Real, Reals, TargetSpec, Tensor, validated
+from ..engine.contract import ActivationName, Choice, Int, Maybe, Real, Reals, TargetSpec, Tensor, validated
 from ..engine.targets import ridge_target, teacher
-from ..engine.validation import choice, float_tensor, positive_int
+from ..engine.validation import choice
 
 DEGREE_SETS = ("all", "odd", "even")
 SIGN_PATTERNS = ("positive", "alternating")
@@ -99,15 +99,24 @@ def teacher_network(activation, M, d, weights=1.0, scale=1.0):
     return teacher(activation, b, U)
 
 
+@validated(
+    beta=Tensor("K", dtype=torch.float64),
+    d=Int(1),
+    direction=Maybe(Tensor("n", dtype=torch.float64)),
+    memory=lambda args: (8 * args["d"], "d"),
+)
 def single_index(beta, d, direction=None):
     r"""Single-index Barron–Hermite target :math:`g(u\cdot x)`, :math:`g = \sum_k \beta_k h_k`, u the first basis
-    vector unless ``direction`` is given."""
-    d = positive_int("d", d)
-    u = (
-        torch.eye(d, dtype=torch.float64)[:1]
-        if direction is None
-        else float_tensor("direction", direction, shape=(d,), label=f"({d},)")[None, :]
-    )
+    vector unless ``direction`` (d,) is given."""
+    if direction is None:
+        u = torch.zeros(1, d, dtype=torch.float64)
+        u[0, 0] = 1.0
+    elif direction.shape != (d,):
+        raise ValueError(f"direction: need shape ({d},) for d = {d}, got shape {tuple(direction.shape)}")
+    elif not bool(direction.any()):
+        raise ValueError("direction: need a non-zero direction")
+    else:
+        u = direction[None, :]
     return ridge_target(torch.ones(1, dtype=torch.float64), u, beta)
 
 

@@ -30,7 +30,10 @@ import math
 import numpy as np
 from scipy import stats
 
+from ..engine.contract import Int, Real, Tensor, validated
 from .statistics import bootstrap_draws
+
+_LEVEL = Real(positive=True, below=1, example=(0.1, 0.99))
 
 
 def _level(level):
@@ -39,30 +42,34 @@ def _level(level):
     return float(level)
 
 
+@validated(level=_LEVEL, K=Int(2))
 def expected_coverage(level, K):
     r"""Share of K batches whose calibrated level-``level`` interval covers the pooled estimate (Gaussian statistic,
     batch included in the pool): :math:`2\Phi(z/\sqrt{1-1/K}) - 1`, :math:`z = \Phi^{-1}((1+L)/2)`."""
-    level = _level(level)
-    if int(K) != K or K < 2:
-        raise ValueError(f"K: need at least 2 batches, got {K!r}")
     z = stats.norm.ppf(0.5 + level / 2)
     return float(2 * stats.norm.cdf(z / math.sqrt(1 - 1 / K)) - 1)
 
 
+def _at_most_trials(successes, trials):
+    if successes > trials:
+        raise ValueError(f"successes: need 0 <= successes <= trials = {trials}, got {successes}")
+
+
+@validated(successes=Int(0), trials=Int(1), level=_LEVEL)
 def binomial_interval(successes, trials, level=0.9):
     """Clopper–Pearson interval (lo, hi) for a binomial proportion: ``successes`` of ``trials``."""
-    level = _level(level)
-    if int(trials) != trials or trials < 1 or int(successes) != successes or not 0 <= successes <= trials:
-        raise ValueError(f"successes: need integers 0 <= successes <= trials, trials >= 1, got {successes}, {trials}")
+    _at_most_trials(successes, trials)
     tail = (1 - level) / 2
     lo = 0.0 if successes == 0 else stats.beta.ppf(tail, successes, trials - successes + 1)
     hi = 1.0 if successes == trials else stats.beta.ppf(1 - tail, successes + 1, trials - successes)
     return float(lo), float(hi)
 
 
+@validated(successes=Int(0), trials=Int(1), p=Real(nonnegative=True, at_most=1.0))
 def binomial_p_value(successes, trials, p):
-    """Two-sided exact binomial test of ``successes`` of ``trials`` against the proportion ``p``."""
-    return float(stats.binomtest(int(successes), int(trials), p).pvalue)
+    """Two-sided exact binomial test of ``successes`` of ``trials`` against the proportion ``p`` in [0, 1]."""
+    _at_most_trials(successes, trials)
+    return float(stats.binomtest(successes, trials, p).pvalue)
 
 
 def split_batches(values, K, axis=0):
@@ -179,12 +186,14 @@ def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, 
     )
 
 
+@validated(values=Tensor(array=True), groups=Int(1), axis=Int())
 def median_of_means(values, groups, axis=0):
     """Median over ``groups`` contiguous groups of replicas (along ``axis``) of the group means (shape of one
     replica)."""
-    values = np.asarray(values, dtype=np.float64)
+    if not -values.ndim <= axis < values.ndim:
+        raise ValueError(f"axis: need an axis of values (ndim {values.ndim}), got {axis}")
     R = values.shape[axis]
-    if int(groups) != groups or not 1 <= groups <= R:
+    if groups > R:
         raise ValueError(f"groups: need an integer in [1, {R}], got {groups!r}")
-    means = [part.mean(axis) for part in np.array_split(values, int(groups), axis=axis)]
+    means = [part.mean(axis) for part in np.array_split(values, groups, axis=axis)]
     return np.median(np.stack(means), axis=0)

@@ -379,13 +379,14 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
     return dict(slope=slope, slope_lo=lo, slope_hi=hi, constant=constant)
 
 
+@validated(N=Reals(positive=True))
 def rate_statistic(N):
     r"""The per-time rate as a statistic of replicas: errors (T, R, len(N)) → (T,) least-squares slopes of
     :math:`\log \bar e_t(N)` against log N (:math:`\bar e_t` the replica mean; pass :func:`effective_size` for the
     nested design). Replicas are on axis 1, as :func:`rate_draws` and :mod:`.calibration` resample them."""
-    x = np.log(float_array("N", N))
-    if x.ndim != 1 or np.unique(x).size < 2:
-        raise ValueError(f"N: need at least two distinct sizes, got {N}")
+    x = np.log(N)
+    if np.unique(x).size < 2:
+        raise ValueError(f"N: need at least two distinct sizes, got {N.tolist()}")
     centred = (x - x.mean()) / ((x - x.mean()) ** 2).sum()
 
     def statistic(errors):
@@ -397,20 +398,39 @@ def rate_statistic(N):
     return statistic
 
 
+_REPLICA_ERRORS = Tensor("T R K", array=True, nonnegative=True)
+
+
+def _two_replicas(errors):
+    """Refuse replica errors (T, R, K) with fewer than two replicas: the bootstrap resamples them."""
+    if errors.shape[1] < 2:
+        raise ValueError(f"errors: need R >= 2 replicas on axis 1, got shape {errors.shape}")
+
+
+@validated(N=Reals(positive=True, dim="K"), errors=_REPLICA_ERRORS, n_boot=_RESAMPLE["n_boot"], seed=_RESAMPLE["seed"])
 def rate_draws(N, errors, n_boot=2000, seed=0):
     """Per-time rates (T,) of :func:`rate_statistic` and their bootstrap replicates (n_boot, T), one resample of
-    replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`."""
+    replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`.
+    ``errors`` has shape (T, R, len(N)), R >= 2."""
+    _two_replicas(errors)
     return bootstrap_draws(errors, rate_statistic(N), axis=1, n_boot=n_boot, seed=seed)
 
 
+_PLATEAU = dict(
+    times=Reals(dim="T"),
+    N=Reals(positive=True, dim="K"),
+    N_ref=Real(positive=True, inf_ok=True),
+    window=Maybe(Tensor("2", array=True)),
+)
+
+
+@validated(**_PLATEAU)
 def plateau_statistic(times, N, N_ref=np.inf, window=None):
     r"""Growth in time of the scaled error as a statistic of replicas: errors (T, R, len(N)) at ``times`` (T,) →
     (g, constant). :math:`C(t) = \exp\big(\mathrm{mean}_N \log(N_{eff}\,\bar e_t(N))\big)` (the constant of
     :func:`fit_rate` at each time, :math:`\bar e_t(N)` the replica mean), g the least-squares slope of
     :math:`\log C(t) = c + g\,t` over the times in ``window`` = (t0, t1) (default: all) and the constant the mean of
     C(t) there. A uniform-in-time rate predicts g = 0. Returns (statistic, the fitted times)."""
-    times = float_array("times", times)
-    N = np.asarray(N, dtype=np.float64)
     t0, t1 = (times.min(), times.max()) if window is None else window
     inside = (times >= t0) & (times <= t1)
     if np.unique(times[inside]).size < 2:
@@ -433,14 +453,16 @@ def plateau_statistic(times, N, N_ref=np.inf, window=None):
     return statistic, t
 
 
+@validated(**_PLATEAU, errors=_REPLICA_ERRORS, **_RESAMPLE)
 def fit_plateau(times, N, errors, N_ref=np.inf, window=None, n_boot=2000, level=0.9, seed=0):
     r"""The growth g and plateau constant of :func:`plateau_statistic` with percentile bootstrap intervals that
     resample replicas jointly over times and N (the runs are coupled).
 
+    ``errors`` has shape (len(times), R, len(N)), R >= 2.
+
     Returns dict(slope, slope_lo, slope_hi, constant, constant_lo, constant_hi, times) — ``times`` those fitted."""
+    _two_replicas(errors)
     statistic, t = plateau_statistic(times, N, N_ref, window)
-    errors = np.asarray(errors, dtype=np.float64)
-    statistic(errors)  # shape and positivity errors name the input before the resampling
     value, lo, hi = bootstrap(errors, statistic, axis=1, n_boot=n_boot, level=level, seed=seed)
     return dict(
         slope=float(value[0]),

@@ -20,7 +20,7 @@ from scipy.special import gammaln, logsumexp
 
 from ..engine import init
 from ..engine.contract import Anything, Choice, Int, Ints, Maybe, Real, Reals, Tensor, validated
-from ..engine.validation import choice, float_array, integer, integer_array
+from ..engine.validation import choice, float_array, integer_array
 
 # The initial laws of init.FAMILIES with a moment sequence here: every one but "atomic" (a cloud of given atoms).
 FAMILIES = tuple(family for family in init.FAMILIES if family != "atomic")
@@ -133,11 +133,34 @@ def log_moment_bounds(family, variant, K, scales, df=3.0):
     return lower, upper
 
 
+@dataclass
+class LogMoments(Tensor):
+    r"""Log-moments :math:`\log m_0 \dots \log m_{K-1}`: a 1-D array with entries in (-inf, inf], +inf for an
+    infinite moment (NaN and -inf refused)."""
+
+    shape: str = "K"
+    finite: bool = False
+    array: bool = True
+
+    def check(self, name, value, ctx):
+        value = super().check(name, value, ctx)
+        if np.isnan(value).any() or np.isneginf(value).any():
+            raise ValueError(f"{name}: need log-moments in (-inf, inf] (+inf for an infinite moment), got NaN or -inf")
+        return value
+
+    def invalid(self, dims):
+        from hypothesis import strategies
+
+        return strategies.one_of(
+            super().invalid(dims), strategies.sampled_from([[0.0, math.nan, 1.0], [0.0, -math.inf, 1.0]])
+        )
+
+
+@validated(log_m=LogMoments())
 def root_test(log_m):
     r"""Cauchy–Hadamard sequence :math:`w^*_k = (m_k/k!)^{-1/k}` for k = 1..K-1 from :math:`\log m_k`, k = 0..K-1.
 
     :math:`w^* = \liminf_k w^*_k`; entries are 0 where m_k is infinite."""
-    log_m = np.asarray(log_m, dtype=np.float64)
     k = np.arange(1, log_m.size, dtype=np.float64)
     with np.errstate(over="ignore"):
         return np.exp(-(log_m[1:] - gammaln(k + 1)) / k)
@@ -260,20 +283,17 @@ def _reciprocal(growth_rate):
     return 1 / growth_rate if growth_rate > 0 else math.inf
 
 
+@validated(log_m=LogMoments(), k_max=Int(2))
 def estimator_limit(log_m, k_max):
     r"""The population value of :func:`estimate_w_star` at a fixed ``k_max``: the same extrapolation of the ratios
     :math:`g_k = m_{k+1}/((k+1) m_k)`, k < k_max, applied to exact moments :math:`\log m_k` (k = 0..k_max used),
     which is what the estimate tends to as n → ∞ with k_max held. It equals w* for a Gamma law of z (the isotropic
     Gaussian, p = 2) and differs from w* otherwise — the estimator's model error. 0 when some m_k, k ≤ k_max, is
     infinite (as w* then is); inf when the fitted growth rate is <= 0."""
-    log_m = float_array("log_m", log_m, finite=False)
-    k_max = integer("k_max", k_max, minimum=2)
-    if log_m.ndim != 1 or log_m.size <= k_max:
+    if log_m.size <= k_max:
         raise ValueError(
             f"log_m: need a 1-D sequence log m_0..log m_k_max of length > k_max = {k_max}, got shape {log_m.shape}"
         )
-    if np.isnan(log_m).any() or np.isneginf(log_m).any():
-        raise ValueError("log_m: need log-moments in (-inf, inf] (+inf for an infinite moment), got NaN or -inf")
     if np.isposinf(log_m[: k_max + 1]).any():
         return 0.0
     return _reciprocal(_growth_rate(log_m, k_max))

@@ -28,8 +28,9 @@ from scipy.optimize import minimize, nnls
 from torch.func import hessian, vmap
 
 from ..engine.activations import get_activation
+from ..engine.contract import Anything, Bool, Int, Tensor, validated
 from ..engine.kernels import gaussian_kernel
-from ..engine.validation import finite_number, float_array, float_tensor, positive_int
+from ..engine.validation import finite_number, float_tensor
 
 __all__ = [
     "pair_hessians",
@@ -116,25 +117,30 @@ def function_gram(theta, activation):
     return (G + G.T) / 2
 
 
+@validated(
+    hessian=Tensor("P P", array=True),
+    gram=Tensor("P P", array=True),
+    delta=Tensor("P", array=True),
+    s=Tensor("S", array=True, nonnegative=True),
+)
 def linearised_decay(hessian, gram, delta, s):
     r""":math:`\lVert Df\, e^{-Hs}\delta\rVert^2 = \delta^\top e^{-Hs} G e^{-Hs}\delta` at each s ≥ 0: the squared
     distance to the linearisation point predicted by the linearised flow from the displacement δ (P,) at s = 0.
     ``hessian`` H and ``gram`` G (P, P) symmetric. Returns (len(s),)."""
-    H = float_array("hessian", hessian)
-    if H.ndim != 2 or H.shape[0] != H.shape[1]:
-        raise ValueError(f"hessian: need a square matrix, got shape {H.shape}")
-    G = float_array("gram", gram, shape=H.shape, label=f"{H.shape}")
-    delta = float_array("delta", delta, shape=(H.shape[0],), label=f"({H.shape[0]},)")
-    s = float_array("s", s)
-    if np.any(s < 0):
-        raise ValueError(f"s: need times >= 0 after the start, got {s}")
-    h, V = np.linalg.eigh((H + H.T) / 2)
+    h, V = np.linalg.eigh((hessian + hessian.T) / 2)
     c = V.T @ delta
-    M = V.T @ ((G + G.T) / 2) @ V
+    M = V.T @ ((gram + gram.T) / 2) @ V
     decayed = c[None, :] * np.exp(-np.outer(s, h))  # (S, P)
     return np.einsum("sp,pq,sq->s", decayed, M, decayed)
 
 
+@validated(
+    t=Tensor("T", array=True),
+    y=Tensor("T", array=True, positive=True),
+    k=Int(1, example_max=1),
+    floor=Bool(),
+    starts=Anything(None),
+)
 def fit_exponentials(t, y, k=2, floor=False, starts=None):
     r"""Least-squares fit of :math:`y(t) \approx \sum_{m<k} A_m e^{-\kappa_m t}` (+ a constant :math:`c \ge 0` when
     ``floor``) on the log scale's weights: residuals relative to y, amplitudes ≥ 0 by non-negative least squares for
@@ -142,13 +148,8 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
     rates (or from ``starts``, a list of log-rate vectors).
 
     Returns dict(rates (k,) increasing, amplitudes (k,), floor, misfit: root-mean-square relative residual)."""
-    t = float_array("t", t)
-    y = float_array("y", y, shape=t.shape, label=f"{t.shape}")
-    k = positive_int("k", k)
-    if t.ndim != 1 or t.size < 2 * k + int(floor) + 1:
+    if t.size < 2 * k + int(floor) + 1:
         raise ValueError(f"t: need at least {2 * k + int(floor) + 1} times for {k} exponentials, got {t.size}")
-    if np.any(y <= 0):
-        raise ValueError("y: a multi-exponential fit needs positive values")
     t0 = t.min()
 
     def amplitudes(log_rates):
