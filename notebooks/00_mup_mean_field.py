@@ -241,7 +241,7 @@ plt.show()
 # of $0$ from one smaller than that spread. The $N^{-1/2}$ decay of $|f_0|$ is not a claim: given $w$, $f_0(x)$ is a
 # centred Gaussian of variance $\sum_i\sigma(w_i\cdot x)^2/N^2$, so
 # $E|f_0| = \sqrt{2/\pi}\,(E\sigma^2/N)^{1/2}(1 + O(1/N))$ for i.i.d. weights — an identity, recorded as a check of
-# the measurement against a fixed window $-\frac12 \pm 0.15$: wide enough for the spread of a few seeds (each seed's
+# the measurement against a fixed window $-\frac12 \pm \frac{3}{20}$: wide enough for the spread of a few seeds (each seed's
 # $|f_0|$ is the norm of one random function, with a relative spread of about $1/\sqrt{2d}$), narrow enough to catch a
 # wrong multiplier (slope $0$ or $-1$). The `quick` profile (four narrow widths, a smoke run
 # for the tests) cannot resolve these windows: there each claim is recorded as a check against a loose window
