@@ -126,14 +126,15 @@ def calibration_study(values, interval, K, level=0.9, axis=0):
     )
 
 
+_ESTIMATE = Tensor("m", array=True)
+_DRAWS = Tensor("9+B m", array=True)  # B + 9 >= 10 bootstrap replicates of the m estimates
+
+
+@validated(estimate=_ESTIMATE, draws=_DRAWS, level=_LEVEL)
 def max_band(estimate, draws, level=0.9):
-    r"""Simultaneous band from bootstrap replicates: ``estimate`` (m,), ``draws`` (B, m) →
+    r"""Simultaneous band from bootstrap replicates: ``estimate`` (m,), ``draws`` (B, m) with B >= 10 →
     dict(lo, hi, se, critical): :math:`\hat s_j \pm q\,se_j`, q the level-quantile of
     :math:`\max_j |s^*_{bj} - \hat s_j|/se_j`."""
-    level = _level(level)
-    estimate, draws = np.atleast_1d(np.asarray(estimate, dtype=np.float64)), np.asarray(draws, dtype=np.float64)
-    if draws.ndim != 2 or draws.shape[1] != estimate.size or draws.shape[0] < 10:
-        raise ValueError(f"draws: need (B >= 10, {estimate.size}) bootstrap replicates, got {draws.shape}")
     se = draws.std(0, ddof=1)
     if not np.all(se > 0):
         raise ValueError("draws: every entry needs a positive bootstrap standard error")
@@ -141,6 +142,7 @@ def max_band(estimate, draws, level=0.9):
     return dict(lo=estimate - critical * se, hi=estimate + critical * se, se=se, critical=critical)
 
 
+@validated(estimate=_ESTIMATE, draws=_DRAWS, null=Tensor(array=True), tolerance=Real(nonnegative=True), level=_LEVEL)
 def simultaneous_test(estimate, draws, null, tolerance=0.0, level=0.9):
     r"""Test of :math:`H_0: |s_j - s_0| \le \delta` for every j at once (``null`` s_0 a number or (m,), ``tolerance``
     δ ≥ 0), false-alarm rate ≈ 1 − ``level`` at the boundary of H_0 and at most that inside it.
@@ -148,11 +150,10 @@ def simultaneous_test(estimate, draws, null, tolerance=0.0, level=0.9):
     Returns dict(statistic, critical, reject, worst, lo, hi): statistic
     :math:`\max_j (|\hat s_j - s_0| - \delta)/se_j`, the band's critical value q (:func:`max_band`), reject =
     statistic > q, worst the index j of the maximum, and the simultaneous band (lo, hi)."""
-    if not np.isfinite(tolerance) or tolerance < 0:
-        raise ValueError(f"tolerance: need a finite δ >= 0, got {tolerance}")
+    if null.ndim > 1 or null.size not in (1, estimate.size):
+        raise ValueError(f"null: need a number or ({estimate.size},) values, got shape {null.shape}")
     band = max_band(estimate, draws, level)
-    estimate = np.atleast_1d(np.asarray(estimate, dtype=np.float64))
-    z = (np.abs(estimate - np.asarray(null, dtype=np.float64)) - tolerance) / band["se"]
+    z = (np.abs(estimate - null) - tolerance) / band["se"]
     statistic = float(z.max())
     return dict(
         statistic=statistic,
