@@ -72,15 +72,15 @@ def binomial_p_value(successes, trials, p):
     return float(stats.binomtest(successes, trials, p).pvalue)
 
 
+@validated(values=Tensor(array=True), K=Int(2), axis=Int())
 def split_batches(values, K, axis=0):
     """``values`` split along ``axis`` into K contiguous batches of equal size (the replicas must divide evenly)."""
-    values = np.asarray(values, dtype=np.float64)
-    if int(K) != K or K < 2:
-        raise ValueError(f"K: need at least 2 batches, got {K!r}")
+    if not -values.ndim <= axis < values.ndim:
+        raise ValueError(f"axis: need an axis of values (ndim {values.ndim}), got {axis}")
     R = values.shape[axis]
     if R % K or R // K < 2:
         raise ValueError(f"K: {R} replicas do not split into {K} batches of at least 2 equal ones")
-    return np.split(values, int(K), axis=axis)
+    return np.split(values, K, axis=axis)
 
 
 def calibration_study(values, interval, K, level=0.9, axis=0):
