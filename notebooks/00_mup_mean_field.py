@@ -78,7 +78,7 @@ CONV_STEPS = nb.pick(quick=100, standard=200, paper=200)
 # %% [markdown]
 # ## The network, three ways
 #
-# Width $N$, input $x \in \mathbb R^d$ with $x \sim N(0, I_d)$, and $f(x) = \alpha_N\sum_i a_i\sigma(w_i\cdot x)$,
+# Width $N$, input $x \in ℝ^d$ with $x \sim N(0, I_d)$, and $f(x) = \alpha_N\sum_i a_i\sigma(w_i\cdot x)$,
 # trained by plain SGD on the squared loss $L = \frac12\frac1n\sum_j (f(x_j) - y_j)^2$. The three parametrizations
 # differ only in how the output multiplier $\alpha_N$, the initial scale of $a_i$ and the learning rate depend on $N$.
 # All three use $w_i \sim N(0, I_d/d)$ and coincide at the base width $N_0 = 64$, so any difference at larger $N$

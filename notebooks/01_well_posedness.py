@@ -57,7 +57,7 @@ COLORS = palette(8)
 # %% [markdown]
 # ## Setting
 #
-# Particles $\theta = (a, w) \in \mathbb{R} \times \mathbb{R}^4$ (so $|\theta|$ lives in dimension $D = 5$),
+# Particles $\theta = (a, w) \in ℝ \times ℝ^4$ (so $|\theta|$ lives in dimension $D = 5$),
 # $f_N(x) = \frac1N \sum_i a_i \sigma(w_i\cdot x)$ with $x \sim N(0, I_4)$, population loss against an erf teacher
 # with two neurons, $f^*(x) = \mathrm{erf}(x_1) + \mathrm{erf}(x_2)$. Two Gaussian initialisations:
 #
@@ -207,7 +207,7 @@ nb.check(f"Root test at k = {K_ROOT} over closed-form w* = 1/b, Laplace, sub-exp
 # $k_{max}$ used is an implementation **check** for the Gaussian, Laplace and the ball.
 #
 # **Failure mode.** A finite sample is compactly supported: high empirical moments only see the largest sample, so
-# only $k \lesssim \log n$ carries information. Heavy tails ($w^* = 0$) are then seen through a few low moments and
+# only $k ≲ \log n$ carries information. Heavy tails ($w^* = 0$) are then seen through a few low moments and
 # the estimate drifts to 0 only logarithmically; a Student-t with 30 degrees of freedom is indistinguishable from a
 # Gaussian at any practical $n$. The Gamma-form extrapolation is also a model: for i.i.d. Laplace coordinates in the
 # sub-exponential class the exact ratios reach $1/b$ only around $k \approx 20$ and rise steeply before, so the
@@ -391,7 +391,7 @@ plt.show()
 # variances. That value, not $w^*(t)$, is what the estimate is predicted to follow; the claims compare the replica mean
 # with the estimator's mean on independent exact samples of the OU law of the same size
 # (`moments.estimate_w_star_gaussian`: the population value plus the finite-$n$ bias), in units of that law's spread.
-# Both initialisations use the same noise seed, so once the flow has forgotten the initial law ($t \gtrsim 5$) their
+# Both initialisations use the same noise seed, so once the flow has forgotten the initial law ($t ≳ 5$) their
 # clouds nearly coincide and the two claims are one test there.
 
 # %%

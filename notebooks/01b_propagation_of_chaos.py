@@ -202,6 +202,7 @@ for act in ACTIVATIONS:
         weak_rows += [dict(activation=act, kind=kind, t=t, slope=s) for t, s in zip(run["times"][run["times"] > 0],
                                                                                   slopes)]
 weak_rates = pd.DataFrame(weak_rows)
+SLOPE_LABELS = {"strong": "{}, strong (90 % per $t$; shaded: simultaneous)", "weak": "{}, weak (shown, not claimed)"}
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
 for ax, kind in zip(axes, KINDS):
     for i, act in enumerate(ACTIVATIONS):
@@ -209,9 +210,10 @@ for ax, kind in zip(axes, KINDS):
         shift = 1 + 0.04 * i
         ax.fill_between(part.t * shift, part.band_lo, part.band_hi, color=COLORS[i], alpha=0.15, lw=0)
         ax.errorbar(part.t * shift, part.slope, yerr=[part.slope - part.lo, part.hi - part.slope], marker="os"[i],
-                    color=COLORS[i], capsize=2, ms=4, label=f"{act}, strong (90 % per $t$; shaded: simultaneous)")
+                    color=COLORS[i], capsize=2, ms=4, label=SLOPE_LABELS["strong"].format(act))
         weak = weak_rates[(weak_rates.activation == act) & (weak_rates.kind == kind)]
-        ax.plot(weak.t, weak.slope, color=COLORS[i + 2], ls=":", marker="x", label=f"{act}, weak (shown, not claimed)")
+        ax.plot(weak.t, weak.slope, color=COLORS[i + 2], ls=":", marker="x",
+                label=SLOPE_LABELS["weak"].format(act))
     ax.axhspan(-1 - DELTA, -1 + DELTA, color="gray", alpha=0.15, lw=0)
     ax.axhline(-1, color="k", lw=0.8)
     ax.set(xscale="log", xlabel="$t$", title=f"slope of the {kind} error in $N$")
@@ -219,7 +221,10 @@ for ax, kind in zip(axes, KINDS):
 axes[0].set_ylabel("log–log slope against the McKean–Vlasov reference")
 axes[1].legend(fontsize=8, loc="lower left")
 fig.tight_layout()
-nb.save_figure(fig, "chaos_slopes", data=pd.concat([rates.assign(regime="strong"), weak_rates.assign(regime="weak")]),
+slopes_data = pd.concat([rates.assign(regime="strong"), weak_rates.assign(regime="weak")], ignore_index=True)
+slopes_data["series"] = [SLOPE_LABELS[regime].format(act) for regime, act in zip(slopes_data.regime,
+                                                                                 slopes_data.activation)]
+nb.save_figure(fig, "chaos_slopes", data=slopes_data,
                caption="Slopes in N of the coupling and function errors against the McKean–Vlasov reference at every "
                        "recorded t (strong regime: bars 90 % per-time bootstrap intervals, shaded the simultaneous "
                        "90 % max-statistic band; grey: −1 ± δ, the null of the test; dotted: weak regime, smaller "
@@ -399,6 +404,8 @@ errors_table = pd.DataFrame(mean_rows)
 # %%
 horizon = chaos_sizes["horizon"]
 shown = [0.0, 1.0, 10.0, horizon / 2, horizon]
+IID_LABEL = r"$V(1/N + 1/N_{big})$, exact at $t$ = 0"
+rates_data = errors_table.assign(series=None, **{IID_LABEL: np.nan})
 fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True)
 for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumerate(ACTIVATIONS)]:
     ax = axes[row, col]
@@ -411,10 +418,13 @@ for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumer
         label = f"$t$ = {t:g}" + (f": slope {fit.slope.iloc[0]:.2f}" if len(fit) else "")
         ax.errorbar(sub.N, sub.error, yerr=[sub.error - sub.lo, sub.hi - sub.error], marker=marker, color=color,
                     capsize=3, label=label)
+        rates_data.loc[sub.index, "series"] = label
     if kind == "function":
         Ns = np.array(chaos_sizes["Ns"])
-        ax.plot(Ns, iid_variance[act] * (1 / Ns + 1 / chaos_sizes["N_big"]), "k--", lw=1.2,
-                label=r"$V(1/N + 1/N_{big})$, exact at $t$ = 0")
+        ax.plot(Ns, iid_variance[act] * (1 / Ns + 1 / chaos_sizes["N_big"]), "k--", lw=1.2, label=IID_LABEL)
+        at_start = (rates_data.activation == act) & (rates_data.kind == kind) & (rates_data.t == 0)
+        rates_data.loc[at_start, IID_LABEL] = iid_variance[act] * (1 / rates_data.N[at_start]
+                                                                   + 1 / chaos_sizes["N_big"])
     ax.set(xscale="log", yscale="log", title=f"{act}: {kind} error (strong regime)")
     log_axis(ax.xaxis, chaos_sizes["Ns"])
     log_axis(ax.yaxis)
@@ -424,7 +434,7 @@ for ax in axes[-1]:
 axes[0, 0].set_ylabel(r"$\frac{1}{N}\sum_i |\theta_i^N - \bar\theta_i|^2$")
 axes[1, 0].set_ylabel(r"$E(f_{\mu^N} - f_{\mu_P})^2$")
 fig.tight_layout()
-nb.save_figure(fig, "chaos_rates", data=errors_table,
+nb.save_figure(fig, "chaos_rates", data=rates_data,
                caption="Errors against the McKean–Vlasov reference against N at five recorded times (strong regime; "
                        "90 % bootstrap intervals over replicas; legend: the fitted slope). The function error at "
                        "t = 0 sits on its exact line V(1/N + 1/N_big) (dashed).",
@@ -432,6 +442,9 @@ nb.save_figure(fig, "chaos_rates", data=errors_table,
 plt.show()
 
 # %%
+WEAK_LABEL = "weak regime, mean over $N$"
+over_time_rows = [errors_table.assign(regime="strong", series=[f"$N$ = {N}" if t > 0 else None
+                                                               for N, t in zip(errors_table.N, errors_table.t)])]
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumerate(ACTIVATIONS)]:
     ax = axes[row, col]
@@ -440,8 +453,10 @@ for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumer
         ax.errorbar(sub.t, sub.scaled, yerr=[sub.scaled - sub.scaled_lo, sub.scaled_hi - sub.scaled],
                     marker="osD^"[index % 4], ms=4, color=COLORS[index], capsize=2, label=f"$N$ = {N}")
     weak = runs[("weak", act)]
-    ax.plot(weak["times"][1:], (weak[kind][1:].mean(1) * weak["sizes"]).mean(1), color=COLORS[6], ls=":",
-            label="weak regime, mean over $N$")
+    weak_scaled = (weak[kind][1:].mean(1) * weak["sizes"]).mean(1)
+    ax.plot(weak["times"][1:], weak_scaled, color=COLORS[6], ls=":", label=WEAK_LABEL)
+    over_time_rows.append(pd.DataFrame(dict(activation=act, kind=kind, t=weak["times"][1:], scaled=weak_scaled,
+                                            regime="weak", series=WEAK_LABEL)))
     fit = plateau[(plateau.activation == act) & (plateau.kind == kind)].iloc[0]
     ax.axvspan(*window, color="gray", alpha=0.12, lw=0)
     ax.set(yscale="log", title=f"{act}, {kind}: $g$ = {fit.g:.4f} [{fit.g_lo:.4f}, {fit.g_hi:.4f}]")
@@ -451,7 +466,7 @@ for (row, kind), (col, act) in [(r, c) for r in enumerate(KINDS) for c in enumer
 for ax in axes[-1]:
     ax.set_xlabel("$t$")
 fig.tight_layout()
-nb.save_figure(fig, "chaos_over_time", data=errors_table,
+nb.save_figure(fig, "chaos_over_time", data=pd.concat(over_time_rows, ignore_index=True).astype({"N": "Int64"}),
                caption="N × error against t (strong regime, 90 % bootstrap intervals; grey: the window [T/2, T] of "
                        "the growth test, g its fitted slope; dotted: the weak regime's smaller runs, shown not "
                        "claimed).", params=dict(eta=ETA, regimes=REGIMES, **chaos_sizes))
@@ -527,20 +542,26 @@ for act in ACTIVATIONS:
                                 coupling_error=float(coupling.coupling_error(cloud, own))))
 w2_table = pd.DataFrame(w2_rows)
 w2_summary = w2_table.groupby(["activation", "N"]).mean().drop(columns="replica").reset_index()
+W2_LABELS = {"w2_population": r"$W_2^2(\mu^N, \mu_P)$", "w2_coupled": r"$W_2^2(\mu^N, \bar\mu^N)$ (coupled pairs)",
+             "coupling_error": "coupling error", "sampling_guide": r"$N^{-2/5}$ (Fournier–Guillin, $D$ = 5)"}
+w2_rows_long = []
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
 for ax, (act, part) in zip(axes, w2_summary.groupby("activation")):
-    ax.plot(part.N, part.w2_population, "o-", color=COLORS[0], label=r"$W_2^2(\mu^N, \mu_P)$")
-    ax.plot(part.N, part.w2_coupled, "s", fillstyle="none", ms=9, color=COLORS[1],
-            label=r"$W_2^2(\mu^N, \bar\mu^N)$ (coupled pairs)")
-    ax.plot(part.N, part.coupling_error, "-", color=COLORS[2], label="coupling error")
-    ax.plot(part.N, part.w2_population.iloc[0] * (part.N / part.N.iloc[0]) ** (-2 / 5), ":", color="gray",
-            label=r"$N^{-2/5}$ (Fournier–Guillin, $D$ = 5)")
+    guide = part.w2_population.iloc[0] * (part.N / part.N.iloc[0]) ** (-2 / 5)
+    ax.plot(part.N, part.w2_population, "o-", color=COLORS[0], label=W2_LABELS["w2_population"])
+    ax.plot(part.N, part.w2_coupled, "s", fillstyle="none", ms=9, color=COLORS[1], label=W2_LABELS["w2_coupled"])
+    ax.plot(part.N, part.coupling_error, "-", color=COLORS[2], label=W2_LABELS["coupling_error"])
+    ax.plot(part.N, guide, ":", color="gray", label=W2_LABELS["sampling_guide"])
+    for quantity, values in dict(w2_population=part.w2_population, w2_coupled=part.w2_coupled,
+                                 coupling_error=part.coupling_error, sampling_guide=guide).items():
+        w2_rows_long.append(pd.DataFrame(dict(activation=act, N=part.N.to_numpy(), quantity=quantity,
+                                              series=W2_LABELS[quantity], value=values.to_numpy())))
     ax.set(xscale="log", yscale="log", xlabel="$N$", title=f"{act}, strong regime, $t$ = {horizon:g}")
     log_axis(ax.xaxis, chaos_sizes["Ns"])
     ax.legend(fontsize=8)
 axes[0].set_ylabel("mean over replicas")
 fig.tight_layout()
-nb.save_figure(fig, "chaos_w2", data=w2_summary,
+nb.save_figure(fig, "chaos_w2", data=pd.concat(w2_rows_long, ignore_index=True),
                caption="W2² between the N-particle cloud and the population (POT, exact) against N at t = T: it "
                        "carries the N^(−2/5) sampling distance and sits far above the coupling error; restricted to "
                        "the coupled pairs (open squares) W2² is at most the coupling error.",

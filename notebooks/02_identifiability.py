@@ -626,7 +626,7 @@ if found_pearson:
 #
 # With $\sigma = He_6$ and unit directions, $f$ depends on $T_6 = \sum_j a_j \sqrt{720}\, \hat w_j^{\otimes 6}$ alone, a
 # ternary sextic (28 numbers). Nine atoms have $9 \times 3 = 27$ free numbers, the Jacobian has rank 27, so $D^*_{var} =
-# 6$; yet a general sextic of rank 9 has **two** decompositions over $\mathbb{C}$ (Chiantini–Ottaviani–Vannieuwenhoven).
+# 6$; yet a general sextic of rank 9 has **two** decompositions over $ℂ$ (Chiantini–Ottaviani–Vannieuwenhoven).
 # The pair is closed under complex conjugation, so for real $\mu$ the second is either real or contains
 # complex-conjugate atoms; a search over the reals can only find the first kind.
 #

@@ -78,7 +78,7 @@ nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU th
 #   only clusters of width $\propto\sqrt\tau$, and atoms exist only in the limit $\tau \to 0$. Counting "atoms" at
 #   $\tau > 0$ means counting these clusters.
 # - **Step $\eta$.** Explicit Euler is stable when $\eta$ times the largest per-particle curvature (about
-#   $a^2 E[\sigma'(w\cdot x)^2] \lesssim 2.5$ here) stays below 2. The fixed points of the discrete map
+#   $a^2 E[\sigma'(w\cdot x)^2] ≲ 2.5$ here) stays below 2. The fixed points of the discrete map
 #   $\theta \mapsto \theta - \eta(\nabla V + \lambda\theta)$ are exactly the stationary points of the flow, so $\eta$
 #   sets the speed, not where atoms sit; at $\tau > 0$ it inflates a cluster's variance by a factor about
 #   $1/(1 - \eta\kappa/2)$, about 1 % in the soft directions (curvature $\kappa \approx 0.04$) that set the spread.
@@ -421,7 +421,7 @@ nb.claim("final clouds (d = 2, 3): smallest share of Σ|a| on atoms matched to t
 # like $\sqrt\tau$, the extractor merges them — atoms are a $\tau \to 0$ notion.
 #
 # *Window, fixed before the run.* The slope is $\frac12 \pm 0.1$. The allowance is statistical: a spread estimated
-# from a cluster of $n \gtrsim 16$ particles has a relative error of about $1/\sqrt{2n} \le 0.18$; over the
+# from a cluster of $n ≳ 16$ particles has a relative error of about $1/\sqrt{2n} \le 0.18$; over the
 # $2R$ atoms at each of the four fitted temperatures (a factor 64 in $\tau$) that gives a slope standard error of
 # about $0.18/\sqrt{2R \cdot 4 \cdot 2.4} \approx 0.03$ at $R = 2$, and $0.1$ is three of them rounded up. The
 # Laplace approximation's own corrections are $O(\tau)$ relative, far below that. What the claim does not show:

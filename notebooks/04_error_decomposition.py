@@ -405,18 +405,23 @@ axes[0].plot(KAPPA_TIMES, predicted_curve, "-", color=palette(3)[2], label="line
 decay_rows += [dict(series="linearised flow + floor", knob=t, mean=v) for t, v in zip(KAPPA_TIMES, predicted_curve)]
 for fit, color, name in ((fit_measured, palette(3)[0], "measured"), (fit_predicted, palette(3)[2], "predicted")):
     model = fit["amplitudes"] @ np.exp(-np.outer(fit["rates"], KAPPA_TIMES))
-    axes[0].plot(KAPPA_TIMES, model, ":", color=color,
-                 label=rf"{name}: two-exponential fit, rates {fit['rates'][0]:.2f}, {fit['rates'][1]:.2f}")
+    fit_label = rf"{name}: two-exponential fit, rates {fit['rates'][0]:.2f}, {fit['rates'][1]:.2f}"
+    axes[0].plot(KAPPA_TIMES, model, ":", color=color, label=fit_label)
+    decay_rows += [dict(series=fit_label, knob=t, mean=v) for t, v in zip(KAPPA_TIMES, model)]
 axes[0].axhline(floor, color="0.5", ls="--", lw=1, label=r"stationary floor $F$")
+decay_rows.append(dict(series=r"stationary floor $F$", mean=floor))
 axes[0].set(yscale="log", xlabel=r"$t$", ylabel=r"$\|f_t - f_\infty\|^2$",
             title=rf"optimization term ($N_{{ref}} = {N_REF}$)")
 axes[0].legend(fontsize=8, loc="upper right")
 bins = np.linspace(min(-0.5, rates.min()), 3.0, 50)
+modes_label = r"modes $2h_j$, weighted by their share of $\|Df\,\delta_0\|^2$"
 axes[1].hist(rates.ravel(), bins=bins, weights=linear["weights"].ravel() / REPLICAS, color=palette(3)[2],
-             alpha=0.8, label=r"modes $2h_j$, weighted by their share of $\|Df\,\delta_0\|^2$")
+             alpha=0.8, label=modes_label)
+rate_rows = []
 for fit, color, label in ((fit_measured, palette(3)[1], "measured"), (fit_predicted, palette(3)[2], "predicted")):
     for rate in fit["rates"]:
         axes[1].axvline(rate, color=color, ls="--" if label == "measured" else ":", label=f"{label} fitted rate")
+        rate_rows.append(dict(series=f"{label} fitted rate", knob=float(rate)))
 axes[1].set(xlabel=r"rate $2h_j$ of $\|\cdot\|^2$  ($h_j$ eigenvalues of $H$)", ylabel="share of the start's distance",
             title=r"spectrum of the linearised flow at $\theta_\infty$")
 handles, labels = axes[1].get_legend_handles_labels()
@@ -425,9 +430,9 @@ axes[1].legend(unique.values(), unique.keys(), fontsize=8, loc="center right")
 fig.tight_layout()
 
 # %%
-spectrum_rows = [dict(series="mode share", knob=float(r), mean=float(w)) for r, w in
+spectrum_rows = [dict(series=modes_label, knob=float(r), mean=float(w)) for r, w in
                  zip(rates.ravel(), linear["weights"].ravel() / REPLICAS)]
-nb.save_figure(fig, "relaxation", data=pd.DataFrame(decay_rows + spectrum_rows),
+nb.save_figure(fig, "relaxation", data=pd.DataFrame(decay_rows + spectrum_rows + rate_rows),
                caption="Left: ‖f_t − f_∞‖² on t ∈ [2, 8] (replica means, 90% bootstrap intervals) and the prediction "
                        "of the flow linearised at each replica's last reference snapshot plus the stationary floor, "
                        "each with its two-exponential fit. Right: the linearised modes' rates weighted by their share "

@@ -90,7 +90,7 @@ P
 # %% [markdown]
 # ## $w^*$: a property of the initialisation
 #
-# Initial particles $\theta = (a, w) \in \mathbb R^{1+d}$ with every coordinate drawn i.i.d. from the family at
+# Initial particles $\theta = (a, w) \in ℝ^{1+d}$ with every coordinate drawn i.i.d. from the family at
 # scale 1 (Student-t with 3 degrees of freedom). The closed forms are those of notebook 01; the estimate uses
 # `n_samples` particles.
 
@@ -163,7 +163,7 @@ depths
 # %% [markdown]
 # ### $\rho$ = uniform on the sphere: the support check
 #
-# For $x$ uniform on the sphere of radius $\sqrt d$ in $\mathbb R^d$ (here $d = 3$) and a unit $w$,
+# For $x$ uniform on the sphere of radius $\sqrt d$ in $ℝ^d$ (here $d = 3$) and a unit $w$,
 # $t = \hat w\cdot x/\sqrt d$ has density $\propto (1 - t^2)^{(d-3)/2} = 1$ on $[-1, 1]$ and
 # $\sigma(\sqrt3\,t) = \sum_k g_k P_k(t)$ (Legendre = Gegenbauer at $d = 3$). We compare the set of degrees
 # $k \le D_{max}$ with $g_k \ne 0$ to the set with Hermite coefficient $c_k(1) \ne 0$ (relative threshold

@@ -26,7 +26,7 @@ from .claims import counts as kind_counts
 from .paths import REPO_ROOT, build_root, committed_figures_root
 
 DOCS = REPO_ROOT / "docs"
-EXECUTED_NAME = re.compile(r"^\d\d_[A-Za-z0-9_]+\.ipynb$")
+EXECUTED_NAME = re.compile(r"^\d\d[a-z]?_[A-Za-z0-9_]+\.ipynb$")
 API_MODULES = ("companion.engine", "companion.analysis")
 MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>$|#~])")
 INLINE_MATH = re.compile(r"(\$[^$\n]+\$)")
@@ -323,6 +323,34 @@ def api_page(module_names=API_MODULES):
     return "\n".join(lines)
 
 
+NOTEBOOK_GLOB = ":glob:\n:maxdepth: 1\n\nnotebooks/*\n"
+
+
+def plain_title(markdown):
+    """A heading's text without TeX markup, for the navigation (MathJax does not typeset the sidebar):
+    ``$(w^*, D^*_{orb})$`` becomes ``(w*, D*_orb)``."""
+    return re.sub(r"[{}$\\]|\^", "", markdown).strip()
+
+
+def notebook_entries(executed):
+    """The notebooks' toctree entries with explicit plain-text titles (each notebook's first ``# `` heading)."""
+    lines = [":maxdepth: 1", ""]
+    for path in executed:
+        cells = json.loads(path.read_text())["cells"]
+        heading = next(
+            (
+                line[2:]
+                for cell in cells
+                if cell["cell_type"] == "markdown"
+                for line in "".join(cell["source"]).splitlines()
+                if line.startswith("# ")
+            ),
+            path.stem,
+        )
+        lines.append(f"{plain_title(heading)} <notebooks/{path.stem}>")
+    return "\n".join(lines) + "\n"
+
+
 def stage_sources(notebooks, figures, stage):
     """Fill ``stage`` with the site's sources; returns the names of the notebook pages."""
     executed = executed_notebooks(notebooks)
@@ -339,6 +367,10 @@ def stage_sources(notebooks, figures, stage):
         notebook = with_contents(merge_parameters(json.loads(path.read_text())))
         (stage / "notebooks" / path.name).write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     pages = {path.stem for path in executed}
+    index = stage / "index.md"
+    if NOTEBOOK_GLOB not in index.read_text():
+        raise ValueError(f"docs/index.md: the notebooks' toctree must list `notebooks/*` as {NOTEBOOK_GLOB!r}")
+    index.write_text(index.read_text().replace(NOTEBOOK_GLOB, notebook_entries(executed)))
     (stage / "gallery.md").write_text(gallery_page(figure_records(figures), stage, pages))
     (stage / "claims.md").write_text(claims_page(json.loads(claims_file.read_text()), pages))
     (stage / "api.md").write_text(api_page())
