@@ -46,7 +46,7 @@ def test_nested_function_error_at_time_zero_is_the_iid_line():
     N, N_ref, R = 4, 32, 600
     cloud = init_particles("gaussian", R, N_ref, 3, scale=0.8, rng=1)
     error = coupling.function_errors([cloud[:, :N]], cloud, "erf")[0].mean()
-    variance = coupling.iid_function_variance(init_particles("gaussian", 4, 2000, 3, scale=0.8, rng=2), "erf")
+    variance = coupling.iid_function_variance(init_particles("gaussian", 8, 500, 3, scale=0.8, rng=2), "erf")
     assert error == pytest.approx((1 / N - 1 / N_ref) * variance, rel=0.15)
 
 
@@ -328,6 +328,6 @@ def test_mckean_vlasov_function_error_at_time_zero_is_the_iid_line():
     )
     errors = coupling.mckean_vlasov_errors(run, "erf")
     assert errors["coupling"].shape == (1, 400, 2) and np.all(errors["coupling"] == 0)
-    variance = coupling.iid_function_variance(init_particles("gaussian", 4, 2000, 3, scale=0.8, rng=2), "erf")
+    variance = coupling.iid_function_variance(init_particles("gaussian", 8, 500, 3, scale=0.8, rng=2), "erf")
     np.testing.assert_allclose(errors["function"][0].mean(0), variance * (1 / np.array([2, 4]) + 1 / 64), rtol=0.15)
     assert errors["function_floor"].shape == (1,) and errors["coupling_floor"].shape == (1, 4)
