@@ -53,20 +53,36 @@ REGISTRY = {}
 DIM_SIZES = {"R": (1, 2), "N": (1, 4), "d": (1, 3), "n": (1, 5), "S": (1, 3), "M": (1, 3), "T": (2, 6), "K": (1, 4)}
 
 
+MEMINFO = "/proc/meminfo"
+PHYSICAL_SHARE = 0.5
+
+
 def memory_limit():
-    """Bytes a single call may allocate: the memory available on this machine now."""
+    """Bytes a single call may allocate: the kernel's estimate of the memory available to a new program now,
+    ``MemAvailable`` of /proc/meminfo (free memory plus the page cache and reclaimable slabs it can drop; Linux >= 3.14).
+    Without it (other systems, or a /proc that does not say) :data:`PHYSICAL_SHARE` (half) of the physical memory,
+    ``SC_PHYS_PAGES``. Free memory alone (``SC_AVPHYS_PAGES``) is not used: it leaves out the page cache, so the
+    refusal threshold would move with whatever files were read last."""
     try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+        with open(MEMINFO) as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the kernel writes it in kB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(PHYSICAL_SHARE * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
     except (ValueError, OSError, AttributeError):  # platforms without sysconf
         return 8 * 2**30
 
 
 def refuse_memory(name, need):
     """Raise the error for a call that would allocate ``need`` bytes, above :func:`memory_limit`."""
-    if need > memory_limit():
+    limit = memory_limit()
+    if need > limit:
         raise ValueError(
             f"{name}: this call would allocate about {need / 2**30:.1f} GiB, more than the "
-            f"{memory_limit() / 2**30:.1f} GiB of memory available"
+            f"{limit / 2**30:.1f} GiB of memory available"
         )
 
 

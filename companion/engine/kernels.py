@@ -318,15 +318,27 @@ def _cross_kernel(act, W, act2, V, terms=None):
     return series.masked_scatter(mask, _ExactPairs.apply(r, s, rho[mask], act, act2))
 
 
+PAIR_TENSORS = 8  # (..., N, M) tensors alive at once in the series' Horner loop and the tail test (measured: 4-8)
+
+
+def _kernel_memory(act, W, V, terms):
+    """Bytes :func:`gaussian_kernel` holds at once: :data:`PAIR_TENSORS` tensors of the pairs (..., N, M) (the Horner
+    sum of :func:`hermite_series`, ρ, the tail test's ratios and mask), the Hermite coefficients of both sides (rows
+    × K terms, with their slopes: the series is summed term by term, so K multiplies the rows, never the pairs) and
+    one chunk of flagged pairs (:data:`PAIR_BUDGET`)."""
+    item = W.element_size()
+    batch = torch.broadcast_shapes(W.shape[:-2], V.shape[:-2]).numel()
+    N, M = W.shape[-2], V.shape[-2]
+    K = terms or act.series_terms or 1
+    return item * (PAIR_TENSORS * batch * N * M + 4 * batch * (N + M) * K + 8 * PAIR_BUDGET)
+
+
 @validated(
     activation=ActivationName(),
     W=Tensor("... N d"),
     V=Tensor("... M d", like="W"),
     terms=Maybe(Int(1)),
-    memory=lambda a: (
-        8 * a["W"].shape[:-1].numel() * a["V"].shape[-2] * (a["terms"] or a["activation"].series_terms or 1),
-        "W",
-    ),
+    memory=lambda a: (_kernel_memory(a["activation"], a["W"], a["V"], a["terms"]), "W"),
 )
 def gaussian_kernel(activation, W, V, terms=None):
     r""":math:`E_{x\sim N(0,I)}[\sigma(w\cdot x)\sigma(v\cdot x)]` for all pairs (w in W, v in V): shape (..., N, M).
