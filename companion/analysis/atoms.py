@@ -28,10 +28,9 @@ from scipy.optimize import linear_sum_assignment, minimize
 from scipy.spatial.distance import squareform
 
 from ..engine.activations import get_activation
-from ..engine.contract import ActivationName, Choice, Int, Real, TargetSpec, Tensor, validated
+from ..engine.contract import ActivationName, Choice, Instance, Int, Real, TargetSpec, Tensor, validated
 from ..engine.kernels import gaussian_kernel
-from ..engine.targets import Target
-from ..engine.validation import describe, float_array, positive_int
+from ..engine.validation import describe, float_array
 from .symmetry import canonicalize, homogeneity_degree, pairwise_distances
 
 LINKAGES = ("average", "single", "complete")
@@ -278,17 +277,33 @@ def stationary_atoms(activation, target, theta, masses, lam, gtol=1e-10, max_ite
     )
 
 
+def _atoms_example(dims):
+    """Two atoms of 16 particles in dimension dims["d"] (the fuzzing battery's Atoms)."""
+    d = dims["d"]
+    cloud = np.zeros((16, 1 + d))
+    cloud[:6, :2] = [16 / 6, 1.0]
+    cloud[6:, 0], cloud[6:, -1] = -1.6, -1.0
+    cloud[6:, 1] -= 0.1 * (d > 1)
+    return extract_atoms("erf", cloud, threshold=0.1, delta=0.01)
+
+
+@validated(
+    activation=ActivationName(),
+    target=TargetSpec(),
+    atoms=Instance(Atoms, _atoms_example, "the Atoms of extract_atoms"),
+    N=Int(1, example_min=16),
+    lam=Real(positive=True),
+)
 def teacher_stationary_atoms(activation, target, atoms, N, lam):
     r"""The prediction of where the atoms of a cloud of N particles sit: the τ = 0 stationary atoms
     (:func:`stationary_atoms`) with the measured masses :math:`p_j = n_j/N` (cluster sizes), relaxed *from the
     teacher*: atom j, matched to teacher neuron m by :func:`match_directions`, starts at :math:`(b_m/p_j, u_m)`, so
     that the start realizes the teacher exactly. The measured positions only pair masses with neurons; they are never
     a starting point. Returns None unless the atoms and the teacher's neurons match one to one."""
-    if not isinstance(target, Target) or target.activation is None:
+    if target.activation is None:
         raise TypeError(f"target: need a teacher network (barron.teacher_network), got {describe(target)}")
-    if not isinstance(atoms, Atoms):
-        raise TypeError(f"atoms: need the Atoms of extract_atoms, got {describe(atoms)}")
-    N = positive_int("N", N)
+    if atoms.positions.shape[1] != target.dim:
+        raise ValueError(f"atoms: its d = {atoms.positions.shape[1]} does not match target's d = {target.dim}")
     if atoms.sizes.sum() > N:
         raise ValueError(f"N: the atoms hold {atoms.sizes.sum()} particles, more than N = {N}")
     U, b = target.U.detach().cpu().numpy(), target.b.detach().cpu().numpy()

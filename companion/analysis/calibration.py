@@ -30,16 +30,10 @@ import math
 import numpy as np
 from scipy import stats
 
-from ..engine.contract import Int, Real, Tensor, validated
+from ..engine.contract import Callable, Int, Maybe, Real, Tensor, validated
 from .statistics import bootstrap_draws
 
 _LEVEL = Real(positive=True, below=1, example=(0.1, 0.99))
-
-
-def _level(level):
-    if not 0 < level < 1:
-        raise ValueError(f"level: need 0 < level < 1, got {level}")
-    return float(level)
 
 
 @validated(level=_LEVEL, K=Int(2))
@@ -83,6 +77,13 @@ def split_batches(values, K, axis=0):
     return np.split(values, K, axis=axis)
 
 
+def _mean_interval(sample):
+    """The replica mean ± 2 standard errors (the fuzzing battery's interval)."""
+    mean, se = sample.mean(0), sample.std(0, ddof=1) / np.sqrt(len(sample))
+    return mean, mean - 2 * se, mean + 2 * se
+
+
+@validated(values=Tensor(array=True), interval=Callable(_mean_interval), K=Int(2), level=_LEVEL, axis=Int())
 def calibration_study(values, interval, K, level=0.9, axis=0):
     """Coverage of a stated interval over K independent batches of replicas.
 
@@ -95,7 +96,6 @@ def calibration_study(values, interval, K, level=0.9, axis=0):
     ``covered_total``, ``trials``, ``share``, ``share_lo``, ``share_hi`` (Clopper–Pearson at ``level``),
     ``expected`` (:func:`expected_coverage`) and ``p_value`` (:func:`binomial_p_value` against it — the entries of
     S share batches, so read it as indicative when S has more than one entry)."""
-    level = _level(level)
     batches = split_batches(values, K, axis)
     pooled = tuple(np.asarray(x, dtype=np.float64) for x in interval(np.asarray(values, dtype=np.float64)))
     per_batch = [tuple(np.asarray(x, dtype=np.float64) for x in interval(batch)) for batch in batches]
@@ -165,6 +165,22 @@ def simultaneous_test(estimate, draws, null, tolerance=0.0, level=0.9):
     )
 
 
+def _replica_mean(sample):
+    """The replica means (the fuzzing battery's statistic)."""
+    return sample.mean(0)
+
+
+@validated(
+    values=Tensor(array=True),
+    statistic=Callable(_replica_mean),
+    K=Int(2),
+    null=Maybe(Tensor(array=True)),
+    tolerance=Real(nonnegative=True),
+    level=_LEVEL,
+    n_boot=Int(10, example_max=20),  # max_band needs >= 10 replicates
+    seed=Int(0, 2**32 - 1),
+    axis=Int(),
+)
 def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, n_boot=500, seed=0, axis=0):
     """Measured false-alarm rate of :func:`simultaneous_test` over K independent batches of replicas.
 
@@ -173,7 +189,6 @@ def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, 
     ``null`` (default: the pooled estimate of all replicas, the best stand-in for the truth; the batch's share of the
     pool makes this slightly conservative). Returns dict(rejections, K, rate, rate_lo, rate_hi, nominal, tests) with
     the Clopper–Pearson interval at ``level`` and each batch's test."""
-    level = _level(level)
     batches = split_batches(values, K, axis)
     null = statistic(np.asarray(values, dtype=np.float64)) if null is None else null
     tests = []

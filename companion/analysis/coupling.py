@@ -17,6 +17,7 @@ mean square distance between their two nonlinear processes estimates :math:`B/M`
 """
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import torch
@@ -24,6 +25,7 @@ import torch
 from ..engine.contract import (
     ActivationName,
     Anything,
+    Choice,
     Device,
     Dtype,
     Instance,
@@ -37,12 +39,11 @@ from ..engine.contract import (
     Tensor,
     validated,
 )
-from ..engine.dynamics import Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
+from ..engine.dynamics import ENGINES, Trajectory, function_distance2, simulate, simulate_mckean_vlasov, split
 from ..engine.kernels import gaussian_kernel
-from ..engine.seeding import Stream
 from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.targets import teacher
-from ..engine.validation import describe, float_array, float_tensor, integer
+from ..engine.validation import describe, float_array, float_tensor
 from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fit
 
 
@@ -178,6 +179,28 @@ class McKeanVlasovRun:
     floor_population: Trajectory | None
 
 
+@validated(
+    problem=Instance(Problem, _problem_example, "a Problem (companion.engine.problem(activation, target))"),
+    R=Int(1, example_max=1),
+    sizes=Ints(1, example_high=1),
+    N_big=Int(1, example_min=2, example_max=2),
+    init_seed=Anything(0),
+    seed=Seed(),
+    population_init_seed=Seed("population clouds"),
+    population_seed=Seed(),
+    eta=Real(positive=True),
+    steps=Int(0, example_max=2),
+    record_steps=Maybe(Ints(0, example_high=0)),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    law=Instance(StartingLaw, lambda dims: StartingLaw()),
+    d=Maybe(Int(1)),
+    floor_size=Maybe(Int(1, example_max=2)),
+    floor_R=Maybe(Int(1, example_max=1)),
+    engine=Choice(ENGINES),
+    dtype=Dtype(),
+    device=Device(),
+)
 def mckean_vlasov_run(
     problem,
     *,
@@ -213,26 +236,16 @@ def mckean_vlasov_run(
     processes (an integer ``population_init_seed`` k means ``Stream(k, "population clouds")``, so the three clouds are
     independent). Replica r's noise is replica r of ``seed``, so replicas are independent given the populations, and
     batches of replicas are independent batches."""
-    if not isinstance(problem, Problem):
-        raise TypeError(
-            f"problem: need a Problem (companion.engine.problem(activation, target)), got {describe(problem)}"
-        )
-    if not isinstance(law, StartingLaw):
-        raise TypeError(f"law: need a StartingLaw, got {describe(law)}")
     d = problem.dim if problem.target is not None else d
     if d is None:
         raise ValueError("d: a problem without a target needs the dimension d")
     sizes = sorted(int(N) for N in sizes)
-    if not sizes or sizes[0] < 1:
-        raise ValueError(f"sizes: need positive system sizes, got {sizes}")
     N_max = sizes[-1]
+    if floor_R is not None and floor_R > R:
+        raise ValueError(f"floor_R: need at most R = {R} replicas, got {floor_R}")
     if int(N_big) < N_max:
         raise ValueError(f"N_big: need at least N_max = {N_max} particles, got {N_big}")
     act, target = problem.activation, problem.target
-    if not isinstance(population_init_seed, Stream):
-        population_init_seed = Stream(
-            integer("population_init_seed", population_init_seed, minimum=0), "population clouds"
-        )
     theta0 = law.sample(R, N_max, d, rng=init_seed, dtype=dtype, device=device)
     tagged = dict(
         seed=seed, noise_width=N_max, eta=eta, steps=steps, record_steps=record_steps, lam=lam, tau=tau, engine=engine
@@ -259,6 +272,19 @@ def mckean_vlasov_run(
     )
 
 
+@cache
+def _run_example(d, floor):
+    """A McKean–Vlasov run of 2 steps for the fuzzing battery (cached: the functions of a run only read it)."""
+    return mckean_vlasov_run(
+        _problem_example(dict(d=d)), R=2, sizes=[1, 2], N_big=4, init_seed=0, seed=0, population_init_seed=0,
+        population_seed=1, eta=0.1, steps=2, record_steps=[0, 1, 2], floor_size=3 if floor else None,
+    )  # fmt: skip
+
+
+_RUN = Instance(McKeanVlasovRun, lambda dims: _run_example(dims["d"], True), "a McKeanVlasovRun (mckean_vlasov_run)")
+
+
+@validated(run=_RUN)
 def population_floor(run):
     r"""The population's floor :math:`B/N_{big}` per recorded time and floor replica: (T, floor_R). Two independent
     populations of M particles give nonlinear processes whose difference is the difference of their fluctuations,
@@ -270,6 +296,7 @@ def population_floor(run):
     return half * run.floor_population.params["N"] / run.population.params["N"]
 
 
+@validated(run=_RUN, activation=ActivationName(), at=Maybe(Ints(0, example_high=0)))
 def mckean_vlasov_errors(run, activation, at=None):
     r"""Per-replica errors of a :class:`McKeanVlasovRun` at its recorded times: dict(times, sizes,
     ``coupling`` (T, R, n) :math:`\frac1N\sum_i|\theta_i^N - \bar\theta_i|^2`, ``function`` (T, R, n)
@@ -277,7 +304,9 @@ def mckean_vlasov_errors(run, activation, at=None):
     ``coupling_floor`` (T, floor_R) (:func:`population_floor`) and ``function_floor`` (T,)
     :math:`\frac12 E_x(f_{P_1} - f_{P_2})^2\cdot M/N_{big}`, the function error's floor :math:`B_f/N_{big}`),
     at the recorded times of index ``at`` (default: all)."""
-    at = np.arange(len(run.times)) if at is None else np.asarray(at, dtype=int)
+    at = np.arange(len(run.times)) if at is None else at
+    if at.size and at.max() >= len(run.times):
+        raise ValueError(f"at: need indices of the run's {len(run.times)} recorded times, got {at.tolist()[:8]}")
     sizes = sorted(run.systems)
     population = run.population.particles[:, 0]
     out = dict(

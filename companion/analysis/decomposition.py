@@ -22,6 +22,7 @@ and ``Target.cross``/``norm2``); nothing is sampled.
 """
 
 from dataclasses import dataclass, replace
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -30,12 +31,18 @@ import torch
 from ..engine.activations import get_activation
 from ..engine.contract import (
     ActivationName,
+    Anything,
+    Choice,
+    Device,
+    Dtype,
     Generator,
+    Instance,
     Int,
     Ints,
     Particles,
     Real,
     Reals,
+    Seed,
     TargetSpec,
     Tensor,
     validated,
@@ -44,10 +51,10 @@ from ..engine.dynamics import _distance2, _inner, _risk, network, particle_block
 from ..engine.kernels import norms_and_cosines
 from ..engine.spec import Problem, StartingLaw
 from ..engine.targets import ridge_target, sample_data
-from ..engine.validation import finite_number, float_array, integer_array, nonneg_int
+from ..engine.validation import finite_number, float_array, nonneg_int
 from .barron import hermite_tensor_norms
 from .calibration import calibration_study
-from .coupling import coupled_run, fit_rate
+from .coupling import _problem_example, coupled_run, fit_rate
 from .statistics import loglog_fit
 
 COMPONENTS = ("statistical", "chaos", "optimization", "residual")
@@ -88,10 +95,12 @@ def time_average(particles):
     return particles.permute(1, 0, 2, 3).reshape(R, S * N, p)
 
 
+@validated(
+    target=TargetSpec(), R=Int(1), sizes=Ints(1), noise_std=Real(nonnegative=True), generator=Generator(optional=True)
+)
 def nested_datasets(target, R, sizes, noise_std, generator):
     """{n: (X (R, n, d), y (R, n))} for each n in ``sizes``: the first n of one training set of max(sizes) samples per
     replica (:func:`replica_datasets`), so that the sets are nested and runs at different n share their first samples."""
-    sizes = integer_array("sizes", sizes, minimum=1)
     X, y = replica_datasets(target, R, int(sizes.max()), noise_std, generator)
     return {int(n): (X[:, :n].contiguous(), y[:, :n].contiguous()) for n in sizes}
 
@@ -113,6 +122,41 @@ class Chain:
     problem: Problem
 
 
+@cache
+def _chain_example(d):
+    """A chain of 2 steps for the fuzzing battery (cached: its tables only read it): R = 1, N_ref = 3, N = 1 and 2,
+    one empirical pair (n, N) = (2, 1), times 0 and 0.5, t_inf = 1."""
+    example = _problem_example(dict(d=d))
+    datasets = {2: replica_datasets(example.target, 1, 2, 0.1, torch.Generator().manual_seed(0))}
+    return simulate_chain(
+        example, R=1, N_ref=3, init_seed=0, N_values=[1, 2], datasets=datasets, pairs=[(2, 1)], eta=0.5,
+        times=[0.0, 0.5], t_inf=1.0, window=0.5, lam=0.01, tau=0.0, snapshots=2,
+    )  # fmt: skip
+
+
+_CHAIN = Instance(Chain, lambda dims: _chain_example(dims["d"]), "a Chain (simulate_chain)")
+
+
+@validated(
+    problem=Instance(Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, target))"),
+    R=Int(1, example_max=1),
+    N_ref=Int(2, example_max=2),
+    init_seed=Anything(0),
+    N_values=Ints(1, example_high=1),
+    datasets=Anything({}),
+    pairs=Anything(()),
+    eta=Real(positive=True, example=(0.5, 0.5)),
+    times=Tensor("T", array=True, nonnegative=True),
+    t_inf=Real(positive=True, example=(1.0, 1.0)),
+    window=Real(positive=True, example=(0.5, 0.5)),
+    lam=Real(nonnegative=True),
+    tau=Real(nonnegative=True),
+    seed=Seed(),
+    snapshots=Int(1, example_max=2),
+    law=Instance(StartingLaw, lambda dims: StartingLaw()),
+    dtype=Dtype(),
+    device=Device(),
+)
 def simulate_chain(
     problem,
     *,
@@ -191,6 +235,7 @@ def simulate_chain(
     )
 
 
+@validated(chain=_CHAIN, times=Tensor(array=True))
 def at_times(chain, times):
     """The chain restricted to the recorded ``times`` (a subset of ``chain.times``): same long-time member."""
     index = [
@@ -208,6 +253,7 @@ def at_times(chain, times):
     )
 
 
+@validated(chain=_CHAIN)
 def late_snapshots(chain):
     """The S reference snapshots of the late window, (S, R, N_ref, 1+d), oldest first (``chain.long_time`` is their
     union); the last one is the reference at t_inf."""
@@ -216,6 +262,7 @@ def late_snapshots(chain):
     return chain.long_time.reshape(R, total // N_ref, N_ref, p).permute(1, 0, 2, 3)
 
 
+@validated(chain=_CHAIN)
 def stationary_floor(chain):
     r"""The reference's stationary fluctuation around :math:`f_\infty` over the late window,
     :math:`\frac1S\sum_s\lVert f_{t_s} - f_\infty\rVert^2 = \frac1S\sum_s\lVert f_{t_s}\rVert^2 - \lVert f_\infty\rVert^2`
@@ -279,6 +326,7 @@ def with_bounds(frame):
     return frame
 
 
+@validated(chain=_CHAIN, pairs=Anything(None))
 def decomposition_table(chain, pairs=None):
     """Long table, one row per replica, (n, N) pair and recorded time, of the components, total and bounds, for the
     chain's problem."""
@@ -313,6 +361,7 @@ def decomposition_table(chain, pairs=None):
     return with_bounds(pd.DataFrame(rows))
 
 
+@validated(chain=_CHAIN)
 def chaos_table(chain):
     """Long table (replica, N, t, chaos) of :math:`\\lVert f^N_t - f_t\\rVert^2` for every simulated N."""
     activation = chain.problem.activation
@@ -324,6 +373,7 @@ def chaos_table(chain):
     return pd.DataFrame(rows)
 
 
+@validated(chain=_CHAIN)
 def optimization_table(chain):
     """Long table (replica, t, optimization) of :math:`\\lVert f_t - f_\\infty\\rVert^2` at every recorded time."""
     activation = chain.problem.activation
@@ -334,6 +384,7 @@ def optimization_table(chain):
     return pd.DataFrame(rows)
 
 
+@validated(chain=_CHAIN)
 def population_table(chain):
     """Long table (replica, N, t, error) of :math:`\\lVert f^N_t - f^*\\rVert^2` for every simulated N."""
     activation, target = chain.problem.activation, chain.problem.target
@@ -350,10 +401,18 @@ def population_table(chain):
 MEMBERS = ("empirical", "population", "reference", "long_time", "target")
 
 
+@validated(chain=_CHAIN, pair=Ints(1, example_high=1), t=Real(nonnegative=True), line=Reals(), replica=Int(0))
 def members_along_line(chain, pair, t, line, replica=0):
     """The chain's members f̂ (``pair`` = (n, N)), f^N_t, f_t, f_∞ and f* of one replica at time t along the input
     line x = s e₁ (s in ``line``): long table (s, member, value), member in :data:`MEMBERS`."""
     activation, target = chain.problem.activation, chain.problem.target
+    pair = (int(pair[0]), int(pair[1])) if len(pair) == 2 else None
+    if pair not in chain.empirical:
+        raise ValueError(f"pair: need one of the chain's pairs (n, N) {sorted(chain.empirical)}, got {pair}")
+    if not np.isclose(chain.times, t).any():
+        raise ValueError(f"t: need one of the chain's recorded times {chain.times.tolist()}, got {t}")
+    if replica >= chain.reference.shape[1]:
+        raise ValueError(f"replica: need a replica index below R = {chain.reference.shape[1]}, got {replica}")
     k = int(np.flatnonzero(np.isclose(chain.times, t))[0])
     theta = (chain.empirical[tuple(pair)][k], chain.population[pair[1]][k], chain.reference[k], chain.long_time)
     X = torch.zeros(
@@ -372,9 +431,12 @@ def members_along_line(chain, pair, t, line, replica=0):
     )
 
 
+@validated(
+    theta=Particles("R N 1+d"), activation=ActivationName(), target=TargetSpec(), inputs=Tensor("1+M d", like="theta")
+)
 def monte_carlo_check(theta, activation, target, inputs):
     """The exact :math:`\\lVert f_\\theta - f^*\\rVert^2` (:func:`residual`) of each replica beside its Monte Carlo
-    estimate on ``inputs`` (M, d) and that estimate's standard error: table (replica, exact, monte_carlo,
+    estimate on ``inputs`` (M, d), M >= 2, and that estimate's standard error: table (replica, exact, monte_carlo,
     standard_error)."""
     with torch.no_grad():
         sq = (network(theta, activation, inputs) - target.to(inputs.device, inputs.dtype)(inputs)) ** 2
@@ -427,6 +489,7 @@ def hermite_tail(target, K):
     return float(target.norm2().to(torch.float64) - head)
 
 
+@validated(head=TargetSpec(), direction=Tensor("d"), beta=Tensor("B"), K=Int(1, example_min=6))
 def with_tail(head, direction, beta, K=64):
     r"""The target :math:`f^* + \sum_k \beta_k h_k(u\cdot x)` as one ridge target: each profile of ``head`` by its
     first K orthonormal Hermite coefficients (the head's own tail beyond K is dropped:
@@ -485,11 +548,10 @@ REPLICA_SERIES = {
 }
 
 
+@validated(component=Choice(tuple(REPLICA_SERIES)), knob=Reals(dim="K"), values=Tensor("R K", array=True))
 def replica_rows(component, knob, values):
     """Rows (series, knob, replica, value) of one component's replica values (R, len(knob)), in the layout that
     :func:`slope_calibration` reads back (``knob``: n for the statistical term, N_eff for propagation of chaos)."""
-    values = float_array("values", values)
-    knob = float_array("knob", knob, shape=(values.shape[-1],), label=f"({values.shape[-1]},)")
     return [
         dict(series=REPLICA_SERIES[component], knob=k, replica=r, value=v)
         for r, row in enumerate(values)

@@ -19,6 +19,7 @@ import scipy.optimize
 import torch
 
 from ..engine.activations import ACTIVATIONS, get_activation
+from ..engine.contract import Device, Dtype, Spec, validated
 from ..engine.dynamics import log_time_grid, population_risk, simulate
 from ..engine.init import init_particles
 from ..engine.seeding import Stream
@@ -168,6 +169,43 @@ def learning_cell(activation, target, M, d, lam, tau, eps):
     )
 
 
+class Params(Spec):
+    """The explorer's parameters: :func:`check_params`, its errors prefixed with ``params``; fuzzed with a run of
+    4 steps of 8 particles."""
+
+    def check(self, name, value, ctx):
+        try:
+            return check_params(value)
+        except (TypeError, ValueError) as error:
+            text = str(error)
+            raise type(error)(text if text.startswith(name) else f"{name}: {text}") from None
+
+    def valid(self, dims):
+        from hypothesis import strategies
+
+        return strategies.sampled_from(
+            [dict(DEFAULTS, N=8, horizon=2.0), dict(DEFAULTS, activation="relu", N=4, d=3, M=1, horizon=1.0)]
+        )
+
+    def invalid(self, dims):
+        from hypothesis import strategies
+
+        bad = [
+            None,
+            [1, 2],
+            {},
+            dict(DEFAULTS, M=0),
+            dict(DEFAULTS, d=5),
+            dict(DEFAULTS, lam=0.0),
+            dict(DEFAULTS, N=True),
+            dict(DEFAULTS, activation="he3"),
+            dict(DEFAULTS, eta=1e-9),
+            dict(DEFAULTS, x=1),
+        ]
+        return strategies.sampled_from(bad)
+
+
+@validated(params=Params(), device=Device(), dtype=Dtype())
 def explore(params, device="cpu", dtype=torch.float64):
     r"""One explorer run at ``params`` (see :func:`check_params`): returns a dict with
 
@@ -178,7 +216,7 @@ def explore(params, device="cpu", dtype=torch.float64):
       ``optimum`` (:func:`regularised_optimum`), ``optimum_angles`` (M,): the optimum's angles to the teacher;
     - ``cell``: :func:`learning_cell` at ε = ‖f_N − f\*‖ = √(2R) at the horizon.
     """
-    p = check_params(params)
+    p = params
     act, target = p["activation"], barron.teacher_network(p["activation"], p["M"], p["d"])
     steps = round(p["horizon"] / p["eta"])
     theta0 = init_particles(

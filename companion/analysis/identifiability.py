@@ -28,7 +28,7 @@ import torch
 from ..engine.activations import get_activation
 from ..engine.contract import ActivationName, Anything, Bool, Dtype, Generator, Int, Maybe, Real, Tensor, validated
 from ..engine.dynamics import function_inner
-from ..engine.validation import atomic_measure, integer, nonneg_int, positive_int
+from ..engine.validation import atomic_measure, nonneg_int, positive_int
 from .symmetry import canonicalize, homogeneity_degree, matched_distance, particles_from_atoms
 
 
@@ -90,13 +90,19 @@ def _norm2(act, a, W):
     return function_inner(theta, theta, act)
 
 
+@validated(
+    activation=ActivationName(),
+    **_measure("a1", "W1", "S", batch=""),
+    **_measure("a2", "W2", "M", batch=""),
+    n=Int(2, example_max=50),
+    generator=Generator(optional=True),
+    memory=lambda args: (8 * args["n"] * (args["W1"].shape[0] + args["W2"].shape[0] + args["W1"].shape[1]), "n"),
+)
 def monte_carlo_distance2(activation, a1, W1, a2, W2, n, generator):
     r"""Monte Carlo estimate of :math:`E(f_1 - f_2)^2` from n Gaussian inputs: (mean, standard error)."""
-    act = get_activation(activation)
-    a1, W1, a2, W2 = _two_measures(a1, W1, a2, W2)
-    n = integer("n", n, minimum=2)
-    X = torch.randn(n, W1.shape[-1], generator=generator, dtype=W1.dtype)
-    diff = act.fn(X @ W1.T) @ a1 - act.fn(X @ W2.T) @ a2
+    W2, a2 = W2.to(W1), a2.to(W1)
+    X = torch.randn(n, W1.shape[-1], generator=generator, dtype=W1.dtype).to(W1.device)
+    diff = activation.fn(X @ W1.T) @ a1 - activation.fn(X @ W2.T) @ a2
     sq = diff * diff
     return float(sq.mean()), float(sq.std() / math.sqrt(n))
 
@@ -121,8 +127,18 @@ def _powers(X, k):
     return torch.stack(powers, dim=-1)
 
 
+@validated(
+    X=Tensor("... d"),
+    k=Int(0, example_max=4),
+    memory=lambda args: (8 * math.comb(args["X"].shape[-1] + args["k"] - 1, args["k"]) * args["X"].numel(), "k"),
+)
 def symmetric_power(X, k):
     r"""Stored form of :math:`x^{\otimes k}`: entries :math:`x^\alpha\sqrt{k!/\alpha!}`, shape (..., M_k)."""
+    return _symmetric_power(X, k)
+
+
+def _symmetric_power(X, k):
+    """:func:`symmetric_power` of a checked X (the package's inner loops)."""
     d = X.shape[-1]
     alpha, weight = multi_indices(d, k)
     idx = torch.as_tensor(alpha, device=X.device)
@@ -161,7 +177,7 @@ def moment_tensors(activation, a, W, D, unit_norm=False):
     directions = W / norms[..., None]
     radii = torch.ones_like(norms) if unit_norm else norms
     coef = act.coefficients(radii, D + 1) * a[..., None]  # (..., S, D+1)
-    return [(coef[..., k, None] * symmetric_power(directions, k)).sum(dim=-2) for k in range(D + 1)]
+    return [(coef[..., k, None] * _symmetric_power(directions, k)).sum(dim=-2) for k in range(D + 1)]
 
 
 def moment_map_and_jacobian(activation, a, W, D, unit_norm=False):
@@ -202,11 +218,14 @@ def moment_map(activation, a, W, D, unit_norm=False):
     return torch.cat(moment_tensors(activation, a, W, D, unit_norm), dim=-1)
 
 
+@validated(
+    **_measure(),
+    k=Int(0, example_max=4),
+    memory=lambda args: (8 * math.comb(args["W"].shape[-1] + args["k"] - 1, args["k"]) * args["W"].numel(), "k"),
+)
 def raw_moment(a, W, k):
     r"""Stored :math:`\int a\, w^{\otimes k}\, d\mu = \sum_j a_j w_j^{\otimes k}` (no activation), shape (..., M_k)."""
-    a, W = atomic_measure(a, W, batched=True)
-    k = nonneg_int("k", k)
-    return (a[..., None] * symmetric_power(W, k)).sum(dim=-2)
+    return (a[..., None] * _symmetric_power(W, k)).sum(dim=-2)
 
 
 def pack(a, W):
@@ -214,9 +233,14 @@ def pack(a, W):
     return torch.cat([a, W.flatten(-2)], dim=-1)
 
 
+@validated(x=Tensor("... P"), S=Int(1))
 def unpack(x, S):
-    """Inverse of ``pack`` for S atoms."""
-    S = positive_int("S", S)
+    """Inverse of ``pack`` for S atoms: x (..., S(1+d)) -> (a (..., S), W (..., S, d))."""
+    return _unpack(x, S)
+
+
+def _unpack(x, S):
+    """:func:`unpack` of a checked x (the fibre search's inner loop)."""
     d = x.shape[-1] // S - 1
     if x.shape[-1] != S * (1 + d) or d < 1:
         raise ValueError(f"x: length {x.shape[-1]} is not S(1+d) for S = {S}")
@@ -230,6 +254,7 @@ def moment_jacobian(activation, a, W, D, unit_norm=False):
     return moment_map_and_jacobian(activation, a.to(torch.float64), W.to(torch.float64), D, unit_norm)[1]
 
 
+@validated(J=Tensor("m n", empty_ok="m n"), rtol=Real(nonnegative=True), scale=Maybe(Real(nonnegative=True)))
 def numerical_rank(J, rtol=1e-9, scale=None):
     """Rank of J: singular values above rtol × ``scale`` (default: J's largest); returns (rank, singular values)."""
     s = torch.linalg.svdvals(J)
@@ -461,7 +486,7 @@ def fibre_search(
         form = form.to(a) / form.norm()
 
     def residual_and_jacobian(x):
-        a_x, W_x = unpack(x, S_search)
+        a_x, W_x = _unpack(x, S_search)
         value, jacobian = moment_map_and_jacobian(act, a_x, W_x, D, unit_norm)
         residual, jacobian = (value - target) / target_norm, jacobian / target_norm
         if form is None:
@@ -481,7 +506,7 @@ def fibre_search(
     scale = float(a.abs().sum())
     distance = torch.full_like(rel, math.nan)
     for b in torch.nonzero(converged).flatten().tolist():
-        a2, W2 = unpack(x[b], S_search)
+        a2, W2 = _unpack(x[b], S_search)
         distance[b] = matched_distance(reference, _canonical(act, a2, W2, unit_norm, merge_tol)) / scale
     outside = converged & (distance > orbit_tol)
     return FibreSearch(
@@ -626,8 +651,15 @@ def _mixture_moments(weights, means, sds, K):
     return (torch.stack(out, dim=-1) * weights[..., None]).sum(dim=-2)
 
 
+@validated(x=Tensor("... 5", max_abs=700.0))
 def pearson_parameters(x):
-    """Two-component mixture from x = (logit p, m_1, m_2, log s_1, log s_2): (weights, means, sds)."""
+    """Two-component mixture from x (..., 5) = (logit p, m_1, m_2, log s_1, log s_2): (weights, means, sds); |x| <= 700
+    (exp of a larger log s overflows)."""
+    return _pearson_parameters(x)
+
+
+def _pearson_parameters(x):
+    """:func:`pearson_parameters` of a checked x (inside the fits)."""
     p = torch.sigmoid(x[..., 0])
     return torch.stack([p, 1 - p], dim=-1), x[..., 1:3], torch.exp(x[..., 3:5])
 
@@ -650,7 +682,7 @@ def pearson_fibre(weights, means, sds, K, restarts, generator, residual_tol=1e-1
     scale = target.abs().clamp_min(1.0)
 
     def residual(x):
-        return (_mixture_moments(*pearson_parameters(x), K) - target) / scale
+        return (_mixture_moments(*_pearson_parameters(x), K) - target) / scale
 
     def residual_and_jacobian(x):
         return torch.func.vmap(residual)(x), torch.func.vmap(torch.func.jacfwd(residual))(x)
@@ -667,7 +699,7 @@ def pearson_fibre(weights, means, sds, K, restarts, generator, residual_tol=1e-1
     good = torch.sqrt(cost) < residual_tol
     rows = []
     for xb in x[good]:
-        w, m, s = pearson_parameters(xb)
+        w, m, s = _pearson_parameters(xb)
         order = torch.argsort(m)
         rows.append(torch.cat([w[order][:1], m[order], s[order]]))
     distinct = []

@@ -7,6 +7,8 @@ import math
 
 import torch
 
+from ..engine.contract import ActivationName, Device, Instance, Int, validated
+from ..engine.seeding import Stream
 from .identifiability import (
     catalecticant,
     fibre_search,
@@ -21,7 +23,21 @@ from .identifiability import (
 )
 from .moment_systems import certified_row, sextic_second_decomposition
 
+_NAME = ActivationName(examples=("he2", "erf"), resolve=False)
+_STREAM = Instance(Stream, lambda dims: Stream(0, "scan"), "a Stream (companion.engine.seeding)")
+_RESTARTS = Int(1, example_max=0)
 
+
+@validated(
+    name=_NAME,
+    S=Int(1, example_max=0),
+    d=Int(1, example_max=0),
+    restarts=_RESTARTS,
+    instances=Int(1, example_max=0),
+    stream=_STREAM,
+    device=Device(),
+    fuzz_valid=False,
+)
 def depth_row(name, S, d, restarts, instances, stream, device):
     """One row of the depth table (a task): the Jacobian rank profile and D*_var of Φ_D for generic S-atom measures
     in d dimensions, then the fibre search at every depth up to D*_var + 3 (3 when D*_var = ∞), with ``instances``
@@ -60,11 +76,15 @@ def depth_row(name, S, d, restarts, instances, stream, device):
     return row, cells
 
 
+@validated(
+    name=_NAME, S=Int(1, example_max=0), d=Int(1, example_max=0), stream=_STREAM, max_paths=Int(1, example_min=100, example_max=0), restarts=_RESTARTS
+)
 def certified_task(name, S, d, stream, max_paths, restarts):
     """One certified row (a task): ``moment_systems.certified_row`` on a unit-direction measure from ``stream``."""
     return certified_row(name, S, d, stream.generator(), restarts=restarts, max_paths=max_paths)
 
 
+@validated(stream=_STREAM, instance=Int(0, example_max=0), device=Device(), fuzz_valid=False)
 def separated_instance(stream, instance, device):
     """One scanned measure (a task): a random two-atom GELU measure in d = 1 and its fibre search at depths 1…7 (24
     restarts a round), both from replica ``instance`` of ``stream``. Returns (row, preimage): the scan's row and, when
@@ -91,6 +111,7 @@ def separated_instance(stream, instance, device):
     )
 
 
+@validated(restarts=_RESTARTS, stream=_STREAM, instance=Int(0, example_max=0), device=Device(), fuzz_valid=False)
 def pearson_instance(restarts, stream, instance, device):
     """One scanned mixture (a task): p ~ U(0.2, 0.8), means N(0, 1), standard deviations 0.5 + U(0, 1) and the fibre of
     its first five moments (``restarts`` Levenberg–Marquardt starts), all from replica ``instance`` of ``stream``; when
@@ -107,6 +128,7 @@ def pearson_instance(restarts, stream, instance, device):
     return dict(weights=weights, means=means, sds=sds, five=five, six=six, rate5=rate5, rate6=rate6)
 
 
+@validated(restarts=_RESTARTS, stream=_STREAM, instance=Int(0, example_max=0), device=Device(), fuzz_valid=False)
 def he6_instance(restarts, stream, instance, device):
     """One scanned measure (a task): nine random unit atoms in d = 3 and a fibre search of T_6 with ``restarts`` starts
     restricted to the apolar cubic of T_6, both from replica ``instance`` of ``stream``. Returns (row, second): the

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..engine.activations import get_activation
+from ..engine.contract import Int, Tensor, validated
 from ..engine.validation import atomic_measure, positive_int
 from .identifiability import _canonical, moment_tensors, multi_indices, pack, unpack
 from .polynomial_systems import PolynomialSystem, solve
@@ -227,6 +228,13 @@ def pearson_system(moments):
     return _system(coefs, 5, 5)
 
 
+@validated(
+    weights=Tensor("C", array=True),
+    means=Tensor("C", array=True),
+    sds=Tensor("C", array=True, positive=True),
+    seed=Int(0, 2**31 - 1),
+    fuzz_valid=False,
+)
 def pearson_solutions(weights, means, sds, seed=0):
     """Every complex mixture (p, m_1, m_2, v_1, v_2) with the first five raw moments of the mixture
     Σ_i weights_i N(means_i, sds_i²), by ``polynomial_systems.solve``. Returns (Solutions, table): the table (one row
@@ -234,7 +242,6 @@ def pearson_solutions(weights, means, sds, seed=0):
     sixth_moment_gap |m_6 − m_6(μ)| / |m_6(μ)|."""
     import pandas as pd
 
-    weights, means, sds = (np.asarray(v, dtype=float) for v in (weights, means, sds))
     target = [float(np.sum(weights * normal_raw_moment(k, means, sds**2))) for k in range(1, 7)]
     result = solve(pearson_system(target[:5]), seed=seed)
     X = result.points

@@ -19,16 +19,17 @@ function update grow like N. The input dimension d does not scale with width.
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..engine.activations import get_activation
-from ..engine.contract import ActivationName, Choice, Int, Particles, Real, Tensor, validated
+from ..engine.contract import ActivationName, Choice, Instance, Int, Ints, Particles, Real, Reals, Tensor, validated
 from ..engine.dynamics import simulate, split
 from ..engine.seeding import Stream
-from ..engine.validation import finite_number, positive_int
+from ..engine.validation import finite_number
 from .statistics import bootstrap, loglog_slope, replica_loglog_fit
 
 PARAMETRIZATIONS = ("mup", "ntk", "sp")
@@ -116,6 +117,18 @@ def _sgd_step(net, optimizer, X, y):
     optimizer.step()
 
 
+@validated(
+    parametrization=Choice(PARAMETRIZATIONS),
+    widths=Ints(1, example_high=4),
+    seeds=Ints(0, example_high=2),
+    X=Tensor("n d"),
+    y=Tensor("n", like="X"),
+    activation=ActivationName(),
+    eta=Real(positive=True),
+    steps=Int(1, example_max=1),
+    base_width=Int(1),
+    stream=Instance(Stream, lambda dims: Stream(0, "coordinate check"), "a Stream (companion.engine.seeding)"),
+)
 def coordinate_check(
     parametrization,
     widths,
@@ -136,13 +149,7 @@ def coordinate_check(
     feature = mean|w_i·x_j|, feature_update = mean|(w_i(t) − w_i(0))·x_j|, output = mean|f_t(x_j)| and
     output_update = mean|f_t(x_j) − f_0(x_j)| (means over neurons i and inputs j; updates are 0 at t = 0).
     """
-    activation = get_activation(activation)
-    steps = positive_int("steps", steps)
-    widths = [positive_int("widths", N) for N in widths]
-    if not widths or not list(seeds):
-        raise ValueError("widths: need at least one width and one seed")
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X: need X (n, d) and y (n,), got {tuple(X.shape)} and {tuple(y.shape)}")
+    widths, seeds = widths.tolist(), seeds.tolist()
     rows = []
     for N in widths:
         for seed in seeds:
@@ -169,8 +176,30 @@ def coordinate_check(
     return pd.DataFrame(rows, columns=["parametrization", "width", "seed", "t", "quantity", "value"])
 
 
+@cache
+def _check_example():
+    """A coordinate check at widths 2, 4, 8 with 2 seeds and 1 step (the fuzzing battery's DataFrame)."""
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(3, 2, generator=gen, dtype=torch.float64)
+    return coordinate_check("mup", [2, 4, 8], [0, 1], X, X[:, 0], "erf", 0.5, steps=1)
+
+
+_CHECK = Instance(pd.DataFrame, lambda dims: _check_example(), "a DataFrame of coordinate_check")
+_CHECK_COLUMNS = {"parametrization", "width", "seed", "t", "quantity", "value"}
+
+
+def _check_frame(check):
+    """Refuse a frame without the columns of :func:`coordinate_check`."""
+    if not _CHECK_COLUMNS <= set(check.columns):
+        raise ValueError(f"check: need the columns {sorted(_CHECK_COLUMNS)} of coordinate_check")
+    if check.empty or not np.isfinite(check["value"].to_numpy(dtype=np.float64)).all():
+        raise ValueError("check: need a non-empty frame of finite values")
+
+
+@validated(check=_CHECK)
 def width_slopes(check):
     """Log–log slope in width of the seed-averaged value, per (parametrization, quantity, t); updates at t ≥ 1 only."""
+    _check_frame(check)
     mean = check.groupby(["parametrization", "quantity", "t", "width"], as_index=False)["value"].mean()
     mean = mean[~(mean["quantity"].str.endswith("_update") & (mean["t"] == 0))]
     rows = [
@@ -180,6 +209,12 @@ def width_slopes(check):
     return pd.DataFrame(rows, columns=["parametrization", "quantity", "t", "slope"])
 
 
+@validated(
+    check=_CHECK,
+    n_boot=Int(1, example_max=50),
+    level=Real(positive=True, below=1),
+    seed=Int(0, 2**32 - 1),
+)
 def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
     r"""Width slopes of a :func:`coordinate_check` over the wider half of its widths, with their uncertainty, per
     (parametrization, quantity, t); updates at t ≥ 1 only.
@@ -192,6 +227,7 @@ def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
     :math:`c N^{-q}` and the halves' widths differ by a factor M, the wide-half slope is off its limit by about
     curvature / (M^q − 1), at most the curvature itself once M^q ≥ 2. Needs ≥ 3 widths.
     """
+    _check_frame(check)
     widths = np.sort(check["width"].unique())
     if widths.size < 3:
         raise ValueError(f"check: need at least 3 widths for a slope and its curvature, got {widths.size}")
@@ -212,6 +248,11 @@ def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
     )
 
 
+@validated(
+    held_out_intervals=Instance(
+        pd.DataFrame, lambda dims: width_slope_intervals(_check_example(), n_boot=20), "a DataFrame of width_slope_intervals"
+    )
+)
 def held_out_windows(held_out_intervals):
     r"""Half-widths of the windows for the width slopes of a judged coordinate check, computed from a *held-out* one
     (independent seeds, same widths): per (parametrization, quantity, t) the held-out 90 % bootstrap interval's
@@ -228,6 +269,13 @@ def held_out_windows(held_out_intervals):
     return held_out_intervals[["parametrization", "quantity", "t"]].assign(half=half.to_numpy())
 
 
+@validated(
+    widths=Reals(positive=True, dim="T"),
+    values=Tensor("R T", array=True, positive=True),
+    n_boot=Int(1, example_max=20),
+    level=Real(positive=True, below=1),
+    seed=Int(0, 2**32 - 1),
+)
 def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     r"""The exponent p of :math:`m(N) = c_0 + c_1 (N/N_{\min})^p` (c_0, c_1 > 0) fitted to the seed mean of
     ``values`` (seeds, len(widths)), with its percentile bootstrap interval over seeds: (p, lo, hi).
@@ -238,14 +286,8 @@ def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     values at ≥ 4 widths and ≥ 2 seeds. A resample on which the fit fails counts as NaN and raises."""
     from scipy.optimize import curve_fit
 
-    widths = np.asarray(widths, dtype=np.float64)
-    values = np.asarray(values, dtype=np.float64)
-    if widths.ndim != 1 or widths.size < 4 or values.ndim != 2 or values.shape[1] != widths.size:
-        raise ValueError(
-            f"values: need (seeds, widths) with >= 4 widths, got widths {widths.shape} and values {values.shape}"
-        )
-    if not np.all(np.isfinite(values)) or np.any(values <= 0) or np.any(widths <= 0):
-        raise ValueError("values: need positive finite values at positive widths")
+    if widths.size < 4 or values.shape[0] < 2:
+        raise ValueError(f"values: need (seeds, widths) with >= 2 seeds and >= 4 widths, got {values.shape}")
     log_n = np.log(widths / widths.min())
 
     def model(x, log_c0, log_c1, p):

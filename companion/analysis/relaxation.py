@@ -27,10 +27,12 @@ import torch
 from scipy.optimize import minimize, nnls
 from torch.func import hessian, vmap
 
-from ..engine.activations import get_activation
-from ..engine.contract import Anything, Bool, Int, Tensor, validated
+from ..engine.contract import ActivationName, Anything, Bool, Int, Particles, Real, TargetSpec, Tensor, validated
 from ..engine.kernels import gaussian_kernel
-from ..engine.validation import finite_number, float_tensor
+
+# torch.func differentiates the closed-form erf kernel; the series kernels branch on values (flagged pairs) and the
+# ReLU kernel is an autograd.Function without functorch support
+_ACTIVATION = ActivationName(only=("erf",), why="the Hessians differentiate the kernel by torch.func, closed form only")
 
 __all__ = [
     "pair_hessians",
@@ -51,25 +53,18 @@ def _pair_kernel(activation):
     return k
 
 
-def _one_system(theta):
-    theta = float_tensor("theta", theta, shape=(None, None), label="(N, 1+d)")
-    if theta.shape[-1] < 2:
-        raise ValueError(f"theta: need particles (N, 1+d) with d >= 1, got shape {tuple(theta.shape)}")
-    return theta
-
-
+@validated(theta=Particles("N 1+d"), activation=_ACTIVATION, block=Int(1))
 def pair_hessians(theta, activation, block=64):
     r"""For every pair (j, l) of particles of ``theta`` (N, 1+d): :math:`\partial_1^2 k(\theta_j, \theta_l)` and
     :math:`\partial_1\partial_2 k(\theta_j, \theta_l)` of the pair kernel :math:`k(\theta, \theta') = a a' K(w, w')`,
     each (N, N, 1+d, 1+d), by automatic differentiation of the exact kernel (rows in blocks of ``block``)."""
-    theta = _one_system(theta)
     N, p = theta.shape
-    second = hessian(_pair_kernel(get_activation(activation)), argnums=(0, 1))
+    second = hessian(_pair_kernel(activation), argnums=(0, 1))
     d11, d12 = [], []
     for start in range(0, N, block):
         rows = theta[start : start + block]
-        X = rows[:, None, :].expand(-1, N, p).reshape(-1, p)
-        Y = theta[None, :, :].expand(rows.shape[0], N, p).reshape(-1, p)
+        X = rows.repeat_interleave(N, dim=0)  # pair (j, l) at j·N + l; copies: vmap may write to its inputs
+        Y = theta.repeat(rows.shape[0], 1)
         (h11, h12), _ = vmap(second)(X, Y)
         d11.append(h11.reshape(-1, N, p, p))
         d12.append(h12.reshape(-1, N, p, p))
@@ -96,6 +91,7 @@ def _hessian_and_gram(theta, act, target, lam):
     return (H + H.T) / 2, (G + G.T) / 2
 
 
+@validated(theta=Particles("N 1+d"), activation=_ACTIVATION, target=TargetSpec(), lam=Real(nonnegative=True))
 def drift_hessian(theta, activation, target, lam):
     r""":math:`H = -J = \nabla^2 E` at the configuration ``theta`` (N, 1+d), E = N R + λ|θ|²/2 with
     :math:`N R = \frac1{2N}\sum_{jl} k(\theta_j, \theta_l) - \sum_j c(\theta_j) + \text{const}`,
@@ -103,16 +99,14 @@ def drift_hessian(theta, activation, target, lam):
     :math:`\frac1N\partial_1\partial_2 k(\theta_j, \theta_l)` (the interaction), diagonal blocks
     :math:`\frac1N[\sum_l \partial_1^2 k(\theta_j, \theta_l) + \partial_1\partial_2 k(\theta_j, \theta_j)]
     - \nabla^2 c(\theta_j) + \lambda I`. Symmetric NumPy array (N(1+d), N(1+d)), index i·(1+d) + k."""
-    theta = _one_system(theta)
-    lam = finite_number("lam", lam, nonnegative=True)
-    return _hessian_and_gram(theta, get_activation(activation), target.to(theta.device, theta.dtype), lam)[0]
+    return _hessian_and_gram(theta, activation, target.to(theta.device, theta.dtype), lam)[0]
 
 
+@validated(theta=Particles("N 1+d"), activation=_ACTIVATION)
 def function_gram(theta, activation):
     r""":math:`G = Df^\top Df` at ``theta`` (N, 1+d): :math:`\delta^\top G\delta = \lVert Df\,\delta\rVert^2_{L^2}`,
     the first-order change of :math:`\lVert f_{\theta + \delta} - f_\theta\rVert^2`; blocks
     :math:`\frac1{N^2}\partial_1\partial_2 k(\theta_j, \theta_l)`."""
-    theta = _one_system(theta)
     G = _blocks(pair_hessians(theta, activation)[1]) / theta.shape[0] ** 2
     return (G + G.T) / 2
 
@@ -186,6 +180,14 @@ def fit_exponentials(t, y, k=2, floor=False, starts=None):
     )
 
 
+@validated(
+    start=Particles("R N 1+d"),
+    stationary=Particles("R N 1+d", like="start"),
+    activation=_ACTIVATION,
+    target=TargetSpec(),
+    lam=Real(nonnegative=True),
+    s=Tensor("S", array=True, nonnegative=True),
+)
 def linearised_relaxation(start, stationary, activation, target, lam, s):
     r"""The linearised prediction of :math:`\lVert f_t - f_{\theta_\infty}\rVert^2` for R systems: the flow
     linearised at each stationary configuration ``stationary[r]`` (N, 1+d) (:func:`drift_hessian`,
@@ -194,13 +196,7 @@ def linearised_relaxation(start, stationary, activation, target, lam, s):
 
     Returns dict(decay (R, len(s)), eigenvalues (R, P) of H, weights (R, P): each eigenmode's share
     :math:`c_j^2 (V^\top G V)_{jj} / \sum_k c_k^2 (V^\top G V)_{kk}` of the start's visible displacement)."""
-    start, stationary = (
-        float_tensor("start", start, shape=(None, None, None), label="(R, N, 1+d)"),
-        float_tensor("stationary", stationary, shape=(None, None, None), label="(R, N, 1+d)"),
-    )
-    if start.shape != stationary.shape:
-        raise ValueError(f"stationary: need the shape of start {tuple(start.shape)}, got {tuple(stationary.shape)}")
-    act, lam = get_activation(activation), finite_number("lam", lam, nonnegative=True)
+    act = activation
     target = target.to(stationary.device, stationary.dtype)
     decay, eigenvalues, weights = [], [], []
     for theta0, theta in zip(start, stationary):
@@ -209,6 +205,8 @@ def linearised_relaxation(start, stationary, activation, target, lam, s):
         decay.append(linearised_decay(H, G, delta, s))
         h, V = np.linalg.eigh(H)
         share = (V.T @ delta) ** 2 * np.einsum("pj,pq,qj->j", V, G, V)
+        if not share.sum() > 0:
+            raise ValueError(f"start: replica {len(weights)} has no visible displacement from stationary (δᵀGδ = 0)")
         eigenvalues.append(h)
         weights.append(share / share.sum())
     return dict(decay=np.array(decay), eigenvalues=np.array(eigenvalues), weights=np.array(weights))

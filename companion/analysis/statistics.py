@@ -86,6 +86,7 @@ def replica_loglog_fit(x, values, n_boot=2000, level=0.9, seed=0):
     return slope, float(lo), float(hi)
 
 
+@validated(x=Reals(positive=True, dim="T"), values=Tensor("R T", array=True, positive=True), **_RESAMPLE)
 def replica_log_slope(x, values, n_boot=2000, level=0.9, seed=0):
     r"""Log–log slope of the replica mean of :math:`\log y` (the log of the geometric mean) of ``values``
     (R, len(x)) against :math:`\log x`, with the percentile bootstrap interval over replicas (jointly over x).
@@ -93,10 +94,9 @@ def replica_log_slope(x, values, n_boot=2000, level=0.9, seed=0):
     On the log scale one heavy-tailed replica cannot carry the mean. If :math:`y_r(x) = m(x)\,Z_r(x)` with the law of
     :math:`Z_r` the same at every x, the slope estimates that of m(x), as :func:`replica_loglog_fit` does for the
     plain mean. Returns (slope, lo, hi) as floats."""
-    values = np.asarray(values, dtype=np.float64)
-    if not (np.all(np.isfinite(values)) and np.all(values > 0)):
-        raise ValueError("values: the log slope needs positive finite values")
-    log_x = np.log(np.asarray(x, dtype=np.float64))
+    log_x = np.log(x)
+    if np.unique(log_x).size < 2:
+        raise ValueError(f"x: need at least two distinct values, got {x.tolist()}")
     slope, lo, hi = bootstrap(
         np.log(values),
         lambda sample: float(np.polyfit(log_x, sample.mean(0), 1)[0]),

@@ -16,7 +16,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from .contract import refuse_memory
+from .contract import ActivationName, refuse_memory, validated
 from .hermite import (
     graded_coefficients,
     hermite_coefficient_slopes,
@@ -417,13 +417,13 @@ def lookup(param, name):
     raise ValueError(f"{param}: unknown activation {name!r}; choose one of {ACTIVATIONS} or 'he<k>'")
 
 
-def get_activation(name):
-    """The activation called ``name`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes through;
-    errors name the parameter ``activation`` (the name public functions give it; their contracts use :func:`lookup`
-    with the caller's parameter name).
+@validated(activation=ActivationName())
+def get_activation(activation):
+    """The activation called ``activation`` ("relu", "tanh", "erf", "gelu", "quadratic", "he<k>"); an Activation passes
+    through (the contract resolves it: :func:`lookup`); errors name the parameter ``activation``.
 
     The same name always gives the same object, so public functions resolve once at their entry and pass it on."""
-    return lookup("activation", name)
+    return activation
 
 
 def hermite_activation(beta, name="hermite"):

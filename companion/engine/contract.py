@@ -168,7 +168,10 @@ class Real(Spec):
         return value
 
     def valid(self, dims):
-        return _st().floats(*self.example)
+        low, high = self.example
+        if self.below is not None and high >= self.below:
+            return _st().floats(low, self.below, exclude_max=True)
+        return _st().floats(low, high if self.at_most is None else min(high, self.at_most))
 
     def invalid(self, dims):
         bad = [math.nan, -math.inf, "0.1", True, None, 1 + 1j, [0.1]] + ([] if self.inf_ok else [math.inf])
@@ -290,20 +293,27 @@ class Dtype(Spec):
 @dataclass
 class ActivationName(Spec):
     """An activation: a name ("erf", "he3", ...) or an Activation, resolved to the Activation
-    (:func:`companion.engine.activations.lookup`)."""
+    (:func:`companion.engine.activations.lookup`); ``resolve=False``: checked, but handed on as given (a task whose
+    rows carry the name); ``only``: the names a function supports (``why``: the reason, for the message)."""
 
     examples: tuple = ("erf", "relu", "tanh", "he2")
+    resolve: bool = True
+    only: tuple = None
+    why: str = ""
 
     def check(self, name, value, ctx):
         from .activations import lookup
 
-        return lookup(name, value)
+        resolved = lookup(name, value)
+        if self.only is not None and resolved.name not in self.only:
+            raise ValueError(f"{name}: {self.why}: need one of {self.only}, got {resolved.name!r}")
+        return resolved if self.resolve else value
 
     def valid(self, dims):
-        return _st().sampled_from(self.examples)
+        return _st().sampled_from(self.only or self.examples)
 
     def invalid(self, dims):
-        return _st().sampled_from(["nope", "he100000", 3, None, b"erf"])
+        return _st().sampled_from(["nope", "he100000", 3, None, b"erf"] + (["relu"] if self.only else []))
 
 
 @dataclass
@@ -594,11 +604,13 @@ class _Context:
         self.dims["..."] = (batch, name)
 
 
-def validated(memory=None, **specs):
+def validated(memory=None, fuzz_valid=True, **specs):
     """Decorate a public function: each argument named in ``specs`` is checked (in the order given) and replaced by
     its resolved value before the body runs. ``memory(args) -> (bytes, parameter)`` estimates what the call will
     allocate from the resolved arguments (a dict); a call above :func:`memory_limit` is refused before allocating,
-    naming that parameter and the estimate. The function is registered in ``REGISTRY`` for the fuzzing battery."""
+    naming that parameter and the estimate. The function is registered in ``REGISTRY`` for the fuzzing battery;
+    ``fuzz_valid=False`` (a task of several seconds even at its smallest, e.g. a scan of notebook 02) keeps it out of
+    the battery's valid calls (its invalid ones still run: they stop at the contract)."""
 
     def decorate(function):
         signature = inspect.signature(function)
@@ -622,6 +634,7 @@ def validated(memory=None, **specs):
             return function(*bound.args, **bound.kwargs)
 
         wrapper.contract = specs
+        wrapper.fuzz_valid = fuzz_valid
         REGISTRY[f"{function.__module__}.{function.__qualname__}"] = wrapper
         return wrapper
 

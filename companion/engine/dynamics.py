@@ -351,6 +351,7 @@ def _simulate_memory(args):
     return max((noise, "noise_width"), (particles, "record_steps"))
 
 
+@validated()
 def progress_default():
     """Whether ``simulate(progress=None)`` shows a progress bar: ``$COMPANION_PROGRESS`` ("1"/"0") when set (the
     notebook runner sets "0", so executed notebooks and logs carry no bars), else on in an interactive Jupyter kernel
