@@ -15,7 +15,7 @@ from .contract import Anything, TargetSpec, validated
 from .init import FAMILIES, init_particles
 from .seeding import Stream
 from .targets import Target
-from .validation import choice, finite_number
+from .validation import choice, describe, finite_number, integer
 
 __all__ = ["Problem", "problem", "StartingLaw", "RunSpec"]
 
@@ -27,6 +27,15 @@ class Problem:
 
     activation: Activation
     target: Target | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.activation, Activation):
+            raise TypeError(
+                f"activation: need an Activation (build a Problem with companion.problem(activation, target)), "
+                f"got {describe(self.activation)}"
+            )
+        if not (self.target is None or isinstance(self.target, Target)):
+            raise TypeError(f"target: need a Target or None, got {describe(self.target)}")
 
     @property
     def dim(self):
@@ -124,6 +133,28 @@ class RunSpec:
     noise_width: int | None = None
     chunk_size: int = 2**20
     check_every: int | None = None
+
+    def __post_init__(self):
+        from .dynamics import ENGINES
+
+        finite_number("eta", self.eta, positive=True)
+        integer("steps", self.steps, minimum=0)
+        finite_number("lam", self.lam, nonnegative=True)
+        finite_number("tau", self.tau, nonnegative=True)
+        choice("engine", self.engine, ENGINES)
+        if self.batch_size is not None:
+            integer("batch_size", self.batch_size, minimum=1)
+        if not isinstance(self.record, tuple):
+            raise TypeError(f"record: need a tuple of step indices, got {describe(self.record)}")
+        for k in self.record:
+            integer("record", k, minimum=0)
+        if not isinstance(self.seed, Stream):
+            raise TypeError(f"seed: need a Stream, got {describe(self.seed)}")
+        integer("first_replica", self.first_replica, minimum=0)
+        for name in ("noise_width", "check_every"):
+            if getattr(self, name) is not None:
+                integer(name, getattr(self, name), minimum=1)
+        integer("chunk_size", self.chunk_size, minimum=1)
 
     @property
     def record_steps(self):
