@@ -27,7 +27,9 @@ def notebook_names():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(LAYERS):
                 for alias in node.names:
                     try:  # a submodule (from companion.analysis import explore as ex)
-                        modules[alias.asname or alias.name] = importlib.import_module(f"{node.module}.{alias.name}").__name__
+                        modules[alias.asname or alias.name] = importlib.import_module(
+                            f"{node.module}.{alias.name}"
+                        ).__name__
                     except ModuleNotFoundError:
                         found.setdefault((node.module, alias.name), path.stem)
             elif isinstance(node, ast.Import):

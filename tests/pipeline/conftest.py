@@ -1,7 +1,14 @@
 """A throwaway notebook for the runner and publishing tests: one figure, one claim whose bounds the test chooses, a
 warning like the cache's, and a line that can be made to raise."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
 
 THROWAWAY = """\
 # ---
@@ -63,6 +70,66 @@ def write_throwaway(
         THROWAWAY.format(stem=stem, title=title, claim=claim, caption=caption, lo=lo, hi=hi, broken=broken)
     )
     return source
+
+
+def runner_command(source, figures, build, profile="quick"):
+    """The command line that runs ``source`` under :mod:`companion.pipeline.runner` into ``figures`` and ``build``."""
+    return [
+        sys.executable,
+        "-m",
+        "companion.pipeline.runner",
+        str(source),
+        "--profile",
+        profile,
+        "--figures",
+        str(figures),
+        "--build",
+        str(build),
+    ]
+
+
+def run_runner(source, figures, build, environment=None, *, env=None):
+    """Run :func:`runner_command` (quick profile) and return the completed process, output captured, never raising
+    on its exit status; ``environment``: variables added to ``os.environ``; ``env``: the whole environment instead."""
+    env = env if env is not None else {**os.environ, **(environment or {})}
+    return subprocess.run(runner_command(source, figures, build), capture_output=True, text=True, check=False, env=env)
+
+
+def run_make_figures(tmp_path, *variables, profile="quick"):
+    """``make figures NB=99 PROFILE=<profile>`` on the throwaway layout under ``tmp_path`` (notebooks in ``nbs``,
+    figures in ``out``, ``build``, ``README.md``, an install stamp newer than pyproject.toml), ``variables`` added
+    last (so that ``BUILD=`` overrides); the completed process, never raising on its exit status."""
+    stamp = tmp_path / "installed"  # stands for .venv's install stamp
+    stamp.touch()
+    command = [
+        "make",
+        "-C",
+        str(ROOT),
+        "--no-print-directory",
+        "figures",
+        "NB=99",
+        f"PROFILE={profile}",
+        f"NOTEBOOK_DIR={tmp_path / 'nbs'}",
+        f"FIGURES={tmp_path / 'out'}",
+        f"BUILD={tmp_path / 'build'}",
+        f"README={tmp_path / 'README.md'}",
+        f"PY={sys.executable}",
+        f"STAMP={stamp}",
+        *variables,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture
+def make_figures():
+    """:func:`run_make_figures`, for tests of `make figures` on the throwaway notebook."""
+    return run_make_figures
+
+
+@pytest.fixture
+def runner():
+    """:func:`run_runner`, for tests that execute a notebook under the runner."""
+    return run_runner
 
 
 @pytest.fixture

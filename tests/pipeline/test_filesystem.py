@@ -7,7 +7,6 @@ import contextlib
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,24 +31,6 @@ def tmpfs(folder, options):
         subprocess.run(["umount", "-l", str(folder)], check=False)
 
 
-def run_notebook(source, figures, build, environment=None):
-    command = [
-        sys.executable,
-        "-m",
-        "companion.pipeline.runner",
-        str(source),
-        "--profile",
-        "quick",
-        "--figures",
-        str(figures),
-        "--build",
-        str(build),
-    ]
-    return subprocess.run(
-        command, capture_output=True, text=True, check=False, env={**os.environ, **(environment or {})}
-    )
-
-
 def assert_one_clear_line(result, *fragments):
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stderr, result.stderr
@@ -58,16 +39,16 @@ def assert_one_clear_line(result, *fragments):
 
 
 @pytest.mark.notebook
-def test_a_read_only_figures_folder_fails_before_the_notebook_runs(tmp_path, throwaway_notebook):
+def test_a_read_only_figures_folder_fails_before_the_notebook_runs(tmp_path, throwaway_notebook, runner):
     source = throwaway_notebook(tmp_path / "nbs")
     with tmpfs(tmp_path / "figures", "ro,size=1m") as figures:
-        result = run_notebook(source, figures, tmp_path / "build")
+        result = runner(source, figures, tmp_path / "build")
     assert_one_clear_line(result, "[99_tiny] FAILED: figures: cannot write to", "Read-only file system")
     assert not (tmp_path / "build" / "99_tiny.ipynb").exists()  # found before the kernel started
 
 
 @pytest.mark.notebook
-def test_a_full_figures_disk_gives_one_line_and_keeps_the_previous_results(tmp_path, throwaway_notebook):
+def test_a_full_figures_disk_gives_one_line_and_keeps_the_previous_results(tmp_path, throwaway_notebook, runner):
     source = throwaway_notebook(tmp_path / "nbs")
     with tmpfs(tmp_path / "figures", "size=64k") as figures:
         (figures / "99_tiny").mkdir()
@@ -75,19 +56,19 @@ def test_a_full_figures_disk_gives_one_line_and_keeps_the_previous_results(tmp_p
         filler = figures / "filler"
         with open(filler, "wb") as handle:  # leave about 12 KiB: enough for the writability probe, not the figures
             handle.write(b"\0" * (52 * 1024))
-        result = run_notebook(source, figures, tmp_path / "build")
+        result = runner(source, figures, tmp_path / "build")
         left = sorted(str(path.relative_to(figures)) for path in figures.rglob("*"))
     assert_one_clear_line(result, "[99_tiny] FAILED:", "No space left on device")
     assert left == ["99_tiny", "99_tiny/previous.csv", "filler", "install.lock"]  # no partial file
 
 
 @pytest.mark.notebook
-def test_a_full_build_disk_gives_one_line_and_leaves_no_partial_file(tmp_path, throwaway_notebook):
+def test_a_full_build_disk_gives_one_line_and_leaves_no_partial_file(tmp_path, throwaway_notebook, runner):
     source = throwaway_notebook(tmp_path / "nbs")
     with tmpfs(tmp_path / "build", "size=64k") as build:
         with open(build / "filler", "wb") as handle:  # room for the probe and the converted source, not the run
             handle.write(b"\0" * (60 * 1024))
-        result = run_notebook(source, tmp_path / "figures", build)
+        result = runner(source, tmp_path / "figures", build)
         left = sorted(path.name for path in build.iterdir())
         converted = json.loads((build / "99_tiny.source.ipynb").read_text()) if "99_tiny.source.ipynb" in left else {}
     assert_one_clear_line(result, "[99_tiny] FAILED:", str(build), "No space left on device")
@@ -97,7 +78,7 @@ def test_a_full_build_disk_gives_one_line_and_leaves_no_partial_file(tmp_path, t
 
 
 @pytest.mark.notebook
-def test_a_run_writes_nothing_to_home_and_keeps_tool_state_under_build(tmp_path, throwaway_notebook):
+def test_a_run_writes_nothing_to_home_and_keeps_tool_state_under_build(tmp_path, throwaway_notebook, runner):
     source = throwaway_notebook(tmp_path / "nbs")
     home = tmp_path / "home"
     home.mkdir()
@@ -111,19 +92,7 @@ def test_a_run_writes_nothing_to_home_and_keeps_tool_state_under_build(tmp_path,
         "JUPYTER_RUNTIME_DIR",
     )
     env = {**{name: value for name, value in os.environ.items() if name not in unset}, "HOME": str(home)}
-    command = [
-        sys.executable,
-        "-m",
-        "companion.pipeline.runner",
-        str(source),
-        "--profile",
-        "quick",
-        "--figures",
-        str(tmp_path / "figures"),
-        "--build",
-        str(tmp_path / "build"),
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)
+    result = runner(source, tmp_path / "figures", tmp_path / "build", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(str(path.relative_to(home)) for path in home.rglob("*")) == []
     state = tmp_path / "build" / "state"

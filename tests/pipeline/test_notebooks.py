@@ -1,8 +1,5 @@
 """Every notebook in notebooks/ runs end to end (jupytext + papermill, profile quick) and all its claims pass."""
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jupytext
@@ -25,23 +22,10 @@ def test_notebook_declares_profile_seed_and_device_parameters(source):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("source", NOTEBOOKS, ids=[path.stem for path in NOTEBOOKS])
-def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path):
+def test_notebook_runs_quick_and_its_claims_pass(source, tmp_path, runner):
     figures = tmp_path / "figures"
-    command = [
-        sys.executable,
-        "-m",
-        "companion.pipeline.runner",
-        str(source),
-        "--profile",
-        "quick",
-        "--figures",
-        str(figures),
-        "--build",
-        str(tmp_path / "build"),
-    ]
     # pytest-xdist runs two notebooks at once on two cores: one thread per kernel avoids oversubscription.
-    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=environment)
+    result = runner(source, figures, tmp_path / "build", {"OMP_NUM_THREADS": "1"})
     assert result.returncode == 0, f"{source.name} failed:\n{result.stdout}\n{result.stderr}"
     records = claims.read_claims(figures / source.stem / "claims.json")
     assert records, f"{source.name} records no claim"

@@ -2,8 +2,6 @@
 and says "nothing changed"; a moved value, a flipped verdict and changed data are reported and installed."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,27 +15,6 @@ README = (
 )
 
 
-def make_figures(tmp_path, *variables):
-    stamp = tmp_path / "installed"
-    stamp.touch()
-    command = [
-        "make",
-        "-C",
-        str(ROOT),
-        "--no-print-directory",
-        "figures",
-        "NB=99",
-        *variables,
-        f"NOTEBOOK_DIR={tmp_path / 'nbs'}",
-        f"FIGURES={tmp_path / 'out'}",
-        f"BUILD={tmp_path / 'build'}",
-        f"README={tmp_path / 'README.md'}",
-        f"PY={sys.executable}",
-        f"STAMP={stamp}",
-    ]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
 def snapshot(*folders):
     return {
         str(path): (path.read_bytes(), path.stat().st_mtime_ns)
@@ -48,15 +25,15 @@ def snapshot(*folders):
 
 
 @pytest.mark.notebook
-def test_a_second_run_on_an_unchanged_tree_changes_no_file(tmp_path, throwaway_notebook):
+def test_a_second_run_on_an_unchanged_tree_changes_no_file(tmp_path, throwaway_notebook, make_figures):
     throwaway_notebook(tmp_path / "nbs", lo=5, hi=5)
     (tmp_path / "README.md").write_text(README)
-    first = make_figures(tmp_path, "PROFILE=standard")  # standard: the executed notebook is published too
+    first = make_figures(tmp_path, profile="standard")  # standard: the executed notebook is published too
     assert first.returncode == 0, first.stdout + first.stderr
     assert "99_tiny: new: 1 figures or tables, 1 claims and checks" in first.stdout
     assert (tmp_path / "out" / "notebooks" / "99_tiny.ipynb").is_file()
     before = snapshot(tmp_path / "out", tmp_path / "README.md")
-    second = make_figures(tmp_path, "PROFILE=standard")
+    second = make_figures(tmp_path, profile="standard")
     assert second.returncode == 0, second.stdout + second.stderr
     assert (
         f"What changed against the results installed in {tmp_path / 'out'} before this run: nothing changed."

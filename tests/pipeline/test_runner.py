@@ -16,22 +16,6 @@ from companion.pipeline import claims, paths, report, runner
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_notebook(source, figures, build):
-    command = [
-        sys.executable,
-        "-m",
-        "companion.pipeline.runner",
-        str(source),
-        "--profile",
-        "quick",
-        "--figures",
-        str(figures),
-        "--build",
-        str(build),
-    ]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
 def folder_bytes(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
 
@@ -72,31 +56,16 @@ README_TEMPLATE = """# A front page
 
 
 @pytest.mark.notebook
-def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_figures(tmp_path, throwaway_notebook):
+def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_figures(
+    tmp_path, throwaway_notebook, runner, make_figures
+):
     """Two runs of a throwaway notebook: `make figures` with a claim that fails, then the runner on a cell that
     raises."""
     notebooks, figures, build = tmp_path / "nbs", tmp_path / "out", tmp_path / "build"
     throwaway_notebook(notebooks, lo=4, hi=4)
     readme = tmp_path / "README.md"
     readme.write_text(README_TEMPLATE)
-    stamp = tmp_path / "installed"  # stands for .venv's install stamp: newer than pyproject.toml
-    stamp.touch()
-    command = [
-        "make",
-        "-C",
-        str(ROOT),
-        "--no-print-directory",
-        "figures",
-        "NB=99",
-        "PROFILE=quick",
-        f"NOTEBOOK_DIR={notebooks}",
-        f"FIGURES={figures}",
-        f"BUILD={build}",
-        f"README={readme}",
-        f"PY={sys.executable}",
-        f"STAMP={stamp}",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    result = make_figures(tmp_path)
     output = result.stdout + result.stderr
     assert result.returncode != 0, output
     assert re.search(
@@ -135,7 +104,7 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
 
     kept = folder_bytes(figures / "99_tiny")
     source = throwaway_notebook(notebooks, caption="Bad run.", broken="1 / (n - 3)")
-    bad = run_notebook(source, figures, build)
+    bad = runner(source, figures, build)
     assert bad.returncode == 1
     line = source.read_text().splitlines().index("broken = 1 / (n - 3)") + 1
     assert f"99_tiny.py:{line} (cell In [" in bad.stderr and ", line 3) `broken = 1 / (n - 3)`" in bad.stderr
@@ -144,31 +113,10 @@ def test_a_failed_claim_is_recorded_and_shown_and_a_raising_cell_keeps_the_last_
     assert sorted(p.name for p in build.iterdir()) == ["99_tiny.ipynb", "99_tiny.source.ipynb", "state"]
 
 
-def make_figures(tmp_path, *variables):
-    """``make figures NB=99 PROFILE=quick`` on a throwaway notebook folder, with ``variables`` added last."""
-    stamp = tmp_path / "installed"
-    stamp.touch()
-    command = [
-        "make",
-        "-C",
-        str(ROOT),
-        "--no-print-directory",
-        "figures",
-        "NB=99",
-        "PROFILE=quick",
-        f"NOTEBOOK_DIR={tmp_path / 'nbs'}",
-        f"FIGURES={tmp_path / 'out'}",
-        f"BUILD={tmp_path / 'build'}",
-        f"README={tmp_path / 'README.md'}",
-        f"PY={sys.executable}",
-        f"STAMP={stamp}",
-        *variables,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, check=False)
-
-
 @pytest.mark.notebook
-def test_make_fails_on_empty_folders_and_bad_runner_flags_and_passes_seed_and_device(tmp_path, throwaway_notebook):
+def test_make_fails_on_empty_folders_and_bad_runner_flags_and_passes_seed_and_device(
+    tmp_path, throwaway_notebook, make_figures
+):
     throwaway_notebook(tmp_path / "nbs")
     (tmp_path / "README.md").write_text(README_TEMPLATE)
     for empty in ("BUILD=", "FIGURES=", "NOTEBOOK_DIR="):

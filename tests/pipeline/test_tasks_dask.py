@@ -178,35 +178,17 @@ def test_a_worker_with_other_engine_source_or_versions_is_refused(cluster, other
 # --- notebook 00 on the cluster, then the issue's reproduction ------------------------------------------------
 
 
-def run_notebook(source, tmp_path, environment=None):
-    """Run ``source`` under the runner in ``quick``; the text its cells printed."""
+def run_notebook(runner, source, tmp_path, environment=None):
+    """Run ``source`` under the runner (the ``runner`` fixture) in ``quick``; the text its cells printed."""
     build = tmp_path / "build"
-    command = [
-        sys.executable,
-        "-m",
-        "companion.pipeline.runner",
-        str(source),
-        "--profile",
-        "quick",
-        "--figures",
-        str(tmp_path / "figures"),
-        "--build",
-        str(build),
-    ]
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "OMP_NUM_THREADS": "1", **(environment or {})},
-    )
+    result = runner(source, tmp_path / "figures", build, {"OMP_NUM_THREADS": "1", **(environment or {})})
     assert result.returncode == 0, f"{source} failed:\n{result.stdout}\n{result.stderr}"
     notebook = json.loads((build / f"{Path(source).stem}.ipynb").read_text())
     return "".join("".join(output.get("text", "")) for cell in notebook["cells"] for output in cell.get("outputs", []))
 
 
 @pytest.mark.notebook
-def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(cluster, tmp_path):
+def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(cluster, tmp_path, runner):
     """Notebook 00 runs end to end with COMPANION_SCHEDULER pointing at the LocalCluster. Then issue 12's
     reproduction: change the training data's stream name in the width-convergence cell and rerun (in-process)
     with the warm cache: the training runs recompute, the untouched coordinate check comes from the cluster's entries."""
@@ -215,10 +197,10 @@ def test_notebook_00_on_a_cluster_then_its_training_cell_edited_in_process(clust
     copy = tmp_path / "notebooks" / "00_mup_mean_field.py"
     copy.parent.mkdir()
     copy.write_text(original)
-    on_cluster = run_notebook(copy, tmp_path, {"COMPANION_SCHEDULER": cluster.scheduler_address})
+    on_cluster = run_notebook(runner, copy, tmp_path, {"COMPANION_SCHEDULER": cluster.scheduler_address})
     assert f"train_width: 10 tasks, 0 from the cache, 10 computed on {cluster.scheduler_address}" in on_cluster
     copy.write_text(original.replace('nb.stream("training data")', 'nb.stream("training data, edited")'))
-    edited = run_notebook(copy, tmp_path)
+    edited = run_notebook(runner, copy, tmp_path)
     assert "coordinate_check: 6 tasks, 6 from the cache, 0 computed in-process" in edited
     assert "train_width: 10 tasks, 0 from the cache, 10 computed in-process" in edited
     # the initial particles do not depend on the training data: their distances are reused, the trained ones not
