@@ -180,6 +180,10 @@ def _replica_mean(sample):
     n_boot=Int(10, example_max=20),  # max_band needs >= 10 replicates
     seed=Int(0, 2**32 - 1),
     axis=Int(),
+    memory=lambda a: (
+        8 * a["n_boot"] * (a["values"].shape[a["axis"]] if -a["values"].ndim <= a["axis"] < a["values"].ndim else 1),
+        "n_boot",
+    ),
 )
 def false_alarm_rate(values, statistic, K, null=None, tolerance=0.0, level=0.9, n_boot=500, seed=0, axis=0):
     """Measured false-alarm rate of :func:`simultaneous_test` over K independent batches of replicas.

@@ -200,6 +200,10 @@ class McKeanVlasovRun:
     engine=Choice(ENGINES),
     dtype=Dtype(),
     device=Device(),
+    memory=lambda a: max(
+        (8 * a["N_big"] * 4 * (a["problem"].dim or a["d"] or 1), "N_big"),
+        (8 * 3 * (a["floor_size"] or 0) * 4 * (a["problem"].dim or a["d"] or 1), "floor_size"),
+    ),  # a population cloud (1+d columns) and its draws; the recorded particles are simulate's to refuse
 )
 def mckean_vlasov_run(
     problem,
@@ -436,7 +440,13 @@ def _two_replicas(errors):
         raise ValueError(f"errors: need R >= 2 replicas on axis 1, got shape {errors.shape}")
 
 
-@validated(N=Reals(positive=True, dim="K"), errors=_REPLICA_ERRORS, n_boot=_RESAMPLE["n_boot"], seed=_RESAMPLE["seed"])
+@validated(
+    N=Reals(positive=True, dim="K"),
+    errors=_REPLICA_ERRORS,
+    n_boot=_RESAMPLE["n_boot"],
+    seed=_RESAMPLE["seed"],
+    memory=lambda args: (8 * args["n_boot"] * args["errors"].shape[1], "n_boot"),  # the resampled replica indices
+)
 def rate_draws(N, errors, n_boot=2000, seed=0):
     """Per-time rates (T,) of :func:`rate_statistic` and their bootstrap replicates (n_boot, T), one resample of
     replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`.

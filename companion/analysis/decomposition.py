@@ -156,6 +156,10 @@ _CHAIN = Instance(Chain, lambda dims: _chain_example(dims["d"]), "a Chain (simul
     law=Instance(StartingLaw, lambda dims: StartingLaw()),
     dtype=Dtype(),
     device=Device(),
+    memory=lambda a: max(
+        (8 * a["R"] * a["N_ref"] * ((a["problem"].dim or 1) + 1) * 4, "N_ref"),
+        (8 * a["snapshots"] * a["R"] * a["N_ref"] * ((a["problem"].dim or 1) + 1), "snapshots"),
+    ),  # the reference cloud and its draws; the late window's snapshots
 )
 def simulate_chain(
     problem,

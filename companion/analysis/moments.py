@@ -31,7 +31,7 @@ def _power(variant):
     return VARIANTS[choice("variant", variant, tuple(VARIANTS))]
 
 
-@validated(d=Int(1), scale=Real(positive=True), a_scale=Real(positive=True))
+@validated(d=Int(1), scale=Real(positive=True), a_scale=Real(positive=True), memory=lambda args: (8 * args["d"], "d"))
 def init_scales(d, scale=1.0, a_scale=1.0):
     """Per-coordinate scales (a_scale, scale, ..., scale) of :func:`companion.engine.init.init_particles` in R^{1+d}."""
     return np.concatenate([[a_scale], np.full(d, scale)])

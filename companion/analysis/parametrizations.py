@@ -119,8 +119,8 @@ def _sgd_step(net, optimizer, X, y):
 
 @validated(
     parametrization=Choice(PARAMETRIZATIONS),
-    widths=Ints(1, example_high=4),
-    seeds=Ints(0, example_high=2),
+    widths=Ints(1, 2**32 - 1, example_high=4),  # a width is a sub-stream of stream
+    seeds=Ints(0, 2**32 - 1, example_high=2),  # a seed is a replica of stream
     X=Tensor("n d"),
     y=Tensor("n", like="X"),
     activation=ActivationName(),
@@ -128,6 +128,7 @@ def _sgd_step(net, optimizer, X, y):
     steps=Int(1, example_max=1),
     base_width=Int(1),
     stream=Instance(Stream, lambda dims: Stream(0, "coordinate check"), "a Stream (companion.engine.seeding)"),
+    memory=lambda a: (8 * int(a["widths"].max()) * (a["X"].shape[0] + a["X"].shape[1] + 2) * 4, "widths"),
 )
 def coordinate_check(
     parametrization,

@@ -25,8 +25,8 @@ def _cloud(name, x):
 
 
 @validated(
-    x=Tensor(array=True),
-    y=Tensor(array=True),
+    x=Tensor(array=True, max_abs=1e150),  # squared distances of larger entries overflow float64
+    y=Tensor(array=True, max_abs=1e150),
     max_iter=Int(1, example_min=10**5),
     memory=lambda args: (8 * len(args["x"]) * len(args["y"]) * 3, "x"),
 )

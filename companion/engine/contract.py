@@ -404,6 +404,7 @@ class Ints(Spec):
     nonempty: bool = True
 
     def check(self, name, value, ctx):
+        _refuse_meta(name, value)
         if isinstance(value, (list, tuple)) and any(isinstance(x, (str, bytes)) for x in value):
             raise TypeError(f"{name}: need a 1-D sequence of integers, got {v.describe(value)}")
         array = v.integer_array(name, value, self.minimum, self.maximum, nonempty=self.nonempty)
@@ -430,6 +431,7 @@ class Reals(Spec):
     dim: str = None
 
     def check(self, name, value, ctx):
+        _refuse_meta(name, value)
         array = v.float_array(name, value, shape=(None,), label="(k,)")
         if self.positive and (array <= 0).any():
             raise ValueError(f"{name}: need positive values, got {array.tolist()[:8]}")
@@ -446,6 +448,12 @@ class Reals(Spec):
         bad = [[math.nan] * size, [math.inf] * size, [1 + 1j] * size, "abc", None, [[1.0] * size]]
         bad += [[-1.0] * size] if self.positive else []
         return _st().sampled_from(bad)
+
+
+def _refuse_meta(name, value):
+    """Refuse a meta tensor (shape without values) by name."""
+    if torch.is_tensor(value) and value.device.type == "meta":
+        raise ValueError(f"{name}: a meta tensor holds no values to compute with")
 
 
 def _parse_shape(text):
@@ -483,8 +491,7 @@ class Tensor(Spec):
     max_abs: float = None
 
     def check(self, name, value, ctx):
-        if torch.is_tensor(value) and value.device.type == "meta":
-            raise ValueError(f"{name}: a meta tensor holds no values to compute with")
+        _refuse_meta(name, value)
         if torch.is_tensor(value) and value.is_complex() or isinstance(value, np.ndarray) and np.iscomplexobj(value):
             raise TypeError(f"{name}: need a real array or tensor, got {v.describe(value)}")
         nonempty = not self.empty_ok

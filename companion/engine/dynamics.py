@@ -251,7 +251,7 @@ def _replica_generators(stream, first, R, purpose, device):
     ]
 
 
-@validated(steps=Int(0), num=Int(1))
+@validated(steps=Int(0), num=Int(1), memory=lambda args: (16 * args["num"], "num"))
 def log_time_grid(steps, num=20):
     """About ``num`` log-spaced step indices in [0, steps], always including 0 and ``steps``."""
     if steps < 1:
