@@ -183,25 +183,32 @@ def _mixture_pairs(act, act2, r, s, rho):
     :math:`K = \frac2\pi\sum_{ij} w_iv_j\arcsin(\rho\,u_i(r)\,u_j(s))` (:func:`_erf_gains`; exact for every
     ρ ∈ [−1, 1], since |u| < 1). With :math:`\kappa_{ij} = \frac2\pi(1-z_{ij}^2)^{-1/2}`, :math:`z = \rho u_iu_j`:
     :math:`\partial_\rho K = \sum\kappa w_iu_i v_ju_j`, :math:`\partial_rK = \rho\sum\kappa w_iu_i' v_ju_j`,
-    :math:`\partial_sK = \rho\sum\kappa w_iu_i v_ju_j'`: one (F, M, M') pass of asin and rsqrt, then
-    matrix–vector products."""
+    :math:`\partial_sK = \rho\sum\kappa w_iu_i v_ju_j'`: (F, M, M') passes of asin and rsqrt in chunks of at most
+    :data:`PAIR_BUDGET` entries, each reduced at once to (F, M) and (F, M') sums by matrix–vector products; the gains
+    before and the weighted sums after are passes over all F pairs together (few small operations per chunk)."""
     if act.mixture == act2.mixture:  # one pass over both sides' norms (elementwise: the same values)
         (urs, durs, w), n = _erf_gains(act.mixture, torch.cat([r, s])), r.numel()
         (ur, dur, v), (us, dus) = (urs[:n], durs[:n], w), (urs[n:], durs[n:])
     else:
         (ur, dur, w), (us, dus, v) = _erf_gains(act.mixture, r), _erf_gains(act2.mixture, s)
-    z = ((rho[:, None] * ur)[:, :, None] * us[:, None, :]).clamp_(-1.0, 1.0)  # float32 may round |z| to 1
-    # 1 − z² as −z² + 1 (faster than addcmul with a scalar): |z| ≤ ρ·u_i·u_j with 1 − u ≥ 1/(4R²)·(1 − o(1)), so
-    # 1 − z² ≥ 3e-4 for βr ≤ 40 (r ≤ 10) and its rounding is ≤ 4e-13 relative, in κ only; sqrt + reciprocal: rsqrt
-    # is slower here
-    kappa = torch.mul(z, z).neg_().add_(1)
-    kappa.clamp_min_(torch.finfo(z.dtype).tiny).sqrt_().reciprocal_()
-    value = (2 / math.pi) * ((torch.asin_(z) @ v) * w).sum(-1)
-    right = (kappa @ (v * us)[:, :, None])[..., 0]  # Σ_j κ_ij v_j u_j
-    left = ((w * ur)[:, None, :] @ kappa)[:, 0]  # Σ_i w_i u_i κ_ij
+    lead, vus, wur = rho[:, None] * ur, v * us, w * ur
+    size = max(1, PAIR_BUDGET // (w.numel() * v.numel()))
+    arcs, rights, lefts = [], [], []
+    for i in range(0, r.numel(), size):
+        chunk = slice(i, i + size)
+        z = (lead[chunk, :, None] * us[chunk, None, :]).clamp_(-1.0, 1.0)  # float32 may round |z| to 1
+        # 1 − z² as −z² + 1 (faster than addcmul with a scalar): |z| ≤ ρ·u_i·u_j with 1 − u ≥ 1/(4R²)·(1 − o(1)), so
+        # 1 − z² ≥ 3e-4 for βr ≤ 40 (r ≤ 10) and its rounding is ≤ 4e-13 relative, in κ only; sqrt + reciprocal:
+        # rsqrt is slower here
+        kappa = torch.mul(z, z).neg_().add_(1)
+        kappa.clamp_min_(torch.finfo(z.dtype).tiny).sqrt_().reciprocal_()
+        arcs.append(torch.asin_(z) @ v)  # Σ_j v_j arcsin z_ij
+        rights.append((kappa @ vus[chunk, :, None])[..., 0])  # Σ_j κ_ij v_j u_j
+        lefts.append((wur[chunk, None, :] @ kappa)[:, 0])  # Σ_i w_i u_i κ_ij
+    arc, right, left = torch.cat(arcs), torch.cat(rights), torch.cat(lefts)
     scale = 2 / math.pi
     return (
-        value,
+        scale * (arc * w).sum(-1),
         scale * rho * (right * w * dur).sum(-1),
         scale * rho * (left * v * dus).sum(-1),
         scale * (right * w * ur).sum(-1),
@@ -253,8 +260,7 @@ def exact_pairs(act, act2, r, s, rho):
     if not (torch.minimum(r, s).min() > 0 and rho.abs().max() <= 1):
         raise ValueError("r, s, rho: need norms r, s > 0 and cosines |rho| <= 1")
     if act.mixture is not None and act2.mixture is not None:
-        per_pair = len(act.mixture[0]) * len(act2.mixture[0])
-        return tuple(_in_chunks(lambda *x: _mixture_pairs(act, act2, *x), r, s, rho, per_pair))
+        return _mixture_pairs(act, act2, r, s, rho)
     if not (act2.has_smoothing or act.has_smoothing):
         raise ValueError(f"activation: no exact kernel for the pair ({act.name}, {act2.name}) beyond Mehler's series")
     swap = not act2.has_smoothing
