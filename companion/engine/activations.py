@@ -295,13 +295,15 @@ def _gelu_smoothed(a, b):
     :math:`N(a/q, b^2/q)`: :math:`E\sigma(Y) = a\Phi(t) + \frac{b^2}{\sqrt q}\varphi(t)` (Stein:
     :math:`E[bZ\Phi(Y)] = b^2 E\varphi(Y)`), :math:`E\sigma'(Y) = \Phi(t) + a\varphi(t)q^{-3/2}`,
     :math:`E[\sigma'(Y)Y] = E\sigma(Y) + \frac{\varphi(t)}{\sqrt q}\big(\frac{a^2}{q^2} + \frac{b^2}{q}\big)`."""
-    q = 1 + b * b
-    root = q.sqrt()
-    t = a / root
+    q = 1 + b * b  # factors of q on b's shape (one per pair in the engine): few passes over a's shape
+    inv_q, inv_root, b2 = 1 / q, q.rsqrt(), b * b
+    t = a * inv_root
     cdf = _gaussian_cdf(t)
-    density = torch.exp(-t * t / 2) / (math.sqrt(2 * math.pi) * root)  # E φ(Y)
-    m = a * cdf + b * b * density
-    return m, cdf + a * density / q, m + density * (a * a / (q * q) + b * b / q)
+    density = torch.exp(t * t * -0.5) * (inv_root / math.sqrt(2 * math.pi))  # E φ(Y)
+    m = torch.addcmul(a * cdf, b2, density)
+    tilted = a * density
+    n = torch.addcmul(m, a * tilted, inv_q * inv_q).addcmul_(density, b2 * inv_q)
+    return m, torch.addcmul(cdf, tilted, inv_q), n
 
 
 def _theta_derivative(u):
