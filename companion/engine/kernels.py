@@ -230,10 +230,9 @@ def _conditioned_pairs(act, act2, r, s, rho, scale):
     return (value * m).sum(-1), (slope * nodes * m).sum(-1), (value * n).sum(-1) / s, r * s * (slope * mp).sum(-1)
 
 
-def _in_chunks(method, r, s, rho, per_pair, *extra, budget=None):
-    """``method`` on chunks of at most ``budget`` (default :data:`PAIR_BUDGET`) // per_pair pairs: the four outputs
-    stacked (4, F)."""
-    size = max(1, (PAIR_BUDGET if budget is None else budget) // per_pair)
+def _in_chunks(method, r, s, rho, per_pair, budget, *extra):
+    """``method`` on chunks of at most ``budget`` // per_pair pairs: the four outputs stacked (4, F)."""
+    size = max(1, budget // per_pair)
     return torch.cat(
         [
             torch.stack(method(r[i : i + size], s[i : i + size], rho[i : i + size], *extra))
@@ -277,8 +276,8 @@ def exact_pairs(act, act2, r, s, rho):
             s[group],
             rho[group],
             nodes * terms,
+            PAIR_BUDGET // 2,
             2.0**exponent,
-            budget=PAIR_BUDGET // 2,
         )
     value, dr, ds, drho = out
     return (value, ds, dr, drho) if swap else (value, dr, ds, drho)
