@@ -166,21 +166,31 @@ def he6_full_system(starts, iterations, stream, instance, device):
     partner = sextic_second_decomposition(a, W, seed=instance)
     linked = None
     if partner["relative_residual"] < 1e-9:
-        linked = np.stack([form_coefficients(partner["weights"][j : j + 1], partner["points"][j : j + 1], 6)
-                           for j in range(9)])
+        linked = np.stack(
+            [form_coefficients(partner["weights"][j : j + 1], partner["points"][j : j + 1], 6) for j in range(9)]
+        )
     rows = []
     for K, terms in enumerate(decomposition_terms(search)):
-        rows.append(dict(
-            instance=instance,
-            decomposition=K,
-            hits=int(search.hits[K]),
-            real=bool(search.real[K]),
-            alpha=float(search.alpha[K]),
-            certified=bool(search.certified[K]),
-            residual=float(search.residual[K]),
-            **{f"newton_{s}": float(v) for s, v in enumerate(search.newton[K])},
-            distance_to_mu=term_distance(terms, mu),
-            distance_to_partner=math.nan if linked is None else term_distance(terms, linked),
-        ))
-    return dict(instance=instance, starts=search.starts, converged=search.converged, seconds=search.seconds,
-                certify_seconds=search.certify_seconds, partner_seconds=partner["seconds"], decompositions=rows)
+        rows.append(
+            dict(
+                instance=instance,
+                decomposition=K,
+                hits=int(search.hits[K]),
+                real=bool(search.real[K]),
+                alpha=float(search.alpha[K]),
+                certified=bool(search.certified[K]),
+                residual=float(search.residual[K]),
+                **{f"newton_{s}": float(v) for s, v in enumerate(search.newton[K])},
+                distance_to_mu=term_distance(terms, mu),
+                distance_to_partner=math.nan if linked is None else term_distance(terms, linked),
+            )
+        )
+    return dict(
+        instance=instance,
+        starts=search.starts,
+        converged=search.converged,
+        seconds=search.seconds,
+        certify_seconds=search.certify_seconds,
+        partner_seconds=partner["seconds"],
+        decompositions=rows,
+    )

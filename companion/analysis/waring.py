@@ -10,7 +10,7 @@ A form f of degree k in n variables has a decomposition of length r when :math:`
 
 holomorphic in L (for the ternary sextic of rank 9: 27 unknowns, 28 equations). A decomposition is a point of
 {F = 0} up to its symmetries, the r! permutations of the terms and ℓ_i ↦ ζℓ_i with ζ^k = 1, so it is r!·k^r
-isolated points of {F = 0}. The symmetries are removed by invariants: with a fixed real vector c, term i is the
+isolated points of {F = 0}. The symmetries are removed by invariants: with a fixed random complex unit vector c, term i is the
 point :math:`p_i = \ell_i/(c\cdot\ell_i)` on the affine plane c·p = 1 (coordinates u_i ∈ ℂ^{n−1}) and the weight
 :math:`\lambda_i = (c\cdot\ell_i)^k`, so :math:`\ell_i^k = \lambda_i\,(p_i\cdot x)^k` whatever the root ζ (terms
 with c·ℓ_i = 0 are missed: a measure-zero set for random c).
@@ -21,8 +21,12 @@ with c·ℓ_i = 0 are missed: a measure-zero set for random c).
 squares, by Levenberg–Marquardt in complex arithmetic (Kaufman's Jacobian :math:`-(I - AA^+)\,\partial_U A\,\lambda`,
 steps :math:`(J^H J + \nu I)^{-1}J^H r`) from ``starts`` complex Gaussian U. A start *converges* when the relative
 residual falls below ``tol``; two converged starts are the same decomposition when the cheapest matching of their
-terms moves no (u, λ/max|λ|) by more than ``cluster_tol``. A decomposition is real when its u and λ are real (to
-1e-8): then it is :math:`\sum_i \lambda_i (p_i\cdot x)^k` with real points and weights.
+terms moves no (u, λ/max|λ|) by more than ``cluster_tol``. A cluster is kept when its representative
+:math:`\ell_i = \lambda_i^{1/k} p_i`, after Newton on the square system below, solves all of F to 100·``tol``; the
+others are border-rank limits (terms that grow and cancel: the projected residual is small, F at the ℓ_i is not)
+and their starts are counted as rejected. A decomposition is real when each term's coefficient vector
+:math:`\lambda_i(p_i\cdot x)^k` is real (to 1e-8 of the largest): the chart c is complex, so p_i and λ_i need not
+be real themselves.
 
 **Certificates**, for each distinct decomposition, in the original unknowns :math:`\ell_i = \lambda_i^{1/k} p_i`: Smale's
 α-test (``polynomial_systems.alpha_test``) on the square system R·F, R a random real (rn × M) matrix; α < α_0
@@ -56,8 +60,9 @@ class WaringSearch:
     sorted); L (K, r, n): one representative ℓ_i = λ_i^{1/k} p_i of each; hits (K,): converged starts that reached
     each; residual (K,): |F(L)|/|f̃|; alpha (K,): α of the certificate (``certified``: α < α_0); newton (K, s + 1):
     relative residuals at L moved by a relative 1e-4 and after each of s Gauss–Newton steps from there; real (K,);
-    starts, converged: starts run and converged; k: the degree; seconds: wall time of the search; certify_seconds:
-    of the certificates."""
+    starts; converged: starts that reached a kept decomposition; rejected: starts that met ``tol`` in a cluster
+    dropped because its ℓ_i do not solve F (module docstring); k: the degree; seconds: wall time of the search;
+    certify_seconds: of the checks and certificates."""
 
     points: np.ndarray
     weights: np.ndarray
@@ -69,6 +74,7 @@ class WaringSearch:
     real: np.ndarray
     starts: int
     converged: int
+    rejected: int
     k: int
     seconds: float
     certify_seconds: float
@@ -156,7 +162,12 @@ def _lm(U, f, chart, alpha, weight, iterations, tol):
         better = np.isfinite(cost2) & (cost2 < cost[active])
         keep = active[better]
         U[keep], residual[keep], J[keep], lam[keep], cost[keep] = (
-            trial[better], r2[better], J2[better], lam2[better], cost2[better])
+            trial[better],
+            r2[better],
+            J2[better],
+            lam2[better],
+            cost2[better],
+        )
         damping[active] = np.where(better, damping[active] / 3, damping[active] * 2)
     return U, lam, cost
 
@@ -239,31 +250,39 @@ def waring_decompositions(f, k, r, starts, rng, iterations=600, tol=1e-12, clust
     origin, basis = chart
     points = np.array([origin + u @ basis.T for u, _ in found], dtype=complex).reshape(-1, r, n)
     weights = np.array([w * norm_f for _, w in found], dtype=complex).reshape(-1, r)
-    # certificates for f/|f| (ℓ scaled by |f|^(−1/k)), after Newton on the square system
+    hits = np.array([len(m) for m in members], dtype=int)
+    # in the unknowns ℓ_i of f/|f| (scaled by |f|^(−1/k)): Newton on the square system where it lowers |F|; a
+    # cluster whose representative does not solve all of F to 100·tol (a border-rank limit: terms that diverge and
+    # cancel) is dropped, its starts counted as rejected
     system = _system(alpha, weight, f / norm_f, r)
     square = system.combine(rng.standard_normal((r * n, f.size)) / math.sqrt(f.size))
-    flat = ((weights / norm_f) ** (1 / k))[..., None] * points
-    flat = newton_refine(square, flat.reshape(len(found), r * n), iterations=3)[0] if found else flat
-    L = flat.reshape(-1, r, n) * norm_f ** (1 / k)
-    if found:
+    flat = (((weights / norm_f) ** (1 / k))[..., None] * points).reshape(-1, r * n)
+    refined = newton_refine(square, flat, iterations=3)[0]
+    before, after = np.linalg.norm(system(flat), axis=1), np.linalg.norm(system(refined), axis=1)
+    flat = np.where((after <= before)[:, None], refined, flat)
+    residual = np.minimum(before, after)
+    valid = residual < 100 * tol
+    points, weights, flat, residual, hits = points[valid], weights[valid], flat[valid], residual[valid], hits[valid]
+    if valid.any():
         alpha_values = alpha_test(square, flat)[0]
         moved = flat * (1 + 1e-4 * (rng.standard_normal(flat.shape) + 1j * rng.standard_normal(flat.shape)))
         newton = _gauss_newton(system, moved, newton_steps)
     else:
         alpha_values, newton = np.zeros(0), np.zeros((0, newton_steps + 1))
-    terms = weights[:, None, :] * _columns(points, alpha, weight)[0] if found else np.zeros((0, f.size, r))
+    terms = weights[:, None, :] * _columns(points, alpha, weight)[0]
     real = np.abs(terms.imag).max(axis=(1, 2), initial=0) < 1e-8 * np.abs(terms).max(axis=(1, 2), initial=0)
     return WaringSearch(
         points=points,
         weights=weights,
-        L=L,
-        hits=np.array([len(m) for m in members], dtype=int),
-        residual=np.linalg.norm(system(flat), axis=1) if found else np.zeros(0),
+        L=flat.reshape(-1, r, n) * norm_f ** (1 / k),
+        hits=hits,
+        residual=residual,
         alpha=np.asarray(alpha_values, dtype=float),
         newton=newton,
         real=real,
         starts=starts,
-        converged=int(converged.size),
+        converged=int(hits.sum()),
+        rejected=int(converged.size - hits.sum()),
         k=k,
         seconds=seconds,
         certify_seconds=time.perf_counter() - t0 - seconds,
