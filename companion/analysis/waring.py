@@ -214,6 +214,9 @@ def waring_decompositions(f, k, r, starts, rng, iterations=600, tol=1e-12, clust
     ``iterations``: Levenberg–Marquardt steps per start; ``tol``: relative residual of convergence."""
     k, r, starts = positive_int("k", k), positive_int("r", r), positive_int("starts", starts)
     iterations, newton_steps = positive_int("iterations", iterations), positive_int("newton_steps", newton_steps)
+    for name, value in (("tol", tol), ("cluster_tol", cluster_tol)):
+        if not (isinstance(value, (int, float)) and 0 < value < 1):
+            raise ValueError(f"{name}: need a number in (0, 1), got {value!r}")
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng: need a numpy.random.Generator, got {type(rng).__name__}")
     f = np.asarray(f, dtype=complex)

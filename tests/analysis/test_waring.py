@@ -69,5 +69,7 @@ def test_bad_input_is_named():
         waring_decompositions(f * np.nan, 3, 2, 4, np.random.default_rng(0))
     with pytest.raises(ValueError, match="starts"):
         waring_decompositions(f, 3, 2, 0, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="cluster_tol"):
+        waring_decompositions(f, 3, 2, 4, np.random.default_rng(0), cluster_tol=0)
     with pytest.raises(ValueError, match="a, W"):
         form_coefficients(np.ones(3), np.eye(2), 3)
