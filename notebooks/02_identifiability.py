@@ -816,6 +816,7 @@ first = full[full.instance == 0]
 second = first[first.distance_to_mu > 1e-8]
 kind = "none" if second.empty else "real" if second.real.all() else "with complex atoms"
 hits_mu = int(first[first.distance_to_mu <= 1e-8].hits.sum())
+recovered = int(others.distance_to_partner.isna().sum())
 N = int(full_totals.converged.iloc[0])
 nb.say(f"**Full system, what this run shows.** For the first scanned sextic "
        f"${nb.glue('he6_full_converged', N, 'd')}$ of ${nb.glue('he6_full_starts', HE6_FULL_STARTS, 'd')}$ starts "
@@ -829,7 +830,8 @@ nb.say(f"**Full system, what this run shows.** For the first scanned sextic "
        f"sextic's converged starts; decompositions found: ${nb.glue('he6_full_found', len(full), 'd')}$, with complex "
        f"atoms: ${nb.glue('he6_full_complex', int((~full.real).sum()), 'd')}$, passing the $\\alpha$-test: "
        f"${nb.glue('he6_full_certified', int(full.certified.sum()), 'd')}$ (largest $\\alpha$: "
-       f"{nb.glue('he6_full_alpha', full.alpha.max(), '.1e')}).")
+       f"{nb.glue('he6_full_alpha', full.alpha.max(), '.1e')}); second decompositions found where the reduced "
+       f"formulation lost the partner: ${nb.glue('he6_full_recovered', recovered, 'd')}$.")
 
 # %% [markdown]
 # When the scan finds one, the second decomposition is **real**: nine real directions with real weights, at
