@@ -915,12 +915,15 @@ nb.check("He_4: relative gap of the sixth raw moments", float(he4[he4.order == 6
 # $D^*_{var} = 4$ for GELU with two atoms in $d = 1$ by counting, and a second real preimage there separated at $T_6$;
 # strict separations in the depth table where the moment count is square at $D^*_{var}$; Pearson's count of
 # $2 \times 9$ complex solutions and the five-moment ambiguity resolved by the sixth over every admissible solution;
-# for $He_6$ the Jacobian rank predicted by Alexander–Hirschowitz and a real second decomposition for some scanned
-# measures.
+# for $He_6$ the Jacobian rank predicted by Alexander–Hirschowitz, a real second decomposition for some scanned
+# measures, and — on the full 28-equation system, without the apolar cubic — exactly two distinct decompositions
+# found for every scanned sextic (Chiantini–Ottaviani–Vannieuwenhoven's count), the second matching the reduced
+# formulation's partner.
 #
 # **What they do not show.** Rows marked multi-start (the free-norm table for non-polynomial $\sigma$, systems over the
 # path budget, the GELU $d = 1$ case, $He_6$) rest on finite searches: a confirmed depth there means no converged
-# restart left the orbit, not that no other preimage exists. The certified rows are certified for the sphere variant
+# restart left the orbit, not that no other preimage exists; the full-system $He_6$ count is a lower bound (two found),
+# and "exactly two" rests on the theorem for the upper bound. The certified rows are certified for the sphere variant
 # of the row (unit directions), for one generic measure each, up to the homotopy's path failures (reported per row)
 # and with $\alpha$-certificates for the regular solutions. The perturbed pairs are small random perturbations, so the
 # "only if" of Theorem 2 is illustrated, not proven, and the operational definitions above are this notebook's, not
