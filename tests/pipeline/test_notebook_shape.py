@@ -36,7 +36,7 @@ def long_code_cells(text, limit=MAX_CELL_LINES):
 
 
 def test_percent_cells_split_and_trim():
-    text = "# ---\n# header\n\n# %% [markdown]\n# # Title\n\n# %%\nx = 1\n\ny = 2\n\n\n# %% tags=[\"a\"]\nz = 3\n"
+    text = '# ---\n# header\n\n# %% [markdown]\n# # Title\n\n# %%\nx = 1\n\ny = 2\n\n\n# %% tags=["a"]\nz = 3\n'
     cells = percent_cells(text)
     assert [(kind, start) for kind, start, _ in cells] == [("header", 1), ("markdown", 4), ("code", 7), ("code", 13)]
     assert cells[2][2] == ["x = 1", "", "y = 2"]
@@ -55,6 +55,8 @@ def test_notebook_shape(path):
     n_lines = len(text.splitlines())
     if n_lines > MAX_NOTEBOOK_LINES:
         problems.append(f"{n_lines} lines (at most {MAX_NOTEBOOK_LINES})")
-    problems += [f"code cell at line {start}: {length} lines (at most {MAX_CELL_LINES})"
-                 for start, length in long_code_cells(text)]
+    problems += [
+        f"code cell at line {start}: {length} lines (at most {MAX_CELL_LINES})"
+        for start, length in long_code_cells(text)
+    ]
     assert not problems, f"{path.name}: " + "; ".join(problems)
