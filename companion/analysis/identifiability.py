@@ -136,8 +136,10 @@ def form_on_hemisphere(coefficients, k, n=301):
     :math:`e_1`: the grids Y, Z (n, n) of [-1, 1]² (``meshgrid``, "xy") and the values
     :math:`C(\sqrt{1 - y^2 - z^2}, y, z)`, NaN outside the open unit disc; in the coefficients' dtype."""
     if coefficients.shape[-1:] != (len(multi_indices(3, k)[0]),):
-        raise ValueError(f"coefficients: expected {len(multi_indices(3, k)[0])} entries (a form of degree {k} in "
-                         f"three variables), got shape {tuple(coefficients.shape)}")
+        raise ValueError(
+            f"coefficients: expected {len(multi_indices(3, k)[0])} entries (a form of degree {k} in "
+            f"three variables), got shape {tuple(coefficients.shape)}"
+        )
     u = torch.linspace(-1, 1, n, dtype=coefficients.dtype)
     Y, Z = torch.meshgrid(u, u, indexing="xy")
     inside = Y**2 + Z**2 < 1
