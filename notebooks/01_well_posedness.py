@@ -244,7 +244,7 @@ summary[POPULATION_LABEL + ", sub-Gaussian only"] = summary[POPULATION_LABEL]
 summary[CLOSED_LABEL] = [moments.w_star_closed_form(family.removesuffix("30"), variant, SCALES, df=5.0)
                          for variant, family in zip(summary.variant, summary.family)]
 summary[INFINITY_LABEL] = np.isinf(summary["median"])
-fig = plots.w_star_estimator(summary, moments.VARIANTS, FAMILY_LABELS, COLORS, INFINITY_DRAWN,
+fig = plots.w_star_estimator(summary, moments.VARIANTS, FAMILY_LABELS, COLORS, infinity_drawn=INFINITY_DRAWN,
                              labels=dict(closed=CLOSED_LABEL, population=POPULATION_LABEL, infinity=INFINITY_LABEL))
 nb.save_figure(fig, "w_star_estimator", data=summary,
                caption="Moment-growth estimator of w* against sample size (median and 10–90 % of the draws; an "
