@@ -621,6 +621,8 @@ nb.check("He_6 d=3 S=9, full system: largest residual after 4 Gauss–Newton ste
 nb.check("He_6 d=3 S=9, full system: scanned sextics whose decompositions found include μ's own (term distance ≤ 1e-8)",
          int(full[full.distance_to_mu <= 1e-8].instance.nunique()), HE6_FULL_SCAN, HE6_FULL_SCAN,
          "he6_full_system")
+
+# %%
 others = full[full.distance_to_mu > 1e-8]
 linked = others[others.distance_to_partner.notna()]
 if len(linked):
