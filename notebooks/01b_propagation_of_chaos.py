@@ -118,6 +118,13 @@ DELTA, G_MAX, FLOOR_SHARE, NESTED_WINDOW, LEVEL = 0.1, 0.01, 0.05, (0.8, 1.25), 
 EARLY = 2.0  # the nested cross-check's horizon
 
 
+def batch_test(values, statistic, null, tolerance=0.0):
+    """The test of claims 1 and 2: ``statistic`` on each of the K batches of replicas (axis 1 of ``values``), tested
+    against ``null`` with ``tolerance`` at LEVEL (``calibration.batch_means_test``)."""
+    estimates = calibration.batch_estimates(values, statistic, chaos_sizes["K"], axis=1)
+    return calibration.batch_means_test(estimates, np.asarray(null, dtype=np.float64), tolerance, LEVEL)
+
+
 def measure_times(horizon, every):
     """t = 0, 0.5, 1, 2, then every ``every`` up to ``horizon``."""
     times = np.unique(np.concatenate([[0.0, 0.5, 1.0, 2.0], np.arange(every, horizon, every), [horizon]]))
@@ -187,8 +194,7 @@ for act in ACTIVATIONS:
     for kind in KINDS:
         rate = coupling.rate_statistic(run["sizes"])
         slopes, draws = bootstrap_draws(run[kind][later], rate, axis=1, n_boot=chaos_sizes["n_boot"], seed=1)
-        test = calibration.batch_means_test(calibration.batch_estimates(run[kind][later], rate, chaos_sizes["K"],
-                                                                        axis=1), np.array(-1.0), DELTA, LEVEL)
+        test = batch_test(run[kind][later], rate, -1.0, DELTA)
         rate_tests[(act, kind)] = test
         lo, hi = np.percentile(draws, [5, 95], axis=0)
         for t, s, a, b, c, e in zip(run["times"][later], slopes, lo, hi, test["lo"], test["hi"]):
@@ -313,8 +319,7 @@ for act in ACTIVATIONS:
     for kind in KINDS:
         statistic, fitted = coupling.plateau_statistic(run["times"], run["sizes"], window=window)
         value, draws = bootstrap_draws(run[kind], statistic, axis=1, n_boot=chaos_sizes["n_boot"], seed=2)
-        growth = calibration.batch_estimates(run[kind], statistic, chaos_sizes["K"], axis=1)[:, :1]
-        test = calibration.batch_means_test(growth, np.array(0.0), G_MAX, LEVEL)
+        test = batch_test(run[kind], lambda sample, statistic=statistic: statistic(sample)[:1], 0.0, G_MAX)
         lo, hi = np.percentile(draws, [5, 95], axis=0)
         plateau_rows.append(dict(activation=act, kind=kind, g=value[0], g_lo=lo[0], g_hi=hi[0], constant=value[1],
                                  constant_lo=lo[1], constant_hi=hi[1], statistic=test["statistic"],
@@ -343,10 +348,10 @@ plateau
 # ($2\Phi(z/\sqrt{1 - 1/K}) - 1$ with $z$ the two-sided 90 % normal quantile, since the batch is part of the
 # pool), with its Clopper–Pearson interval; the spread ratio (standard deviation of the batch estimates over the
 # batches' own standard errors, 1 when the width is right); and the measured false-alarm rate of the tests of
-# claims 1 and 2 (`calibration.resampled_false_alarm_rate`): `experiments` experiments, each $K R$ replicas drawn
-# with replacement from the pooled ones and split into $K$ batches, tested at $\delta = 0$ against the pooled slopes
-# (or pooled $g$) — the truth of the resampled world and the boundary of $H_0$, where the stated rate (at most 10 %)
-# is the tightest.
+# claims 1 and 2 (`calibration.resampled_false_alarm_rate`) over experiments (`experiments` above), each $K R$
+# replicas drawn with replacement from the pooled ones and split into $K$ batches, tested at $\delta = 0$ against
+# the pooled slopes (or pooled $g$) — the truth of the resampled world and the boundary of $H_0$, where the stated
+# rate (at most 10 %) is the tightest.
 #
 # **How the claims account for it.** The claims' tests take their standard error from the spread of the $K$ batches,
 # not from a bootstrap, so a bootstrap interval that is too narrow at $R$ replicas (a share below the expected one,
@@ -383,8 +388,10 @@ for act in ACTIVATIONS:
         tests = {"rate test over every t": studies["per-time slope"],
                  "growth test": (run[kind], lambda sample, growth=growth: growth(sample)[:1])}
         for name, (values, statistic) in tests.items():
-            alarm = calibration.resampled_false_alarm_rate(values, statistic, chaos_sizes["K"], level=LEVEL,
-                                                           experiments=chaos_sizes["experiments"], seed=5, axis=1)
+            truth = statistic(values)
+            alarm = calibration.resampled_false_alarm_rate(
+                values, lambda sample, statistic=statistic, truth=truth: batch_test(sample, statistic, truth)["reject"],
+                experiments=chaos_sizes["experiments"], level=LEVEL, seed=5, axis=1)
             calibration_rows.append(dict(activation=act, kind=kind, interval=f"{name}: false alarms",
                                          covered=alarm["rejections"], trials=alarm["trials"], share=alarm["rate"],
                                          share_lo=alarm["rate_lo"], share_hi=alarm["rate_hi"],
