@@ -614,12 +614,13 @@ of its mass at the smallest $\\lambda$.""")
 # (`calibration.studentized_max_test`): $\max_j |\bar d_j|/(sd_j/\sqrt R)$ against the 90 % quantile of the same
 # maximum over bootstrap resamples of replicas, each centred at $\bar d$ and studentised by its own standard error
 # (bootstrap-t, which keeps the replicas' skewness and the correlation between points): a stated family-wise
-# false-alarm rate of **10 %**. It is an approximation, so it is measured: on planted skewed (log-normal) replica
-# differences with $R = 16$ and 12 points it rejects a true null in 12–13 % of experiments, on symmetric ones in
-# about 2 % (`tests/analysis/test_calibration.py`), where a Bonferroni $t$ test rejected 25–35 % of skewed ones; and
-# here, on experiments resampled from these replicas whose truth (their mean) is known
-# (`calibration.resampled_false_alarm_rate`, a double bootstrap: with $R = 16$ it is noisy and reads high). The
-# earlier form of the claim, "no point beyond 3 bootstrap standard deviations", had no stated family-wise rate.
+# false-alarm rate of **10 %**. It is an approximation, so it is measured: on planted replica differences with this
+# notebook's $R$ and number of points (`tests/analysis/test_calibration.py`) it rejects a true null slightly more
+# often than 10 % when they are strongly skewed (log-normal) and far less often when they are symmetric, where a
+# Bonferroni $t$ test rejects skewed ones about twice as often as stated; and here, on experiments resampled from
+# these replicas whose truth (their mean) is known (`calibration.resampled_false_alarm_rate`, a double bootstrap:
+# with few replicas it is noisy and reads high). The earlier form of the claim, "no point beyond 3 bootstrap standard
+# deviations", had no stated family-wise rate.
 #
 # **A rate fit, for comparison** (table column `rate_fit`): the $n$-effect replaced by $\alpha n^p$, $p$ the
 # statistical component's rate on $n < n_{max}$. The $n$-effect also holds the cross term
