@@ -575,6 +575,8 @@ for act in ACTIVATIONS:
                                 coupling_error=float(coupling.coupling_error(cloud, own))))
 w2_table = pd.DataFrame(w2_rows)
 w2_summary = w2_table.groupby(["activation", "N"]).mean().drop(columns="replica").reset_index()
+
+# %%
 W2_LABELS = {"w2_population": r"$W_2^2(\mu^N, \mu_P)$", "w2_coupled": r"$W_2^2(\mu^N, \bar\mu^N)$ (coupled pairs)",
              "coupling_error": "coupling error", "sampling_guide": r"$N^{-2/5}$ (Fournier–Guillin, $D$ = 5)"}
 w2_rows_long = []

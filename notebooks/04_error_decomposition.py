@@ -76,9 +76,12 @@ from companion.analysis.decomposition import (
 )
 from companion.analysis.relaxation import fit_exponentials, linearised_relaxation
 from companion.analysis.statistics import bootstrap, loglog_fit
+
+# %%
 from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
 from companion.engine.spec import StartingLaw, problem
+from companion.pipeline import error_decomposition_plots as plots
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.prose import tex_scientific
 from companion.pipeline.style import errorbar_rows, palette
@@ -189,25 +192,9 @@ MEMBER_LABELS = dict(empirical=r"$\hat f$ (empirical)", population=r"$f^N_t$ (po
 SYMBOLS = (r"\hat f", "f^N_t", "f_t", r"f_\infty", "f^*")
 slices = main["slices"].assign(member=lambda frame: frame["member"].map(MEMBER_LABELS))
 wide = slices.pivot(index="s", columns="member", values="value")[list(MEMBER_LABELS.values())]
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-for name, color in zip(wide.columns, palette(len(wide.columns))):
-    target_line = name == MEMBER_LABELS["target"]
-    axes[0].plot(wide.index, wide[name], color=color, label=name, lw=2.5 if target_line else 1.5,
-                 ls="--" if target_line else "-")
-link_rows = []
-for i, label in enumerate(COMPONENTS):
-    series = f"{label}: ${SYMBOLS[i]} - {SYMBOLS[i + 1]}$"
-    diff = wide.iloc[:, i] - wide.iloc[:, i + 1]
-    axes[1].plot(wide.index, diff, color=palette(4)[i], label=series)
-    link_rows += [dict(s=s, member=series, value=v) for s, v in diff.items()]
-axes[0].set(title=rf"the chain's members (replica 0, $n = {SAMPLE_SIZES[0]}$, $N = {WIDTHS[0]}$, $t = 2$)",
-            ylabel=r"$f(x)$")
-axes[1].axhline(0, color="0.5", lw=0.8)
-axes[1].set(ylabel="difference of consecutive members", title="the four links along the same line")
-for ax in axes:
-    ax.set_xlabel(r"$s$  (input $x = s\,e_1$)")
-    ax.legend(fontsize=9, loc="upper left")
-fig.tight_layout()
+fig, link_rows = plots.chain_members(
+    wide, [f"{label}: ${SYMBOLS[i]} - {SYMBOLS[i + 1]}$" for i, label in enumerate(COMPONENTS)],
+    rf"the chain's members (replica 0, $n = {SAMPLE_SIZES[0]}$, $N = {WIDTHS[0]}$, $t = 2$)")
 mc = main["mc"]
 z_max = float((np.abs(mc["exact"] - mc["monte_carlo"]) / mc["standard_error"]).max())
 nb.save_figure(fig, "chain", data=pd.concat([slices, pd.DataFrame(link_rows)], ignore_index=True),
@@ -400,36 +387,10 @@ rates = 2 * linear["eigenvalues"]
 negative_weight = float((linear["weights"] * (rates < 0)).sum(1).mean())
 print(f"measured rates {fit_measured['rates'].round(3)}, predicted {fit_predicted['rates'].round(3)}, "
       f"floor {floor:.2e}, weight on negative eigenvalues {negative_weight:.3f}")
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
-decay_rows = interval_plot(axes[0], opt.columns.values, opt.values, palette(3)[0],
-                           rf"measured ({REPLICAS} replicas)", marker="o")
-axes[0].plot(KAPPA_TIMES, predicted_curve, "-", color=palette(3)[2], label="linearised flow + floor")
-decay_rows += [dict(series="linearised flow + floor", knob=t, mean=v) for t, v in zip(KAPPA_TIMES, predicted_curve)]
-for fit, color, name in ((fit_measured, palette(3)[0], "measured"), (fit_predicted, palette(3)[2], "predicted")):
-    model = fit["amplitudes"] @ np.exp(-np.outer(fit["rates"], KAPPA_TIMES))
-    fit_label = rf"{name}: two-exponential fit, rates {fit['rates'][0]:.2f}, {fit['rates'][1]:.2f}"
-    axes[0].plot(KAPPA_TIMES, model, ":", color=color, label=fit_label)
-    decay_rows += [dict(series=fit_label, knob=t, mean=v) for t, v in zip(KAPPA_TIMES, model)]
-axes[0].axhline(floor, color="0.5", ls="--", lw=1, label=r"stationary floor $F$")
-decay_rows.append(dict(series=r"stationary floor $F$", mean=floor))
-axes[0].set(yscale="log", xlabel=r"$t$", ylabel=r"$\|f_t - f_\infty\|^2$",
-            title=rf"optimization term ($N_{{ref}} = {N_REF}$)")
-axes[0].legend(fontsize=8, loc="upper right")
-bins = np.linspace(min(-0.5, rates.min()), 3.0, 50)
-modes_label = r"modes $2h_j$, weighted by their share of $\|Df\,\delta_0\|^2$"
-axes[1].hist(rates.ravel(), bins=bins, weights=linear["weights"].ravel() / REPLICAS, color=palette(3)[2],
-             alpha=0.8, label=modes_label)
-rate_rows = []
-for fit, color, label in ((fit_measured, palette(3)[1], "measured"), (fit_predicted, palette(3)[2], "predicted")):
-    for rate in fit["rates"]:
-        axes[1].axvline(rate, color=color, ls="--" if label == "measured" else ":", label=f"{label} fitted rate")
-        rate_rows.append(dict(series=f"{label} fitted rate", knob=float(rate)))
-axes[1].set(xlabel=r"rate $2h_j$ of $\|\cdot\|^2$  ($h_j$ eigenvalues of $H$)", ylabel="share of the start's distance",
-            title=r"spectrum of the linearised flow at $\theta_\infty$")
-handles, labels = axes[1].get_legend_handles_labels()
-unique = dict(zip(labels, handles))
-axes[1].legend(unique.values(), unique.keys(), fontsize=8, loc="center right")
-fig.tight_layout()
+fig, decay_rows, rate_rows, bins, modes_label = plots.relaxation(
+    KAPPA_TIMES, (opt.columns.values, *bootstrap_mean(opt.values, seed=nb.seed)), rf"measured ({REPLICAS} replicas)",
+    predicted_curve, dict(measured=fit_measured, predicted=fit_predicted), floor, rates, linear["weights"], REPLICAS,
+    N_REF)
 
 # %%
 heights, _ = np.histogram(rates.ravel(), bins=bins, weights=linear["weights"].ravel() / REPLICAS)
@@ -547,24 +508,14 @@ def plot_residual_sweep(ax):
     return rows
 
 
-def plot_degrees(ax, width=0.38):
+def plot_degrees(ax):
     """The residual's excess over the head alone by Hermite degree at the smallest λ, against the tail's mass."""
-    rows = []
-    for j, name in enumerate(("odd tail", "even tail")):
-        excess = (limits[(lam_min, name)]["degrees"] - limits[(lam_min, "head alone")]["degrees"]).mean(0)
+    excess, mass = {}, {}
+    for name in ("odd tail", "even tail"):
+        excess[name] = (limits[(lam_min, name)]["degrees"] - limits[(lam_min, "head alone")]["degrees"]).mean(0)
         beta = geometric_profile(TAIL_RATE, TAILS[name], TAIL_K).numpy() ** 2
-        mass = np.append(beta[:DEGREES_SHOWN], beta[DEGREES_SHOWN:].sum())
-        xs = np.arange(DEGREES_SHOWN + 1) + (j - 0.5) * width
-        bar_label, mass_label = f"{name}: residual excess over head alone", f"{name}: tail mass at that degree"
-        ax.bar(xs, excess, width=width, color=tail_colors[name], alpha=0.85, label=bar_label)
-        ax.plot(xs, mass, "_", color="0.1" if j == 0 else "0.45", ms=13, mew=2.5, label=mass_label)
-        rows += [dict(series=bar_label, degree=k, value=e) for k, e in enumerate(excess)]
-        rows += [dict(series=mass_label, degree=k, value=m) for k, m in enumerate(mass)]
-    ax.set_xticks(np.arange(DEGREES_SHOWN + 1), [str(k) for k in range(DEGREES_SHOWN)] + [f"≥{DEGREES_SHOWN}"])
-    ax.set(xlabel=r"Hermite degree $k$", ylabel=r"squared $L^2$ error",
-           title=rf"residual by degree at $\lambda = {lam_min:g}$")
-    ax.legend(fontsize=8, loc="upper right")
-    return rows
+        mass[name] = np.append(beta[:DEGREES_SHOWN], beta[DEGREES_SHOWN:].sum())
+    return plots.residual_by_degree(ax, excess, mass, tail_colors, DEGREES_SHOWN, lam_min)
 
 
 # %%
@@ -689,19 +640,7 @@ GRID_MARKERS = dict(statistical="o", chaos="s", optimization="D", residual="^", 
 # %%
 def plot_grid(ax):
     """The components, sum, total and bound at each grid point (replica means, log scale); returns the rows."""
-    colors, offsets, rows = dict(zip(columns, palette(len(columns)))), dict(zip(COMPONENTS, (-0.24, -0.08, 0.08, 0.24))), []
-    positions = np.arange(len(grid_means))
-    for name in columns:
-        ax.plot(positions + offsets.get(name, 0.0), grid_means[name], GRID_MARKERS[name], color=colors[name],
-                ms=18 if name == "total" else 7, mew=2.5 if name in ("total", "sum") else 1, label=GRID_LABELS[name],
-                ls="none")
-        rows += [dict(series=GRID_LABELS[name], point=p.replace("\n", " "), value=v) for p, v in grid_means[name].items()]
-    ax.set_yscale("log")
-    ax.set_xticks(positions, grid_means.index, fontsize=10)
-    ax.set(ylabel=r"squared $L^2$ error", xlim=(-0.6, len(positions) - 0.4),
-           title=r"decomposition across $(n, N, t)$: replica means")
-    ax.legend(fontsize=10, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
-    return rows
+    return plots.decomposition_grid(ax, grid_means, COMPONENTS, GRID_LABELS, GRID_MARKERS)
 
 
 def plot_held_out(ax):

@@ -130,6 +130,25 @@ def symmetric_power(X, k):
     return picked.prod(dim=-1) * torch.as_tensor(weight, dtype=X.dtype, device=X.device)
 
 
+def form_on_hemisphere(coefficients, k, n=301):
+    r"""A form of degree ``k`` in three variables, :math:`C(x) = \langle \text{coefficients}, x^{\otimes k}\rangle`
+    (coefficients in the stored basis of :func:`symmetric_power`), on the hemisphere :math:`\hat w_1 > 0` seen from
+    :math:`e_1`: the grids Y, Z (n, n) of [-1, 1]² (``meshgrid``, "xy") and the values
+    :math:`C(\sqrt{1 - y^2 - z^2}, y, z)`, NaN outside the open unit disc; in the coefficients' dtype."""
+    if coefficients.shape[-1:] != (len(multi_indices(3, k)[0]),):
+        raise ValueError(
+            f"coefficients: expected {len(multi_indices(3, k)[0])} entries (a form of degree {k} in "
+            f"three variables), got shape {tuple(coefficients.shape)}"
+        )
+    u = torch.linspace(-1, 1, n, dtype=coefficients.dtype)
+    Y, Z = torch.meshgrid(u, u, indexing="xy")
+    inside = Y**2 + Z**2 < 1
+    X = torch.sqrt((1 - Y**2 - Z**2).clamp_min(0))
+    values = symmetric_power(torch.stack([X, Y, Z], dim=-1), k) @ coefficients
+    values[~inside] = float("nan")
+    return Y, Z, values
+
+
 def _symmetric_power_and_gradient(X, k):
     """``symmetric_power(X, k)`` (..., M) and its gradient in X (..., M, d)."""
     d = X.shape[-1]
