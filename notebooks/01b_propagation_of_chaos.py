@@ -370,6 +370,7 @@ def percentile_interval(statistic, n_boot):
     return interval
 
 
+# %%
 calibration_rows = []
 for act in ACTIVATIONS:
     run = runs[("strong", act)]
