@@ -304,7 +304,8 @@ nb.save_figure(fig, "depth_table", data=data,
                caption="Fibre-search status per depth (refuted, confirmed or undecided) with converged/total "
                        "restarts, and the Jacobian-rank depth D*_var (black bar left of its cell) for each activation, "
                        "atom count S and dimension d.",
-               params=dict(rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES))
+               params=dict(rows=TABLE_ROWS, restarts=RESTARTS, instances=INSTANCES,
+                           certify_max_paths=CERTIFY_MAX_PATHS))
 plt.show()
 
 # %%
