@@ -115,6 +115,7 @@ cache-verify: $(STAMP) ## rerun the recorded notebook runs with cached results r
 # slope calibration go to ROBUST_TABLE (committed only for the standard profile).
 ROBUST_SEEDS ?= 8
 ROBUST_NB ?= 01 01b 04
+ROBUST_JOBS ?= 1
 ifeq ($(PROFILE),standard)
 ROBUST_TABLE ?= figures/robustness
 else
@@ -122,7 +123,7 @@ ROBUST_TABLE ?= $(BUILD)/robustness/table
 endif
 
 robustness: $(STAMP) ## run the claims of notebooks 01, 01b, 04 under seeds 1…ROBUST_SEEDS (default 8; PROFILE) and write the pass table and notebook 04's calibration to ROBUST_TABLE
-	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.robustness --seeds $(ROBUST_SEEDS) --profile $(PROFILE) \
+	$(if $(SCHEDULER),COMPANION_SCHEDULER=$(SCHEDULER) )$(PY) -m companion.pipeline.robustness --seeds $(ROBUST_SEEDS) --jobs $(ROBUST_JOBS) --profile $(PROFILE) \
 		--notebooks $(ROBUST_NB) --out $(BUILD)/robustness/$(PROFILE) --table $(ROBUST_TABLE)
 	$(if $(filter 04,$(ROBUST_NB)),$(PY) -m companion.analysis.seed_calibration --out $(BUILD)/robustness/$(PROFILE) --table $(ROBUST_TABLE))
 

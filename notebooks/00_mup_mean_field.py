@@ -61,6 +61,8 @@ from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import log_axis_with_ticks, palette
 
 nb = setup_notebook("00_mup_mean_field", profile, seed, device)
+
+# %%
 # section 1: coordinate check (judged seeds and as many held-out seeds, which only set the windows)
 CHECK_WIDTHS = nb.pick(quick=[2**k for k in range(6, 13, 2)], standard=[2**k for k in range(6, 15)],
                        paper=[2**k for k in range(6, 15)])
@@ -275,7 +277,7 @@ nb.check("μP: width slope of |f(x)| at initialisation over all widths (central 
          replica_loglog_fit(init_values.columns.to_numpy(), init_values.to_numpy(), seed=seed)[0], -0.65, -0.35,
          "coordinate_check")
 
-
+# %%
 def sp_exponent(frame):
     """(p, lo, hi) of |Δf_1| ≈ c0 + c1 N^p under SP over the seeds of one coordinate check."""
     first = frame[(frame["parametrization"] == "sp") & (frame["quantity"] == "output_update") & (frame["t"] == 1)]

@@ -48,6 +48,7 @@ from companion.engine.dynamics import simulate
 from companion.engine.init import init_particles
 from companion.engine.spec import StartingLaw, problem
 from companion.engine.targets import teacher
+from companion.pipeline import well_posedness_plots as plots
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 
@@ -147,26 +148,8 @@ for variant in moments.VARIANTS:
 root_table = pd.DataFrame(rows)
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
-for ax, variant in zip(axes, moments.VARIANTS):
-    for color, family in zip(COLORS, ROOT_FAMILIES):
-        part = root_table[(root_table.variant == variant) & (root_table.family == family)]
-        shown = part.root_test_high > 0
-        ax.fill_between(part.k[shown], part.root_test_low[shown].clip(lower=1e-3), part.root_test_high[shown],
-                        color=color, alpha=0.35, lw=0)
-        ax.plot(part.k[shown], part.root_test_high[shown], color=color, label=FAMILY_LABELS[family])
-        closed = part[CLOSED_LABEL].iloc[0]
-        if 0 < closed < math.inf:
-            ax.axhline(closed, color=color, ls="--", lw=1)
-        if not shown.all():
-            ax.annotate(rf"$m_k = \infty$ from k = {part.k[~shown].min():d}: $w^* = 0$", (0.03, 0.04),
-                        xycoords="axes fraction", color=color, fontsize=9)
-    ax.plot([], [], color="gray", ls="--", lw=1, label=CLOSED_LABEL)
-    ax.set(xscale="log", yscale="log", xlabel="moment order k",
-           title=f"{variant}: root test $(m_k/k!)^{{-1/k}}$")
-axes[0].set_ylabel("$w^*_k$")
-axes[0].legend(title="$\\mu_0$", fontsize=9)
-fig.tight_layout()
+fig = plots.w_star_closed_forms(root_table, moments.VARIANTS, {family: FAMILY_LABELS[family] for family in ROOT_FAMILIES},
+                                COLORS, CLOSED_LABEL)
 nb.save_figure(fig, "w_star_closed_forms", data=root_table,
                caption="Cauchy–Hadamard root test on exact moment sequences of four initialisations (s = 0.5, D = 5) "
                        "against the \"closed-form w* (dashed)\": 1/(2s²) = 2 for the Gaussian and 1/b = 2 for Laplace "
@@ -261,28 +244,8 @@ summary[POPULATION_LABEL + ", sub-Gaussian only"] = summary[POPULATION_LABEL]
 summary[CLOSED_LABEL] = [moments.w_star_closed_form(family.removesuffix("30"), variant, SCALES, df=5.0)
                          for variant, family in zip(summary.variant, summary.family)]
 summary[INFINITY_LABEL] = np.isinf(summary["median"])
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.4), sharey=True)
-for ax, variant in zip(axes, moments.VARIANTS):
-    for color, family in zip(COLORS, FAMILY_LABELS):
-        part = summary[(summary.variant == variant) & (summary.family == family)]
-        shown = part[["q10", "median", "q90"]].clip(upper=INFINITY_DRAWN)
-        ax.errorbar(part.n, shown["median"], yerr=[shown["median"] - shown.q10, shown.q90 - shown["median"]],
-                    color=color, marker="o", capsize=3, label=FAMILY_LABELS[family])
-        ax.plot(part.n, part[POPULATION_LABEL].clip(upper=INFINITY_DRAWN), color=color, marker="x", ms=9, ls="none")
-        closed = part[CLOSED_LABEL].iloc[0]
-        if 0 < closed < math.inf:
-            ax.axhline(closed, color=color, ls="--", lw=1)
-    ax.set(xscale="log", yscale="log", xlabel="sample size n", title=f"{variant}: estimated w*")
-any_infinite = bool(np.isinf(summary[["q10", "median", "q90"]].to_numpy()).any())
-if any_infinite:   # an infinite estimate (fitted growth rate <= 0) is drawn on this line
-    for ax in axes:
-        ax.axhline(INFINITY_DRAWN, color="gray", lw=0.8, ls=":", label=INFINITY_LABEL if ax is axes[0] else None)
-        ax.set_ylim(None, 3 * INFINITY_DRAWN)
-axes[0].plot([], [], color="gray", ls="--", lw=1, label=CLOSED_LABEL)
-axes[0].plot([], [], color="gray", marker="x", ms=9, ls="none", label=POPULATION_LABEL + ", sub-Gaussian only")
-axes[0].set_ylabel("estimated w* (median, 10–90 %)")
-fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=4, fontsize=9)
-fig.tight_layout(rect=(0, 0.11, 1, 1))
+fig = plots.w_star_estimator(summary, moments.VARIANTS, FAMILY_LABELS, COLORS, infinity_drawn=INFINITY_DRAWN,
+                             labels=dict(closed=CLOSED_LABEL, population=POPULATION_LABEL, infinity=INFINITY_LABEL))
 nb.save_figure(fig, "w_star_estimator", data=summary,
                caption="Moment-growth estimator of w* against sample size (median and 10–90 % of the draws; an "
                        "infinite estimate, where one occurs, is drawn on a dotted line at 10⁴). In the "
@@ -355,19 +318,7 @@ for n in (sizes["estimator_n"][1], sizes["estimator_n"][-1]):
         rows += ratio_rows(label, moments.empirical_log_moments(cloud, variant, K_SHOW + 1), f"sample n={n}")
 ratio_table = pd.DataFrame(rows)
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-for ax, case in zip(axes, ratio_table.case.unique()):
-    for color, (source, part) in zip(COLORS, ratio_table[ratio_table.case == case].groupby("source", sort=False)):
-        ax.plot(part.k + 1, part.inverse_ratio, marker=".", color=color, label=source)
-    for color, n in zip(COLORS[1:], (sizes["estimator_n"][1], sizes["estimator_n"][-1])):
-        ax.axvline(math.log(n), color=color, ls=":", lw=1)
-    ax.axhline(2.0, color="k", ls="--", lw=1)
-    ax.set(xscale="log", yscale="log", xlabel="k + 1 (dotted: log n)", title=case)
-    ax.set_yticks([0.5, 1, 2, 4, 8], ["0.5", "1", "2", "4", "8"])
-    ax.yaxis.set_minor_formatter(plt.NullFormatter())
-    ax.legend(fontsize=9)
-axes[0].set_ylabel("$1/g_k = (k+1)\\, m_k / m_{k+1}$")
-fig.tight_layout()
+fig = plots.moment_ratios(ratio_table, COLORS, (sizes["estimator_n"][1], sizes["estimator_n"][-1]))
 nb.save_figure(fig, "w_star_failure_mode", data=ratio_table,
                caption="Moment-ratio sequences of samples follow the exact ones only up to k ≈ log n (dotted) and then "
                        "rise like those of a bounded law; the exact Laplace sequence reaches its limit 1/b = 2 (dashed) "
@@ -494,20 +445,10 @@ print({key: f"risk {run['risk'][0].mean():.3f} -> {run['risk'][-1].mean():.3f}" 
 
 
 # %%
-def flow_w_star(run):
-    rows = []
-    groups = np.array_split(np.arange(run["ref"].shape[1]), 4)
-    for ti, t in enumerate(run["times"]):
-        cloud = run["ref"][ti]
-        per_group = [moments.estimate_w_star(cloud[g]).w_star for g in groups]
-        pooled = moments.estimate_w_star(cloud).w_star
-        rows.append(dict(t=t, pooled=pooled, low=min(per_group + [pooled]), high=max(per_group + [pooled])))
-    return pd.DataFrame(rows)
-
-
-# %%
 GIBBS_LABEL = "Gibbs λ/(2τ)"
-flow_tables = {act: flow_w_star(runs[(act, "strong")]) for act in RUN_ACTIVATIONS}
+flow_tables = {act: pd.DataFrame(moments.grouped_w_star(runs[(act, "strong")]["ref"], groups=4),
+                                 columns=["pooled", "low", "high"]).assign(t=runs[(act, "strong")]["times"])
+               for act in RUN_ACTIVATIONS}
 w_star_rows = []
 for r in ou_table.itertuples():
     w_star_rows.append(dict(panel=r.init, source="OU exact", t=r.t, w_star=r.exact))
@@ -523,25 +464,8 @@ SOURCE_STYLE = {"OU estimate": (COLORS[0], "o", "none"), "erf, data on": (COLORS
 
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-for ax, panel in zip(axes, OU_INITS):
-    part = w_star_flow[w_star_flow.panel == panel]
-    exact = part[part.source == "OU exact"]
-    ax.plot(exact.t.clip(lower=0.05), exact.w_star, color="k", label="OU exact")
-    if panel == "network":   # for the isotropic law the population value is the exact curve itself
-        population = part[part.source == "OU population value"]
-        ax.plot(population.t.clip(lower=0.05), population.w_star, color="k", ls="--", label="OU population value")
-    for source, sub in part[part.source.isin(list(SOURCE_STYLE))].groupby("source", sort=False):
-        color, marker, line = SOURCE_STYLE[source]
-        # The pooled estimate can fall outside the range of the group estimates; its bar then stops at the estimate.
-        ax.errorbar(sub.t.clip(lower=0.05), sub.w_star,
-                    yerr=[(sub.w_star - sub.low).clip(lower=0), (sub.high - sub.w_star).clip(lower=0)],
-                    marker=marker, ls=line, color=color, capsize=3, label=source, zorder=3)
-    ax.axhline(strong["lam"] / (2 * strong["tau"]), color="gray", ls=":", label=GIBBS_LABEL)
-    ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", title=f"{panel} initialisation, λ = 0.5, τ = 0.05")
-    ax.legend(fontsize=8)
-axes[0].set_ylabel("w*(t)")
-fig.tight_layout()
+fig = plots.w_star_flow(w_star_flow, OU_INITS, SOURCE_STYLE, strong["lam"] / (2 * strong["tau"]), GIBBS_LABEL,
+                        regime="λ = 0.5, τ = 0.05")
 nb.save_figure(fig, "w_star_flow", data=w_star_flow,
                caption="w*(t) along the flow. \"OU exact\" is 1/(2 max_j Var_t,j) of the exact Ornstein–Uhlenbeck law "
                        "(data term off), moving towards the Gibbs value (dotted; the η = 0.1 chain's limit is "
@@ -664,50 +588,9 @@ phi_growth = pd.DataFrame(growth_rows)
 
 # %%
 TIME_STYLE = {"OU particles": (COLORS[0], "o"), "erf, data on": (COLORS[1], "s"), "relu, data on": (COLORS[2], "^")}
-
-
-def draw_phi_time(ax):
-    """Left panel: Φ_w(μ_t) at W_IN against t, OU exact, OU particles and the data-on runs."""
-    exact = phi_time[phi_time.source == "OU exact"]
-    if exact[INFINITE_LABEL].astype(bool).any():   # shade up to the log-midpoint of the last such time and the next
-        last_infinite = np.flatnonzero(exact[INFINITE_LABEL].astype(bool).to_numpy())[-1]
-        edges = exact.t.clip(lower=0.05).to_numpy()[last_infinite:last_infinite + 2]
-        ax.axvspan(0.04, math.sqrt(edges.prod()) if len(edges) == 2 else edges[0], color="gray", alpha=0.15, lw=0,
-                   label=INFINITE_LABEL)
-    for source, part in phi_time[phi_time.source != "OU exact"].groupby("source", sort=False):
-        color, marker = TIME_STYLE[source]
-        # No error bar where the summand's variance is infinite (OU particles in the shaded times).
-        bars = np.where(part[INFINITE_LABEL].eq(True), np.nan, 2 * part.se)
-        ax.errorbar(part.t.clip(lower=0.05), part.phi, yerr=bars, color=color, marker=marker, capsize=2,
-                    mfc="none" if source == "OU particles" else color,
-                    ls={"OU particles": "none", "erf, data on": "-", "relu, data on": "--"}[source], label=source)
-    ax.plot(exact.t.clip(lower=0.05), exact.phi, color="k", lw=1.2, label="OU exact", zorder=4)
-    ax.set(xscale="log", xlabel="t (t = 0 drawn at 0.05)", ylabel="$\\Phi_w(\\mu_t)$", ylim=(0, None),
-           title=f"near the class boundary: w = {W_IN} < {CLASS_BOUND:g}")
-    ax.legend(fontsize=8)
-
-
-def draw_phi_growth(ax):
-    """Right panel: the block-averaged estimate against n at the final time, inside and outside the class."""
-    band = phi_growth[phi_growth.source == "prediction"]
-    ax.fill_between(band.n, np.exp(band.low), np.exp(band.high), color="k", alpha=0.12, lw=0)
-    ax.plot(band.n, np.exp(band.log_ratio), color="k", ls=":", label=PREDICTION_LABEL)
-    for source, part in phi_growth[phi_growth.source != "prediction"].groupby("source", sort=False):
-        color, marker = TIME_STYLE[source]
-        for w, style in ((W_IN, "--"), (W_OUT, "-")):
-            sub = part[part.w == w]
-            ax.plot(sub.n, np.exp(sub.log_ratio), ls=style, marker=marker, color=color, label=sub.series.iloc[0])
-    ax.set(xscale="log", yscale="log", xlabel="particles per block n",
-           ylabel="block-averaged estimate / its value at n = 16", title="final time: inside vs outside the class")
-    ax.set_xticks(block_sizes["OU particles"], [str(n) for n in block_sizes["OU particles"]])
-    ax.xaxis.set_minor_formatter(plt.NullFormatter())
-    ax.legend(fontsize=8)
-
-
-# %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-draw_phi_time(axes[0])
-draw_phi_growth(axes[1])
+plots.phi_time_panel(axes[0], phi_time, TIME_STYLE, INFINITE_LABEL, W_IN, CLASS_BOUND)
+plots.phi_growth_panel(axes[1], phi_growth, TIME_STYLE, W_IN, W_OUT, block_sizes["OU particles"], PREDICTION_LABEL)
 fig.tight_layout()
 nb.save_figure(fig, "phi_w", data=pd.concat([phi_time.assign(kind="time"), phi_growth.assign(kind="growth")]),
                caption=f"Left: Φ_w at w = {W_IN}, inside the propagated class w < 1/2 (error bars ±2 standard errors). "
@@ -749,7 +632,7 @@ for act in RUN_ACTIVATIONS:
     print(f"{act}: Φ_w plateau {per_replica_phi[act][-1].mean():.3f} (OU closed form {ou_phi.phi.iloc[-1]:.3f}); "
           f"late/early {value:.3f}, 0.1 % bootstrap quantile {low:.3f}; OU closed form {ou_late:.3f}")
     nb.claim(f"{act}, data on: sup of Φ̂_w(μ_t) over t in [T/2, T] over its sup over (0, T/2), w = {W_IN}, "
-             f"T = {times[-1]:g}", float(value), 0.0, 1.0 + (value - low), "phi_w",
+             f"T = {times[-1]:g}: its one-sided 99.9 % lower bootstrap bound", float(low), 0.0, 1.0, "phi_w",
              prediction=f"≤ 1, no growth past the transient: the finite-horizon form of Theorem 1's uniform bound on "
                         f"Φ_w for w < min(w*(μ₀), λ/(2τ)) = {CLASS_BOUND:g}; OU closed form: {ou_late:.2f}; tolerance: "
                         "one-sided 99.9 % bootstrap over replicas")
@@ -851,24 +734,8 @@ eta_table["series"] = [f"{act}: slope {eta_slopes[act]:.2f}" for act in eta_tabl
 smallest_step = eta_table.groupby("activation").rms_distance.transform("last")       # at η = ETA_VALUES[-1]
 eta_table[ORDER_LABEL] = smallest_step * (eta_table.eta - ETA_FINE) / (ETA_VALUES[-1] - ETA_FINE)
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-ax = axes[0]
-for color, (act, part) in zip(COLORS, eta_table.groupby("activation", sort=False)):
-    ax.errorbar(part.eta - ETA_FINE, part.rms_distance, yerr=[part.rms_distance - part.low,
-                part.high - part.rms_distance], marker="o", color=color, capsize=3, label=part.series.iloc[0])
-    ax.plot(part.eta - ETA_FINE, part[ORDER_LABEL], color=color, ls="--", lw=1)
-ax.plot([], [], color="gray", ls="--", lw=1, label=ORDER_LABEL)
-steps_shown = np.array(ETA_VALUES) - ETA_FINE
-ax.set(xscale="log", yscale="log", xlabel="$\\eta - \\eta_{fine}$", ylabel="RMS particle distance at T",
-       title=f"time step, τ = 0, T = {sizes['eta_horizon']}")
-ax.set_xticks(steps_shown, [f"{x:.3g}" for x in steps_shown])
-ax.xaxis.set_minor_formatter(plt.NullFormatter())
-ax.legend(fontsize=9)
-ax = axes[1]
-for color, (N, part) in zip(COLORS, ref_table.groupby("N_ref")):
-    ax.plot(part.t.clip(lower=0.05), part.function_distance2, marker="o", color=color, label=f"$N_{{ref}}$ = {N}")
-ax.set(xscale="log", yscale="log", xlabel="t (t = 0 drawn at 0.05)",
-       ylabel=f"$E(f_{{N_{{ref}}}} - f_{{{N_MAX}}})^2$", title="nested references agree (erf, strong)")
-ax.legend(fontsize=9)
+plots.eta_panel(axes[0], eta_table, COLORS, ETA_VALUES, ETA_FINE, ORDER_LABEL, sizes["eta_horizon"])
+plots.references_panel(axes[1], ref_table, COLORS, N_MAX)
 fig.tight_layout()
 nb.save_figure(fig, "well_posedness", data=pd.concat([eta_table.assign(panel="eta"), ref_table.assign(panel="ref")]),
                caption="Left: RMS distance at time T between particles run with step η and with η_fine = η/8 at the "

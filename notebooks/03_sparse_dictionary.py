@@ -29,8 +29,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from matplotlib.animation import FuncAnimation
-from matplotlib.ticker import LogLocator, MaxNLocator, NullFormatter
 
 from companion.analysis.atoms import (
     DELTA_REL,
@@ -58,8 +56,8 @@ from companion.analysis.statistics import loglog_fit
 from companion.engine.dynamics import log_time_grid, simulate
 from companion.engine.init import init_particles
 from companion.engine.targets import ridge_target, teacher
+from companion.pipeline import sparse_dictionary_plots as plots
 from companion.pipeline.notebook import setup_notebook
-from companion.pipeline.style import palette
 
 nb = setup_notebook("03_sparse_dictionary", profile, seed, device)  # one CPU thread: many small tensor ops
 
@@ -169,26 +167,7 @@ for name, target in TARGETS.items():
 tensor_df, bound_df = pd.DataFrame(rows), pd.DataFrame(bound_rows)
 
 # %%
-fig, axes = plt.subplots(3, 3, figsize=(15, 11), constrained_layout=True)
-markers = "osD^v"
-for row, (family, names) in enumerate(FAMILIES.items()):
-    for colour, marker, name in zip(palette(len(names)), markers, names):
-        shown = tensor_df[(tensor_df.target == name) & (tensor_df.norm > 1e-14)]
-        axes[row, 0].semilogy(shown.k, shown.norm, "-", marker=marker, ms=4, color=colour, label=name)
-        group = bound_df[(bound_df.target == name) & (bound_df.K >= 0)]  # K = −1: no tensor above ε, not drawn
-        axes[row, 1].step(group.eps, group.K, where="post", color=colour, label=name)
-        axes[row, 2].step(group.eps, group.S_star, where="post", color=colour, label=name)
-    axes[row, 0].set(xlabel="degree $k$", ylabel=r"$\|T^*_k\|_F$", title=f"Hermite tensors: {family}")
-    axes[row, 1].set(xscale="log", xlabel=r"$\varepsilon$", ylabel=r"$K(\varepsilon)$",
-                     title="coefficient-threshold number")
-    axes[row, 2].set(xscale="log", yscale="log", xlabel=r"$\varepsilon$", ylabel=r"$S^*(\varepsilon)$",
-                     title="Carathéodory-type bound")
-    axes[row, 0].legend(fontsize=9)
-    for ax in (axes[row, 0], axes[row, 2]):
-        low, high = ax.get_ylim()
-        if np.log10(high / low) < 2.5:  # under 2.5 decades: label 1, 2, 5 × 10^k, no minor labels
-            ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.yaxis.set_minor_formatter(NullFormatter())
+fig = plots.targets_hermite(tensor_df, bound_df, FAMILIES)
 nb.save_figure(fig, "targets_hermite", data=pd.concat([tensor_df.assign(panel="tensors"),
                                                         bound_df.assign(panel="bound")]),
                caption="Hermite tensor norms of erf teachers, Barron–Hermite ridges and line targets (one row per "
@@ -276,68 +255,11 @@ print(f"{len(runs)} runs ready ({nb.elapsed():.1f} s)")
 # row is fixed over its four times.
 
 # %%
-def plane_basis(n):
-    n = n / np.linalg.norm(n)
-    e1 = np.cross(n, [0.0, 0.0, 1.0])
-    e1 /= np.linalg.norm(e1)
-    return n, e1, np.cross(n, e1)
-
-
-def snapshot_indices(times, targets=(0.0, 2.0, 20.0, np.inf)):
-    return sorted({int(np.argmin(np.abs(times - min(t, times[-1])))) for t in targets})
-
-
-def view(cloud, U, d):
-    """Plot coordinates of a cloud (N, 1+d) and of the teacher's directions: (x, y, a) of the particles and (x, y)
-    of the teacher markers; d = 2 the plane itself (markers at ±u), d = 3 unit directions flipped towards
-    n = (1, 1, 1)/√3 (a flipped with them) and projected on the plane orthogonal to n."""
-    a, W = cloud[:, 0], cloud[:, 1:]
-    if d == 2:
-        return W[:, 0], W[:, 1], a, np.concatenate([U, -U])
-    n, e1, e2 = plane_basis(np.ones(3))
-    unit = W / np.linalg.norm(W, axis=1, keepdims=True)
-    flip = np.where(unit @ n < 0, -1.0, 1.0)
-    unit, a = unit * flip[:, None], a * flip
-    teacher_unit = U * np.where(U @ n < 0, -1.0, 1.0)[:, None]
-    return unit @ e1, unit @ e2, a, np.column_stack([teacher_unit @ e1, teacher_unit @ e2])
-
-
-def draw_frame(ax, d, U, lim):
-    ax.add_patch(plt.Circle((0, 0), 1.0, fill=False, color="0.7"))
-    if d == 2:
-        for u in U:
-            ax.plot([-2 * u[0], 2 * u[0]], [-2 * u[1], 2 * u[1]], "k--", lw=0.8)
-    ax.set(xlim=(-lim, lim), ylim=(-lim, lim), aspect="equal")
-
-
-# %%
 SHOWN = [("teacher M=2", 2), ("teacher M=3", 3)]
 LIMITS = {2: 2.4, 3: 1.1}
-AXIS_LABELS = {2: ("$w_1$", "$w_2$"), 3: ("$e_1$ (in-plane axis 1)", "$e_2$ (in-plane axis 2)")}
-snap_rows = []
-fig, axes = plt.subplots(2, 4, figsize=(16, 9), layout="constrained")
-for row, (name, d) in enumerate(SHOWN):
-    result, U = runs[name], TARGETS[name].U.numpy()
-    idx = snapshot_indices(result["times"])
-    vmax = np.abs(result["particles"][idx[:4], 0, :, 0]).max()
-    for col, k in enumerate(idx[:4]):
-        x, y, a, marks = view(result["particles"][k, 0], U, d)
-        ax = axes[row, col]
-        draw_frame(ax, d, U, LIMITS[d])
-        points = ax.scatter(x, y, c=a, cmap="coolwarm", vmin=-vmax, vmax=vmax, s=14, edgecolor="none",
-                            label="particles")
-        ax.plot(marks[:, 0], marks[:, 1], "k*", ms=13, mfc="none", label="teacher directions")
-        ax.set(title=f"$d={d}$, $t={result['times'][k]:.1f}$", xlabel=AXIS_LABELS[d][0],
-               ylabel=AXIS_LABELS[d][1] if col == 0 else "")
-        if col > 0:
-            ax.tick_params(labelleft=False)
-        snap_rows += [dict(series="particles", d=d, t=result["times"][k], particle=i, a=a[i], x=x[i], y=y[i])
-                      for i in range(len(a))]
-        snap_rows += [dict(series="teacher directions", d=d, t=result["times"][k], particle=-1, a=np.nan,
-                           x=mx, y=my) for mx, my in marks]
-    fig.colorbar(points, ax=axes[row].tolist(), shrink=0.8, label="output weight $a$")
-fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside upper center", ncol=2, fontsize=10)
-nb.save_figure(fig, "directions_snapshots", data=pd.DataFrame(snap_rows),
+SHOWN_RUNS = [(d, runs[name]["times"], runs[name]["particles"], TARGETS[name].U.numpy()) for name, d in SHOWN]
+fig, snapshots = plots.directions_snapshots(SHOWN_RUNS, LIMITS)
+nb.save_figure(fig, "directions_snapshots", data=snapshots,
                caption="\"particles\" of an erf student (replica 0) coloured by output weight a at four times: in "
                        "the plane for d = 2 and projected from the sphere for d = 3, with the \"teacher directions\" "
                        "as stars; the particles gather on the teacher's directions.",
@@ -349,37 +271,7 @@ plt.show()
 # the colour scale fixed over the whole run.
 
 # %%
-anim_rows = []
-fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
-fig.subplots_adjust(left=0.07, right=0.95, bottom=0.12, top=0.92, wspace=0.35)
-artists = []
-for ax, (name, d) in zip(axes, SHOWN):
-    result, U = runs[name], TARGETS[name].U.numpy()
-    vmax = np.abs(result["particles"][:, 0, :, 0]).max()
-    for frame, t in enumerate(result["times"]):
-        x, y, a, marks = view(result["particles"][frame, 0], U, d)
-        anim_rows += [dict(frame=frame, t=t, d=d, particle=i, x=x[i], y=y[i], a=a[i]) for i in range(len(a))]
-    draw_frame(ax, d, U, LIMITS[d])
-    x, y, a, marks = view(result["particles"][0, 0], U, d)
-    points = ax.scatter(x, y, c=a, cmap="coolwarm", vmin=-vmax, vmax=vmax, s=16, edgecolor="none")
-    ax.plot(marks[:, 0], marks[:, 1], "k*", ms=13, mfc="none", label="teacher directions")
-    ax.set(xlabel=AXIS_LABELS[d][0], ylabel=AXIS_LABELS[d][1])
-    ax.legend(loc="lower left", fontsize=9, framealpha=0.8, frameon=True)
-    fig.colorbar(points, ax=ax, shrink=0.7, label="output weight $a$")
-    artists.append((ax, points, name, d, U))
-anim_df = pd.DataFrame(anim_rows)
-
-
-def update(frame):
-    for ax, points, name, d, U in artists:
-        x, y, a, _ = view(runs[name]["particles"][frame, 0], U, d)
-        points.set_offsets(np.column_stack([x, y]))
-        points.set_array(a)
-        ax.set_title(f"$d={d}$, $t={runs[name]['times'][frame]:.1f}$")
-    return [points for _, points, _, _, _ in artists]
-
-
-animation = FuncAnimation(fig, update, frames=len(runs["teacher M=2"]["times"]), blit=False)
+animation, fig, anim_df = plots.cloud_animation(SHOWN_RUNS, LIMITS)
 gif = nb.save_animation(animation, "cloud_moves", data=anim_df,
                         caption="The particle clouds of the snapshots above over all recorded times: left d = 2 "
                                 "(teacher M = 2, the plane), right d = 3 (teacher M = 3, directions projected as "
@@ -505,28 +397,7 @@ for n, result in by_N.items():
 count_df = pd.DataFrame(count_rows)
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-for name, group in count_df[count_df.panel == "t"].groupby("target", sort=False):
-    mean = group.groupby("x")["count"].mean()
-    line, = axes[0].plot(np.maximum(mean.index, ETA / 2), mean.values, "o-", ms=3, label=name)
-    axes[0].axhline(TEACHER_M[name], color=line.get_color(), ls=":")
-axes[0].set(xscale="log", xlabel=r"$t$ ($t = 0$ drawn at $\eta/2$)", ylabel="active atoms (mean over replicas)",
-            title="count against time")
-for panel, ax, label in [("tau", axes[1], r"$\tau$"), ("N", axes[2], "$N$")]:
-    group = count_df[count_df.panel == panel]
-    broken = group.x == TAU_BREAK if panel == "tau" else np.zeros(len(group), dtype=bool)
-    ax.plot(group.x[~broken], group["count"][~broken], "o", alpha=0.6)
-    if broken.any():
-        ax.plot(group.x[broken], group["count"][broken], "x", color="0.5", label="largest τ, not fitted")
-    ax.axhline(2, color="k", ls=":", label="teacher M = 2")
-    ax.set(xscale="log", xlabel=label, ylabel="active atoms", title=f"final count against {label}")
-    ax.legend()
-axes[0].legend()
-axes[2].set_xticks(N_GRID, [str(n) for n in N_GRID])
-axes[2].xaxis.set_minor_formatter(NullFormatter())
-for ax in axes:
-    ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+fig = plots.atom_counts(count_df, TEACHER_M, ETA, TAU_BREAK, N_GRID)
 count_df["series"] = np.where((count_df.panel == "tau") & (count_df.x == TAU_BREAK), "largest τ, not fitted",
                               count_df.target)
 nb.save_figure(fig, "atom_counts", data=pd.concat([count_df, pd.DataFrame(dict(series=["teacher M = 2"],
@@ -661,37 +532,7 @@ nb.save_table(ratio_table, "count_over_bound",
               params=dict(N=N, horizon=HORIZON, lam=LAM, tau=TAU))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(13, 5), constrained_layout=True)
-order = list(TARGETS)
-colours = dict(zip(FAMILIES, palette(len(FAMILIES))))
-family_of = {name: family for family, names in FAMILIES.items() for name in names}
-for family in FAMILIES:
-    group = summary[summary.target.map(family_of) == family]
-    y = group.target.map(order.index) + 0.12 * (group.replica - (R - 1) / 2)
-    axes[0].plot(group.ratio, y - 0.06, "o", color=colours[family], label=f"{family}, final cloud")
-    axes[0].plot(group.relaxed_ratio, y + 0.06, "D", mfc="none", mew=1.5, color=colours[family],
-                 label=f"{family}, relaxed at τ = 0")
-axes[0].axvline(1.0, color="k", ls=":", label="bound: count = S*")
-axes[0].set_yticks(range(len(order)), order)
-axes[0].invert_yaxis()
-axes[0].set(xlim=(0, max(1.1, summary.ratio.max()) * 1.6), xlabel=r"count / $S^*(\varepsilon)$, $\varepsilon$ = residual",
-            title="measured count over the bound (each replica)")
-axes[0].legend(loc="upper right", fontsize=9, frameon=True, framealpha=0.9)
-for style, (M, group) in zip("osD^", teacher_angles.groupby("M")):
-    x = M + 0.08 * (group.replica - (R - 1) / 2)
-    axes[1].errorbar(x - 0.05, group.measured, yerr=3 * group.noise, fmt=style, color=palette(2)[0], ms=6,
-                     capsize=3, label="measured, 3 noise units" if M == 1 else None)
-    axes[1].plot(x + 0.05, group.predicted, style, color=palette(2)[1], mfc="none", ms=8, mew=1.5,
-                 label="predicted from the teacher" if M == 1 else None)
-axes[1].set(xlabel="teacher neurons $M$", ylabel="matched angle (rad)",
-            title=rf"teacher atoms' direction bias at $\lambda$ = {LAM}")
-axes[1].xaxis.set_major_locator(MaxNLocator(integer=True))
-axes[1].legend(loc="upper left", fontsize=9)
-figure_data = pd.concat([summary.assign(panel="ratio", series=summary.target.map(family_of) + ", final cloud"),
-                         summary.assign(panel="ratio", series=summary.target.map(family_of) + ", relaxed at τ = 0"),
-                         pd.DataFrame(dict(panel=["ratio"], series=["bound: count = S*"], ratio=[1.0])),
-                         teacher_angles.assign(panel="angles", series="measured, 3 noise units"),
-                         teacher_angles.assign(panel="angles", series="predicted from the teacher")])
+fig, figure_data = plots.count_vs_bound(summary, teacher_angles, list(TARGETS), FAMILIES, R, LAM)
 nb.save_figure(fig, "count_vs_bound", data=figure_data,
                caption="Left: active-atom count over S*(ε) at the residual level for every target and replica "
                        "(replicas offset vertically), of the final cloud (filled) and after relaxing its atoms at "
@@ -770,32 +611,7 @@ print("equal-mass prediction, local slope at λ:", dict(zip(np.round(np.sqrt(LAM
                                                           np.round(curve_slopes, 3))))
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), constrained_layout=True)
-x_off = np.where(lam_angles.replica == 0, 0.97, 1.03)
-axes[0].errorbar(lam_angles.lam * x_off, lam_angles.measured, yerr=3 * lam_angles.noise, fmt="o", capsize=3,
-                 color=palette(2)[0], label="measured, 3 noise units")
-axes[0].plot(lam_angles.lam * x_off, lam_angles.predicted, "s", mfc="none", ms=8, mew=1.5, color=palette(2)[1],
-             label="predicted from the teacher")
-axes[0].plot(lam_angles.lam * x_off, lam_angles.noise, "x", color="0.4", label="centre noise unit")
-axes[0].plot(LAM_CURVE, curve, "-", color=palette(3)[2], lw=1.2, label="predicted, masses 1/2")
-axes[0].set(xscale="log", yscale="log", xlabel=r"weight decay $\lambda$", ylabel="matched angle (rad)",
-            title="teacher $M = 2$: each atom's bias")
-axes[0].set_xticks([1e-3, 1e-2, 1e-1], ["0.001", "0.01", "0.1"])
-axes[0].xaxis.set_minor_formatter(NullFormatter())
-axes[0].legend(fontsize=9)
-axes[1].axhline(0, color="k", lw=0.8)
-axes[1].plot(lam_angles.lam * x_off, (lam_angles.measured - lam_angles.predicted) / lam_angles.noise, "o",
-             color=palette(2)[0], label="measured − predicted, in noise units")
-axes[1].axhspan(-3, 3, color="0.85", label="claim window ±3")
-axes[1].set(xscale="log", xlabel=r"weight decay $\lambda$", ylabel="deviation / noise unit",
-            title="deviation from the prediction")
-axes[1].set_xticks(LAMS, [f"{lam:g}" for lam in LAMS])
-axes[1].minorticks_off()
-axes[1].legend(fontsize=9, loc="upper left", frameon=True)
-lam_data = pd.concat([lam_angles.assign(series=s) for s in ("measured, 3 noise units", "predicted from the teacher",
-                                                             "centre noise unit", "measured − predicted, in noise units")]
-                     + [pd.DataFrame(dict(series=["claim window ±3"], z=[3.0])),
-                        pd.DataFrame(dict(series="predicted, masses 1/2", lam=LAM_CURVE, predicted=curve))])
+fig, lam_data = plots.angle_vs_lambda(lam_angles, LAM_CURVE, curve, LAMS)
 nb.save_figure(fig, "angle_vs_lambda", data=lam_data,
                caption=f"Matched angle of each atom of a two-neuron erf teacher against the weight decay λ: measured "
                        f"(fit of the largest: log–log slope {lam_slope:.2f}), \"predicted from the teacher\" (τ = 0 "

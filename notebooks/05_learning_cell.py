@@ -335,6 +335,7 @@ def panel_bound(ax):
     return rows
 
 
+# %%
 def panel_chain(ax):
     """(d) the four components of the summary chain (replica means) as grouped bars, the total and 4 × sum."""
     rows = []

@@ -40,18 +40,16 @@ seed = 0
 device = "auto"
 
 # %%
-import io
 import math
-import time
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
 from companion.analysis import explore as ex
 from companion.engine.activations import ACTIVATIONS, get_activation
 from companion.engine.dynamics import DivergenceError, progress_default
+from companion.pipeline import explorer_widgets
 from companion.pipeline.notebook import setup_notebook
 from companion.pipeline.style import palette
 
@@ -283,67 +281,14 @@ rad; the largest angle / window of the extracted atoms is ${nb.glue("ratio_max",
 
 # %%
 def build_explorer(params, results=None):
-    """The explorer's widgets at ``params``, drawn from ``results`` when given (no run until a control changes).
-    Returns a dict: ``box`` (to display), ``controls`` (name → widget), ``image``, ``numbers``, ``status``,
-    ``timings`` (seconds per update) and ``results`` (the latest)."""
-    import ipywidgets as widgets
-
-    slider = dict(continuous_update=False, style={"description_width": "initial"})
-    controls = dict(
-        activation=widgets.Dropdown(options=ACTIVATIONS, value=params["activation"], description="σ"),
-        M=widgets.IntSlider(value=params["M"], min=1, max=ex.M_MAX, description="teacher M", **slider),
-        d=widgets.ToggleButtons(options=ex.DIMENSIONS, value=params["d"], description="d"),
-        N=widgets.SelectionSlider(options=[16, 32, 64, 128, 256, 512], value=params["N"], description="N", **slider),
-        lam=widgets.FloatLogSlider(value=params["lam"], base=10, min=-3, max=-0.7, description="λ", **slider),
-        tau=widgets.FloatLogSlider(value=params["tau"], base=10, min=-6, max=-2, description="τ", **slider),
-        eta=widgets.FloatSlider(value=params["eta"], min=0.05, max=1.0, step=0.05, description="η", **slider),
-        horizon=widgets.FloatSlider(value=params["horizon"], min=50, max=1000, step=50, description="horizon",
-                                    **slider),
-        seed=widgets.BoundedIntText(value=params["seed"], min=0, max=10**6, description="seed"),
-    )
-    live_fig = Figure(figsize=(13, 9))
-    # Layout: the controls keep a fixed 320 px column, the picture takes the rest and shrinks with the window
-    # (object-fit keeps its aspect), and below 680 px of room it wraps under the controls.
-    picture = widgets.Image(format="png", layout=widgets.Layout(flex="1 1 360px", min_width="0", max_width="1040px",
-                                                                height="auto", object_fit="contain"))
-    state = dict(controls=controls, image=picture, numbers=widgets.HTML(),
-                 status=widgets.HTML(), timings=[], results=results)
-
-    def show(res):
-        draw(res, live_fig)
-        buffer = io.BytesIO()
-        live_fig.savefig(buffer, format="png", dpi=80, bbox_inches=None)  # a fixed frame: no second layout pass
-        state["image"].value = buffer.getvalue()
-        state["numbers"].value = "<table>" + "".join(f"<tr><td>{q}</td><td><b>{v}</b></td></tr>"
-                                                    for q, v in cell_rows(res)) + "</table>"
-        state["results"] = res
-
-    def update(change=None):
-        started = time.perf_counter()
-        chosen = {name: widget.value for name, widget in controls.items()}
-        state["status"].value = "running…"
-        try:
-            res = ex.explore(chosen, device=nb.device, dtype=nb.dtype)
-        except (ValueError, DivergenceError) as error:
-            state["status"].value = f"<span style='color:#BB5566'>not run: {error}</span>"
-            return
-        show(res)
-        seconds = time.perf_counter() - started
-        state["timings"].append(seconds)
-        state["status"].value = f"updated in {seconds:.2f} s"
-
-    for widget in controls.values():
-        widget.observe(update, names="value")
-    if results is not None:
-        show(results)
-    else:
-        update()
-    state["update"] = update
-    panel = widgets.VBox(list(controls.values()) + [state["status"], state["numbers"]],
-                         layout=widgets.Layout(flex="0 0 320px", min_width="320px", overflow="hidden"))
-    state["box"] = widgets.HBox([panel, picture], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start",
-                                                                        width="100%"))
-    return state
+    """The explorer's widgets at ``params``, drawn from ``results`` when given (no run until a control changes):
+    ``explorer_widgets.build_explorer`` on ``ex.explore``, :func:`draw` and :func:`cell_rows`, refusing bad
+    parameters and diverging runs. Returns a dict: ``box`` (to display), ``controls`` (name → widget), ``image``,
+    ``numbers``, ``status``, ``timings`` (seconds per update) and ``results`` (the latest)."""
+    return explorer_widgets.build_explorer(
+        explorer_widgets.controls_for(params, ACTIVATIONS, ex.M_MAX, ex.DIMENSIONS),
+        run=lambda chosen: ex.explore(chosen, device=nb.device, dtype=nb.dtype), draw=draw, rows=cell_rows,
+        refused=(ValueError, DivergenceError), results=results)
 
 
 # %% [markdown]

@@ -47,6 +47,10 @@ def _mean(sample):
     return sample.mean(0)
 
 
+def _rejects(sample):
+    return bool(sample.mean(0)[0] > 1)
+
+
 def _interval(sample):
     m, se = sample.mean(0), sample.std(0, ddof=1) / math.sqrt(len(sample))
     return m, m - 2 * se, m + 2 * se
@@ -89,16 +93,19 @@ CALLS = [
     (coupling.effective_size, dict(N=np.array([2.0, 4.0]), N_ref=16.0), dict(N="vector", N_ref="positive")),
     (coupling.fit_rate, dict(N=[2.0, 4.0], errors=VALUES[:, :2], n_boot=20),
      dict(N="vector", errors="array", n_boot="size", level="level")),
-    (coupling.rate_draws, dict(N=[2.0, 4.0], errors=ERRORS, n_boot=20), dict(N="vector", errors="array", n_boot="size")),
+    (coupling.fit_plateau, dict(times=[0.0, 1.0, 2.0], N=[2.0, 4.0], errors=ERRORS, n_boot=20),
+     dict(times="vector", N="vector", errors="array", n_boot="size", window="vector")),
     (statistics.replica_log_slope, dict(x=[1.0, 2.0, 4.0], values=VALUES, n_boot=20),
      dict(x="vector", values="array", n_boot="size", level="level", seed="seed")),
     (calibration.calibration_study, dict(values=VALUES, interval=_interval, K=2, level=0.9),
      dict(values="array", interval="callable", K="size", level="level", axis="axis")),
-    (calibration.false_alarm_rate, dict(values=VALUES, statistic=_mean, K=2, n_boot=20),
-     dict(values="array", statistic="callable", K="size", level="level", n_boot="size", seed="seed")),
+    (calibration.resampled_false_alarm_rate, dict(values=VALUES, reject=_rejects, experiments=10),
+     dict(values="array", reject="callable", experiments="size", level="level", seed="seed", axis="axis")),
+    (calibration.batch_estimates, dict(values=VALUES, statistic=_mean, K=2),
+     dict(values="array", statistic="callable", K="size", axis="axis")),
     (calibration.median_of_means, dict(values=VALUES, groups=3), dict(values="array", groups="size", axis="axis")),
-    (calibration.max_band, dict(estimate=VALUES[0], draws=np.random.default_rng(2).normal(size=(12, 3))),
-     dict(estimate="vector", draws="array", level="level")),
+    (calibration.studentized_max_test, dict(values=VALUES, null=1.0, n_boot=20),
+     dict(values="array", null="array", level="level", n_boot="size", seed="seed")),
     (relaxation.pair_hessians, dict(theta=THETA[0, :3], activation="erf"),
      dict(theta="particles", activation="activation", block="size")),
     (relaxation.drift_hessian, dict(theta=THETA[0, :3], activation="erf", target=TARGET, lam=0.1),

@@ -23,6 +23,7 @@ _SUBMODULES = (
     "statistics",
     "symmetry",
     "transport",
+    "waring",
 )
 _EXPORTS = {
     "atoms": ("extract_atoms", "match_directions", "target_atoms"),

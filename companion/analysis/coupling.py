@@ -44,7 +44,7 @@ from ..engine.kernels import gaussian_kernel
 from ..engine.spec import Problem, StartingLaw, problem
 from ..engine.targets import teacher
 from ..engine.validation import describe, float_array, float_tensor
-from .statistics import _RESAMPLE, bootstrap, bootstrap_draws, replica_loglog_fit
+from .statistics import _RESAMPLE, bootstrap, replica_loglog_fit
 
 
 def _as_tensor(theta, name):
@@ -416,7 +416,7 @@ def fit_rate(N, errors, N_ref=np.inf, n_boot=2000, level=0.9, seed=0):
 def rate_statistic(N):
     r"""The per-time rate as a statistic of replicas: errors (T, R, len(N)) → (T,) least-squares slopes of
     :math:`\log \bar e_t(N)` against log N (:math:`\bar e_t` the replica mean; pass :func:`effective_size` for the
-    nested design). Replicas are on axis 1, as :func:`rate_draws` and :mod:`.calibration` resample them."""
+    nested design). Replicas are on axis 1, as :mod:`.calibration` and the bootstrap resample them."""
     x = np.log(N)
     if np.unique(x).size < 2:
         raise ValueError(f"N: need at least two distinct sizes, got {N.tolist()}")
@@ -438,21 +438,6 @@ def _two_replicas(errors):
     """Refuse replica errors (T, R, K) with fewer than two replicas: the bootstrap resamples them."""
     if errors.shape[1] < 2:
         raise ValueError(f"errors: need R >= 2 replicas on axis 1, got shape {errors.shape}")
-
-
-@validated(
-    N=Reals(positive=True, dim="K"),
-    errors=_REPLICA_ERRORS,
-    n_boot=_RESAMPLE["n_boot"],
-    seed=_RESAMPLE["seed"],
-    memory=lambda args: (8 * args["n_boot"] * args["errors"].shape[1], "n_boot"),  # the resampled replica indices
-)
-def rate_draws(N, errors, n_boot=2000, seed=0):
-    """Per-time rates (T,) of :func:`rate_statistic` and their bootstrap replicates (n_boot, T), one resample of
-    replicas for every time and size (the runs are coupled): the input of :func:`.calibration.simultaneous_test`.
-    ``errors`` has shape (T, R, len(N)), R >= 2."""
-    _two_replicas(errors)
-    return bootstrap_draws(errors, rate_statistic(N), axis=1, n_boot=n_boot, seed=seed)
 
 
 _PLATEAU = dict(

@@ -1,10 +1,11 @@
 r"""The scans of notebook 02 as tasks: one row of the depth table, one certified row, one scanned measure of the
-separated GELU case, of Pearson's problem and of the He_6 decomposition. Each takes a ``Stream`` (and the index of
-its measure) and draws everything from it, so a task's result depends on its arguments only (the task cache,
-Dask workers)."""
+separated GELU case, of Pearson's problem and of the He_6 decomposition (reduced and full system). Each takes a
+``Stream`` (and the index of its measure) and draws everything from it, so a task's result depends on its arguments
+only (the task cache, Dask workers)."""
 
 import math
 
+import numpy as np
 import torch
 
 from ..engine.contract import ActivationName, Device, Instance, Int, validated
@@ -22,6 +23,7 @@ from .identifiability import (
     variety_depth,
 )
 from .moment_systems import certified_row, sextic_second_decomposition
+from .waring import decomposition_terms, form_coefficients, term_distance, waring_decompositions
 
 _NAME = ActivationName(examples=("he2", "erf"), resolve=False)
 _STREAM = Instance(Stream, lambda dims: Stream(0, "scan"), "a Stream (companion.engine.seeding)")
@@ -166,4 +168,59 @@ def he6_instance(restarts, stream, instance, device):
         cubic=cubic,
         orbit_distance=float(search.orbit_distance[b]),
         catalecticant_rank=numerical_rank(C)[0],
+    )
+
+
+@validated(
+    starts=Int(1),
+    iterations=Int(1),
+    stream=_STREAM,
+    instance=Int(0, example_max=0),
+    device=Device(),
+    fuzz_valid=False,
+)
+def he6_full_system(starts, iterations, stream, instance, device):
+    """The He_6 measure of ``he6_instance`` (replica ``instance`` of ``stream``: the same nine unit atoms) and every
+    nine-term decomposition of its sextic Σ_j a_j (ŵ_j·x)^6 that ``starts`` complex starts of Gauss–Newton on the full
+    28-equation system reach (``waring.waring_decompositions``, starts from sub-stream 1 of the replica), without the
+    apolar cubic. Returns the search's totals (starts, converged, seconds) and ``decompositions``: one row per
+    distinct decomposition with hits, real, α and certified, residual, the Gauss–Newton residuals from a relative 1e-4
+    away, its term distance to μ and to the reduced formulation's linked partner (``sextic_second_decomposition``;
+    NaN where that partner was not computed)."""
+    g = stream.generator(instance, device=device)
+    a, W = random_atoms(9, 3, g, unit_norm=True)
+    a, W = a.to(torch.float64).cpu().numpy(), W.to(torch.float64).cpu().numpy()
+    f = form_coefficients(a, W, 6)
+    search = waring_decompositions(f, 6, 9, starts, stream.rng(instance, purpose=1), iterations=iterations)
+    mu = np.stack([form_coefficients(a[j : j + 1], W[j : j + 1], 6) for j in range(9)])
+    partner = sextic_second_decomposition(a, W, seed=instance)
+    linked = None
+    if partner["relative_residual"] < 1e-9:
+        linked = np.stack(
+            [form_coefficients(partner["weights"][j : j + 1], partner["points"][j : j + 1], 6) for j in range(9)]
+        )
+    rows = []
+    for K, terms in enumerate(decomposition_terms(search)):
+        rows.append(
+            dict(
+                instance=instance,
+                decomposition=K,
+                hits=int(search.hits[K]),
+                real=bool(search.real[K]),
+                alpha=float(search.alpha[K]),
+                certified=bool(search.certified[K]),
+                residual=float(search.residual[K]),
+                **{f"newton_{s}": float(v) for s, v in enumerate(search.newton[K])},
+                distance_to_mu=term_distance(terms, mu),
+                distance_to_partner=math.nan if linked is None else term_distance(terms, linked),
+            )
+        )
+    return dict(
+        instance=instance,
+        starts=search.starts,
+        converged=search.converged,
+        seconds=search.seconds,
+        certify_seconds=search.certify_seconds,
+        partner_seconds=partner["seconds"],
+        decompositions=rows,
     )

@@ -270,6 +270,22 @@ def estimate_w_star(theta, variant="subgaussian", rel_se=0.05, k_cap=None):
     return WStarEstimate(w_star=_reciprocal(intercept), growth_rate=intercept, k_max=int(k_max), n=int(n))
 
 
+@validated(clouds=Tensor("T R n D", array=True), groups=Int(1), variant=Choice(tuple(VARIANTS)))
+def grouped_w_star(clouds, groups=4, variant="subgaussian"):
+    """:func:`estimate_w_star` along a run: for each cloud of ``clouds`` (T, R, n, D), the estimate from all its R
+    replicas together and the range of that estimate and those of ``groups`` contiguous groups of replicas
+    (``np.array_split``), an array (T, 3) of (pooled, low, high)."""
+    if not 1 <= groups <= clouds.shape[1]:
+        raise ValueError(f"groups: expected 1 to {clouds.shape[1]} groups of replicas, got {groups}")
+    split = np.array_split(np.arange(clouds.shape[1]), groups)
+    rows = []
+    for cloud in clouds:
+        pooled = estimate_w_star(cloud, variant).w_star
+        per_group = [estimate_w_star(cloud[g], variant).w_star for g in split]
+        rows.append((pooled, min(per_group + [pooled]), max(per_group + [pooled])))
+    return np.array(rows, dtype=float).reshape(-1, 3)
+
+
 def _growth_rate(log_m, k_max):
     r"""Intercept at 1/(k+1) = 0 of the least-squares line of :math:`g_k = m_{k+1}/((k+1) m_k)`, k < k_max,
     against 1/(k+1), from finite :math:`\log m_k`, k ≤ k_max."""

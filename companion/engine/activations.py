@@ -42,6 +42,7 @@ class Activation:
     mixture: (weights, scales) with σ(z) = Σ_j w_j erf(β_j z) (erf: one term; tanh: to 2e-15, see
     :func:`tanh_erf_mixture`), or None.
     smoothing: closed form of the Gaussian smoothing, see :meth:`smoothed`, or None (for a mixture it is derived).
+    closed_both: (r, K) ↦ (coefficients, slopes) in one pass where that is cheaper than the two apart, or None.
     """
 
     name: str
@@ -56,6 +57,7 @@ class Activation:
     closed_slopes: Callable | None = None
     mixture: tuple | None = None
     smoothing: Callable | None = None
+    closed_both: Callable | None = None
 
     def __call__(self, z):
         return self.fn(z)
@@ -88,6 +90,14 @@ class Activation:
             return graded_coefficients(self.fn, r, K, slope=self.derivative, parity=self.parity)
         return hermite_coefficient_slopes(self.derivative, r, K, n_nodes=nodes)
 
+    def coefficients_and_slopes(self, r, K=None):
+        """(:meth:`coefficients`, :meth:`coefficient_slopes`) at the norms r, in one pass where the activation has one
+        (tanh: the powers of its erf mixture's q_j shared; GELU: erf's coefficients shared)."""
+        if self.closed_both is not None:
+            r, K, _ = self._arguments(r, K)
+            return self.closed_both(r, K)
+        return self.coefficients(r, K), self.coefficient_slopes(r, K)
+
     @property
     def has_smoothing(self):
         """Whether :meth:`smoothed` has a closed form."""
@@ -100,9 +110,17 @@ class Activation:
         \beta_j b)` of erf's forms (m, m', n)."""
         if self.smoothing is not None:
             return self.smoothing(a, b)
-        weights, scales = (torch.tensor(t, dtype=a.dtype, device=a.device) for t in self.mixture)
+        weights, scales = mixture_tensors(self.mixture, a.dtype, a.device)
         m, slope, n = _erf_smoothed(a[..., None] * scales, b[..., None] * scales)
         return (m @ weights, slope @ (weights * scales), n @ weights)
+
+
+@cache
+def mixture_tensors(mixture, dtype, device):
+    """The (weights, scales) of an erf mixture (:attr:`Activation.mixture`) as tensors, built once per dtype and
+    device (read-only: shared by every call)."""
+    with torch.inference_mode(False):  # usable in autograd whatever mode the first call came from
+        return tuple(torch.tensor(t, dtype=dtype, device=device) for t in mixture)
 
 
 def _log_double_factorial_odd(m):
@@ -179,17 +197,26 @@ def _erf_slopes(r, K):
     return _erf_series(r, K, slope=True)
 
 
-def _mixture_series(mixture, r, K, slope):
+def _mixture_lead(weights, scales, R, A, slope):
+    r""":math:`w_j\sqrt2R_j/\sqrt{A_j}` (the values' factor u_j) or :math:`w_j\beta_j\sqrt2A_j^{-3/2}` (the slopes'
+    ∂_r u_j), :math:`R_j = \beta_jr`, :math:`A_j = 1 + 2R_j^2`."""
+    return weights * scales * math.sqrt(2) * A**-1.5 if slope else weights * math.sqrt(2) * R * A.rsqrt()
+
+
+def _mixture_series(mixture, r, K, kinds=(False,)):
     r"""σ = Σ_j w_j erf(β_j ·) (:attr:`Activation.mixture`): :math:`c_k(r) = \sum_jw_jc^{\mathrm{erf}}_k(\beta_jr)`
     and :math:`c_k'(r) = \sum_jw_j\beta_j\,c^{\mathrm{erf}\prime}_k(\beta_jr)` from erf's closed form
     (:func:`_erf_series`; odd k only), the sums over j run by the recurrence in q_j = u_j²: one (…, J) pass per
     term instead of a quadrature per norm. Every w_j > 0 (tanh: a probability density), so the sums do not cancel,
-    and :math:`|c_k - c_k^{\tanh}| \le \|\mathrm{mixture} - \tanh\|_{L^2(N(0,1))}` ≤ 3e-15 (Cauchy–Schwarz)."""
-    weights, scales = (torch.tensor(t, dtype=r.dtype, device=r.device) for t in mixture)
+    and :math:`|c_k - c_k^{\tanh}| \le \|\mathrm{mixture} - \tanh\|_{L^2(N(0,1))}` ≤ 3e-15 (Cauchy–Schwarz).
+    One tensor per entry of ``kinds`` (False: c_k, True: c_k'); asked together they share the powers of q_j."""
+    weights, scales = mixture_tensors(mixture, r.dtype, r.device)
     constants = _erf_constants(K)
     if not constants:
-        return torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device)
-    C = torch.tensor([const * k if slope else const for k, const in constants], dtype=r.dtype, device=r.device)
+        return tuple(torch.zeros(*r.shape, K, dtype=r.dtype, device=r.device) for _ in kinds)
+    C = torch.tensor(
+        [[const * k if slope else const for slope in kinds] for k, const in constants], dtype=r.dtype, device=r.device
+    )
     flat, terms = r.reshape(-1), len(constants)
     chunk = max(1, _MIXTURE_BUDGET // (terms * scales.numel()))
     parts = []
@@ -197,25 +224,30 @@ def _mixture_series(mixture, r, K, slope):
         R = flat[start : start + chunk, None] * scales
         A = 1 + 2 * R * R
         q = 2 * R * R / A
-        lead = weights * scales * math.sqrt(2) * A**-1.5 if slope else weights * math.sqrt(2) * R * A.rsqrt()
+        lead = torch.stack([_mixture_lead(weights, scales, R, A, kind) for kind in kinds], -1)
         powers = torch.cat([torch.ones_like(q)[:, None], q[:, None].expand(-1, terms - 1, -1)], 1).cumprod(1)
-        parts.append((powers @ lead[:, :, None])[..., 0] * C)  # (chunk, terms): Σ_j lead_j q_j^m
-    odd = torch.cat(parts).reshape(*r.shape, terms) if parts else r.new_zeros(*r.shape, terms)
-    return _odd_columns(odd, r, K)
+        parts.append((powers @ lead) * C)  # (chunk, terms, kinds): Σ_j lead_j q_j^m
+    odd = torch.cat(parts).reshape(*r.shape, terms, len(kinds)) if parts else r.new_zeros(*r.shape, terms, len(kinds))
+    return tuple(_odd_columns(odd[..., i], r, K) for i in range(len(kinds)))
 
 
 def _tanh_coefficients(r, K):
-    return _mixture_series(tanh_erf_mixture(), r, K, slope=False)
+    return _mixture_series(tanh_erf_mixture(), r, K)[0]
 
 
 def _tanh_slopes(r, K):
-    return _mixture_series(tanh_erf_mixture(), r, K, slope=True)
+    return _mixture_series(tanh_erf_mixture(), r, K, (True,))[0]
 
 
-def _gelu_series(r, K, slope):
+def _tanh_both(r, K):
+    return _mixture_series(tanh_erf_mixture(), r, K, (False, True))
+
+
+def _gelu_series(r, K, kinds=(False,)):
     r"""GELU(rz) = rz/2 + rz·erf(rz/√2)/2 and :math:`z h_k = \sqrt{k+1}h_{k+1} + \sqrt k h_{k-1}`: with e_k the erf
     coefficients at s = r/√2 (:func:`_erf_series`), :math:`c_k(r) = \frac r2\delta_{k1} + \frac r2(\sqrt{k+1}e_{k+1}
-    + \sqrt ke_{k-1})` (even k and k = 1), and c_k' by the product rule (:math:`\partial_r e_k(s) = e_k'(s)/\sqrt2`)."""
+    + \sqrt ke_{k-1})` (even k and k = 1), and c_k' by the product rule (:math:`\partial_r e_k(s) = e_k'(s)/\sqrt2`).
+    One tensor per entry of ``kinds`` (False: c_k, True: c_k'), the e_k computed once."""
     s = r / math.sqrt(2)
     e = _erf_series(s, K + 1, slope=False)
     roots = torch.arange(K + 1, dtype=r.dtype, device=r.device).sqrt()
@@ -226,18 +258,26 @@ def _gelu_series(r, K, slope):
 
     linear = torch.zeros(K, dtype=r.dtype, device=r.device)
     linear[1:2] = 0.5
-    if not slope:
-        return r[..., None] * (linear + shifted(e) / 2)
-    de = _erf_series(s, K + 1, slope=True)
-    return linear + shifted(e) / 2 + r[..., None] * shifted(de) / (2 * math.sqrt(2))
+    out = []
+    for slope in kinds:
+        if not slope:
+            out.append(r[..., None] * (linear + shifted(e) / 2))
+        else:
+            de = _erf_series(s, K + 1, slope=True)
+            out.append(linear + shifted(e) / 2 + r[..., None] * shifted(de) / (2 * math.sqrt(2)))
+    return tuple(out)
 
 
 def _gelu_coefficients(r, K):
-    return _gelu_series(r, K, slope=False)
+    return _gelu_series(r, K)[0]
 
 
 def _gelu_slopes(r, K):
-    return _gelu_series(r, K, slope=True)
+    return _gelu_series(r, K, (True,))[0]
+
+
+def _gelu_both(r, K):
+    return _gelu_series(r, K, (False, True))
 
 
 def _erf_smoothed(a, b):
@@ -255,13 +295,15 @@ def _gelu_smoothed(a, b):
     :math:`N(a/q, b^2/q)`: :math:`E\sigma(Y) = a\Phi(t) + \frac{b^2}{\sqrt q}\varphi(t)` (Stein:
     :math:`E[bZ\Phi(Y)] = b^2 E\varphi(Y)`), :math:`E\sigma'(Y) = \Phi(t) + a\varphi(t)q^{-3/2}`,
     :math:`E[\sigma'(Y)Y] = E\sigma(Y) + \frac{\varphi(t)}{\sqrt q}\big(\frac{a^2}{q^2} + \frac{b^2}{q}\big)`."""
-    q = 1 + b * b
-    root = q.sqrt()
-    t = a / root
+    q = 1 + b * b  # factors of q on b's shape (one per pair in the engine): few passes over a's shape
+    inv_q, inv_root, b2 = 1 / q, q.rsqrt(), b * b
+    t = a * inv_root
     cdf = _gaussian_cdf(t)
-    density = torch.exp(-t * t / 2) / (math.sqrt(2 * math.pi) * root)  # E φ(Y)
-    m = a * cdf + b * b * density
-    return m, cdf + a * density / q, m + density * (a * a / (q * q) + b * b / q)
+    density = torch.exp(t * t * -0.5) * (inv_root / math.sqrt(2 * math.pi))  # E φ(Y)
+    m = torch.addcmul(a * cdf, b2, density)
+    tilted = a * density
+    n = torch.addcmul(m, a * tilted, inv_q * inv_q).addcmul_(density, b2 * inv_q)
+    return m, torch.addcmul(cdf, tilted, inv_q), n
 
 
 def _theta_derivative(u):
@@ -380,6 +422,7 @@ _NAMED = {
         _tanh_coefficients,
         _tanh_slopes,
         mixture=tanh_erf_mixture(),
+        closed_both=_tanh_both,
     ),
     "gelu": Activation(
         "gelu",
@@ -393,6 +436,7 @@ _NAMED = {
         _gelu_coefficients,
         _gelu_slopes,
         smoothing=_gelu_smoothed,
+        closed_both=_gelu_both,
     ),
     "quadratic": Activation("quadratic", lambda z: z * z, lambda z: 2 * z, "even", False, False, 2, 3),
 }

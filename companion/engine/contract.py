@@ -616,8 +616,9 @@ def validated(memory=None, fuzz_valid=True, **specs):
     its resolved value before the body runs. ``memory(args) -> (bytes, parameter)`` estimates what the call will
     allocate from the resolved arguments (a dict); a call above :func:`memory_limit` is refused before allocating,
     naming that parameter and the estimate. The function is registered in ``REGISTRY`` for the fuzzing battery;
-    ``fuzz_valid=False`` (a task of several seconds even at its smallest, e.g. a scan of notebook 02) keeps it out of
-    the battery's valid calls (its invalid ones still run: they stop at the contract)."""
+    ``fuzz_valid=False`` (a task of several seconds even at its smallest, e.g. a scan of notebook 02, or a result that
+    holds NaN by design) keeps it out of the battery's valid calls (its invalid ones still run: they stop at the
+    contract)."""
 
     def decorate(function):
         signature = inspect.signature(function)

@@ -284,20 +284,21 @@ def _check_data(data, R, d):
 
 def _validate(
     theta0,
+    *,
     target,
     eta,
     steps,
     lam,
     tau,
     engine,
-    data,
-    batch_size,
     record_steps,
     seed,
     first_replica,
-    noise_width,
-    chunk_size,
-    check_every,
+    noise_width=None,
+    data=None,
+    batch_size=None,
+    chunk_size=1,
+    check_every=None,
 ):
     """The rules of :func:`simulate` that relate its arguments (each already checked by its contract): data and
     batch size against the engine, record steps and noise width against the run; the run as a
@@ -434,20 +435,20 @@ def simulate(
     """
     data, spec = _validate(
         theta0,
-        target,
-        eta,
-        steps,
-        lam,
-        tau,
-        engine,
-        data,
-        batch_size,
-        record_steps,
-        seed,
-        first_replica,
-        noise_width,
-        chunk_size,
-        check_every,
+        target=target,
+        eta=eta,
+        steps=steps,
+        lam=lam,
+        tau=tau,
+        engine=engine,
+        record_steps=record_steps,
+        seed=seed,
+        first_replica=first_replica,
+        noise_width=noise_width,
+        data=data,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        check_every=check_every,
     )
     return run(theta0, Problem(activation, target), spec, data, keep_particles, progress)
 
@@ -570,39 +571,10 @@ def simulate_mckean_vlasov(
     Returns (populations, tagged): the populations' :class:`Trajectory` (particles (T, P, M, 1+d), risk (T, P)) and
     the tagged particles (T, P, R, N, 1+d) at the recorded steps, on the CPU."""
     act = activation
-    _, spec = _validate(
-        theta0,
-        target,
-        eta,
-        steps,
-        lam,
-        tau,
-        engine,
-        None,
-        None,
-        record_steps,
-        seed,
-        first_replica,
-        noise_width,
-        1,
-        None,
-    )
+    run_args = dict(target=target, eta=eta, steps=steps, lam=lam, tau=tau, engine=engine, record_steps=record_steps)
+    _, spec = _validate(theta0, seed=seed, first_replica=first_replica, noise_width=noise_width, **run_args)
     _, population_spec = _validate(
-        population0,
-        target,
-        eta,
-        steps,
-        lam,
-        tau,
-        engine,
-        None,
-        None,
-        record_steps,
-        population_seed,
-        population_first_replica,
-        None,
-        1,
-        None,
+        population0, seed=population_seed, first_replica=population_first_replica, **run_args
     )
     device, dtype = theta0.device, theta0.dtype
     population = population0.to(device, dtype).clone()

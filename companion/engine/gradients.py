@@ -282,7 +282,7 @@ def _prepare(kind, act, W, K=None, coefficients=None, exact=False, memo=None):
         memo = {} if memo is None else memo
         sizes = [k for k in memo if isinstance(k, int) and k >= K]
         if not sizes:
-            memo[K] = act.coefficients(norms, K), act.coefficient_slopes(norms, K)
+            memo[K] = act.coefficients_and_slopes(norms, K)
         coefficients, slopes = (t[..., :K] for t in memo[min(sizes, default=K)])
         if not exact and ("tau", K) not in memo:
             memo["tau", K] = tail_ratios(act, norms, coefficients, slopes)

@@ -204,6 +204,20 @@ class Notebook:
             manifest=self.manifest,
         )
 
+    def map_until(self, fn, calls, found):
+        """:meth:`map` in chunks, stopped after the first chunk with a result for which ``found(result)`` holds: the
+        results up to and including the first such one (all of them if none). Chunks of one task in this process
+        (nothing to gain from more), of eight on a Dask scheduler. Every call is an independent task with its own
+        stream, so the chunking decides how much is computed, never a value."""
+        chunk = 1 if self.scheduler is None else 8
+        results = []
+        for start in range(0, len(calls), chunk):
+            results += self.map(fn, calls[start : start + chunk])
+            hits = [k for k, result in enumerate(results) if found(result)]
+            if hits:
+                return results[: hits[0] + 1]
+        return results
+
     def run(self, fn, **kwargs):
         """``fn(**kwargs)`` as one cached task (see :meth:`map`)."""
         return self.map(fn, [kwargs])[0]

@@ -14,15 +14,18 @@ The same batches calibrate notebook 04's slope intervals: ``python -m companion.
 
 import argparse
 import json
+import platform
 import re
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 
 from companion.pipeline.paths import REPO_ROOT
+from companion.pipeline.provenance import git_state, package_versions
 from companion.pipeline.runner import CLAIMS_FAILED_STATUS as CLAIMS_FAILED
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
@@ -145,17 +148,23 @@ def robustness_table(records, runs):
     return table.assign(_order=order).sort_values(["_order", "notebook"], kind="stable").drop(columns="_order")
 
 
-def markdown(table, runs, profile):
-    """The table as Markdown, headed by what was run and how long it took."""
+def markdown(table, runs, profile, wall_seconds=None, jobs=1):
+    """The table as Markdown, headed by what was run and how long it took (each notebook's runs summed; with
+    ``wall_seconds``, the whole run's wall time with ``jobs`` runs at a time)."""
     seeds = sorted(runs["seed"].unique())
     minutes = runs.groupby("notebook")["seconds"].sum() / 60
+    timing = "Run time (all seeds of each notebook, summed over runs): " + ", ".join(
+        f"{nb} {m:.1f} min" for nb, m in minutes.items()
+    )
+    if wall_seconds is not None:
+        timing += f"; wall time {wall_seconds / 60:.1f} min with {jobs} run(s) at a time"
     lines = [
         f"# Seed robustness ({profile} profile, seeds {seeds[0]}…{seeds[-1]})",
         "",
         "Each claim of the notebooks below, run under each seed (independent random streams): the seeds under "
         "which it passes, out of the seeds whose run completed. Windows are the notebooks' own, fixed in code.",
         "",
-        "Run time (serial, this machine): " + ", ".join(f"{nb} {m:.1f} min" for nb, m in minutes.items()),
+        timing + ".",
         "",
     ]
     failed = runs[~runs["status"].isin([0, CLAIMS_FAILED])]
@@ -181,12 +190,26 @@ def markdown(table, runs, profile):
     return "\n".join(lines) + "\n"
 
 
-def write(table, runs, profile, folder):
-    """Write robustness.md and robustness.csv into ``folder``."""
+def write(table, runs, profile, folder, wall_seconds=None, jobs=1):
+    """Write robustness.md, robustness.csv and robustness.json (what was run: profile, seeds, each run's status and
+    seconds, wall time, git revision, package versions, machine) into ``folder``."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     table.to_csv(folder / "robustness.csv", index=False)
-    (folder / "robustness.md").write_text(markdown(table, runs, profile))
+    (folder / "robustness.md").write_text(markdown(table, runs, profile, wall_seconds, jobs))
+    state = git_state()
+    record = dict(
+        profile=profile,
+        seeds=sorted(int(seed) for seed in runs["seed"].unique()),
+        runs=json.loads(runs.to_json(orient="records")),
+        wall_seconds=wall_seconds,
+        jobs=jobs,
+        git_revision=state["revision"],
+        git_dirty=state["dirty"],
+        versions=package_versions(),
+        machine=dict(platform=platform.platform(), processor=platform.machine()),
+    )
+    (folder / "robustness.json").write_text(json.dumps(record, indent=1) + "\n")
 
 
 def main(argv=None):
@@ -197,16 +220,23 @@ def main(argv=None):
     parser.add_argument("--notebook-dir", default=str(REPO_ROOT / "notebooks"))
     parser.add_argument("--out", default=str(REPO_ROOT / "build" / "robustness"))
     parser.add_argument("--table", default=None, help="folder of the table (default <out>/table)")
+    parser.add_argument("--jobs", type=int, default=1, help="notebook runs at a time (each its own process)")
     args = parser.parse_args(argv)
     if args.seeds < 4:
         parser.error(f"--seeds: need K >= 4, got {args.seeds}")
+    if args.jobs < 1:
+        parser.error(f"--jobs: need at least 1, got {args.jobs}")
     sources = notebook_sources(args.notebooks, args.notebook_dir)
     seeds = list(range(1, args.seeds + 1))
-    runs = pd.DataFrame([run_seed(source, seed, args.profile, args.out) for seed in seeds for source in sources])
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_seed, source, seed, args.profile, args.out) for seed in seeds for source in sources]
+        runs = pd.DataFrame([future.result() for future in futures])
+    wall_seconds = time.perf_counter() - start
     notebooks = [source.stem for source in sources]
     table = robustness_table(claim_records(args.out, seeds, notebooks), runs)
-    write(table, runs, args.profile, Path(args.table or Path(args.out) / "table"))
-    print(markdown(table, runs, args.profile))
+    write(table, runs, args.profile, Path(args.table or Path(args.out) / "table"), wall_seconds, args.jobs)
+    print(markdown(table, runs, args.profile, wall_seconds, args.jobs))
     return 0 if runs["status"].isin([0, CLAIMS_FAILED]).all() else 1
 
 

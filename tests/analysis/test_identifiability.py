@@ -9,6 +9,7 @@ from companion.analysis.identifiability import (
     OrbitDepth,
     catalecticant,
     fibre_search,
+    form_on_hemisphere,
     gaussian_mixture_moments,
     l2_distance2,
     levenberg_marquardt,
@@ -247,3 +248,21 @@ def orbit_result(depths, status):
 )
 def test_separation_of_the_orbit_depth_from_the_variety_depth(depths, status, D_var, expected):
     assert orbit_result(depths, status).separation(D_var) == expected
+
+
+def test_form_on_hemisphere_evaluates_the_form_inside_the_disc_and_is_nan_outside():
+    # C(x) = x_1 x_2 x_3 + x_2^3: its coefficients in the stored basis are the values at the basis' weights
+    alpha, weight = multi_indices(3, 3)
+    coefficients = torch.zeros(len(alpha), dtype=torch.float64)
+    for i, row in enumerate(alpha.tolist()):
+        if row == [1, 1, 1] or row == [0, 3, 0]:
+            coefficients[i] = 1.0 / weight[i]
+    Y, Z, values = form_on_hemisphere(coefficients, 3, n=5)
+    assert Y.shape == Z.shape == values.shape == (5, 5)
+    y, z = float(Y[2, 3]), float(Z[2, 3])  # (0.5, 0)
+    x = math.sqrt(1 - y**2 - z**2)
+    assert float(values[2, 3]) == pytest.approx(x * y * z + y**3)
+    assert float(values[1, 1]) == pytest.approx(math.sqrt(0.5) * 0.25 - 0.125)  # (y, z) = (-0.5, -0.5)
+    assert torch.isnan(values[0, 0]) and torch.isnan(values[0, 2])  # a corner and (0, -1): outside the open disc
+    with pytest.raises(ValueError, match="coefficients"):
+        form_on_hemisphere(torch.zeros(4, dtype=torch.float64), 3)

@@ -237,3 +237,21 @@ def test_estimate_w_star_gaussian_is_centred_on_the_population_value():
     assert draws.mean() > 1 / (2 * v.max()) * 1.2  # the anisotropy bias, well above w* = 1/2
     with pytest.raises(ValueError, match="variances"):
         moments.estimate_w_star_gaussian([0.0, 1.0], 100, 2, rng=0)
+
+
+def test_grouped_w_star_pools_the_replicas_and_ranges_over_the_groups():
+    clouds = np.stack(
+        [
+            init_particles("gaussian", 4, 500, 3, scale=s, a_scale=s, rng=np.random.default_rng(7)).numpy()
+            for s in (0.5, 1.0)
+        ]
+    )  # (T=2, R=4, n=500, D=4)
+    rows = moments.grouped_w_star(clouds, groups=2)
+    assert rows.shape == (2, 3)
+    for cloud, (pooled, low, high) in zip(clouds, rows):
+        groups = [moments.estimate_w_star(cloud[:2]).w_star, moments.estimate_w_star(cloud[2:]).w_star]
+        assert pooled == moments.estimate_w_star(cloud).w_star
+        assert low == min(groups + [pooled]) and high == max(groups + [pooled])
+    assert np.array_equal(moments.grouped_w_star(clouds, groups=1)[:, 1], rows[:, 0])
+    with pytest.raises(ValueError, match="groups"):
+        moments.grouped_w_star(clouds, groups=5)

@@ -125,3 +125,29 @@ def test_coefficient_slopes_are_the_radial_derivatives(name):
     c = act.coefficients(r, 10)
     auto = torch.stack([torch.autograd.grad(c[:, k].sum(), r, retain_graph=True)[0] for k in range(10)], dim=-1)
     torch.testing.assert_close(act.coefficient_slopes(r.detach(), 10), auto, rtol=1e-12, atol=1e-12 * auto.abs().max())
+
+
+@pytest.mark.parametrize("name", ["relu", "erf", "tanh", "gelu", "quadratic", "he3"])
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_coefficients_and_slopes_in_one_pass_equal_the_two_apart(name, dtype):
+    """The engine's one-pass (coefficients, slopes) (tanh: shared powers of the mixture's q_j; GELU: shared erf
+    coefficients) are the separate methods' values bit for bit, at norms 0..10, with the K given or the default."""
+    act = get_activation(name)
+    r = torch.linspace(0, 10, 41, dtype=dtype).reshape(41, 1).expand(41, 3)
+    for K in (None, 1, 2, 96):
+        coef, slopes = act.coefficients_and_slopes(r, K)
+        assert torch.equal(coef, act.coefficients(r, K)) and torch.equal(slopes, act.coefficient_slopes(r, K))
+
+
+def test_mixture_tensors_are_built_once_and_serve_autograd_after_inference_mode():
+    from companion.engine.activations import mixture_tensors
+
+    mixture = get_activation("tanh").mixture
+    mixture_tensors.cache_clear()  # the first call under inference mode
+    with torch.inference_mode():
+        weights, scales = mixture_tensors(mixture, torch.float64, torch.device("cpu"))
+    assert not weights.is_inference() and weights.numel() == scales.numel() == len(mixture[0])
+    assert mixture_tensors(mixture, torch.float64, torch.device("cpu"))[0] is weights
+    r = torch.tensor([0.5, 2.0], dtype=torch.float64, requires_grad=True)
+    get_activation("tanh").coefficients(r, 8).sum().backward()
+    assert torch.isfinite(r.grad).all()

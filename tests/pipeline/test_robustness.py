@@ -100,3 +100,30 @@ def test_notebook_prefixes_must_name_one_notebook(tmp_path):
 def test_fewer_than_four_seeds_is_refused():
     with pytest.raises(SystemExit):
         robustness.main(["--seeds", "3"])
+
+
+def test_parallel_runs_give_the_serial_table_and_a_provenance_record(tmp_path, monkeypatch):
+    (tmp_path / "nb").mkdir()
+    (tmp_path / "nb" / "04_x.py").write_text("")
+
+    def fake_run(source, seed, profile, out):
+        write_claims(out, seed, "04_x", [record("slope", -1.0 + 0.1 * seed, seed != 2)])
+        return dict(notebook="04_x", seed=seed, status=0 if seed != 2 else robustness.CLAIMS_FAILED, seconds=1.0)
+
+    monkeypatch.setattr(robustness, "run_seed", fake_run)
+    tables = {}
+    for jobs in (1, 3):
+        out = tmp_path / f"out{jobs}"
+        argv = ["--seeds", "4", "--jobs", str(jobs), "--notebooks", "04", "--notebook-dir", str(tmp_path / "nb")]
+        assert robustness.main(argv + ["--out", str(out)]) == 0
+        tables[jobs] = pd.read_csv(out / "table" / "robustness.csv")
+        meta = json.loads((out / "table" / "robustness.json").read_text())
+        assert meta["jobs"] == jobs and meta["seeds"] == [1, 2, 3, 4] and len(meta["runs"]) == 4
+        assert meta["git_revision"] and "torch" in meta["versions"]
+    pd.testing.assert_frame_equal(tables[1], tables[3])
+    assert tables[1].iloc[0]["passes"] == 3
+
+
+def test_zero_jobs_is_refused():
+    with pytest.raises(SystemExit):
+        robustness.main(["--seeds", "4", "--jobs", "0"])

@@ -307,6 +307,15 @@ def fragile(N, label):
     assert len(list(nb.cache_dir.glob("*.npz"))) == 1  # the task before the failure is kept
 
 
+def test_map_until_stops_after_the_first_found_result_and_returns_all_when_none_is_found(isolated_outputs):
+    module = load_notebook(isolated_outputs / "nb", "def square(N):\n    return N * N\n")
+    nb = setup_notebook("00_x", profile="quick", device="cpu")
+    calls = [{"N": N} for N in range(1, 7)]
+    assert nb.map_until(module.square, calls, found=lambda value: value > 5) == [1, 4, 9]
+    assert len(list(nb.cache_dir.glob("*.npz"))) == 3  # nothing after the first hit was computed
+    assert nb.map_until(module.square, calls, found=lambda value: value > 100) == [1, 4, 9, 16, 25, 36]
+
+
 def test_manifests_keep_current_entries_and_clean_stale_removes_the_rest(isolated_outputs):
     notebooks = isolated_outputs / "notebooks"
     notebooks.mkdir()
