@@ -12,6 +12,7 @@ fixed per-function example counts) so CI is stable."""
 
 import importlib
 import math
+import pkgutil
 import warnings
 from collections import Counter
 
@@ -21,33 +22,13 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import companion.analysis  # the layers whose modules register their contracts on import
+import companion.engine
 from companion.engine import contract
 
-MODULES = (
-    "companion.engine.activations",
-    "companion.engine.dynamics",
-    "companion.engine.kernels",
-    "companion.engine.targets",
-    "companion.engine.init",
-    "companion.engine.spec",
-    "companion.analysis.atoms",
-    "companion.analysis.barron",
-    "companion.analysis.coupling",
-    "companion.analysis.moments",
-    "companion.analysis.statistics",
-    "companion.analysis.symmetry",
-    "companion.analysis.transport",
-    "companion.analysis.identifiability",
-    "companion.analysis.decomposition",
-    "companion.analysis.parametrizations",
-    "companion.analysis.calibration",
-    "companion.analysis.relaxation",
-    "companion.analysis.explore",
-    "companion.analysis.identifiability_scans",
-    "companion.analysis.moment_systems",
-)
-for module in MODULES:
-    importlib.import_module(module)
+for package in (companion.engine, companion.analysis):  # every module, so that no list here can forget one
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
 
 FUNCTIONS = sorted(contract.REGISTRY)
 VALID_PER_FUNCTION = 8
