@@ -139,9 +139,10 @@ def _check_shape(name, shape, spec, label):
         raise ValueError(f"{name}: need shape {wanted}, got shape {tuple(shape)}")
 
 
-def _as_tensor(name, value):
+def _as_tensor(name, value, dtype=None):
     """A non-tensor (NumPy array, nested list, scalar) as a tensor by torch's own conversion (Python floats take the
-    default dtype, NumPy arrays keep theirs), refusing text, None, objects and ragged lists."""
+    default dtype, or the floating ``dtype`` when given, so that 0.1 is not rounded through float32 on its way to
+    float64; NumPy arrays keep theirs), refusing text, None, objects and ragged lists."""
     if isinstance(value, (str, bytes, dict, set)) or value is None:
         raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
     try:
@@ -158,7 +159,8 @@ def _as_tensor(name, value):
     if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
         raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
     if isinstance(value, (list, tuple, numbers.Number)):
-        return torch.as_tensor(value)
+        real = np.issubdtype(array.dtype, np.floating) or np.issubdtype(array.dtype, np.integer)
+        return torch.as_tensor(value, dtype=dtype if real and dtype is not None and dtype.is_floating_point else None)
     # NumPy arrays and array-likes (a pandas Series or Index); a read-only one (a pandas column) is copied, not shared
     return torch.as_tensor(array if array.flags.writeable else array.copy())
 
@@ -182,7 +184,7 @@ def float_tensor(name, value, shape=None, label=None, dtype=None, finite=True, n
     message, e.g. "(R, N, 1+d)"); ``finite`` refuses NaN/inf; ``nonempty`` refuses a zero-size dimension.
     Cheap for a floating tensor with ``finite=False`` (no device synchronisation), so kernels can call it."""
     if not torch.is_tensor(value):
-        value = _as_tensor(name, value)
+        value = _as_tensor(name, value, dtype)
     if not value.is_floating_point():
         if value.dtype == torch.bool or value.is_complex():
             raise TypeError(f"{name}: need a real array or tensor, got {describe(value)}")
