@@ -83,6 +83,8 @@ def window_steps(t_inf, window, eta, snapshots):
     """``snapshots`` step indices evenly spaced over the late window [t_inf − window, t_inf], always ending at t_inf."""
     if not window <= t_inf:
         raise ValueError(f"window: need 0 < window <= t_inf = {t_inf}, got {window}")
+    if t_inf / eta > 2**53:
+        raise ValueError(f"t_inf: t_inf / eta = {t_inf / eta:.3g} steps, more than 2**53 (integers exact in float64)")
     last = int(steps_for(t_inf, eta, "t_inf"))
     first = last - int(round(window / eta))
     return np.unique(np.round(np.linspace(last, first, snapshots)).astype(int))
