@@ -179,8 +179,16 @@ def batch_means_test(estimates, null, tolerance=0.0, level=0.9):
     critical = float(stats.t.ppf(1 - (1 - level) / (2 * m), K - 1))
     z = (np.abs(mean - null) - tolerance) / se
     statistic = float(z.max())
-    return dict(statistic=statistic, critical=critical, reject=statistic > critical, worst=int(np.argmax(z)),
-                mean=mean, se=se, lo=mean - critical * se, hi=mean + critical * se)
+    return dict(
+        statistic=statistic,
+        critical=critical,
+        reject=statistic > critical,
+        worst=int(np.argmax(z)),
+        mean=mean,
+        se=se,
+        lo=mean - critical * se,
+        hi=mean + critical * se,
+    )
 
 
 @validated(values=Tensor(array=True), statistic=Callable(_replica_mean), K=Int(2), axis=Int())
@@ -191,8 +199,9 @@ def batch_estimates(values, statistic, K, axis=0):
         raise ValueError(f"axis: need an axis of values (ndim {values.ndim}), got {axis}")
     if values.shape[axis] % K:
         raise ValueError(f"K: {values.shape[axis]} replicas do not split into K = {K} >= 2 equal batches")
-    return np.stack([np.atleast_1d(np.asarray(statistic(batch), dtype=np.float64))
-                     for batch in np.split(values, K, axis=axis)])
+    return np.stack(
+        [np.atleast_1d(np.asarray(statistic(batch), dtype=np.float64)) for batch in np.split(values, K, axis=axis)]
+    )
 
 
 @validated(
@@ -220,12 +229,24 @@ def resampled_false_alarm_rate(values, reject, experiments=400, level=0.9, seed=
     n = values.shape[axis]
     rejections = int(sum(bool(reject(np.take(values, rng.integers(0, n, n), axis=axis))) for _ in range(experiments)))
     lo, hi = binomial_interval(rejections, experiments, level)
-    return dict(rejections=rejections, trials=experiments, rate=rejections / experiments, rate_lo=lo, rate_hi=hi,
-                nominal=1 - level)
+    return dict(
+        rejections=rejections,
+        trials=experiments,
+        rate=rejections / experiments,
+        rate_lo=lo,
+        rate_hi=hi,
+        nominal=1 - level,
+    )
 
 
-@validated(values=Tensor("1+R m", array=True), null=Tensor(array=True), level=_LEVEL,
-           n_boot=Int(10), seed=Int(0), memory=lambda a: (16 * a["n_boot"] * a["values"].size, "n_boot"))
+@validated(
+    values=Tensor("1+R m", array=True),
+    null=Tensor(array=True),
+    level=_LEVEL,
+    n_boot=Int(10),
+    seed=Int(0),
+    memory=lambda a: (16 * a["n_boot"] * a["values"].size, "n_boot"),
+)
 def studentized_max_test(values, null, level=0.9, n_boot=2000, seed=0):
     r"""Test of :math:`H_0: \mu_j = s_{0j}` for every column j at once, ``values`` (R, m) R i.i.d. replicas (rows)
     of m entries whose means are :math:`\mu_j`; ``null`` s_0 a number or (m,).
@@ -251,5 +272,11 @@ def studentized_max_test(values, null, level=0.9, n_boot=2000, seed=0):
         maxima = np.where(spread > 0, np.abs(resampled.mean(1) - mean) / spread, np.inf).max(1)
     critical = float(np.quantile(maxima, level))
     z = np.abs(mean - null) / se
-    return dict(statistic=float(z.max()), critical=critical, reject=bool(z.max() > critical), worst=int(np.argmax(z)),
-                mean=mean, se=se)
+    return dict(
+        statistic=float(z.max()),
+        critical=critical,
+        reject=bool(z.max() > critical),
+        worst=int(np.argmax(z)),
+        mean=mean,
+        se=se,
+    )

@@ -140,7 +140,9 @@ _CHAIN = Instance(Chain, lambda dims: _chain_example(dims["d"]), "a Chain (simul
 
 
 @validated(
-    problem=Instance(Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, target))"),
+    problem=Instance(
+        Problem, _problem_example, "a Problem with a target (companion.engine.problem(activation, target))"
+    ),
     R=Int(1, example_max=1),
     N_ref=Int(2, example_max=2),
     init_seed=Anything(0),

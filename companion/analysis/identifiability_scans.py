@@ -79,7 +79,12 @@ def depth_row(name, S, d, restarts, instances, stream, device):
 
 
 @validated(
-    name=_NAME, S=Int(1, example_max=0), d=Int(1, example_max=0), stream=_STREAM, max_paths=Int(1, example_min=100, example_max=0), restarts=_RESTARTS
+    name=_NAME,
+    S=Int(1, example_max=0),
+    d=Int(1, example_max=0),
+    stream=_STREAM,
+    max_paths=Int(1, example_min=100, example_max=0),
+    restarts=_RESTARTS,
 )
 def certified_task(name, S, d, stream, max_paths, restarts):
     """One certified row (a task): ``moment_systems.certified_row`` on a unit-direction measure from ``stream``."""

@@ -279,7 +279,9 @@ def grouped_w_star(clouds, groups=4, variant="subgaussian"):
         raise ValueError(f"groups: expected 1 to {clouds.shape[1]} groups of replicas, got {groups}")
     smallest = clouds.shape[1] // groups * clouds.shape[2]
     if smallest < 8:
-        raise ValueError(f"clouds: each of the {groups} groups needs at least 8 particles to estimate w*, got {smallest}")
+        raise ValueError(
+            f"clouds: each of the {groups} groups needs at least 8 particles to estimate w*, got {smallest}"
+        )
     split = np.array_split(np.arange(clouds.shape[1]), groups)
     rows = []
     for cloud in clouds:

@@ -251,7 +251,9 @@ def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
 
 @validated(
     held_out_intervals=Instance(
-        pd.DataFrame, lambda dims: width_slope_intervals(_check_example(), n_boot=20), "a DataFrame of width_slope_intervals"
+        pd.DataFrame,
+        lambda dims: width_slope_intervals(_check_example(), n_boot=20),
+        "a DataFrame of width_slope_intervals",
     )
 )
 def held_out_windows(held_out_intervals):

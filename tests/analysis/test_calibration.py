@@ -68,9 +68,12 @@ def test_batch_means_rate_test_keeps_its_stated_false_alarm_rate_under_a_true_nu
     N = np.array([8.0, 16, 32])
     statistic = coupling.rate_statistic(N)
     rejections = sum(
-        calibration.batch_means_test(calibration.batch_estimates(_planted_errors(rng, 8 * 48, N, sigma=sigma),
-                                                                 statistic, 8, axis=1), np.array(-1.0))["reject"]
-        for _ in range(300))
+        calibration.batch_means_test(
+            calibration.batch_estimates(_planted_errors(rng, 8 * 48, N, sigma=sigma), statistic, 8, axis=1),
+            np.array(-1.0),
+        )["reject"]
+        for _ in range(300)
+    )
     assert 0.01 <= rejections / 300 <= 0.12
 
 
@@ -78,8 +81,9 @@ def test_batch_means_test_is_exact_for_one_entry_and_has_power():
     """m = 1, Gaussian batches: the t-test's false-alarm rate is the stated 10 % (2000 trials, s.d. 0.007); a slope
     0.3 away from the null with batch s.d. 0.05 is rejected always; a bias within the tolerance is not."""
     rng = np.random.default_rng(1)
-    rate = np.mean([calibration.batch_means_test(rng.standard_normal((8, 1)), np.array(0.0))["reject"]
-                    for _ in range(2000)])
+    rate = np.mean(
+        [calibration.batch_means_test(rng.standard_normal((8, 1)), np.array(0.0))["reject"] for _ in range(2000)]
+    )
     assert 0.08 <= rate <= 0.12
     noise = 0.05 * rng.standard_normal((8, 10))
     near = calibration.batch_means_test(-1.05 + noise, np.array(-1.0), tolerance=0.1)
@@ -127,8 +131,12 @@ def test_studentized_max_test_keeps_its_family_wise_rate_where_a_bonferroni_t_te
     the skewness far in the tail, rejects 0.25."""
     rng = np.random.default_rng(4)
     samples = [_held_out_differences(rng, 16, 12, skewed) for _ in range(400)]
-    rate = np.mean([calibration.studentized_max_test(d, np.array(0.0), n_boot=500, seed=i)["reject"]
-                    for i, d in enumerate(samples)])
+    rate = np.mean(
+        [
+            calibration.studentized_max_test(d, np.array(0.0), n_boot=500, seed=i)["reject"]
+            for i, d in enumerate(samples)
+        ]
+    )
     assert rate <= most and (rate >= 0.05 if skewed else True)
     if skewed:
         assert np.mean([calibration.batch_means_test(d, np.array(0.0))["reject"] for d in samples]) > 0.2

@@ -68,16 +68,22 @@ def test_every_claim_window_is_computed_without_its_measured_value(path):
         atoms = _value_atoms(args[1])
         used = {ast.unparse(sub) for sub in _expanded(window, assignments)}
         if atoms & used:
-            offenders.append(f"{path.name}:{call.lineno}: window {[ast.unparse(w) for w in window]} uses the "
-                             f"measured value {sorted(atoms & used)}")
+            offenders.append(
+                f"{path.name}:{call.lineno}: window {[ast.unparse(w) for w in window]} uses the "
+                f"measured value {sorted(atoms & used)}"
+            )
     assert not offenders, "\n".join(offenders)
 
 
 def test_the_reading_catches_a_window_from_the_value():
-    tree = ast.parse("value, low, _ = bootstrap(x)\nspread = 2 * s\nhi = 1.0 + (value - low)\n"
-                     "nb.claim('a', float(value), 0.0, hi, 'f', prediction='p')\n"
-                     "nb.claim('b', x.mean(), 1 - spread, 1 + spread, 'f', prediction='p')\n")
+    tree = ast.parse(
+        "value, low, _ = bootstrap(x)\nspread = 2 * s\nhi = 1.0 + (value - low)\n"
+        "nb.claim('a', float(value), 0.0, hi, 'f', prediction='p')\n"
+        "nb.claim('b', x.mean(), 1 - spread, 1 + spread, 'f', prediction='p')\n"
+    )
     assignments = _assignments(tree)
-    verdicts = [bool(_value_atoms(call.args[1]) & {ast.unparse(s) for s in _expanded(call.args[2:4], assignments)})
-                for call in _claims(tree)]
+    verdicts = [
+        bool(_value_atoms(call.args[1]) & {ast.unparse(s) for s in _expanded(call.args[2:4], assignments)})
+        for call in _claims(tree)
+    ]
     assert verdicts == [True, False]
