@@ -147,8 +147,8 @@ runs = nb.map(coordinate_check, [dict(parametrization=p, widths=CHECK_WIDTHS, se
 check = pd.concat(runs[:len(PARAMETRIZATIONS)], ignore_index=True)
 held_out = pd.concat(runs[len(PARAMETRIZATIONS):], ignore_index=True)
 # judged slopes over the wider half of the widths; windows from the held-out seeds' intervals and curvature
-intervals = width_slope_intervals(check, seed=seed)
-windows = held_out_windows(width_slope_intervals(held_out, seed=seed))
+intervals = width_slope_intervals(check, seed=nb.stream("bootstrap: judged width slopes"))
+windows = held_out_windows(width_slope_intervals(held_out, seed=nb.stream("bootstrap: held-out width slopes")))
 judged = intervals.merge(windows, on=["parametrization", "quantity", "t"])
 pd.concat({"all widths": width_slopes(check).pivot_table(index=["parametrization", "quantity"], columns="t",
                                                          values="slope"),
@@ -274,19 +274,20 @@ init_values = check[(check["parametrization"] == "mup") & (check["quantity"] == 
 init_values = init_values.pivot_table(index="seed", columns="width", values="value")
 nb.check("μP: width slope of |f(x)| at initialisation over all widths (central limit theorem for i.i.d. weights: "
          "-1/2 up to O(1/N); fixed window ± 0.15)",
-         replica_loglog_fit(init_values.columns.to_numpy(), init_values.to_numpy(), seed=seed)[0], -0.65, -0.35,
+         replica_loglog_fit(init_values.columns.to_numpy(), init_values.to_numpy(),
+                            seed=nb.stream("bootstrap: slope at initialisation"))[0], -0.65, -0.35,
          "coordinate_check")
 
 # %%
-def sp_exponent(frame):
-    """(p, lo, hi) of |Δf_1| ≈ c0 + c1 N^p under SP over the seeds of one coordinate check."""
+def sp_exponent(frame, stream):
+    """(p, lo, hi) of |Δf_1| ≈ c0 + c1 N^p under SP over the seeds of one coordinate check (bootstrap ``stream``)."""
     first = frame[(frame["parametrization"] == "sp") & (frame["quantity"] == "output_update") & (frame["t"] == 1)]
     values = first.pivot_table(index="seed", columns="width", values="value")
-    return offset_power_exponent(values.columns.to_numpy(), values.to_numpy(), seed=seed)
+    return offset_power_exponent(values.columns.to_numpy(), values.to_numpy(), seed=stream)
 
 
-sp_p = sp_exponent(check)[0]
-_, held_lo, held_hi = sp_exponent(held_out)
+sp_p = sp_exponent(check, nb.stream("bootstrap: SP exponent, judged seeds"))[0]
+_, held_lo, held_hi = sp_exponent(held_out, nb.stream("bootstrap: SP exponent, held-out seeds"))
 sp_half = held_hi - held_lo  # twice the held-out 90 % half-width
 print(f"SP: |Δf_1| ≈ c0 + c1 N^p with p = {sp_p:.3f} (judged seeds); window ± {sp_half:.3f} (held-out seeds)")
 nb.claim("SP at fixed learning rate: growth exponent p of |Δf_1| ≈ c0 + c1 N^p over the widths (window ± twice the "
@@ -420,9 +421,12 @@ def replica_matrix(name, stage):
 
 
 widths_array = np.array(CONV_WIDTHS, dtype=float)
-slopes = {(name, stage): replica_loglog_fit(widths_array, replica_matrix(name, stage), seed=seed)
+slopes = {(name, stage): replica_loglog_fit(widths_array, replica_matrix(name, stage),
+                                            seed=nb.stream(f"bootstrap: width slope {name} {stage}"))
           for name in REPLICA_SETS for stage in STAGES}
-log_slopes = {key: replica_log_slope(widths_array, replica_matrix(*key), seed=seed)[0] for key in slopes}
+log_slopes = {key: replica_log_slope(widths_array, replica_matrix(*key),
+                                     seed=nb.stream(f"bootstrap: log width slope {key[0]} {key[1]}"))[0]
+              for key in slopes}
 predicted_slope = loglog_slope(widths_array, 1 / widths_array + 1 / CONV_REFERENCE)
 w_draws = init_particles("gaussian", 1, 20_000, D, scale=1 / np.sqrt(D), rng=nb.stream("neuron variance draws"),
                          dtype=nb.dtype,

@@ -628,7 +628,8 @@ for act in RUN_ACTIVATIONS:
         means = values.mean(0)
         return means[late].max() / means[early].max()
 
-    value, low, _ = bootstrap(per_replica_phi[act].T, late_over_early, level=0.998, seed=9)
+    value, low, _ = bootstrap(per_replica_phi[act].T, late_over_early, level=0.998,
+                              seed=nb.stream(f"bootstrap: late over early {act}"))
     print(f"{act}: Φ_w plateau {per_replica_phi[act][-1].mean():.3f} (OU closed form {ou_phi.phi.iloc[-1]:.3f}); "
           f"late/early {value:.3f}, 0.1 % bootstrap quantile {low:.3f}; OU closed form {ou_late:.3f}")
     nb.claim(f"{act}, data on: sup of Φ̂_w(μ_t) over t in [T/2, T] over its sup over (0, T/2), w = {W_IN}, "
@@ -636,6 +637,8 @@ for act in RUN_ACTIVATIONS:
              prediction=f"≤ 1, no growth past the transient: the finite-horizon form of Theorem 1's uniform bound on "
                         f"Φ_w for w < min(w*(μ₀), λ/(2τ)) = {CLASS_BOUND:g}; OU closed form: {ou_late:.2f}; tolerance: "
                         "one-sided 99.9 % bootstrap over replicas")
+
+# %%
 measured_slope = float(np.mean(late_measured))
 slope_lo, slope_mid, slope_hi = np.percentile(predicted_slopes, [0.5, 50, 99.5])
 asymptotic = np.mean([W_OUT / ou_w_star_t[ti] - 1 for ti in LATE_OU])

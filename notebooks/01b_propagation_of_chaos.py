@@ -37,6 +37,8 @@ seed = 0
 device = "auto"
 
 # %%
+import itertools
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -193,7 +195,8 @@ for act in ACTIVATIONS:
     later = run["times"] > 0
     for kind in KINDS:
         rate = coupling.rate_statistic(run["sizes"])
-        slopes, draws = bootstrap_draws(run[kind][later], rate, axis=1, n_boot=chaos_sizes["n_boot"], seed=1)
+        slopes, draws = bootstrap_draws(run[kind][later], rate, axis=1, n_boot=chaos_sizes["n_boot"],
+                                        seed=nb.stream(f"bootstrap: rate {act} {kind}"))
         test = batch_test(run[kind][later], rate, -1.0, DELTA)
         rate_tests[(act, kind)] = test
         lo, hi = np.percentile(draws, [5, 95], axis=0)
@@ -318,7 +321,8 @@ for act in ACTIVATIONS:
     run = runs[("strong", act)]
     for kind in KINDS:
         statistic, fitted = coupling.plateau_statistic(run["times"], run["sizes"], window=window)
-        value, draws = bootstrap_draws(run[kind], statistic, axis=1, n_boot=chaos_sizes["n_boot"], seed=2)
+        value, draws = bootstrap_draws(run[kind], statistic, axis=1, n_boot=chaos_sizes["n_boot"],
+                                       seed=nb.stream(f"bootstrap: plateau {act} {kind}"))
         test = batch_test(run[kind], lambda sample, statistic=statistic: statistic(sample)[:1], 0.0, G_MAX)
         lo, hi = np.percentile(draws, [5, 95], axis=0)
         plateau_rows.append(dict(activation=act, kind=kind, g=value[0], g_lo=lo[0], g_hi=hi[0], constant=value[1],
@@ -362,10 +366,13 @@ plateau
 # experiments, and the resampled experiments reproduce that rate.
 
 # %%
-def percentile_interval(statistic, n_boot):
-    """A batch's stated interval: the statistic and its 90 % percentile bootstrap over replicas (axis 1)."""
+def percentile_interval(statistic, n_boot, stream):
+    """A batch's stated interval: the statistic and its 90 % percentile bootstrap over replicas (axis 1); call c
+    resamples with replica c of ``stream`` (each batch and the pool their own numbers)."""
+    calls = itertools.count()
+
     def interval(sample):
-        value, draws = bootstrap_draws(sample, statistic, axis=1, n_boot=n_boot, seed=3)
+        value, draws = bootstrap_draws(sample, statistic, axis=1, n_boot=n_boot, seed=stream.sequence(next(calls)))
         return value, *np.percentile(draws, [5, 95], axis=0)
     return interval
 
@@ -380,7 +387,8 @@ for act in ACTIVATIONS:
                    "growth g and plateau constant": (run[kind], coupling.plateau_statistic(run["times"], run["sizes"],
                                                                                          window=window)[0])}
         for name, (values, statistic) in studies.items():
-            study = calibration.calibration_study(values, percentile_interval(statistic, chaos_sizes["n_boot"]),
+            study = calibration.calibration_study(values, percentile_interval(statistic, chaos_sizes["n_boot"],
+                                                                      nb.stream(f"bootstrap: {name} {act} {kind}")),
                                                   chaos_sizes["K"], level=LEVEL, axis=1)
             calibration_rows.append(dict(activation=act, kind=kind, interval=name, covered=study["covered_total"],
                                          trials=study["trials"], share=study["share"], share_lo=study["share_lo"],
@@ -393,7 +401,8 @@ for act in ACTIVATIONS:
             truth = statistic(values)
             alarm = calibration.resampled_false_alarm_rate(
                 values, lambda sample, statistic=statistic, truth=truth: batch_test(sample, statistic, truth)["reject"],
-                experiments=chaos_sizes["experiments"], level=LEVEL, seed=5, axis=1)
+                experiments=chaos_sizes["experiments"], level=LEVEL, axis=1,
+                seed=nb.stream(f"resampled experiments: {name} {act} {kind}"))
             calibration_rows.append(dict(activation=act, kind=kind, interval=f"{name}: false alarms",
                                          covered=alarm["rejections"], trials=alarm["trials"], share=alarm["rate"],
                                          share_lo=alarm["rate_lo"], share_hi=alarm["rate_hi"],
@@ -423,7 +432,9 @@ mean_rows = []
 for act in ACTIVATIONS:
     run = runs[("strong", act)]
     means = {kind: (run[kind].mean(1), *np.percentile(bootstrap_draws(run[kind], lambda s: s.mean(1), axis=1,
-                                                                      n_boot=200, seed=4)[1], [5, 95], axis=0))
+                                                                      n_boot=200,
+                                                                      seed=nb.stream(f"bootstrap: mean {act} {kind}"))[1],
+                                                      [5, 95], axis=0))
              for kind in KINDS}
     for kind, (mean, lo, hi) in means.items():
         for ti, t in enumerate(run["times"]):

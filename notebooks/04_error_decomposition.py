@@ -266,23 +266,23 @@ nb.check("time discretization: max_t ||f^eta - f^(eta/2)||^2 / smallest componen
 # %%
 late = table[(table["t"] == T_LATE) & (table["N"] == N_BASE)]
 stat = late.pivot_table(index="replica", columns="n", values="statistical")
-stat_fit = fit_rate(stat.columns.values, stat.values, seed=nb.seed)
+stat_fit = fit_rate(stat.columns.values, stat.values, seed=nb.stream("bootstrap: statistical slope"))
 chaos = main["chaos"][main["chaos"]["t"] == T_LATE].pivot_table(index="replica", columns="N", values="chaos")
-chaos_fit = fit_rate(chaos.columns.values, chaos.values, N_ref=N_REF, seed=nb.seed)
+chaos_fit = fit_rate(chaos.columns.values, chaos.values, N_ref=N_REF, seed=nb.stream("bootstrap: chaos slope"))
 n_eff = effective_size(chaos.columns.values, N_REF)
 
 
-def local_slopes(x, values):
+def local_slopes(x, values, stream):
     """Log–log slope between consecutive x of the replica mean of ``values`` (R, len(x)), with 90% bootstrap
-    intervals (replicas resampled jointly over x)."""
+    intervals (replicas resampled jointly over x, by ``stream``)."""
     x = np.asarray(x, dtype=float)
-    slope, lo, hi = bootstrap(values, lambda v: np.diff(np.log(v.mean(0))) / np.diff(np.log(x)), seed=nb.seed)
+    slope, lo, hi = bootstrap(values, lambda v: np.diff(np.log(v.mean(0))) / np.diff(np.log(x)), seed=stream)
     return pd.DataFrame(dict(n_from=x[:-1].astype(int), n_to=x[1:].astype(int), slope=slope, lo=lo, hi=hi))
 
 
 def interval_plot(ax, x, values, color, label, marker="o"):
-    """Replica means of ``values`` (R, len(x)) with 90% bootstrap intervals; returns the plotted rows."""
-    return errorbar_rows(ax, x, *bootstrap_mean(values, seed=nb.seed), color, label, marker)
+    """Replica means of ``values`` (R, len(x)), 90% bootstrap intervals (stream named by ``label``); plotted rows."""
+    return errorbar_rows(ax, x, *bootstrap_mean(values, seed=nb.stream(f"bootstrap: {label}")), color, label, marker)
 
 
 def fit_line(ax, x, values, color, label):
@@ -292,7 +292,7 @@ def fit_line(ax, x, values, color, label):
     return [dict(series=label, knob=float(v), mean=float(np.exp(intercept) * v ** slope)) for v in x]
 
 
-stat_local = local_slopes(stat.columns.values, stat.values)
+stat_local = local_slopes(stat.columns.values, stat.values, nb.stream("bootstrap: local statistical slopes"))
 print(stat_local.round(3).to_string(index=False))
 
 # %%
@@ -388,7 +388,7 @@ negative_weight = float((linear["weights"] * (rates < 0)).sum(1).mean())
 print(f"measured rates {fit_measured['rates'].round(3)}, predicted {fit_predicted['rates'].round(3)}, "
       f"floor {floor:.2e}, weight on negative eigenvalues {negative_weight:.3f}")
 fig, decay_rows, rate_rows, bins, modes_label = plots.relaxation(
-    KAPPA_TIMES, (opt.columns.values, *bootstrap_mean(opt.values, seed=nb.seed)), rf"measured ({REPLICAS} replicas)",
+    KAPPA_TIMES, (opt.columns.values, *bootstrap_mean(opt.values, seed=nb.stream("bootstrap: relaxation"))), rf"measured ({REPLICAS} replicas)",
     predicted_curve, dict(measured=fit_measured, predicted=fit_predicted), floor, rates, linear["weights"], REPLICAS,
     N_REF)
 
@@ -603,7 +603,7 @@ def held_out_statistic(values):
 # %%
 rows, k = [], len(HELD_OUT)
 for t in GRID_TIMES:
-    estimate, lo, hi = bootstrap(held_out_values(t), held_out_statistic, seed=nb.seed)
+    estimate, lo, hi = bootstrap(held_out_values(t), held_out_statistic, seed=nb.stream(f"bootstrap: held-out t={t:g}"))
     sigma = (hi[3 * k:] - lo[3 * k:]) / (2 * 1.645)
     for i, (n, N) in enumerate(HELD_OUT):
         rows.append(dict(t=t, n=n, N=N, predicted=estimate[i], rate_fit=estimate[k + i],
@@ -681,10 +681,10 @@ nb.check("no large cancellation between the links: min over rows of total / sum"
          float((table["total"] / table["sum"]).min()), 0.25, None, "decomposition")
 differences = np.column_stack([totals[(t, n, N)].values - population_error[(t, N)].values - totals[(t, n, N_BASE)]
                                + population_error[(t, N_BASE)] for t in GRID_TIMES for n, N in HELD_OUT])
-held_test = studentized_max_test(differences, np.array(0.0), level=HELD_OUT_LEVEL, seed=nb.seed)
+held_test = studentized_max_test(differences, np.array(0.0), HELD_OUT_LEVEL, seed=nb.stream("bootstrap-t: held-out"))
 held_alarm = resampled_false_alarm_rate(
     differences, lambda sample: studentized_max_test(sample, differences.mean(0), HELD_OUT_LEVEL, 500)["reject"],
-    experiments=nb.pick(quick=100, standard=400, paper=1000), level=HELD_OUT_LEVEL, seed=nb.seed)
+    nb.pick(quick=100, standard=400, paper=1000), HELD_OUT_LEVEL, seed=nb.stream("resampled experiments: held-out"))
 nb.claim(f"total at {differences.shape[1]} held-out (n, N, t), N != {N_BASE}, as one test: max over the points of "
          f"|measured - predicted| / se over its bootstrap-t critical value ({REPLICAS} replicas; <= 1: not rejected)",
          held_test["statistic"] / held_test["critical"], 0.0, 1.0, "decomposition", smoke=(0.0, 6.0),

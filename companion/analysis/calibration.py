@@ -38,7 +38,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from ..engine.contract import Callable, Int, Real, Tensor, validated
+from ..engine.contract import Callable, Int, Real, ResamplingSeed, Tensor, validated
 
 _LEVEL = Real(positive=True, below=1, example=(0.1, 0.99))
 
@@ -209,7 +209,7 @@ def batch_estimates(values, statistic, K, axis=0):
     reject=Callable(_rejects),
     experiments=Int(1, example_max=20),
     level=_LEVEL,
-    seed=Int(0, 2**32 - 1),
+    seed=ResamplingSeed(),
     axis=Int(),
 )
 def resampled_false_alarm_rate(values, reject, experiments=400, level=0.9, seed=0, axis=0):
@@ -244,7 +244,7 @@ def resampled_false_alarm_rate(values, reject, experiments=400, level=0.9, seed=
     null=Tensor(array=True),
     level=_LEVEL,
     n_boot=Int(10),
-    seed=Int(0),
+    seed=ResamplingSeed(),
     memory=lambda a: (16 * a["n_boot"] * a["values"].size, "n_boot"),
 )
 def studentized_max_test(values, null, level=0.9, n_boot=2000, seed=0):

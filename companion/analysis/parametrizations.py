@@ -26,7 +26,19 @@ import pandas as pd
 import torch
 
 from ..engine.activations import get_activation
-from ..engine.contract import ActivationName, Choice, Instance, Int, Ints, Particles, Real, Reals, Tensor, validated
+from ..engine.contract import (
+    ActivationName,
+    Choice,
+    Instance,
+    Int,
+    Ints,
+    Particles,
+    Real,
+    Reals,
+    ResamplingSeed,
+    Tensor,
+    validated,
+)
 from ..engine.dynamics import simulate, split
 from ..engine.seeding import Stream
 from ..engine.validation import finite_number
@@ -214,7 +226,7 @@ def width_slopes(check):
     check=_CHECK,
     n_boot=Int(1, example_max=50),
     level=Real(positive=True, below=1),
-    seed=Int(0, 2**32 - 1),
+    seed=ResamplingSeed(),
 )
 def width_slope_intervals(check, n_boot=1000, level=0.9, seed=0):
     r"""Width slopes of a :func:`coordinate_check` over the wider half of its widths, with their uncertainty, per
@@ -277,7 +289,7 @@ def held_out_windows(held_out_intervals):
     values=Tensor("R T", array=True, positive=True),
     n_boot=Int(1, example_max=20),
     level=Real(positive=True, below=1),
-    seed=Int(0, 2**32 - 1),
+    seed=ResamplingSeed(),
 )
 def offset_power_exponent(widths, values, n_boot=300, level=0.9, seed=0):
     r"""The exponent p of :math:`m(N) = c_0 + c_1 (N/N_{\min})^p` (c_0, c_1 > 0) fitted to the seed mean of

@@ -13,9 +13,9 @@ one run) are resampled jointly: one draw of replica indices per resample serves 
 
 import numpy as np
 
-from ..engine.contract import Callable, Int, Real, Reals, Tensor, validated
+from ..engine.contract import Callable, Int, Real, Reals, ResamplingSeed, Tensor, validated
 
-_RESAMPLE = dict(n_boot=Int(1, example_max=50), level=Real(positive=True, below=1), seed=Int(0, 2**32 - 1))
+_RESAMPLE = dict(n_boot=Int(1, example_max=50), level=Real(positive=True, below=1), seed=ResamplingSeed())
 
 
 def _mean(sample):

@@ -672,6 +672,28 @@ class Seed(Spec):
 
 
 @dataclass
+class ResamplingSeed(Spec):
+    """The seed of a resampling (bootstrap, resampled experiments): a :class:`~companion.engine.seeding.Stream`, passed
+    on as its :class:`numpy.random.SeedSequence` (replica 0), a SeedSequence (kept), or an integer seed in
+    [0, 2**32); each is what ``numpy.random.default_rng`` takes."""
+
+    def check(self, name, value, ctx):
+        from .seeding import Stream
+
+        if isinstance(value, Stream):
+            return value.sequence()
+        if isinstance(value, np.random.SeedSequence):
+            return value
+        return v.integer(name, value, 0, 2**32 - 1)
+
+    def valid(self, dims):
+        return _st().integers(0, 2**32 - 1)
+
+    def invalid(self, dims):
+        return _st().sampled_from([-1, 2**32, 1.5, "0", None, True])
+
+
+@dataclass
 class Instance(Spec):
     """An instance of ``kind`` (a class, or a function returning it to import lazily); fuzzed with ``example()``."""
 
