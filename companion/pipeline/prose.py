@@ -14,8 +14,9 @@ in a markdown cell (or in the literal text of an ``nb.say`` call) is *checked* w
 digits and is not an integer below 100, a year (1900–2099) or a reference number (after "section", "§", "eq.",
 "figure", "issue", ...; or a heading's numbering). A checked literal is *stale* when it equals a recorded result of
 its notebook (a claim's or check's value, or a glued value) at the literal's printed precision: ``|literal| −
-|value|`` within half a unit of the literal's last digit. Windows (``lo``, ``hi``) are inputs fixed before the run
-and not compared.
+|value|`` within half a unit of the literal's last digit — unless it quotes, sign included, a window bound
+(``lo``, ``hi``) of one of the notebook's claims or checks: windows are inputs fixed before the run, so "the window
+$[-1.2, -0.8]$" stays a literal even when a result happens to print as 1.2.
 """
 
 import ast
@@ -129,6 +130,16 @@ def matches(value, half_unit, recorded):
     return abs(abs(float(recorded)) - value) <= half_unit * (1 + 1e-9)
 
 
+def recorded_windows(document):
+    """The finite window bounds (``lo``, ``hi``) of a notebook's ``claims.json`` claims and checks."""
+    return {
+        float(record[key])
+        for record in document.get("claims", [])
+        for key in ("lo", "hi")
+        if isinstance(record.get(key), (int, float)) and math.isfinite(record[key])
+    }
+
+
 def recorded_results(document):
     """``{label: value}`` of a notebook's ``claims.json`` document: each claim's and check's finite value, and each
     glued value."""
@@ -157,13 +168,17 @@ def said_text(source):
     return "\n".join(parts)
 
 
-def stale_literals(cells, results):
+def stale_literals(cells, results, windows=()):
     """Each literal number of ``cells`` (``(cell_type, source)`` pairs: markdown cells, and the text of the code
-    cells' ``say`` calls) that equals a recorded result: ``[(cell index, literal, [labels of the results])]``."""
+    cells' ``say`` calls) that equals a recorded result and is not one of the ``windows`` bounds (compared with its
+    sign, at the literal's precision): ``[(cell index, literal, [labels of the results])]``."""
     stale = []
     for index, (cell_type, source) in enumerate(cells):
         text = source if cell_type == "markdown" else said_text(source) if cell_type == "code" else ""
         for literal, value, half_unit in literals(text):
+            signed = -value if literal[0] in "-−" else value
+            if any(abs(bound - signed) <= half_unit * 1e-6 for bound in windows):
+                continue
             hits = [label for label, recorded in results.items() if matches(value, half_unit, recorded)]
             if hits:
                 stale.append((index, literal, hits))

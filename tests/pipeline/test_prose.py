@@ -92,3 +92,12 @@ def test_a_cell_ending_in_a_claim_shows_no_record_dict(tmp_path, monkeypatch):
     assert record["value"] == 0.5 and record["passed"] and isinstance(record, dict)
     assert DisplayFormatter().format(record) == ({}, {})  # what IPython shows for a cell's last value: nothing
     assert DisplayFormatter().format(dict(record))[0]  # a plain dict would be shown
+
+
+def test_a_literal_quoting_a_window_bound_is_not_a_result_typed_by_hand():
+    document = {"claims": [{"kind": "claim", "claim": "slope", "value": 1.159, "lo": -1.2, "hi": -0.8}]}
+    cells = [("markdown", "Both claims use the fixed window $[-1.2, -0.8]$; the value printed 1.2.")]
+    windows = prose.recorded_windows(document)
+    assert windows == {-1.2, -0.8}
+    stale = prose.stale_literals(cells, prose.recorded_results(document), windows)
+    assert stale == [(0, "1.2", ["claim: slope"])]  # the unsigned 1.2 is the result; "-1.2" is the window

@@ -26,9 +26,9 @@ def test_prose_quotes_no_recorded_result_literally(source):
     path = FIGURES / source.stem / "claims.json"
     if not path.is_file():
         pytest.skip(f"{path} is not committed yet (the standard run writes it)")
-    results = prose.recorded_results(json.loads(path.read_text()))
+    document = json.loads(path.read_text())
     cells = [(cell.cell_type, cell.source) for cell in jupytext.read(source).cells]
-    stale = prose.stale_literals(cells, results)
+    stale = prose.stale_literals(cells, prose.recorded_results(document), prose.recorded_windows(document))
     listing = "\n".join(
         f"  cell {index}: {literal!r} is the recorded "
         + "; ".join(label[:100] for label in labels[:3])
