@@ -11,16 +11,14 @@ A new public function is fuzzed by decorating it; no list here names functions. 
 fixed per-function example counts) so CI is stable."""
 
 import importlib
-import math
 import pkgutil
 import warnings
 from collections import Counter
 
-import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from result_nan import has_nan
 
 import companion.analysis  # the layers whose modules register their contracts on import
 import companion.engine
@@ -34,21 +32,6 @@ FUNCTIONS = sorted(contract.REGISTRY)
 VALID_PER_FUNCTION = 8
 INVALID_PER_FUNCTION = 40
 RESULTS = Counter()
-
-
-def _has_nan(result):
-    """Whether a result (tensor, array, number, tuple/list/dict of them, or an object with such fields) has NaN."""
-    if torch.is_tensor(result):
-        return result.is_floating_point() and bool(torch.isnan(result.detach()).any())
-    if isinstance(result, np.ndarray):
-        return result.dtype.kind == "f" and bool(np.isnan(result).any())
-    if isinstance(result, float):
-        return math.isnan(result)
-    if isinstance(result, (tuple, list)):
-        return any(_has_nan(item) for item in result)
-    if isinstance(result, dict):
-        return any(_has_nan(item) for item in result.values())
-    return False
 
 
 @st.composite
@@ -97,7 +80,7 @@ def classify(function, kwargs, bad):
         return "cryptic", f"{bad}: {type(error).__name__}: {error}"
     if bad is not None:
         return "silent", f"{bad} = {contract.v.describe(kwargs[bad])} accepted"
-    if _has_nan(result):
+    if has_nan(result):
         return "silent", "NaN in the result of a valid input"
     return "valid", ""
 

@@ -15,6 +15,7 @@ from collections import Counter
 
 import numpy as np
 import torch
+from result_nan import has_nan
 
 import companion
 from companion.analysis import (
@@ -265,22 +266,6 @@ def cases():
     return out
 
 
-def _has_nan(result):
-    if torch.is_tensor(result):
-        return result.is_floating_point() and bool(torch.isnan(result.detach()).any())
-    if isinstance(result, np.ndarray):
-        return result.dtype.kind == "f" and bool(np.isnan(result).any())
-    if isinstance(result, float):
-        return math.isnan(result)
-    if isinstance(result, (tuple, list)):
-        return any(_has_nan(item) for item in result)
-    if isinstance(result, dict):
-        return any(_has_nan(item) for item in result.values())
-    if hasattr(result, "select_dtypes"):  # a DataFrame
-        return bool(np.isnan(result.select_dtypes("number").to_numpy(dtype=np.float64)).any())
-    return False
-
-
 def classify(function, kwargs, parameter, severity):
     """'named' / 'refused' / 'accepted' (fine) or 'silent' / 'cryptic', and a description."""
     names = list(getattr(function, "contract", {})) or list(kwargs)
@@ -301,7 +286,7 @@ def classify(function, kwargs, parameter, severity):
         return "cryptic", f"{type(error).__name__}: {str(error)[:200]}"
     if severity == "invalid":
         return "silent", "accepted"
-    if _has_nan(result):
+    if has_nan(result):
         return "silent", "NaN in the result"
     return "accepted", ""
 
