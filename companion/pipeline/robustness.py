@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from companion.pipeline.paths import REPO_ROOT
-from companion.pipeline.provenance import git_state, package_versions
+from companion.pipeline.provenance import git_state, package_versions, save_table
 from companion.pipeline.runner import CLAIMS_FAILED_STATUS as CLAIMS_FAILED
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
@@ -148,9 +148,9 @@ def robustness_table(records, runs):
     return table.assign(_order=order).sort_values(["_order", "notebook"], kind="stable").drop(columns="_order")
 
 
-def markdown(table, runs, profile, wall_seconds=None, jobs=1):
-    """The table as Markdown, headed by what was run and how long it took (each notebook's runs summed; with
-    ``wall_seconds``, the whole run's wall time with ``jobs`` runs at a time)."""
+def summary(runs, profile, wall_seconds=None, jobs=1):
+    """What was run and how long it took, as sentences: each notebook's runs summed, with ``wall_seconds`` the whole
+    run's wall time with ``jobs`` runs at a time, and the runs that did not complete."""
     seeds = sorted(runs["seed"].unique())
     minutes = runs.groupby("notebook")["seconds"].sum() / 60
     timing = "Run time (all seeds of each notebook, summed over runs): " + ", ".join(
@@ -158,22 +158,26 @@ def markdown(table, runs, profile, wall_seconds=None, jobs=1):
     )
     if wall_seconds is not None:
         timing += f"; wall time {wall_seconds / 60:.1f} min with {jobs} run(s) at a time"
-    lines = [
-        f"# Seed robustness ({profile} profile, seeds {seeds[0]}…{seeds[-1]})",
-        "",
+    sentences = [
+        f"Seed robustness ({profile} profile, seeds {seeds[0]}…{seeds[-1]}).",
         "Each claim of the notebooks below, run under each seed (independent random streams): the seeds under "
         "which it passes, out of the seeds whose run completed. Windows are the notebooks' own, fixed in code.",
-        "",
         timing + ".",
-        "",
     ]
     failed = runs[~runs["status"].isin([0, CLAIMS_FAILED])]
     if not failed.empty:
-        lines += [
+        sentences.append(
             "Runs that did not complete: "
-            + ", ".join(f"{r.notebook} seed {r.seed} (status {r.status})" for r in failed.itertuples()),
-            "",
-        ]
+            + ", ".join(f"{r.notebook} seed {r.seed} (status {r.status})" for r in failed.itertuples())
+            + "."
+        )
+    return sentences
+
+
+def markdown(table, runs, profile, wall_seconds=None, jobs=1):
+    """The table as Markdown, headed by :func:`summary`."""
+    title, *rest = summary(runs, profile, wall_seconds, jobs)
+    lines = [f"# {title.rstrip('.')}", ""] + [line for sentence in rest for line in (sentence, "")]
     shown = table.assign(passed=table["passes"].astype(str) + "/" + table["seeds"].astype(str))
     columns = [
         "notebook",
@@ -190,26 +194,43 @@ def markdown(table, runs, profile, wall_seconds=None, jobs=1):
     return "\n".join(lines) + "\n"
 
 
-def write(table, runs, profile, folder, wall_seconds=None, jobs=1):
-    """Write robustness.md, robustness.csv and robustness.json (what was run: profile, seeds, each run's status and
-    seconds, wall time, git revision, package versions, machine) into ``folder``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    table.to_csv(folder / "robustness.csv", index=False)
-    (folder / "robustness.md").write_text(markdown(table, runs, profile, wall_seconds, jobs))
+def run_settings(out, seeds, notebooks):
+    """``{"device": ..., "dtype": ...}`` the seeds' runs recorded in their figures' metadata (values joined with ", "
+    where runs differ; "unknown" where none recorded one)."""
+    found = {"device": set(), "dtype": set()}
+    for seed in seeds:
+        for notebook in notebooks:
+            for path in (seed_folder(out, seed) / "figures" / notebook).glob("*.json"):
+                if path.name != "claims.json":
+                    record = json.loads(path.read_text())
+                    for key in found:
+                        if record.get(key):
+                            found[key].add(str(record[key]))
+    return {key: ", ".join(sorted(values)) or "unknown" for key, values in found.items()}
+
+
+def write(table, runs, profile, folder, wall_seconds=None, jobs=1, settings=None):
+    """Save the table as a result of the figures tree (:func:`companion.pipeline.provenance.save_table`:
+    robustness.csv, robustness.md, and robustness.json with the caption — what was run and how long it took — and
+    the provenance: profile, seeds, each run's status and seconds, wall time, git revision, package versions)."""
     state = git_state()
+    seeds = sorted(int(seed) for seed in runs["seed"].unique())
     record = dict(
+        notebook="robustness",
         profile=profile,
-        seeds=sorted(int(seed) for seed in runs["seed"].unique()),
+        seed=f"{seeds[0]}…{seeds[-1]}",
+        seeds=seeds,
+        **(settings or {"device": "unknown", "dtype": "unknown"}),
         runs=json.loads(runs.to_json(orient="records")),
-        wall_seconds=wall_seconds,
+        wall_time_s=wall_seconds,
         jobs=jobs,
         git_revision=state["revision"],
         git_dirty=state["dirty"],
-        versions=package_versions(),
+        packages=package_versions(),
         machine=dict(platform=platform.platform(), processor=platform.machine()),
     )
-    (folder / "robustness.json").write_text(json.dumps(record, indent=1) + "\n")
+    caption = " ".join(summary(runs, profile, wall_seconds, jobs))
+    return save_table(table, folder, "robustness", caption=caption, record=record)
 
 
 def main(argv=None):
@@ -235,7 +256,8 @@ def main(argv=None):
     wall_seconds = time.perf_counter() - start
     notebooks = [source.stem for source in sources]
     table = robustness_table(claim_records(args.out, seeds, notebooks), runs)
-    write(table, runs, args.profile, Path(args.table or Path(args.out) / "table"), wall_seconds, args.jobs)
+    settings = run_settings(args.out, seeds, notebooks)
+    write(table, runs, args.profile, Path(args.table or Path(args.out) / "table"), wall_seconds, args.jobs, settings)
     print(markdown(table, runs, args.profile, wall_seconds, args.jobs))
     return 0 if runs["status"].isin([0, CLAIMS_FAILED]).all() else 1
 

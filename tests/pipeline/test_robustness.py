@@ -119,7 +119,9 @@ def test_parallel_runs_give_the_serial_table_and_a_provenance_record(tmp_path, m
         tables[jobs] = pd.read_csv(out / "table" / "robustness.csv")
         meta = json.loads((out / "table" / "robustness.json").read_text())
         assert meta["jobs"] == jobs and meta["seeds"] == [1, 2, 3, 4] and len(meta["runs"]) == 4
-        assert meta["git_revision"] and "torch" in meta["versions"]
+        assert meta["git_revision"] and "torch" in meta["packages"] and meta["wall_time_s"] > 0
+        assert meta["kind"] == "table" and meta["stem"] == "robustness" and "seeds 1…4" in meta["caption"]
+        assert set(meta["files"]) == {"csv", "md", "json"}
     pd.testing.assert_frame_equal(tables[1], tables[3])
     assert tables[1].iloc[0]["passes"] == 3
 
